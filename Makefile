@@ -1,0 +1,71 @@
+# ctrace: every target installs what it is missing (Debian packages with
+# apt-get, Python packages with pip into .venv), so a fresh machine needs
+# nothing but `make demo` and `make test`.
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+BUILD_DIR   := build/py
+STATE_DIR   := .ctrace
+AGENT       := $(VENV)/bin/ctrace-agent
+AGENT_PORT  ?= 8126
+PYTEST_ARGS ?=
+BUILD_ARGS  ?=
+
+.PHONY: all deps build test test-c test-python demo stop bench fuzz clean
+
+all: build
+
+deps: $(VENV)/.deps-stamp
+
+$(VENV)/.system-stamp: tools/install-system-deps
+	tools/install-system-deps
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.deps-stamp: $(VENV)/.system-stamp tools/requirements-dev.txt
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r tools/requirements-dev.txt
+	touch $@
+
+# Virtualenvs of the systems we compare against: never next to our ddtrace.
+.venv-ddtrace/.stamp: tools/requirements-ddtrace.txt
+	[ -x .venv-ddtrace/bin/python ] || $(PYTHON) -m venv .venv-ddtrace
+	.venv-ddtrace/bin/python -m pip install -q -r tools/requirements-ddtrace.txt
+	touch $@
+
+.venv-otel/.stamp: tools/requirements-otel.txt
+	[ -x .venv-otel/bin/python ] || $(PYTHON) -m venv .venv-otel
+	.venv-otel/bin/python -m pip install -q -r tools/requirements-otel.txt
+	touch $@
+
+peers: .venv-ddtrace/.stamp .venv-otel/.stamp
+
+# `pip install .` into .venv, incremental thanks to a fixed meson build dir;
+# installs the `ddtrace` module and the `ctrace-agent` command.
+build: deps
+	$(PY) -m pip install -q --no-build-isolation -Cbuild-dir=$(BUILD_DIR) $(BUILD_ARGS) .
+
+test-c: build
+	$(VENV)/bin/meson test -C $(BUILD_DIR) --print-errorlogs
+
+test-python: build peers
+	$(PY) -m playwright --version >/dev/null
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -q --timeout=300 $(PYTEST_ARGS)
+
+test: test-c test-python
+
+demo: build
+	@tools/demo $(AGENT_PORT)
+
+stop:
+	@tools/stop-agent
+
+bench: build peers
+	$(PY) bench/run.py
+
+fuzz: build
+	tools/fuzz
+
+clean:
+	rm -rf build dist $(STATE_DIR)

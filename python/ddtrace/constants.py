@@ -1,0 +1,22 @@
+"""ddtrace.constants: the names ddtrace documents for tags and sampling."""
+SAMPLING_PRIORITY_KEY = "_sampling_priority_v1"
+ANALYTICS_SAMPLE_RATE_KEY = "_dd1.sr.eausr"
+ORIGIN_KEY = "_dd.origin"
+HOSTNAME_KEY = "_dd.hostname"
+ENV_KEY = "env"
+VERSION_KEY = "version"
+SERVICE_KEY = "service.name"
+SERVICE_VERSION_KEY = "service.version"
+SPAN_KIND = "span.kind"
+SPAN_MEASURED_KEY = "_dd.measured"
+ERROR_MSG = "error.message"
+ERROR_TYPE = "error.type"
+ERROR_STACK = "error.stack"
+PID = "process_id"
+MANUAL_DROP_KEY = "manual.drop"
+MANUAL_KEEP_KEY = "manual.keep"
+# Sampling priorities
+USER_REJECT = -1
+AUTO_REJECT = 0
+AUTO_KEEP = 1
+USER_KEEP = 2

@@ -1,0 +1,59 @@
+/*
+ * buffer — a growable byte buffer.
+ *
+ * The one building block behind span records, segment buffers, the writer's
+ * pending payload and the encoders' output. Growth doubles the capacity, so
+ * appends are amortized O(1). A buffer may have a cap: an append that would
+ * pass it fails with CT_ENOSPC and leaves the buffer as it was, which is how
+ * the writer bounds its memory.
+ */
+#ifndef CT_BUFFER_H
+#define CT_BUFFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ctrace.h"
+
+typedef struct ct_buffer {
+    uint8_t *data;      /* owned; NULL when empty and never grown */
+    size_t len;
+    size_t capacity;
+    size_t cap;         /* maximum len; 0 = none */
+} ct_buffer;
+
+/* An empty buffer with no cap. Can't fail (allocates nothing). */
+#define CT_BUFFER_INIT {NULL, 0, 0, 0}
+
+/* Makes room for extra more bytes. CT_OK, CT_ENOMEM or CT_ENOSPC (cap);
+ * on failure the buffer is unchanged. */
+int ct_buffer_reserve(ct_buffer *buffer, size_t extra);
+
+/* Appends len bytes. Same failures as ct_buffer_reserve. */
+static inline int ct_buffer_append(ct_buffer *buffer, const void *bytes,
+                                   size_t len)
+{
+    if (buffer->capacity - buffer->len < len) {
+        int rc = ct_buffer_reserve(buffer, len);
+        if (rc != CT_OK)
+            return rc;
+    }
+    if (len)
+        memcpy(buffer->data + buffer->len, bytes, len);
+    buffer->len += len;
+    return CT_OK;
+}
+
+/* Forgets the content, keeps the memory. */
+static inline void ct_buffer_clear(ct_buffer *buffer) { buffer->len = 0; }
+
+/* Frees the memory; the buffer is empty and reusable (its cap is kept).
+ * Accepts an already released buffer. */
+void ct_buffer_release(ct_buffer *buffer);
+
+/* Moves the content of from into to (to's old content is freed); from is
+ * left empty. Used to swap out a buffer under a lock in O(1). */
+void ct_buffer_move(ct_buffer *to, ct_buffer *from);
+
+#endif

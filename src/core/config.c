@@ -1,0 +1,266 @@
+/*
+ * config.c — defaults, DD_* environment and explicit settings (see
+ * config.h). Every setting is parsed by one function, whichever way it
+ * arrives, so the environment and ct_config_set can never disagree. A bad
+ * value keeps the previous one and prints one line naming the variable.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MiB (1024u * 1024u)
+#define DEFAULT_SOCKET "/var/run/datadog/apm.socket"
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void replace(char **slot, const char *value)
+{
+    free(*slot);
+    *slot = (value && *value) ? strdup(value) : NULL;
+}
+
+static int parse_bool(const char *value, int *out)
+{
+    if (!strcasecmp(value, "1") || !strcasecmp(value, "true") ||
+        !strcasecmp(value, "yes") || !strcasecmp(value, "on"))
+        *out = 1;
+    else if (!strcasecmp(value, "0") || !strcasecmp(value, "false") ||
+             !strcasecmp(value, "no") || !strcasecmp(value, "off"))
+        *out = 0;
+    else
+        return CT_EINVAL;
+    return CT_OK;
+}
+
+static int parse_double(const char *value, double *out, double min)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(value, &end);
+    if (errno || end == value || *end || !(d >= min) || d > 1e9)
+        return CT_EINVAL;
+    *out = d;
+    return CT_OK;
+}
+
+static int parse_size(const char *value, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(value, &end, 10);
+    if (errno || end == value || *end || n == 0 || value[0] == '-')
+        return CT_EINVAL;
+    *out = (size_t)n;
+    return CT_OK;
+}
+
+ct_config *ct_config_new(void)
+{
+    ct_config *config = calloc(1, sizeof *config);
+    if (!config)
+        return NULL;
+    config->enabled = 1;
+    config->trace_id_128 = 1;
+    config->agent_timeout_s = 2.0;
+    config->api_version = 5;
+    config->writer_interval_s = 1.0;
+    config->writer_buffer_bytes = 20 * MiB;
+    config->writer_payload_bytes = 20 * MiB;
+    config->partial_flush_enabled = 1;
+    config->partial_flush_min_spans = 300;
+    config->agent_url = strdup(access(DEFAULT_SOCKET, W_OK) == 0
+                                   ? "unix://" DEFAULT_SOCKET
+                                   : "http://localhost:8126");
+    config->tracer_version = strdup(CTRACE_VERSION);
+    if (!config->agent_url || !config->tracer_version) {
+        ct_config_free(config);
+        return NULL;
+    }
+    return config;
+}
+
+int ct_config_parse_tags(ct_config *config, const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return CT_ENOMEM;
+    int comma = strchr(copy, ',') != NULL;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, comma ? "," : " ", &save); item;
+         item = strtok_r(NULL, comma ? "," : " ", &save)) {
+        while (*item == ' ')
+            item++;
+        char *end = item + strlen(item);
+        while (end > item && end[-1] == ' ')
+            *--end = '\0';
+        char *colon = strchr(item, ':');
+        if (!*item || colon == item)
+            continue;
+        const char *value = colon ? colon + 1 : "";
+        if (colon)
+            *colon = '\0';
+        ct_config_tag *grown = realloc(config->tags, (config->tag_count + 1) * sizeof *grown);
+        if (!grown) {
+            free(copy);
+            return CT_ENOMEM;
+        }
+        config->tags = grown;
+        grown[config->tag_count].key = strdup(item);
+        grown[config->tag_count].value = strdup(value);
+        config->tag_count++;
+    }
+    free(copy);
+    return CT_OK;
+}
+
+/* DD_AGENT_HOST / DD_TRACE_AGENT_PORT build an http URL unless a full
+ * DD_TRACE_AGENT_URL was given (it wins, as in ddtrace). */
+static int set_agent_part(ct_config *config, const char *host, const char *port)
+{
+    if (getenv("DD_TRACE_AGENT_URL"))
+        return CT_OK;
+    const char *env_host = getenv("DD_AGENT_HOST");
+    const char *env_port = getenv("DD_TRACE_AGENT_PORT");
+    host = host ? host : (env_host && *env_host ? env_host : "localhost");
+    port = port ? port : (env_port && *env_port ? env_port : "8126");
+    char url[512];
+    int ipv6 = strchr(host, ':') != NULL;
+    snprintf(url, sizeof url, ipv6 ? "http://[%s]:%s" : "http://%s:%s", host, port);
+    replace(&config->agent_url, url);
+    return CT_OK;
+}
+
+static int set_agent_url(ct_config *config, const char *value)
+{
+    if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8) &&
+        strncmp(value, "unix://", 7))
+        return CT_EINVAL;
+    replace(&config->agent_url, value);
+    return CT_OK;
+}
+
+int ct_config_set(ct_config *config, const char *name, const char *value)
+{
+    if (!config || !name || !value)
+        return CT_EINVAL;
+    double d;
+    if (!strcmp(name, "DD_SERVICE")) replace(&config->service, value);
+    else if (!strcmp(name, "DD_ENV")) replace(&config->env, value);
+    else if (!strcmp(name, "DD_VERSION")) replace(&config->version, value);
+    else if (!strcmp(name, "DD_TAGS")) return ct_config_parse_tags(config, value);
+    else if (!strcmp(name, "DD_TRACE_ENABLED")) return parse_bool(value, &config->enabled);
+    else if (!strcmp(name, "DD_TRACE_DEBUG")) return parse_bool(value, &config->debug);
+    else if (!strcmp(name, "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED"))
+        return parse_bool(value, &config->trace_id_128);
+    else if (!strcmp(name, "DD_TRACE_AGENT_URL")) return set_agent_url(config, value);
+    else if (!strcmp(name, "DD_AGENT_HOST")) return set_agent_part(config, value, NULL);
+    else if (!strcmp(name, "DD_TRACE_AGENT_PORT")) {
+        if (atoi(value) <= 0 || atoi(value) > 65535)
+            return CT_EINVAL;
+        return set_agent_part(config, NULL, value);
+    } else if (!strcmp(name, "DD_TRACE_AGENT_TIMEOUT_SECONDS"))
+        return parse_double(value, &config->agent_timeout_s, 0.001);
+    else if (!strcmp(name, "DD_TRACE_API_VERSION")) {
+        if (!strcmp(value, "v0.5")) config->api_version = 5;
+        else if (!strcmp(value, "v0.4")) config->api_version = 4;
+        else return CT_EINVAL;
+    } else if (!strcmp(name, "DD_TRACE_WRITER_INTERVAL_SECONDS"))
+        return parse_double(value, &config->writer_interval_s, 0.001);
+    else if (!strcmp(name, "DD_TRACE_WRITER_BUFFER_SIZE_BYTES"))
+        return parse_size(value, &config->writer_buffer_bytes);
+    else if (!strcmp(name, "DD_TRACE_WRITER_MAX_PAYLOAD_SIZE_BYTES"))
+        return parse_size(value, &config->writer_payload_bytes);
+    else if (!strcmp(name, "DD_TRACE_PARTIAL_FLUSH_ENABLED"))
+        return parse_bool(value, &config->partial_flush_enabled);
+    else if (!strcmp(name, "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS")) {
+        if (parse_double(value, &d, 1) != CT_OK)
+            return CT_EINVAL;
+        config->partial_flush_min_spans = (uint32_t)d;
+    } else if (!strcmp(name, "_CT_IN_MEMORY_WRITER"))
+        return parse_bool(value, &config->in_memory_writer);
+    else if (!strcmp(name, "_CT_LANG_VERSION")) replace(&config->lang_version, value);
+    else if (!strcmp(name, "_CT_LANG_INTERPRETER")) replace(&config->lang_interpreter, value);
+    else return CT_EINVAL;
+    return CT_OK;
+}
+
+/* In the order that makes later ones win where ddtrace says so: the URL
+ * after host and port. */
+static const char *const env_names[] = {
+    "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_TRACE_ENABLED",
+    "DD_TRACE_DEBUG", "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED",
+    "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_TRACE_AGENT_URL",
+    "DD_TRACE_AGENT_TIMEOUT_SECONDS", "DD_TRACE_API_VERSION",
+    "DD_TRACE_WRITER_INTERVAL_SECONDS", "DD_TRACE_WRITER_BUFFER_SIZE_BYTES",
+    "DD_TRACE_WRITER_MAX_PAYLOAD_SIZE_BYTES", "DD_TRACE_PARTIAL_FLUSH_ENABLED",
+    "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS", "_CT_IN_MEMORY_WRITER",
+};
+
+int ct_config_load_env(ct_config *config)
+{
+    for (size_t i = 0; i < sizeof env_names / sizeof *env_names; i++) {
+        const char *value = getenv(env_names[i]);
+        if (!value || !*value)
+            continue;
+        int rc = ct_config_set(config, env_names[i], value);
+        if (rc == CT_ENOMEM)
+            return rc;
+        if (rc != CT_OK)
+            fprintf(stderr, "ctrace: ignoring invalid %s=%s\n", env_names[i], value);
+    }
+    return CT_OK;
+}
+
+ct_config *ct_config_copy(const ct_config *from)
+{
+    ct_config *config = calloc(1, sizeof *config);
+    if (!config)
+        return NULL;
+    *config = *from;
+    config->service = dup_or_null(from->service);
+    config->env = dup_or_null(from->env);
+    config->version = dup_or_null(from->version);
+    config->agent_url = dup_or_null(from->agent_url);
+    config->lang_version = dup_or_null(from->lang_version);
+    config->lang_interpreter = dup_or_null(from->lang_interpreter);
+    config->tracer_version = dup_or_null(from->tracer_version);
+    config->tags = NULL;
+    config->tag_count = 0;
+    if (from->tag_count) {
+        config->tags = calloc(from->tag_count, sizeof *config->tags);
+        if (!config->tags) {
+            ct_config_free(config);
+            return NULL;
+        }
+        config->tag_count = from->tag_count;
+        for (size_t i = 0; i < from->tag_count; i++) {
+            config->tags[i].key = dup_or_null(from->tags[i].key);
+            config->tags[i].value = dup_or_null(from->tags[i].value);
+        }
+    }
+    return config;
+}
+
+void ct_config_free(ct_config *config)
+{
+    if (!config)
+        return;
+    free(config->service);
+    free(config->env);
+    free(config->version);
+    free(config->agent_url);
+    free(config->lang_version);
+    free(config->lang_interpreter);
+    free(config->tracer_version);
+    for (size_t i = 0; i < config->tag_count; i++) {
+        free(config->tags[i].key);
+        free(config->tags[i].value);
+    }
+    free(config->tags);
+    free(config);
+}

@@ -1,0 +1,28 @@
+/*
+ * ids — span and trace identifiers.
+ *
+ * Ids are random 64-bit numbers from xoshiro256**, one generator per thread
+ * (no lock, no shared cache line), seeded from getrandom(). 128-bit trace
+ * ids follow Datadog's layout: the upper 64 bits are the unix seconds
+ * shifted left by 32, the lower 64 random. After fork() the child must not
+ * repeat its parent's ids, so every generator checks a process-wide fork
+ * generation, bumped by ct_ids_after_fork_child, and reseeds when it moved.
+ */
+#ifndef CT_IDS_H
+#define CT_IDS_H
+
+#include <stdint.h>
+
+/* A random non-zero 64-bit id. Can't fail. */
+uint64_t ct_ids_random64(void);
+
+/* The upper half of a new 128-bit trace id for the given epoch seconds. */
+static inline uint64_t ct_ids_trace_high(int64_t unix_seconds)
+{
+    return (uint64_t)(uint32_t)unix_seconds << 32;
+}
+
+/* Makes every thread's generator reseed; call in a forked child. */
+void ct_ids_after_fork_child(void);
+
+#endif

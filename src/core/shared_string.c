@@ -1,0 +1,41 @@
+/*
+ * shared_string.c — see shared_string.h. The empty string is a static
+ * object so that "no type" or an empty tag value never allocates.
+ */
+#include "shared_string.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+    atomic_uint refcount;
+    uint32_t len;
+    char data[1];
+} empty_string = {CT_STRING_STATIC, 0, {0}};
+
+ct_string *ct_string_empty(void) { return (ct_string *)&empty_string; }
+
+ct_string *ct_string_new(const char *bytes, size_t len)
+{
+    if (len == 0)
+        return ct_string_empty();
+    if (len >= UINT32_MAX)
+        return NULL;
+    ct_string *s = malloc(sizeof *s + len + 1);
+    if (!s)
+        return NULL;
+    atomic_init(&s->refcount, 1);
+    s->len = (uint32_t)len;
+    memcpy(s->data, bytes, len);
+    s->data[len] = '\0';
+    return s;
+}
+
+void ct_string_unref(ct_string *s)
+{
+    if (!s || atomic_load_explicit(&s->refcount, memory_order_relaxed) ==
+                  CT_STRING_STATIC)
+        return;
+    if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) == 1)
+        free(s);
+}

@@ -1,0 +1,311 @@
+/*
+ * span.c — span lifecycle and serialization (see span.h).
+ *
+ * Start does the least it can: ids, two clock reads, shared-string
+ * references and the few tags ddtrace sets at creation (env, version,
+ * runtime-id and process_id on a local root, the tracer's global tags).
+ * Tags that depend on where the span sits in its trace (`_dd.top_level`,
+ * `_dd.base_service`) are derived at finish, because the service may change
+ * while the span runs.
+ */
+#include "span.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "ids.h"
+#include "span_record.h"
+#include "trace.h"
+#include "tracer.h"
+
+/* The segment a new span belongs to: its local parent's, a new one
+ * continuing a remote parent, or a new trace. NULL when out of memory. */
+static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
+                             const ct_span_start_args *args, int64_t start_ns)
+{
+    if (args->parent && args->parent->trace) {
+        span->parent_id = args->parent->span_id;
+        return ct_trace_ref(args->parent->trace);
+    }
+    const ct_remote_parent *remote = args->remote;
+    ct_trace *trace;
+    if (remote && (remote->trace_id_low || remote->trace_id_high)) {
+        trace = ct_trace_new(tracer, remote->trace_id_high, remote->trace_id_low);
+        if (!trace)
+            return NULL;
+        span->parent_id = remote->span_id;
+        if (remote->sampling_priority != CT_PRIORITY_UNSET)
+            trace->sampling_priority = remote->sampling_priority;
+        if (remote->origin && remote->origin[0])
+            trace->origin = ct_string_new(remote->origin, strlen(remote->origin));
+    } else {
+        uint64_t high = tracer->config->trace_id_128
+                            ? ct_ids_trace_high(start_ns / 1000000000)
+                            : 0;
+        trace = ct_trace_new(tracer, high, ct_ids_random64());
+        if (!trace)
+            return NULL;
+        span->parent_id = 0;
+    }
+    span->local_root = 1;
+    trace->root_span_id = span->span_id;
+    return trace;
+}
+
+/* Tags ddtrace sets when a span is created. */
+static int add_start_tags(ct_span *span, ct_tracer *tracer)
+{
+    const ct_tracer_keys *k = &tracer->keys;
+    int rc = CT_OK;
+    if (tracer->global_tags.meta_count || tracer->global_tags.metric_count)
+        rc |= ct_tags_merge(&span->tags, &tracer->global_tags);
+    if (tracer->env)
+        rc |= ct_tags_set_meta(&span->tags, k->env, tracer->env);
+    if (tracer->version && span->service == tracer->service)
+        rc |= ct_tags_set_meta(&span->tags, k->version, tracer->version);
+    if (span->local_root) {
+        rc |= ct_tags_set_meta(&span->tags, k->runtime_id, tracer->runtime_id);
+        rc |= ct_tags_set_metric(&span->tags, k->process_id, tracer->process_id);
+    }
+    return rc ? CT_ENOMEM : CT_OK;
+}
+
+int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args)
+{
+    memset(span, 0, sizeof *span);
+    span->duration_ns = -1;
+    span->span_id = ct_ids_random64();
+    if (args->start_ns) {
+        span->start_ns = args->start_ns;
+    } else {
+        span->start_ns = ct_clock_wall_ns();
+        span->start_monotonic_ns = ct_clock_monotonic_ns();
+    }
+    span->trace = segment_for(span, tracer, args, span->start_ns);
+    if (!span->trace)
+        goto out_of_memory;
+    const ct_span *parent = args->parent;
+    ct_string *service = args->service ? args->service
+                         : parent      ? parent->service
+                                       : tracer->service;
+    span->name = ct_string_ref(args->name ? args->name : ct_string_empty());
+    span->service = ct_string_ref(service);
+    span->resource = ct_string_ref(args->resource);
+    span->type = ct_string_ref(args->type);
+    span->parent_service = parent ? ct_string_ref(parent->service) : NULL;
+    ct_trace_span_opened(span->trace);
+    atomic_fetch_add_explicit(&tracer->spans_started, 1, memory_order_relaxed);
+    if (add_start_tags(span, tracer) != CT_OK)
+        goto out_of_memory;
+    return CT_OK;
+
+out_of_memory:
+    ct_span_release(span);
+    span->finished = 1; /* nothing left to send */
+    return CT_ENOMEM;
+}
+
+int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
+{
+    return ct_tags_set_meta(&span->tags, key, value);
+}
+
+int ct_span_set_metric_s(ct_span *span, ct_string *key, double value)
+{
+    return ct_tags_set_metric(&span->tags, key, value);
+}
+
+static void link_clear(ct_link *link)
+{
+    ct_string_unref(link->tracestate);
+    ct_tags_clear(&link->attributes);
+}
+
+int ct_span_add_link(ct_span *span, const ct_link *link)
+{
+    ct_link copy = *link;
+    copy.tracestate = ct_string_ref(link->tracestate);
+    copy.attributes = (ct_tags)CT_TAGS_INIT;
+    if (ct_tags_merge(&copy.attributes, &link->attributes) != CT_OK) {
+        link_clear(&copy);
+        return CT_ENOMEM;
+    }
+    for (uint32_t i = 0; i < span->link_count; i++)
+        if (span->links[i].span_id == link->span_id) {
+            link_clear(&span->links[i]);
+            span->links[i] = copy;
+            return CT_OK;
+        }
+    if (span->link_count == span->link_capacity) {
+        uint32_t wanted = span->link_capacity ? span->link_capacity * 2 : 2;
+        ct_link *grown = realloc(span->links, wanted * sizeof *grown);
+        if (!grown) {
+            link_clear(&copy);
+            return CT_ENOMEM;
+        }
+        span->links = grown;
+        span->link_capacity = wanted;
+    }
+    span->links[span->link_count++] = copy;
+    return CT_OK;
+}
+
+int ct_span_finish_at(ct_span *span, int64_t finish_ns)
+{
+    if (span->finished)
+        return CT_ESTATE;
+    span->finished = 1;
+    if (finish_ns)
+        span->duration_ns = finish_ns - span->start_ns;
+    else if (span->start_monotonic_ns)
+        span->duration_ns = ct_clock_monotonic_ns() - span->start_monotonic_ns;
+    else
+        span->duration_ns = ct_clock_wall_ns() - span->start_ns;
+    if (span->duration_ns < 0)
+        span->duration_ns = 0;
+    ct_tracer *tracer = span->trace->tracer;
+    atomic_fetch_add_explicit(&tracer->spans_finished, 1, memory_order_relaxed);
+    ct_trace_record_span(span->trace, span);
+    return CT_OK;
+}
+
+void ct_span_release(ct_span *span)
+{
+    if (span->trace && !span->finished)
+        ct_trace_abandon_span(span->trace);
+    span->finished = 1;
+    ct_string_unref(span->name);
+    ct_string_unref(span->service);
+    ct_string_unref(span->resource);
+    ct_string_unref(span->type);
+    ct_string_unref(span->parent_service);
+    span->name = span->service = span->resource = span->type = NULL;
+    span->parent_service = NULL;
+    ct_tags_clear(&span->tags);
+    for (uint32_t i = 0; i < span->link_count; i++)
+        link_clear(&span->links[i]);
+    free(span->links);
+    span->links = NULL;
+    span->link_count = span->link_capacity = 0;
+    ct_trace_unref(span->trace);
+    span->trace = NULL;
+}
+
+/* -- serialization ----------------------------------------------------------- */
+
+static ct_string *str_or_empty(ct_string *s) { return s ? s : ct_string_empty(); }
+
+static int put(ct_buffer *out, ct_string *s)
+{
+    s = str_or_empty(s);
+    return ct_record_put_str(out, s->data, s->len);
+}
+
+/* Writes meta pairs (own, then extra); returns the count or -1. */
+static long put_meta(ct_buffer *out, const ct_tags *own, const ct_extra_tags *extra)
+{
+    long count = 0;
+    for (uint32_t i = 0; i < own->meta_count; i++) {
+        ct_string *key = own->meta[i].key;
+        if (ct_extra_has(extra, 1, key->data, key->len))
+            continue;
+        if (put(out, key) || put(out, own->meta[i].value))
+            return -1;
+        count++;
+    }
+    for (uint32_t i = 0; i < extra->meta_count; i++, count++)
+        if (ct_record_put_str(out, extra->meta[i].key, extra->meta[i].key_len) ||
+            ct_record_put_str(out, extra->meta[i].value, extra->meta[i].value_len))
+            return -1;
+    return count;
+}
+
+static long put_metrics(ct_buffer *out, const ct_tags *own, const ct_extra_tags *extra)
+{
+    long count = 0;
+    for (uint32_t i = 0; i < own->metric_count; i++) {
+        ct_string *key = own->metrics[i].key;
+        if (ct_extra_has(extra, 0, key->data, key->len))
+            continue;
+        if (put(out, key) || ct_buffer_append(out, &own->metrics[i].value, sizeof(double)))
+            return -1;
+        count++;
+    }
+    for (uint32_t i = 0; i < extra->metric_count; i++, count++)
+        if (ct_record_put_str(out, extra->metrics[i].key, extra->metrics[i].key_len) ||
+            ct_buffer_append(out, &extra->metrics[i].value, sizeof(double)))
+            return -1;
+    return count;
+}
+
+static int put_links(ct_buffer *out, const ct_span *span)
+{
+    for (uint32_t i = 0; i < span->link_count; i++) {
+        const ct_link *link = &span->links[i];
+        uint64_t ids[3] = {link->trace_id_high, link->trace_id_low, link->span_id};
+        uint32_t attribute_count = link->attributes.meta_count;
+        if (ct_buffer_append(out, ids, sizeof ids) ||
+            ct_buffer_append(out, &link->flags, sizeof link->flags) ||
+            put(out, link->tracestate) ||
+            ct_buffer_append(out, &attribute_count, sizeof attribute_count))
+            return -1;
+        for (uint32_t a = 0; a < attribute_count; a++)
+            if (put(out, link->attributes.meta[a].key) ||
+                put(out, link->attributes.meta[a].value))
+                return -1;
+    }
+    return 0;
+}
+
+/* The tags the span's position in its trace implies. */
+static void derived_tags(const ct_span *span, ct_extra_tags *derived)
+{
+    ct_tracer *tracer = span->trace->tracer;
+    const ct_tracer_keys *k = &tracer->keys;
+    int top_level = span->local_root ||
+                    (span->parent_service && span->service &&
+                     !ct_string_equals(span->parent_service, span->service->data,
+                                       span->service->len));
+    if (top_level)
+        ct_extra_metric(derived, k->top_level->data, k->top_level->len, 1);
+    if (span->service && span->service != tracer->service &&
+        !ct_string_equals(tracer->service, span->service->data, span->service->len))
+        ct_extra_meta(derived, k->base_service->data, k->base_service->len,
+                      tracer->service->data, tracer->service->len);
+    if (span->trace->origin)
+        ct_extra_meta(derived, k->origin->data, k->origin->len,
+                      span->trace->origin->data, span->trace->origin->len);
+}
+
+int ct_span_serialize(const ct_span *span, ct_buffer *out)
+{
+    size_t start = out->len;
+    ct_extra_tags derived;
+    derived.meta_count = derived.metric_count = 0;
+    derived_tags(span, &derived);
+    ct_record_header header = {0};
+    header.trace_id_low = span->trace->trace_id_low;
+    header.trace_id_high = span->trace->trace_id_high;
+    header.span_id = span->span_id;
+    header.parent_id = span->parent_id;
+    header.start_ns = span->start_ns;
+    header.duration_ns = span->duration_ns < 0 ? 0 : span->duration_ns;
+    header.error = span->error;
+    header.link_count = span->link_count;
+    long meta_count = -1, metric_count = -1;
+    if (ct_buffer_append(out, &header, sizeof header) == CT_OK &&
+        put(out, span->name) == CT_OK && put(out, span->service) == CT_OK &&
+        put(out, ct_span_resource(span)) == CT_OK && put(out, span->type) == CT_OK &&
+        (meta_count = put_meta(out, &span->tags, &derived)) >= 0 &&
+        (metric_count = put_metrics(out, &span->tags, &derived)) >= 0 &&
+        put_links(out, span) == 0) {
+        header.size = (uint32_t)(out->len - start);
+        header.meta_count = (uint32_t)meta_count;
+        header.metric_count = (uint32_t)metric_count;
+        memcpy(out->data + start, &header, sizeof header);
+        return CT_OK;
+    }
+    out->len = start;
+    return CT_ENOMEM;
+}

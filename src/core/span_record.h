@@ -1,0 +1,113 @@
+/*
+ * span_record — the compact, flat form of a finished span.
+ *
+ * When a span finishes, everything the agent will need of it (ids, times,
+ * strings, tags, links) is copied into one contiguous record appended to its
+ * segment's buffer. The live span can then be freed at once, whatever the
+ * state of the rest of its trace, and a completed segment is just a byte
+ * string: handing it to the writer is one memcpy, and the writer thread can
+ * encode it (v0.5 or v0.4, or both after a fallback) without touching
+ * anything the application owns. Records never leave the process, so they
+ * use native byte order and need no versioning.
+ *
+ * Layout of one record (all integers native-endian, unaligned access is done
+ * with memcpy by the reader):
+ *   ct_record_header
+ *   str name, str service, str resource, str type
+ *   meta_count   x (str key, str value)
+ *   metric_count x (str key, double value)
+ *   link_count   x (u64 trace_id_high, u64 trace_id_low, u64 span_id,
+ *                   u32 flags, str tracestate, u32 attribute_count,
+ *                   attribute_count x (str key, str value))
+ * where str = u32 length + bytes (no NUL).
+ */
+#ifndef CT_SPAN_RECORD_H
+#define CT_SPAN_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buffer.h"
+
+typedef struct ct_record_header {
+    uint32_t size;            /* bytes of the whole record, header included */
+    uint32_t meta_count;
+    uint32_t metric_count;
+    uint32_t link_count;
+    uint64_t trace_id_low, trace_id_high;
+    uint64_t span_id, parent_id;
+    int64_t start_ns, duration_ns;
+    int32_t error;
+    uint32_t reserved;
+} ct_record_header;
+
+/* A string inside a record: points into the record's bytes. */
+typedef struct ct_record_str {
+    const char *ptr;
+    uint32_t len;
+} ct_record_str;
+
+typedef struct ct_record_link {
+    uint64_t trace_id_high, trace_id_low, span_id;
+    uint32_t flags;           /* bit 31 set when flags were given */
+    ct_record_str tracestate;
+    uint32_t attribute_count;
+    const uint8_t *attributes; /* attribute_count x (str, str), read with
+                                  ct_record_read_str */
+} ct_record_link;
+
+/* A cursor over one record. All pointers point into the record's bytes,
+ * which must outlive the reader. */
+typedef struct ct_record_reader {
+    ct_record_header header;
+    ct_record_str name, service, resource, type;
+    const uint8_t *meta;      /* first meta pair */
+    const uint8_t *metrics;   /* first metric pair */
+    const uint8_t *links;     /* first link */
+    const uint8_t *end;       /* one past the record */
+} ct_record_reader;
+
+/* Parses the record starting at data (at most available bytes). Returns the
+ * record's size, or 0 when the bytes do not hold a whole valid record (a
+ * bug, never expected: records are written by this process). */
+size_t ct_record_open(ct_record_reader *reader, const uint8_t *data,
+                      size_t available);
+
+/* Reads a str at *cursor and advances the cursor. Can't fail on records
+ * accepted by ct_record_open. */
+ct_record_str ct_record_read_str(const uint8_t **cursor);
+/* Reads a double / u32 / u64 at *cursor and advances it. */
+double ct_record_read_double(const uint8_t **cursor);
+uint32_t ct_record_read_u32(const uint8_t **cursor);
+uint64_t ct_record_read_u64(const uint8_t **cursor);
+/* Reads the link at *cursor and advances past its attributes. */
+void ct_record_read_link(const uint8_t **cursor, ct_record_link *link);
+
+/* A few tags added to a record as it is written, without allocating: the
+ * tags a span's place in its trace implies, or the chunk-level tags put on
+ * a chunk's first span. Keys and values are borrowed. An extra tag replaces
+ * a tag of the same key in the record. */
+#define CT_EXTRA_TAGS_MAX 12
+typedef struct ct_extra_tags {
+    struct { const char *key, *value; uint32_t key_len, value_len; } meta[CT_EXTRA_TAGS_MAX];
+    struct { const char *key; uint32_t key_len; double value; } metrics[CT_EXTRA_TAGS_MAX];
+    uint32_t meta_count, metric_count;
+} ct_extra_tags;
+
+/* Adds to extra (silently ignored past CT_EXTRA_TAGS_MAX, a bug). */
+void ct_extra_meta(ct_extra_tags *extra, const char *key, size_t key_len,
+                   const char *value, size_t value_len);
+void ct_extra_metric(ct_extra_tags *extra, const char *key, size_t key_len,
+                     double value);
+/* Is key among extra's meta (meta=1) or metrics (meta=0)? */
+int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t len);
+
+/* Appends to out a copy of the record at data (opened by reader) with extra
+ * tags added. CT_OK, or CT_ENOMEM / CT_ENOSPC with out unchanged. */
+int ct_record_rewrite(const ct_record_reader *reader, const uint8_t *data,
+                      const ct_extra_tags *extra, ct_buffer *out);
+
+/* Writing: appends a str (u32 length + bytes) to a buffer. CT_ENOMEM. */
+int ct_record_put_str(ct_buffer *buffer, const char *ptr, size_t len);
+
+#endif

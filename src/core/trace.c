@@ -1,0 +1,232 @@
+/*
+ * trace.c — trace segments (see trace.h).
+ *
+ * A segment's finished spans wait as records in one buffer. When the
+ * segment completes (or a partial flush is due) the records become a chunk:
+ * the local root's record is rewritten first with the chunk-level tags
+ * (sampling priority, decision maker, `_dd.p.*`, language; ddtrace puts
+ * them on a chunk's first span), the others follow unchanged, and the chunk
+ * is submitted to the writer in one call. The segment's buffer is then
+ * reused, so a long-running root that partially flushes holds at most a
+ * partial-flush's worth of records.
+ */
+#include "trace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "span.h"
+#include "span_record.h"
+#include "tracer.h"
+#include "writer.h"
+
+#define PRIORITY_AUTO_KEEP 1
+
+ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
+                       uint64_t trace_id_low)
+{
+    ct_trace *trace = calloc(1, sizeof *trace);
+    if (!trace)
+        return NULL;
+    atomic_init(&trace->refcount, 1);
+    trace->tracer = tracer;
+    trace->trace_id_high = trace_id_high;
+    trace->trace_id_low = trace_id_low;
+    trace->sampling_priority = CT_PRIORITY_UNSET;
+    trace->fork_generation = ct_tracer_fork_generation();
+    if (!tracer->lock_free)
+        pthread_mutex_init(&trace->lock, NULL);
+    return trace;
+}
+
+static void lock(ct_trace *trace)
+{
+    if (!trace->tracer->lock_free)
+        pthread_mutex_lock(&trace->lock);
+}
+
+static void unlock(ct_trace *trace)
+{
+    if (!trace->tracer->lock_free)
+        pthread_mutex_unlock(&trace->lock);
+}
+
+void ct_trace_unref(ct_trace *trace)
+{
+    if (!trace)
+        return;
+    if (atomic_fetch_sub_explicit(&trace->refcount, 1, memory_order_acq_rel) != 1)
+        return;
+    if (trace->record_count)
+        ct_tracer_count_drop(trace->tracer, trace->record_count);
+    ct_buffer_release(&trace->records);
+    ct_string_unref(trace->decision_maker);
+    ct_string_unref(trace->origin);
+    ct_tags_clear(&trace->propagated);
+    if (!trace->tracer->lock_free)
+        pthread_mutex_destroy(&trace->lock);
+    free(trace);
+}
+
+void ct_trace_span_opened(ct_trace *trace)
+{
+    lock(trace);
+    trace->open_spans++;
+    unlock(trace);
+}
+
+void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_maker)
+{
+    lock(trace);
+    trace->sampling_priority = priority;
+    if (decision_maker)
+        ct_string_assign(&trace->decision_maker,
+                         ct_string_new(decision_maker, strlen(decision_maker)));
+    unlock(trace);
+}
+
+/* -- chunks ------------------------------------------------------------------ */
+
+/* The chunk-level tags of this segment, borrowing its strings. hex_tid must
+ * have room for 17 bytes and live as long as extra. */
+static void chunk_tags(const ct_trace *trace, ct_extra_tags *extra,
+                       char *hex_tid, uint32_t partial_flushes)
+{
+    const ct_tracer *tracer = trace->tracer;
+    const ct_tracer_keys *k = &tracer->keys;
+    int priority = trace->sampling_priority == CT_PRIORITY_UNSET
+                       ? PRIORITY_AUTO_KEEP
+                       : trace->sampling_priority;
+    extra->meta_count = extra->metric_count = 0;
+    ct_extra_meta(extra, k->language->data, k->language->len,
+                  tracer->language->data, tracer->language->len);
+    if (trace->trace_id_high) {
+        snprintf(hex_tid, 17, "%016llx", (unsigned long long)trace->trace_id_high);
+        ct_extra_meta(extra, k->trace_id_high->data, k->trace_id_high->len, hex_tid, 16);
+    }
+    for (uint32_t i = 0; i < trace->propagated.meta_count; i++) {
+        const ct_meta_entry *e = &trace->propagated.meta[i];
+        ct_extra_meta(extra, e->key->data, e->key->len, e->value->data, e->value->len);
+    }
+    if (priority > 0) {
+        const ct_string *dm = trace->decision_maker ? trace->decision_maker
+                                                    : tracer->default_decision;
+        ct_extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
+                      dm->data, dm->len);
+        if (!trace->decision_maker)
+            ct_extra_metric(extra, k->agent_rate->data, k->agent_rate->len, 1.0);
+    }
+    ct_extra_metric(extra, k->sampling_priority->data, k->sampling_priority->len,
+                    priority);
+    if (partial_flushes)
+        ct_extra_metric(extra, "_dd.py.partial_flush", 20, partial_flushes);
+}
+
+/* Offset of the local root's record in the segment, or 0 (the first). */
+static size_t root_offset(const ct_trace *trace)
+{
+    size_t offset = 0;
+    const ct_buffer *records = &trace->records;
+    while (offset + sizeof(ct_record_header) <= records->len) {
+        ct_record_header header;
+        memcpy(&header, records->data + offset, sizeof header);
+        if (header.span_id == trace->root_span_id)
+            return offset;
+        offset += header.size;
+    }
+    return 0;
+}
+
+/* Builds the chunk (root record rewritten first, then the rest) in out. */
+static int build_chunk(const ct_trace *trace, uint32_t partial_flushes, ct_buffer *out)
+{
+    const ct_buffer *records = &trace->records;
+    size_t root = root_offset(trace);
+    ct_record_reader reader;
+    size_t root_size = ct_record_open(&reader, records->data + root, records->len - root);
+    if (!root_size)
+        return CT_EINVAL;
+    ct_extra_tags extra;
+    char hex_tid[17];
+    chunk_tags(trace, &extra, hex_tid, partial_flushes);
+    int rc = ct_buffer_reserve(out, records->len + 256);
+    if (rc == CT_OK)
+        rc = ct_record_rewrite(&reader, records->data + root, &extra, out);
+    if (rc == CT_OK)
+        rc = ct_buffer_append(out, records->data, root);
+    if (rc == CT_OK)
+        rc = ct_buffer_append(out, records->data + root + root_size,
+                              records->len - root - root_size);
+    return rc;
+}
+
+static int should_send(const ct_trace *trace)
+{
+    const ct_tracer *tracer = trace->tracer;
+    return atomic_load_explicit(&tracer->enabled, memory_order_relaxed) &&
+           !atomic_load_explicit(&tracer->shut_down, memory_order_relaxed) &&
+           trace->fork_generation == ct_tracer_fork_generation();
+}
+
+/* Hands the records gathered so far to the writer, as one chunk. */
+static void submit_records(ct_trace *trace, uint32_t partial_flushes)
+{
+    ct_tracer *tracer = trace->tracer;
+    uint32_t count = trace->record_count;
+    if (should_send(trace)) {
+        ct_buffer local = CT_BUFFER_INIT;
+        ct_buffer *chunk = tracer->lock_free ? &tracer->frame : &local;
+        ct_buffer_clear(chunk);
+        int rc = build_chunk(trace, partial_flushes, chunk);
+        if (rc == CT_OK)
+            rc = tracer->writer->ops->submit(tracer->writer, chunk->data, chunk->len, count);
+        else
+            ct_tracer_count_drop(tracer, count);
+        if (rc == CT_OK)
+            atomic_fetch_add_explicit(&tracer->traces_completed, 1, memory_order_relaxed);
+        if (chunk == &local)
+            ct_buffer_release(&local);
+        else if (chunk->capacity > (1u << 20))
+            ct_buffer_release(chunk); /* don't keep a huge scratch forever */
+    }
+    trace->record_count = 0;
+    ct_buffer_clear(&trace->records);
+    if (trace->records.capacity > (1u << 16))
+        ct_buffer_release(&trace->records);
+}
+
+static void after_close(ct_trace *trace)
+{
+    const ct_config *config = trace->tracer->config;
+    if (trace->open_spans == 0) {
+        if (trace->record_count)
+            submit_records(trace, 0);
+        return;
+    }
+    if (config->partial_flush_enabled &&
+        trace->record_count >= config->partial_flush_min_spans) {
+        trace->partial_flushes++;
+        submit_records(trace, trace->record_count);
+    }
+}
+
+void ct_trace_record_span(ct_trace *trace, const ct_span *span)
+{
+    lock(trace);
+    if (ct_span_serialize(span, &trace->records) == CT_OK)
+        trace->record_count++;
+    else
+        ct_tracer_count_drop(trace->tracer, 1);
+    trace->open_spans--;
+    after_close(trace);
+    unlock(trace);
+}
+
+void ct_trace_abandon_span(ct_trace *trace)
+{
+    lock(trace);
+    atomic_fetch_add_explicit(&trace->tracer->spans_dropped, 1, memory_order_relaxed);
+    trace->open_spans--;
+    after_close(trace);
+    unlock(trace);
+}

@@ -1,0 +1,76 @@
+/*
+ * trace — a trace segment: the spans of one trace that live in this
+ * process (dd-trace-cpp's "trace segment", ddtrace's local trace).
+ *
+ * Every span holds a reference to its segment. The segment counts its open
+ * spans and gathers the records of finished ones; when the last open span
+ * finishes, the segment is complete: it decides the sampling priority, puts
+ * the chunk-level tags (priority, decision maker, `_dd.p.*`, language) on
+ * the local root's record, and submits the chunk to the tracer's writer.
+ * With partial flush, a segment holding many finished spans submits them
+ * early, in chunks, so a long-running root never holds unbounded memory.
+ *
+ * Locking: the segment has a mutex for C programs that finish spans of one
+ * trace on several threads; a tracer whose caller already serializes every
+ * call (Python's GIL) skips it.
+ */
+#ifndef CT_TRACE_H
+#define CT_TRACE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buffer.h"
+#include "ctrace.h"
+#include "shared_string.h"
+#include "tags.h"
+
+typedef struct ct_trace {
+    atomic_uint refcount;
+    ct_tracer *tracer;              /* not owned; outlives its segments */
+    uint64_t trace_id_high, trace_id_low;
+    uint64_t root_span_id;          /* the local root's id */
+    pthread_mutex_t lock;           /* used unless the tracer is lock-free */
+    uint32_t open_spans;
+    uint32_t record_count;
+    uint32_t partial_flushes;
+    int32_t sampling_priority;      /* CT_PRIORITY_UNSET until decided */
+    ct_string *decision_maker;      /* "_dd.p.dm" value; NULL: default */
+    ct_string *origin;              /* "_dd.origin"; NULL when none */
+    ct_tags propagated;             /* trace-level "_dd.p.*" tags */
+    ct_buffer records;              /* records of finished, unsent spans */
+    unsigned fork_generation;       /* dropped when it is not the current one */
+} ct_trace;
+
+/* A new segment with one reference (the caller's). NULL when out of memory. */
+ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
+                       uint64_t trace_id_low);
+
+static inline ct_trace *ct_trace_ref(ct_trace *trace)
+{
+    atomic_fetch_add_explicit(&trace->refcount, 1, memory_order_relaxed);
+    return trace;
+}
+
+/* Drops a reference; the last one frees the segment (unsent records of a
+ * segment that never completed are counted as dropped). Accepts NULL. */
+void ct_trace_unref(ct_trace *trace);
+
+/* A span of this segment started. */
+void ct_trace_span_opened(ct_trace *trace);
+
+/* A span of this segment finished: serializes it into the segment and
+ * completes the segment when no span is open any more. A span that cannot
+ * be serialized (no memory) is dropped and counted. */
+struct ct_span;
+void ct_trace_record_span(ct_trace *trace, const struct ct_span *span);
+
+/* An unfinished span of this segment was released: it will never be sent
+ * (counted as dropped); the segment may complete without it. */
+void ct_trace_abandon_span(ct_trace *trace);
+
+/* Sets the sampling priority and decision maker ("-4" for manual). */
+void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_maker);
+
+#endif

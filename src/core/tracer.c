@@ -1,0 +1,363 @@
+/*
+ * tracer.c — building, running and freeing tracers (see tracer.h), the
+ * fork handlers, and the public span API for C programs.
+ *
+ * Fork: a pthread_atfork child handler runs before any code of the child.
+ * It bumps the fork generation (segments of the parent are then dropped at
+ * completion instead of sent twice), reseeds the id generators, gives every
+ * tracer a new runtime-id, and resets every writer without taking locks the
+ * parent's threads may have held.
+ */
+#include "tracer.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ids.h"
+#include "span.h"
+#include "trace.h"
+
+#ifdef CT_HAVE_AGENT_WRITER
+#include "agent_writer.h"
+#endif
+
+/* -- fork ------------------------------------------------------------------- */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static ct_tracer *registered;
+static atomic_uint fork_generation = 1;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+unsigned ct_tracer_fork_generation(void)
+{
+    return atomic_load_explicit(&fork_generation, memory_order_relaxed);
+}
+
+static ct_string *new_runtime_id(void)
+{
+    uint64_t a = ct_ids_random64(), b = ct_ids_random64();
+    char hex[33];
+    snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)a,
+             (unsigned long long)b);
+    hex[12] = '4'; /* a version-4 UUID, as ddtrace's uuid4().hex */
+    return ct_string_new(hex, 32);
+}
+
+static void before_fork(void) { pthread_mutex_lock(&registry_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
+
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&registry_lock, NULL);
+    ct_ids_after_fork_child();
+    atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
+    for (ct_tracer *t = registered; t; t = t->next_registered) {
+        t->writer->ops->after_fork_child(t->writer);
+        ct_string *runtime_id = new_runtime_id();
+        if (runtime_id)
+            ct_string_assign(&t->runtime_id, runtime_id);
+        t->process_id = (double)getpid();
+    }
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+static void register_tracer(ct_tracer *tracer)
+{
+    pthread_once(&atfork_once, install_atfork);
+    pthread_mutex_lock(&registry_lock);
+    tracer->next_registered = registered;
+    registered = tracer;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static void unregister_tracer(ct_tracer *tracer)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (ct_tracer **p = &registered; *p; p = &(*p)->next_registered)
+        if (*p == tracer) {
+            *p = tracer->next_registered;
+            break;
+        }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* -- construction ------------------------------------------------------------ */
+
+static ct_string *string_or_null(const char *s)
+{
+    return s ? ct_string_new(s, strlen(s)) : NULL;
+}
+
+static int make_keys(ct_tracer_keys *k)
+{
+    struct { ct_string **slot; const char *text; } keys[] = {
+        {&k->runtime_id, "runtime-id"}, {&k->process_id, "process_id"},
+        {&k->top_level, "_dd.top_level"}, {&k->env, "env"},
+        {&k->version, "version"}, {&k->language, "language"},
+        {&k->trace_id_high, "_dd.p.tid"},
+        {&k->sampling_priority, "_sampling_priority_v1"},
+        {&k->decision_maker, "_dd.p.dm"}, {&k->base_service, "_dd.base_service"},
+        {&k->origin, "_dd.origin"}, {&k->agent_rate, "_dd.agent_psr"},
+        {&k->error_type, "error.type"}, {&k->error_message, "error.message"},
+        {&k->error_stack, "error.stack"},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (!(*keys[i].slot = string_or_null(keys[i].text)))
+            return CT_ENOMEM;
+    return CT_OK;
+}
+
+static void free_keys(ct_tracer_keys *k)
+{
+    ct_string **slots = (ct_string **)k;
+    for (size_t i = 0; i < sizeof *k / sizeof(ct_string *); i++)
+        ct_string_unref(slots[i]);
+}
+
+static int global_tags_from_config(ct_tracer *tracer)
+{
+    for (size_t i = 0; i < tracer->config->tag_count; i++) {
+        const ct_config_tag *tag = &tracer->config->tags[i];
+        if (ct_tracer_set_tag(tracer, tag->key, strlen(tag->key), tag->value,
+                              strlen(tag->value)) != CT_OK)
+            return CT_ENOMEM;
+    }
+    return CT_OK;
+}
+
+static ct_writer *make_writer(const ct_config *config, int *rc)
+{
+#ifdef CT_HAVE_AGENT_WRITER
+    if (!config->in_memory_writer)
+        return ct_agent_writer_new(config, rc);
+#endif
+    ct_writer *writer = ct_memory_writer_new(config->writer_buffer_bytes);
+    if (!writer)
+        *rc = CT_ENOMEM;
+    return writer;
+}
+
+static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
+{
+    const ct_config *config = tracer->config;
+    const char *service = config->service ? config->service
+                          : options->default_service ? options->default_service
+                                                     : "unnamed-c-service";
+    tracer->service = string_or_null(service);
+    tracer->env = string_or_null(config->env);
+    tracer->version = string_or_null(config->version);
+    tracer->language = string_or_null(options->language ? options->language : "c");
+    tracer->default_decision = string_or_null("-0");
+    tracer->runtime_id = new_runtime_id();
+    if (!tracer->service || (config->env && !tracer->env) ||
+        (config->version && !tracer->version) || !tracer->language ||
+        !tracer->default_decision || !tracer->runtime_id)
+        return CT_ENOMEM;
+    return make_keys(&tracer->keys);
+}
+
+ct_tracer *ct_tracer_new_with(const ct_config *config,
+                              const ct_tracer_options *options, int *rc)
+{
+    static const ct_tracer_options defaults = {0};
+    int ignored;
+    rc = rc ? rc : &ignored;
+    *rc = CT_OK;
+    options = options ? options : &defaults;
+    ct_tracer *tracer = calloc(1, sizeof *tracer);
+    if (!tracer || !(tracer->config = ct_config_copy(config))) {
+        free(tracer);
+        *rc = CT_ENOMEM;
+        return NULL;
+    }
+    tracer->lock_free = options->lock_free;
+    atomic_init(&tracer->enabled, tracer->config->enabled);
+    tracer->process_id = (double)getpid();
+    if (init_strings(tracer, options) != CT_OK || global_tags_from_config(tracer) != CT_OK ||
+        !(tracer->writer = make_writer(tracer->config, rc))) {
+        if (*rc == CT_OK)
+            *rc = CT_ENOMEM;
+        ct_tracer_free(tracer, 0);
+        return NULL;
+    }
+    register_tracer(tracer);
+    return tracer;
+}
+
+ct_tracer *ct_tracer_new(const ct_config *config, int *rc)
+{
+    return ct_tracer_new_with(config, NULL, rc);
+}
+
+void ct_tracer_shutdown(ct_tracer *tracer, int timeout_ms)
+{
+    if (atomic_exchange(&tracer->shut_down, 1))
+        return;
+    tracer->writer->ops->flush(tracer->writer, timeout_ms);
+}
+
+void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
+{
+    if (!tracer)
+        return;
+    if (tracer->writer) {
+        unregister_tracer(tracer);
+        tracer->writer->ops->destroy(tracer->writer, timeout_ms);
+    }
+    free_keys(&tracer->keys);
+    ct_string_unref(tracer->service);
+    ct_string_unref(tracer->env);
+    ct_string_unref(tracer->version);
+    ct_string_unref(tracer->runtime_id);
+    ct_string_unref(tracer->language);
+    ct_string_unref(tracer->default_decision);
+    ct_tags_clear(&tracer->global_tags);
+    ct_buffer_release(&tracer->frame);
+    ct_config_free(tracer->config);
+    free(tracer);
+}
+
+int ct_tracer_flush(ct_tracer *tracer, int timeout_ms)
+{
+    return tracer->writer->ops->flush(tracer->writer, timeout_ms);
+}
+
+int ct_tracer_set_tag(ct_tracer *tracer, const char *key, size_t key_len,
+                      const char *value, size_t value_len)
+{
+    ct_string *k = ct_string_new(key, key_len);
+    ct_string *v = ct_string_new(value, value_len);
+    int rc = (k && v) ? ct_tags_set_meta(&tracer->global_tags, k, v) : CT_ENOMEM;
+    ct_string_unref(k);
+    ct_string_unref(v);
+    return rc;
+}
+
+void ct_tracer_get_stats(const ct_tracer *tracer, ct_tracer_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->spans_started = atomic_load(&tracer->spans_started);
+    stats->spans_finished = atomic_load(&tracer->spans_finished);
+    stats->traces_completed = atomic_load(&tracer->traces_completed);
+    stats->traces_dropped = atomic_load(&tracer->traces_dropped);
+    stats->spans_dropped = atomic_load(&tracer->spans_dropped);
+    tracer->writer->ops->get_stats(tracer->writer, stats);
+}
+
+const char *ct_strerror(int rc)
+{
+    switch (rc) {
+    case CT_OK: return "ok";
+    case CT_ENOMEM: return "out of memory";
+    case CT_EINVAL: return "invalid argument";
+    case CT_ENOSPC: return "buffer full";
+    case CT_ESTATE: return "invalid state";
+    default: return "unknown error";
+    }
+}
+
+/* -- the public span API ------------------------------------------------------ */
+
+static ct_string *option_string(const char *s, ptrdiff_t len)
+{
+    if (!s)
+        return NULL;
+    return ct_string_new(s, len < 0 ? strlen(s) : (size_t)len);
+}
+
+ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
+{
+    ct_span *span = malloc(sizeof *span);
+    if (!span) {
+        ct_tracer_count_drop(tracer, 1);
+        return NULL;
+    }
+    ct_span_start_args args = {
+        .name = option_string(options->name, options->name_len),
+        .service = option_string(options->service, options->service_len),
+        .resource = option_string(options->resource, options->resource_len),
+        .type = option_string(options->type, options->type_len),
+        .parent = options->parent,
+        .remote = options->remote,
+        .start_ns = options->start_ns,
+    };
+    int rc = ct_span_start(span, tracer, &args);
+    ct_string_unref(args.name);
+    ct_string_unref(args.service);
+    ct_string_unref(args.resource);
+    ct_string_unref(args.type);
+    if (rc != CT_OK) {
+        free(span);
+        ct_tracer_count_drop(tracer, 1);
+        return NULL;
+    }
+    return span;
+}
+
+void ct_span_free(ct_span *span)
+{
+    if (!span)
+        return;
+    if (!span->finished)
+        ct_span_finish_at(span, 0);
+    ct_span_release(span);
+    free(span);
+}
+
+int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,
+                    const char *value, size_t value_len)
+{
+    ct_string *k = ct_string_new(key, key_len);
+    ct_string *v = ct_string_new(value, value_len);
+    int rc = (k && v) ? ct_span_set_meta(span, k, v) : CT_ENOMEM;
+    ct_string_unref(k);
+    ct_string_unref(v);
+    return rc;
+}
+
+int ct_span_set_metric(ct_span *span, const char *key, size_t key_len, double value)
+{
+    if (value != value || value - value != 0)
+        return CT_EINVAL; /* NaN or infinite: ddtrace ignores them too */
+    ct_string *k = ct_string_new(key, key_len);
+    int rc = k ? ct_span_set_metric_s(span, k, value) : CT_ENOMEM;
+    ct_string_unref(k);
+    return rc;
+}
+
+int ct_span_set_error(ct_span *span, const char *type, const char *message,
+                      const char *stack)
+{
+    const ct_tracer_keys *k = &span->trace->tracer->keys;
+    span->error = 1;
+    int rc = CT_OK;
+    const char *values[] = {type, message, stack};
+    const ct_string *keys[] = {k->error_type, k->error_message, k->error_stack};
+    for (int i = 0; i < 3; i++)
+        if (values[i] && ct_span_set_tag(span, keys[i]->data, keys[i]->len,
+                                         values[i], strlen(values[i])) != CT_OK)
+            rc = CT_ENOMEM;
+    return rc;
+}
+
+int ct_span_finish(ct_span *span, int64_t finish_ns)
+{
+    return span->trace ? ct_span_finish_at(span, finish_ns) : CT_ESTATE;
+}
+
+uint64_t ct_span_id(const ct_span *span) { return span->span_id; }
+uint64_t ct_span_trace_id_low(const ct_span *span)
+{
+    return span->trace ? span->trace->trace_id_low : 0;
+}
+uint64_t ct_span_trace_id_high(const ct_span *span)
+{
+    return span->trace ? span->trace->trace_id_high : 0;
+}

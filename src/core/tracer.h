@@ -1,0 +1,77 @@
+/*
+ * tracer — the internals of ct_tracer: finalized settings, the writer, the
+ * strings every span shares, and the counters behind ct_tracer_stats.
+ *
+ * A tracer is built from a copied config and never changes settings after.
+ * It creates its writer at construction (the real writer starts its thread
+ * lazily). Tracers register themselves for pthread_atfork so a forked child
+ * resets every writer and abandons inherited segments.
+ */
+#ifndef CT_TRACER_H
+#define CT_TRACER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "buffer.h"
+#include "config.h"
+#include "ctrace.h"
+#include "shared_string.h"
+#include "tags.h"
+#include "writer.h"
+
+/* Keys the tracer writes itself, made once per tracer. */
+typedef struct ct_tracer_keys {
+    ct_string *runtime_id, *process_id, *top_level, *env, *version,
+        *language, *trace_id_high, *sampling_priority, *decision_maker,
+        *base_service, *origin, *agent_rate, *error_type, *error_message,
+        *error_stack;
+} ct_tracer_keys;
+
+struct ct_tracer {
+    ct_config *config;
+    ct_writer *writer;
+    ct_tracer_keys keys;
+    ct_string *service;           /* default service; never NULL */
+    ct_string *env, *version;     /* NULL when unset */
+    ct_string *runtime_id;
+    ct_string *language;          /* "python" from the Python layer, else "c" */
+    ct_string *default_decision;  /* "-0" */
+    ct_tags global_tags;          /* DD_TAGS, then set_tag */
+    double process_id;
+    int lock_free;                /* the caller serializes every call */
+    atomic_int enabled;           /* sending on */
+    atomic_int shut_down;
+    unsigned fork_generation;
+    ct_buffer frame;              /* scratch for building chunks (lock-free) */
+    atomic_uint_fast64_t spans_started, spans_finished, traces_completed,
+        traces_dropped, spans_dropped;
+    struct ct_tracer *next_registered;
+};
+
+/* Options of the Python layer, beyond the config. */
+typedef struct ct_tracer_options {
+    int lock_free;                /* every call made under one lock (the GIL) */
+    const char *language;         /* "python" */
+    const char *default_service;  /* when DD_SERVICE is unset */
+} ct_tracer_options;
+
+/* ct_tracer_new with options (NULL: defaults). */
+ct_tracer *ct_tracer_new_with(const ct_config *config,
+                              const ct_tracer_options *options, int *rc);
+
+/* The fork generation of the process now; a segment made in another one
+ * belongs to the parent and is not sent. */
+unsigned ct_tracer_fork_generation(void);
+
+/* Stops sending: spans after this are not sent. Flushes with a deadline. */
+void ct_tracer_shutdown(ct_tracer *tracer, int timeout_ms);
+
+/* Counts drops (the writer counts its own). */
+static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)
+{
+    atomic_fetch_add_explicit(&tracer->traces_dropped, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&tracer->spans_dropped, spans, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * ext.h — shared declarations of the CPython extension `ddtrace._ctrace`.
+ *
+ * The extension is a client of the C core: a Python Span embeds a ct_span,
+ * the Tracer wraps a ct_tracer, and every piece of tracing logic (ids,
+ * tags, segments, records, the writer) stays in src/core. What lives here is
+ * what only Python has: converting Python objects to shared strings and tag
+ * values as ddtrace does, the active span in a ContextVar, exceptions and
+ * tracebacks, and the decorator.
+ *
+ * The types are static and the state is process-global on purpose: the
+ * tracer is a per-process singleton (as in ddtrace), and the hot path
+ * (trace, __enter__, __exit__) cannot afford a module-state lookup per
+ * call. Subinterpreters are not supported. Every entry point runs with the
+ * GIL held, which is also what makes the core's lock-free mode safe.
+ */
+#ifndef CT_EXT_H
+#define CT_EXT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "span.h"
+#include "trace.h"
+#include "tracer.h"
+
+typedef struct PySpan PySpan;
+
+/* ddtrace.trace.Tracer */
+typedef struct PyTracer {
+    PyObject_HEAD
+    ct_tracer *tracer;
+    PyObject *weakrefs;
+} PyTracer;
+
+/* ddtrace.trace.Span: a ct_span embedded in the Python object. */
+struct PySpan {
+    PyObject_HEAD
+    ct_span span;
+    PyTracer *tracer;         /* strong */
+    PyObject *parent;         /* strong: the local parent Span, or NULL */
+    PyObject *context;        /* strong, lazily created Context */
+    PyObject *events;         /* list of span events (dicts) or NULL */
+    PyObject *weakrefs;
+    uint8_t started;          /* the embedded span was started */
+};
+
+/* ddtrace.trace.Context */
+typedef struct PyTraceContext {
+    PyObject_HEAD
+    uint64_t trace_id_high, trace_id_low, span_id;
+    PyObject *meta;           /* dict str -> str (trace-level, incl. _dd.origin) */
+    PyObject *metrics;        /* dict str -> number (incl. _sampling_priority_v1) */
+    PyObject *baggage;        /* dict */
+    PyObject *span_links;     /* list */
+    ct_trace *trace;          /* the local segment it describes (a core
+                                 reference, so no cycle with the span), or NULL */
+    int is_remote;
+} PyTraceContext;
+
+extern PyTypeObject PySpan_Type;
+extern PyTypeObject PyTracer_Type;
+extern PyTypeObject PyTraceContext_Type;
+
+/* The module's process-wide state. */
+typedef struct ct_ext_state {
+    PyObject *active;         /* the ContextVar holding the active Span/Context */
+    PyObject *log_warning;    /* callable(msg) logging on "ddtrace" logger */
+    PyObject *format_exception;  /* traceback.format_exception */
+} ct_ext_state;
+extern ct_ext_state ct_ext;
+
+/* -- strings.c: Python objects to shared strings ------------------------------ */
+
+/* A shared string for a str, via a small cache of recently seen str objects
+ * (names and keys are mostly literals). New reference, or NULL with no
+ * exception set when the object is not a str or out of memory. */
+ct_string *ct_ext_string(PyObject *str);
+/* str(value) as a shared string, ddtrace's way (lone surrogates replaced,
+ * bytes decoded); NULL when str() itself raises (exception cleared). */
+ct_string *ct_ext_string_of(PyObject *value);
+/* A shared string as a Python str (new reference). */
+PyObject *ct_ext_to_str(const ct_string *s);
+/* Drops every cached string (fork, shutdown). */
+void ct_ext_string_cache_clear(void);
+
+/* -- span.c ------------------------------------------------------------------- */
+
+/* Starts a new Python span. parent: a Span, a Context or None. */
+PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
+                          PyObject *resource, PyObject *span_type,
+                          PyObject *parent, int activate);
+/* Finishes the span (once) and re-activates its parent if it was active. */
+int ct_ext_span_finish(PySpan *span, int64_t finish_ns);
+/* set_exc_info(type, value, tb) as ddtrace; never raises. */
+void ct_ext_span_set_exc_info(PySpan *span, PyObject *type, PyObject *value,
+                              PyObject *tb);
+
+/* -- context.c ---------------------------------------------------------------- */
+
+/* The Context describing a local span (new reference). */
+PyObject *ct_ext_context_for_span(PySpan *span);
+
+/* -- activation ---------------------------------------------------------------- */
+
+/* The active Span or Context, skipping finished spans up to the first
+ * unfinished parent (ddtrace's context_provider.active()). New reference to
+ * the object, or a new reference to None. */
+PyObject *ct_ext_active(void);
+/* Makes obj (Span, Context or None) the active one. 0 or -1 with exception. */
+int ct_ext_activate(PyObject *obj);
+
+/* Logs a warning on the "ddtrace" logger; never raises. */
+void ct_ext_warn(const char *format, ...);
+
+int ct_ext_wrap_init(PyObject *module);
+int ct_ext_span_type_init(PyObject *module);
+int ct_ext_tracer_type_init(PyObject *module);
+int ct_ext_context_type_init(PyObject *module);
+
+#endif

@@ -1,0 +1,978 @@
+/*
+ * span.c — ddtrace.trace.Span: a Python object embedding a ct_span.
+ *
+ * Creation, tags, finish and serialization are the core's (src/core/span.c);
+ * this file routes Python values the way ddtrace's Span.set_tag does (ints
+ * that fit and floats to metrics, everything else str() to meta, the
+ * special keys), turns exceptions into error tags, and keeps the active
+ * span in the ContextVar. Nothing here raises into user code for bad tag
+ * input: ddtrace logs and ignores, and so do we.
+ *
+ * The Python object owns the embedded span: the span's record is copied
+ * into its segment at finish, so the object can die at any time after;
+ * an object that dies unfinished abandons its span (counted as dropped).
+ */
+#include "ext.h"
+
+#include <math.h>
+
+#include "args.h"
+#include "clock.h"
+#include "trace.h"
+
+#define MAX_SAFE_INTEGER (1LL << 53)
+
+static ct_tracer *core_tracer(PySpan *self) { return self->tracer->tracer; }
+
+/* -- creation ----------------------------------------------------------------- */
+
+static int remote_parent_from(PyObject *parent, ct_remote_parent *remote)
+{
+    PyTraceContext *context = (PyTraceContext *)parent;
+    remote->trace_id_high = context->trace_id_high;
+    remote->trace_id_low = context->trace_id_low;
+    remote->span_id = context->span_id;
+    remote->sampling_priority = CT_PRIORITY_UNSET;
+    remote->origin = NULL;
+    if (context->metrics) {
+        PyObject *priority = PyDict_GetItemString(context->metrics, "_sampling_priority_v1");
+        if (priority && PyNumber_Check(priority)) {
+            long p = PyLong_AsLong(priority);
+            if (!PyErr_Occurred())
+                remote->sampling_priority = (int)p;
+            PyErr_Clear();
+        }
+    }
+    if (context->meta) {
+        PyObject *origin = PyDict_GetItemString(context->meta, "_dd.origin");
+        if (origin && PyUnicode_Check(origin))
+            remote->origin = PyUnicode_AsUTF8(origin);
+        PyErr_Clear();
+    }
+    return 0;
+}
+
+/* Copies the `_dd.p.*` tags of a remote context into the new segment. */
+static void propagate_tags(ct_trace *trace, PyObject *parent)
+{
+    PyTraceContext *context = (PyTraceContext *)parent;
+    if (!context->meta)
+        return;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(context->meta, &pos, &key, &value)) {
+        if (!PyUnicode_Check(key) || !PyUnicode_Check(value))
+            continue;
+        const char *text = PyUnicode_AsUTF8(key);
+        if (!text || strncmp(text, "_dd.p.", 6) != 0) {
+            PyErr_Clear();
+            continue;
+        }
+        ct_string *k = ct_ext_string(key), *v = ct_ext_string(value);
+        if (k && v && !ct_string_equals(k, "_dd.p.tid", 9))
+            ct_tags_set_meta(&trace->propagated, k, v);
+        ct_string_unref(k);
+        ct_string_unref(v);
+    }
+}
+
+static ct_string *optional_string(PyObject *obj)
+{
+    obj = ct_arg_or_null(obj);
+    return obj ? ct_ext_string_of(obj) : NULL;
+}
+
+PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
+                          PyObject *resource, PyObject *span_type,
+                          PyObject *parent, int activate)
+{
+    PySpan *self = PyObject_New(PySpan, &PySpan_Type);
+    if (!self)
+        return NULL;
+    self->tracer = tracer;
+    Py_INCREF(tracer);
+    self->parent = NULL;
+    self->context = NULL;
+    self->events = NULL;
+    self->weakrefs = NULL;
+    self->started = 0;
+
+    ct_remote_parent remote;
+    ct_span_start_args args = {0};
+    int is_remote = parent && Py_IS_TYPE(parent, &PyTraceContext_Type);
+    if (parent && Py_IS_TYPE(parent, &PySpan_Type) && ((PySpan *)parent)->started) {
+        args.parent = &((PySpan *)parent)->span;
+        self->parent = parent;
+        Py_INCREF(parent);
+    } else if (is_remote) {
+        remote_parent_from(parent, &remote);
+        args.remote = &remote;
+    }
+    args.name = ct_ext_string_of(name);
+    args.service = optional_string(service);
+    args.resource = optional_string(resource);
+    args.type = optional_string(span_type);
+    int rc = ct_span_start(&self->span, tracer->tracer, &args);
+    ct_string_unref(args.name);
+    ct_string_unref(args.service);
+    ct_string_unref(args.resource);
+    ct_string_unref(args.type);
+    if (rc != CT_OK) {
+        Py_DECREF(self);
+        return (PySpan *)PyErr_NoMemory();
+    }
+    self->started = 1;
+    if (is_remote && self->span.local_root)
+        propagate_tags(self->span.trace, parent);
+    if (activate && ct_ext_activate((PyObject *)self) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return self;
+}
+
+static void Span_dealloc(PySpan *self)
+{
+    if (self->weakrefs)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    if (self->started)
+        ct_span_release(&self->span);
+    Py_XDECREF(self->parent);
+    Py_XDECREF(self->context);
+    Py_XDECREF(self->events);
+    Py_XDECREF(self->tracer);
+    PyObject_Free(self);
+}
+
+/* -- tags ----------------------------------------------------------------------- */
+
+static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
+{
+    ct_string *v = ct_ext_string_of(value);
+    if (!v) {
+        ct_ext_warn("error setting tag %s, ignoring it", key->data);
+        return -1;
+    }
+    int rc = ct_span_set_meta(&self->span, key, v);
+    ct_string_unref(v);
+    return rc == CT_OK ? 0 : -1;
+}
+
+/* ddtrace's set_metric: _dd.measured becomes 0/1, non-numbers go through
+ * float(), NaN and infinities are ignored. */
+static void set_metric(PySpan *self, ct_string *key, PyObject *value)
+{
+    double d;
+    if (ct_string_equals(key, "_dd.measured", 12)) {
+        int truth = PyObject_IsTrue(value);
+        if (truth < 0) {
+            PyErr_Clear();
+            return;
+        }
+        d = truth;
+    } else if (PyFloat_CheckExact(value)) {
+        d = PyFloat_AS_DOUBLE(value);
+    } else {
+        d = PyFloat_AsDouble(value);
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return;
+        }
+    }
+    if (isnan(d) || isinf(d))
+        return;
+    ct_span_set_metric_s(&self->span, key, d);
+}
+
+static int is_integer(PyObject *value)
+{
+    return PyLong_Check(value) && !PyBool_Check(value);
+}
+
+static int small_integer(PyObject *value)
+{
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return !overflow && v <= MAX_SAFE_INTEGER && v >= -MAX_SAFE_INTEGER;
+}
+
+static void set_priority(PySpan *self, int priority)
+{
+    ct_trace_set_priority(self->span.trace, priority, "-4");
+}
+
+/* The special keys of ddtrace's set_tag; 1 when handled completely. */
+static int set_special_tag(PySpan *self, ct_string *key, PyObject *value)
+{
+    if (ct_string_equals(key, "manual.keep", 11)) {
+        set_priority(self, 2);
+        return 1;
+    }
+    if (ct_string_equals(key, "manual.drop", 11)) {
+        set_priority(self, -1);
+        return 1;
+    }
+    if (ct_string_equals(key, "_dd.measured", 12)) {
+        set_metric(self, key, value == Py_None ? Py_True : value);
+        return 1;
+    }
+    if (ct_string_equals(key, "service.name", 12)) {
+        ct_string *service = value == Py_None ? NULL : ct_ext_string_of(value);
+        ct_string_assign(&self->span.service, service);
+    } else if (ct_string_equals(key, "service.version", 15)) {
+        ct_string *version_key = ct_string_new("version", 7);
+        if (version_key)
+            set_meta_str(self, version_key, value);
+        ct_string_unref(version_key);
+    }
+    return 0;
+}
+
+static void set_tag(PySpan *self, PyObject *key, PyObject *value)
+{
+    ct_string *k = ct_ext_string(key);
+    if (!k) {
+        if (!PyUnicode_Check(key))
+            ct_ext_warn("Ignoring tag pair: key must be a string");
+        return;
+    }
+    if (ct_string_equals(k, "http.status_code", 16)) {
+        set_meta_str(self, k, value);
+    } else if (is_integer(value) && small_integer(value)) {
+        set_metric(self, k, value);
+    } else if (PyFloat_Check(value)) {
+        set_metric(self, k, value);
+    } else if (ct_string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
+        PyObject *as_int = PyNumber_Long(value);
+        if (as_int && small_integer(as_int))
+            set_metric(self, k, as_int);
+        else
+            set_meta_str(self, k, value);
+        PyErr_Clear();
+        Py_XDECREF(as_int);
+    } else if (!set_special_tag(self, k, value)) {
+        set_meta_str(self, k, value);
+    }
+    ct_string_unref(k);
+}
+
+static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames)
+{
+    static const char *const names[] = {"key", "value"};
+    PyObject *a[2];
+    if (ct_parse_args("set_tag", args, nargs, kwnames, names, a, 2) < 0)
+        return NULL;
+    if (!a[0]) {
+        PyErr_SetString(PyExc_TypeError, "set_tag() missing required argument 'key'");
+        return NULL;
+    }
+    set_tag(self, a[0], a[1] ? a[1] : Py_None);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Span_set_tag_str(PySpan *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_set_tag_str(key, value)");
+        return NULL;
+    }
+    ct_string *k = ct_ext_string(args[0]);
+    if (k)
+        set_meta_str(self, k, args[1]);
+    ct_string_unref(k);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Span_set_tags(PySpan *self, PyObject *tags)
+{
+    if (tags == Py_None)
+        Py_RETURN_NONE;
+    if (!PyDict_Check(tags)) {
+        ct_ext_warn("set_tags() expects a dict");
+        Py_RETURN_NONE;
+    }
+    PyObject *items = PyDict_Items(tags); /* owned: callbacks may mutate tags */
+    if (!items)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        set_tag(self, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1));
+    }
+    Py_DECREF(items);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Span_set_metric(PySpan *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "set_metric(key, value)");
+        return NULL;
+    }
+    ct_string *k = ct_ext_string(args[0]);
+    if (k)
+        set_metric(self, k, args[1]);
+    ct_string_unref(k);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Span_set_metrics(PySpan *self, PyObject *metrics)
+{
+    if (!PyDict_Check(metrics))
+        Py_RETURN_NONE;
+    PyObject *items = PyDict_Items(metrics);
+    if (!items)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        ct_string *k = ct_ext_string(PyTuple_GET_ITEM(pair, 0));
+        if (k)
+            set_metric(self, k, PyTuple_GET_ITEM(pair, 1));
+        ct_string_unref(k);
+    }
+    Py_DECREF(items);
+    Py_RETURN_NONE;
+}
+
+static int key_of(PyObject *key, const char **data, Py_ssize_t *len)
+{
+    if (!PyUnicode_Check(key))
+        return 0;
+    *data = PyUnicode_AsUTF8AndSize(key, len);
+    if (!*data)
+        PyErr_Clear();
+    return *data != NULL;
+}
+
+static PyObject *Span_get_tag(PySpan *self, PyObject *key)
+{
+    const char *data;
+    Py_ssize_t len;
+    if (!key_of(key, &data, &len))
+        Py_RETURN_NONE;
+    ct_string *value = ct_tags_get_meta(&self->span.tags, data, (size_t)len);
+    return ct_ext_to_str(value);
+}
+
+static PyObject *Span_get_metric(PySpan *self, PyObject *key)
+{
+    const char *data;
+    Py_ssize_t len;
+    double value;
+    if (!key_of(key, &data, &len) ||
+        !ct_tags_get_metric(&self->span.tags, data, (size_t)len, &value))
+        Py_RETURN_NONE;
+    if (value == (double)(long long)value && fabs(value) <= (double)MAX_SAFE_INTEGER)
+        return PyLong_FromLongLong((long long)value);
+    return PyFloat_FromDouble(value);
+}
+
+static PyObject *Span_get_tags(PySpan *self, PyObject *unused)
+{
+    PyObject *dict = PyDict_New();
+    for (uint32_t i = 0; dict && i < self->span.tags.meta_count; i++) {
+        PyObject *k = ct_ext_to_str(self->span.tags.meta[i].key);
+        PyObject *v = ct_ext_to_str(self->span.tags.meta[i].value);
+        if (!k || !v || PyDict_SetItem(dict, k, v) < 0)
+            Py_CLEAR(dict);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+    }
+    return dict;
+}
+
+static PyObject *Span_get_metrics(PySpan *self, PyObject *unused)
+{
+    PyObject *dict = PyDict_New();
+    for (uint32_t i = 0; dict && i < self->span.tags.metric_count; i++) {
+        PyObject *k = ct_ext_to_str(self->span.tags.metrics[i].key);
+        PyObject *v = Span_get_metric(self, k);
+        if (!k || !v || PyDict_SetItem(dict, k, v) < 0)
+            Py_CLEAR(dict);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+    }
+    return dict;
+}
+
+/* -- errors ------------------------------------------------------------------------ */
+
+#define TRACEBACK_FRAMES 30
+#define MAX_META_VALUE 25000
+
+static PyObject *format_traceback(PyObject *type, PyObject *value, PyObject *tb)
+{
+    long limit = TRACEBACK_FRAMES;
+    for (;;) {
+        PyObject *lines = PyObject_CallFunction(ct_ext.format_exception, "OOOl",
+                                                type, value, tb, -limit);
+        if (!lines)
+            return NULL;
+        PyObject *empty = PyUnicode_FromString("");
+        PyObject *text = empty ? PyUnicode_Join(empty, lines) : NULL;
+        Py_XDECREF(empty);
+        Py_DECREF(lines);
+        if (!text || PyUnicode_GET_LENGTH(text) <= MAX_META_VALUE || limit <= 1)
+            return text;
+        Py_DECREF(text);
+        limit /= 2; /* keep the most recent frames, as ddtrace does */
+    }
+}
+
+static void set_meta_cstr(PySpan *self, ct_string *key, PyObject *value)
+{
+    if (value)
+        set_meta_str(self, key, value);
+}
+
+static int is_clean_exit(PyObject *type, PyObject *value)
+{
+    if (!PyType_Check(type) || !PyType_IsSubtype((PyTypeObject *)type,
+                                                 (PyTypeObject *)PyExc_SystemExit))
+        return 0;
+    PyObject *code = PyObject_GetAttrString(value, "code");
+    if (!code) {
+        PyErr_Clear();
+        return 0;
+    }
+    int clean = code == Py_None || (PyLong_Check(code) && PyLong_AsLong(code) == 0);
+    PyErr_Clear();
+    Py_DECREF(code);
+    return clean;
+}
+
+static PyObject *exception_type_name(PyObject *type)
+{
+    PyObject *module = PyObject_GetAttrString(type, "__module__");
+    PyObject *name = PyObject_GetAttrString(type, "__name__");
+    PyObject *result = NULL;
+    if (module && name)
+        result = PyUnicode_FromFormat("%S.%S", module, name);
+    Py_XDECREF(module);
+    Py_XDECREF(name);
+    return result;
+}
+
+static PyObject *exception_message(PyObject *value)
+{
+    PyObject *message = PyObject_Str(value);
+    if (message)
+        return message;
+    PyErr_Clear(); /* a __str__ that raises: the class name, as ddtrace */
+    return PyUnicode_FromString(Py_TYPE(value)->tp_name);
+}
+
+void ct_ext_span_set_exc_info(PySpan *self, PyObject *type, PyObject *value, PyObject *tb)
+{
+    if (!type || !value || !tb || type == Py_None || value == Py_None || tb == Py_None)
+        return;
+    if (is_clean_exit(type, value))
+        return;
+    PyObject *saved_type, *saved_value, *saved_tb;
+    PyErr_Fetch(&saved_type, &saved_value, &saved_tb);
+    const ct_tracer_keys *k = &core_tracer(self)->keys;
+    self->span.error = 1;
+    PyObject *type_name = exception_type_name(type);
+    PyErr_Clear();
+    PyObject *message = exception_message(value);
+    PyObject *stack = format_traceback(type, value, tb);
+    PyErr_Clear();
+    set_meta_cstr(self, k->error_type, type_name);
+    set_meta_cstr(self, k->error_message, message);
+    set_meta_cstr(self, k->error_stack, stack);
+    Py_XDECREF(type_name);
+    Py_XDECREF(message);
+    Py_XDECREF(stack);
+    PyErr_Restore(saved_type, saved_value, saved_tb);
+}
+
+static PyObject *Span_set_exc_info(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames)
+{
+    static const char *const names[] = {"exc_type", "exc_val", "exc_tb", "limit"};
+    PyObject *a[4];
+    if (ct_parse_args("set_exc_info", args, nargs, kwnames, names, a, 4) < 0)
+        return NULL;
+    ct_ext_span_set_exc_info(self, a[0], a[1], a[2]);
+    Py_RETURN_NONE;
+}
+
+/* record_exception(exc, attributes=None): an "exception" span event. */
+static PyObject *Span_record_exception(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
+                                       PyObject *kwnames)
+{
+    static const char *const names[] = {"exception", "attributes"};
+    PyObject *a[2];
+    if (ct_parse_args("record_exception", args, nargs, kwnames, names, a, 2) < 0)
+        return NULL;
+    if (!a[0] || !PyExceptionInstance_Check(a[0])) {
+        ct_ext_warn("record_exception() expects an exception");
+        Py_RETURN_NONE;
+    }
+    PyObject *exc = a[0], *type = (PyObject *)Py_TYPE(exc);
+    PyObject *tb = PyException_GetTraceback(exc);
+    PyObject *type_name = exception_type_name(type);
+    PyObject *message = exception_message(exc);
+    PyObject *stack = format_traceback(type, exc, tb ? tb : Py_None);
+    Py_XDECREF(tb);
+    PyErr_Clear();
+    PyObject *attributes = Py_BuildValue("{s:O,s:O,s:O}",
+        "exception.type", type_name ? type_name : Py_None,
+        "exception.message", message ? message : Py_None,
+        "exception.stacktrace", stack ? stack : Py_None);
+    Py_XDECREF(type_name);
+    Py_XDECREF(message);
+    Py_XDECREF(stack);
+    if (attributes && a[1] && PyDict_Check(a[1]))
+        PyDict_Update(attributes, a[1]);
+    PyObject *event = attributes ? Py_BuildValue("{s:s,s:L,s:O}", "name", "exception",
+                                                 "time_unix_nano", (long long)ct_clock_wall_ns(),
+                                                 "attributes", attributes)
+                                 : NULL;
+    Py_XDECREF(attributes);
+    if (event && !self->events)
+        self->events = PyList_New(0);
+    if (event && self->events)
+        PyList_Append(self->events, event);
+    Py_XDECREF(event);
+    PyErr_Clear();
+    Py_RETURN_NONE;
+}
+
+/* -- links -------------------------------------------------------------------------- */
+
+static int split_trace_id(PyObject *id, uint64_t *high, uint64_t *low)
+{
+    PyObject *mask = PyLong_FromUnsignedLongLong(UINT64_MAX);
+    PyObject *shift = PyLong_FromLong(64);
+    PyObject *low_obj = mask ? PyNumber_And(id, mask) : NULL;
+    PyObject *high_obj = shift ? PyNumber_Rshift(id, shift) : NULL;
+    int ok = low_obj && high_obj;
+    if (ok) {
+        *low = PyLong_AsUnsignedLongLong(low_obj);
+        *high = PyLong_AsUnsignedLongLong(high_obj);
+        ok = !PyErr_Occurred();
+    }
+    Py_XDECREF(mask);
+    Py_XDECREF(shift);
+    Py_XDECREF(low_obj);
+    Py_XDECREF(high_obj);
+    PyErr_Clear();
+    return ok;
+}
+
+static void link_attributes(ct_link *link, PyObject *attributes)
+{
+    if (!attributes || !PyDict_Check(attributes))
+        return;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(attributes, &pos, &key, &value)) {
+        ct_string *k = ct_ext_string_of(key);
+        ct_string *v = NULL;
+        if (PyBool_Check(value))
+            v = ct_string_new(value == Py_True ? "true" : "false", value == Py_True ? 4 : 5);
+        else
+            v = ct_ext_string_of(value);
+        if (k && v)
+            ct_tags_set_meta(&link->attributes, k, v);
+        ct_string_unref(k);
+        ct_string_unref(v);
+    }
+}
+
+static PyObject *Span_set_link(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames)
+{
+    static const char *const names[] = {"trace_id", "span_id", "tracestate", "flags",
+                                        "attributes"};
+    PyObject *a[5];
+    if (ct_parse_args("set_link", args, nargs, kwnames, names, a, 5) < 0)
+        return NULL;
+    ct_link link = {0};
+    if (!a[0] || !a[1] || !PyLong_Check(a[0]) || !PyLong_Check(a[1]) ||
+        !split_trace_id(a[0], &link.trace_id_high, &link.trace_id_low)) {
+        ct_ext_warn("set_link() needs integer trace_id and span_id");
+        Py_RETURN_NONE;
+    }
+    link.span_id = PyLong_AsUnsignedLongLongMask(a[1]);
+    if (ct_arg_or_null(a[3]) && PyLong_Check(a[3]))
+        link.flags = (uint32_t)PyLong_AsUnsignedLongMask(a[3]) | 0x80000000u;
+    link.tracestate = ct_arg_or_null(a[2]) ? ct_ext_string_of(a[2]) : NULL;
+    link_attributes(&link, a[4]);
+    PyErr_Clear();
+    ct_span_add_link(&self->span, &link);
+    ct_string_unref(link.tracestate);
+    ct_tags_clear(&link.attributes);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Span_link_span(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
+                                PyObject *kwnames)
+{
+    static const char *const names[] = {"context", "attributes"};
+    PyObject *a[2];
+    if (ct_parse_args("link_span", args, nargs, kwnames, names, a, 2) < 0)
+        return NULL;
+    if (!a[0] || !PyObject_TypeCheck(a[0], &PyTraceContext_Type)) {
+        ct_ext_warn("link_span() expects a Context");
+        Py_RETURN_NONE;
+    }
+    PyTraceContext *context = (PyTraceContext *)a[0];
+    if (!(context->trace_id_low || context->trace_id_high) || !context->span_id) {
+        ct_ext_warn("Invalid span or trace id in link_span()");
+        Py_RETURN_NONE;
+    }
+    ct_link link = {context->trace_id_high, context->trace_id_low, context->span_id, 0,
+                    NULL, CT_TAGS_INIT};
+    link_attributes(&link, a[1]);
+    ct_span_add_link(&self->span, &link);
+    ct_tags_clear(&link.attributes);
+    Py_RETURN_NONE;
+}
+
+/* -- finish and the context-manager protocol ------------------------------------ */
+
+/* Span events travel as JSON in the meta "events" (the agent protocol
+ * without native span events). */
+static void store_events(PySpan *self)
+{
+    if (!self->events || PyList_GET_SIZE(self->events) == 0)
+        return;
+    PyObject *json = PyImport_ImportModule("json");
+    PyObject *text = json ? PyObject_CallMethod(json, "dumps", "Os", self->events, NULL) : NULL;
+    Py_XDECREF(json);
+    ct_string *key = ct_string_new("events", 6);
+    if (text && key)
+        set_meta_str(self, key, text);
+    ct_string_unref(key);
+    Py_XDECREF(text);
+    PyErr_Clear();
+}
+
+int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
+{
+    if (!self->started || self->span.finished)
+        return 0;
+    store_events(self);
+    ct_span_finish_at(&self->span, finish_ns);
+    PyObject *active = NULL;
+    if (PyContextVar_Get(ct_ext.active, NULL, &active) < 0)
+        return -1;
+    int was_active = active == (PyObject *)self;
+    Py_XDECREF(active);
+    if (was_active)
+        return ct_ext_activate(self->parent ? self->parent : Py_None);
+    return 0;
+}
+
+static PyObject *Span_finish(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    static const char *const names[] = {"finish_time"};
+    PyObject *finish_time;
+    if (ct_parse_args("finish", args, nargs, kwnames, names, &finish_time, 1) < 0)
+        return NULL;
+    int64_t finish_ns = 0;
+    if (ct_arg_or_null(finish_time)) {
+        double seconds = PyFloat_AsDouble(finish_time);
+        if (seconds == -1.0 && PyErr_Occurred())
+            return NULL;
+        finish_ns = (int64_t)(seconds * 1e9);
+    }
+    if (ct_ext_span_finish(self, finish_ns) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Span_enter(PyObject *self, PyObject *unused)
+{
+    Py_INCREF(self);
+    return self;
+}
+
+static PyObject *Span_exit(PySpan *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs == 3 && args[0] != Py_None)
+        ct_ext_span_set_exc_info(self, args[0], args[1], args[2]);
+    if (ct_ext_span_finish(self, 0) < 0)
+        PyErr_Clear(); /* never replace the user's exception */
+    Py_RETURN_NONE;
+}
+
+static PyObject *Span_finish_with_ancestors(PySpan *self, PyObject *unused)
+{
+    for (PySpan *span = self; span; span = (PySpan *)span->parent)
+        if (ct_ext_span_finish(span, 0) < 0)
+            return NULL;
+    Py_RETURN_NONE;
+}
+
+/* -- attributes ---------------------------------------------------------------------- */
+
+static PyObject *get_string_attr(ct_string *s) { return ct_ext_to_str(s); }
+
+static int set_string_attr(ct_string **slot, PyObject *value, int nullable)
+{
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete span attribute");
+        return -1;
+    }
+    if (value == Py_None && nullable) {
+        ct_string_assign(slot, NULL);
+        return 0;
+    }
+    ct_string *s = ct_ext_string_of(value);
+    if (!s)
+        return PyErr_Occurred() ? -1 : (PyErr_NoMemory(), -1);
+    ct_string_assign(slot, s);
+    return 0;
+}
+
+static PyObject *Span_get_name(PySpan *self, void *c) { return get_string_attr(self->span.name); }
+static int Span_set_name(PySpan *self, PyObject *v, void *c)
+{
+    return set_string_attr(&self->span.name, v, 0);
+}
+static PyObject *Span_get_service(PySpan *self, void *c) { return get_string_attr(self->span.service); }
+static int Span_set_service(PySpan *self, PyObject *v, void *c)
+{
+    return set_string_attr(&self->span.service, v, 1);
+}
+static PyObject *Span_get_resource(PySpan *self, void *c)
+{
+    return get_string_attr(ct_span_resource(&self->span));
+}
+static int Span_set_resource(PySpan *self, PyObject *v, void *c)
+{
+    return set_string_attr(&self->span.resource, v, 1);
+}
+static PyObject *Span_get_type(PySpan *self, void *c) { return get_string_attr(self->span.type); }
+static int Span_set_type(PySpan *self, PyObject *v, void *c)
+{
+    return set_string_attr(&self->span.type, v, 1);
+}
+
+static PyObject *u128(uint64_t high, uint64_t low)
+{
+    PyObject *h = PyLong_FromUnsignedLongLong(high), *l = PyLong_FromUnsignedLongLong(low);
+    PyObject *shift = PyLong_FromLong(64);
+    PyObject *shifted = (h && shift) ? PyNumber_Lshift(h, shift) : NULL;
+    PyObject *result = (shifted && l) ? PyNumber_Or(shifted, l) : NULL;
+    Py_XDECREF(h);
+    Py_XDECREF(l);
+    Py_XDECREF(shift);
+    Py_XDECREF(shifted);
+    return result;
+}
+
+static PyObject *Span_get_trace_id(PySpan *self, void *c)
+{
+    if (!self->span.trace)
+        Py_RETURN_NONE;
+    return u128(self->span.trace->trace_id_high, self->span.trace->trace_id_low);
+}
+static PyObject *Span_get_trace_id_64(PySpan *self, void *c)
+{
+    return PyLong_FromUnsignedLongLong(self->span.trace ? self->span.trace->trace_id_low : 0);
+}
+static PyObject *Span_get_span_id(PySpan *self, void *c)
+{
+    return PyLong_FromUnsignedLongLong(self->span.span_id);
+}
+static PyObject *Span_get_parent_id(PySpan *self, void *c)
+{
+    if (!self->span.parent_id)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLongLong(self->span.parent_id);
+}
+static PyObject *Span_get_start_ns(PySpan *self, void *c)
+{
+    return PyLong_FromLongLong(self->span.start_ns);
+}
+static int set_start_ns(PySpan *self, int64_t ns)
+{
+    self->span.start_ns = ns;
+    self->span.start_monotonic_ns = 0; /* the duration now comes from wall time */
+    return 0;
+}
+static int Span_set_start_ns(PySpan *self, PyObject *v, void *c)
+{
+    long long ns = v ? PyLong_AsLongLong(v) : -1;
+    if (ns == -1 && (!v || PyErr_Occurred()))
+        return -1;
+    return set_start_ns(self, ns);
+}
+static PyObject *Span_get_start(PySpan *self, void *c)
+{
+    return PyFloat_FromDouble((double)self->span.start_ns / 1e9);
+}
+static int Span_set_start(PySpan *self, PyObject *v, void *c)
+{
+    double s = v ? PyFloat_AsDouble(v) : -1.0;
+    if (s == -1.0 && (!v || PyErr_Occurred()))
+        return -1;
+    return set_start_ns(self, (int64_t)(s * 1e9));
+}
+static PyObject *Span_get_duration_ns(PySpan *self, void *c)
+{
+    if (self->span.duration_ns < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(self->span.duration_ns);
+}
+static int Span_set_duration_ns(PySpan *self, PyObject *v, void *c)
+{
+    long long ns = v ? PyLong_AsLongLong(v) : -1;
+    if (ns == -1 && (!v || PyErr_Occurred()))
+        return -1;
+    self->span.duration_ns = ns;
+    return 0;
+}
+static PyObject *Span_get_duration(PySpan *self, void *c)
+{
+    if (self->span.duration_ns < 0)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble((double)self->span.duration_ns / 1e9);
+}
+static int Span_set_duration(PySpan *self, PyObject *v, void *c)
+{
+    double s = v ? PyFloat_AsDouble(v) : -1.0;
+    if (s == -1.0 && (!v || PyErr_Occurred()))
+        return -1;
+    self->span.duration_ns = (int64_t)(s * 1e9);
+    return 0;
+}
+static PyObject *Span_get_error(PySpan *self, void *c) { return PyLong_FromLong(self->span.error); }
+static int Span_set_error(PySpan *self, PyObject *v, void *c)
+{
+    int truth = v ? PyObject_IsTrue(v) : -1;
+    if (truth < 0)
+        return -1;
+    self->span.error = truth;
+    return 0;
+}
+static PyObject *Span_get_finished(PySpan *self, void *c)
+{
+    return PyBool_FromLong(self->span.finished);
+}
+static int Span_set_finished(PySpan *self, PyObject *v, void *c)
+{
+    int truth = v ? PyObject_IsTrue(v) : -1;
+    if (truth < 0)
+        return -1;
+    if (truth && !self->span.finished)
+        return ct_ext_span_finish(self, 0);
+    return 0;
+}
+static PyObject *Span_get_context(PySpan *self, void *c)
+{
+    return ct_ext_context_for_span(self);
+}
+static PyObject *Span_get_parent(PySpan *self, void *c)
+{
+    PyObject *parent = self->parent ? self->parent : Py_None;
+    Py_INCREF(parent);
+    return parent;
+}
+static PyObject *Span_get_local_root(PySpan *self, void *c)
+{
+    PySpan *span = self;
+    while (span->parent && !span->span.local_root)
+        span = (PySpan *)span->parent;
+    Py_INCREF(span);
+    return (PyObject *)span;
+}
+static PyObject *Span_get_links(PySpan *self, void *c)
+{
+    PyObject *list = PyList_New(0);
+    for (uint32_t i = 0; list && i < self->span.link_count; i++) {
+        const ct_link *link = &self->span.links[i];
+        PyObject *trace_id = u128(link->trace_id_high, link->trace_id_low);
+        PyObject *item = trace_id ? Py_BuildValue("{s:N,s:K}", "trace_id", trace_id,
+                                                  "span_id", (unsigned long long)link->span_id)
+                                  : NULL;
+        if (!item || PyList_Append(list, item) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(item);
+    }
+    return list;
+}
+
+static PyObject *Span_repr(PySpan *self)
+{
+    PyObject *trace_id = Span_get_trace_id(self, NULL);
+    PyObject *r = PyUnicode_FromFormat("<Span(id=%llu,trace_id=%S,parent_id=%llu,name=%s)>",
+                                       (unsigned long long)self->span.span_id, trace_id,
+                                       (unsigned long long)self->span.parent_id,
+                                       self->span.name ? self->span.name->data : "");
+    Py_XDECREF(trace_id);
+    return r;
+}
+
+static PyGetSetDef Span_getset[] = {
+    {"name", (getter)Span_get_name, (setter)Span_set_name, "the operation name", NULL},
+    {"service", (getter)Span_get_service, (setter)Span_set_service, "the service", NULL},
+    {"resource", (getter)Span_get_resource, (setter)Span_set_resource, "the resource (defaults to the name)", NULL},
+    {"span_type", (getter)Span_get_type, (setter)Span_set_type, "the span type", NULL},
+    {"trace_id", (getter)Span_get_trace_id, NULL, "the trace id (128-bit by default)", NULL},
+    {"_trace_id_64bits", (getter)Span_get_trace_id_64, NULL, "the low 64 bits of the trace id", NULL},
+    {"span_id", (getter)Span_get_span_id, NULL, "the span id", NULL},
+    {"parent_id", (getter)Span_get_parent_id, NULL, "the parent's span id, None for a root", NULL},
+    {"start_ns", (getter)Span_get_start_ns, (setter)Span_set_start_ns, "start, ns since the epoch", NULL},
+    {"start", (getter)Span_get_start, (setter)Span_set_start, "start, seconds since the epoch", NULL},
+    {"duration_ns", (getter)Span_get_duration_ns, (setter)Span_set_duration_ns, "duration in ns, None until finished", NULL},
+    {"duration", (getter)Span_get_duration, (setter)Span_set_duration, "duration in seconds, None until finished", NULL},
+    {"error", (getter)Span_get_error, (setter)Span_set_error, "1 when the span is an error", NULL},
+    {"finished", (getter)Span_get_finished, (setter)Span_set_finished, "whether finish() was called", NULL},
+    {"context", (getter)Span_get_context, NULL, "the span's Context", NULL},
+    {"_parent", (getter)Span_get_parent, NULL, "the local parent span", NULL},
+    {"_local_root", (getter)Span_get_local_root, NULL, "the local root span", NULL},
+    {"_links", (getter)Span_get_links, NULL, "the span's links", NULL},
+    {NULL},
+};
+
+static PyMethodDef Span_methods[] = {
+    {"set_tag", (PyCFunction)(void (*)(void))Span_set_tag, METH_FASTCALL | METH_KEYWORDS, "Set a tag."},
+    {"_set_tag_str", (PyCFunction)(void (*)(void))Span_set_tag_str, METH_FASTCALL, "Set a str tag."},
+    {"set_tags", (PyCFunction)Span_set_tags, METH_O, "Set tags from a dict."},
+    {"get_tag", (PyCFunction)Span_get_tag, METH_O, "A tag's value or None."},
+    {"get_tags", (PyCFunction)Span_get_tags, METH_NOARGS, "All tags (a copy)."},
+    {"set_metric", (PyCFunction)(void (*)(void))Span_set_metric, METH_FASTCALL, "Set a metric."},
+    {"set_metrics", (PyCFunction)Span_set_metrics, METH_O, "Set metrics from a dict."},
+    {"get_metric", (PyCFunction)Span_get_metric, METH_O, "A metric's value or None."},
+    {"get_metrics", (PyCFunction)Span_get_metrics, METH_NOARGS, "All metrics (a copy)."},
+    {"set_exc_info", (PyCFunction)(void (*)(void))Span_set_exc_info, METH_FASTCALL | METH_KEYWORDS, "Tag the span with an exception."},
+    {"record_exception", (PyCFunction)(void (*)(void))Span_record_exception, METH_FASTCALL | METH_KEYWORDS, "Record an exception event."},
+    {"set_link", (PyCFunction)(void (*)(void))Span_set_link, METH_FASTCALL | METH_KEYWORDS, "Link to another span."},
+    {"link_span", (PyCFunction)(void (*)(void))Span_link_span, METH_FASTCALL | METH_KEYWORDS, "Link to a Context."},
+    {"finish", (PyCFunction)(void (*)(void))Span_finish, METH_FASTCALL | METH_KEYWORDS, "Finish the span (idempotent)."},
+    {"_finish_with_ancestors", (PyCFunction)Span_finish_with_ancestors, METH_NOARGS, "Finish with all ancestors."},
+    {"__enter__", (PyCFunction)Span_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))Span_exit, METH_FASTCALL, NULL},
+    {NULL},
+};
+
+PyTypeObject PySpan_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ddtrace.trace.Span",
+    .tp_basicsize = sizeof(PySpan),
+    .tp_dealloc = (destructor)Span_dealloc,
+    .tp_repr = (reprfunc)Span_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A timed operation. Create with tracer.trace() or tracer.start_span().",
+    .tp_weaklistoffset = offsetof(PySpan, weakrefs),
+    .tp_methods = Span_methods,
+    .tp_getset = Span_getset,
+};
+
+int ct_ext_span_type_init(PyObject *module)
+{
+    if (PyType_Ready(&PySpan_Type) < 0)
+        return -1;
+    Py_INCREF(&PySpan_Type);
+    return PyModule_AddObject(module, "Span", (PyObject *)&PySpan_Type);
+}

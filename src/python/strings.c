@@ -1,0 +1,100 @@
+/*
+ * strings.c — Python objects to the core's shared strings.
+ *
+ * Span names, services and tag keys are nearly always the same few str
+ * objects (literals, interned by the compiler). A direct-mapped cache keyed
+ * by the str object's address turns their conversion into a pointer
+ * compare and a reference-count increment. The cache holds a reference to
+ * each str it maps, so an address can never be reused by another object
+ * while its entry exists. Anything else (values, computed names) is
+ * converted afresh: UTF-8 of the str, with lone surrogates replaced as
+ * ddtrace's ensure_text(errors="replace") does.
+ */
+#include "ext.h"
+
+#define CACHE_SIZE 1024
+
+typedef struct cache_entry {
+    PyObject *key;      /* strong reference to the str, or NULL */
+    ct_string *value;   /* one reference */
+} cache_entry;
+
+static cache_entry cache[CACHE_SIZE];
+
+static size_t slot_of(PyObject *str)
+{
+    uintptr_t p = (uintptr_t)str;
+    return (size_t)((p >> 4) ^ (p >> 14)) & (CACHE_SIZE - 1);
+}
+
+/* UTF-8 of a str; a str with lone surrogates is re-encoded with
+ * replacement characters. NULL when out of memory (exception cleared). */
+static ct_string *convert(PyObject *str)
+{
+    Py_ssize_t len;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(str, &len);
+    if (utf8)
+        return ct_string_new(utf8, (size_t)len);
+    PyErr_Clear();
+    PyObject *bytes = PyUnicode_AsEncodedString(str, "utf-8", "replace");
+    if (!bytes) {
+        PyErr_Clear();
+        return NULL;
+    }
+    ct_string *s = ct_string_new(PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
+    Py_DECREF(bytes);
+    return s;
+}
+
+ct_string *ct_ext_string(PyObject *str)
+{
+    if (!PyUnicode_CheckExact(str)) {
+        if (!PyUnicode_Check(str))
+            return NULL;
+        return convert(str);
+    }
+    cache_entry *entry = &cache[slot_of(str)];
+    if (entry->key == str)
+        return ct_string_ref(entry->value);
+    ct_string *s = convert(str);
+    if (!s || PyUnicode_GET_LENGTH(str) > 256)
+        return s; /* big strings are values, not worth keeping */
+    PyObject *old_key = entry->key;
+    ct_string *old_value = entry->value;
+    Py_INCREF(str);
+    entry->key = str;
+    entry->value = ct_string_ref(s);
+    Py_XDECREF(old_key);
+    ct_string_unref(old_value);
+    return s;
+}
+
+ct_string *ct_ext_string_of(PyObject *value)
+{
+    if (PyUnicode_Check(value))
+        return ct_ext_string(value);
+    PyObject *str = PyObject_Str(value);
+    if (!str) {
+        PyErr_Clear();
+        return NULL;
+    }
+    ct_string *s = convert(str);
+    Py_DECREF(str);
+    return s;
+}
+
+PyObject *ct_ext_to_str(const ct_string *s)
+{
+    if (!s)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeUTF8(s->data, (Py_ssize_t)s->len, "replace");
+}
+
+void ct_ext_string_cache_clear(void)
+{
+    for (size_t i = 0; i < CACHE_SIZE; i++) {
+        Py_CLEAR(cache[i].key);
+        ct_string_unref(cache[i].value);
+        cache[i].value = NULL;
+    }
+}
