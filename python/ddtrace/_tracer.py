@@ -44,6 +44,8 @@ class Tracer(_ctrace.Tracer):
     """ddtrace's Tracer. Use the global ``ddtrace.tracer``; a second
     instance works but is reported, as in ddtrace 3.x+."""
 
+    # No instance __dict__: `tracer.trace` is looked up on every span.
+    __slots__ = ("context_provider", "_user_processors")
     _instances = 0
 
     def __init__(self) -> None:

@@ -278,11 +278,15 @@ static void derived_tags(const ct_span *span, ct_extra_tags *derived)
                       span->trace->origin->data, span->trace->origin->len);
 }
 
-int ct_span_serialize(const ct_span *span, ct_buffer *out)
+int ct_span_serialize(const ct_span *span, const ct_extra_tags *chunk_tags,
+                      ct_buffer *out)
 {
     size_t start = out->len;
     ct_extra_tags derived;
-    derived.meta_count = derived.metric_count = 0;
+    if (chunk_tags)
+        derived = *chunk_tags;
+    else
+        derived.meta_count = derived.metric_count = 0;
     derived_tags(span, &derived);
     ct_record_header header = {0};
     header.trace_id_low = span->trace->trace_id_low;

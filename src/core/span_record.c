@@ -11,17 +11,6 @@
 
 #include <string.h>
 
-int ct_record_put_str(ct_buffer *buffer, const char *ptr, size_t len)
-{
-    uint32_t len32 = (uint32_t)len;
-    int rc = ct_buffer_reserve(buffer, sizeof len32 + len);
-    if (rc != CT_OK)
-        return rc;
-    ct_buffer_append(buffer, &len32, sizeof len32);
-    ct_buffer_append(buffer, ptr, len);
-    return CT_OK;
-}
-
 ct_record_str ct_record_read_str(const uint8_t **cursor)
 {
     ct_record_str s;

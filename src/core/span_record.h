@@ -26,6 +26,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <string.h>
 
 #include "buffer.h"
 
@@ -87,7 +89,7 @@ void ct_record_read_link(const uint8_t **cursor, ct_record_link *link);
  * tags a span's place in its trace implies, or the chunk-level tags put on
  * a chunk's first span. Keys and values are borrowed. An extra tag replaces
  * a tag of the same key in the record. */
-#define CT_EXTRA_TAGS_MAX 12
+#define CT_EXTRA_TAGS_MAX 24
 typedef struct ct_extra_tags {
     struct { const char *key, *value; uint32_t key_len, value_len; } meta[CT_EXTRA_TAGS_MAX];
     struct { const char *key; uint32_t key_len; double value; } metrics[CT_EXTRA_TAGS_MAX];
@@ -107,7 +109,40 @@ int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t l
 int ct_record_rewrite(const ct_record_reader *reader, const uint8_t *data,
                       const ct_extra_tags *extra, ct_buffer *out);
 
-/* Writing: appends a str (u32 length + bytes) to a buffer. CT_ENOMEM. */
-int ct_record_put_str(ct_buffer *buffer, const char *ptr, size_t len);
+/* Inline forms of ct_record_read_str / ct_record_read_double for hot loops
+ * (the encoders): same contract. */
+static inline ct_record_str ct_record_next_str(const uint8_t **cursor)
+{
+    ct_record_str s;
+    memcpy(&s.len, *cursor, sizeof s.len);
+    s.ptr = (const char *)*cursor + sizeof s.len;
+    *cursor += sizeof s.len + s.len;
+    return s;
+}
+
+static inline double ct_record_next_double(const uint8_t **cursor)
+{
+    double value;
+    memcpy(&value, *cursor, sizeof value);
+    *cursor += sizeof value;
+    return value;
+}
+
+/* Writing: appends a str (u32 length + bytes) to a buffer. CT_OK,
+ * CT_ENOMEM or CT_ENOSPC with the buffer unchanged. Inline: it runs a dozen
+ * times per span. */
+static inline int ct_record_put_str(ct_buffer *buffer, const char *ptr, size_t len)
+{
+    uint32_t len32 = (uint32_t)len;
+    if (buffer->capacity - buffer->len < sizeof len32 + len) {
+        int rc = ct_buffer_reserve(buffer, sizeof len32 + len);
+        if (rc != CT_OK)
+            return rc;
+    }
+    memcpy(buffer->data + buffer->len, &len32, sizeof len32);
+    memcpy(buffer->data + buffer->len + sizeof len32, ptr, len);
+    buffer->len += sizeof len32 + len;
+    return CT_OK;
+}
 
 #endif

@@ -12,7 +12,6 @@
  */
 #include "trace.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "span.h"
@@ -87,21 +86,31 @@ void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_m
 
 /* -- chunks ------------------------------------------------------------------ */
 
+/* 16 lowercase hex digits of value into out (no NUL); snprintf costs
+ * hundreds of instructions on a path taken once per trace. */
+static void hex16(uint64_t value, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, value >>= 4)
+        out[i] = digits[value & 15];
+}
+
 /* The chunk-level tags of this segment, borrowing its strings. hex_tid must
- * have room for 17 bytes and live as long as extra. */
-static void chunk_tags(const ct_trace *trace, ct_extra_tags *extra,
+ * have room for 16 bytes and live as long as extra. Decides the sampling
+ * priority if nobody did (auto keep until the sampler exists). */
+static void chunk_tags(ct_trace *trace, ct_extra_tags *extra,
                        char *hex_tid, uint32_t partial_flushes)
 {
     const ct_tracer *tracer = trace->tracer;
     const ct_tracer_keys *k = &tracer->keys;
-    int priority = trace->sampling_priority == CT_PRIORITY_UNSET
-                       ? PRIORITY_AUTO_KEEP
-                       : trace->sampling_priority;
+    if (trace->sampling_priority == CT_PRIORITY_UNSET)
+        trace->sampling_priority = PRIORITY_AUTO_KEEP;
+    int priority = trace->sampling_priority;
     extra->meta_count = extra->metric_count = 0;
     ct_extra_meta(extra, k->language->data, k->language->len,
                   tracer->language->data, tracer->language->len);
     if (trace->trace_id_high) {
-        snprintf(hex_tid, 17, "%016llx", (unsigned long long)trace->trace_id_high);
+        hex16(trace->trace_id_high, hex_tid);
         ct_extra_meta(extra, k->trace_id_high->data, k->trace_id_high->len, hex_tid, 16);
     }
     for (uint32_t i = 0; i < trace->propagated.meta_count; i++) {
@@ -138,7 +147,7 @@ static size_t root_offset(const ct_trace *trace)
 }
 
 /* Builds the chunk (root record rewritten first, then the rest) in out. */
-static int build_chunk(const ct_trace *trace, uint32_t partial_flushes, ct_buffer *out)
+static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out)
 {
     const ct_buffer *records = &trace->records;
     size_t root = root_offset(trace);
@@ -147,7 +156,7 @@ static int build_chunk(const ct_trace *trace, uint32_t partial_flushes, ct_buffe
     if (!root_size)
         return CT_EINVAL;
     ct_extra_tags extra;
-    char hex_tid[17];
+    char hex_tid[16];
     chunk_tags(trace, &extra, hex_tid, partial_flushes);
     int rc = ct_buffer_reserve(out, records->len + 256);
     if (rc == CT_OK)
@@ -168,31 +177,68 @@ static int should_send(const ct_trace *trace)
            trace->fork_generation == ct_tracer_fork_generation();
 }
 
-/* Hands the records gathered so far to the writer, as one chunk. */
-static void submit_records(ct_trace *trace, uint32_t partial_flushes)
+/* The buffer a chunk is built in: the tracer's scratch when the caller
+ * serializes every call, else a fresh one. */
+static ct_buffer *chunk_buffer(ct_trace *trace, ct_buffer *local)
+{
+    ct_buffer *chunk = trace->tracer->lock_free ? &trace->tracer->frame : local;
+    ct_buffer_clear(chunk);
+    return chunk;
+}
+
+/* Submits a built chunk (rc: how building went) and recycles its buffer. */
+static void submit_chunk(ct_trace *trace, ct_buffer *chunk, int rc, uint32_t count)
 {
     ct_tracer *tracer = trace->tracer;
-    uint32_t count = trace->record_count;
-    if (should_send(trace)) {
-        ct_buffer local = CT_BUFFER_INIT;
-        ct_buffer *chunk = tracer->lock_free ? &tracer->frame : &local;
-        ct_buffer_clear(chunk);
-        int rc = build_chunk(trace, partial_flushes, chunk);
-        if (rc == CT_OK)
-            rc = tracer->writer->ops->submit(tracer->writer, chunk->data, chunk->len, count);
-        else
-            ct_tracer_count_drop(tracer, count);
-        if (rc == CT_OK)
-            atomic_fetch_add_explicit(&tracer->traces_completed, 1, memory_order_relaxed);
-        if (chunk == &local)
-            ct_buffer_release(&local);
-        else if (chunk->capacity > (1u << 20))
-            ct_buffer_release(chunk); /* don't keep a huge scratch forever */
-    }
+    if (rc == CT_OK)
+        rc = tracer->writer->ops->submit(tracer->writer, chunk->data, chunk->len, count);
+    else
+        ct_tracer_count_drop(tracer, count);
+    if (rc == CT_OK)
+        atomic_fetch_add_explicit(&tracer->traces_completed, 1, memory_order_relaxed);
+    if (chunk != &tracer->frame)
+        ct_buffer_release(chunk);
+    else if (chunk->capacity > (1u << 20))
+        ct_buffer_release(chunk); /* don't keep a huge scratch forever */
+}
+
+static void forget_records(ct_trace *trace)
+{
     trace->record_count = 0;
     ct_buffer_clear(&trace->records);
     if (trace->records.capacity > (1u << 16))
         ct_buffer_release(&trace->records);
+}
+
+/* Hands the records gathered so far to the writer, as one chunk. */
+static void submit_records(ct_trace *trace, uint32_t partial_flushes)
+{
+    if (should_send(trace)) {
+        ct_buffer local = CT_BUFFER_INIT;
+        ct_buffer *chunk = chunk_buffer(trace, &local);
+        int rc = build_chunk(trace, partial_flushes, chunk);
+        submit_chunk(trace, chunk, rc, trace->record_count);
+    }
+    forget_records(trace);
+}
+
+/* The common case: the local root finishes last. Its record is written
+ * straight into the chunk, first and with the chunk's tags, followed by
+ * the records of the others; nothing is rewritten. */
+static void submit_with_root(ct_trace *trace, const ct_span *root)
+{
+    if (should_send(trace)) {
+        ct_buffer local = CT_BUFFER_INIT;
+        ct_buffer *chunk = chunk_buffer(trace, &local);
+        ct_extra_tags extra;
+        char hex_tid[16];
+        chunk_tags(trace, &extra, hex_tid, 0);
+        int rc = ct_span_serialize(root, &extra, chunk);
+        if (rc == CT_OK && trace->records.len)
+            rc = ct_buffer_append(chunk, trace->records.data, trace->records.len);
+        submit_chunk(trace, chunk, rc, trace->record_count + 1);
+    }
+    forget_records(trace);
 }
 
 static void after_close(ct_trace *trace)
@@ -213,12 +259,16 @@ static void after_close(ct_trace *trace)
 void ct_trace_record_span(ct_trace *trace, const ct_span *span)
 {
     lock(trace);
-    if (ct_span_serialize(span, &trace->records) == CT_OK)
-        trace->record_count++;
-    else
-        ct_tracer_count_drop(trace->tracer, 1);
     trace->open_spans--;
-    after_close(trace);
+    if (trace->open_spans == 0 && span->span_id == trace->root_span_id) {
+        submit_with_root(trace, span);
+    } else {
+        if (ct_span_serialize(span, NULL, &trace->records) == CT_OK)
+            trace->record_count++;
+        else
+            ct_tracer_count_drop(trace->tracer, 1);
+        after_close(trace);
+    }
     unlock(trace);
 }
 

@@ -107,6 +107,8 @@ PyObject *ct_ext_context_for_span(PySpan *span);
  * unfinished parent (ddtrace's context_provider.active()). New reference to
  * the object, or a new reference to None. */
 PyObject *ct_ext_active(void);
+/* Is obj the active object itself (no walking up)? Never fails. */
+int ct_ext_is_active(PyObject *obj);
 /* Makes obj (Span, Context or None) the active one. 0 or -1 with exception. */
 int ct_ext_activate(PyObject *obj);
 

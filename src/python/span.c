@@ -660,12 +660,7 @@ int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
         return 0;
     store_events(self);
     ct_span_finish_at(&self->span, finish_ns);
-    PyObject *active = NULL;
-    if (PyContextVar_Get(ct_ext.active, NULL, &active) < 0)
-        return -1;
-    int was_active = active == (PyObject *)self;
-    Py_XDECREF(active);
-    if (was_active)
+    if (ct_ext_is_active((PyObject *)self))
         return ct_ext_activate(self->parent ? self->parent : Py_None);
     return 0;
 }
