@@ -1,0 +1,36 @@
+// The list of traces shown by search, the service page and live tail.
+
+import {h, clipped, route} from './dom.js';
+import {formatDuration, formatDateTime, formatTime, formatCount} from './format.js';
+import {sortableTable} from './table.js';
+import {colourChip} from './page_services.js';
+
+const COLUMNS = [
+  {key: 'start_us', label: 'Time', class: 'w-time', value: (trace) => trace.start_us,
+    cell: (trace) => h('span', {title: formatDateTime(trace.start_us)}, formatTime(trace.start_us))},
+  {key: 'service', label: 'Service', class: 'name', value: (trace) => trace.service,
+    cell: (trace) => h('span', {class: 'name-cell'}, colourChip(trace.service), clipped('span', trace.service))},
+  {key: 'resource', label: 'Resource', class: 'name', value: (trace) => trace.resource,
+    cell: (trace) => clipped('a', trace.resource, {href: route('trace', trace.trace_id), tabindex: -1})},
+  {key: 'name', label: 'Operation', class: 'name', value: (trace) => trace.name,
+    cell: (trace) => clipped('span', trace.name, {class: 'muted'})},
+  {key: 'duration_ns', label: 'Duration', class: 'num w-num', value: (trace) => trace.duration_ns,
+    cell: (trace) => formatDuration(trace.duration_ns)},
+  {key: 'span_count', label: 'Spans', class: 'num w-small', value: (trace) => trace.span_count,
+    cell: (trace) => formatCount(trace.span_count)},
+  {key: 'error', label: 'Status', class: 'w-small', value: (trace) => trace.error ? 1 : 0,
+    cell: (trace) => trace.error ? h('span', {class: 'badge'}, 'error') : h('span', {class: 'muted'}, 'ok')},
+];
+
+// compact: without the service and operation columns, for half-width lists
+// of one service's traces.
+export function traceTable(traces, {sortKey = null, sortDirection = 'desc', emptyText = 'No trace matches.', compact = false} = {}) {
+  const columns = compact ? COLUMNS.filter((column) => column.key !== 'service' && column.key !== 'name') : COLUMNS;
+  const table = sortableTable({
+    columns, rows: traces, sortKey, sortDirection, emptyText,
+    rowHref: (trace) => route('trace', trace.trace_id),
+    rowData: (trace) => ({traceId: trace.trace_id, error: trace.error ? '1' : '0'}),
+  });
+  table.classList.add('traces');
+  return table;
+}

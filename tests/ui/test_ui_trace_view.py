@@ -1,0 +1,129 @@
+"""Trace view: the span count, the tree, the span detail with its tags, ids,
+error and links, the two views, zoom and the keyboard."""
+
+from ui_support import screenshot, visit, wait_ready
+from ui_trace_data import hex_trace_id
+
+AXIS_HEIGHT = 22
+WATERFALL_ROW = 22
+FLAME_ROW = 20
+
+
+def open_trace(page, spans, query=""):
+    visit(page, f"/#/trace/{hex_trace_id(spans)}{query}", "trace")
+    return page.locator("canvas.timeline")
+
+
+def detail_title(page):
+    return page.locator("aside.detail h2").inner_text()
+
+
+def click_waterfall_row(page, index):
+    page.locator("canvas.timeline").click(position={"x": 60, "y": AXIS_HEIGHT + index * WATERFALL_ROW + WATERFALL_ROW / 2})
+
+
+def test_flame_graph_is_the_default_and_shows_the_span_count(agent, open_page):
+    page, _ = open_page(agent)
+    canvas = open_trace(page, agent.data["tree"])
+    assert canvas.get_attribute("data-drawn") == "flame"
+    assert canvas.get_attribute("data-spans") == "4"
+    assert page.locator(".span-count").inner_text() == "4 spans"
+    assert page.locator(".legend-list").inner_text().split() == ["postgres", "2", "checkout", "1", "redis", "1"]
+    screenshot(page, "trace-flame")
+
+
+def test_waterfall_lists_spans_depth_first_under_their_parents(agent, open_page):
+    page, _ = open_page(agent)
+    tree = agent.data["tree"]
+    open_trace(page, tree, "?view=waterfall")
+    expected = [("http.request", None), ("postgres.query", "http.request"),
+                ("postgres.connect", "postgres.query"), ("redis.command", "http.request")]
+    ids = {span["name"]: format(span["span_id"], "016x") for span in tree}
+    for row, (name, parent) in enumerate(expected):
+        click_waterfall_row(page, row)
+        assert detail_title(page) == name
+        parent_field = page.locator("dl.fields dt", has_text="Parent ID").locator("xpath=following-sibling::dd[1]").inner_text()
+        assert (ids[parent] in parent_field) if parent else parent_field == "none (root)"
+    screenshot(page, "trace-waterfall")
+
+
+def test_clicking_a_span_shows_all_its_tags_metrics_and_ids(agent, open_page):
+    page, _ = open_page(agent)
+    tree = agent.data["tree"]
+    canvas = open_trace(page, tree)
+    box = canvas.bounding_box()
+    canvas.click(position={"x": box["width"] / 2, "y": AXIS_HEIGHT + FLAME_ROW / 2})
+    detail = page.locator("aside.detail")
+    assert detail_title(page) == "http.request"
+    tags = dict(row.split("\t", 1) for row in detail.locator("table.meta tr").all_inner_texts())
+    assert tags["customer.tier"] == "gold" and tags["http.method"] == "POST"
+    metrics = dict(row.split("\t", 1) for row in detail.locator("table.metrics tr").all_inner_texts())
+    assert float(metrics["cart.items"]) == 3
+    text = detail.inner_text()
+    assert hex_trace_id(tree) in text and hex_trace_id(tree).startswith("6789abcd00001234")
+    assert format(tree[0]["span_id"], "016x") in text
+    assert "POST /cart" in text and "web" in text  # resource and type
+    assert f"span={format(tree[0]['span_id'], '016x')}" in page.url
+    screenshot(page, "trace-detail")
+
+
+def test_escape_closes_the_detail_and_the_url_keeps_the_selected_span(agent, open_page):
+    page, _ = open_page(agent)
+    tree = agent.data["tree"]
+    query_id = format(tree[1]["span_id"], "016x")
+    open_trace(page, tree, f"?span={query_id}")
+    assert detail_title(page) == "postgres.query"
+    page.keyboard.press("Escape")
+    assert page.locator("aside.detail").is_hidden()
+    assert "span=" not in page.url
+
+
+def test_keyboard_walks_the_tree(agent, open_page):
+    page, _ = open_page(agent)
+    canvas = open_trace(page, agent.data["tree"])
+    canvas.focus()
+    page.keyboard.press("Enter")
+    assert detail_title(page) == "http.request"
+    page.keyboard.press("ArrowDown")
+    assert detail_title(page) == "postgres.query"
+    page.keyboard.press("ArrowDown")
+    assert detail_title(page) == "postgres.connect"
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowRight")
+    assert detail_title(page) == "redis.command"
+
+
+def test_error_type_message_and_stack_are_shown(agent, open_page):
+    page, _ = open_page(agent)
+    canvas = open_trace(page, agent.data["error"])
+    canvas.focus()
+    page.keyboard.press("Enter")
+    error = page.locator("aside.detail .error-box")
+    assert "PaymentDeclined" in error.inner_text() and "card declined" in error.inner_text()
+    assert "File \"pay.py\", line 7" in error.locator("pre.stack").inner_text()
+
+
+def test_span_links_lead_to_the_linked_span(agent, open_page):
+    page, _ = open_page(agent)
+    open_trace(page, agent.data["tree"], "?view=waterfall")
+    click_waterfall_row(page, 3)
+    assert detail_title(page) == "redis.command"
+    links = page.locator("aside.detail ul.links")
+    assert "reads what the query wrote" in links.inner_text()
+    links.get_by_role("button", name="show span").click()
+    assert detail_title(page) == "postgres.query"
+
+
+def test_zoom_and_reset(agent, open_page):
+    page, _ = open_page(agent)
+    canvas = open_trace(page, agent.data["tree"])
+    before = canvas.screenshot()
+    page.get_by_role("button", name="Zoom in").click()
+    page.wait_for_timeout(100)
+    zoomed = canvas.screenshot()
+    page.get_by_role("button", name="Reset zoom").click()
+    page.wait_for_timeout(100)
+    assert zoomed != before
+    assert canvas.screenshot() == before
+    page.get_by_role("button", name="Waterfall").click()
+    assert canvas.get_attribute("data-drawn") == "waterfall" and "view=waterfall" in page.url
