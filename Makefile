@@ -2,7 +2,10 @@
 # apt-get, Python packages with pip into .venv), so a fresh machine needs
 # nothing but `make demo` and `make test`.
 
-PYTHON      ?= python3
+# The interpreter the virtualenvs are made from (this machine's 3.11 first).
+ifndef PYTHON
+PYTHON := $(shell command -v python3.11 || command -v python3)
+endif
 VENV        := .venv
 PY          := $(VENV)/bin/python
 BUILD_DIR   := build/py
@@ -10,9 +13,11 @@ STATE_DIR   := .ctrace
 AGENT       := $(VENV)/bin/ctrace-agent
 AGENT_PORT  ?= 8126
 PYTEST_ARGS ?=
+# Tools pip installs into .venv (meson, ninja, ddapm-test-agent) come first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 BUILD_ARGS  ?=
 
-.PHONY: all deps build test test-c test-python demo stop bench fuzz clean
+.PHONY: all deps build test test-c test-sanitizers test-python demo stop bench fuzz clean
 
 all: build
 
@@ -53,7 +58,15 @@ test-python: build peers
 	$(PY) -m playwright --version >/dev/null
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -q --timeout=300 $(PYTEST_ARGS)
 
-test: test-c test-python
+# The C tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer:
+# any finding fails the run.
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+test-sanitizers: deps
+	[ -d build/asan ] || $(VENV)/bin/meson setup build/asan -Db_sanitize=address,undefined -Dbuildtype=debug -Db_lundef=false
+	$(VENV)/bin/meson compile -C build/asan
+	$(SANITIZER_ENV) $(VENV)/bin/meson test -C build/asan --print-errorlogs
+
+test: test-c test-sanitizers test-python
 
 demo: build
 	@tools/demo $(AGENT_PORT)

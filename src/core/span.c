@@ -53,7 +53,9 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
     return trace;
 }
 
-/* Tags ddtrace sets when a span is created. */
+/* Tags ddtrace sets when a span is created. (runtime-id and process_id of
+ * a local root are added when it is serialized: storing them here cost two
+ * allocations per trace.) */
 static int add_start_tags(ct_span *span, ct_tracer *tracer)
 {
     const ct_tracer_keys *k = &tracer->keys;
@@ -64,10 +66,6 @@ static int add_start_tags(ct_span *span, ct_tracer *tracer)
         rc |= ct_tags_set_meta(&span->tags, k->env, tracer->env);
     if (tracer->version && span->service == tracer->service)
         rc |= ct_tags_set_meta(&span->tags, k->version, tracer->version);
-    if (span->local_root) {
-        rc |= ct_tags_set_meta(&span->tags, k->runtime_id, tracer->runtime_id);
-        rc |= ct_tags_set_metric(&span->tags, k->process_id, tracer->process_id);
-    }
     return rc ? CT_ENOMEM : CT_OK;
 }
 
@@ -269,6 +267,12 @@ static void derived_tags(const ct_span *span, ct_extra_tags *derived)
                                        span->service->len));
     if (top_level)
         ct_extra_metric(derived, k->top_level->data, k->top_level->len, 1);
+    if (span->local_root) {
+        ct_extra_meta(derived, k->runtime_id->data, k->runtime_id->len,
+                      tracer->runtime_id->data, tracer->runtime_id->len);
+        ct_extra_metric(derived, k->process_id->data, k->process_id->len,
+                        tracer->process_id);
+    }
     if (span->service && span->service != tracer->service &&
         !ct_string_equals(tracer->service, span->service->data, span->service->len))
         ct_extra_meta(derived, k->base_service->data, k->base_service->len,

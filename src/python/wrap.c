@@ -12,7 +12,6 @@
  */
 #include "ext.h"
 
-#include <structmember.h>
 
 typedef struct PyWrapper {
     PyObject_HEAD
@@ -126,13 +125,6 @@ static PyObject *Wrapper_repr(PyWrapper *self)
 {
     return PyUnicode_FromFormat("<traced %R>", self->func);
 }
-
-static PyMemberDef Wrapper_members[] = {
-    {"__dictoffset__", T_PYSSIZET, offsetof(PyWrapper, dict), READONLY},
-    {"__weaklistoffset__", T_PYSSIZET, offsetof(PyWrapper, weakrefs), READONLY},
-    {"__vectorcalloffset__", T_PYSSIZET, offsetof(PyWrapper, vectorcall), READONLY},
-    {NULL},
-};
 
 static PyGetSetDef Wrapper_getset[] = {
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
