@@ -19,10 +19,9 @@
 #include "ids.h"
 #include "span.h"
 #include "trace.h"
-
-#ifdef CT_HAVE_AGENT_WRITER
 #include "agent_writer.h"
-#endif
+#include "transport.h"
+
 
 /* -- fork ------------------------------------------------------------------- */
 
@@ -134,10 +133,8 @@ static int global_tags_from_config(ct_tracer *tracer)
 
 static ct_writer *make_writer(const ct_config *config, int *rc)
 {
-#ifdef CT_HAVE_AGENT_WRITER
     if (!config->in_memory_writer)
         return ct_agent_writer_new(config, rc);
-#endif
     ct_writer *writer = ct_memory_writer_new(config->writer_buffer_bytes);
     if (!writer)
         *rc = CT_ENOMEM;
@@ -259,6 +256,11 @@ const char *ct_strerror(int rc)
     case CT_EINVAL: return "invalid argument";
     case CT_ENOSPC: return "buffer full";
     case CT_ESTATE: return "invalid state";
+    case CT_ECONNECT: return "connection refused";
+    case CT_ETIMEDOUT: return "timed out";
+    case CT_EIO: return "transfer error";
+    case CT_ECANCELED: return "canceled";
+    case CT_ENOENT: return "no such file (unix socket)";
     default: return "unknown error";
     }
 }

@@ -1,0 +1,384 @@
+/*
+ * test_encoder — v0.4 and v0.5 payloads from span records, decoded back with
+ * msgpack-c's unpacker (an independent reader) and checked field by field.
+ */
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoder.h"
+#include "record_builder.h"
+#include "test_harness.h"
+#include "writer.h"
+
+/* -- helpers ------------------------------------------------------------------ */
+
+/* Frames: one chunk per call of add_chunk, records built in `records`. */
+typedef struct frames {
+    ct_buffer bytes;
+    uint32_t chunks;
+} frames;
+
+static void add_chunk(frames *f, ct_buffer *records, uint32_t spans)
+{
+    rb_check(ct_frame_append(&f->bytes, records->data, records->len, spans));
+    f->chunks++;
+    ct_buffer_clear(records);
+}
+
+typedef struct decoded {
+    msgpack_unpacked unpacked;
+    int ok;
+} decoded;
+
+static void decode(decoded *d, const ct_buffer *payload)
+{
+    size_t offset = 0;
+    msgpack_unpacked_init(&d->unpacked);
+    d->ok = msgpack_unpack_next(&d->unpacked, (const char *)payload->data,
+                                payload->len, &offset) ==
+                MSGPACK_UNPACK_SUCCESS &&
+            offset == payload->len;
+}
+
+static const msgpack_object *map_get(const msgpack_object *map,
+                                     const char *key)
+{
+    if (map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+            memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static int str_is(const msgpack_object *o, const char *s, size_t len)
+{
+    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == len &&
+           memcmp(o->via.str.ptr, s, len) == 0;
+}
+
+#define STR_IS(o, literal) str_is((o), literal, sizeof(literal) - 1)
+
+static uint64_t as_u64(const msgpack_object *o)
+{
+    return o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64
+                                                            : 0xdeadbeef;
+}
+
+/* v0.5: the string at index o of the table. */
+static const msgpack_object *table_str(const msgpack_object *table,
+                                       const msgpack_object *o)
+{
+    if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        o->via.u64 >= table->via.array.size)
+        return NULL;
+    return &table->via.array.ptr[o->via.u64];
+}
+
+static void root_span(ct_buffer *records, const char *big)
+{
+    record_builder b;
+    rb_begin(&b, records, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull,
+             0xa535dceec0cf628cull, 0, "web.request", "svc", "GET /",
+             "web");
+    rb_meta(&b, "_dd.p.tid", "6b05ba3b00000000");
+    rb_meta(&b, "language", "python");
+    rb_meta(&b, "unicode", "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80");
+    rb_meta(&b, "empty", "");
+    if (big)
+        rb_meta(&b, "big", big);
+    rb_metric(&b, "_sampling_priority_v1", 1);
+    rb_metric(&b, "_dd.top_level", 1);
+    rb_metric(&b, "ratio", 0.25);
+    rb_end(&b);
+}
+
+static void child_span(ct_buffer *records, uint64_t id)
+{
+    record_builder b;
+    rb_begin(&b, records, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull, id,
+             0xa535dceec0cf628cull, "db.query", "svc", "SELECT 1", "");
+    rb_meta(&b, "language", "python");
+    rb_end(&b);
+}
+
+/* -- v0.4 ---------------------------------------------------------------------- */
+
+CT_TEST(v04_round_trip_of_every_field)
+{
+    ct_buffer records = CT_BUFFER_INIT, payload = CT_BUFFER_INIT;
+    frames f = {CT_BUFFER_INIT, 0};
+    root_span(&records, NULL);
+    child_span(&records, 7);
+    add_chunk(&f, &records, 2);
+    CT_ASSERT(ct_encode_payload(CT_API_V04, f.bytes.data, f.bytes.len,
+                                f.chunks, &payload) == CT_OK);
+    decoded d;
+    decode(&d, &payload);
+    CT_ASSERT(d.ok);
+    msgpack_object *traces = &d.unpacked.data;
+    CT_ASSERT(traces->type == MSGPACK_OBJECT_ARRAY && traces->via.array.size == 1);
+    msgpack_object *trace = &traces->via.array.ptr[0];
+    CT_ASSERT(trace->via.array.size == 2);
+    msgpack_object *root = &trace->via.array.ptr[0];
+    CT_ASSERT(as_u64(map_get(root, "trace_id")) == 0x401cbcceb7561784ull);
+    CT_ASSERT(as_u64(map_get(root, "span_id")) == 0xa535dceec0cf628cull);
+    CT_ASSERT(as_u64(map_get(root, "parent_id")) == 0);
+    CT_ASSERT(STR_IS(map_get(root, "name"), "web.request"));
+    CT_ASSERT(STR_IS(map_get(root, "service"), "svc"));
+    CT_ASSERT(STR_IS(map_get(root, "resource"), "GET /"));
+    CT_ASSERT(STR_IS(map_get(root, "type"), "web"));
+    CT_ASSERT(as_u64(map_get(root, "start")) == 1700000000000000000ull +
+                                                  0xa535dceec0cf628cull % 1000);
+    CT_ASSERT(as_u64(map_get(root, "duration")) == 12345);
+    CT_ASSERT(as_u64(map_get(root, "error")) == 0);
+    const msgpack_object *meta = map_get(root, "meta");
+    CT_ASSERT(meta && meta->via.map.size == 4);
+    CT_ASSERT(STR_IS(map_get(meta, "_dd.p.tid"), "6b05ba3b00000000"));
+    CT_ASSERT(STR_IS(map_get(meta, "unicode"),
+                     "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"));
+    CT_ASSERT(STR_IS(map_get(meta, "empty"), ""));
+    const msgpack_object *metrics = map_get(root, "metrics");
+    const msgpack_object *prio = map_get(metrics, "_sampling_priority_v1");
+    CT_ASSERT(prio && prio->type == MSGPACK_OBJECT_FLOAT64 && prio->via.f64 == 1.0);
+    CT_ASSERT(map_get(metrics, "ratio")->via.f64 == 0.25);
+    msgpack_object *child = &trace->via.array.ptr[1];
+    CT_ASSERT(as_u64(map_get(child, "parent_id")) == 0xa535dceec0cf628cull);
+    CT_ASSERT(STR_IS(map_get(child, "type"), ""));
+    CT_ASSERT(map_get(child, "span_links") == NULL);
+    msgpack_unpacked_destroy(&d.unpacked);
+    ct_buffer_release(&payload);
+    ct_buffer_release(&records);
+    ct_buffer_release(&f.bytes);
+}
+
+static void linked_span(ct_buffer *records)
+{
+    static const char *attributes[] = {"link.name", "a\"b", "k", "\xc3\xa9",
+                                       "ctl", "\x01\n", NULL};
+    static const char *x[] = {"x", "y", NULL};
+    record_builder b;
+    rb_begin(&b, records, 0, 5, 9, 0, "linked", "svc", "linked", "");
+    rb_link(&b, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull,
+            0x6a90a308584af4b8ull, 0x80000000u, NULL, attributes);
+    rb_link(&b, 1, 5, 7, 0x80000001u, "dd=s:1", x);
+    rb_link(&b, 0, 5, 8, 0, NULL, NULL);
+    rb_end(&b);
+}
+
+CT_TEST(v04_span_links_as_ddtrace_sends_them)
+{
+    ct_buffer records = CT_BUFFER_INIT, payload = CT_BUFFER_INIT;
+    frames f = {CT_BUFFER_INIT, 0};
+    linked_span(&records);
+    add_chunk(&f, &records, 1);
+    CT_ASSERT(ct_encode_payload(CT_API_V04, f.bytes.data, f.bytes.len,
+                                f.chunks, &payload) == CT_OK);
+    decoded d;
+    decode(&d, &payload);
+    CT_ASSERT(d.ok);
+    msgpack_object *span = &d.unpacked.data.via.array.ptr[0].via.array.ptr[0];
+    const msgpack_object *links = map_get(span, "span_links");
+    CT_ASSERT(links && links->type == MSGPACK_OBJECT_ARRAY &&
+              links->via.array.size == 3);
+    const msgpack_object *l0 = &links->via.array.ptr[0];
+    CT_ASSERT(as_u64(map_get(l0, "trace_id")) == 0x401cbcceb7561784ull);
+    CT_ASSERT(as_u64(map_get(l0, "trace_id_high")) == 0x6b05ba3b00000000ull);
+    CT_ASSERT(as_u64(map_get(l0, "span_id")) == 0x6a90a308584af4b8ull);
+    CT_ASSERT(as_u64(map_get(l0, "flags")) == 0x80000000u);
+    CT_ASSERT(STR_IS(map_get(map_get(l0, "attributes"), "link.name"), "a\"b"));
+    CT_ASSERT(map_get(l0, "tracestate") == NULL);
+    const msgpack_object *l1 = &links->via.array.ptr[1];
+    CT_ASSERT(STR_IS(map_get(l1, "tracestate"), "dd=s:1"));
+    CT_ASSERT(as_u64(map_get(l1, "flags")) == 0x80000001u);
+    const msgpack_object *l2 = &links->via.array.ptr[2];
+    CT_ASSERT(map_get(l2, "flags") == NULL && map_get(l2, "attributes") == NULL);
+    msgpack_unpacked_destroy(&d.unpacked);
+    ct_buffer_release(&payload);
+    ct_buffer_release(&f.bytes);
+    ct_buffer_release(&records);
+}
+
+/* -- v0.5 ---------------------------------------------------------------------- */
+
+CT_TEST(v05_spans_have_12_elements_and_valid_indexes)
+{
+    ct_buffer records = CT_BUFFER_INIT, payload = CT_BUFFER_INIT;
+    frames f = {CT_BUFFER_INIT, 0};
+    root_span(&records, NULL);
+    child_span(&records, 7);
+    child_span(&records, 8);
+    add_chunk(&f, &records, 3);
+    child_span(&records, 9);
+    add_chunk(&f, &records, 1);
+    CT_ASSERT(ct_encode_payload(CT_API_V05, f.bytes.data, f.bytes.len,
+                                f.chunks, &payload) == CT_OK);
+    decoded d;
+    decode(&d, &payload);
+    CT_ASSERT(d.ok);
+    msgpack_object *top = &d.unpacked.data;
+    CT_ASSERT(top->type == MSGPACK_OBJECT_ARRAY && top->via.array.size == 2);
+    msgpack_object *table = &top->via.array.ptr[0];
+    msgpack_object *traces = &top->via.array.ptr[1];
+    CT_ASSERT(traces->via.array.size == 2);
+    CT_ASSERT(STR_IS(&table->via.array.ptr[0], ""));
+    /* every string appears once */
+    for (uint32_t i = 0; i < table->via.array.size; i++)
+        for (uint32_t j = i + 1; j < table->via.array.size; j++)
+            CT_ASSERT(!str_is(&table->via.array.ptr[j],
+                              table->via.array.ptr[i].via.str.ptr,
+                              table->via.array.ptr[i].via.str.size));
+    msgpack_object *root = &traces->via.array.ptr[0].via.array.ptr[0];
+    CT_ASSERT(root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size == 12);
+    msgpack_object *e = root->via.array.ptr;
+    CT_ASSERT(STR_IS(table_str(table, &e[0]), "svc"));
+    CT_ASSERT(STR_IS(table_str(table, &e[1]), "web.request"));
+    CT_ASSERT(STR_IS(table_str(table, &e[2]), "GET /"));
+    CT_ASSERT(as_u64(&e[3]) == 0x401cbcceb7561784ull);
+    CT_ASSERT(as_u64(&e[4]) == 0xa535dceec0cf628cull);
+    CT_ASSERT(as_u64(&e[5]) == 0);
+    CT_ASSERT(as_u64(&e[7]) == 12345);
+    CT_ASSERT(as_u64(&e[8]) == 0);
+    CT_ASSERT(e[9].type == MSGPACK_OBJECT_MAP && e[9].via.map.size == 4);
+    int found_unicode = 0;
+    for (uint32_t i = 0; i < e[9].via.map.size; i++) {
+        const msgpack_object *k = table_str(table, &e[9].via.map.ptr[i].key);
+        const msgpack_object *v = table_str(table, &e[9].via.map.ptr[i].val);
+        CT_ASSERT(k && v);
+        if (STR_IS(k, "unicode"))
+            found_unicode = STR_IS(v, "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80");
+    }
+    CT_ASSERT(found_unicode);
+    CT_ASSERT(e[10].type == MSGPACK_OBJECT_MAP && e[10].via.map.size == 3);
+    for (uint32_t i = 0; i < e[10].via.map.size; i++)
+        CT_ASSERT(e[10].via.map.ptr[i].val.type == MSGPACK_OBJECT_FLOAT64);
+    CT_ASSERT(STR_IS(table_str(table, &e[11]), "web"));
+    msgpack_object *child = &traces->via.array.ptr[1].via.array.ptr[0];
+    CT_ASSERT(child->via.array.size == 12);
+    CT_ASSERT(STR_IS(table_str(table, &child->via.array.ptr[11]), ""));
+    msgpack_unpacked_destroy(&d.unpacked);
+    ct_buffer_release(&payload);
+    ct_buffer_release(&f.bytes);
+    ct_buffer_release(&records);
+}
+
+/* Exactly what ddtrace 4.x writes for the same links (json.dumps). */
+static const char expected_links_json[] =
+    "[{\"trace_id\": \"6b05ba3b00000000401cbcceb7561784\", \"span_id\": "
+    "\"6a90a308584af4b8\", \"attributes\": {\"link.name\": \"a\\\"b\", \"k\": "
+    "\"\\u00e9\", \"ctl\": \"\\u0001\\n\"}, \"flags\": 0}, {\"trace_id\": "
+    "\"00000000000000010000000000000005\", \"span_id\": \"0000000000000007\", "
+    "\"attributes\": {\"x\": \"y\"}, \"tracestate\": \"dd=s:1\", \"flags\": 1}, "
+    "{\"trace_id\": \"00000000000000000000000000000005\", \"span_id\": "
+    "\"0000000000000008\"}]";
+
+CT_TEST(v05_span_links_as_json_in_meta)
+{
+    ct_buffer records = CT_BUFFER_INIT, payload = CT_BUFFER_INIT;
+    frames f = {CT_BUFFER_INIT, 0};
+    linked_span(&records);
+    add_chunk(&f, &records, 1);
+    CT_ASSERT(ct_encode_payload(CT_API_V05, f.bytes.data, f.bytes.len,
+                                f.chunks, &payload) == CT_OK);
+    decoded d;
+    decode(&d, &payload);
+    CT_ASSERT(d.ok);
+    msgpack_object *table = &d.unpacked.data.via.array.ptr[0];
+    msgpack_object *span =
+        &d.unpacked.data.via.array.ptr[1].via.array.ptr[0].via.array.ptr[0];
+    msgpack_object *meta = &span->via.array.ptr[9];
+    CT_ASSERT(meta->via.map.size == 1);
+    CT_ASSERT(STR_IS(table_str(table, &meta->via.map.ptr[0].key),
+                     "_dd.span_links"));
+    const msgpack_object *json = table_str(table, &meta->via.map.ptr[0].val);
+    CT_ASSERT(json && json->type == MSGPACK_OBJECT_STR);
+    if (!STR_IS(json, expected_links_json))
+        fprintf(stderr, "  got %.*s\n", (int)json->via.str.size,
+                json->via.str.ptr);
+    CT_ASSERT(STR_IS(json, expected_links_json));
+    msgpack_unpacked_destroy(&d.unpacked);
+    ct_buffer_release(&payload);
+    ct_buffer_release(&f.bytes);
+    ct_buffer_release(&records);
+}
+
+CT_TEST(huge_tags_and_many_distinct_strings)
+{
+    size_t big_len = 100000;
+    char *big = malloc(big_len + 1);
+    CT_ASSERT(big);
+    memset(big, 'x', big_len);
+    big[big_len] = 0;
+    ct_buffer records = CT_BUFFER_INIT;
+    frames f = {CT_BUFFER_INIT, 0};
+    root_span(&records, big);
+    char key[32];
+    for (int i = 0; i < 3000; i++) { /* grows the v0.5 intern map */
+        record_builder b;
+        snprintf(key, sizeof key, "resource-%d", i);
+        rb_begin(&b, &records, 0, 5, (uint64_t)i + 10, 1, "n", "svc", key, "");
+        rb_meta(&b, key, key);
+        rb_end(&b);
+    }
+    add_chunk(&f, &records, 3001);
+    for (int version = CT_API_V04; version <= CT_API_V05; version++) {
+        ct_buffer payload = CT_BUFFER_INIT;
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, f.bytes.data,
+                                    f.bytes.len, f.chunks, &payload) == CT_OK);
+        decoded d;
+        decode(&d, &payload);
+        CT_ASSERT(d.ok);
+        msgpack_object *trace = version == CT_API_V04
+            ? &d.unpacked.data.via.array.ptr[0]
+            : &d.unpacked.data.via.array.ptr[1].via.array.ptr[0];
+        CT_ASSERT(trace->via.array.size == 3001);
+        if (version == CT_API_V05) /* 3000 resources, + fixed strings */
+            CT_ASSERT(d.unpacked.data.via.array.ptr[0].via.array.size < 3030);
+        msgpack_unpacked_destroy(&d.unpacked);
+        ct_buffer_release(&payload);
+    }
+    free(big);
+    ct_buffer_release(&f.bytes);
+    ct_buffer_release(&records);
+}
+
+CT_TEST(malformed_frames_are_rejected)
+{
+    ct_buffer records = CT_BUFFER_INIT, payload = CT_BUFFER_INIT;
+    frames f = {CT_BUFFER_INIT, 0};
+    child_span(&records, 7);
+    add_chunk(&f, &records, 1);
+    for (int version = CT_API_V04; version <= CT_API_V05; version++) {
+        ct_buffer_clear(&payload);
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, f.bytes.data,
+                                    f.bytes.len - 3, 1, &payload) == CT_EINVAL);
+        ct_buffer_clear(&payload);
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, f.bytes.data,
+                                    f.bytes.len, 2, &payload) == CT_EINVAL);
+    }
+    /* a frame claiming more spans than it holds */
+    ct_frame_header h;
+    memcpy(&h, f.bytes.data, sizeof h);
+    h.span_count = 2;
+    memcpy(f.bytes.data, &h, sizeof h);
+    ct_buffer_clear(&payload);
+    CT_ASSERT(ct_encode_payload(CT_API_V05, f.bytes.data, f.bytes.len, 1,
+                                &payload) == CT_EINVAL);
+    ct_buffer_release(&payload);
+    ct_buffer_release(&f.bytes);
+    ct_buffer_release(&records);
+}
+
+CT_TEST(empty_payload_is_an_empty_array)
+{
+    ct_buffer payload = CT_BUFFER_INIT;
+    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, 0, 0, &payload) == CT_OK);
+    CT_ASSERT(payload.len == 1 && payload.data[0] == 0x90);
+    ct_buffer_release(&payload);
+}
+
+CT_TEST_MAIN()

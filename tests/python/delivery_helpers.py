@@ -1,0 +1,40 @@
+"""Shared by the delivery tests: run a traced script in a fresh interpreter
+(the tracer is configured from the environment at import time) against an
+agent, and read back what it printed as JSON."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Optional
+
+#: Fast rounds so tests take seconds, not the default 1 s per round. A long
+#: agent timeout: a payload that times out is retried (at-least-once, as
+#: with every tracer), and the Python test agent on a loaded 2-core machine
+#: can be slower than the default 2 s, which would show up as duplicates
+#: in the exactly-once checks without being a tracer bug.
+FAST = {"DD_TRACE_WRITER_INTERVAL_SECONDS": "0.05",
+        "DD_TRACE_AGENT_TIMEOUT_SECONDS": "30"}
+
+
+def run_traced(code: str, agent_url: Optional[str], env: Optional[dict] = None,
+               timeout: float = 60.0, python: Optional[str] = None,
+               check: bool = True) -> subprocess.CompletedProcess:
+    """Runs code under our ddtrace (or `python`) with the agent at agent_url."""
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("DD_", "_CT_"))}
+    full_env.update(FAST)
+    if agent_url:
+        full_env["DD_TRACE_AGENT_URL"] = agent_url
+    full_env.update(env or {})
+    proc = subprocess.run([python or sys.executable, "-c", textwrap.dedent(code)],
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError("traced script failed (%d):\n%s\n%s"
+                             % (proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+def last_json(proc: subprocess.CompletedProcess):
+    """The last line of stdout, as JSON (scripts print their report last)."""
+    return json.loads(proc.stdout.strip().splitlines()[-1])
