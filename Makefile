@@ -58,13 +58,16 @@ test-python: build peers
 	$(PY) -m playwright --version >/dev/null
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -q --timeout=300 $(PYTEST_ARGS)
 
-# The C tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer:
-# any finding fails the run.
+# The C tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer,
+# and the threaded ones with ThreadSanitizer: any finding fails the run.
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test-sanitizers: deps
 	[ -d build/asan ] || $(VENV)/bin/meson setup build/asan -Db_sanitize=address,undefined -Dbuildtype=debug -Db_lundef=false
 	$(VENV)/bin/meson compile -C build/asan
 	$(SANITIZER_ENV) $(VENV)/bin/meson test -C build/asan --print-errorlogs
+	[ -d build/tsan ] || $(VENV)/bin/meson setup build/tsan -Db_sanitize=thread -Dbuildtype=debug -Db_lundef=false -Dagent=false
+	$(VENV)/bin/meson compile -C build/tsan test_threads test_agent_writer
+	TSAN_OPTIONS=halt_on_error=1 $(VENV)/bin/meson test -C build/tsan --no-rebuild --print-errorlogs test_threads test_agent_writer
 
 test: test-c test-sanitizers test-python
 

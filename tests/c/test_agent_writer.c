@@ -490,8 +490,10 @@ static int child_after_fork(ct_writer *w, fake_agent *a)
 
 /* ASan's allocator takes locks of its own that a fork with running threads
  * can leave held in the child (a known sanitizer limitation; glibc's malloc
- * is fork-safe), so this test only runs in builds without ASan. */
-#if defined(__SANITIZE_ADDRESS__)
+ * is fork-safe), and ThreadSanitizer refuses to start threads in the child
+ * of a multi-threaded fork ("not supported"), so this test only runs in
+ * builds without either. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define CT_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
