@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 BUILD_ARGS  ?=
 
-.PHONY: all deps build test test-c test-sanitizers test-python demo stop bench fuzz clean
+.PHONY: all deps build test test-c test-sanitizers test-python test-all-pythons demo stop bench fuzz clean
 
 all: build
 
@@ -70,6 +70,10 @@ test-sanitizers: deps
 	TSAN_OPTIONS=halt_on_error=1 $(VENV)/bin/meson test -C build/tsan --no-rebuild --print-errorlogs test_threads test_agent_writer
 
 test: test-c test-sanitizers test-python
+
+# The wheel and the tracer's tests on CPython 3.9 to 3.13 (not in CI's run).
+test-all-pythons: deps peers
+	tools/test-all-pythons
 
 demo: build
 	@tools/demo $(AGENT_PORT)

@@ -140,12 +140,13 @@ class Tracer(_ctrace.Tracer):
             tid = span.trace_id
             trace_id = ("%032x" % tid) if tid >> 64 else str(tid)
             span_id = str(span.span_id)
+        # ddtrace 4.x's keys carry the "dd." prefix of the log record fields.
         return {
-            "trace_id": trace_id,
-            "span_id": span_id,
-            "service": os.environ.get("DD_SERVICE") or (self._default_service or ""),
-            "env": os.environ.get("DD_ENV", ""),
-            "version": os.environ.get("DD_VERSION", ""),
+            "dd.trace_id": trace_id,
+            "dd.span_id": span_id,
+            "dd.service": os.environ.get("DD_SERVICE") or (self._default_service or ""),
+            "dd.env": os.environ.get("DD_ENV", ""),
+            "dd.version": os.environ.get("DD_VERSION", ""),
         }
 
     def __repr__(self) -> str:

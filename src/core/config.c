@@ -6,7 +6,10 @@
  */
 #include "config.h"
 
+#include "sampler.h"
+
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +76,8 @@ ct_config *ct_config_new(void)
     config->writer_payload_bytes = 20 * MiB;
     config->partial_flush_enabled = 1;
     config->partial_flush_min_spans = 300;
+    config->sample_rate = -1;
+    config->rate_limit = 100;
     config->agent_url = strdup(access(DEFAULT_SOCKET, W_OK) == 0
                                    ? "unix://" DEFAULT_SOCKET
                                    : "http://localhost:8126");
@@ -181,6 +186,18 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
         if (parse_double(value, &d, 1) != CT_OK)
             return CT_EINVAL;
         config->partial_flush_min_spans = (uint32_t)d;
+    } else if (!strcmp(name, "DD_TRACE_SAMPLING_RULES")) {
+        if (!ct_sampling_rules_valid(value))
+            return CT_EINVAL;
+        replace(&config->sampling_rules, value);
+    } else if (!strcmp(name, "DD_TRACE_SAMPLE_RATE")) {
+        if (parse_double(value, &d, 0) != CT_OK || d > 1)
+            return CT_EINVAL;
+        config->sample_rate = d;
+    } else if (!strcmp(name, "DD_TRACE_RATE_LIMIT")) {
+        if (parse_double(value, &d, -1e9) != CT_OK)
+            return CT_EINVAL;
+        config->rate_limit = d < 0 ? -1 : floor(d); /* ddtrace: int() */
     } else if (!strcmp(name, "_CT_IN_MEMORY_WRITER"))
         return parse_bool(value, &config->in_memory_writer);
     else if (!strcmp(name, "_CT_LANG_VERSION")) replace(&config->lang_version, value);
@@ -199,6 +216,7 @@ static const char *const env_names[] = {
     "DD_TRACE_WRITER_INTERVAL_SECONDS", "DD_TRACE_WRITER_BUFFER_SIZE_BYTES",
     "DD_TRACE_WRITER_MAX_PAYLOAD_SIZE_BYTES", "DD_TRACE_PARTIAL_FLUSH_ENABLED",
     "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS", "_CT_IN_MEMORY_WRITER",
+    "DD_TRACE_SAMPLING_RULES", "DD_TRACE_SAMPLE_RATE", "DD_TRACE_RATE_LIMIT",
 };
 
 int ct_config_load_env(ct_config *config)
@@ -229,6 +247,7 @@ ct_config *ct_config_copy(const ct_config *from)
     config->lang_version = dup_or_null(from->lang_version);
     config->lang_interpreter = dup_or_null(from->lang_interpreter);
     config->tracer_version = dup_or_null(from->tracer_version);
+    config->sampling_rules = dup_or_null(from->sampling_rules);
     config->tags = NULL;
     config->tag_count = 0;
     if (from->tag_count) {
@@ -257,6 +276,7 @@ void ct_config_free(ct_config *config)
     free(config->lang_version);
     free(config->lang_interpreter);
     free(config->tracer_version);
+    free(config->sampling_rules);
     for (size_t i = 0; i < config->tag_count; i++) {
         free(config->tags[i].key);
         free(config->tags[i].value);

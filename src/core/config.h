@@ -41,6 +41,10 @@ struct ct_config {
     /* partial flush */
     int partial_flush_enabled;  /* DD_TRACE_PARTIAL_FLUSH_ENABLED (1) */
     uint32_t partial_flush_min_spans; /* DD_TRACE_PARTIAL_FLUSH_MIN_SPANS (300) */
+    /* sampling */
+    char *sampling_rules;       /* DD_TRACE_SAMPLING_RULES (JSON array) or NULL */
+    double sample_rate;         /* DD_TRACE_SAMPLE_RATE; < 0 when unset */
+    double rate_limit;          /* DD_TRACE_RATE_LIMIT (100 traces/s; < 0: none) */
     /* identity of the client, sent in Datadog-Meta-* headers */
     char *lang_version;         /* e.g. "3.11.7" */
     char *lang_interpreter;     /* e.g. "CPython" */

@@ -50,6 +50,7 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
     }
     span->local_root = 1;
     trace->root_span_id = span->span_id;
+    trace->root = span; /* the sampler reads it until it ends */
     return trace;
 }
 
@@ -64,7 +65,8 @@ static int add_start_tags(ct_span *span, ct_tracer *tracer)
         rc |= ct_tags_merge(&span->tags, &tracer->global_tags);
     if (tracer->env)
         rc |= ct_tags_set_meta(&span->tags, k->env, tracer->env);
-    if (tracer->version && span->service == tracer->service)
+    if (tracer->version && span->service &&
+        ct_string_equals(tracer->service, span->service->data, span->service->len))
         rc |= ct_tags_set_meta(&span->tags, k->version, tracer->version);
     return rc ? CT_ENOMEM : CT_OK;
 }
@@ -170,6 +172,8 @@ int ct_span_finish_at(ct_span *span, int64_t finish_ns)
 
 void ct_span_release(ct_span *span)
 {
+    if (span->trace && span->local_root)
+        ct_trace_forget_root(span->trace, span);
     if (span->trace && !span->finished)
         ct_trace_abandon_span(span->trace);
     span->finished = 1;

@@ -14,6 +14,8 @@
 
 #include <stdlib.h>
 
+#include "clock.h"
+#include "sampler.h"
 #include "span.h"
 #include "span_record.h"
 #include "tracer.h"
@@ -84,6 +86,62 @@ void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_m
     unlock(trace);
 }
 
+/* -- sampling ---------------------------------------------------------------- */
+
+static void decide_sampling(ct_trace *trace, const ct_span *root)
+{
+    if (trace->sampling_priority != CT_PRIORITY_UNSET)
+        return;
+    ct_sampling_subject subject = {.trace_id_low = trace->trace_id_low};
+    if (root) {
+        subject.service = root->service;
+        subject.name = root->name;
+        subject.resource = ct_span_resource(root);
+        subject.tags = &root->tags;
+        const ct_string *env = ct_tags_get_meta(&root->tags, "env", 3);
+        subject.env = env ? env->data : NULL;
+    }
+    ct_sampler_decide(trace->tracer->sampler, &subject, ct_clock_monotonic_ns(),
+                      &trace->sampling);
+    trace->sampling_priority = trace->sampling.priority;
+    trace->sampled_locally = 1;
+}
+
+void ct_trace_decide_sampling(ct_trace *trace)
+{
+    lock(trace);
+    decide_sampling(trace, trace->root);
+    unlock(trace);
+}
+
+void ct_trace_forget_root(ct_trace *trace, const ct_span *span)
+{
+    lock(trace);
+    if (trace->root == span)
+        trace->root = NULL;
+    unlock(trace);
+}
+
+/* The tags explaining a local decision (ddtrace's _set_sampling_tags);
+ * the agent_psr of the default mechanism is the protocol's, which ddtrace
+ * 2.x/3.x sent too. */
+static void sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
+{
+    const ct_sampling_decision *d = &trace->sampling;
+    const ct_tracer_keys *k = &trace->tracer->keys;
+    ct_extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
+                  d->decision_maker, strlen(d->decision_maker));
+    if (d->mechanism == CT_SAMPLING_RULE) {
+        ct_extra_metric(extra, "_dd.rule_psr", 12, d->rate);
+        if (d->limit_rate >= 0)
+            ct_extra_metric(extra, "_dd.limit_psr", 13, d->limit_rate);
+    } else {
+        ct_extra_metric(extra, k->agent_rate->data, k->agent_rate->len, d->rate);
+    }
+    if (d->ksr[0])
+        ct_extra_meta(extra, "_dd.p.ksr", 9, d->ksr, strlen(d->ksr));
+}
+
 /* -- chunks ------------------------------------------------------------------ */
 
 /* 16 lowercase hex digits of value into out (no NUL); snprintf costs
@@ -96,8 +154,9 @@ static void hex16(uint64_t value, char *out)
 }
 
 /* The chunk-level tags of this segment, borrowing its strings. hex_tid must
- * have room for 16 bytes and live as long as extra. Decides the sampling
- * priority if nobody did (auto keep until the sampler exists). */
+ * have room for 16 bytes and live as long as extra. The priority was
+ * decided before (decide_sampling); a decision made here (manual, local)
+ * replaces a propagated `_dd.p.dm`. */
 static void chunk_tags(ct_trace *trace, ct_extra_tags *extra,
                        char *hex_tid, uint32_t partial_flushes)
 {
@@ -113,18 +172,18 @@ static void chunk_tags(ct_trace *trace, ct_extra_tags *extra,
         hex16(trace->trace_id_high, hex_tid);
         ct_extra_meta(extra, k->trace_id_high->data, k->trace_id_high->len, hex_tid, 16);
     }
+    int own_decision = trace->decision_maker || trace->sampled_locally;
     for (uint32_t i = 0; i < trace->propagated.meta_count; i++) {
         const ct_meta_entry *e = &trace->propagated.meta[i];
+        if (own_decision && ct_string_equals(e->key, "_dd.p.dm", 8))
+            continue;
         ct_extra_meta(extra, e->key->data, e->key->len, e->value->data, e->value->len);
     }
-    if (priority > 0) {
-        const ct_string *dm = trace->decision_maker ? trace->decision_maker
-                                                    : tracer->default_decision;
+    if (trace->decision_maker)
         ct_extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
-                      dm->data, dm->len);
-        if (!trace->decision_maker)
-            ct_extra_metric(extra, k->agent_rate->data, k->agent_rate->len, 1.0);
-    }
+                      trace->decision_maker->data, trace->decision_maker->len);
+    else if (trace->sampled_locally)
+        sampling_tags(trace, extra);
     ct_extra_metric(extra, k->sampling_priority->data, k->sampling_priority->len,
                     priority);
     if (partial_flushes)
@@ -213,6 +272,7 @@ static void forget_records(ct_trace *trace)
 /* Hands the records gathered so far to the writer, as one chunk. */
 static void submit_records(ct_trace *trace, uint32_t partial_flushes)
 {
+    decide_sampling(trace, trace->root);
     if (should_send(trace)) {
         ct_buffer local = CT_BUFFER_INIT;
         ct_buffer *chunk = chunk_buffer(trace, &local);
@@ -260,6 +320,10 @@ void ct_trace_record_span(ct_trace *trace, const ct_span *span)
 {
     lock(trace);
     trace->open_spans--;
+    if (span->span_id == trace->root_span_id) {
+        decide_sampling(trace, span); /* at the root, as it ends */
+        trace->root = NULL;
+    }
     if (trace->open_spans == 0 && span->span_id == trace->root_span_id) {
         submit_with_root(trace, span);
     } else {

@@ -23,6 +23,7 @@
 
 #include "buffer.h"
 #include "ctrace.h"
+#include "sampler.h"
 #include "shared_string.h"
 #include "tags.h"
 
@@ -31,6 +32,8 @@ typedef struct ct_trace {
     ct_tracer *tracer;              /* not owned; outlives its segments */
     uint64_t trace_id_high, trace_id_low;
     uint64_t root_span_id;          /* the local root's id */
+    const struct ct_span *root;     /* the live local root until it finishes
+                                       or is released: what the sampler reads */
     pthread_mutex_t lock;           /* used unless the tracer is lock-free */
     uint32_t open_spans;
     uint32_t record_count;
@@ -38,6 +41,8 @@ typedef struct ct_trace {
     int32_t sampling_priority;      /* CT_PRIORITY_UNSET until decided */
     ct_string *decision_maker;      /* "_dd.p.dm" value; NULL: default */
     ct_string *origin;              /* "_dd.origin"; NULL when none */
+    ct_sampling_decision sampling;  /* valid when sampled_locally */
+    uint8_t sampled_locally;        /* the sampler decided the priority */
     ct_tags propagated;             /* trace-level "_dd.p.*" tags */
     ct_buffer records;              /* records of finished, unsent spans */
     unsigned fork_generation;       /* dropped when it is not the current one */
@@ -69,6 +74,16 @@ void ct_trace_record_span(ct_trace *trace, const struct ct_span *span);
 /* An unfinished span of this segment was released: it will never be sent
  * (counted as dropped); the segment may complete without it. */
 void ct_trace_abandon_span(ct_trace *trace);
+
+/* Asks the sampler for a priority if nobody decided one yet (manual
+ * keep/drop, a remote parent), looking at the live local root if there is
+ * one. Done when the first chunk is sent, or earlier by propagation, which
+ * must send a decision. Can't fail. */
+void ct_trace_decide_sampling(ct_trace *trace);
+
+/* The local root span is going away (released): the sampler must not read
+ * it any more. */
+void ct_trace_forget_root(ct_trace *trace, const struct ct_span *span);
 
 /* Sets the sampling priority and decision maker ("-4" for manual). */
 void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_maker);

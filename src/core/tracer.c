@@ -20,6 +20,7 @@
 #include "span.h"
 #include "trace.h"
 #include "agent_writer.h"
+#include "sampler.h"
 #include "transport.h"
 
 
@@ -141,6 +142,23 @@ static ct_writer *make_writer(const ct_config *config, int *rc)
     return writer;
 }
 
+/* The sampler's view of the agent's rate_by_service: only an agent writer
+ * has one. */
+static int agent_rate(void *arg, const char *service, const char *env, double *rate)
+{
+    ct_tracer *tracer = arg;
+    if (!ct_writer_is_agent(tracer->writer))
+        return CT_ENOENT;
+    return ct_agent_writer_rate(tracer->writer, service, env, rate);
+}
+
+static ct_sampler *make_sampler(ct_tracer *tracer)
+{
+    const ct_config *config = tracer->config;
+    return ct_sampler_new(config->sampling_rules, config->sample_rate, config->rate_limit,
+                          agent_rate, tracer);
+}
+
 static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
 {
     const ct_config *config = tracer->config;
@@ -178,7 +196,8 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
     atomic_init(&tracer->enabled, tracer->config->enabled);
     tracer->process_id = (double)getpid();
     if (init_strings(tracer, options) != CT_OK || global_tags_from_config(tracer) != CT_OK ||
-        !(tracer->writer = make_writer(tracer->config, rc))) {
+        !(tracer->writer = make_writer(tracer->config, rc)) ||
+        !(tracer->sampler = make_sampler(tracer))) {
         if (*rc == CT_OK)
             *rc = CT_ENOMEM;
         ct_tracer_free(tracer, 0);
@@ -208,6 +227,7 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
         unregister_tracer(tracer);
         tracer->writer->ops->destroy(tracer->writer, timeout_ms);
     }
+    ct_sampler_free(tracer->sampler);
     free_keys(&tracer->keys);
     ct_string_unref(tracer->service);
     ct_string_unref(tracer->env);

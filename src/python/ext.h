@@ -90,11 +90,16 @@ void ct_ext_string_cache_clear(void);
 PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
                           PyObject *resource, PyObject *span_type,
                           PyObject *parent, int activate);
-/* Finishes the span (once) and re-activates its parent if it was active. */
+/* Finishes the span (once); its first unfinished ancestor is active again. */
 int ct_ext_span_finish(PySpan *span, int64_t finish_ns);
 /* set_exc_info(type, value, tb) as ddtrace; never raises. */
 void ct_ext_span_set_exc_info(PySpan *span, PyObject *type, PyObject *value,
                               PyObject *tb);
+
+/* Does Span.set_tag route value to metrics (ints within 2**53, floats)?
+ * Then *number is its value (NaN and infinities included: the caller drops
+ * them, as set_metric does). Never raises. */
+int ct_ext_number_tag(PyObject *value, double *number);
 
 /* -- context.c ---------------------------------------------------------------- */
 
@@ -107,8 +112,6 @@ PyObject *ct_ext_context_for_span(PySpan *span);
  * unfinished parent (ddtrace's context_provider.active()). New reference to
  * the object, or a new reference to None. */
 PyObject *ct_ext_active(void);
-/* Is obj the active object itself (no walking up)? Never fails. */
-int ct_ext_is_active(PyObject *obj);
 /* Makes obj (Span, Context or None) the active one. 0 or -1 with exception. */
 int ct_ext_activate(PyObject *obj);
 
@@ -116,6 +119,7 @@ int ct_ext_activate(PyObject *obj);
 void ct_ext_warn(const char *format, ...);
 
 int ct_ext_wrap_init(PyObject *module);
+int ct_ext_propagation_init(PyObject *module);
 int ct_ext_span_type_init(PyObject *module);
 int ct_ext_tracer_type_init(PyObject *module);
 int ct_ext_context_type_init(PyObject *module);

@@ -15,116 +15,33 @@ ct_ext_state ct_ext;
 
 /* -- the active span ---------------------------------------------------------
  *
- * Setting a ContextVar allocates a new HAMT, a node and a Token, and makes
- * the next get miss its cache: two of those per span (activate, then give
- * the parent back) were the largest cost of a span. So the ContextVar
- * holds a mutable cell instead, and a span is activated by storing into
- * the cell. A cell may only be mutated from the contextvars.Context that
- * created it (its owner): a Context copied for a new thread or asyncio task
- * still sees its parent's cell, and its first activation replaces the cell
- * with one of its own, which is exactly ContextVar.set's copy-on-write
- * semantics at one set per context instead of two per span. The cell holds
- * a strong reference to its owner so the owner's address can never be
- * reused by another Context while the cell exists (the cycle owner -> vars
- * -> cell -> owner is collected by the GC).
+ * Setting a ContextVar allocates (a new HAMT, a node, a Token), so a span
+ * costs one set, not two: finishing a span does not give the ContextVar
+ * back to its parent. A finished span left in the ContextVar is skipped by
+ * active(), which walks up to the first unfinished ancestor, exactly what
+ * ddtrace's provider does with a finished span and what re-activating the
+ * parent would have produced. This stays correct for copies of the context
+ * (threads, asyncio tasks), which a mutable holder shared by copies could
+ * not be: a task created inside span A keeps seeing A however its creator
+ * moves on.
  */
-typedef struct ActiveCell {
-    PyObject_HEAD
-    PyObject *owner;    /* the contextvars.Context that may mutate the cell */
-    PyObject *active;   /* Span, Context, or NULL for none */
-} ActiveCell;
-
-static int Cell_traverse(ActiveCell *self, visitproc visit, void *arg)
-{
-    Py_VISIT(self->owner);
-    Py_VISIT(self->active);
-    return 0;
-}
-
-static int Cell_clear(ActiveCell *self)
-{
-    Py_CLEAR(self->owner);
-    Py_CLEAR(self->active);
-    return 0;
-}
-
-static void Cell_dealloc(ActiveCell *self)
-{
-    PyObject_GC_UnTrack(self);
-    Cell_clear(self);
-    PyObject_GC_Del(self);
-}
-
-static PyTypeObject ActiveCell_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "ddtrace._ctrace._ActiveCell",
-    .tp_basicsize = sizeof(ActiveCell),
-    .tp_dealloc = (destructor)Cell_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_traverse = (traverseproc)Cell_traverse,
-    .tp_clear = (inquiry)Cell_clear,
-};
-
-/* The cell of the current context (borrowed; the context keeps it), or
- * NULL with no exception when there is none yet. -1 on error. */
-static int current_cell(ActiveCell **cell)
-{
-    PyObject *value;
-    if (PyContextVar_Get(ct_ext.active, NULL, &value) < 0)
-        return -1;
-    *cell = (ActiveCell *)value;
-    Py_XDECREF(value); /* the context's HAMT keeps it alive */
-    return 0;
-}
-
 PyObject *ct_ext_active(void)
 {
-    ActiveCell *cell;
-    if (current_cell(&cell) < 0)
+    PyObject *active;
+    if (PyContextVar_Get(ct_ext.active, Py_None, &active) < 0)
         return NULL;
-    PyObject *active = (cell && cell->active) ? cell->active : Py_None;
-    /* ddtrace's active(): a finished span gives way to its first
-     * unfinished ancestor. */
     while (Py_IS_TYPE(active, &PySpan_Type) && ((PySpan *)active)->span.finished) {
         PyObject *parent = ((PySpan *)active)->parent;
+        Py_DECREF(active);
         active = parent ? parent : Py_None;
+        Py_INCREF(active);
     }
-    Py_INCREF(active);
     return active;
-}
-
-int ct_ext_is_active(PyObject *obj)
-{
-    ActiveCell *cell;
-    if (current_cell(&cell) < 0) {
-        PyErr_Clear();
-        return 0;
-    }
-    return cell && cell->active == obj;
 }
 
 int ct_ext_activate(PyObject *obj)
 {
-    ActiveCell *cell;
-    if (current_cell(&cell) < 0)
-        return -1;
-    obj = obj == Py_None ? NULL : obj;
-    PyObject *context = PyThreadState_Get()->context; /* made by the get above */
-    if (cell && cell->owner == context) {
-        Py_XINCREF(obj);
-        Py_XSETREF(cell->active, obj);
-        return 0;
-    }
-    ActiveCell *fresh = PyObject_GC_New(ActiveCell, &ActiveCell_Type);
-    if (!fresh)
-        return -1;
-    Py_XINCREF(context);
-    Py_XINCREF(obj);
-    fresh->owner = context;
-    fresh->active = obj;
-    PyObject_GC_Track(fresh);
-    PyObject *token = PyContextVar_Set(ct_ext.active, (PyObject *)fresh);
-    Py_DECREF(fresh);
+    PyObject *token = PyContextVar_Set(ct_ext.active, obj ? obj : Py_None);
     if (!token)
         return -1;
     Py_DECREF(token);
@@ -199,9 +116,7 @@ static struct PyModuleDef module_def = {
 
 static int init_state(void)
 {
-    ct_ext.active = PyContextVar_New("datadog_contextvar", NULL);
-    if (PyType_Ready(&ActiveCell_Type) < 0)
-        return -1;
+    ct_ext.active = PyContextVar_New("datadog_contextvar", Py_None);
     PyObject *traceback = PyImport_ImportModule("traceback");
     if (traceback) {
         ct_ext.format_exception = PyObject_GetAttrString(traceback, "format_exception");
@@ -217,7 +132,7 @@ PyMODINIT_FUNC PyInit__ctrace(void)
         return NULL;
     if (init_state() < 0 || ct_ext_span_type_init(module) < 0 ||
         ct_ext_context_type_init(module) < 0 || ct_ext_tracer_type_init(module) < 0 ||
-        ct_ext_wrap_init(module) < 0 ||
+        ct_ext_wrap_init(module) < 0 || ct_ext_propagation_init(module) < 0 ||
         PyModule_AddStringConstant(module, "__version__", CTRACE_VERSION) < 0) {
         Py_DECREF(module);
         return NULL;

@@ -173,11 +173,13 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
     } else if (PyFloat_CheckExact(value)) {
         d = PyFloat_AS_DOUBLE(value);
     } else {
-        d = PyFloat_AsDouble(value);
-        if (d == -1.0 && PyErr_Occurred()) {
+        PyObject *number = PyNumber_Float(value); /* float(): "1.5" works too */
+        if (!number) {
             PyErr_Clear();
             return;
         }
+        d = PyFloat_AS_DOUBLE(number);
+        Py_DECREF(number);
     }
     if (isnan(d) || isinf(d))
         return;
@@ -198,6 +200,18 @@ static int small_integer(PyObject *value)
         return 0;
     }
     return !overflow && v <= MAX_SAFE_INTEGER && v >= -MAX_SAFE_INTEGER;
+}
+
+int ct_ext_number_tag(PyObject *value, double *number)
+{
+    if (is_integer(value) && small_integer(value)) {
+        *number = PyLong_AsDouble(value);
+    } else if (PyFloat_Check(value)) {
+        *number = PyFloat_AS_DOUBLE(value);
+    } else {
+        return 0;
+    }
+    return 1;
 }
 
 static void set_priority(PySpan *self, int priority)
@@ -234,7 +248,16 @@ static int set_special_tag(PySpan *self, ct_string *key, PyObject *value)
 
 static void set_tag(PySpan *self, PyObject *key, PyObject *value)
 {
-    ct_string *k = ct_ext_string(key);
+    ct_string *k;
+    if (PyBytes_Check(key)) { /* ddtrace decodes bytes keys */
+        PyObject *text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key),
+                                              "replace");
+        k = text ? ct_ext_string(text) : NULL;
+        Py_XDECREF(text);
+        PyErr_Clear();
+    } else {
+        k = ct_ext_string(key);
+    }
     if (!k) {
         if (!PyUnicode_Check(key))
             ct_ext_warn("Ignoring tag pair: key must be a string");
@@ -439,7 +462,9 @@ static int is_clean_exit(PyObject *type, PyObject *value)
         PyErr_Clear();
         return 0;
     }
-    int clean = code == Py_None || (PyLong_Check(code) && PyLong_AsLong(code) == 0);
+    /* only an exit code of 0 is clean: sys.exit() (code None) is recorded,
+     * as ddtrace does */
+    int clean = PyLong_Check(code) && PyLong_AsLong(code) == 0;
     PyErr_Clear();
     Py_DECREF(code);
     return clean;
@@ -644,7 +669,7 @@ static void store_events(PySpan *self)
     if (!self->events || PyList_GET_SIZE(self->events) == 0)
         return;
     PyObject *json = PyImport_ImportModule("json");
-    PyObject *text = json ? PyObject_CallMethod(json, "dumps", "Os", self->events, NULL) : NULL;
+    PyObject *text = json ? PyObject_CallMethod(json, "dumps", "O", self->events) : NULL;
     Py_XDECREF(json);
     ct_string *key = ct_string_new("events", 6);
     if (text && key)
@@ -660,9 +685,7 @@ int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
         return 0;
     store_events(self);
     ct_span_finish_at(&self->span, finish_ns);
-    if (ct_ext_is_active((PyObject *)self))
-        return ct_ext_activate(self->parent ? self->parent : Py_None);
-    return 0;
+    return 0; /* its parent is active again: see ct_ext_active */
 }
 
 static PyObject *Span_finish(PySpan *self, PyObject *const *args, Py_ssize_t nargs,

@@ -157,11 +157,21 @@ static PyObject *Tracer_set_tags(PyTracer *self, PyObject *tags)
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     while (PyDict_Next(tags, &pos, &key, &value)) {
-        ct_string *k = ct_ext_string_of(key), *v = ct_ext_string_of(value);
-        if (k && v)
-            ct_tags_set_meta(&self->tracer->global_tags, k, v);
+        ct_string *k = ct_ext_string_of(key);
+        if (!k)
+            continue;
+        /* routed as Span.set_tag routes them */
+        double number;
+        if (ct_ext_number_tag(value, &number)) {
+            if (number == number && number - number == 0) /* not NaN or inf */
+                ct_tags_set_metric(&self->tracer->global_tags, k, number);
+        } else {
+            ct_string *v = ct_ext_string_of(value);
+            if (v)
+                ct_tags_set_meta(&self->tracer->global_tags, k, v);
+            ct_string_unref(v);
+        }
         ct_string_unref(k);
-        ct_string_unref(v);
     }
     Py_RETURN_NONE;
 }

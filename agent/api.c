@@ -1,0 +1,851 @@
+/* The query API (see api.h; the contract is docs/query-api.md).
+ *
+ * RED metrics never touch the trace tables: they fold the per-minute rows
+ * of service_minutes/resource_minutes into the requested range and its
+ * series buckets, merging histograms for the percentiles. Search walks the
+ * traces table newest first through an index (service+start, or start),
+ * applies the cheap column filters in SQL and the tag filters in C on the
+ * chunk blob, and stops at the page size or after a bounded number of rows
+ * examined, handing back a cursor, so every request has a bounded cost even
+ * at tens of millions of spans. */
+#include "api.h"
+#include "blob.h"
+#include "hist.h"
+#include "jsonw.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SEARCH_SCAN_LIMIT = 5000, MAX_TAGS = 16 };
+
+const char *ag_params_get(const ag_params *p, const char *key)
+{
+    for (size_t i = 0; i < p->len; i++)
+        if (!strcmp(p->items[i].key, key)) return p->items[i].value;
+    return NULL;
+}
+
+static int error(ag_buf *out, int status, const char *msg)
+{
+    out->len = 0;
+    ag_buf_puts(out, "{\"error\":");
+    ag_jw_cstr(out, msg);
+    ag_buf_puts(out, "}");
+    return status;
+}
+
+/* ---- parameters ---- */
+
+static int param_double(const ag_params *q, const char *key, double dflt, double *out)
+{
+    const char *v = ag_params_get(q, key);
+    if (!v || !*v) return *out = dflt, 0;
+    char *end;
+    *out = strtod(v, &end);
+    return *end || !isfinite(*out) ? -1 : 0;
+}
+
+static int param_int(const ag_params *q, const char *key, int64_t dflt, int64_t *out)
+{
+    const char *v = ag_params_get(q, key);
+    if (!v || !*v) return *out = dflt, 0;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    if (*end) return -1;
+    *out = x;
+    return 0;
+}
+
+typedef struct {
+    double start, end;
+    int64_t step;          /* seconds */
+    int64_t first_minute;  /* aligned start of the first bucket */
+    int nbuckets;
+} range;
+
+static int parse_range(const ag_params *q, range *r, ag_buf *out, int *status)
+{
+    double now = (double)ag_now_ns() / 1e9;
+    if (param_double(q, "end", now, &r->end) ||
+        param_double(q, "start", r->end - 3600, &r->start)) {
+        *status = error(out, 400, "start and end must be unix seconds");
+        return -1;
+    }
+    if (r->end <= r->start) {
+        *status = error(out, 400, "end must be after start");
+        return -1;
+    }
+    double span = r->end - r->start;
+    r->step = (int64_t)ceil(span / 60.0 / 60.0) * 60;
+    if (r->step < 60) r->step = 60;
+    r->first_minute = (int64_t)floor(r->start / 60.0) * 60;
+    r->nbuckets = (int)((r->end - (double)r->first_minute) / (double)r->step) + 1;
+    if (r->nbuckets > 100000) {
+        *status = error(out, 400, "time range too large");
+        return -1;
+    }
+    return 0;
+}
+
+static void put_number(ag_buf *b, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15) ag_buf_printf(b, "%lld", (long long)v);
+    else ag_buf_printf(b, "%.6f", v);
+}
+
+/* ---- RED groups (services, resources) ---- */
+
+typedef struct {
+    uint64_t hits, errors;
+    ag_hist *hist;
+} bucket;
+
+typedef struct {
+    char *key, *name;
+    uint64_t hits, errors;
+    ag_hist hist;
+    bucket *series;
+} group;
+
+typedef struct {
+    group *items;
+    size_t len, cap;
+} group_list;
+
+static group *group_get(group_list *g, const char *key, int nbuckets)
+{
+    /* rows come sorted by key, so the last group is the only candidate */
+    if (g->len && !strcmp(g->items[g->len - 1].key, key)) return &g->items[g->len - 1];
+    for (size_t i = 0; i < g->len; i++)
+        if (!strcmp(g->items[i].key, key)) return &g->items[i];
+    if (g->len == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 16;
+        g->items = ag_xrealloc(g->items, g->cap * sizeof *g->items);
+    }
+    group *e = &g->items[g->len++];
+    memset(e, 0, sizeof *e);
+    e->key = ag_xstrdup(key);
+    e->series = ag_xcalloc((size_t)nbuckets, sizeof *e->series);
+    return e;
+}
+
+static void group_add(group *e, const range *r, int64_t minute, uint64_t hits,
+                      uint64_t errors, const void *hist, size_t hist_len)
+{
+    int b = (int)((minute - r->first_minute) / r->step);
+    if (b < 0 || b >= r->nbuckets) return;
+    ag_hist h;
+    memset(&h, 0, sizeof h);
+    ag_hist_decode_add(&h, hist, hist_len);
+    e->hits += hits;
+    e->errors += errors;
+    ag_hist_merge(&e->hist, &h);
+    bucket *bk = &e->series[b];
+    bk->hits += hits;
+    bk->errors += errors;
+    if (!bk->hist) bk->hist = ag_xcalloc(1, sizeof *bk->hist);
+    ag_hist_merge(bk->hist, &h);
+}
+
+static void groups_free(group_list *g, int nbuckets)
+{
+    for (size_t i = 0; i < g->len; i++) {
+        for (int b = 0; b < nbuckets; b++) free(g->items[i].series[b].hist);
+        free(g->items[i].series);
+        free(g->items[i].key);
+        free(g->items[i].name);
+    }
+    free(g->items);
+}
+
+static int by_hits_desc(const void *a, const void *b)
+{
+    const group *x = a, *y = b;
+    if (x->hits != y->hits) return x->hits < y->hits ? 1 : -1;
+    return strcmp(x->key, y->key);
+}
+
+static void put_percentiles(ag_buf *b, const ag_hist *h)
+{
+    ag_buf_printf(b, "\"p50_ns\":%llu,\"p95_ns\":%llu,\"p99_ns\":%llu",
+                  (unsigned long long)ag_hist_quantile(h, 0.50),
+                  (unsigned long long)ag_hist_quantile(h, 0.95),
+                  (unsigned long long)ag_hist_quantile(h, 0.99));
+}
+
+static void put_group(ag_buf *b, const group *g, const range *r, const char *keyname)
+{
+    ag_buf_putc(b, '{');
+    ag_jw_key(b, keyname);
+    ag_jw_cstr(b, g->key);
+    if (g->name) {
+        ag_buf_puts(b, ",\"name\":");
+        ag_jw_cstr(b, g->name);
+    }
+    ag_buf_printf(b, ",\"hits\":%llu,\"errors\":%llu,\"error_rate\":",
+                  (unsigned long long)g->hits, (unsigned long long)g->errors);
+    ag_jw_double(b, g->hits ? (double)g->errors / (double)g->hits : 0);
+    ag_buf_puts(b, ",\"rps\":");
+    ag_jw_double(b, round((double)g->hits / (r->end - r->start) * 1e4) / 1e4);
+    ag_buf_putc(b, ',');
+    put_percentiles(b, &g->hist);
+    ag_buf_puts(b, ",\"series\":[");
+    static const ag_hist empty;
+    for (int i = 0; i < r->nbuckets; i++) {
+        const bucket *bk = &g->series[i];
+        ag_buf_printf(b, "%s{\"t\":%lld,\"hits\":%llu,\"errors\":%llu,", i ? "," : "",
+                      (long long)(r->first_minute + (int64_t)i * r->step),
+                      (unsigned long long)bk->hits, (unsigned long long)bk->errors);
+        put_percentiles(b, bk->hist ? bk->hist : &empty);
+        ag_buf_putc(b, '}');
+    }
+    ag_buf_puts(b, "]}");
+}
+
+static void put_range(ag_buf *b, const range *r)
+{
+    ag_buf_puts(b, "\"start\":");
+    put_number(b, r->start);
+    ag_buf_puts(b, ",\"end\":");
+    put_number(b, r->end);
+    ag_buf_printf(b, ",\"step\":%lld", (long long)r->step);
+}
+
+static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
+{
+    range r;
+    int status;
+    if (parse_range(q, &r, out, &status)) return status;
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT service, minute, hits, errors, hist FROM service_minutes"
+                           " WHERE minute >= ? AND minute < ? ORDER BY service", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, r.first_minute);
+    sqlite3_bind_double(st, 2, r.end);
+    group_list g = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
+        group_add(e, &r, sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
+                  (uint64_t)sqlite3_column_int64(st, 3), sqlite3_column_blob(st, 4),
+                  (size_t)sqlite3_column_bytes(st, 4));
+    }
+    sqlite3_finalize(st);
+    if (g.len) qsort(g.items, g.len, sizeof *g.items, by_hits_desc);
+    ag_buf_putc(out, '{');
+    put_range(out, &r);
+    ag_buf_puts(out, ",\"services\":[");
+    for (size_t i = 0; i < g.len; i++) {
+        if (i) ag_buf_putc(out, ',');
+        put_group(out, &g.items[i], &r, "service");
+    }
+    ag_buf_puts(out, "]}");
+    groups_free(&g, r.nbuckets);
+    return 200;
+}
+
+static int api_resources(sqlite3 *db, const char *service, const ag_params *q, ag_buf *out)
+{
+    range r;
+    int status;
+    if (parse_range(q, &r, out, &status)) return status;
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT resource, name, minute, hits, errors, hist FROM resource_minutes"
+                           " WHERE service = ? AND minute >= ? AND minute < ?", -1, &st, NULL);
+    sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r.first_minute);
+    sqlite3_bind_double(st, 3, r.end);
+    group_list g = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
+        if (!e->name) e->name = ag_xstrdup((const char *)sqlite3_column_text(st, 1));
+        group_add(e, &r, sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
+                  (uint64_t)sqlite3_column_int64(st, 4), sqlite3_column_blob(st, 5),
+                  (size_t)sqlite3_column_bytes(st, 5));
+    }
+    sqlite3_finalize(st);
+    if (g.len) qsort(g.items, g.len, sizeof *g.items, by_hits_desc);
+    ag_buf_puts(out, "{\"service\":");
+    ag_jw_cstr(out, service);
+    ag_buf_putc(out, ',');
+    put_range(out, &r);
+    ag_buf_puts(out, ",\"resources\":[");
+    for (size_t i = 0; i < g.len; i++) {
+        if (i) ag_buf_putc(out, ',');
+        put_group(out, &g.items[i], &r, "resource");
+    }
+    ag_buf_puts(out, "]}");
+    groups_free(&g, r.nbuckets);
+    return 200;
+}
+
+static int api_latency(sqlite3 *db, const ag_params *q, ag_buf *out)
+{
+    range r;
+    int status;
+    if (parse_range(q, &r, out, &status)) return status;
+    const char *service = ag_params_get(q, "service");
+    const char *resource = ag_params_get(q, "resource");
+    if (!service || !*service) return error(out, 400, "service is required");
+    sqlite3_stmt *st;
+    if (resource && *resource) {
+        sqlite3_prepare_v2(db, "SELECT hist FROM resource_minutes WHERE service = ? AND"
+                               " minute >= ? AND minute < ? AND resource = ?", -1, &st, NULL);
+        sqlite3_bind_text(st, 4, resource, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_prepare_v2(db, "SELECT hist FROM service_minutes WHERE service = ? AND"
+                               " minute >= ? AND minute < ?", -1, &st, NULL);
+    }
+    sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r.first_minute);
+    sqlite3_bind_double(st, 3, r.end);
+    ag_hist h;
+    memset(&h, 0, sizeof h);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ag_hist_decode_add(&h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    sqlite3_finalize(st);
+    ag_buf_puts(out, "{\"buckets\":[");
+    int n = 0;
+    for (int i = 0; i < AG_HIST_BUCKETS; i++) {
+        if (!h.counts[i]) continue;
+        ag_buf_printf(out, "%s{\"lower_ns\":%llu,\"upper_ns\":%llu,\"count\":%u}", n++ ? "," : "",
+                      (unsigned long long)ag_hist_lower(i), (unsigned long long)ag_hist_upper(i),
+                      h.counts[i]);
+    }
+    ag_buf_puts(out, "],");
+    put_percentiles(out, &h);
+    ag_buf_printf(out, ",\"count\":%llu}", (unsigned long long)ag_hist_count(&h));
+    return 200;
+}
+
+/* ---- trace search and tail ---- */
+
+static void put_trace_summary(ag_buf *b, sqlite3_stmt *st, int c0)
+{
+    /* columns from c0: trace_id, trace_id_high, start, duration, service,
+     * resource, name, error, span_count */
+    ag_buf_puts(b, "{\"trace_id\":");
+    ag_jw_trace_id(b, (uint64_t)sqlite3_column_int64(st, c0 + 1), (uint64_t)sqlite3_column_int64(st, c0));
+    ag_buf_puts(b, ",\"service\":");
+    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 4), (size_t)sqlite3_column_bytes(st, c0 + 4));
+    ag_buf_puts(b, ",\"resource\":");
+    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 5), (size_t)sqlite3_column_bytes(st, c0 + 5));
+    ag_buf_puts(b, ",\"name\":");
+    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 6), (size_t)sqlite3_column_bytes(st, c0 + 6));
+    ag_buf_printf(b, ",\"start_us\":%lld,\"duration_ns\":%lld,\"error\":%d,\"span_count\":%d}",
+                  (long long)(sqlite3_column_int64(st, c0 + 2) / 1000),
+                  (long long)sqlite3_column_int64(st, c0 + 3), sqlite3_column_int(st, c0 + 7),
+                  sqlite3_column_int(st, c0 + 8));
+}
+
+#define SUMMARY_COLUMNS "trace_id, trace_id_high, start, duration, service, resource, name, error, span_count"
+
+typedef struct {
+    const char *key, *value;
+    size_t key_len, value_len;
+} tag_filter;
+
+static bool chunk_has_tags(const void *blob, size_t len, const tag_filter *tags, int ntags)
+{
+    ag_arena a;
+    ag_arena_init(&a);
+    ag_trace t;
+    bool ok = true;
+    if (ag_blob_decode(blob, len, 0, &a, &t) == 0) {
+        for (int k = 0; k < ntags && ok; k++) {
+            bool found = false;
+            for (size_t i = 0; i < t.len && !found; i++) {
+                const ag_span *s = &t.spans[i];
+                for (size_t m = 0; m < s->meta_len && !found; m++)
+                    found = s->meta[m].key.len == tags[k].key_len &&
+                            s->meta[m].value.len == tags[k].value_len &&
+                            !memcmp(s->meta[m].key.ptr, tags[k].key, tags[k].key_len) &&
+                            !memcmp(s->meta[m].value.ptr, tags[k].value, tags[k].value_len);
+            }
+            ok = found;
+        }
+    } else {
+        ok = false;
+    }
+    ag_arena_free(&a);
+    return ok;
+}
+
+static int parse_tags(const ag_params *q, tag_filter *tags, int *ntags)
+{
+    *ntags = 0;
+    for (size_t i = 0; i < q->len; i++) {
+        if (strcmp(q->items[i].key, "tag")) continue;
+        const char *v = q->items[i].value, *colon = strchr(v, ':');
+        if (!colon || colon == v || *ntags == MAX_TAGS) return -1;
+        tags[*ntags] = (tag_filter){v, colon + 1, (size_t)(colon - v), strlen(colon + 1)};
+        (*ntags)++;
+    }
+    return 0;
+}
+
+static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
+{
+    range r;
+    int status;
+    if (parse_range(q, &r, out, &status)) return status;
+    int64_t limit, min_d, max_d;
+    if (param_int(q, "limit", 50, &limit) || limit < 1 || limit > 1000)
+        return error(out, 400, "limit must be between 1 and 1000");
+    if (param_int(q, "min_duration_ns", -1, &min_d) || param_int(q, "max_duration_ns", -1, &max_d))
+        return error(out, 400, "min_duration_ns and max_duration_ns must be integers");
+    tag_filter tags[MAX_TAGS];
+    int ntags;
+    if (parse_tags(q, tags, &ntags)) return error(out, 400, "tag must be key:value (at most 16)");
+    const char *service = ag_params_get(q, "service"), *resource = ag_params_get(q, "resource");
+    const char *name = ag_params_get(q, "name"), *err = ag_params_get(q, "error");
+    const char *cursor = ag_params_get(q, "cursor");
+    long long cur_start = 0, cur_id = 0;
+    if (cursor && *cursor && sscanf(cursor, "%lld_%lld", &cur_start, &cur_id) != 2)
+        return error(out, 400, "bad cursor");
+
+    /* Only the indexed conditions go to SQL; the others are checked here,
+     * so the scan limit below bounds the work however rare a match is. */
+    ag_buf sql = {0};
+    ag_buf_puts(&sql, "SELECT id, " SUMMARY_COLUMNS " FROM traces WHERE start >= ?1 AND start < ?2");
+    if (service && *service) ag_buf_puts(&sql, " AND service = ?3");
+    if (cursor && *cursor) ag_buf_puts(&sql, " AND (start < ?4 OR (start = ?4 AND id < ?5))");
+    ag_buf_puts(&sql, " ORDER BY start DESC, id DESC");
+    sqlite3_stmt *st, *blob_st = NULL;
+    if (sqlite3_prepare_v2(db, ag_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
+        ag_buf_free(&sql);
+        return error(out, 500, sqlite3_errmsg(db));
+    }
+    ag_buf_free(&sql);
+    sqlite3_bind_int64(st, 1, (int64_t)(r.start * 1e9));
+    sqlite3_bind_int64(st, 2, (int64_t)(r.end * 1e9));
+    if (service && *service) sqlite3_bind_text(st, 3, service, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, cur_start);
+    sqlite3_bind_int64(st, 5, cur_id);
+    bool only_errors = err && (!strcmp(err, "1") || !strcmp(err, "true"));
+    if (resource && !*resource) resource = NULL;
+    if (name && !*name) name = NULL;
+    if (ntags) sqlite3_prepare_v2(db, "SELECT spans FROM traces WHERE id = ?", -1, &blob_st, NULL);
+
+    ag_buf_puts(out, "{\"traces\":[");
+    int64_t found = 0, scanned = 0, last_start = 0, last_id = 0;
+    bool more = false;
+    uint64_t seen[1000][2];
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        last_id = sqlite3_column_int64(st, 0);
+        last_start = sqlite3_column_int64(st, 3);
+        if (found == limit || ++scanned > SEARCH_SCAN_LIMIT) {
+            more = true;
+            break;
+        }
+        uint64_t lo = (uint64_t)sqlite3_column_int64(st, 1), hi = (uint64_t)sqlite3_column_int64(st, 2);
+        int64_t duration = sqlite3_column_int64(st, 4);
+        if ((min_d >= 0 && duration < min_d) || (max_d >= 0 && duration > max_d) ||
+            (only_errors && !sqlite3_column_int(st, 8)) ||
+            (resource && strcmp((const char *)sqlite3_column_text(st, 6), resource)) ||
+            (name && strcmp((const char *)sqlite3_column_text(st, 7), name)))
+            continue;
+        bool dup = false;
+        for (int64_t i = 0; i < found && !dup; i++) dup = seen[i][0] == lo && seen[i][1] == hi;
+        if (dup) continue;
+        if (ntags) {
+            sqlite3_bind_int64(blob_st, 1, last_id);
+            bool ok = sqlite3_step(blob_st) == SQLITE_ROW &&
+                      chunk_has_tags(sqlite3_column_blob(blob_st, 0),
+                                     (size_t)sqlite3_column_bytes(blob_st, 0), tags, ntags);
+            sqlite3_reset(blob_st);
+            if (!ok) continue;
+        }
+        seen[found][0] = lo;
+        seen[found][1] = hi;
+        if (found++) ag_buf_putc(out, ',');
+        put_trace_summary(out, st, 1);
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(blob_st);
+    /* the cursor resumes at the row not yet returned: start/id of the row
+     * we stopped at, made exclusive by pointing just after it */
+    if (more) ag_buf_printf(out, "],\"next_cursor\":\"%lld_%lld\"}", (long long)last_start,
+                            (long long)last_id + 1);
+    else ag_buf_puts(out, "],\"next_cursor\":null}");
+    return 200;
+}
+
+static int api_tail(sqlite3 *db, const ag_params *q, ag_buf *out)
+{
+    int64_t limit, after;
+    if (param_int(q, "limit", 100, &limit) || limit < 1 || limit > 1000)
+        return error(out, 400, "limit must be between 1 and 1000");
+    if (param_int(q, "after", 0, &after) || after < 0) return error(out, 400, "bad after cursor");
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT id, " SUMMARY_COLUMNS " FROM traces WHERE id > ?"
+                           " ORDER BY id DESC LIMIT ?", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, limit);
+    int64_t cursor = after;
+    int n = 0;
+    ag_buf_puts(out, "{\"traces\":[");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id > cursor) cursor = id;
+        if (n++) ag_buf_putc(out, ',');
+        put_trace_summary(out, st, 1);
+    }
+    sqlite3_finalize(st);
+    if (!n && !after) {
+        sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM traces", -1, &st, NULL);
+        if (sqlite3_step(st) == SQLITE_ROW) cursor = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    ag_buf_printf(out, "],\"cursor\":\"%lld\"}", (long long)cursor);
+    return 200;
+}
+
+static int api_operations(sqlite3 *db, const ag_params *q, ag_buf *out)
+{
+    const char *service = ag_params_get(q, "service");
+    if (!service || !*service) return error(out, 400, "service is required");
+    ag_buf_puts(out, "{\"service\":");
+    ag_jw_cstr(out, service);
+    static const char *const sql[2] = {
+        "SELECT DISTINCT name FROM operations WHERE service = ? ORDER BY name LIMIT 10000",
+        "SELECT DISTINCT resource FROM operations WHERE service = ? ORDER BY resource LIMIT 10000",
+    };
+    for (int k = 0; k < 2; k++) {
+        ag_buf_puts(out, k ? "],\"resources\":[" : ",\"names\":[");
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(db, sql[k], -1, &st, NULL);
+        sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+        for (int n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
+            if (n) ag_buf_putc(out, ',');
+            ag_jw_str(out, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        }
+        sqlite3_finalize(st);
+    }
+    ag_buf_puts(out, "]}");
+    return 200;
+}
+
+/* ---- one trace ---- */
+
+/* Typed event attributes ({type, string_value|bool_value|int_value|
+ * double_value|array_value}) are unwrapped to plain JSON values. */
+static void put_msgpack_json(ag_buf *b, const msgpack_object *o, int depth);
+
+static const msgpack_object *map_get(const msgpack_object *o, const char *key)
+{
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, key, n))
+            return &o->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static bool put_any_value(ag_buf *b, const msgpack_object *o, int depth)
+{
+    if (o->type != MSGPACK_OBJECT_MAP || !map_get(o, "type")) return false;
+    static const char *const fields[] = {"string_value", "bool_value", "int_value", "double_value"};
+    for (int i = 0; i < 4; i++) {
+        const msgpack_object *v = map_get(o, fields[i]);
+        if (v) return put_msgpack_json(b, v, depth + 1), true;
+    }
+    const msgpack_object *arr = map_get(o, "array_value");
+    if (arr && arr->type == MSGPACK_OBJECT_MAP) arr = map_get(arr, "values");
+    if (arr) return put_msgpack_json(b, arr, depth + 1), true;
+    return false;
+}
+
+static void put_msgpack_json(ag_buf *b, const msgpack_object *o, int depth)
+{
+    if (depth > 32) {
+        ag_buf_puts(b, "null");
+        return;
+    }
+    if (put_any_value(b, o, depth)) return;
+    switch (o->type) {
+    case MSGPACK_OBJECT_BOOLEAN: ag_buf_puts(b, o->via.boolean ? "true" : "false"); break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: ag_jw_u64(b, o->via.u64); break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: ag_jw_i64(b, o->via.i64); break;
+    case MSGPACK_OBJECT_FLOAT32: case MSGPACK_OBJECT_FLOAT64: ag_jw_double(b, o->via.f64); break;
+    case MSGPACK_OBJECT_STR: ag_jw_str(b, o->via.str.ptr, o->via.str.size); break;
+    case MSGPACK_OBJECT_BIN: ag_jw_str(b, o->via.bin.ptr, o->via.bin.size); break;
+    case MSGPACK_OBJECT_ARRAY:
+        ag_buf_putc(b, '[');
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            if (i) ag_buf_putc(b, ',');
+            put_msgpack_json(b, &o->via.array.ptr[i], depth + 1);
+        }
+        ag_buf_putc(b, ']');
+        break;
+    case MSGPACK_OBJECT_MAP:
+        ag_buf_putc(b, '{');
+        for (uint32_t i = 0, n = 0; i < o->via.map.size; i++) {
+            const msgpack_object *k = &o->via.map.ptr[i].key;
+            if (k->type != MSGPACK_OBJECT_STR) continue;
+            if (n++) ag_buf_putc(b, ',');
+            ag_jw_str(b, k->via.str.ptr, k->via.str.size);
+            ag_buf_putc(b, ':');
+            put_msgpack_json(b, &o->via.map.ptr[i].val, depth + 1);
+        }
+        ag_buf_putc(b, '}');
+        break;
+    default: ag_buf_puts(b, "null");
+    }
+}
+
+static void put_tags(ag_buf *b, const ag_tag *tags, size_t n)
+{
+    ag_buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i) ag_buf_putc(b, ',');
+        ag_jw_str(b, tags[i].key.ptr, tags[i].key.len);
+        ag_buf_putc(b, ':');
+        ag_jw_str(b, tags[i].value.ptr, tags[i].value.len);
+    }
+    ag_buf_putc(b, '}');
+}
+
+static void put_cjson(ag_buf *b, const cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    ag_buf_puts(b, s ? s : "null");
+    free(s);
+}
+
+/* Links: native ones, else ddtrace's JSON in meta _dd.span_links. */
+static void put_links(ag_buf *b, const ag_span *s)
+{
+    ag_buf_puts(b, ",\"span_links\":[");
+    for (size_t i = 0; i < s->links_len; i++) {
+        const ag_link *l = &s->links[i];
+        if (i) ag_buf_putc(b, ',');
+        ag_buf_puts(b, "{\"trace_id\":");
+        ag_jw_trace_id(b, l->trace_id_high, l->trace_id);
+        ag_buf_puts(b, ",\"span_id\":");
+        ag_jw_span_id(b, l->span_id);
+        ag_buf_puts(b, ",\"attributes\":");
+        put_tags(b, l->attributes, l->attributes_len);
+        ag_buf_puts(b, ",\"tracestate\":");
+        ag_jw_str(b, l->tracestate.ptr, l->tracestate.len);
+        ag_buf_printf(b, ",\"flags\":%u}", l->flags);
+    }
+    ag_tag *json = s->links_len ? NULL : ag_span_meta(s, "_dd.span_links");
+    cJSON *arr = json ? cJSON_ParseWithLength(json->value.ptr, json->value.len) : NULL;
+    int n = 0;
+    cJSON *l, *list = cJSON_IsArray(arr) ? arr : NULL;
+    cJSON_ArrayForEach(l, list) {
+        if (!cJSON_IsObject(l)) continue;
+        const cJSON *tid = cJSON_GetObjectItem(l, "trace_id"), *sid = cJSON_GetObjectItem(l, "span_id");
+        const cJSON *attrs = cJSON_GetObjectItem(l, "attributes"), *ts = cJSON_GetObjectItem(l, "tracestate");
+        const cJSON *flags = cJSON_GetObjectItem(l, "flags");
+        if (n++) ag_buf_putc(b, ',');
+        ag_buf_puts(b, "{\"trace_id\":");
+        ag_jw_cstr(b, cJSON_IsString(tid) ? tid->valuestring : "");
+        ag_buf_puts(b, ",\"span_id\":");
+        ag_jw_cstr(b, cJSON_IsString(sid) ? sid->valuestring : "");
+        ag_buf_puts(b, ",\"attributes\":");
+        if (cJSON_IsObject(attrs)) put_cjson(b, attrs);
+        else ag_buf_puts(b, "{}");
+        ag_buf_puts(b, ",\"tracestate\":");
+        ag_jw_cstr(b, cJSON_IsString(ts) ? ts->valuestring : "");
+        ag_buf_printf(b, ",\"flags\":%u}", cJSON_IsNumber(flags) ? (unsigned)flags->valuedouble : 0u);
+    }
+    cJSON_Delete(arr);
+    ag_buf_putc(b, ']');
+}
+
+/* Events: native ones, else ddtrace's JSON in meta "events". */
+static void put_events(ag_buf *b, const ag_span *s)
+{
+    ag_buf_puts(b, ",\"span_events\":[");
+    for (size_t i = 0; i < s->events_len; i++) {
+        const ag_event *e = &s->events[i];
+        if (i) ag_buf_putc(b, ',');
+        ag_buf_puts(b, "{\"name\":");
+        ag_jw_str(b, e->name.ptr, e->name.len);
+        ag_buf_printf(b, ",\"time_unix_nano\":\"%llu\",\"attributes\":",
+                      (unsigned long long)e->time_unix_nano);
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        size_t off = 0;
+        if (e->attributes_msgpack.len &&
+            msgpack_unpack_next(&u, e->attributes_msgpack.ptr, e->attributes_msgpack.len, &off) ==
+                MSGPACK_UNPACK_SUCCESS && u.data.type == MSGPACK_OBJECT_MAP)
+            put_msgpack_json(b, &u.data, 0);
+        else
+            ag_buf_puts(b, "{}");
+        msgpack_unpacked_destroy(&u);
+        ag_buf_putc(b, '}');
+    }
+    ag_tag *json = s->events_len ? NULL : ag_span_meta(s, "events");
+    cJSON *arr = json ? cJSON_ParseWithLength(json->value.ptr, json->value.len) : NULL;
+    int n = 0;
+    cJSON *e, *list = cJSON_IsArray(arr) ? arr : NULL;
+    cJSON_ArrayForEach(e, list) {
+        if (!cJSON_IsObject(e)) continue;
+        const cJSON *name = cJSON_GetObjectItem(e, "name"), *t = cJSON_GetObjectItem(e, "time_unix_nano");
+        const cJSON *attrs = cJSON_GetObjectItem(e, "attributes");
+        if (n++) ag_buf_putc(b, ',');
+        ag_buf_puts(b, "{\"name\":");
+        ag_jw_cstr(b, cJSON_IsString(name) ? name->valuestring : "");
+        ag_buf_printf(b, ",\"time_unix_nano\":\"%.0f\",\"attributes\":",
+                      cJSON_IsNumber(t) ? t->valuedouble : 0.0);
+        if (cJSON_IsObject(attrs)) put_cjson(b, attrs);
+        else ag_buf_puts(b, "{}");
+        ag_buf_putc(b, '}');
+    }
+    cJSON_Delete(arr);
+    ag_buf_putc(b, ']');
+}
+
+typedef struct {
+    ag_span span;
+    uint64_t trace_id_high;
+} stored_span;
+
+static int by_start(const void *a, const void *b)
+{
+    const stored_span *x = a, *y = b;
+    if (x->span.start != y->span.start) return x->span.start < y->span.start ? -1 : 1;
+    return 0;
+}
+
+static void put_span(ag_buf *b, const ag_span *s, uint64_t high, int64_t trace_start)
+{
+    ag_buf_puts(b, "{\"trace_id\":");
+    ag_jw_trace_id(b, high, s->trace_id);
+    ag_buf_puts(b, ",\"span_id\":");
+    ag_jw_span_id(b, s->span_id);
+    ag_buf_puts(b, ",\"parent_id\":");
+    if (s->parent_id) ag_jw_span_id(b, s->parent_id);
+    else ag_buf_puts(b, "null");
+    ag_buf_puts(b, ",\"name\":");
+    ag_jw_str(b, s->name.ptr, s->name.len);
+    ag_buf_puts(b, ",\"service\":");
+    ag_jw_str(b, s->service.ptr, s->service.len);
+    ag_buf_puts(b, ",\"resource\":");
+    ag_jw_str(b, s->resource.ptr, s->resource.len);
+    ag_buf_puts(b, ",\"type\":");
+    ag_jw_str(b, s->type.ptr, s->type.len);
+    ag_buf_printf(b, ",\"start_us\":%lld,\"offset_ns\":%lld,\"duration_ns\":%lld,\"error\":%d,",
+                  (long long)(s->start / 1000), (long long)(s->start - trace_start),
+                  (long long)s->duration, s->error ? 1 : 0);
+    ag_buf_puts(b, "\"meta\":");
+    put_tags(b, s->meta, s->meta_len);
+    ag_buf_puts(b, ",\"metrics\":{");
+    for (size_t i = 0; i < s->metrics_len; i++) {
+        if (i) ag_buf_putc(b, ',');
+        ag_jw_str(b, s->metrics[i].key.ptr, s->metrics[i].key.len);
+        ag_buf_putc(b, ':');
+        ag_jw_double(b, s->metrics[i].value);
+    }
+    ag_buf_putc(b, '}');
+    put_links(b, s);
+    put_events(b, s);
+    ag_buf_putc(b, '}');
+}
+
+/* Loads every chunk of the trace; 0 found, -1 not found. Blob memory is
+ * copied into the arena so spans outlive the statement. */
+static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, stored_span **out,
+                      size_t *out_len)
+{
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT trace_id_high, spans FROM traces WHERE trace_id = ? ORDER BY id", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, (int64_t)low);
+    stored_span *spans = NULL;
+    size_t len = 0, cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint64_t row_high = (uint64_t)sqlite3_column_int64(st, 0);
+        if (high && row_high && row_high != high) continue;
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        void *blob = ag_arena_alloc(a, n ? n : 1);
+        memcpy(blob, sqlite3_column_blob(st, 1), n);
+        ag_trace t;
+        if (ag_blob_decode(blob, n, low, a, &t)) continue;
+        if (len + t.len > cap) {
+            cap = (len + t.len) * 2;
+            spans = ag_xrealloc(spans, cap * sizeof *spans);
+        }
+        for (size_t i = 0; i < t.len; i++) spans[len++] = (stored_span){t.spans[i], row_high};
+    }
+    sqlite3_finalize(st);
+    *out = spans;
+    *out_len = len;
+    return len ? 0 : -1;
+}
+
+static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
+{
+    uint64_t high, low, alt;
+    bool has_alt;
+    if (ag_parse_trace_id(id, &high, &low, &alt, &has_alt))
+        return error(out, 400, "trace id must be 32 or 16 hex digits, or decimal");
+    ag_arena a;
+    ag_arena_init(&a);
+    stored_span *spans;
+    size_t n;
+    if (load_trace(db, high, low, &a, &spans, &n) && (!has_alt || load_trace(db, 0, low = alt, &a, &spans, &n))) {
+        ag_arena_free(&a);
+        free(spans);
+        return error(out, 404, "trace not found");
+    }
+    /* the 128-bit id: the high half any chunk carried */
+    uint64_t trace_high = high;
+    for (size_t i = 0; i < n && !trace_high; i++) trace_high = spans[i].trace_id_high;
+    if (n) qsort(spans, n, sizeof *spans, by_start);
+    int64_t start = INT64_MAX, end = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        if (spans[i].span.start < start) start = spans[i].span.start;
+        if (spans[i].span.start + spans[i].span.duration > end)
+            end = spans[i].span.start + spans[i].span.duration;
+    }
+    ag_buf_puts(out, "{\"trace_id\":");
+    ag_jw_trace_id(out, trace_high, low);
+    ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"span_count\":%zu,\"spans\":[",
+                  (long long)(start / 1000), (long long)(end - start), n);
+    for (size_t i = 0; i < n; i++) {
+        if (i) ag_buf_putc(out, ',');
+        put_span(out, &spans[i].span, trace_high, start);
+    }
+    ag_buf_puts(out, "]}");
+    free(spans);
+    ag_arena_free(&a);
+    return 200;
+}
+
+/* ---- routing ---- */
+
+int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf *out)
+{
+    static const char svc_prefix[] = "/api/v1/services/", res_suffix[] = "/resources";
+    static const char trace_prefix[] = "/api/v1/traces/";
+    sqlite3 *db = ag_store_reader(store);
+    if (!db) return error(out, 500, "database unavailable");
+    int status;
+    size_t plen = strlen(path);
+    /* a read transaction so multi-statement answers see one snapshot */
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    if (!strcmp(path, "/api/v1/services")) status = api_services(db, q, out);
+    else if (!strncmp(path, svc_prefix, sizeof svc_prefix - 1) && plen > sizeof svc_prefix - 1 + sizeof res_suffix - 1 &&
+             !strcmp(path + plen - (sizeof res_suffix - 1), res_suffix)) {
+        char *service = ag_xstrndup(path + sizeof svc_prefix - 1,
+                                    plen - (sizeof svc_prefix - 1) - (sizeof res_suffix - 1));
+        status = api_resources(db, service, q, out);
+        free(service);
+    } else if (!strcmp(path, "/api/v1/latency")) status = api_latency(db, q, out);
+    else if (!strcmp(path, "/api/v1/traces")) status = api_search(db, q, out);
+    else if (!strncmp(path, trace_prefix, sizeof trace_prefix - 1))
+        status = api_trace(db, path + sizeof trace_prefix - 1, out);
+    else if (!strcmp(path, "/api/v1/tail")) status = api_tail(db, q, out);
+    else if (!strcmp(path, "/api/v1/operations")) status = api_operations(db, q, out);
+    else status = error(out, 404, "no such endpoint");
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    ag_store_release(store, db);
+    return status;
+}

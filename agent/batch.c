@@ -1,0 +1,158 @@
+/* Batch building (see batch.h). For each chunk: find the parent of every
+ * span (a linear scan for small chunks, a hash of span ids for large ones,
+ * since both finding the root and top-level detection need it), pick the
+ * root, compute the trace row, encode the blob, and count top-level spans
+ * into the batch's per-minute aggregates. */
+#include "batch.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+ag_batch *ag_batch_new(void)
+{
+    ag_batch *b = ag_xcalloc(1, sizeof *b);
+    ag_aggmap_init(&b->agg);
+    return b;
+}
+
+void ag_batch_free(ag_batch *b)
+{
+    if (!b) return;
+    ag_buf_free(&b->data);
+    free(b->rows);
+    ag_aggmap_free(&b->agg);
+    ag_blob_encoder_free(&b->enc);
+    free(b);
+}
+
+size_t ag_batch_bytes(const ag_batch *b)
+{
+    return b->data.cap + b->rows_cap * sizeof(ag_row) + b->agg.cap * sizeof(ag_agg_entry) +
+           b->agg.len * sizeof(ag_hist);
+}
+
+static size_t put_str(ag_batch *b, ag_str s)
+{
+    size_t off = b->data.len;
+    ag_buf_append(&b->data, s.ptr, s.len);
+    ag_buf_putc(&b->data, '\0');
+    return off;
+}
+
+/* parents[i] = index of span i's parent in the chunk, or -1. */
+static void find_parents(const ag_trace *t, long *parents)
+{
+    if (t->len <= 32) {
+        for (size_t i = 0; i < t->len; i++) {
+            parents[i] = -1;
+            uint64_t p = t->spans[i].parent_id;
+            if (!p) continue;
+            for (size_t k = 0; k < t->len; k++)
+                if (t->spans[k].span_id == p && k != i) {
+                    parents[i] = (long)k;
+                    break;
+                }
+        }
+        return;
+    }
+    size_t cap = 64;
+    while (cap < t->len * 2) cap *= 2;
+    long *slots = ag_xmalloc(cap * sizeof *slots);
+    for (size_t i = 0; i < cap; i++) slots[i] = -1;
+    for (size_t i = 0; i < t->len; i++) {
+        size_t j = (size_t)(t->spans[i].span_id * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+        while (slots[j] >= 0) j = (j + 1) & (cap - 1);
+        slots[j] = (long)i;
+    }
+    for (size_t i = 0; i < t->len; i++) {
+        parents[i] = -1;
+        uint64_t p = t->spans[i].parent_id;
+        if (!p) continue;
+        size_t j = (size_t)(p * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+        for (; slots[j] >= 0; j = (j + 1) & (cap - 1))
+            if (t->spans[slots[j]].span_id == p && (size_t)slots[j] != i) {
+                parents[i] = slots[j];
+                break;
+            }
+    }
+    free(slots);
+}
+
+bool ag_span_is_top_level(const ag_trace *t, size_t i, long parent)
+{
+    const ag_span *s = &t->spans[i];
+    if (parent < 0) return true;
+    const ag_span *p = &t->spans[parent];
+    if (p->service.len != s->service.len || memcmp(p->service.ptr, s->service.ptr, s->service.len))
+        return true;
+    for (size_t k = 0; k < s->metrics_len; k++)
+        if ((ag_str_eq(s->metrics[k].key, "_dd.top_level") ||
+             ag_str_eq(s->metrics[k].key, "_dd.measured")) && s->metrics[k].value == 1)
+            return true;
+    return false;
+}
+
+static uint64_t high_bits(const ag_trace *t, size_t root)
+{
+    uint64_t high = 0;
+    ag_tag *tid = ag_span_meta(&t->spans[root], "_dd.p.tid");
+    for (size_t i = 0; !tid && i < t->len; i++) tid = ag_span_meta(&t->spans[i], "_dd.p.tid");
+    if (tid && ag_parse_hex64(tid->value.ptr, tid->value.len, &high) == 0) return high;
+    return 0;
+}
+
+static void add_row(ag_batch *b, const ag_trace *t, size_t root)
+{
+    if (b->rows_len == b->rows_cap) {
+        b->rows_cap = b->rows_cap ? b->rows_cap * 2 : 64;
+        b->rows = ag_xrealloc(b->rows, b->rows_cap * sizeof *b->rows);
+    }
+    ag_row *r = &b->rows[b->rows_len++];
+    int64_t start = INT64_MAX, end = INT64_MIN;
+    int32_t error = 0;
+    for (size_t i = 0; i < t->len; i++) {
+        const ag_span *s = &t->spans[i];
+        if (s->start < start) start = s->start;
+        if (s->start + s->duration > end) end = s->start + s->duration;
+        error |= s->error != 0;
+    }
+    const ag_span *rs = &t->spans[root];
+    r->trace_id = rs->trace_id;
+    r->trace_id_high = high_bits(t, root);
+    r->start = start;
+    r->duration = end - start;
+    r->error = error;
+    r->span_count = (uint32_t)t->len;
+    r->service = put_str(b, rs->service);
+    r->resource = put_str(b, rs->resource);
+    r->name = put_str(b, rs->name);
+    r->blob = b->data.len;
+    ag_blob_encode(&b->enc, t, &b->data);
+    r->blob_len = b->data.len - r->blob;
+}
+
+void ag_batch_add(ag_batch *b, const ag_trace *t)
+{
+    long small[32];
+    long *parents = t->len <= 32 ? small : ag_xmalloc(t->len * sizeof *parents);
+    find_parents(t, parents);
+    size_t root = 0;
+    bool found_root = false;
+    for (size_t i = 0; i < t->len && !found_root; i++)
+        if (t->spans[i].parent_id == 0) root = i, found_root = true;
+    for (size_t i = 0; i < t->len && !found_root; i++)
+        if (parents[i] < 0) root = i, found_root = true;
+    for (size_t i = 0; i < t->len; i++) {
+        if (!ag_span_is_top_level(t, i, parents[i])) continue;
+        const ag_span *s = &t->spans[i];
+        int64_t minute = s->start / 1000000000LL / 60 * 60;
+        ag_aggmap_add(&b->agg, minute, s->service.ptr, s->service.len, s->resource.ptr,
+                      s->resource.len, s->name.ptr, s->name.len, s->duration, s->error);
+        ag_aggmap_add(&b->agg, minute, s->service.ptr, s->service.len, NULL, 0, NULL, 0,
+                      s->duration, s->error);
+    }
+    add_row(b, t, root);
+    b->spans += t->len;
+    if (parents != small) free(parents);
+}

@@ -1,0 +1,55 @@
+/* A batch: everything one request will write, built before the request
+ * touches the database.
+ *
+ * The HTTP thread decodes and normalizes each chunk, then adds it here:
+ * the trace row (root service/resource/name, start, duration, error, span
+ * count, 128-bit id), the chunk's blob (blob.h), and the request's share of
+ * the per-minute aggregates (agg.h). The store's writer then only copies
+ * rows into SQLite, which keeps the single writer thread, the bottleneck,
+ * doing as little as possible. */
+#ifndef AG_BATCH_H
+#define AG_BATCH_H
+
+#include "agg.h"
+#include "blob.h"
+#include "span.h"
+
+#include <stdbool.h>
+
+typedef struct {
+    uint64_t trace_id, trace_id_high;
+    int64_t start, duration;
+    int32_t error;
+    uint32_t span_count;
+    size_t service, resource, name;   /* offsets of NUL-terminated strings in data */
+    size_t blob, blob_len;            /* offset and length of the blob in data */
+} ag_row;
+
+typedef struct ag_batch {
+    ag_buf data;
+    ag_row *rows;
+    size_t rows_len, rows_cap;
+    ag_aggmap agg;
+    uint64_t spans;
+    uint64_t dropped_chunks;
+    ag_blob_encoder enc;
+    /* owned by the store while queued */
+    struct ag_batch *next;
+    int status;
+    bool done;
+} ag_batch;
+
+ag_batch *ag_batch_new(void);
+/* Adds a normalized chunk (see normalize.h). Never fails. */
+void ag_batch_add(ag_batch *b, const ag_trace *t);
+/* Releases the batch and everything it owns; NULL is fine. */
+void ag_batch_free(ag_batch *b);
+/* Memory the batch holds, for queue accounting. */
+size_t ag_batch_bytes(const ag_batch *b);
+
+/* Whether a span counts as a hit for its service: a root, a span whose
+ * parent is another service's or not in the chunk, or one the tracer marked
+ * _dd.top_level or _dd.measured. parent_index is -1 if the parent is absent. */
+bool ag_span_is_top_level(const ag_trace *t, size_t i, long parent_index);
+
+#endif

@@ -1,0 +1,401 @@
+/* Chunk blobs (see blob.h). Encoding interns strings with a small
+ * open-addressing table that is cleared, not freed, between chunks, packs
+ * the spans into a scratch buffer while the table fills, then writes the
+ * table and copies the spans after it. Decoding reads with a hand-rolled
+ * cursor: blobs were written by this file, but a damaged database must
+ * still not crash the agent, so every read is bounds-checked. */
+#include "blob.h"
+#include "util.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ag_blob_slot {
+    const char *ptr;
+    size_t len;
+    uint32_t index;
+    uint32_t used;
+};
+
+static int buf_write(void *data, const char *buf, size_t len)
+{
+    ag_buf_append(data, buf, len);
+    return 0;
+}
+
+static void reset_table(ag_blob_encoder *e, size_t need)
+{
+    size_t cap = 64;
+    while (cap < need * 2) cap *= 2;
+    if (cap > e->cap) {
+        free(e->slots);
+        e->slots = ag_xcalloc(cap, sizeof *e->slots);
+        e->cap = cap;
+    } else {
+        memset(e->slots, 0, e->cap * sizeof *e->slots);
+    }
+    e->strings_len = 0;
+    if (!e->by_pointer) e->by_pointer = ag_xcalloc(AG_BLOB_PTR_CACHE, sizeof *e->by_pointer);
+    else memset(e->by_pointer, 0, AG_BLOB_PTR_CACHE * sizeof *e->by_pointer);
+    if (e->strings_cap < need) {
+        free(e->strings);
+        e->strings = ag_xmalloc(need * sizeof *e->strings);
+        e->strings_cap = need;
+    }
+}
+
+static uint32_t intern_bytes(ag_blob_encoder *e, ag_str s)
+{
+    uint64_t h = ag_fnv1a(s.ptr, s.len, AG_FNV_SEED);
+    size_t j = h & (e->cap - 1);
+    while (e->slots[j].used) {
+        struct ag_blob_slot *sl = &e->slots[j];
+        if (sl->len == s.len && (s.len == 0 || !memcmp(sl->ptr, s.ptr, s.len))) return sl->index;
+        j = (j + 1) & (e->cap - 1);
+    }
+    uint32_t index = (uint32_t)e->strings_len;
+    e->slots[j] = (struct ag_blob_slot){s.ptr, s.len, index, 1};
+    e->strings[e->strings_len++] = s;
+    return index;
+}
+
+/* Strings decoded from v0.5 (and repeated service or tag strings in
+ * general) often share one pointer, so a direct-mapped cache keyed by the
+ * pointer answers most lookups without hashing the bytes. */
+static uint32_t intern(ag_blob_encoder *e, ag_str s)
+{
+    struct ag_blob_slot *pc = &e->by_pointer[((uintptr_t)s.ptr >> 2) & (AG_BLOB_PTR_CACHE - 1)];
+    if (pc->used && pc->ptr == s.ptr && pc->len == s.len) return pc->index;
+    uint32_t index = intern_bytes(e, s);
+    *pc = (struct ag_blob_slot){s.ptr, s.len, index, 1};
+    return index;
+}
+
+static size_t count_strings(const ag_trace *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->len; i++) {
+        const ag_span *s = &t->spans[i];
+        n += 4 + 2 * s->meta_len + s->metrics_len + s->events_len;
+        for (size_t k = 0; k < s->links_len; k++) n += 1 + 2 * s->links[k].attributes_len;
+    }
+    return n;
+}
+
+static void pack_links(msgpack_packer *pk, ag_blob_encoder *e, const ag_span *s)
+{
+    if (!s->links_len) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    msgpack_pack_array(pk, s->links_len);
+    for (size_t i = 0; i < s->links_len; i++) {
+        const ag_link *l = &s->links[i];
+        msgpack_pack_array(pk, 6);
+        msgpack_pack_uint64(pk, l->trace_id);
+        msgpack_pack_uint64(pk, l->trace_id_high);
+        msgpack_pack_uint64(pk, l->span_id);
+        msgpack_pack_uint32(pk, l->flags);
+        msgpack_pack_uint32(pk, intern(e, l->tracestate));
+        msgpack_pack_array(pk, 2 * l->attributes_len);
+        for (size_t k = 0; k < l->attributes_len; k++) {
+            msgpack_pack_uint32(pk, intern(e, l->attributes[k].key));
+            msgpack_pack_uint32(pk, intern(e, l->attributes[k].value));
+        }
+    }
+}
+
+static void pack_events(msgpack_packer *pk, ag_blob_encoder *e, const ag_span *s)
+{
+    if (!s->events_len) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    msgpack_pack_array(pk, s->events_len);
+    for (size_t i = 0; i < s->events_len; i++) {
+        const ag_event *ev = &s->events[i];
+        msgpack_pack_array(pk, 3);
+        msgpack_pack_uint64(pk, ev->time_unix_nano);
+        msgpack_pack_uint32(pk, intern(e, ev->name));
+        if (ev->attributes_msgpack.len) {
+            msgpack_pack_bin(pk, ev->attributes_msgpack.len);
+            msgpack_pack_bin_body(pk, ev->attributes_msgpack.ptr, ev->attributes_msgpack.len);
+        } else {
+            msgpack_pack_nil(pk);
+        }
+    }
+}
+
+static void pack_span(msgpack_packer *pk, ag_blob_encoder *e, const ag_span *s)
+{
+    msgpack_pack_array(pk, 13);
+    msgpack_pack_uint32(pk, intern(e, s->service));
+    msgpack_pack_uint32(pk, intern(e, s->name));
+    msgpack_pack_uint32(pk, intern(e, s->resource));
+    msgpack_pack_uint32(pk, intern(e, s->type));
+    msgpack_pack_uint64(pk, s->span_id);
+    msgpack_pack_uint64(pk, s->parent_id);
+    msgpack_pack_int64(pk, s->start);
+    msgpack_pack_int64(pk, s->duration);
+    msgpack_pack_int32(pk, s->error);
+    msgpack_pack_array(pk, 2 * s->meta_len);
+    for (size_t i = 0; i < s->meta_len; i++) {
+        msgpack_pack_uint32(pk, intern(e, s->meta[i].key));
+        msgpack_pack_uint32(pk, intern(e, s->meta[i].value));
+    }
+    msgpack_pack_array(pk, 2 * s->metrics_len);
+    for (size_t i = 0; i < s->metrics_len; i++) {
+        msgpack_pack_uint32(pk, intern(e, s->metrics[i].key));
+        msgpack_pack_double(pk, s->metrics[i].value);
+    }
+    pack_links(pk, e, s);
+    pack_events(pk, e, s);
+}
+
+void ag_blob_encode(ag_blob_encoder *e, const ag_trace *t, ag_buf *out)
+{
+    reset_table(e, count_strings(t) + 1);
+    e->spans.len = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &e->spans, buf_write);
+    msgpack_pack_array(&pk, t->len);
+    for (size_t i = 0; i < t->len; i++) pack_span(&pk, e, &t->spans[i]);
+
+    msgpack_packer_init(&pk, out, buf_write);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_array(&pk, e->strings_len);
+    for (size_t i = 0; i < e->strings_len; i++) {
+        msgpack_pack_str(&pk, e->strings[i].len);
+        msgpack_pack_str_body(&pk, e->strings[i].ptr, e->strings[i].len);
+    }
+    ag_buf_append(out, e->spans.data, e->spans.len);
+}
+
+void ag_blob_encoder_free(ag_blob_encoder *e)
+{
+    free(e->slots);
+    free(e->by_pointer);
+    free(e->strings);
+    ag_buf_free(&e->spans);
+    memset(e, 0, sizeof *e);
+}
+
+/* ---- decoding ---- */
+
+typedef struct {
+    const unsigned char *p;
+    size_t len, off;
+    int bad;
+} cursor;
+
+static uint64_t rd_be(cursor *c, int n)
+{
+    if (c->len - c->off < (size_t)n) {
+        c->bad = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v = v << 8 | c->p[c->off + (size_t)i];
+    c->off += (size_t)n;
+    return v;
+}
+
+static int peek(cursor *c)
+{
+    if (c->off >= c->len) {
+        c->bad = 1;
+        return -1;
+    }
+    return c->p[c->off];
+}
+
+static uint64_t rd_uint(cursor *c)
+{
+    int b = peek(c);
+    if (b < 0) return 0;
+    c->off++;
+    if (b <= 0x7f) return (uint64_t)b;
+    switch (b) {
+    case 0xcc: return rd_be(c, 1);
+    case 0xcd: return rd_be(c, 2);
+    case 0xce: return rd_be(c, 4);
+    case 0xcf: return rd_be(c, 8);
+    case 0xd0: return (uint64_t)(int64_t)(int8_t)rd_be(c, 1);
+    case 0xd1: return (uint64_t)(int64_t)(int16_t)rd_be(c, 2);
+    case 0xd2: return (uint64_t)(int64_t)(int32_t)rd_be(c, 4);
+    case 0xd3: return rd_be(c, 8);
+    default:
+        if (b >= 0xe0) return (uint64_t)(int64_t)(int8_t)b;
+        c->bad = 1;
+        return 0;
+    }
+}
+
+static double rd_double(cursor *c)
+{
+    int b = peek(c);
+    if (b == 0xcb) {
+        c->off++;
+        uint64_t bits = rd_be(c, 8);
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        return d;
+    }
+    return (double)(int64_t)rd_uint(c);
+}
+
+static uint32_t rd_array(cursor *c)
+{
+    int b = peek(c);
+    if (b < 0) return 0;
+    c->off++;
+    if (b >= 0x90 && b <= 0x9f) return (uint32_t)(b & 0x0f);
+    if (b == 0xdc) return (uint32_t)rd_be(c, 2);
+    if (b == 0xdd) return (uint32_t)rd_be(c, 4);
+    c->bad = 1;
+    return 0;
+}
+
+static int rd_nil(cursor *c)
+{
+    if (peek(c) == 0xc0) {
+        c->off++;
+        return 1;
+    }
+    return 0;
+}
+
+static ag_str rd_raw(cursor *c)
+{
+    int b = peek(c);
+    if (b < 0) return (ag_str){"", 0};
+    c->off++;
+    size_t n;
+    if (b >= 0xa0 && b <= 0xbf) n = (size_t)(b & 0x1f);
+    else if (b == 0xd9 || b == 0xc4) n = rd_be(c, 1);
+    else if (b == 0xda || b == 0xc5) n = rd_be(c, 2);
+    else if (b == 0xdb || b == 0xc6) n = rd_be(c, 4);
+    else {
+        c->bad = 1;
+        return (ag_str){"", 0};
+    }
+    if (c->bad || c->len - c->off < n) {
+        c->bad = 1;
+        return (ag_str){"", 0};
+    }
+    ag_str s = {(const char *)c->p + c->off, n};
+    c->off += n;
+    return s;
+}
+
+static ag_str rd_index(cursor *c, const ag_str *tab, uint32_t n)
+{
+    uint64_t i = rd_uint(c);
+    if (i >= n) {
+        c->bad = 1;
+        return (ag_str){"", 0};
+    }
+    return tab[i];
+}
+
+/* Bounds a count read from the blob by the bytes left (each item >= 1). */
+static uint32_t bounded(cursor *c, uint32_t n)
+{
+    if (n > c->len - c->off) c->bad = 1;
+    return c->bad ? 0 : n;
+}
+
+static void rd_links(cursor *c, const ag_str *tab, uint32_t ntab, ag_arena *a, ag_span *s)
+{
+    if (rd_nil(c)) return;
+    uint32_t n = bounded(c, rd_array(c));
+    s->links = ag_arena_alloc(a, sizeof *s->links * (n ? n : 1));
+    s->links_len = n;
+    for (uint32_t i = 0; i < n && !c->bad; i++) {
+        ag_link *l = &s->links[i];
+        if (rd_array(c) != 6) c->bad = 1;
+        l->trace_id = rd_uint(c);
+        l->trace_id_high = rd_uint(c);
+        l->span_id = rd_uint(c);
+        l->flags = (uint32_t)rd_uint(c);
+        l->tracestate = rd_index(c, tab, ntab);
+        uint32_t m = bounded(c, rd_array(c)) / 2;
+        l->attributes = ag_arena_alloc(a, sizeof *l->attributes * (m ? m : 1));
+        l->attributes_len = m;
+        for (uint32_t k = 0; k < m; k++) {
+            l->attributes[k].key = rd_index(c, tab, ntab);
+            l->attributes[k].value = rd_index(c, tab, ntab);
+        }
+    }
+}
+
+static void rd_events(cursor *c, const ag_str *tab, uint32_t ntab, ag_arena *a, ag_span *s)
+{
+    if (rd_nil(c)) return;
+    uint32_t n = bounded(c, rd_array(c));
+    s->events = ag_arena_alloc(a, sizeof *s->events * (n ? n : 1));
+    s->events_len = n;
+    for (uint32_t i = 0; i < n && !c->bad; i++) {
+        ag_event *ev = &s->events[i];
+        if (rd_array(c) != 3) c->bad = 1;
+        ev->time_unix_nano = rd_uint(c);
+        ev->name = rd_index(c, tab, ntab);
+        ev->attributes_msgpack = rd_nil(c) ? (ag_str){"", 0} : rd_raw(c);
+    }
+}
+
+static void rd_span(cursor *c, const ag_str *tab, uint32_t ntab, ag_arena *a, ag_span *s)
+{
+    memset(s, 0, sizeof *s);
+    if (rd_array(c) != 13) {
+        c->bad = 1;
+        return;
+    }
+    s->service = rd_index(c, tab, ntab);
+    s->name = rd_index(c, tab, ntab);
+    s->resource = rd_index(c, tab, ntab);
+    s->type = rd_index(c, tab, ntab);
+    s->span_id = rd_uint(c);
+    s->parent_id = rd_uint(c);
+    s->start = (int64_t)rd_uint(c);
+    s->duration = (int64_t)rd_uint(c);
+    s->error = (int32_t)rd_uint(c);
+    uint32_t n = bounded(c, rd_array(c)) / 2;
+    s->meta = ag_arena_alloc(a, sizeof *s->meta * (n ? n : 1));
+    s->meta_len = n;
+    for (uint32_t i = 0; i < n; i++) {
+        s->meta[i].key = rd_index(c, tab, ntab);
+        s->meta[i].value = rd_index(c, tab, ntab);
+    }
+    n = bounded(c, rd_array(c)) / 2;
+    s->metrics = ag_arena_alloc(a, sizeof *s->metrics * (n ? n : 1));
+    s->metrics_len = n;
+    for (uint32_t i = 0; i < n; i++) {
+        s->metrics[i].key = rd_index(c, tab, ntab);
+        s->metrics[i].value = rd_double(c);
+    }
+    rd_links(c, tab, ntab, a, s);
+    rd_events(c, tab, ntab, a, s);
+}
+
+int ag_blob_decode(const void *blob, size_t len, uint64_t trace_id, ag_arena *a, ag_trace *t)
+{
+    cursor c = {blob, len, 0, 0};
+    t->spans = NULL;
+    t->len = 0;
+    if (rd_array(&c) != 3 || rd_uint(&c) != 1) return -1;
+    uint32_t ntab = bounded(&c, rd_array(&c));
+    ag_str *tab = ag_arena_alloc(a, sizeof *tab * (ntab ? ntab : 1));
+    for (uint32_t i = 0; i < ntab && !c.bad; i++) tab[i] = rd_raw(&c);
+    uint32_t nspans = bounded(&c, rd_array(&c));
+    t->spans = ag_arena_alloc(a, sizeof *t->spans * (nspans ? nspans : 1));
+    for (uint32_t i = 0; i < nspans && !c.bad; i++) {
+        rd_span(&c, tab, ntab, a, &t->spans[i]);
+        t->spans[i].trace_id = trace_id;
+    }
+    if (c.bad) return -1;
+    t->len = nspans;
+    return 0;
+}

@@ -1,0 +1,577 @@
+/* HTTP server (see http.h for the threading and limits).
+ *
+ * libmicrohttpd calls on_request several times per request: once with the
+ * headers (route, auth, CSRF and size checks happen here, and an early
+ * error reply stops the upload), once per chunk of body (appended to the
+ * request's buffer, within --max-request-bytes and the global in-flight
+ * budget), then once more with no data: the request is dispatched. Intake
+ * replies 200 only after ag_store_submit reports the batch committed.
+ *
+ * Security: every reply carries nosniff/no-referrer/DENY headers; requests a
+ * browser marks Sec-Fetch-Site: cross-site are refused (a web page cannot
+ * post traces or read the API); when bound to loopback, the API and UI also
+ * require a loopback Host header, which defeats DNS rebinding; with --token
+ * the API and UI require the token. */
+#include "http.h"
+#include "api.h"
+#include "info.h"
+#include "intake.h"
+#include "jsonw.h"
+#include "ui.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+typedef struct {
+    struct ag_server *srv;
+    bool is_unix;
+} listener;
+
+struct ag_server {
+    const ag_config *cfg;
+    ag_store *store;
+    ag_forwarder *fwd;
+    struct MHD_Daemon *tcp, *unix_daemon;
+    listener tcp_l, unix_l;
+    int port;
+    int unix_fd;
+    bool loopback;
+    ag_buf info;
+    char state[17];
+    atomic_size_t inflight;
+    pthread_mutex_t stats_mu;
+    ag_server_stats stats;
+};
+
+enum route {
+    R_NOT_FOUND, R_TRACES_V03, R_TRACES_V04, R_TRACES_V05, R_SERVICES, R_STATS, R_INFO,
+    R_TELEMETRY, R_API, R_UI,
+};
+
+typedef struct {
+    enum route route;
+    ag_buf body;
+    size_t accounted;     /* bytes counted in srv->inflight */
+    int error_status;     /* set when the body must be refused */
+    const char *error_msg;
+    bool replied;
+} request;
+
+static const char RATES[] = "{\"rate_by_service\":{\"service:,env:\":1}}";
+
+/* ---- replies ---- */
+
+static void common_headers(ag_server *s, struct MHD_Response *r)
+{
+    MHD_add_response_header(r, "Datadog-Agent-Version", AG_DD_AGENT_VERSION);
+    MHD_add_response_header(r, "Datadog-Agent-State", s->state);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+}
+
+/* Sends body (taking ownership of a malloc'd buffer when owned). */
+static enum MHD_Result send_reply(ag_server *s, struct MHD_Connection *c, unsigned status,
+                                  const char *ctype, void *body, size_t len, bool owned,
+                                  const char *cookie)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        if (owned) free(body);
+        return MHD_NO;
+    }
+    common_headers(s, r);
+    if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    if (cookie) MHD_add_response_header(r, "Set-Cookie", cookie);
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result send_text(ag_server *s, struct MHD_Connection *c, unsigned status,
+                                 const char *text)
+{
+    return send_reply(s, c, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
+                      false, NULL);
+}
+
+static enum MHD_Result send_json_error(ag_server *s, struct MHD_Connection *c, unsigned status,
+                                       const char *msg)
+{
+    ag_buf b = {0};
+    ag_buf_puts(&b, "{\"error\":");
+    ag_jw_cstr(&b, msg);
+    ag_buf_puts(&b, "}");
+    return send_reply(s, c, status, "application/json; charset=utf-8", b.data, b.len, true, NULL);
+}
+
+/* An intake error: one line of text, as the Datadog agent answers. */
+static enum MHD_Result send_reason(ag_server *s, struct MHD_Connection *c, unsigned status,
+                                   const char *reason)
+{
+    ag_buf b = {0};
+    ag_buf_puts(&b, reason);
+    ag_buf_putc(&b, '\n');
+    return send_reply(s, c, status, "text/plain; charset=utf-8", b.data, b.len, true, NULL);
+}
+
+/* ---- routing and checks ---- */
+
+static enum route route_of(const char *url)
+{
+    if (!strcmp(url, "/v0.3/traces")) return R_TRACES_V03;
+    if (!strcmp(url, "/v0.4/traces")) return R_TRACES_V04;
+    if (!strcmp(url, "/v0.5/traces")) return R_TRACES_V05;
+    if (!strcmp(url, "/v0.3/services") || !strcmp(url, "/v0.4/services")) return R_SERVICES;
+    if (!strcmp(url, "/v0.6/stats")) return R_STATS;
+    if (!strcmp(url, "/info")) return R_INFO;
+    if (!strncmp(url, "/telemetry/proxy/", 17)) return R_TELEMETRY;
+    if (!strncmp(url, "/api/", 5)) return R_API;
+    if (ag_ui_find(url)) return R_UI;
+    return R_NOT_FOUND;
+}
+
+static bool takes_body(enum route r)
+{
+    return r == R_TRACES_V03 || r == R_TRACES_V04 || r == R_TRACES_V05 || r == R_STATS;
+}
+
+static bool tokens_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < lb; i++) diff |= (unsigned char)(a[i % (la ? la : 1)] ^ b[i]);
+    return diff == 0;   /* time depends on the expected token's length only */
+}
+
+/* 0 ok; 1 ok and the token came in the query (set the cookie); -1 refused. */
+static int check_token(ag_server *s, struct MHD_Connection *c)
+{
+    const char *token = s->cfg->token;
+    if (!token) return 0;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (auth && !strncasecmp(auth, "Bearer ", 7) && tokens_equal(auth + 7, token)) return 0;
+    const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "ctrace_token");
+    if (cookie && tokens_equal(cookie, token)) return 0;
+    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    if (q && tokens_equal(q, token)) return 1;
+    return -1;
+}
+
+static bool host_is_loopback(const char *host)
+{
+    if (!host) return true;   /* HTTP/1.0 without Host: not a browser */
+    char name[256];
+    size_t n = strlen(host);
+    if (n >= sizeof name) return false;
+    memcpy(name, host, n + 1);
+    if (name[0] == '[') {
+        char *end = strchr(name, ']');
+        if (!end) return false;
+        *end = '\0';
+        return !strcmp(name + 1, "::1");
+    }
+    char *colon = strchr(name, ':');
+    if (colon) *colon = '\0';
+    if (!strcasecmp(name, "localhost")) return true;
+    struct in_addr a;
+    return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* ---- intake ---- */
+
+static const char *media_type(struct MHD_Connection *c, char *out, size_t outlen)
+{
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (!ct) return "";
+    while (*ct == ' ') ct++;
+    size_t n = strcspn(ct, "; ");
+    if (n >= outlen) n = outlen - 1;
+    for (size_t i = 0; i < n; i++) out[i] = (char)(ct[i] >= 'A' && ct[i] <= 'Z' ? ct[i] + 32 : ct[i]);
+    out[n] = '\0';
+    return out;
+}
+
+typedef struct {
+    char **lines;
+    size_t len, cap;
+} header_list;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    header_list *h = cls;
+    if (strncasecmp(key, "Datadog-", 8) && strcasecmp(key, "Content-Type") &&
+        strcasecmp(key, "X-Datadog-Trace-Count"))
+        return MHD_YES;
+    if (h->len == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 8;
+        h->lines = ag_xrealloc(h->lines, h->cap * sizeof *h->lines);
+    }
+    ag_buf b = {0};
+    ag_buf_printf(&b, "%s: %s", key, value ? value : "");
+    h->lines[h->len++] = ag_buf_cstr(&b);
+    return MHD_YES;
+}
+
+static void forward(ag_server *s, struct MHD_Connection *c, const char *method, const char *url,
+                    const request *req)
+{
+    if (!s->fwd) return;
+    header_list h = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
+    ag_forwarder_enqueue(s->fwd, method, url, h.lines, h.len, req->body.data, req->body.len);
+    for (size_t i = 0; i < h.len; i++) free(h.lines[i]);
+    free(h.lines);
+}
+
+static void count(ag_server *s, uint64_t payloads, uint64_t spans, uint64_t rejected,
+                  uint64_t dropped)
+{
+    pthread_mutex_lock(&s->stats_mu);
+    s->stats.payloads += payloads;
+    s->stats.spans += spans;
+    s->stats.rejected += rejected;
+    s->stats.dropped_chunks += dropped;
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
+static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, const char *method,
+                                     const char *url, request *req)
+{
+    char mt[64];
+    const char *type = media_type(c, mt, sizeof mt);
+    ag_version v = req->route == R_TRACES_V03 ? AG_V03
+                 : req->route == R_TRACES_V04 ? AG_V04 : AG_V05;
+    bool json = false;
+    if (!strcmp(type, "application/msgpack")) json = false;
+    else if (v != AG_V05 && (!strcmp(type, "application/json") || !strcmp(type, "text/json") ||
+                             !*type)) json = true;
+    else if (v == AG_V05 && !*type) json = false;
+    else {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                           "unsupported Content-Type (expected application/msgpack"
+                           " or application/json)");
+    }
+    char err[256] = "";
+    const char *lang = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Datadog-Meta-Lang");
+    ag_intake_counts counts;
+    ag_batch *b = ag_intake_build(v, json, req->body.data ? req->body.data : "", req->body.len,
+                                  lang, ag_now_ns(), &counts, err, sizeof err);
+    if (!b) {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_BAD_REQUEST, err);
+    }
+    size_t rows = b->rows_len;   /* submit frees b */
+    if (rows && ag_store_submit(s->store, b)) {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "storage failed: payload not stored");
+    }
+    if (!rows) ag_batch_free(b);
+    count(s, 1, counts.spans, 0, counts.dropped_chunks);
+    forward(s, c, method, url, req);
+    if (v == AG_V03) return send_text(s, c, MHD_HTTP_OK, "OK");
+    return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1,
+                      false, NULL);
+}
+
+/* ---- API and UI ---- */
+
+typedef struct {
+    ag_param *items;
+    size_t len, cap;
+} param_list;
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    param_list *p = cls;
+    if (p->len == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 8;
+        p->items = ag_xrealloc(p->items, p->cap * sizeof *p->items);
+    }
+    p->items[p->len++] = (ag_param){key, value ? value : ""};
+    return MHD_YES;
+}
+
+static enum MHD_Result handle_api(ag_server *s, struct MHD_Connection *c, const char *url)
+{
+    param_list p = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
+    ag_params q = {p.items, p.len};
+    ag_buf out = {0};
+    int status = ag_api_handle(s->store, url, &q, &out);
+    free(p.items);
+    struct MHD_Response *r = MHD_create_response_from_buffer(out.len, out.data, MHD_RESPMEM_MUST_FREE);
+    if (!r) return free(out.data), MHD_NO;
+    common_headers(s, r);
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result handle_ui(ag_server *s, struct MHD_Connection *c, const char *url,
+                                 bool set_cookie)
+{
+    const ag_ui_asset *a = ag_ui_find(url);
+    struct MHD_Response *r = MHD_create_response_from_buffer(a->len, (void *)a->data,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    common_headers(s, r);
+    MHD_add_response_header(r, "Content-Type", a->content_type);
+    MHD_add_response_header(r, "Content-Security-Policy", AG_UI_CSP);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    if (set_cookie) {
+        ag_buf ck = {0};
+        ag_buf_printf(&ck, "ctrace_token=%s; Path=/; HttpOnly; SameSite=Strict", s->cfg->token);
+        MHD_add_response_header(r, "Set-Cookie", ag_buf_cstr(&ck));
+        ag_buf_free(&ck);
+    }
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* ---- the libmicrohttpd callbacks ---- */
+
+/* Checks done once the headers are in; returns a reply or MHD_YES to go on. */
+static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connection *c,
+                                    request *req, const char *method, bool *stop)
+{
+    *stop = true;
+    const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site && !strcasecmp(site, "cross-site"))
+        return send_text(s, c, MHD_HTTP_FORBIDDEN, "cross-site requests are refused\n");
+    if (req->route == R_API || req->route == R_UI) {
+        if (!l->is_unix && s->loopback &&
+            !host_is_loopback(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+            return send_text(s, c, MHD_HTTP_FORBIDDEN, "Host must be a loopback name\n");
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return send_json_error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is supported");
+        if (check_token(s, c) < 0)
+            return req->route == R_API
+                ? send_json_error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token")
+                : send_text(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token\n");
+    }
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > s->cfg->max_request_bytes) {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "payload larger than max_request_bytes");
+    }
+    *stop = false;
+    return MHD_YES;
+}
+
+static void append_body(ag_server *s, request *req, const char *data, size_t n)
+{
+    if (req->error_status || !takes_body(req->route)) return;   /* drained, not kept */
+    if (req->body.len + n > s->cfg->max_request_bytes) {
+        req->error_status = MHD_HTTP_CONTENT_TOO_LARGE;
+        req->error_msg = "payload larger than max_request_bytes";
+        return;
+    }
+    size_t before = req->body.cap;
+    ag_buf_append(&req->body, data, n);
+    size_t grew = req->body.cap - before;
+    if (grew) {
+        size_t now = atomic_fetch_add(&s->inflight, grew) + grew;
+        req->accounted += grew;
+        if (now > s->cfg->max_inflight_bytes) {
+            req->error_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            req->error_msg = "agent overloaded: too many request bytes in flight, retry later";
+        }
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    listener *l = cls;
+    ag_server *s = l->srv;
+    request *req = *con_cls;
+    if (!req) {
+        req = ag_xcalloc(1, sizeof *req);
+        req->route = route_of(url);
+        *con_cls = req;
+        pthread_mutex_lock(&s->stats_mu);
+        s->stats.requests++;
+        pthread_mutex_unlock(&s->stats_mu);
+        bool stop;
+        enum MHD_Result rc = early_checks(s, l, c, req, method, &stop);
+        if (stop) req->replied = true;
+        return rc;
+    }
+    if (req->replied) {           /* replied early: discard whatever follows */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        append_body(s, req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    req->replied = true;
+    if (req->error_status) {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, (unsigned)req->error_status, req->error_msg);
+    }
+    switch (req->route) {
+    case R_TRACES_V03: case R_TRACES_V04: case R_TRACES_V05:
+        return handle_traces(s, c, method, url, req);
+    case R_SERVICES: return send_text(s, c, MHD_HTTP_OK, "OK");
+    case R_STATS:
+        forward(s, c, method, url, req);
+        return send_reply(s, c, MHD_HTTP_OK, NULL, (void *)"", 0, false, NULL);
+    case R_INFO:
+        return send_reply(s, c, MHD_HTTP_OK, "application/json", s->info.data, s->info.len,
+                          false, NULL);
+    case R_TELEMETRY: return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)"{}", 2,
+                                        false, NULL);
+    case R_API: return handle_api(s, c, url);
+    case R_UI: return handle_ui(s, c, url, check_token(s, c) == 1);
+    default: return send_text(s, c, MHD_HTTP_NOT_FOUND, "404 page not found\n");
+    }
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    listener *l = cls;
+    request *req = *con_cls;
+    if (!req) return;
+    atomic_fetch_sub(&l->srv->inflight, req->accounted);
+    ag_buf_free(&req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+/* ---- startup ---- */
+
+static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags,
+                                       const struct sockaddr *addr, int fd)
+{
+    l->srv = s;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_CONNECTION_LIMIT, s->cfg->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, s->cfg->connection_timeout, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l},
+        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+        {addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_LISTEN_SOCKET, addr ? 0 : fd, (void *)addr},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(flags | MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                                MHD_USE_ERROR_LOG,
+                            0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+}
+
+static int start_tcp(ag_server *s, char *err, size_t errlen)
+{
+    const ag_config *c = s->cfg;
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[16];
+    snprintf(port, sizeof port, "%d", c->listen_port);
+    int gai = getaddrinfo(c->listen_host, port, &hints, &res);
+    if (gai) return snprintf(err, errlen, "--listen %s: %s", c->listen_host, gai_strerror(gai)), -1;
+    unsigned flags = res->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0;
+    s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1);
+    if (res->ai_family == AF_INET)
+        s->loopback = (ntohl(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+    else
+        s->loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
+    freeaddrinfo(res);
+    if (!s->tcp)
+        return snprintf(err, errlen, "cannot listen on %s:%d (in use?)", c->listen_host,
+                        c->listen_port), -1;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->tcp, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : c->listen_port;
+    return 0;
+}
+
+static int start_unix(ag_server *s, char *err, size_t errlen)
+{
+    const char *path = s->cfg->socket_path;
+    struct sockaddr_un sa = {0};
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path)
+        return snprintf(err, errlen, "--socket: path too long"), -1;
+    strcpy(sa.sun_path, path);
+    unlink(path);   /* a stale socket from a previous run */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 128)) {
+        snprintf(err, errlen, "--socket %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    s->unix_fd = fd;
+    s->unix_l.is_unix = true;
+    s->unix_daemon = start_daemon(s, &s->unix_l, 0, NULL, fd);
+    if (!s->unix_daemon) return snprintf(err, errlen, "--socket %s: cannot serve", path), -1;
+    return 0;
+}
+
+int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_server **out,
+                    char *err, size_t errlen)
+{
+    ag_server *s = ag_xcalloc(1, sizeof *s);
+    s->cfg = c;
+    s->store = store;
+    s->fwd = fwd;
+    s->unix_fd = -1;
+    pthread_mutex_init(&s->stats_mu, NULL);
+    atomic_init(&s->inflight, 0);
+    if ((c->listen_host && start_tcp(s, err, errlen)) ||
+        (c->socket_path && start_unix(s, err, errlen))) {
+        ag_server_stop(s);
+        return -1;
+    }
+    ag_info_build(c, s->port, &s->info, s->state);
+    *out = s;
+    return 0;
+}
+
+int ag_server_port(const ag_server *s) { return s->port; }
+
+void ag_server_stop(ag_server *s)
+{
+    if (!s) return;
+    if (s->tcp) MHD_stop_daemon(s->tcp);
+    if (s->unix_daemon) MHD_stop_daemon(s->unix_daemon);
+    if (s->unix_fd >= 0) {
+        close(s->unix_fd);
+        unlink(s->cfg->socket_path);
+    }
+    ag_buf_free(&s->info);
+    free(s);
+}
+
+void ag_server_get_stats(ag_server *s, ag_server_stats *out)
+{
+    pthread_mutex_lock(&s->stats_mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->stats_mu);
+}

@@ -1,0 +1,140 @@
+/* ctrace-agent's entry point: parse the flags, open the store, start the
+ * forwarder, the HTTP server and retention, print one startup line, then
+ * wait for SIGINT/SIGTERM in the main thread and shut down in the reverse
+ * order (stop accepting, let in-flight requests commit, close the store).
+ *
+ * Signals are blocked before any thread starts, so every thread inherits
+ * the mask and only sigtimedwait here ever sees them; SIGPIPE is ignored
+ * because clients and upstreams may vanish mid-write. */
+#include "config.h"
+#include "forward.h"
+#include "http.h"
+#include "retention.h"
+#include "store.h"
+#include "summary.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_startup(const ag_config *c, const ag_server *srv)
+{
+    char ui[512] = "";
+    if (c->listen_host) {
+        const char *h = c->listen_host;
+        bool v6 = strchr(h, ':') != NULL;
+        const char *shown = !strcmp(h, "0.0.0.0") || !strcmp(h, "::") ? "127.0.0.1" : h;
+        snprintf(ui, sizeof ui, "http://%s%s%s:%d/%s%s", v6 ? "[" : "", shown, v6 ? "]" : "",
+                 ag_server_port(srv), c->token ? "?token=" : "", c->token ? c->token : "");
+        printf("ctrace-agent %s listening on http://%s%s%s:%d", AG_VERSION, v6 ? "[" : "", h,
+               v6 ? "]" : "", ag_server_port(srv));
+    } else {
+        printf("ctrace-agent %s listening", AG_VERSION);
+    }
+    if (c->socket_path) printf("%s unix:%s", c->listen_host ? " and" : " on", c->socket_path);
+    printf(", data %s", c->db_path);
+    if (*ui) printf(", UI %s", ui);
+    printf("\n");
+    printf("ctrace-agent: retention %s, max size %s, forwarding %s%s\n",
+           c->retention_seconds > 0 ? "on" : "off", c->max_size ? "on" : "off",
+           c->forward_url ? "to " : "off", c->forward_url ? c->forward_url : "");
+    fflush(stdout);
+}
+
+static void print_stats(ag_server *srv, ag_forwarder *fwd, uint64_t *last_spans, int64_t *last_t)
+{
+    ag_server_stats s;
+    ag_server_get_stats(srv, &s);
+    int64_t now = ag_mono_ns();
+    if (s.spans == *last_spans) return;
+    double rate = (double)(s.spans - *last_spans) / ((double)(now - *last_t) / 1e9);
+    printf("ctrace-agent: %llu payloads, %llu spans stored (%.0f spans/s), %llu rejected, "
+           "%llu chunks dropped by normalization",
+           (unsigned long long)s.payloads, (unsigned long long)s.spans, rate,
+           (unsigned long long)s.rejected, (unsigned long long)s.dropped_chunks);
+    if (fwd) {
+        ag_forward_stats f;
+        ag_forwarder_get_stats(fwd, &f);
+        printf("; forwarded %llu, dropped %llu (queue full), failed %llu",
+               (unsigned long long)f.sent, (unsigned long long)f.dropped_full,
+               (unsigned long long)f.failed);
+    }
+    printf("\n");
+    fflush(stdout);
+    *last_spans = s.spans;
+    *last_t = now;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && !strcmp(argv[1], "summary")) return ag_summary_main(argc - 1, argv + 1, stdout);
+
+    ag_config cfg;
+    char err[512];
+    int rc = ag_config_parse(argc, argv, &cfg, err, sizeof err);
+    if (rc) {
+        if (rc < 0) fprintf(stderr, "ctrace-agent: %s\n", err);
+        ag_config_free(&cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    if (ag_mkdirs(cfg.data_dir)) {
+        fprintf(stderr, "ctrace-agent: cannot create %s: %s\n", cfg.data_dir, strerror(errno));
+        return 1;
+    }
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    ag_store *store = NULL;
+    ag_store_opts so = {cfg.db_path, cfg.sync_full, 0};
+    if (ag_store_open(&so, &store, err, sizeof err)) {
+        fprintf(stderr, "ctrace-agent: %s\n", err);
+        return 1;
+    }
+    ag_forwarder *fwd = cfg.forward_url ? ag_forwarder_start(cfg.forward_url, cfg.forward_queue_bytes)
+                                        : NULL;
+    ag_server *srv = NULL;
+    if (ag_server_start(&cfg, store, fwd, &srv, err, sizeof err)) {
+        fprintf(stderr, "ctrace-agent: %s\n", err);
+        ag_forwarder_stop(fwd, 0);
+        ag_store_close(store);
+        return 1;
+    }
+    ag_retention *ret = NULL;
+    if (cfg.retention_seconds > 0 || cfg.max_size > 0)
+        ret = ag_retention_start(cfg.db_path, cfg.retention_seconds, cfg.max_size,
+                                 cfg.retention_interval);
+    print_startup(&cfg, srv);
+
+    uint64_t last_spans = 0;
+    int64_t last_t = ag_mono_ns();
+    for (;;) {
+        struct timespec every = {60, 0};
+        int sig = sigtimedwait(&sigs, NULL, &every);
+        if (sig > 0) break;
+        print_stats(srv, fwd, &last_spans, &last_t);
+    }
+    printf("ctrace-agent: shutting down\n");
+    ag_server_stop(srv);
+    ag_retention_stop(ret);
+    ag_forwarder_stop(fwd, 2000);
+    ag_store_stats st;
+    ag_store_get_stats(store, &st);
+    ag_store_close(store);
+    printf("ctrace-agent: stopped after %llu commits, %llu chunks, %llu spans stored\n",
+           (unsigned long long)st.commits, (unsigned long long)st.traces,
+           (unsigned long long)st.spans);
+    curl_global_cleanup();
+    ag_config_free(&cfg);
+    return 0;
+}

@@ -1,0 +1,201 @@
+/* Retention (see retention.h).
+ *
+ * By age: chunks whose start is older than the cutoff, found through the
+ * start index, 2,000 per transaction; aggregates older than the cutoff go
+ * too. By size: the database's live size is (page_count - freelist_count) *
+ * page_size; while it exceeds --max-size, the oldest chunks (lowest ids,
+ * i.e. first received) are deleted until it is 10% under, so retention does
+ * not run again after every commit. Freed pages are then returned to the
+ * file system with incremental_vacuum (the file was created with
+ * auto_vacuum=INCREMENTAL), a bounded number of pages per transaction.
+ * Each transaction is short, so the writer's group commit waits for at most
+ * one of them (it has a busy timeout). */
+#include "retention.h"
+#include "store.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum { CHUNK = 2000, VACUUM_PAGES = 4000 };
+
+struct ag_retention {
+    char *path;
+    double max_age, interval;
+    uint64_t max_size;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    volatile int stop;
+};
+
+static int64_t pragma_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int64_t live_bytes(sqlite3 *db)
+{
+    return (pragma_int(db, "PRAGMA page_count") - pragma_int(db, "PRAGMA freelist_count")) *
+           pragma_int(db, "PRAGMA page_size");
+}
+
+/* Deletes up to limit (at most CHUNK) chunks selected by select_sql (one
+ * bound int64, then the limit). Returns how many, or -1. */
+static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int64_t limit)
+{
+    if (limit > CHUNK) limit = CHUNK;
+    sqlite3_stmt *sel = NULL, *d1 = NULL;
+    int64_t n = 0;
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, select_sql, -1, &sel, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "DELETE FROM traces WHERE id = ?", -1, &d1, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(sel, 1, arg);
+        sqlite3_bind_int64(sel, 2, limit);
+        int64_t ids[CHUNK];
+        while (n < CHUNK && sqlite3_step(sel) == SQLITE_ROW) ids[n++] = sqlite3_column_int64(sel, 0);
+        for (int64_t i = 0; i < n && rc == SQLITE_OK; i++) {
+            sqlite3_bind_int64(d1, 1, ids[i]);
+            if (sqlite3_step(d1) != SQLITE_DONE) rc = SQLITE_ERROR;
+            sqlite3_reset(d1);
+        }
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(d1);
+    if (rc == SQLITE_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return n;
+    fprintf(stderr, "ctrace-agent: retention: %s\n", sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+/* About how many of the oldest rows hold excess bytes (rows are similar in
+ * size on average), so size retention deletes what it must and no more. */
+static int64_t rows_for(sqlite3 *db, int64_t excess, int64_t live)
+{
+    int64_t rows = pragma_int(db, "SELECT coalesce(max(id) - min(id) + 1, 0) FROM traces");
+    if (rows <= 0 || live <= 0) return 1;
+    return (int64_t)((double)rows * (double)excess / (double)live) + 1;
+}
+
+static void progress(int64_t deleted, int64_t *last_report)
+{
+    int64_t now = ag_mono_ns();
+    if (now - *last_report < 2000000000LL) return;
+    *last_report = now;
+    printf("ctrace-agent: retention: %lld chunks deleted so far...\n", (long long)deleted);
+    fflush(stdout);
+}
+
+static void vacuum(sqlite3 *db, volatile int *stop)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", VACUUM_PAGES);
+    while (!*stop && pragma_int(db, "PRAGMA freelist_count") > 0) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
+        while (sqlite3_step(st) == SQLITE_ROW) {}
+        if (sqlite3_finalize(st) != SQLITE_OK) return;
+    }
+}
+
+int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volatile int *stop)
+{
+    int64_t deleted = 0, n = 0, last_report = ag_mono_ns();
+    if (max_age > 0) {
+        int64_t cutoff = ag_now_ns() - (int64_t)(max_age * 1e9);
+        while (!*stop && (n = delete_some(db, "SELECT id FROM traces WHERE start < ? LIMIT ?", cutoff, CHUNK)) > 0) {
+            deleted += n;
+            progress(deleted, &last_report);
+        }
+        if (n < 0) return -1;
+        char sql[160];
+        snprintf(sql, sizeof sql, "DELETE FROM service_minutes WHERE minute < %lld;"
+                                  "DELETE FROM resource_minutes WHERE minute < %lld;",
+                 (long long)(cutoff / 1000000000LL), (long long)(cutoff / 1000000000LL));
+        sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    if (max_size > 0 && live_bytes(db) > (int64_t)max_size) {
+        int64_t target = (int64_t)((double)max_size * 0.9), live;
+        while (!*stop && (live = live_bytes(db)) > target &&
+               (n = delete_some(db, "SELECT id FROM traces WHERE id > ? ORDER BY id LIMIT ?", 0,
+                                rows_for(db, live - target, live))) > 0) {
+            deleted += n;
+            progress(deleted, &last_report);
+        }
+    }
+    if (deleted) vacuum(db, stop);
+    return deleted;
+}
+
+static void *retention_main(void *arg)
+{
+    ag_retention *r = arg;
+    char err[256];
+    sqlite3 *db = ag_store_connect(r->path, false, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "ctrace-agent: retention: %s\n", err);
+        return NULL;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        pthread_mutex_unlock(&r->mu);
+        int64_t t0 = ag_mono_ns();
+        int64_t n = ag_retention_pass(db, r->max_age, r->max_size, &r->stop);
+        if (n > 0) {
+            printf("ctrace-agent: retention: deleted %lld chunks in %.1f s; database %.1f MiB\n",
+                   (long long)n, (double)(ag_mono_ns() - t0) / 1e9,
+                   (double)live_bytes(db) / 1048576.0);
+            fflush(stdout);
+        }
+        pthread_mutex_lock(&r->mu);
+        if (r->stop) break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        double secs = r->interval > 0.05 ? r->interval : 0.05;
+        until.tv_sec += (time_t)secs;
+        until.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&r->cond, &r->mu, &until);
+    }
+    pthread_mutex_unlock(&r->mu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+ag_retention *ag_retention_start(const char *path, double max_age, uint64_t max_size,
+                                 double interval)
+{
+    ag_retention *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->path = (char *)path;
+    r->max_age = max_age;
+    r->max_size = max_size;
+    r->interval = interval;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    if (pthread_create(&r->thread, NULL, retention_main, r)) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void ag_retention_stop(ag_retention *r)
+{
+    if (!r) return;
+    pthread_mutex_lock(&r->mu);
+    r->stop = 1;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    free(r);
+}

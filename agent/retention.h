@@ -1,0 +1,24 @@
+/* Retention: a background thread that deletes the oldest chunks when they
+ * are older than --retention or when the database is larger than
+ * --max-size, in small transactions so intake only ever waits for one of
+ * them, and gives the freed pages back to the file system. */
+#ifndef AG_RETENTION_H
+#define AG_RETENTION_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+typedef struct ag_retention ag_retention;
+
+/* Starts the thread (first pass right away). NULL on failure. */
+ag_retention *ag_retention_start(const char *db_path, double max_age_seconds,
+                                 uint64_t max_size_bytes, double interval_seconds);
+/* Interrupts a pass between two transactions and joins. NULL ok. */
+void ag_retention_stop(ag_retention *r);
+
+/* One pass on db. *stop is polled between transactions. Returns the number
+ * of chunks deleted, or -1 on a database error (message on stderr). */
+int64_t ag_retention_pass(sqlite3 *db, double max_age_seconds, uint64_t max_size_bytes,
+                          volatile int *stop);
+
+#endif

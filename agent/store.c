@@ -1,0 +1,415 @@
+/* SQLite storage with group commit (see store.h for the design).
+ *
+ * Durability contract: ag_store_submit returns 0 only after COMMIT returned
+ * SQLITE_OK; with synchronous=FULL the WAL was fsynced by then, so the
+ * request's data survives kill -9 and power loss; the HTTP layer answers 200
+ * only after that. A failed commit rolls the whole group back and every
+ * request of the group gets an error reply, so nothing half-written is ever
+ * acknowledged.
+ *
+ * Backpressure: the queue is bounded in bytes; a submitter waits for room,
+ * which slows clients down instead of growing memory. */
+#include "store.h"
+#include "hist.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { READER_POOL = 16, WAL_RESTART_FRAMES = 16384 /* 128 MiB of 8 KiB pages */ };
+
+struct ag_store {
+    char *path;
+    sqlite3 *db;               /* the writer's connection */
+    sqlite3_stmt *ins_trace, *up_service, *up_resource, *ins_op;
+    pthread_t writer, checkpointer;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done, space;
+    ag_batch *head, *tail;
+    size_t queued_bytes, max_queue_bytes;
+    bool stopping;
+    ag_store_stats stats;
+    /* readers */
+    pthread_mutex_t pool_mu;
+    sqlite3 *pool[READER_POOL];
+    int pool_len;
+    /* checkpointer */
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cond;
+    bool ck_stop;
+};
+
+static const char *SCHEMA =
+    "CREATE TABLE IF NOT EXISTS traces("
+    " id INTEGER PRIMARY KEY,"
+    " trace_id INTEGER NOT NULL,"      /* low 64 bits, stored as signed */
+    " trace_id_high INTEGER NOT NULL,"
+    " start INTEGER NOT NULL,"         /* ns since the epoch */
+    " duration INTEGER NOT NULL,"      /* ns */
+    " service TEXT NOT NULL, resource TEXT NOT NULL, name TEXT NOT NULL,"
+    " error INTEGER NOT NULL, span_count INTEGER NOT NULL,"
+    " spans BLOB NOT NULL);"   /* last, so scans that do not need it stop early */
+    "CREATE INDEX IF NOT EXISTS traces_by_trace_id ON traces(trace_id);"
+    "CREATE INDEX IF NOT EXISTS traces_by_start ON traces(start);"
+    "CREATE INDEX IF NOT EXISTS traces_by_service ON traces(service, start);"
+    "CREATE TABLE IF NOT EXISTS service_minutes("
+    " minute INTEGER NOT NULL, service TEXT NOT NULL, hits INTEGER NOT NULL,"
+    " errors INTEGER NOT NULL, duration_sum INTEGER NOT NULL, hist BLOB NOT NULL,"
+    " PRIMARY KEY(minute, service)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS resource_minutes("
+    " service TEXT NOT NULL, minute INTEGER NOT NULL, resource TEXT NOT NULL,"
+    " name TEXT NOT NULL, hits INTEGER NOT NULL, errors INTEGER NOT NULL,"
+    " duration_sum INTEGER NOT NULL, hist BLOB NOT NULL,"
+    " PRIMARY KEY(service, minute, resource)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS operations("
+    " service TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL,"
+    " PRIMARY KEY(service, name, resource)) WITHOUT ROWID;"
+    "PRAGMA user_version = 1;";
+
+/* ag_hist_merge(a, b): the sum of two encoded histograms (upserts). */
+static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    ag_hist h;
+    memset(&h, 0, sizeof h);
+    for (int i = 0; i < argc; i++) {
+        const void *p = sqlite3_value_blob(argv[i]);
+        int n = sqlite3_value_bytes(argv[i]);
+        if (p && n > 0 && ag_hist_decode_add(&h, p, (size_t)n)) {
+            sqlite3_result_error(ctx, "malformed histogram", -1);
+            return;
+        }
+    }
+    unsigned char out[AG_HIST_BUCKETS * 6];
+    size_t len = ag_hist_encode(&h, out);
+    sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+    if (err) snprintf(err, errlen, "%s: %s", sql, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return -1;
+}
+
+sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_create_function(db, "ag_hist_merge", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            sql_hist_merge, NULL, NULL);
+    if (exec(db, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                 "PRAGMA mmap_size=268435456;", err, errlen)) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static int prepare(ag_store *s, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
+{
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK)
+        return 0;
+    snprintf(err, errlen, "prepare failed: %s", sqlite3_errmsg(s->db));
+    return -1;
+}
+
+static int open_writer(ag_store *s, bool sync_full, char *err, size_t errlen)
+{
+    s->db = ag_store_connect(s->path, false, err, errlen);
+    if (!s->db) return -1;
+    /* page size and incremental vacuum only take effect on a new file */
+    if (exec(s->db, "PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL;", err, errlen) ||
+        exec(s->db, "PRAGMA journal_mode=WAL;", err, errlen) ||
+        exec(s->db, sync_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;", err, errlen) ||
+        exec(s->db, "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;", err, errlen) ||
+        exec(s->db, SCHEMA, err, errlen))
+        return -1;
+    return prepare(s, "INSERT INTO traces(trace_id, trace_id_high, start, duration, service,"
+                      " resource, name, error, span_count, spans) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                   &s->ins_trace, err, errlen) ||
+           prepare(s, "INSERT INTO service_minutes(minute, service, hits, errors, duration_sum, hist)"
+                      " VALUES(?,?,?,?,?,?) ON CONFLICT(minute, service) DO UPDATE SET"
+                      " hits=hits+excluded.hits, errors=errors+excluded.errors,"
+                      " duration_sum=duration_sum+excluded.duration_sum,"
+                      " hist=ag_hist_merge(hist, excluded.hist)", &s->up_service, err, errlen) ||
+           prepare(s, "INSERT INTO resource_minutes(service, minute, resource, name, hits, errors,"
+                      " duration_sum, hist) VALUES(?,?,?,?,?,?,?,?)"
+                      " ON CONFLICT(service, minute, resource) DO UPDATE SET"
+                      " hits=hits+excluded.hits, errors=errors+excluded.errors,"
+                      " duration_sum=duration_sum+excluded.duration_sum, name=excluded.name,"
+                      " hist=ag_hist_merge(hist, excluded.hist)", &s->up_resource, err, errlen) ||
+           prepare(s, "INSERT OR IGNORE INTO operations(service, name, resource) VALUES(?,?,?)",
+                   &s->ins_op, err, errlen)
+        ? -1 : 0;
+}
+
+static int step_reset(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int write_rows(ag_store *s, const ag_batch *b)
+{
+    for (size_t i = 0; i < b->rows_len; i++) {
+        const ag_row *r = &b->rows[i];
+        const char *d = b->data.data;
+        sqlite3_stmt *st = s->ins_trace;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)r->trace_id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)r->trace_id_high);
+        sqlite3_bind_int64(st, 3, r->start);
+        sqlite3_bind_int64(st, 4, r->duration);
+        sqlite3_bind_text(st, 5, d + r->service, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, d + r->resource, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, d + r->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 8, r->error);
+        sqlite3_bind_int(st, 9, (int)r->span_count);
+        sqlite3_bind_blob(st, 10, d + r->blob, (int)r->blob_len, SQLITE_STATIC);
+        if (step_reset(st)) return -1;
+    }
+    return 0;
+}
+
+static int write_aggregates(ag_store *s, const ag_aggmap *m)
+{
+    unsigned char hist[AG_HIST_BUCKETS * 6];
+    for (size_t i = 0; i < m->cap; i++) {
+        const ag_agg_entry *e = &m->slots[i];
+        if (!e->service) continue;
+        size_t hlen = ag_hist_encode(e->hist, hist);
+        sqlite3_stmt *st;
+        if (!e->resource) {
+            st = s->up_service;
+            sqlite3_bind_int64(st, 1, e->minute);
+            sqlite3_bind_text(st, 2, e->service, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, (sqlite3_int64)e->hits);
+            sqlite3_bind_int64(st, 4, (sqlite3_int64)e->errors);
+            sqlite3_bind_int64(st, 5, e->duration_sum);
+            sqlite3_bind_blob(st, 6, hist, (int)hlen, SQLITE_STATIC);
+            if (step_reset(st)) return -1;
+            continue;
+        }
+        st = s->up_resource;
+        sqlite3_bind_text(st, 1, e->service, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, e->minute);
+        sqlite3_bind_text(st, 3, e->resource, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, e->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)e->hits);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)e->errors);
+        sqlite3_bind_int64(st, 7, e->duration_sum);
+        sqlite3_bind_blob(st, 8, hist, (int)hlen, SQLITE_STATIC);
+        if (step_reset(st)) return -1;
+        sqlite3_bind_text(s->ins_op, 1, e->service, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->ins_op, 2, e->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->ins_op, 3, e->resource, -1, SQLITE_STATIC);
+        if (step_reset(s->ins_op)) return -1;
+    }
+    return 0;
+}
+
+/* Writes a group of batches in one transaction. 0 when committed. */
+static int commit_group(ag_store *s, ag_batch *group)
+{
+    ag_aggmap merged;
+    ag_aggmap_init(&merged);
+    int rc = exec(s->db, "BEGIN IMMEDIATE", NULL, 0);
+    for (ag_batch *b = group; !rc && b; b = b->next) {
+        rc = write_rows(s, b);
+        ag_aggmap_merge(&merged, &b->agg);
+    }
+    if (!rc) rc = write_aggregates(s, &merged);
+    if (!rc) rc = exec(s->db, "COMMIT", NULL, 0);
+    if (rc) {
+        fprintf(stderr, "ctrace-agent: commit failed: %s\n", sqlite3_errmsg(s->db));
+        exec(s->db, "ROLLBACK", NULL, 0);
+    }
+    ag_aggmap_free(&merged);
+    return rc;
+}
+
+static void *writer_main(void *arg)
+{
+    ag_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->stopping) pthread_cond_wait(&s->work, &s->mu);
+        if (!s->head) break;
+        ag_batch *group = s->head;
+        s->head = s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        int rc = commit_group(s, group);
+
+        pthread_mutex_lock(&s->mu);
+        s->stats.commits++;
+        s->stats.failed_commits += rc != 0;
+        for (ag_batch *b = group; b; b = b->next) {
+            s->stats.batches++;
+            if (!rc) s->stats.traces += b->rows_len, s->stats.spans += b->spans;
+            b->status = rc;
+            b->done = true;
+        }
+        pthread_cond_broadcast(&s->done);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int ag_store_submit(ag_store *s, ag_batch *b)
+{
+    size_t bytes = ag_batch_bytes(b);
+    b->next = NULL;
+    b->done = false;
+    pthread_mutex_lock(&s->mu);
+    /* a batch larger than the whole cap still goes in when the queue is empty */
+    while (s->queued_bytes && s->queued_bytes + bytes > s->max_queue_bytes && !s->stopping)
+        pthread_cond_wait(&s->space, &s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        ag_batch_free(b);
+        return -1;
+    }
+    s->queued_bytes += bytes;
+    if (s->tail) s->tail->next = b;
+    else s->head = b;
+    s->tail = b;
+    pthread_cond_signal(&s->work);
+    while (!b->done) pthread_cond_wait(&s->done, &s->mu);
+    s->queued_bytes -= bytes;
+    pthread_cond_broadcast(&s->space);
+    pthread_mutex_unlock(&s->mu);
+    int rc = b->status;
+    ag_batch_free(b);
+    return rc;
+}
+
+/* Checkpoints the WAL in the background; PASSIVE never blocks the writer. */
+static void *checkpointer_main(void *arg)
+{
+    ag_store *s = arg;
+    char err[256];
+    sqlite3 *db = ag_store_connect(s->path, false, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "ctrace-agent: checkpointer: %s\n", err);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->ck_mu);
+    while (!s->ck_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&s->ck_cond, &s->ck_mu, &until);
+        if (s->ck_stop) break;
+        pthread_mutex_unlock(&s->ck_mu);
+        int log = 0, done = 0;
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        /* Under constant writes a passive checkpoint never catches up with
+         * the end of the WAL, so the WAL would grow without bound. Past
+         * WAL_RESTART_FRAMES, a RESTART checkpoint makes the writer wait
+         * (a few hundred ms at most) and the WAL start over. */
+        if (log > WAL_RESTART_FRAMES)
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        pthread_mutex_lock(&s->ck_mu);
+    }
+    pthread_mutex_unlock(&s->ck_mu);
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errlen)
+{
+    ag_store *s = calloc(1, sizeof *s);
+    if (!s) return snprintf(err, errlen, "out of memory"), -1;
+    s->path = strdup(o->path);
+    s->max_queue_bytes = o->max_queue_bytes ? o->max_queue_bytes : 256u << 20;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_mutex_init(&s->ck_mu, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->done, NULL);
+    pthread_cond_init(&s->space, NULL);
+    pthread_cond_init(&s->ck_cond, NULL);
+    if (open_writer(s, o->sync_full, err, errlen)) {
+        sqlite3_close(s->db);
+        free(s->path);
+        free(s);
+        return -1;
+    }
+    pthread_create(&s->writer, NULL, writer_main, s);
+    pthread_create(&s->checkpointer, NULL, checkpointer_main, s);
+    *out = s;
+    return 0;
+}
+
+void ag_store_close(ag_store *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->work);
+    pthread_cond_broadcast(&s->space);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    pthread_mutex_lock(&s->ck_mu);
+    s->ck_stop = true;
+    pthread_cond_signal(&s->ck_cond);
+    pthread_mutex_unlock(&s->ck_mu);
+    pthread_join(s->checkpointer, NULL);
+    sqlite3_finalize(s->ins_trace);
+    sqlite3_finalize(s->up_service);
+    sqlite3_finalize(s->up_resource);
+    sqlite3_finalize(s->ins_op);
+    for (int i = 0; i < s->pool_len; i++) sqlite3_close(s->pool[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+sqlite3 *ag_store_reader(ag_store *s)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    sqlite3 *db = s->pool_len ? s->pool[--s->pool_len] : NULL;
+    pthread_mutex_unlock(&s->pool_mu);
+    if (db) return db;
+    char err[256];
+    db = ag_store_connect(s->path, true, err, sizeof err);
+    if (!db) fprintf(stderr, "ctrace-agent: reader: %s\n", err);
+    return db;
+}
+
+void ag_store_release(ag_store *s, sqlite3 *db)
+{
+    if (!db) return;
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->pool_len < READER_POOL) {
+        s->pool[s->pool_len++] = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    sqlite3_close(db);
+}
+
+const char *ag_store_path(const ag_store *s) { return s->path; }
+
+void ag_store_get_stats(ag_store *s, ag_store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,60 @@
+/* Durable storage in one SQLite file (WAL), with group commit.
+ *
+ * Requests never write to SQLite themselves: they hand a finished batch
+ * (batch.h) to ag_store_submit, which queues it and sleeps until the single
+ * writer thread has committed it. The writer takes *every* batch queued
+ * while its previous commit ran and writes them in one transaction, so under
+ * load one fsync covers many requests and SQLite's per-transaction cost is
+ * paid once per group, not per request. A separate thread checkpoints the
+ * WAL so the writer never stalls on it. Readers (query API) use their own
+ * connections from a small pool and see committed data only.
+ *
+ * Tables: traces (one row per chunk with its spans as a blob, blob.h;
+ * indexed by trace id, start, and service+start),
+ * service_minutes and resource_minutes (per-minute aggregates with
+ * histograms), operations (names and resources seen per service). */
+#ifndef AG_STORE_H
+#define AG_STORE_H
+
+#include "batch.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ag_store ag_store;
+
+typedef struct {
+    const char *path;          /* the database file */
+    bool sync_full;            /* fsync the WAL on every commit (default) */
+    size_t max_queue_bytes;    /* submitters wait while more is queued */
+} ag_store_opts;
+
+typedef struct {
+    uint64_t commits, batches, traces, spans, failed_commits;
+} ag_store_stats;
+
+/* Opens (creating if needed) the database and starts the writer and
+ * checkpointer threads. Returns 0 and *out, or -1 with a reason in err. */
+int ag_store_open(const ag_store_opts *opts, ag_store **out, char *err, size_t errlen);
+/* Drains the queue, stops the threads, closes every connection. NULL ok. */
+void ag_store_close(ag_store *s);
+
+/* Queues b and blocks until it is committed (0) or its commit failed (-1).
+ * Takes ownership of b in both cases. */
+int ag_store_submit(ag_store *s, ag_batch *b);
+
+/* A read-only connection from the pool; never NULL unless the database
+ * cannot be opened (then NULL). Give it back with ag_store_release. */
+sqlite3 *ag_store_reader(ag_store *s);
+void ag_store_release(ag_store *s, sqlite3 *db);
+
+const char *ag_store_path(const ag_store *s);
+void ag_store_get_stats(ag_store *s, ag_store_stats *out);
+
+/* A new connection with the agent's pragmas and SQL functions, for a
+ * thread of its own (retention) or a tool (summary). Returns NULL and a
+ * reason in err on failure. The caller closes it with sqlite3_close. */
+sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t errlen);
+
+#endif

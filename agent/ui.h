@@ -1,0 +1,28 @@
+/* The web UI's files, embedded at build time by embed.py (one generated
+ * C file of byte arrays) and looked up by request path. */
+#ifndef AG_UI_H
+#define AG_UI_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *path;          /* "/index.html" */
+    const char *content_type;
+    const unsigned char *data;
+    size_t len;
+} ag_ui_asset;
+
+extern const ag_ui_asset ag_ui_assets[];
+extern const unsigned ag_ui_assets_count;
+
+/* The asset for a request path ("/" is "/index.html"), or NULL. */
+const ag_ui_asset *ag_ui_find(const char *path);
+
+/* Content-Security-Policy sent with every UI file: only this origin may
+ * provide scripts, styles, images, fonts and API answers. */
+#define AG_UI_CSP                                                                   \
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "     \
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; "                   \
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+#endif

@@ -1,0 +1,39 @@
+/* Small parsers and formatters shared by the agent: clock, durations and
+ * sizes from the command line, ids in hex or decimal, hashing. */
+#ifndef AG_UTIL_H
+#define AG_UTIL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+/* Wall clock, nanoseconds since the epoch. Can't fail. */
+int64_t ag_now_ns(void);
+/* Monotonic clock in nanoseconds. Can't fail. */
+int64_t ag_mono_ns(void);
+
+/* "7d", "12h", "30m", "45s", "500ms", plain seconds; "0" means none.
+ * Returns 0 and *out in seconds (ms rounded up), or -1 when malformed. */
+int ag_parse_duration(const char *s, double *out_seconds);
+/* "1GiB", "512MiB", "10MB", "4096", "0"; case-insensitive.
+ * Returns 0 and *out in bytes, or -1 when malformed or overflowing. */
+int ag_parse_size(const char *s, uint64_t *out);
+
+/* A trace id as the query API accepts it: 32 hex digits (128-bit), 16 hex
+ * digits, or decimal digits (64- or 128-bit). Returns 0 and fills high/low, -1 otherwise.
+ * *maybe_decimal is set when a 16-digit string of decimal digits was read
+ * as hex but could also be a decimal id (the caller may retry). */
+int ag_parse_trace_id(const char *s, uint64_t *high, uint64_t *low,
+                      uint64_t *decimal_alt, bool *has_decimal_alt);
+/* Exactly 16 hex digits (either case) -> 0 and *out; -1 otherwise. */
+int ag_parse_hex64(const char *s, size_t len, uint64_t *out);
+
+/* Writes 16 lowercase hex digits and a '\0' into out[17]. */
+void ag_hex64(uint64_t v, char out[17]);
+
+/* A fast 64-bit string hash (not cryptographic; not FNV any more, the
+ * name stayed). */
+uint64_t ag_fnv1a(const void *p, size_t n, uint64_t seed);
+#define AG_FNV_SEED 0xcbf29ce484222325ULL
+
+#endif

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""ctrace-agent benchmark: ingest throughput and query latency.
+
+1. Ingest: several client processes send realistic v0.4 and v0.5 payloads
+   (100 traces x 10 spans, ~430 B/span in v0.4) over keep-alive
+   connections for a fixed time; spans/s counts only spans answered 200,
+   i.e. durably committed (synchronous=FULL).
+2. Fill: the database is filled to --spans spans (default 10 million, or
+   CTRACE_BENCH_SPANS) with unique trace ids spread over the last hour.
+3. Query: p50/p99 latency of trace by id, service overview, resources,
+   latency distribution, trace search (service, duration, tag) and tail.
+
+Usage: bench/bench_agent.py [--spans N] [--clients N] [--seconds S]
+Quick run: CTRACE_BENCH_SPANS=1000000 bench/bench_agent.py
+"""
+import argparse
+import multiprocessing as mp
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import agent_client  # noqa: E402
+import agent_payloads  # noqa: E402
+
+TRACES_PER_PAYLOAD = 100
+CTYPE = {'Content-Type': 'application/msgpack', 'Datadog-Meta-Lang': 'python',
+         'X-Datadog-Trace-Count': str(TRACES_PER_PAYLOAD)}
+
+
+def _client_timed(port, version, seconds, client_id, out):
+    tpl = agent_payloads.Template(version, TRACES_PER_PAYLOAD, seed=client_id)
+    payloads = [tpl.make((client_id << 40) + k * TRACES_PER_PAYLOAD + 1, time.time_ns(), 10**9)
+                for k in range(8)]
+    conn = agent_client.Conn(port)
+    path = '/%s/traces' % version
+    sent = failed = 0
+    lat = []
+    end = time.time() + seconds
+    i = 0
+    while time.time() < end:
+        t0 = time.perf_counter()
+        status, _ = conn.request('PUT', path, payloads[i % len(payloads)], CTYPE)
+        lat.append(time.perf_counter() - t0)
+        i += 1
+        if status == 200:
+            sent += tpl.spans
+        else:
+            failed += 1
+    conn.close()
+    out.put((sent, failed, lat))
+
+
+def _client_fill(port, version, first_payload, n_payloads, stride, start_ns, spread_ns, out):
+    tpl = agent_payloads.Template(version, TRACES_PER_PAYLOAD, seed=first_payload)
+    conn = agent_client.Conn(port)
+    path = '/%s/traces' % version
+    sent = 0
+    for k in range(first_payload, n_payloads, stride):
+        body = tpl.make(1 + k * TRACES_PER_PAYLOAD, start_ns + k * spread_ns // n_payloads,
+                        spread_ns // n_payloads)
+        status, _ = conn.request('PUT', path, body, CTYPE)
+        if status == 200:
+            sent += tpl.spans
+    conn.close()
+    out.put(sent)
+
+
+def run_parallel(target, args_list):
+    q = mp.Queue()
+    procs = [mp.Process(target=target, args=(*a, q)) for a in args_list]
+    for p in procs:
+        p.start()
+    results = [q.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return results
+
+
+def bench_ingest(port, version, clients, seconds):
+    res = run_parallel(_client_timed, [(port, version, seconds, c + 1) for c in range(clients)])
+    spans = sum(r[0] for r in res)
+    failed = sum(r[1] for r in res)
+    lat = sorted(x for r in res for x in r[2])
+    return {'spans_per_s': spans / seconds, 'failed': failed, 'requests': len(lat),
+            'p50_ms': lat[len(lat) // 2] * 1e3, 'p99_ms': lat[int(len(lat) * 0.99)] * 1e3}
+
+
+def fill(port, total_spans, clients):
+    n_payloads = max(1, total_spans // (TRACES_PER_PAYLOAD * agent_payloads.SPANS_PER_TRACE))
+    spread = 3000 * 10**9                       # the last 50 minutes
+    start_ns = time.time_ns() - 3300 * 10**9
+    t0 = time.time()
+    res = run_parallel(_client_fill, [(port, 'v0.5', c, n_payloads, clients, start_ns, spread)
+                                      for c in range(clients)])
+    return sum(res), time.time() - t0, n_payloads
+
+
+def bench_queries(port, n_payloads, rounds):
+    conn = agent_client.Conn(port)
+    rng = random.Random(7)
+    now = time.time()
+    svc = agent_payloads.SERVICES[0]
+    n_traces = n_payloads * TRACES_PER_PAYLOAD
+    cases = {
+        'trace by id (64-bit hex)': lambda: '/api/v1/traces/%016x' % (
+            (rng.randrange(n_traces) + 1) if n_traces else 1),
+        'trace by id (decimal)': lambda: '/api/v1/traces/%d' % (rng.randrange(n_traces) + 1),
+        'services overview (1h)': lambda: '/api/v1/services?start=%d&end=%d' % (now - 3600, now),
+        'resources of a service (1h)': lambda: '/api/v1/services/%s/resources?start=%d&end=%d' % (
+            svc, now - 3600, now),
+        'latency distribution (1h)': lambda: '/api/v1/latency?service=%s&start=%d&end=%d' % (
+            svc, now - 3600, now),
+        'search: service, 50 newest': lambda: '/api/v1/traces?service=%s&limit=50' % svc,
+        'search: all, 5-min window': lambda: (lambda a: '/api/v1/traces?start=%d&end=%d&limit=50' % (
+            a, a + 300))(now - 300 - rng.randrange(3000)),
+        'search: min_duration 40ms': lambda: '/api/v1/traces?service=%s&min_duration_ns=40000000' % svc,
+        'search: error=1': lambda: '/api/v1/traces?error=1&limit=50',
+        'search: tag http.route': lambda: '/api/v1/traces?service=%s&tag=http.route:/users/%%3F' % svc,
+        'tail (100 newest)': lambda: '/api/v1/tail?limit=100',
+    }
+    out = {}
+    for name, make in cases.items():
+        lat = []
+        for _ in range(rounds):
+            path = make()
+            t0 = time.perf_counter()
+            status, body = conn.request('GET', path)
+            lat.append(time.perf_counter() - t0)
+            if status != 200:
+                raise SystemExit('%s -> %d %s' % (path, status, body[:200]))
+        lat.sort()
+        out[name] = (statistics.median(lat) * 1e3, lat[int(len(lat) * 0.99) - 1] * 1e3, len(body))
+    conn.close()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--spans', type=int, default=int(os.environ.get('CTRACE_BENCH_SPANS', 10_000_000)))
+    ap.add_argument('--clients', default=os.environ.get('CTRACE_BENCH_CLIENTS', '4,16'),
+                    help='comma-separated client counts for the ingest runs; the fill uses the first')
+    ap.add_argument('--seconds', type=float, default=float(os.environ.get('CTRACE_BENCH_SECONDS', 10)))
+    ap.add_argument('--rounds', type=int, default=200)
+    ap.add_argument('--sync', default='full', choices=['full', 'normal'])
+    args = ap.parse_args()
+
+    data = tempfile.mkdtemp(prefix='ctrace-bench-')
+    try:
+        clients = [int(c) for c in str(args.clients).split(',')]
+        print('ctrace-agent benchmark: %s, data in %s, %d CPUs' % (
+            agent_client.agent_binary(), data, os.cpu_count()))
+        print('\n== ingest (%d traces x %d spans per request, %.0f s each, sync=%s) ==' % (
+            TRACES_PER_PAYLOAD, agent_payloads.SPANS_PER_TRACE, args.seconds, args.sync))
+        print('%-8s %8s %14s %10s %9s %11s %11s' % ('format', 'clients', 'spans/s', 'requests', 'failed',
+                                                       'req p50 ms', 'req p99 ms'))
+        for version, n_clients in [(v, c) for c in clients for v in ('v0.4', 'v0.5')]:
+            d = tempfile.mkdtemp(dir=data)
+            proc, port = agent_client.start_agent(d, '--retention', '0', '--max-size', '0',
+                                                  '--sync', args.sync)
+            try:
+                r = bench_ingest(port, version, n_clients, args.seconds)
+            finally:
+                proc.terminate()
+                proc.wait()
+            print('%-8s %8d %14s %10d %9d %11.1f %11.1f' % (version, n_clients, '{:,.0f}'.format(r['spans_per_s']),
+                                                       r['requests'], r['failed'], r['p50_ms'], r['p99_ms']))
+
+        d = tempfile.mkdtemp(dir=data)
+        proc, port = agent_client.start_agent(d, '--retention', '0', '--max-size', '0', '--sync', args.sync)
+        try:
+            print('\n== fill: %s spans (v0.5, unique trace ids over the last hour) ==' % '{:,}'.format(args.spans))
+            stored, secs, n_payloads = fill(port, args.spans, clients[0])
+            size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
+            print('stored %s spans in %.1f s (%s spans/s); database %.0f MiB (%.0f B/span)' % (
+                '{:,}'.format(stored), secs, '{:,.0f}'.format(stored / secs), size / 2**20,
+                size / max(stored, 1)))
+            time.sleep(1)
+            print('\n== queries at %s spans (%d rounds each, one client) ==' % ('{:,}'.format(stored), args.rounds))
+            print('%-32s %9s %9s %10s' % ('query', 'p50 ms', 'p99 ms', 'bytes'))
+            for name, (p50, p99, size) in bench_queries(port, n_payloads, args.rounds).items():
+                print('%-32s %9.2f %9.2f %10d' % (name, p50, p99, size))
+        finally:
+            proc.terminate()
+            proc.wait()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,1 @@
+"""ddtrace.propagation: carrying a trace's context across processes."""

@@ -1,0 +1,170 @@
+"""The Datadog endpoints around intake, headers, the UI, security checks
+and behaviour under slow or many clients."""
+import json
+import os
+import socket
+import threading
+import time
+
+import msgpack
+import pytest
+
+from conftest import agent_binary, span, trace_count
+
+GOOD = msgpack.packb([[span(1, 1)]], use_bin_type=True)
+
+
+def test_info_describes_the_agent(agent):
+    status, headers, body = agent.request('GET', '/info')
+    info = json.loads(body)
+    assert status == 200
+    for key in ('version', 'git_commit', 'endpoints', 'feature_flags', 'client_drop_p0s',
+                'span_meta_structs', 'long_running_spans', 'span_events', 'peer_tags', 'config'):
+        assert key in info
+    assert info['client_drop_p0s'] is False and info['span_events'] is True
+    assert {'/v0.4/traces', '/v0.5/traces', '/v0.6/stats', '/info'} <= set(info['endpoints'])
+    cfg = info['config']
+    assert cfg['receiver_port'] == agent.port and cfg['max_request_bytes'] == 50 * 2**20
+    assert cfg['default_env'] == 'none' and cfg['receiver_socket'] == ''
+    assert headers['datadog-agent-version'] == info['version']
+    assert len(headers['datadog-agent-state']) == 16
+
+
+@pytest.mark.parametrize('method,path,status,body', [
+    ('PUT', '/v0.3/services', 200, b'OK'),
+    ('POST', '/v0.4/services', 200, b'OK'),
+    ('PUT', '/v0.6/stats', 200, b''),
+    ('POST', '/telemetry/proxy/api/v2/apmtelemetry', 200, b'{}'),
+    ('GET', '/v0.7/config', 404, None),
+    ('POST', '/evp_proxy/v2/api/v2/exposures', 404, None),
+    ('POST', '/profiling/v1/input', 404, None),
+    ('POST', '/debugger/v1/input', 404, None),
+    ('GET', '/nope', 404, None),
+    ('POST', '/v0.4/traces', 200, None),
+    ('PUT', '/v0.5/traces', 200, None),
+])
+def test_endpoints_answer_like_the_datadog_agent(agent, method, path, status, body):
+    payload = GOOD
+    if path == '/v0.5/traces':
+        payload = msgpack.packb([[''], []])
+    got, headers, reply = agent.request(method, path, payload, {'Content-Type': 'application/msgpack'})
+    assert got == status
+    if body is not None:
+        assert reply == body
+    assert 'datadog-agent-version' in headers and 'datadog-agent-state' in headers
+    assert headers['x-content-type-options'] == 'nosniff'
+
+
+def test_cross_site_requests_are_refused(agent):
+    for path in ('/v0.4/traces', '/api/v1/services', '/', '/info'):
+        status, _, _ = agent.request('PUT' if 'traces' in path else 'GET', path, GOOD,
+                                     {'Sec-Fetch-Site': 'cross-site', 'Content-Type': 'application/msgpack'})
+        assert status == 403, path
+    assert trace_count(agent) == 0
+    assert agent.request('GET', '/api/v1/services', headers={'Sec-Fetch-Site': 'same-origin'})[0] == 200
+
+
+def test_ui_is_served_with_a_strict_csp(agent):
+    status, headers, body = agent.request('GET', '/')
+    assert status == 200 and headers['content-type'].startswith('text/html')
+    csp = headers['content-security-policy']
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp and '*' not in csp and 'http' not in csp
+    assert headers['x-frame-options'] == 'DENY'
+    assert agent.request('GET', '/index.html')[2] == body
+    # DNS rebinding: a foreign Host name is refused for the UI and the API
+    assert agent.request('GET', '/', headers={'Host': 'evil.example:%d' % agent.port})[0] == 403
+    assert agent.request('GET', '/api/v1/services', headers={'Host': 'evil.example'})[0] == 403
+    assert agent.request('GET', '/', headers={'Host': 'localhost:%d' % agent.port})[0] == 200
+    assert agent.request('POST', '/api/v1/services')[0] == 405
+
+
+def test_token_guards_the_api_and_ui_but_not_intake(agent_factory):
+    a = agent_factory('--token', 's3cret')
+    assert 'token=s3cret' in a.output[0]
+    assert a.request('GET', '/api/v1/services')[0] == 401
+    assert a.request('GET', '/')[0] == 401
+    assert a.request('GET', '/api/v1/services', headers={'Authorization': 'Bearer wrong'})[0] == 401
+    assert a.request('GET', '/api/v1/services', headers={'Authorization': 'Bearer s3cret'})[0] == 200
+    assert a.request('GET', '/api/v1/services?token=s3cret')[0] == 200
+    status, headers, _ = a.request('GET', '/?token=s3cret')
+    assert status == 200
+    cookie = headers['set-cookie']
+    assert cookie.startswith('ctrace_token=s3cret') and 'HttpOnly' in cookie and 'SameSite=Strict' in cookie
+    assert a.request('GET', '/api/v1/tail', headers={'Cookie': 'ctrace_token=s3cret'})[0] == 200
+    assert a.send('v0.4', GOOD)[0] == 200      # tracers cannot send tokens
+    assert a.request('GET', '/info')[0] == 200
+
+
+def test_listens_on_loopback_by_default(tmp_path):
+    import subprocess
+    out = subprocess.run([agent_binary(), '--help'], capture_output=True, text=True).stdout
+    assert 'default 127.0.0.1:8126' in out
+
+
+def test_unix_socket(agent_factory, tmp_path):
+    sock_path = str(tmp_path / 'apm.sock')
+    a = agent_factory('--socket', sock_path)
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    s.sendall(b'PUT /v0.4/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/msgpack\r\n'
+              b'Content-Length: %d\r\nConnection: close\r\n\r\n' % len(GOOD) + GOOD)
+    reply = b''
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    assert reply.startswith(b'HTTP/1.1 200') and b'rate_by_service' in reply
+    assert json.loads(a.request('GET', '/info')[2])['config']['receiver_socket'] == sock_path
+    assert trace_count(a) == 1
+    a.stop()
+    assert not os.path.exists(sock_path)
+
+
+def test_stalled_clients_do_not_block_others(agent_factory):
+    a = agent_factory('--connection-timeout', '2')
+    stalled = []
+    for _ in range(20):   # headers announce a body that never comes
+        s = socket.create_connection(('127.0.0.1', a.port))
+        s.sendall(b'PUT /v0.4/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/msgpack\r\n'
+                  b'Content-Length: 100000\r\n\r\n' + GOOD[:5])
+        stalled.append(s)
+    garbage = socket.create_connection(('127.0.0.1', a.port))
+    garbage.sendall(os.urandom(5000))
+    t0 = time.time()
+    results = []
+
+    def client(i):
+        results.append(a.send('v0.4', msgpack.packb([[span(100 + i, 1)]]))[0])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 30 and time.time() - t0 < 5
+    assert trace_count(a) == 30
+    # the connection timeout closes stalled connections
+    time.sleep(3)
+    stalled[0].settimeout(2)
+    assert stalled[0].recv(100) == b''
+    for s in stalled:
+        s.close()
+    garbage.close()
+
+
+def test_connection_limit_bounds_concurrent_connections(agent_factory):
+    a = agent_factory('--max-connections', '8', '--connection-timeout', '3')
+    held = [socket.create_connection(('127.0.0.1', a.port)) for _ in range(8)]
+    extra = socket.create_connection(('127.0.0.1', a.port))
+    extra.settimeout(2)
+    try:
+        extra.sendall(b'GET /info HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert extra.recv(100) == b''     # refused: closed without an answer
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    for s in held:
+        s.close()
+    time.sleep(0.3)
+    assert a.request('GET', '/info')[0] == 200

@@ -1,0 +1,302 @@
+/*
+ * test_core_tags_records — tag storage (a key lives in meta or metrics,
+ * never both; overwrite; many tags; remove; merge) and span records (a
+ * span serialized and read back field by field; rewrite with extra tags).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "span.h"
+#include "span_record.h"
+#include "tags.h"
+#include "test_harness.h"
+#include "trace.h"
+#include "tracer.h"
+
+static ct_string *s(const char *text) { return ct_string_new(text, strlen(text)); }
+
+static int meta_is(const ct_tags *tags, const char *key, const char *value)
+{
+    ct_string *v = ct_tags_get_meta(tags, key, strlen(key));
+    return v && v->len == strlen(value) && !memcmp(v->data, value, v->len);
+}
+
+CT_TEST(shared_strings_are_counted_and_nul_terminated)
+{
+    ct_string *a = ct_string_new("hello", 5);
+    CT_ASSERT(a && a->len == 5 && a->data[5] == '\0');
+    CT_ASSERT(ct_string_ref(a) == a);
+    ct_string_unref(a);
+    CT_ASSERT(ct_string_equals(a, "hello", 5) && !ct_string_equals(a, "hell", 4));
+    ct_string_unref(a);
+    ct_string_unref(NULL);
+    CT_ASSERT(ct_string_empty()->len == 0);
+    ct_string *binary = ct_string_new("a\0b", 3);
+    CT_ASSERT(binary && binary->len == 3 && binary->data[1] == '\0');
+    ct_string_unref(binary);
+}
+
+CT_TEST(meta_and_metric_of_one_key_are_exclusive)
+{
+    ct_tags tags = CT_TAGS_INIT;
+    ct_string *k = s("key"), *v = s("value");
+    double d;
+    CT_ASSERT(ct_tags_set_meta(&tags, k, v) == CT_OK);
+    CT_ASSERT(ct_tags_set_metric(&tags, k, 4.0) == CT_OK);
+    CT_ASSERT(!ct_tags_get_meta(&tags, "key", 3));
+    CT_ASSERT(ct_tags_get_metric(&tags, "key", 3, &d) && d == 4.0);
+    CT_ASSERT(tags.meta_count == 0 && tags.metric_count == 1);
+    CT_ASSERT(ct_tags_set_meta(&tags, k, v) == CT_OK);
+    CT_ASSERT(!ct_tags_get_metric(&tags, "key", 3, &d));
+    CT_ASSERT(meta_is(&tags, "key", "value"));
+    CT_ASSERT(tags.meta_count == 1 && tags.metric_count == 0);
+    ct_tags_clear(&tags);
+    ct_string_unref(k);
+    ct_string_unref(v);
+}
+
+CT_TEST(setting_a_key_again_overwrites_it)
+{
+    ct_tags tags = CT_TAGS_INIT;
+    ct_string *k1 = s("k"), *k2 = s("k"), *a = s("a"), *b = s("b");
+    ct_tags_set_meta(&tags, k1, a);
+    ct_tags_set_meta(&tags, k2, b); /* same content, different string */
+    CT_ASSERT(tags.meta_count == 1 && meta_is(&tags, "k", "b"));
+    ct_tags_clear(&tags);
+    ct_string_unref(k1);
+    ct_string_unref(k2);
+    ct_string_unref(a);
+    ct_string_unref(b);
+}
+
+CT_TEST(many_tags_are_all_kept)
+{
+    ct_tags tags = CT_TAGS_INIT;
+    char key[32], value[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "meta.%d", i);
+        snprintf(value, sizeof value, "v%d", i);
+        ct_string *k = s(key), *v = s(value);
+        CT_ASSERT(ct_tags_set_meta(&tags, k, v) == CT_OK);
+        ct_string_unref(k);
+        ct_string_unref(v);
+        snprintf(key, sizeof key, "metric.%d", i);
+        k = s(key);
+        CT_ASSERT(ct_tags_set_metric(&tags, k, i) == CT_OK);
+        ct_string_unref(k);
+    }
+    CT_ASSERT(tags.meta_count == 1000 && tags.metric_count == 1000);
+    for (int i = 0; i < 1000; i += 37) {
+        double d;
+        snprintf(key, sizeof key, "meta.%d", i);
+        snprintf(value, sizeof value, "v%d", i);
+        CT_ASSERT(meta_is(&tags, key, value));
+        snprintf(key, sizeof key, "metric.%d", i);
+        CT_ASSERT(ct_tags_get_metric(&tags, key, strlen(key), &d) && d == i);
+    }
+    ct_tags_clear(&tags);
+    CT_ASSERT(tags.meta_count == 0 && tags.meta == NULL);
+}
+
+CT_TEST(remove_and_merge)
+{
+    ct_tags a = CT_TAGS_INIT, b = CT_TAGS_INIT;
+    ct_string *k = s("k"), *x = s("x"), *y = s("y"), *m = s("m");
+    ct_tags_set_meta(&a, k, x);
+    ct_tags_set_metric(&a, m, 1);
+    ct_tags_set_meta(&b, k, y);
+    CT_ASSERT(ct_tags_merge(&a, &b) == CT_OK);
+    CT_ASSERT(meta_is(&a, "k", "y") && a.meta_count == 1 && a.metric_count == 1);
+    CT_ASSERT(ct_tags_remove(&a, "m", 1) == 1 && a.metric_count == 0);
+    CT_ASSERT(ct_tags_remove(&a, "m", 1) == 0);
+    CT_ASSERT(ct_tags_remove(&a, "k", 1) == 1 && a.meta_count == 0);
+    ct_tags_clear(&a);
+    ct_tags_clear(&b);
+    ct_tags_clear(&b); /* twice is fine */
+    ct_string_unref(k);
+    ct_string_unref(x);
+    ct_string_unref(y);
+    ct_string_unref(m);
+}
+
+CT_TEST(empty_keys_and_values_and_binary_content)
+{
+    ct_tags tags = CT_TAGS_INIT;
+    ct_string *empty = ct_string_new("", 0), *bin = ct_string_new("\xff\x00z", 3);
+    CT_ASSERT(ct_tags_set_meta(&tags, empty, bin) == CT_OK);
+    ct_string *got = ct_tags_get_meta(&tags, "", 0);
+    CT_ASSERT(got && got->len == 3 && !memcmp(got->data, "\xff\x00z", 3));
+    ct_tags_clear(&tags);
+    ct_string_unref(empty);
+    ct_string_unref(bin);
+}
+
+/* -- records ------------------------------------------------------------------ */
+
+static ct_tracer *memory_tracer(void)
+{
+    ct_config *config = ct_config_new();
+    ct_config_set(config, "_CT_IN_MEMORY_WRITER", "1");
+    ct_config_set(config, "DD_SERVICE", "svc");
+    ct_tracer *tracer = ct_tracer_new(config, NULL);
+    ct_config_free(config);
+    return tracer;
+}
+
+static int str_is(ct_record_str str, const char *text)
+{
+    return str.len == strlen(text) && !memcmp(str.ptr, text, str.len);
+}
+
+CT_TEST(span_record_round_trip)
+{
+    ct_tracer *tracer = memory_tracer();
+    CT_ASSERT(tracer);
+    ct_span span;
+    ct_span_start_args args = {.name = s("op"), .service = s("db"), .resource = s("SELECT"),
+                               .type = s("sql"), .start_ns = 1700000000123456789LL};
+    CT_ASSERT(ct_span_start(&span, tracer, &args) == CT_OK);
+    ct_string *k = s("k"), *v = s("v"), *m = s("m");
+    ct_span_set_meta(&span, k, v);
+    ct_span_set_metric_s(&span, m, 2.5);
+    span.error = 1;
+    ct_link link = {.trace_id_high = 1, .trace_id_low = 2, .span_id = 3,
+                    .flags = 0x80000001u, .tracestate = s("dd=s:1"),
+                    .attributes = CT_TAGS_INIT};
+    ct_tags_set_meta(&link.attributes, k, v);
+    CT_ASSERT(ct_span_add_link(&span, &link) == CT_OK);
+    span.finished = 1;
+    span.duration_ns = 4242;
+
+    ct_buffer out = CT_BUFFER_INIT;
+    ct_extra_tags chunk = {.meta_count = 0, .metric_count = 0};
+    ct_extra_meta(&chunk, "language", 8, "c", 1);
+    ct_extra_meta(&chunk, "k", 1, "overridden", 10);
+    ct_extra_metric(&chunk, "_sampling_priority_v1", 21, 1);
+    CT_ASSERT(ct_span_serialize(&span, &chunk, &out) == CT_OK);
+
+    ct_record_reader r;
+    size_t size = ct_record_open(&r, out.data, out.len);
+    CT_ASSERT(size == out.len && r.header.size == out.len);
+    CT_ASSERT(r.header.span_id == span.span_id && r.header.parent_id == 0);
+    CT_ASSERT(r.header.trace_id_low == span.trace->trace_id_low);
+    CT_ASSERT(r.header.trace_id_high == span.trace->trace_id_high);
+    CT_ASSERT(r.header.start_ns == 1700000000123456789LL && r.header.duration_ns == 4242);
+    CT_ASSERT(r.header.error == 1);
+    CT_ASSERT(str_is(r.name, "op") && str_is(r.service, "db") && str_is(r.resource, "SELECT") &&
+              str_is(r.type, "sql"));
+    /* meta: own k replaced by the extra one, plus language, runtime-id,
+     * _dd.base_service (db != svc) */
+    int saw_k = 0, saw_language = 0, saw_runtime = 0, saw_base = 0;
+    const uint8_t *cursor = r.meta;
+    for (uint32_t i = 0; i < r.header.meta_count; i++) {
+        ct_record_str key = ct_record_read_str(&cursor), value = ct_record_read_str(&cursor);
+        if (str_is(key, "k")) {
+            saw_k++;
+            CT_ASSERT(str_is(value, "overridden"));
+        }
+        saw_language += str_is(key, "language") && str_is(value, "c");
+        saw_runtime += str_is(key, "runtime-id") && value.len == 32;
+        saw_base += str_is(key, "_dd.base_service") && str_is(value, "svc");
+    }
+    CT_ASSERT(saw_k == 1 && saw_language == 1 && saw_runtime == 1 && saw_base == 1);
+    int saw_m = 0, saw_priority = 0, saw_top = 0;
+    cursor = r.metrics;
+    for (uint32_t i = 0; i < r.header.metric_count; i++) {
+        ct_record_str key = ct_record_read_str(&cursor);
+        double value = ct_record_read_double(&cursor);
+        saw_m += str_is(key, "m") && value == 2.5;
+        saw_priority += str_is(key, "_sampling_priority_v1") && value == 1;
+        saw_top += str_is(key, "_dd.top_level") && value == 1;
+    }
+    CT_ASSERT(saw_m == 1 && saw_priority == 1 && saw_top == 1);
+    CT_ASSERT(r.header.link_count == 1);
+    cursor = r.links;
+    ct_record_link l;
+    ct_record_read_link(&cursor, &l);
+    CT_ASSERT(l.trace_id_high == 1 && l.trace_id_low == 2 && l.span_id == 3);
+    CT_ASSERT(l.flags == 0x80000001u && str_is(l.tracestate, "dd=s:1"));
+    CT_ASSERT(l.attribute_count == 1);
+    const uint8_t *attributes = l.attributes;
+    ct_record_str ak = ct_record_read_str(&attributes), av = ct_record_read_str(&attributes);
+    CT_ASSERT(str_is(ak, "k") && str_is(av, "v"));
+    CT_ASSERT(cursor == r.end);
+
+    /* rewrite with one more tag: everything else is kept */
+    ct_extra_tags more = {.meta_count = 0, .metric_count = 0};
+    ct_extra_meta(&more, "added", 5, "yes", 3);
+    ct_buffer rewritten = CT_BUFFER_INIT;
+    CT_ASSERT(ct_record_rewrite(&r, out.data, &more, &rewritten) == CT_OK);
+    ct_record_reader r2;
+    CT_ASSERT(ct_record_open(&r2, rewritten.data, rewritten.len) == rewritten.len);
+    CT_ASSERT(r2.header.meta_count == r.header.meta_count + 1);
+    CT_ASSERT(r2.header.metric_count == r.header.metric_count);
+    CT_ASSERT(r2.header.span_id == r.header.span_id && r2.header.link_count == 1);
+    CT_ASSERT(str_is(r2.name, "op"));
+
+    /* a truncated record is refused */
+    CT_ASSERT(ct_record_open(&r2, out.data, out.len - 1) == 0);
+    CT_ASSERT(ct_record_open(&r2, out.data, 3) == 0);
+
+    ct_buffer_release(&out);
+    ct_buffer_release(&rewritten);
+    ct_string_unref(link.tracestate);
+    ct_tags_clear(&link.attributes);
+    ct_string_unref(k);
+    ct_string_unref(v);
+    ct_string_unref(m);
+    ct_string_unref(args.name);
+    ct_string_unref(args.service);
+    ct_string_unref(args.resource);
+    ct_string_unref(args.type);
+    span.finished = 0; /* let release abandon it: it was never recorded */
+    ct_span_release(&span);
+    ct_tracer_free(tracer, 0);
+}
+
+CT_TEST(record_of_a_child_span_has_its_parent_and_no_root_tags)
+{
+    ct_tracer *tracer = memory_tracer();
+    ct_span root, child;
+    ct_span_start_args root_args = {.name = s("root")};
+    ct_span_start(&root, tracer, &root_args);
+    ct_span_start_args child_args = {.name = s("child"), .parent = &root};
+    ct_span_start(&child, tracer, &child_args);
+    ct_buffer out = CT_BUFFER_INIT;
+    CT_ASSERT(ct_span_serialize(&child, NULL, &out) == CT_OK);
+    ct_record_reader r;
+    CT_ASSERT(ct_record_open(&r, out.data, out.len) == out.len);
+    CT_ASSERT(r.header.parent_id == root.span_id);
+    const uint8_t *cursor = r.meta;
+    for (uint32_t i = 0; i < r.header.meta_count; i++) {
+        ct_record_str key = ct_record_read_str(&cursor);
+        ct_record_read_str(&cursor);
+        CT_ASSERT(!str_is(key, "runtime-id") && !str_is(key, "language"));
+    }
+    CT_ASSERT(r.header.metric_count == 0); /* same service: not top level */
+    ct_buffer_release(&out);
+    ct_span_release(&child);
+    ct_span_release(&root);
+    ct_string_unref(root_args.name);
+    ct_string_unref(child_args.name);
+    ct_tracer_free(tracer, 0);
+}
+
+CT_TEST(buffer_cap_refuses_and_keeps_content)
+{
+    ct_buffer b = CT_BUFFER_INIT;
+    b.cap = 8;
+    CT_ASSERT(ct_buffer_append(&b, "12345", 5) == CT_OK);
+    CT_ASSERT(ct_buffer_append(&b, "6789", 4) == CT_ENOSPC);
+    CT_ASSERT(b.len == 5 && !memcmp(b.data, "12345", 5));
+    ct_buffer moved = CT_BUFFER_INIT;
+    ct_buffer_move(&moved, &b);
+    CT_ASSERT(moved.len == 5 && b.len == 0);
+    ct_buffer_release(&moved);
+    ct_buffer_release(&b);
+    ct_buffer_release(&b);
+}
+
+CT_TEST_MAIN()
