@@ -49,6 +49,12 @@ int ct_sampling_keeps(uint64_t trace_id_low, double rate)
 
 size_t ct_sampling_format_rate(double rate, char *out)
 {
+    /* the usual rates, without snprintf (it runs once per trace) */
+    if (rate >= 1.0 || rate <= 0.0) {
+        out[0] = rate >= 1.0 ? '1' : '0';
+        out[1] = '\0';
+        return 1;
+    }
     double rounded = floor(rate * 1e6 + 0.5) / 1e6;
     int n = snprintf(out, 16, "%.6f", rounded);
     if (n < 0 || n >= 16) { /* absurd rates: never more than 15 bytes */
@@ -472,8 +478,15 @@ void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject,
                        int64_t now_ns, ct_sampling_decision *decision)
 {
     decide(sampler, subject, now_ns, decision);
-    snprintf(decision->decision_maker, sizeof decision->decision_maker, "-%d",
-             decision->mechanism);
+    /* "-<mechanism>"; mechanisms are small numbers, and snprintf would
+     * cost more than the whole decision */
+    int mechanism = decision->mechanism < 0 ? 0 : decision->mechanism % 100;
+    char *dm = decision->decision_maker;
+    *dm++ = '-';
+    if (mechanism >= 10)
+        *dm++ = (char)('0' + mechanism / 10);
+    *dm++ = (char)('0' + mechanism % 10);
+    *dm = '\0';
     decision->ksr[0] = '\0';
     if (decision->mechanism != CT_SAMPLING_DEFAULT)
         ct_sampling_format_rate(decision->rate, decision->ksr);
