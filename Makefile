@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 BUILD_ARGS  ?=
 
-.PHONY: all deps build test test-c test-sanitizers test-python test-all-pythons demo stop bench fuzz clean
+.PHONY: all deps build test test-c test-sanitizers test-valgrind test-python test-all-pythons demo stop bench fuzz clean
 
 all: build
 
@@ -56,7 +56,11 @@ test-c: build
 
 test-python: build peers
 	$(PY) -m playwright --version >/dev/null
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -q --timeout=300 $(PYTEST_ARGS)
+	@# one pytest run per folder: each has a conftest of its own that its
+	@# tests import helpers from, and one process would mix them up
+	for dir in tests/python tests/agent tests/ui; do \
+	  $(PY) -m pytest -q --timeout=300 $(PYTEST_ARGS) $$dir || exit 1; \
+	done
 
 # The C tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer,
 # and the threaded ones with ThreadSanitizer: any finding fails the run.
@@ -69,7 +73,12 @@ test-sanitizers: deps
 	$(VENV)/bin/meson compile -C build/tsan test_threads test_agent_writer
 	TSAN_OPTIONS=halt_on_error=1 $(VENV)/bin/meson test -C build/tsan --no-rebuild --print-errorlogs test_threads test_agent_writer
 
-test: test-c test-sanitizers test-python
+# The C example, the single-threaded C tests and the fuzz corpus replays
+# under valgrind memcheck (about 20 s): errors and definite leaks fail.
+test-valgrind: build
+	$(VENV)/bin/meson test -C $(BUILD_DIR) --setup valgrind --suite valgrind --print-errorlogs
+
+test: test-c test-sanitizers test-valgrind test-python
 
 # The wheel and the tracer's tests on CPython 3.9 to 3.13 (not in CI's run).
 test-all-pythons: deps peers
@@ -84,8 +93,10 @@ stop:
 bench: build peers
 	$(PY) bench/run.py
 
-fuzz: build
-	tools/fuzz
+# Every libFuzzer target for FUZZ_SECONDS each (default 30); see tools/fuzz.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	tools/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build dist $(STATE_DIR)

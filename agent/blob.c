@@ -7,21 +7,134 @@
 #include "blob.h"
 #include "util.h"
 
-#include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A slot is in use when its generation is the encoder's current one, so
+ * starting a chunk costs an increment, not a memset of both tables (which
+ * was 4 KB of memset per span). */
 struct ag_blob_slot {
     const char *ptr;
     size_t len;
     uint32_t index;
-    uint32_t used;
+    uint32_t generation;
 };
 
-static int buf_write(void *data, const char *buf, size_t len)
+/* ---- a minimal msgpack writer straight into an ag_buf ----
+ *
+ * msgpack-c's packer calls a write callback for every tag and every body,
+ * which cost more than the interning. These write the same bytes (the
+ * smallest encoding of each value) after reserving room once per value. */
+
+static inline unsigned char *room(ag_buf *b, size_t n)
 {
-    ag_buf_append(data, buf, len);
-    return 0;
+    if (b->cap - b->len <= n) ag_buf_grow(b, n);
+    return (unsigned char *)b->data + b->len;
+}
+
+static inline void put_be(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
+}
+
+static inline void pk_tagged(ag_buf *b, unsigned char tag, uint64_t v, int n)
+{
+    unsigned char *p = room(b, 9);
+    p[0] = tag;
+    put_be(p + 1, v, n);
+    b->len += 1 + (size_t)n;
+}
+
+static inline void pk_uint(ag_buf *b, uint64_t v)
+{
+    if (v <= 0x7f) {
+        *room(b, 1) = (unsigned char)v;
+        b->len++;
+    } else if (v <= 0xff) pk_tagged(b, 0xcc, v, 1);
+    else if (v <= 0xffff) pk_tagged(b, 0xcd, v, 2);
+    else if (v <= 0xffffffffu) pk_tagged(b, 0xce, v, 4);
+    else pk_tagged(b, 0xcf, v, 8);
+}
+
+static inline void pk_int(ag_buf *b, int64_t v)
+{
+    if (v >= 0) pk_uint(b, (uint64_t)v);
+    else if (v >= -32) {
+        *room(b, 1) = (unsigned char)(int8_t)v;
+        b->len++;
+    } else if (v >= INT8_MIN) pk_tagged(b, 0xd0, (uint64_t)v, 1);
+    else if (v >= INT16_MIN) pk_tagged(b, 0xd1, (uint64_t)v, 2);
+    else if (v >= INT32_MIN) pk_tagged(b, 0xd2, (uint64_t)v, 4);
+    else pk_tagged(b, 0xd3, (uint64_t)v, 8);
+}
+
+static inline void pk_double(ag_buf *b, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    pk_tagged(b, 0xcb, bits, 8);
+}
+
+static inline void pk_nil(ag_buf *b)
+{
+    *room(b, 1) = 0xc0;
+    b->len++;
+}
+
+static inline void pk_array(ag_buf *b, size_t n)
+{
+    if (n <= 15) {
+        *room(b, 1) = (unsigned char)(0x90 | n);
+        b->len++;
+    } else if (n <= 0xffff) pk_tagged(b, 0xdc, n, 2);
+    else pk_tagged(b, 0xdd, n, 4);
+}
+
+/* A str (bin when bin is set) with its body. */
+static inline void pk_raw(ag_buf *b, const char *p, size_t n, int bin)
+{
+    if (!bin && n <= 31) {
+        *room(b, 1) = (unsigned char)(0xa0 | n);
+        b->len++;
+    } else if (n <= 0xff) pk_tagged(b, bin ? 0xc4 : 0xd9, n, 1);
+    else if (n <= 0xffff) pk_tagged(b, bin ? 0xc5 : 0xda, n, 2);
+    else pk_tagged(b, bin ? 0xc6 : 0xdb, n, 4);
+    ag_buf_append(b, p, n);
+}
+
+/* The interning hash: every byte counts (a sampled hash would let a
+ * payload of look-alike strings make interning quadratic), but no call to
+ * memcpy for the tail, which the shared ag_fnv1a makes. */
+static inline uint64_t load_tail(const unsigned char *p, size_t n)
+{
+    uint64_t w = 0;
+    if (n >= 4) {
+        uint32_t a, z;
+        memcpy(&a, p, 4);
+        memcpy(&z, p + n - 4, 4);
+        return (uint64_t)a << 32 | z;
+    }
+    if (n) w = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
+    return w;
+}
+
+static inline uint64_t intern_hash(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint64_t h = n * 0x9e3779b97f4a7c15ULL;
+    size_t i = 0;
+    for (; n - i > 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    uint64_t w;
+    if (n >= 8) memcpy(&w, p + n - 8, 8);   /* overlaps the last word */
+    else w = load_tail(p, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+    return h * 0x94d049bb133111ebULL;
 }
 
 static void reset_table(ag_blob_encoder *e, size_t need)
@@ -32,12 +145,14 @@ static void reset_table(ag_blob_encoder *e, size_t need)
         free(e->slots);
         e->slots = ag_xcalloc(cap, sizeof *e->slots);
         e->cap = cap;
-    } else {
-        memset(e->slots, 0, e->cap * sizeof *e->slots);
     }
     e->strings_len = 0;
     if (!e->by_pointer) e->by_pointer = ag_xcalloc(AG_BLOB_PTR_CACHE, sizeof *e->by_pointer);
-    else memset(e->by_pointer, 0, AG_BLOB_PTR_CACHE * sizeof *e->by_pointer);
+    if (++e->generation == 0) {   /* wrapped: stale stamps could match again */
+        memset(e->slots, 0, e->cap * sizeof *e->slots);
+        memset(e->by_pointer, 0, AG_BLOB_PTR_CACHE * sizeof *e->by_pointer);
+        e->generation = 1;
+    }
     if (e->strings_cap < need) {
         free(e->strings);
         e->strings = ag_xmalloc(need * sizeof *e->strings);
@@ -47,15 +162,15 @@ static void reset_table(ag_blob_encoder *e, size_t need)
 
 static uint32_t intern_bytes(ag_blob_encoder *e, ag_str s)
 {
-    uint64_t h = ag_fnv1a(s.ptr, s.len, AG_FNV_SEED);
-    size_t j = h & (e->cap - 1);
-    while (e->slots[j].used) {
+    uint64_t h = intern_hash(s.ptr, s.len);
+    size_t j = (h ^ (h >> 31)) & (e->cap - 1);
+    while (e->slots[j].generation == e->generation) {
         struct ag_blob_slot *sl = &e->slots[j];
         if (sl->len == s.len && (s.len == 0 || !memcmp(sl->ptr, s.ptr, s.len))) return sl->index;
         j = (j + 1) & (e->cap - 1);
     }
     uint32_t index = (uint32_t)e->strings_len;
-    e->slots[j] = (struct ag_blob_slot){s.ptr, s.len, index, 1};
+    e->slots[j] = (struct ag_blob_slot){s.ptr, s.len, index, e->generation};
     e->strings[e->strings_len++] = s;
     return index;
 }
@@ -66,9 +181,10 @@ static uint32_t intern_bytes(ag_blob_encoder *e, ag_str s)
 static uint32_t intern(ag_blob_encoder *e, ag_str s)
 {
     struct ag_blob_slot *pc = &e->by_pointer[((uintptr_t)s.ptr >> 2) & (AG_BLOB_PTR_CACHE - 1)];
-    if (pc->used && pc->ptr == s.ptr && pc->len == s.len) return pc->index;
+    if (pc->generation == e->generation && pc->ptr == s.ptr && pc->len == s.len)
+        return pc->index;
     uint32_t index = intern_bytes(e, s);
-    *pc = (struct ag_blob_slot){s.ptr, s.len, index, 1};
+    *pc = (struct ag_blob_slot){s.ptr, s.len, index, e->generation};
     return index;
 }
 
@@ -83,71 +199,70 @@ static size_t count_strings(const ag_trace *t)
     return n;
 }
 
-static void pack_links(msgpack_packer *pk, ag_blob_encoder *e, const ag_span *s)
+static void pack_links(ag_buf *pk, ag_blob_encoder *e, const ag_span *s)
 {
     if (!s->links_len) {
-        msgpack_pack_nil(pk);
+        pk_nil(pk);
         return;
     }
-    msgpack_pack_array(pk, s->links_len);
+    pk_array(pk, s->links_len);
     for (size_t i = 0; i < s->links_len; i++) {
         const ag_link *l = &s->links[i];
-        msgpack_pack_array(pk, 6);
-        msgpack_pack_uint64(pk, l->trace_id);
-        msgpack_pack_uint64(pk, l->trace_id_high);
-        msgpack_pack_uint64(pk, l->span_id);
-        msgpack_pack_uint32(pk, l->flags);
-        msgpack_pack_uint32(pk, intern(e, l->tracestate));
-        msgpack_pack_array(pk, 2 * l->attributes_len);
+        pk_array(pk, 6);
+        pk_uint(pk, l->trace_id);
+        pk_uint(pk, l->trace_id_high);
+        pk_uint(pk, l->span_id);
+        pk_uint(pk, l->flags);
+        pk_uint(pk, intern(e, l->tracestate));
+        pk_array(pk, 2 * l->attributes_len);
         for (size_t k = 0; k < l->attributes_len; k++) {
-            msgpack_pack_uint32(pk, intern(e, l->attributes[k].key));
-            msgpack_pack_uint32(pk, intern(e, l->attributes[k].value));
+            pk_uint(pk, intern(e, l->attributes[k].key));
+            pk_uint(pk, intern(e, l->attributes[k].value));
         }
     }
 }
 
-static void pack_events(msgpack_packer *pk, ag_blob_encoder *e, const ag_span *s)
+static void pack_events(ag_buf *pk, ag_blob_encoder *e, const ag_span *s)
 {
     if (!s->events_len) {
-        msgpack_pack_nil(pk);
+        pk_nil(pk);
         return;
     }
-    msgpack_pack_array(pk, s->events_len);
+    pk_array(pk, s->events_len);
     for (size_t i = 0; i < s->events_len; i++) {
         const ag_event *ev = &s->events[i];
-        msgpack_pack_array(pk, 3);
-        msgpack_pack_uint64(pk, ev->time_unix_nano);
-        msgpack_pack_uint32(pk, intern(e, ev->name));
+        pk_array(pk, 3);
+        pk_uint(pk, ev->time_unix_nano);
+        pk_uint(pk, intern(e, ev->name));
         if (ev->attributes_msgpack.len) {
-            msgpack_pack_bin(pk, ev->attributes_msgpack.len);
-            msgpack_pack_bin_body(pk, ev->attributes_msgpack.ptr, ev->attributes_msgpack.len);
+            pk_raw(pk, ev->attributes_msgpack.ptr, ev->attributes_msgpack.len, 1);
         } else {
-            msgpack_pack_nil(pk);
+            pk_nil(pk);
         }
     }
 }
 
-static void pack_span(msgpack_packer *pk, ag_blob_encoder *e, const ag_span *s)
+static void pack_span(ag_buf *pk, ag_blob_encoder *e, const ag_span *s)
 {
-    msgpack_pack_array(pk, 13);
-    msgpack_pack_uint32(pk, intern(e, s->service));
-    msgpack_pack_uint32(pk, intern(e, s->name));
-    msgpack_pack_uint32(pk, intern(e, s->resource));
-    msgpack_pack_uint32(pk, intern(e, s->type));
-    msgpack_pack_uint64(pk, s->span_id);
-    msgpack_pack_uint64(pk, s->parent_id);
-    msgpack_pack_int64(pk, s->start);
-    msgpack_pack_int64(pk, s->duration);
-    msgpack_pack_int32(pk, s->error);
-    msgpack_pack_array(pk, 2 * s->meta_len);
+    pk_array(pk, 13);
+    pk_uint(pk, intern(e, s->service));
+    pk_uint(pk, intern(e, s->name));
+    pk_uint(pk, intern(e, s->resource));
+    pk_uint(pk, intern(e, s->type));
+    pk_uint(pk, s->span_id);
+    pk_uint(pk, s->parent_id);
+    pk_int(pk, s->start);
+    pk_int(pk, s->duration);
+    pk_int(pk, s->error);
+    pk_array(pk, 2 * s->meta_len);
     for (size_t i = 0; i < s->meta_len; i++) {
-        msgpack_pack_uint32(pk, intern(e, s->meta[i].key));
-        msgpack_pack_uint32(pk, intern(e, s->meta[i].value));
+        pk_uint(pk, intern(e, s->meta[i].key));
+        pk_uint(pk, intern(e, s->meta[i].value));
     }
-    msgpack_pack_array(pk, 2 * s->metrics_len);
+    pk_array(pk, 2 * s->metrics_len);
     for (size_t i = 0; i < s->metrics_len; i++) {
-        msgpack_pack_uint32(pk, intern(e, s->metrics[i].key));
-        msgpack_pack_double(pk, s->metrics[i].value);
+        pk_uint(pk, intern(e, s->metrics[i].key));
+        pk_double(pk, s->metrics[i].value);
     }
     pack_links(pk, e, s);
     pack_events(pk, e, s);
@@ -157,19 +272,14 @@ void ag_blob_encode(ag_blob_encoder *e, const ag_trace *t, ag_buf *out)
 {
     reset_table(e, count_strings(t) + 1);
     e->spans.len = 0;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &e->spans, buf_write);
-    msgpack_pack_array(&pk, t->len);
-    for (size_t i = 0; i < t->len; i++) pack_span(&pk, e, &t->spans[i]);
+    pk_array(&e->spans, t->len);
+    for (size_t i = 0; i < t->len; i++) pack_span(&e->spans, e, &t->spans[i]);
 
-    msgpack_packer_init(&pk, out, buf_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_uint8(&pk, 1);
-    msgpack_pack_array(&pk, e->strings_len);
-    for (size_t i = 0; i < e->strings_len; i++) {
-        msgpack_pack_str(&pk, e->strings[i].len);
-        msgpack_pack_str_body(&pk, e->strings[i].ptr, e->strings[i].len);
-    }
+    pk_array(out, 3);
+    pk_uint(out, 1);
+    pk_array(out, e->strings_len);
+    for (size_t i = 0; i < e->strings_len; i++)
+        pk_raw(out, e->strings[i].ptr, e->strings[i].len, 0);
     ag_buf_append(out, e->spans.data, e->spans.len);
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     struct ag_blob_slot *slots;
     struct ag_blob_slot *by_pointer;   /* direct-mapped, AG_BLOB_PTR_CACHE */
     size_t cap;
+    uint32_t generation;   /* slots stamped with another are empty */
     ag_str *strings;
     size_t strings_len, strings_cap;
     ag_buf spans;   /* scratch for the span part */

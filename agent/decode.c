@@ -1,13 +1,19 @@
 /* Payload decoding (see decode.h).
  *
- * Two layers. The outer arrays (the list of traces, each trace's list of
- * spans, v0.5's pair) are read here with a few lines of header parsing, so
- * a payload of 100,000 spans never becomes 100,000 msgpack objects at once.
- * Each span is then checked by check_object (a non-allocating walk that
- * rejects truncation, excessive nesting, and counts larger than the bytes
- * left, before msgpack-c would allocate for them) and unpacked with
- * msgpack-c's msgpack_unpack_next into a zone that is reused for the next
- * span. Strings stay zero-copy views into the body. */
+ * The payload is read straight from the body with a bounds-checked cursor:
+ * the outer arrays (the list of traces, each trace's list of spans, v0.5's
+ * pair and string table), then each span's fields, typed as the Datadog
+ * agent's decoder types them. Nothing is copied: strings are views into
+ * the body, and a span's maps become arrays in the per-chunk arena. Every
+ * length and count is checked against the bytes left before it is used,
+ * so a hostile payload costs at most its size.
+ *
+ * History: spans used to be unpacked by msgpack-c (msgpack_unpack_next into
+ * a zone) after a validating walk; that walk plus the object tree cost
+ * about half of the intake's CPU, so only the rare parts with free-form
+ * structure (span links and events) still go through msgpack-c. Unknown
+ * keys are skipped by check_object, which enforces the depth and object
+ * limits. */
 #include "decode.h"
 
 #include <msgpack.h>
@@ -124,19 +130,7 @@ static int check_object(reader *r, int depth, size_t *objects)
     return 0;
 }
 
-/* Checks then unpacks the next object with msgpack-c into unp's zone. */
-static int next_object(reader *r, msgpack_unpacked *unp, const char *what)
-{
-    size_t start = r->off, objects = 0;
-    if (check_object(r, 1, &objects)) return -1;
-    size_t off = start;
-    msgpack_unpack_return rc = msgpack_unpack_next(unp, (const char *)r->p, r->off, &off);
-    if (rc != MSGPACK_UNPACK_SUCCESS || off != r->off)
-        return FAIL(r, "cannot decode %s at offset %zu (msgpack-c error %d)", what, start, rc);
-    return 0;
-}
-
-/* ---- typed field readers, following the Datadog agent's decoder ---- */
+/* ---- span links and events: rare and free-form, read with msgpack-c ---- */
 
 static int get_str(reader *r, const msgpack_object *o, ag_str *out, const char *field)
 {
@@ -155,25 +149,6 @@ static int get_u64(reader *r, const msgpack_object *o, uint64_t *out, const char
     else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) *out = (uint64_t)o->via.i64;
     else return FAIL(r, "%s must be an integer", field);
     return 0;
-}
-
-static int get_i64(reader *r, const msgpack_object *o, int64_t *out, const char *field)
-{
-    uint64_t u = 0;
-    if (get_u64(r, o, &u, field)) return -1;
-    *out = (int64_t)u;
-    return 0;
-}
-
-static int get_f64(reader *r, const msgpack_object *o, double *out, const char *field)
-{
-    switch (o->type) {
-    case MSGPACK_OBJECT_NIL: *out = 0; return 0;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: *out = (double)o->via.u64; return 0;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *out = (double)o->via.i64; return 0;
-    case MSGPACK_OBJECT_FLOAT64: *out = o->via.f64; return 0;
-    default: return FAIL(r, "%s must be a float64 or an integer", field);
-    }
 }
 
 static int key_is(const msgpack_object *k, const char *name)
@@ -202,42 +177,6 @@ static int get_string_map(reader *r, const msgpack_object *o, ag_arena *a,
     }
     *out = tags;
     *out_len = n;
-    return 0;
-}
-
-static int get_metrics(reader *r, const msgpack_object *o, ag_arena *a,
-                       ag_metric **out, size_t *out_len)
-{
-    *out = NULL;
-    *out_len = 0;
-    if (o->type == MSGPACK_OBJECT_NIL) return 0;
-    if (o->type != MSGPACK_OBJECT_MAP) return FAIL(r, "span.metrics must be a map");
-    uint32_t n = o->via.map.size;
-    ag_metric *m = ag_arena_alloc(a, sizeof *m * (n ? n : 1));
-    for (uint32_t i = 0; i < n; i++) {
-        const msgpack_object_kv *kv = &o->via.map.ptr[i];
-        if (kv->key.type != MSGPACK_OBJECT_STR && kv->key.type != MSGPACK_OBJECT_BIN)
-            return FAIL(r, "span.metrics keys must be strings");
-        if (get_str(r, &kv->key, &m[i].key, "span.metrics key") ||
-            get_f64(r, &kv->val, &m[i].value, "span.metrics value"))
-            return -1;
-    }
-    *out = m;
-    *out_len = n;
-    return 0;
-}
-
-static int check_meta_struct(reader *r, const msgpack_object *o)
-{
-    if (o->type == MSGPACK_OBJECT_NIL) return 0;
-    if (o->type != MSGPACK_OBJECT_MAP) return FAIL(r, "span.meta_struct must be a map");
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object_kv *kv = &o->via.map.ptr[i];
-        if (kv->key.type != MSGPACK_OBJECT_STR)
-            return FAIL(r, "span.meta_struct keys must be strings");
-        if (kv->val.type != MSGPACK_OBJECT_BIN && kv->val.type != MSGPACK_OBJECT_NIL)
-            return FAIL(r, "span.meta_struct values must be bin");
-    }
     return 0;
 }
 
@@ -322,35 +261,363 @@ static int get_events(reader *r, const msgpack_object *o, ag_arena *a, ag_span *
     return 0;
 }
 
+/* ---- direct readers, following the Datadog agent's decoder ----
+ *
+ * Each reads one value at r->off and advances past it, or fails with a
+ * reason; types follow msgpack-c's view of the bytes (a signed encoding of
+ * a non-negative value is an integer like any other). */
+
+/* A span's budget of msgpack objects, as check_object counts them. */
+static int count_objects(reader *r, size_t *objects, uint64_t n)
+{
+    *objects += n;
+    if (*objects > AG_DECODE_MAX_SPAN_OBJECTS)
+        return FAIL(r, "span has more than %d msgpack objects", AG_DECODE_MAX_SPAN_OBJECTS);
+    return 0;
+}
+
+static int truncated(reader *r)
+{
+    return FAIL(r, "truncated payload at offset %zu", r->off);
+}
+
+/* The string or bin whose tag c is at r->off (the caller checked c is one
+ * and that the tag byte is there). */
+static int read_raw_body(reader *r, unsigned c, ag_str *out)
+{
+    size_t n, hdr = 0;
+    if (c >= 0xa0 && c <= 0xbf) n = c & 0x1f;
+    else {
+        hdr = c == 0xd9 || c == 0xc4 ? 1 : c == 0xda || c == 0xc5 ? 2 : 4;
+        if (need(r, 1 + hdr)) return truncated(r);
+        n = (size_t)be(r->p + r->off + 1, (int)hdr);
+    }
+    if (r->len - r->off - 1 - hdr < n) {
+        return FAIL(r, "truncated payload: %zu bytes needed at offset %zu", n, r->off + 1 + hdr);
+    }
+    *out = (ag_str){n ? (const char *)r->p + r->off + 1 + hdr : "", n};
+    r->off += 1 + hdr + n;
+    return 0;
+}
+
+static int is_raw(unsigned c)
+{
+    return (c >= 0xa0 && c <= 0xbf) || c == 0xd9 || c == 0xda || c == 0xdb || c == 0xc4 ||
+           c == 0xc5 || c == 0xc6;
+}
+
+static int is_str(unsigned c)
+{
+    return (c >= 0xa0 && c <= 0xbf) || c == 0xd9 || c == 0xda || c == 0xdb;
+}
+
+/* nil -> "", str or bin -> a view of the body. */
+static int read_str(reader *r, ag_str *out, const char *field)
+{
+    if (need(r, 1)) return truncated(r);
+    unsigned c = r->p[r->off];
+    if (c == 0xc0) {
+        r->off++;
+        *out = (ag_str){"", 0};
+        return 0;
+    }
+    if (!is_raw(c)) return FAIL(r, "%s must be a string", field);
+    return read_raw_body(r, c, out);
+}
+
+/* An integer of any encoding at r->off (the caller checked one byte is
+ * there). Returns 0, 1 when the value is not an integer (nothing consumed,
+ * no reason written), or -1 on truncation. *negative tells how to widen. */
+static int read_int_bits(reader *r, uint64_t *out, int *negative)
+{
+    unsigned c = r->p[r->off];
+    int width;
+    *negative = 0;
+    if (c <= 0x7f) {
+        *out = c;
+        r->off++;
+        return 0;
+    }
+    if (c >= 0xe0) {
+        *out = (uint64_t)(int64_t)(int8_t)c;
+        *negative = 1;
+        r->off++;
+        return 0;
+    }
+    switch (c) {
+    case 0xcc: case 0xd0: width = 1; break;
+    case 0xcd: case 0xd1: width = 2; break;
+    case 0xce: case 0xd2: width = 4; break;
+    case 0xcf: case 0xd3: width = 8; break;
+    default: return 1;   /* not an integer */
+    }
+    if (need(r, 1 + (size_t)width)) return truncated(r), -1;
+    uint64_t v = be(r->p + r->off + 1, width);
+    if (c >= 0xd0) {   /* sign-extend */
+        int shift = 64 - 8 * width;
+        int64_t sv = shift ? (int64_t)(v << shift) >> shift : (int64_t)v;
+        v = (uint64_t)sv;
+        *negative = sv < 0;
+    }
+    *out = v;
+    r->off += 1 + (size_t)width;
+    return 0;
+}
+
+/* nil -> 0; any integer, negative ones cast as the Datadog agent does. */
+static int read_u64(reader *r, uint64_t *out, const char *field)
+{
+    if (need(r, 1)) return truncated(r);
+    if (r->p[r->off] == 0xc0) {
+        r->off++;
+        *out = 0;
+        return 0;
+    }
+    int negative, rc = read_int_bits(r, out, &negative);
+    if (rc > 0) return FAIL(r, "%s must be an integer", field);
+    return rc;
+}
+
+static int read_i64(reader *r, int64_t *out, const char *field)
+{
+    uint64_t u = 0;
+    if (read_u64(r, &u, field)) return -1;
+    *out = (int64_t)u;
+    return 0;
+}
+
+/* nil -> 0, float64, or an integer; float32 is refused as the agent does. */
+static int read_f64(reader *r, double *out, const char *field)
+{
+    if (need(r, 1)) return truncated(r);
+    unsigned c = r->p[r->off];
+    if (c == 0xcb) {
+        if (need(r, 9)) return truncated(r);
+        uint64_t bits = be(r->p + r->off + 1, 8);
+        memcpy(out, &bits, sizeof *out);
+        r->off += 9;
+        return 0;
+    }
+    if (c == 0xc0) {
+        r->off++;
+        *out = 0;
+        return 0;
+    }
+    uint64_t v;
+    int negative, rc = read_int_bits(r, &v, &negative);
+    if (rc > 0) return FAIL(r, "%s must be a float64 or an integer", field);
+    if (rc) return -1;
+    *out = negative ? (double)(int64_t)v : (double)v;
+    return 0;
+}
+
+/* A map header; *n is its number of pairs, checked against the bytes left.
+ * Returns 1 (no error written) when the value is not a map. */
+static int read_map_header(reader *r, uint32_t *n)
+{
+    if (need(r, 1)) return truncated(r);
+    unsigned c = r->p[r->off];
+    int width;
+    if (c >= 0x80 && c <= 0x8f) {
+        *n = c & 0x0f;
+        width = 0;
+    } else if (c == 0xde || c == 0xdf) {
+        width = c == 0xde ? 2 : 4;
+        if (need(r, 1 + (size_t)width)) return truncated(r);
+        *n = (uint32_t)be(r->p + r->off + 1, width);
+    } else {
+        return 1;
+    }
+    r->off += 1 + (size_t)width;
+    if ((uint64_t)*n * 2 > r->len - r->off)
+        return FAIL(r, "container claims %llu elements but only %zu bytes follow",
+                    (unsigned long long)*n * 2, r->len - r->off);
+    return 0;
+}
+
+/* Like read_map_header for arrays. */
+static int read_array_header_of(reader *r, uint32_t *n)
+{
+    if (need(r, 1)) return truncated(r);
+    unsigned c = r->p[r->off];
+    int width;
+    if (c >= 0x90 && c <= 0x9f) {
+        *n = c & 0x0f;
+        width = 0;
+    } else if (c == 0xdc || c == 0xdd) {
+        width = c == 0xdc ? 2 : 4;
+        if (need(r, 1 + (size_t)width)) return truncated(r);
+        *n = (uint32_t)be(r->p + r->off + 1, width);
+    } else {
+        return 1;
+    }
+    r->off += 1 + (size_t)width;
+    if (*n > r->len - r->off)
+        return FAIL(r, "container claims %u elements but only %zu bytes follow", *n,
+                    r->len - r->off);
+    return 0;
+}
+
+static int is_nil(reader *r)
+{
+    if (r->off < r->len && r->p[r->off] == 0xc0) {
+        r->off++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A map of strings (meta): nil is empty; keys str or bin. */
+static int read_string_map(reader *r, ag_arena *a, size_t *objects, ag_tag **out,
+                           size_t *out_len, const char *field)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (is_nil(r)) return 0;
+    uint32_t n;
+    int rc = read_map_header(r, &n);
+    if (rc > 0) return FAIL(r, "%s must be a map", field);
+    if (rc || count_objects(r, objects, 2 * (uint64_t)n)) return -1;
+    ag_tag *tags = ag_arena_alloc(a, sizeof *tags * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) {
+        if (need(r, 1)) return truncated(r);
+        if (!is_raw(r->p[r->off])) return FAIL(r, "%s keys must be strings", field);
+        if (read_raw_body(r, r->p[r->off], &tags[i].key) ||
+            read_str(r, &tags[i].value, field))
+            return -1;
+    }
+    *out = tags;
+    *out_len = n;
+    return 0;
+}
+
+static int read_metrics(reader *r, ag_arena *a, size_t *objects, ag_span *s)
+{
+    if (is_nil(r)) return 0;
+    uint32_t n;
+    int rc = read_map_header(r, &n);
+    if (rc > 0) return FAIL(r, "span.metrics must be a map");
+    if (rc || count_objects(r, objects, 2 * (uint64_t)n)) return -1;
+    ag_metric *m = ag_arena_alloc(a, sizeof *m * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) {
+        if (need(r, 1)) return truncated(r);
+        if (!is_raw(r->p[r->off])) return FAIL(r, "span.metrics keys must be strings");
+        if (read_raw_body(r, r->p[r->off], &m[i].key) ||
+            read_f64(r, &m[i].value, "span.metrics value"))
+            return -1;
+    }
+    s->metrics = m;
+    s->metrics_len = n;
+    return 0;
+}
+
+/* meta_struct is accepted (str keys, bin or nil values) but not stored. */
+static int check_meta_struct(reader *r, size_t *objects)
+{
+    if (is_nil(r)) return 0;
+    uint32_t n;
+    int rc = read_map_header(r, &n);
+    if (rc > 0) return FAIL(r, "span.meta_struct must be a map");
+    if (rc || count_objects(r, objects, 2 * (uint64_t)n)) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        ag_str ignored;
+        if (need(r, 1)) return truncated(r);
+        if (!is_str(r->p[r->off])) return FAIL(r, "span.meta_struct keys must be strings");
+        if (read_raw_body(r, r->p[r->off], &ignored)) return -1;
+        if (need(r, 1)) return truncated(r);
+        unsigned c = r->p[r->off];
+        if (c == 0xc0) r->off++;
+        else if (c == 0xc4 || c == 0xc5 || c == 0xc6) {
+            if (read_raw_body(r, c, &ignored)) return -1;
+        } else {
+            return FAIL(r, "span.meta_struct values must be bin");
+        }
+    }
+    return 0;
+}
+
+/* Links and events: validated by check_object, unpacked by msgpack-c. */
+static int read_with_msgpack(reader *r, msgpack_unpacked *unp, ag_arena *a, ag_span *s,
+                             size_t *objects, int links)
+{
+    size_t start = r->off;
+    if (check_object(r, 2, objects)) return -1;
+    size_t off = start;
+    msgpack_unpack_return rc = msgpack_unpack_next(unp, (const char *)r->p, r->off, &off);
+    if (rc != MSGPACK_UNPACK_SUCCESS || off != r->off)
+        return FAIL(r, "cannot decode span %s at offset %zu (msgpack-c error %d)",
+                    links ? "links" : "events", start, rc);
+    return links ? get_links(r, &unp->data, a, s) : get_events(r, &unp->data, a, s);
+}
+
+enum span_key {
+    K_OTHER, K_SERVICE, K_NAME, K_RESOURCE, K_TYPE, K_TRACE_ID, K_SPAN_ID, K_PARENT_ID,
+    K_START, K_DURATION, K_ERROR, K_META, K_METRICS, K_META_STRUCT, K_LINKS, K_EVENTS,
+};
+
+/* Which span field a key names; only str keys name fields. */
+static enum span_key span_key(ag_str k)
+{
+#define KEY(lit, id) if (k.len == sizeof(lit) - 1 && !memcmp(k.ptr, lit, k.len)) return id
+    switch (k.len) {
+    case 4: KEY("name", K_NAME); KEY("type", K_TYPE); KEY("meta", K_META); break;
+    case 5: KEY("start", K_START); KEY("error", K_ERROR); break;
+    case 7: KEY("service", K_SERVICE); KEY("span_id", K_SPAN_ID); KEY("metrics", K_METRICS); break;
+    case 8: KEY("resource", K_RESOURCE); KEY("trace_id", K_TRACE_ID); KEY("duration", K_DURATION); break;
+    case 9: KEY("parent_id", K_PARENT_ID); break;
+    case 10: KEY("span_links", K_LINKS); break;
+    case 11: KEY("meta_struct", K_META_STRUCT); KEY("span_events", K_EVENTS); break;
+    }
+#undef KEY
+    return K_OTHER;
+}
+
 /* One v0.3/v0.4 span: a map with the keys of span.proto. */
-static int convert_span_v04(reader *r, const msgpack_object *o, ag_arena *a, ag_span *s)
+static int read_span_v04(reader *r, msgpack_unpacked *unp, ag_arena *a, ag_span *s)
 {
     memset(s, 0, sizeof *s);
     s->service = s->name = s->resource = s->type = (ag_str){"", 0};
-    if (o->type != MSGPACK_OBJECT_MAP) return FAIL(r, "span must be a map");
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
-        if (k->type != MSGPACK_OBJECT_STR && k->type != MSGPACK_OBJECT_BIN)
-            return FAIL(r, "span keys must be strings");
-        int rc = 0;
-        if (key_is(k, "service")) rc = get_str(r, v, &s->service, "span.service");
-        else if (key_is(k, "name")) rc = get_str(r, v, &s->name, "span.name");
-        else if (key_is(k, "resource")) rc = get_str(r, v, &s->resource, "span.resource");
-        else if (key_is(k, "type")) rc = get_str(r, v, &s->type, "span.type");
-        else if (key_is(k, "trace_id")) rc = get_u64(r, v, &s->trace_id, "span.trace_id");
-        else if (key_is(k, "span_id")) rc = get_u64(r, v, &s->span_id, "span.span_id");
-        else if (key_is(k, "parent_id")) rc = get_u64(r, v, &s->parent_id, "span.parent_id");
-        else if (key_is(k, "start")) rc = get_i64(r, v, &s->start, "span.start");
-        else if (key_is(k, "duration")) rc = get_i64(r, v, &s->duration, "span.duration");
-        else if (key_is(k, "error")) {
-            int64_t e = 0;
-            rc = get_i64(r, v, &e, "span.error");
+    size_t objects = 1;
+    uint32_t n;
+    int rc = read_map_header(r, &n);
+    if (rc > 0) {
+        /* not a map: still reject truncation and nesting first, as before */
+        size_t start = r->off, ignored = 0;
+        if (check_object(r, 1, &ignored)) return -1;
+        r->off = start;
+        return FAIL(r, "span must be a map");
+    }
+    if (rc || count_objects(r, &objects, 2 * (uint64_t)n)) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (need(r, 1)) return truncated(r);
+        unsigned c = r->p[r->off];
+        ag_str key;
+        if (!is_raw(c)) return FAIL(r, "span keys must be strings");
+        if (read_raw_body(r, c, &key)) return -1;
+        int64_t e = 0;
+        switch (is_str(c) ? span_key(key) : K_OTHER) {
+        case K_SERVICE: rc = read_str(r, &s->service, "span.service"); break;
+        case K_NAME: rc = read_str(r, &s->name, "span.name"); break;
+        case K_RESOURCE: rc = read_str(r, &s->resource, "span.resource"); break;
+        case K_TYPE: rc = read_str(r, &s->type, "span.type"); break;
+        case K_TRACE_ID: rc = read_u64(r, &s->trace_id, "span.trace_id"); break;
+        case K_SPAN_ID: rc = read_u64(r, &s->span_id, "span.span_id"); break;
+        case K_PARENT_ID: rc = read_u64(r, &s->parent_id, "span.parent_id"); break;
+        case K_START: rc = read_i64(r, &s->start, "span.start"); break;
+        case K_DURATION: rc = read_i64(r, &s->duration, "span.duration"); break;
+        case K_ERROR:
+            rc = read_i64(r, &e, "span.error");
             s->error = e != 0;
-        } else if (key_is(k, "meta")) rc = get_string_map(r, v, a, &s->meta, &s->meta_len, "span.meta");
-        else if (key_is(k, "metrics")) rc = get_metrics(r, v, a, &s->metrics, &s->metrics_len);
-        else if (key_is(k, "meta_struct")) rc = check_meta_struct(r, v);
-        else if (key_is(k, "span_links")) rc = get_links(r, v, a, s);
-        else if (key_is(k, "span_events")) rc = get_events(r, v, a, s);
+            break;
+        case K_META:
+            rc = read_string_map(r, a, &objects, &s->meta, &s->meta_len, "span.meta");
+            break;
+        case K_METRICS: rc = read_metrics(r, a, &objects, s); break;
+        case K_META_STRUCT: rc = check_meta_struct(r, &objects); break;
+        case K_LINKS: rc = read_with_msgpack(r, unp, a, s, &objects, 1); break;
+        case K_EVENTS: rc = read_with_msgpack(r, unp, a, s, &objects, 0); break;
+        case K_OTHER: rc = check_object(r, 2, &objects); break;
+        }
         if (rc) return -1;
     }
     return 0;
@@ -363,12 +630,14 @@ typedef struct {
     uint32_t count;
 } string_table;
 
-static int get_index(reader *r, const msgpack_object *o, const string_table *t,
-                     ag_str *out, const char *field)
+/* A string-table index: a non-negative integer below the table's size. */
+static int read_index(reader *r, const string_table *t, ag_str *out, const char *field)
 {
+    if (need(r, 1)) return truncated(r);
     uint64_t i;
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) i = o->via.u64;
-    else return FAIL(r, "v0.5 %s must be a string index", field);
+    int negative, rc = read_int_bits(r, &i, &negative);
+    if (rc < 0) return -1;
+    if (rc > 0 || negative) return FAIL(r, "v0.5 %s must be a string index", field);
     if (i >= t->count)
         return FAIL(r, "v0.5 %s: string index %llu out of range (table has %u)", field,
                     (unsigned long long)i, t->count);
@@ -376,61 +645,70 @@ static int get_index(reader *r, const msgpack_object *o, const string_table *t,
     return 0;
 }
 
-static int convert_span_v05(reader *r, const msgpack_object *o, const string_table *t,
-                            ag_arena *a, ag_span *s)
+/* v0.5 elements may not be nil (the agent's decoder refuses them). */
+static int not_nil(reader *r, int element)
 {
-    memset(s, 0, sizeof *s);
-    if (o->type != MSGPACK_OBJECT_ARRAY) return FAIL(r, "v0.5 span must be an array");
-    if (o->via.array.size != 12)
-        return FAIL(r, "v0.5 span must have 12 elements, has %u", o->via.array.size);
-    const msgpack_object *e = o->via.array.ptr;
-    for (int i = 0; i < 12; i++)
-        if (e[i].type == MSGPACK_OBJECT_NIL)
-            return FAIL(r, "v0.5 span element %d is nil", i);
-    int64_t err;
-    if (get_index(r, &e[0], t, &s->service, "service") ||
-        get_index(r, &e[1], t, &s->name, "name") ||
-        get_index(r, &e[2], t, &s->resource, "resource") ||
-        get_u64(r, &e[3], &s->trace_id, "v0.5 trace_id") ||
-        get_u64(r, &e[4], &s->span_id, "v0.5 span_id") ||
-        get_u64(r, &e[5], &s->parent_id, "v0.5 parent_id") ||
-        get_i64(r, &e[6], &s->start, "v0.5 start") ||
-        get_i64(r, &e[7], &s->duration, "v0.5 duration") ||
-        get_i64(r, &e[8], &err, "v0.5 error") ||
-        get_index(r, &e[11], t, &s->type, "type"))
-        return -1;
-    s->error = err != 0;
-    if (e[9].type != MSGPACK_OBJECT_MAP) return FAIL(r, "v0.5 meta must be a map");
-    uint32_t n = e[9].via.map.size;
-    s->meta = ag_arena_alloc(a, sizeof *s->meta * (n ? n : 1));
-    s->meta_len = n;
-    for (uint32_t i = 0; i < n; i++)
-        if (get_index(r, &e[9].via.map.ptr[i].key, t, &s->meta[i].key, "meta key") ||
-            get_index(r, &e[9].via.map.ptr[i].val, t, &s->meta[i].value, "meta value"))
-            return -1;
-    if (e[10].type != MSGPACK_OBJECT_MAP) return FAIL(r, "v0.5 metrics must be a map");
-    n = e[10].via.map.size;
-    s->metrics = ag_arena_alloc(a, sizeof *s->metrics * (n ? n : 1));
-    s->metrics_len = n;
-    for (uint32_t i = 0; i < n; i++)
-        if (get_index(r, &e[10].via.map.ptr[i].key, t, &s->metrics[i].key, "metrics key") ||
-            get_f64(r, &e[10].via.map.ptr[i].val, &s->metrics[i].value, "v0.5 metrics value"))
-            return -1;
+    if (need(r, 1)) return truncated(r);
+    if (r->p[r->off] == 0xc0) return FAIL(r, "v0.5 span element %d is nil", element);
     return 0;
 }
 
-static int read_string_table(reader *r, msgpack_unpacked *unp, ag_arena *a, string_table *t)
+static int read_span_v05(reader *r, const string_table *t, ag_arena *a, ag_span *s)
 {
-    if (next_object(r, unp, "v0.5 string table")) return -1;
-    const msgpack_object *o = &unp->data;
-    if (o->type != MSGPACK_OBJECT_ARRAY) return FAIL(r, "v0.5 string table must be an array");
-    t->count = o->via.array.size;
-    t->strings = ag_arena_alloc(a, sizeof *t->strings * (t->count ? t->count : 1));
-    for (uint32_t i = 0; i < t->count; i++) {
-        const msgpack_object *s = &o->via.array.ptr[i];
-        if (s->type != MSGPACK_OBJECT_STR)
+    memset(s, 0, sizeof *s);
+    uint32_t n;
+    int rc = read_array_header_of(r, &n);
+    if (rc > 0) return FAIL(r, "v0.5 span must be an array");
+    if (rc) return -1;
+    if (n != 12) return FAIL(r, "v0.5 span must have 12 elements, has %u", n);
+    int64_t err;
+    if (not_nil(r, 0) || read_index(r, t, &s->service, "service") ||
+        not_nil(r, 1) || read_index(r, t, &s->name, "name") ||
+        not_nil(r, 2) || read_index(r, t, &s->resource, "resource") ||
+        not_nil(r, 3) || read_u64(r, &s->trace_id, "v0.5 trace_id") ||
+        not_nil(r, 4) || read_u64(r, &s->span_id, "v0.5 span_id") ||
+        not_nil(r, 5) || read_u64(r, &s->parent_id, "v0.5 parent_id") ||
+        not_nil(r, 6) || read_i64(r, &s->start, "v0.5 start") ||
+        not_nil(r, 7) || read_i64(r, &s->duration, "v0.5 duration") ||
+        not_nil(r, 8) || read_i64(r, &err, "v0.5 error") || not_nil(r, 9))
+        return -1;
+    s->error = err != 0;
+    rc = read_map_header(r, &n);
+    if (rc > 0) return FAIL(r, "v0.5 meta must be a map");
+    if (rc) return -1;
+    s->meta = ag_arena_alloc(a, sizeof *s->meta * (n ? n : 1));
+    s->meta_len = n;
+    for (uint32_t i = 0; i < n; i++)
+        if (read_index(r, t, &s->meta[i].key, "meta key") ||
+            read_index(r, t, &s->meta[i].value, "meta value"))
+            return -1;
+    if (not_nil(r, 10)) return -1;
+    rc = read_map_header(r, &n);
+    if (rc > 0) return FAIL(r, "v0.5 metrics must be a map");
+    if (rc) return -1;
+    s->metrics = ag_arena_alloc(a, sizeof *s->metrics * (n ? n : 1));
+    s->metrics_len = n;
+    for (uint32_t i = 0; i < n; i++)
+        if (read_index(r, t, &s->metrics[i].key, "metrics key") ||
+            read_f64(r, &s->metrics[i].value, "v0.5 metrics value"))
+            return -1;
+    if (not_nil(r, 11) || read_index(r, t, &s->type, "type")) return -1;
+    return 0;
+}
+
+static int read_string_table(reader *r, ag_arena *a, string_table *t)
+{
+    uint32_t n;
+    int rc = read_array_header_of(r, &n);
+    if (rc > 0) return FAIL(r, "v0.5 string table must be an array");
+    if (rc) return -1;
+    t->count = n;
+    t->strings = ag_arena_alloc(a, sizeof *t->strings * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) {
+        if (need(r, 1)) return truncated(r);
+        if (!is_str(r->p[r->off]))
             return FAIL(r, "v0.5 string table entry %u is not a string", i);
-        t->strings[i] = (ag_str){s->via.str.size ? s->via.str.ptr : "", s->via.str.size};
+        if (read_raw_body(r, r->p[r->off], &t->strings[i])) return -1;
     }
     return 0;
 }
@@ -460,7 +738,7 @@ int ag_decode(ag_version version, const char *body, size_t len, ag_arena *scratc
             FAIL(&r, "v0.5 payload must be an array of 2 elements, has %u", parts);
             goto out;
         }
-        if (read_string_table(&r, &unp, &table_arena, &table)) goto out;
+        if (read_string_table(&r, &table_arena, &table)) goto out;
     }
     if (read_array_header(&r, "list of traces", &ntraces)) goto out;
     for (uint32_t t = 0; t < ntraces; t++) {
@@ -468,10 +746,9 @@ int ag_decode(ag_version version, const char *body, size_t len, ag_arena *scratc
         if (read_array_header(&r, "trace", &nspans)) goto out;
         ag_trace chunk = {ag_arena_alloc(scratch, sizeof(ag_span) * (nspans ? nspans : 1)), nspans};
         for (uint32_t i = 0; i < nspans; i++) {
-            if (next_object(&r, &unp, "span")) goto out;
             int bad = version == AG_V05
-                ? convert_span_v05(&r, &unp.data, &table, scratch, &chunk.spans[i])
-                : convert_span_v04(&r, &unp.data, scratch, &chunk.spans[i]);
+                ? read_span_v05(&r, &table, scratch, &chunk.spans[i])
+                : read_span_v04(&r, &unp, scratch, &chunk.spans[i]);
             if (bad) goto out;
         }
         int cb = fn(ctx, &chunk, err, errlen);

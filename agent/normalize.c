@@ -194,18 +194,43 @@ bool ag_valid_status_code(ag_str s)
     return v >= 100 && v < 600;
 }
 
+/* Whether every byte is below 0x80: word loads, the last one overlapping,
+ * so a short tag costs a couple of instructions instead of a call. */
+static inline bool is_ascii(ag_str s)
+{
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    uint64_t acc = 0, w;
+    size_t n = s.len, i = 0;
+    if (n >= 8) {
+        for (; n - i > 8; i += 8) {
+            memcpy(&w, p + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, p + n - 8, 8);
+        return !((acc | w) & 0x8080808080808080ULL);
+    }
+    for (; i < n; i++) acc |= p[i];
+    return !(acc & 0x80);
+}
+
+/* Nearly every string is ASCII, hence valid UTF-8 as it is. */
+static inline ag_str repair(ag_str s, ag_arena *a)
+{
+    return is_ascii(s) ? s : ag_repair_utf8(s, a);
+}
+
 static void repair_strings(ag_span *s, ag_arena *a)
 {
-    s->service = ag_repair_utf8(s->service, a);
-    s->name = ag_repair_utf8(s->name, a);
-    s->resource = ag_repair_utf8(s->resource, a);
-    s->type = ag_repair_utf8(s->type, a);
+    s->service = repair(s->service, a);
+    s->name = repair(s->name, a);
+    s->resource = repair(s->resource, a);
+    s->type = repair(s->type, a);
     for (size_t i = 0; i < s->meta_len; i++) {
-        s->meta[i].key = ag_repair_utf8(s->meta[i].key, a);
-        s->meta[i].value = ag_repair_utf8(s->meta[i].value, a);
+        s->meta[i].key = repair(s->meta[i].key, a);
+        s->meta[i].value = repair(s->meta[i].value, a);
     }
     for (size_t i = 0; i < s->metrics_len; i++)
-        s->metrics[i].key = ag_repair_utf8(s->metrics[i].key, a);
+        s->metrics[i].key = repair(s->metrics[i].key, a);
     for (size_t i = 0; i < s->links_len; i++) {
         ag_link *l = &s->links[i];
         l->tracestate = ag_repair_utf8(l->tracestate, a);
@@ -226,6 +251,11 @@ static void normalize_times(ag_span *s, int64_t now)
         s->start = now - s->duration;
         if (s->start < 0) s->start = now;
     }
+    /* The Datadog agent stops here; but a start of 0 with a duration past
+     * `now` ends up at start = now, and start + duration (the trace's end,
+     * batch.c) overflows. The fuzzer found it; the agent's Go wraps around
+     * silently, C must not: drop the duration as for the case above. */
+    if (s->duration > INT64_MAX - s->start) s->duration = 0;
 }
 
 static void normalize_tags(ag_span *s, ag_arena *a)

@@ -1,6 +1,6 @@
 """Cost of a span, side by side: ctrace vs the real ddtrace vs OpenTelemetry.
 
-Run with any Python 3 (normally /work/main/.venv/bin/python):
+Run with any Python 3 (normally .venv/bin/python):
 
     python bench/bench_spans.py [--quick] [--json PATH]
 

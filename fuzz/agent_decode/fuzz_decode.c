@@ -3,8 +3,8 @@
  * It runs the exact pipeline the agent runs before the database
  * (ag_intake_build: decode, normalize, batch and blob encoding) and then
  * decodes every blob it produced, so a crash or sanitizer report anywhere
- * in that path is found. Built with clang by tools/fuzz-agent; replayed
- * without clang by replay.c in the ordinary test suite. */
+ * in that path is found. Built with clang by tools/fuzz; replayed
+ * without clang by ../replay.c in the ordinary test suite. */
 #include "blob.h"
 #include "intake.h"
 

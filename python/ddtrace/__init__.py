@@ -12,4 +12,26 @@ from ddtrace._ctrace import Span, Context
 __version__ = _ctrace_version
 __ctrace__ = True
 
-__all__ = ["tracer", "Tracer", "Span", "Context", "__version__"]
+__all__ = ["tracer", "Tracer", "Span", "Context", "__version__", "patch", "patch_all"]
+
+
+def patch(raise_errors: bool = True, **patch_modules) -> None:
+    """ddtrace's ``patch()``. Only ``logging=True`` does something: ctrace
+    does not instrument libraries, so any other module is reported once in
+    a warning and ignored (never raised, unlike ddtrace's missing modules)."""
+    from ddtrace import _logs
+    import logging
+
+    unsupported = sorted(name for name, on in patch_modules.items() if on and name != "logging")
+    if patch_modules.get("logging"):
+        _logs.patch()
+    if unsupported:
+        logging.getLogger("ddtrace").warning(
+            "ddtrace.patch(): ctrace does not instrument libraries; ignored: %s",
+            ", ".join(unsupported))
+
+
+def patch_all(**patch_modules) -> None:
+    """ddtrace's ``patch_all()``: of its defaults, ctrace provides logging."""
+    patch_modules.setdefault("logging", True)
+    patch(raise_errors=False, **{k: v for k, v in patch_modules.items() if k == "logging"})

@@ -9,9 +9,11 @@ import os
 import pathlib
 import platform
 import sys
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
 
-from ddtrace import _ctrace
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+from ddtrace import _ctrace, _processors
 from ddtrace._provider import BaseContextProvider, DefaultContextProvider
 
 log = logging.getLogger("ddtrace")
@@ -40,6 +42,11 @@ def _inferred_service() -> Optional[str]:
     return top.name or None
 
 
+#: The service ddtrace infers, found once when the tracer is made (it walks
+#: directories) and read by every injected log record.
+_INFERRED_SERVICE = ""
+
+
 class Tracer(_ctrace.Tracer):
     """ddtrace's Tracer. Use the global ``ddtrace.tracer``; a second
     instance works but is reported, as in ddtrace 3.x+."""
@@ -49,7 +56,9 @@ class Tracer(_ctrace.Tracer):
     _instances = 0
 
     def __init__(self) -> None:
-        super().__init__(default_service=_inferred_service() or "unnamed-python-service",
+        global _INFERRED_SERVICE
+        _INFERRED_SERVICE = _inferred_service() or ""
+        super().__init__(default_service=_INFERRED_SERVICE or "unnamed-python-service",
                          lang_version=platform.python_version())
         Tracer._instances += 1
         if Tracer._instances > 1:
@@ -61,7 +70,7 @@ class Tracer(_ctrace.Tracer):
     # -- the decorator ---------------------------------------------------------
     def wrap(self, name: Optional[str] = None, service: Optional[str] = None,
              resource: Optional[str] = None, span_type: Optional[str] = None
-             ) -> Callable[[Callable], Callable]:
+             ) -> Callable[[_F], _F]:
         """Decorator tracing each call of a function, method, coroutine
         function, generator or async generator (the span covers the await or
         the whole iteration). The default span name is ``module.function``."""
@@ -123,6 +132,7 @@ class Tracer(_ctrace.Tracer):
             self.context_provider = context_provider
         if trace_processors is not None:
             self._user_processors = list(trace_processors)
+            _processors.configure(self, self._user_processors)
         for key in unsupported:
             log.warning("tracer.configure(%s=...) is not supported by ctrace; ignored", key)
 
@@ -131,20 +141,24 @@ class Tracer(_ctrace.Tracer):
         spans started afterwards are not sent."""
         self._shutdown(timeout)
 
-    def get_log_correlation_context(self, active=None) -> dict:
-        """The ids and service of the active span, as ddtrace's log
-        injection formats them."""
-        span = active if active is not None else self.current_span()
+    def get_log_correlation_context(
+            self, active: Optional[Union[_ctrace.Span, _ctrace.Context]] = None) -> Dict[str, str]:
+        """The ids of the active span or context and the service, env and
+        version, formatted as ddtrace's log injection formats them: trace id
+        in decimal, or 32 hex digits when its upper 64 bits are set; "0"
+        ids and "" strings when nothing is active or tracing is disabled."""
+        if active is None and self.enabled:
+            active = self.context_provider.active()
         trace_id = span_id = "0"
-        if span is not None and span.trace_id:
-            tid = span.trace_id
-            trace_id = ("%032x" % tid) if tid >> 64 else str(tid)
-            span_id = str(span.span_id)
+        if active is not None:
+            tid = active.trace_id or 0
+            trace_id = (("%032x" % tid) if tid >> 64 else str(tid)) if tid else "0"
+            span_id = str(active.span_id) if active.span_id else "0"
         # ddtrace 4.x's keys carry the "dd." prefix of the log record fields.
         return {
             "dd.trace_id": trace_id,
             "dd.span_id": span_id,
-            "dd.service": os.environ.get("DD_SERVICE") or (self._default_service or ""),
+            "dd.service": os.environ.get("DD_SERVICE") or _INFERRED_SERVICE,
             "dd.env": os.environ.get("DD_ENV", ""),
             "dd.version": os.environ.get("DD_VERSION", ""),
         }

@@ -208,7 +208,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
 
 /* In the order that makes later ones win where ddtrace says so: the URL
  * after host and port. */
-static const char *const env_names[] = {
+const char *const ct_config_env_names[] = {
     "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_TRACE_ENABLED",
     "DD_TRACE_DEBUG", "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED",
     "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_TRACE_AGENT_URL",
@@ -218,18 +218,20 @@ static const char *const env_names[] = {
     "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS", "_CT_IN_MEMORY_WRITER",
     "DD_TRACE_SAMPLING_RULES", "DD_TRACE_SAMPLE_RATE", "DD_TRACE_RATE_LIMIT",
 };
+const size_t ct_config_env_name_count =
+    sizeof ct_config_env_names / sizeof *ct_config_env_names;
 
 int ct_config_load_env(ct_config *config)
 {
-    for (size_t i = 0; i < sizeof env_names / sizeof *env_names; i++) {
-        const char *value = getenv(env_names[i]);
+    for (size_t i = 0; i < ct_config_env_name_count; i++) {
+        const char *value = getenv(ct_config_env_names[i]);
         if (!value || !*value)
             continue;
-        int rc = ct_config_set(config, env_names[i], value);
+        int rc = ct_config_set(config, ct_config_env_names[i], value);
         if (rc == CT_ENOMEM)
             return rc;
         if (rc != CT_OK)
-            fprintf(stderr, "ctrace: ignoring invalid %s=%s\n", env_names[i], value);
+            fprintf(stderr, "ctrace: ignoring invalid %s=%s\n", ct_config_env_names[i], value);
     }
     return CT_OK;
 }

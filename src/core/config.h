@@ -51,6 +51,11 @@ struct ct_config {
     char *tracer_version;       /* e.g. "0.1.0" */
 };
 
+/* The environment variables ct_config_load_env reads, in the order it
+ * reads them (later ones win: the agent URL after host and port). */
+extern const char *const ct_config_env_names[];
+extern const size_t ct_config_env_name_count;
+
 /* Copies a config (deep). NULL when out of memory. */
 ct_config *ct_config_copy(const ct_config *config);
 

@@ -212,12 +212,23 @@ static int parse_int(const char *text, size_t len, int *out)
     return CT_OK;
 }
 
+#define DD_TAG_KEY_MAX (CT_PROP_DD_MEMBER_MAX + 8)
+#define DD_TAG_VALUE_MAX (CT_PROP_DD_MEMBER_MAX + 1)
+
+/* Can a t.* item be reported? Checked in the validating pass too: the
+ * fuzzer found a member whose first t.* item was reported before a later,
+ * too long one made the whole member invalid. */
+static int dd_tag_fits(size_t key_len, size_t value_len)
+{
+    return key_len - 2 + 6 <= DD_TAG_KEY_MAX && value_len <= DD_TAG_VALUE_MAX;
+}
+
 /* Reports a t.* item as "_dd.p.<name>" with '~' read as '='. */
 static int report_dd_tag(ct_prop_pair_fn fn, void *arg, const char *key, size_t key_len,
                          const char *value, size_t value_len)
 {
-    char full_key[CT_PROP_DD_MEMBER_MAX + 8], decoded[CT_PROP_DD_MEMBER_MAX + 1];
-    if (key_len - 2 + 6 > sizeof full_key || value_len > sizeof decoded)
+    char full_key[DD_TAG_KEY_MAX], decoded[DD_TAG_VALUE_MAX];
+    if (!dd_tag_fits(key_len, value_len))
         return CT_EINVAL;
     memcpy(full_key, "_dd.p.", 6);
     memcpy(full_key + 6, key + 2, key_len - 2);
@@ -246,8 +257,10 @@ static int dd_member_pass(const char *text, size_t len, ct_dd_member *out,
             out->origin = value, out->origin_len = value_len;
         } else if (key_len == 1 && item[0] == 'p') {
             out->parent = value, out->parent_len = value_len;
-        } else if (key_len > 2 && item[0] == 't' && item[1] == '.' && fn) {
-            int stop = report_dd_tag(fn, arg, item, key_len, value, value_len);
+        } else if (key_len > 2 && item[0] == 't' && item[1] == '.') {
+            if (!dd_tag_fits(key_len, value_len))
+                return CT_EINVAL;
+            int stop = fn ? report_dd_tag(fn, arg, item, key_len, value, value_len) : 0;
             if (stop)
                 return stop;
         }

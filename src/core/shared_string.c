@@ -13,6 +13,8 @@ static struct {
     char data[1];
 } empty_string = {CT_STRING_STATIC, 0, {0}};
 
+int ct_counters_single_lock;
+
 ct_string *ct_string_empty(void) { return (ct_string *)&empty_string; }
 
 ct_string *ct_string_new(const char *bytes, size_t len)
@@ -36,6 +38,6 @@ void ct_string_unref(ct_string *s)
     if (!s || atomic_load_explicit(&s->refcount, memory_order_relaxed) ==
                   CT_STRING_STATIC)
         return;
-    if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) == 1)
+    if (ct_ref_decrement(&s->refcount) == 1)
         free(s);
 }

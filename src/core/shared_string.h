@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "counters.h"
+
 typedef struct ct_string {
     atomic_uint refcount;     /* CT_STRING_STATIC: never freed */
     uint32_t len;
@@ -36,7 +38,7 @@ static inline ct_string *ct_string_ref(ct_string *s)
 {
     if (s && atomic_load_explicit(&s->refcount, memory_order_relaxed) !=
                  CT_STRING_STATIC)
-        atomic_fetch_add_explicit(&s->refcount, 1, memory_order_relaxed);
+        ct_ref_increment(&s->refcount);
     return s;
 }
 

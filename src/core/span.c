@@ -95,7 +95,7 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     span->type = ct_string_ref(args->type);
     span->parent_service = parent ? ct_string_ref(parent->service) : NULL;
     ct_trace_span_opened(span->trace);
-    atomic_fetch_add_explicit(&tracer->spans_started, 1, memory_order_relaxed);
+    ct_count_add(&tracer->spans_started, 1);
     if (add_start_tags(span, tracer) != CT_OK)
         goto out_of_memory;
     return CT_OK;
@@ -153,6 +153,14 @@ int ct_span_add_link(ct_span *span, const ct_link *link)
 
 int ct_span_finish_at(ct_span *span, int64_t finish_ns)
 {
+    int rc = ct_span_stop_at(span, finish_ns);
+    if (rc == CT_OK)
+        ct_trace_record_span(span->trace, span);
+    return rc;
+}
+
+int ct_span_stop_at(ct_span *span, int64_t finish_ns)
+{
     if (span->finished)
         return CT_ESTATE;
     span->finished = 1;
@@ -165,8 +173,7 @@ int ct_span_finish_at(ct_span *span, int64_t finish_ns)
     if (span->duration_ns < 0)
         span->duration_ns = 0;
     ct_tracer *tracer = span->trace->tracer;
-    atomic_fetch_add_explicit(&tracer->spans_finished, 1, memory_order_relaxed);
-    ct_trace_record_span(span->trace, span);
+    ct_count_add(&tracer->spans_finished, 1);
     return CT_OK;
 }
 

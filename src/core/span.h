@@ -61,6 +61,13 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
  * finished; the span is finished whatever else fails (drops are counted). */
 int ct_span_finish_at(ct_span *span, int64_t finish_ns);
 
+/* The first half of ct_span_finish_at: finished, with its duration, but not
+ * yet recorded; the segment still counts it open. The caller records it
+ * later with ct_trace_record_span, or gives it up with
+ * ct_trace_abandon_span (trace processors need the finished spans of a
+ * segment before any is serialized). CT_ESTATE if already finished. */
+int ct_span_stop_at(ct_span *span, int64_t finish_ns);
+
 /* Frees what the span owns; abandons it if unfinished. Idempotent. */
 void ct_span_release(ct_span *span);
 

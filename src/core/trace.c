@@ -56,7 +56,7 @@ void ct_trace_unref(ct_trace *trace)
 {
     if (!trace)
         return;
-    if (atomic_fetch_sub_explicit(&trace->refcount, 1, memory_order_acq_rel) != 1)
+    if (ct_ref_decrement(&trace->refcount) != 1)
         return;
     if (trace->record_count)
         ct_tracer_count_drop(trace->tracer, trace->record_count);
@@ -254,7 +254,7 @@ static void submit_chunk(ct_trace *trace, ct_buffer *chunk, int rc, uint32_t cou
     else
         ct_tracer_count_drop(tracer, count);
     if (rc == CT_OK)
-        atomic_fetch_add_explicit(&tracer->traces_completed, 1, memory_order_relaxed);
+        ct_count_add(&tracer->traces_completed, 1);
     if (chunk != &tracer->frame)
         ct_buffer_release(chunk);
     else if (chunk->capacity > (1u << 20))
@@ -339,7 +339,7 @@ void ct_trace_record_span(ct_trace *trace, const ct_span *span)
 void ct_trace_abandon_span(ct_trace *trace)
 {
     lock(trace);
-    atomic_fetch_add_explicit(&trace->tracer->spans_dropped, 1, memory_order_relaxed);
+    ct_count_add(&trace->tracer->spans_dropped, 1);
     trace->open_spans--;
     after_close(trace);
     unlock(trace);

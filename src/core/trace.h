@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "counters.h"
 #include "ctrace.h"
 #include "sampler.h"
 #include "shared_string.h"
@@ -54,7 +55,7 @@ ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
 
 static inline ct_trace *ct_trace_ref(ct_trace *trace)
 {
-    atomic_fetch_add_explicit(&trace->refcount, 1, memory_order_relaxed);
+    ct_ref_increment(&trace->refcount);
     return trace;
 }
 

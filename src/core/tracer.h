@@ -15,6 +15,7 @@
 
 #include "buffer.h"
 #include "config.h"
+#include "counters.h"
 #include "ctrace.h"
 #include "shared_string.h"
 #include "tags.h"
@@ -71,8 +72,8 @@ void ct_tracer_shutdown(ct_tracer *tracer, int timeout_ms);
 /* Counts drops (the writer counts its own). */
 static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)
 {
-    atomic_fetch_add_explicit(&tracer->traces_dropped, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&tracer->spans_dropped, spans, memory_order_relaxed);
+    ct_count_add(&tracer->traces_dropped, 1);
+    ct_count_add(&tracer->spans_dropped, spans);
 }
 
 #endif

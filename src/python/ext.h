@@ -31,6 +31,8 @@ typedef struct PyTracer {
     PyObject_HEAD
     ct_tracer *tracer;
     PyObject *weakrefs;
+    PyObject *finish_hook;    /* strong or NULL: set while trace processors
+                                 are configured (ddtrace/_processors.py) */
 } PyTracer;
 
 /* ddtrace.trace.Span: a ct_span embedded in the Python object. */
@@ -43,6 +45,8 @@ struct PySpan {
     PyObject *events;         /* list of span events (dicts) or NULL */
     PyObject *weakrefs;
     uint8_t started;          /* the embedded span was started */
+    uint8_t deferred;         /* finished, not yet recorded: held by the
+                                 tracer's finish_hook for trace processors */
 };
 
 /* ddtrace.trace.Context */

@@ -116,6 +116,8 @@ static struct PyModuleDef module_def = {
 
 static int init_state(void)
 {
+    /* every call into the core holds the GIL: see counters.h */
+    ct_counters_single_lock = 1;
     ct_ext.active = PyContextVar_New("datadog_contextvar", Py_None);
     PyObject *traceback = PyImport_ImportModule("traceback");
     if (traceback) {

@@ -96,6 +96,7 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
     self->events = NULL;
     self->weakrefs = NULL;
     self->started = 0;
+    self->deferred = 0;
 
     ct_remote_parent remote;
     ct_span_start_args args = {0};
@@ -135,6 +136,8 @@ static void Span_dealloc(PySpan *self)
 {
     if (self->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)self);
+    if (self->deferred)
+        ct_trace_abandon_span(self->span.trace);
     if (self->started)
         ct_span_release(&self->span);
     Py_XDECREF(self->parent);
@@ -679,13 +682,75 @@ static void store_events(PySpan *self)
     PyErr_Clear();
 }
 
+/* Records a span whose recording was deferred (see defer_finish); it may
+ * complete its segment. No-op for any other span. */
+static void record_deferred(PySpan *self)
+{
+    if (!self->deferred)
+        return;
+    self->deferred = 0;
+    ct_trace_record_span(self->span.trace, &self->span);
+}
+
+/* Trace processors are configured: the span is finished but stays out of
+ * its segment's records, and the hook (ddtrace/_processors.py) holds it
+ * until every span of the segment has finished, runs the processors and
+ * then records or drops each span. The user's exception state is kept
+ * across the hook; a hook that fails records the span at once. */
+static void defer_finish(PySpan *self, int64_t finish_ns)
+{
+    ct_span_stop_at(&self->span, finish_ns);
+    self->deferred = 1;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *hook = self->tracer->finish_hook;
+    Py_INCREF(hook);
+    PyObject *result = PyObject_CallOneArg(hook, (PyObject *)self);
+    Py_DECREF(hook);
+    if (!result) {
+        PyErr_Clear();
+        record_deferred(self);
+    }
+    Py_XDECREF(result);
+    PyErr_Restore(type, value, tb);
+}
+
 int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
 {
     if (!self->started || self->span.finished)
         return 0;
     store_events(self);
-    ct_span_finish_at(&self->span, finish_ns);
+    if (self->tracer->finish_hook)
+        defer_finish(self, finish_ns);
+    else
+        ct_span_finish_at(&self->span, finish_ns);
     return 0; /* its parent is active again: see ct_ext_active */
+}
+
+static PyObject *Span_record_deferred(PySpan *self, PyObject *unused)
+{
+    record_deferred(self);
+    Py_RETURN_NONE;
+}
+
+/* A trace processor dropped the span: it is never sent (counted). */
+static PyObject *Span_drop_deferred(PySpan *self, PyObject *unused)
+{
+    if (self->deferred) {
+        self->deferred = 0;
+        ct_trace_abandon_span(self->span.trace);
+    }
+    Py_RETURN_NONE;
+}
+
+/* (segment id, spans of the segment not yet recorded): the hook's test
+ * for "every span of this local trace has finished". */
+static PyObject *Span_segment_state(PySpan *self, PyObject *unused)
+{
+    if (!self->started || !self->span.trace)
+        return Py_BuildValue("(KI)", 0ULL, 0u);
+    return Py_BuildValue("(KI)", (unsigned long long)(uintptr_t)self->span.trace,
+                         self->span.trace->open_spans);
 }
 
 static PyObject *Span_finish(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
@@ -904,6 +969,16 @@ static PyObject *Span_get_local_root(PySpan *self, void *c)
     Py_INCREF(span);
     return (PyObject *)span;
 }
+/* The live list of span events (dicts: name, time_unix_nano, attributes),
+ * for bridges that add events other than exceptions (OpenTelemetry). */
+static PyObject *Span_get_events(PySpan *self, void *c)
+{
+    if (!self->events && !(self->events = PyList_New(0)))
+        return NULL;
+    Py_INCREF(self->events);
+    return self->events;
+}
+
 static PyObject *Span_get_links(PySpan *self, void *c)
 {
     PyObject *list = PyList_New(0);
@@ -950,6 +1025,7 @@ static PyGetSetDef Span_getset[] = {
     {"_parent", (getter)Span_get_parent, NULL, "the local parent span", NULL},
     {"_local_root", (getter)Span_get_local_root, NULL, "the local root span", NULL},
     {"_links", (getter)Span_get_links, NULL, "the span's links", NULL},
+    {"_events", (getter)Span_get_events, NULL, "the span's events (live list)", NULL},
     {NULL},
 };
 
@@ -969,6 +1045,9 @@ static PyMethodDef Span_methods[] = {
     {"link_span", (PyCFunction)(void (*)(void))Span_link_span, METH_FASTCALL | METH_KEYWORDS, "Link to a Context."},
     {"finish", (PyCFunction)(void (*)(void))Span_finish, METH_FASTCALL | METH_KEYWORDS, "Finish the span (idempotent)."},
     {"_finish_with_ancestors", (PyCFunction)Span_finish_with_ancestors, METH_NOARGS, "Finish with all ancestors."},
+    {"_record_deferred", (PyCFunction)Span_record_deferred, METH_NOARGS, "Trace processors: send this finished span."},
+    {"_drop_deferred", (PyCFunction)Span_drop_deferred, METH_NOARGS, "Trace processors: never send this finished span."},
+    {"_segment_state", (PyCFunction)Span_segment_state, METH_NOARGS, "Trace processors: (segment id, spans not yet recorded)."},
     {"__enter__", (PyCFunction)Span_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))Span_exit, METH_FASTCALL, NULL},
     {NULL},

@@ -47,6 +47,7 @@ static void Tracer_dealloc(PyTracer *self)
 {
     if (self->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)self);
+    Py_CLEAR(self->finish_hook);
     if (self->tracer) {
         ct_tracer *tracer = self->tracer;
         self->tracer = NULL;
@@ -301,6 +302,30 @@ static PyObject *Tracer_get_agent_url(PyTracer *self, void *c)
     return PyUnicode_FromString(self->tracer->config->agent_url);
 }
 
+static PyObject *Tracer_get_finish_hook(PyTracer *self, void *c)
+{
+    PyObject *hook = self->finish_hook ? self->finish_hook : Py_None;
+    Py_INCREF(hook);
+    return hook;
+}
+
+/* None turns deferral off: spans finishing afterwards are recorded at once. */
+static int Tracer_set_finish_hook(PyTracer *self, PyObject *hook, void *c)
+{
+    if (hook && hook != Py_None && !PyCallable_Check(hook)) {
+        PyErr_SetString(PyExc_TypeError, "_finish_hook must be callable or None");
+        return -1;
+    }
+    PyObject *old = self->finish_hook;
+    self->finish_hook = NULL;
+    if (hook && hook != Py_None) {
+        Py_INCREF(hook);
+        self->finish_hook = hook;
+    }
+    Py_XDECREF(old);
+    return 0;
+}
+
 static PyMethodDef Tracer_methods[] = {
     {"trace", (PyCFunction)(void (*)(void))Tracer_trace, METH_FASTCALL | METH_KEYWORDS,
      "trace(name, service=None, resource=None, span_type=None) -> Span, child of the active span, activated."},
@@ -321,6 +346,8 @@ static PyGetSetDef Tracer_getset[] = {
     {"enabled", (getter)Tracer_get_enabled, (setter)Tracer_set_enabled, "Whether traces are sent.", NULL},
     {"_default_service", (getter)Tracer_get_service, NULL, "The default service.", NULL},
     {"_agent_url", (getter)Tracer_get_agent_url, NULL, "Where traces are sent.", NULL},
+    {"_finish_hook", (getter)Tracer_get_finish_hook, (setter)Tracer_set_finish_hook,
+     "Called with each finished span while trace processors are configured.", NULL},
     {NULL},
 };
 

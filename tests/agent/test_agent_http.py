@@ -155,7 +155,9 @@ def test_stalled_clients_do_not_block_others(agent_factory):
 
 
 def test_connection_limit_bounds_concurrent_connections(agent_factory):
-    a = agent_factory('--max-connections', '8', '--connection-timeout', '3')
+    # a long idle timeout: on a loaded machine the held connections must not
+    # time out (and free their slots) before the extra one is tried
+    a = agent_factory('--max-connections', '8', '--connection-timeout', '20')
     held = [socket.create_connection(('127.0.0.1', a.port)) for _ in range(8)]
     extra = socket.create_connection(('127.0.0.1', a.port))
     extra.settimeout(2)

@@ -14,7 +14,7 @@ headers yield an empty Context, never a half-valid one, and never raise.
 import logging
 import os
 import urllib.parse
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ddtrace import _ctrace
 from ddtrace._ctrace import Context, Span
@@ -411,7 +411,7 @@ class HTTPPropagator:
     in the styles configured by DD_TRACE_PROPAGATION_STYLE*."""
 
     @staticmethod
-    def inject(context, headers: Dict[str, str]) -> None:
+    def inject(context: Union[Span, Context], headers: Dict[str, str]) -> None:
         """Adds the headers of ``context`` (a Span, preferably, or a
         Context) to ``headers``. Never raises."""
         try:
@@ -439,7 +439,7 @@ class HTTPPropagator:
             _inject_tracecontext(ctx, span, tags, headers)
 
     @staticmethod
-    def extract(headers) -> Context:
+    def extract(headers: Mapping[str, Any]) -> Context:
         """A new Context from ``headers`` (an empty one when they carry no
         valid trace). Never raises."""
         try:

@@ -1,7 +1,9 @@
 /* Replays a libFuzzer corpus through LLVMFuzzerTestOneInput without
  * libFuzzer (so without clang): every file of every directory (or file)
  * given on the command line, in order. A crash fails the test; the count of
- * inputs run is printed. Registered as the meson test agent_decode_corpus. */
+ * inputs run is printed. Every fuzz target in fuzz/ links it for its
+ * meson test <target>_corpus, so `make test` replays each committed seed
+ * corpus (and any crash input added to it) without clang. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>

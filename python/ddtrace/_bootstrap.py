@@ -1,0 +1,34 @@
+"""What ``ddtrace-run`` and ``import ddtrace.auto`` install, done once.
+
+Both end here: ``ddtrace-run`` puts ``ddtrace/bootstrap`` first on
+``PYTHONPATH`` so that the program's interpreter imports our
+``sitecustomize`` before any program code, and that module imports
+``ddtrace.auto``. Nothing here raises: a broken setup must not stop the
+application from starting.
+"""
+import logging
+import os
+
+_installed = False
+
+
+def _tracing_enabled() -> bool:
+    return os.environ.get("DD_TRACE_ENABLED", "true").strip().lower() not in ("false", "0")
+
+
+def install() -> None:
+    """Make the global tracer and patch logging; idempotent."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    try:
+        if os.environ.get("DD_TRACE_DEBUG", "").strip().lower() in ("true", "1"):
+            logging.getLogger("ddtrace").setLevel(logging.DEBUG)
+        from ddtrace._tracer import tracer  # noqa: F401  (reads DD_* now)
+        # ddtrace 4.16 leaves logging alone when tracing is disabled.
+        if _tracing_enabled():
+            from ddtrace import _logs
+            _logs.patch()
+    except Exception:
+        logging.getLogger("ddtrace").warning("ctrace: setting up tracing failed", exc_info=True)

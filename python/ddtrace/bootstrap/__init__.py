@@ -1,0 +1,2 @@
+"""The directory ``ddtrace-run`` puts first on ``PYTHONPATH`` (see
+``ddtrace._bootstrap``)."""
