@@ -200,16 +200,7 @@ static PyObject *Context_get_trace_id(PyTraceContext *self, void *c)
 {
     if (!self->trace_id_low && !self->trace_id_high)
         Py_RETURN_NONE;
-    PyObject *high = PyLong_FromUnsignedLongLong(self->trace_id_high);
-    PyObject *low = PyLong_FromUnsignedLongLong(self->trace_id_low);
-    PyObject *shift = PyLong_FromLong(64);
-    PyObject *shifted = (high && shift) ? PyNumber_Lshift(high, shift) : NULL;
-    PyObject *result = (shifted && low) ? PyNumber_Or(shifted, low) : NULL;
-    Py_XDECREF(high);
-    Py_XDECREF(low);
-    Py_XDECREF(shift);
-    Py_XDECREF(shifted);
-    return result;
+    return ct_ext_u128(self->trace_id_high, self->trace_id_low);
 }
 
 static int Context_set_trace_id(PyTraceContext *self, PyObject *v, void *c)

@@ -100,6 +100,9 @@ int ct_ext_span_finish(PySpan *span, int64_t finish_ns);
 void ct_ext_span_set_exc_info(PySpan *span, PyObject *type, PyObject *value,
                               PyObject *tb);
 
+/* (high << 64) | low as a Python int (new reference, NULL on error). */
+PyObject *ct_ext_u128(uint64_t high, uint64_t low);
+
 /* Does Span.set_tag route value to metrics (ints within 2**53, floats)?
  * Then *number is its value (NaN and infinities included: the caller drops
  * them, as set_metric does). Never raises. */

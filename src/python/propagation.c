@@ -29,19 +29,6 @@ static const char *utf8_of(PyObject *obj, Py_ssize_t *len)
     return text;
 }
 
-static PyObject *u128(uint64_t high, uint64_t low)
-{
-    PyObject *h = PyLong_FromUnsignedLongLong(high), *l = PyLong_FromUnsignedLongLong(low);
-    PyObject *shift = PyLong_FromLong(64);
-    PyObject *shifted = (h && shift) ? PyNumber_Lshift(h, shift) : NULL;
-    PyObject *result = (shifted && l) ? PyNumber_Or(shifted, l) : NULL;
-    Py_XDECREF(h);
-    Py_XDECREF(l);
-    Py_XDECREF(shift);
-    Py_XDECREF(shifted);
-    return result;
-}
-
 static PyObject *prop_decimal(PyObject *module, PyObject *arg)
 {
     Py_ssize_t len;
@@ -59,7 +46,7 @@ static PyObject *prop_hex(PyObject *module, PyObject *arg)
     uint64_t high, low;
     if (!text || ct_prop_parse_hex(text, (size_t)len, &high, &low) != CT_OK)
         Py_RETURN_NONE;
-    return u128(high, low);
+    return ct_ext_u128(high, low);
 }
 
 static PyObject *prop_traceparent(PyObject *module, PyObject *arg)
@@ -69,7 +56,7 @@ static PyObject *prop_traceparent(PyObject *module, PyObject *arg)
     ct_traceparent tp;
     if (!text || ct_prop_parse_traceparent(text, (size_t)len, &tp) != CT_OK)
         Py_RETURN_NONE;
-    PyObject *trace_id = u128(tp.trace_id_high, tp.trace_id_low);
+    PyObject *trace_id = ct_ext_u128(tp.trace_id_high, tp.trace_id_low);
     if (!trace_id)
         return NULL;
     return Py_BuildValue("(NKi)", trace_id, (unsigned long long)tp.parent_id, tp.flags);

@@ -840,7 +840,7 @@ static int Span_set_type(PySpan *self, PyObject *v, void *c)
     return set_string_attr(&self->span.type, v, 1);
 }
 
-static PyObject *u128(uint64_t high, uint64_t low)
+PyObject *ct_ext_u128(uint64_t high, uint64_t low)
 {
     PyObject *h = PyLong_FromUnsignedLongLong(high), *l = PyLong_FromUnsignedLongLong(low);
     PyObject *shift = PyLong_FromLong(64);
@@ -857,7 +857,7 @@ static PyObject *Span_get_trace_id(PySpan *self, void *c)
 {
     if (!self->span.trace)
         Py_RETURN_NONE;
-    return u128(self->span.trace->trace_id_high, self->span.trace->trace_id_low);
+    return ct_ext_u128(self->span.trace->trace_id_high, self->span.trace->trace_id_low);
 }
 static PyObject *Span_get_trace_id_64(PySpan *self, void *c)
 {
@@ -984,7 +984,7 @@ static PyObject *Span_get_links(PySpan *self, void *c)
     PyObject *list = PyList_New(0);
     for (uint32_t i = 0; list && i < self->span.link_count; i++) {
         const ct_link *link = &self->span.links[i];
-        PyObject *trace_id = u128(link->trace_id_high, link->trace_id_low);
+        PyObject *trace_id = ct_ext_u128(link->trace_id_high, link->trace_id_low);
         PyObject *item = trace_id ? Py_BuildValue("{s:N,s:K}", "trace_id", trace_id,
                                                   "span_id", (unsigned long long)link->span_id)
                                   : NULL;
