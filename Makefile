@@ -15,7 +15,9 @@ AGENT_PORT  ?= 8126
 PYTEST_ARGS ?=
 # Tools pip installs into .venv (meson, ninja, ddapm-test-agent) come first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-BUILD_ARGS  ?=
+# The full build whatever an earlier run configured in build/py (meson
+# keeps options between runs; a helper build may have turned one off).
+BUILD_ARGS  ?= -Csetup-args=-Dagent=true -Csetup-args=-Dtracer=true
 
 .PHONY: all deps build test test-c test-sanitizers test-valgrind test-python test-all-pythons demo stop bench fuzz clean
 
