@@ -448,50 +448,6 @@ static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r)
     return p;
 }
 
-/* Packs the records of one frame as a v0.4 trace. */
-static int encode_trace_v04(const frame_view *frame, ct_buffer *out)
-{
-    const uint8_t *data = frame->records, *end = data + frame->records_len;
-    int rc = reserve(out, 5);
-    if (rc != CT_OK)
-        return rc;
-    out->len = (size_t)(pack_array(out->data + out->len, frame->span_count) -
-                        out->data);
-    for (uint32_t i = 0; i < frame->span_count; i++) {
-        ct_record_reader r;
-        size_t size = ct_record_open(&r, data, (size_t)(end - data));
-        if (size == 0)
-            return CT_EINVAL;
-        data += size;
-        rc = reserve(out, span_bound(&r));
-        if (rc != CT_OK)
-            return rc;
-        out->len = (size_t)(pack_span_v04(out->data + out->len, &r) -
-                            out->data);
-    }
-    return data == end ? CT_OK : CT_EINVAL;
-}
-
-static int encode_v04(const uint8_t *frames, size_t frames_len,
-                      uint32_t chunk_count, ct_buffer *out)
-{
-    const uint8_t *cursor = frames, *end = frames + frames_len;
-    int rc = reserve(out, 5);
-    if (rc != CT_OK)
-        return rc;
-    out->len = (size_t)(pack_array(out->data + out->len, chunk_count) -
-                        out->data);
-    for (uint32_t i = 0; i < chunk_count; i++) {
-        frame_view frame;
-        rc = next_frame(&cursor, end, &frame);
-        if (rc == CT_OK)
-            rc = encode_trace_v04(&frame, out);
-        if (rc != CT_OK)
-            return rc;
-    }
-    return cursor == end ? CT_OK : CT_EINVAL;
-}
-
 /* -- v0.5 string table -------------------------------------------------------- */
 
 typedef struct intern_slot {
@@ -747,55 +703,84 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
     return CT_OK;
 }
 
-static int encode_trace_v05(const frame_view *frame, string_table *t,
-                            ct_buffer *body)
+/* -- traces, either version -------------------------------------------------- */
+
+/* Packs one span at *p, where span_bound(r) bytes are reserved, and moves
+ * *p past it. t is the v0.5 string table (NULL for v0.4). */
+typedef int (*span_packer)(uint8_t **p, const ct_record_reader *r, string_table *t);
+
+static int pack_span_v04_at(uint8_t **p, const ct_record_reader *r, string_table *unused)
+{
+    *p = pack_span_v04(*p, r);
+    return CT_OK;
+}
+
+/* Packs the records of one frame as one trace (an array of spans). */
+static int encode_trace(const frame_view *frame, span_packer pack, string_table *t,
+                        ct_buffer *out)
 {
     const uint8_t *data = frame->records, *end = data + frame->records_len;
-    int rc = reserve(body, 5);
+    int rc = reserve(out, 5);
     if (rc != CT_OK)
         return rc;
-    body->len = (size_t)(pack_array(body->data + body->len,
-                                    frame->span_count) - body->data);
+    out->len = (size_t)(pack_array(out->data + out->len, frame->span_count) -
+                        out->data);
     for (uint32_t i = 0; i < frame->span_count; i++) {
         ct_record_reader r;
         size_t size = ct_record_open(&r, data, (size_t)(end - data));
         if (size == 0)
             return CT_EINVAL;
         data += size;
-        rc = reserve(body, span_bound(&r));
+        rc = reserve(out, span_bound(&r));
         if (rc != CT_OK)
             return rc;
-        uint8_t *p = body->data + body->len;
-        rc = pack_span_v05(&p, &r, t);
+        uint8_t *p = out->data + out->len;
+        rc = pack(&p, &r, t);
         if (rc != CT_OK)
             return rc;
-        body->len = (size_t)(p - body->data);
+        out->len = (size_t)(p - out->data);
     }
     return data == end ? CT_OK : CT_EINVAL;
+}
+
+/* Packs chunk_count frames as the array of traces both versions send. */
+static int encode_traces(const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
+                         span_packer pack, string_table *t, ct_buffer *out)
+{
+    const uint8_t *cursor = frames, *end = frames + frames_len;
+    int rc = reserve(out, 5);
+    if (rc != CT_OK)
+        return rc;
+    out->len = (size_t)(pack_array(out->data + out->len, chunk_count) -
+                        out->data);
+    for (uint32_t i = 0; i < chunk_count; i++) {
+        frame_view frame;
+        rc = next_frame(&cursor, end, &frame);
+        if (rc == CT_OK)
+            rc = encode_trace(&frame, pack, t, out);
+        if (rc != CT_OK)
+            return rc;
+    }
+    return cursor == end ? CT_OK : CT_EINVAL;
+}
+
+static int encode_v04(const uint8_t *frames, size_t frames_len,
+                      uint32_t chunk_count, ct_buffer *out)
+{
+    return encode_traces(frames, frames_len, chunk_count, pack_span_v04_at, NULL, out);
 }
 
 static int encode_v05_body(const uint8_t *frames, size_t frames_len,
                            uint32_t chunk_count, string_table *t,
                            ct_buffer *body)
 {
-    const uint8_t *cursor = frames, *end = frames + frames_len;
     uint32_t empty;
     int rc = table_intern(t, "", 0, &empty); /* index 0, as ddtrace */
     if (rc == CT_OK)
         rc = reserve(body, 5 + frames_len);
     if (rc != CT_OK)
         return rc;
-    body->len = (size_t)(pack_array(body->data + body->len, chunk_count) -
-                         body->data);
-    for (uint32_t i = 0; i < chunk_count; i++) {
-        frame_view frame;
-        rc = next_frame(&cursor, end, &frame);
-        if (rc == CT_OK)
-            rc = encode_trace_v05(&frame, t, body);
-        if (rc != CT_OK)
-            return rc;
-    }
-    return cursor == end ? CT_OK : CT_EINVAL;
+    return encode_traces(frames, frames_len, chunk_count, pack_span_v05, t, body);
 }
 
 static int encode_v05(const uint8_t *frames, size_t frames_len,
