@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "ctrace.h"
 
 #define KNUTH_FACTOR 1111111111111111111ULL
@@ -440,6 +441,8 @@ static void decide_by_rule(ct_sampler *sampler, const sampling_rule *rule,
     decision->rate = rule->rate;
     if (keep) {
         /* The limiter is consulted only for traces the rule keeps. */
+        if (!now_ns)
+            now_ns = ct_clock_monotonic_ns();
         pthread_mutex_lock(&sampler->limiter_lock);
         keep = ct_rate_limiter_allow(&sampler->limiter, now_ns);
         decision->limit_rate = ct_rate_limiter_effective_rate(&sampler->limiter);

@@ -109,8 +109,10 @@ void ct_sampler_free(ct_sampler *sampler);
 /* Number of rules in effect (including the catch-all one). */
 size_t ct_sampler_rule_count(const ct_sampler *sampler);
 
-/* Decides for subject at now_ns (monotonic, for the rate limiter). Can't
- * fail; a NULL sampler keeps everything with mechanism 0. */
+/* Decides for subject at now_ns (monotonic, for the rate limiter; 0: the
+ * clock is read if a rule's limiter needs it, which spares most traces a
+ * clock read). Can't fail; a NULL sampler keeps everything with
+ * mechanism 0. */
 void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject,
                        int64_t now_ns, ct_sampling_decision *decision);
 

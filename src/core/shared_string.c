@@ -33,11 +33,7 @@ ct_string *ct_string_new(const char *bytes, size_t len)
     return s;
 }
 
-void ct_string_unref(ct_string *s)
+void ct_string_free_(ct_string *s)
 {
-    if (!s || atomic_load_explicit(&s->refcount, memory_order_relaxed) ==
-                  CT_STRING_STATIC)
-        return;
-    if (ct_ref_decrement(&s->refcount) == 1)
-        free(s);
+    free(s);
 }

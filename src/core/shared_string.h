@@ -42,8 +42,19 @@ static inline ct_string *ct_string_ref(ct_string *s)
     return s;
 }
 
-/* Drops a reference; frees the string at zero. Accepts NULL. */
-void ct_string_unref(ct_string *s);
+/* Frees a string whose last reference was dropped (ct_string_unref). */
+void ct_string_free_(ct_string *s);
+
+/* Drops a reference; frees the string at zero. Accepts NULL. Inline: a
+ * span drops a handful of references when it dies. */
+static inline void ct_string_unref(ct_string *s)
+{
+    if (!s || atomic_load_explicit(&s->refcount, memory_order_relaxed) ==
+                  CT_STRING_STATIC)
+        return;
+    if (ct_ref_decrement(&s->refcount) == 1)
+        ct_string_free_(s);
+}
 
 /* Replaces *slot by value (taking the caller's reference to value) and
  * drops the old one. */

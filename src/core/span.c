@@ -205,7 +205,7 @@ void ct_span_release(ct_span *span)
 
 static ct_string *str_or_empty(ct_string *s) { return s ? s : ct_string_empty(); }
 
-static int put(ct_buffer *out, ct_string *s)
+static inline int put(ct_buffer *out, ct_string *s)
 {
     s = str_or_empty(s);
     return ct_record_put_str(out, s->data, s->len);
@@ -293,16 +293,10 @@ static void derived_tags(const ct_span *span, ct_extra_tags *derived)
                       span->trace->origin->data, span->trace->origin->len);
 }
 
-int ct_span_serialize(const ct_span *span, const ct_extra_tags *chunk_tags,
-                      ct_buffer *out)
+int ct_span_serialize(const ct_span *span, ct_extra_tags *extra, ct_buffer *out)
 {
     size_t start = out->len;
-    ct_extra_tags derived;
-    if (chunk_tags)
-        derived = *chunk_tags;
-    else
-        derived.meta_count = derived.metric_count = 0;
-    derived_tags(span, &derived);
+    derived_tags(span, extra);
     ct_record_header header = {0};
     header.trace_id_low = span->trace->trace_id_low;
     header.trace_id_high = span->trace->trace_id_high;
@@ -316,8 +310,8 @@ int ct_span_serialize(const ct_span *span, const ct_extra_tags *chunk_tags,
     if (ct_buffer_append(out, &header, sizeof header) == CT_OK &&
         put(out, span->name) == CT_OK && put(out, span->service) == CT_OK &&
         put(out, ct_span_resource(span)) == CT_OK && put(out, span->type) == CT_OK &&
-        (meta_count = put_meta(out, &span->tags, &derived)) >= 0 &&
-        (metric_count = put_metrics(out, &span->tags, &derived)) >= 0 &&
+        (meta_count = put_meta(out, &span->tags, extra)) >= 0 &&
+        (metric_count = put_metrics(out, &span->tags, extra)) >= 0 &&
         put_links(out, span) == 0) {
         header.size = (uint32_t)(out->len - start);
         header.meta_count = (uint32_t)meta_count;

@@ -129,29 +129,6 @@ size_t ct_record_open(ct_record_reader *reader, const uint8_t *data,
     return cursor == end ? size : 0;
 }
 
-void ct_extra_meta(ct_extra_tags *extra, const char *key, size_t key_len,
-                   const char *value, size_t value_len)
-{
-    if (extra->meta_count == CT_EXTRA_TAGS_MAX)
-        return;
-    extra->meta[extra->meta_count].key = key;
-    extra->meta[extra->meta_count].key_len = (uint32_t)key_len;
-    extra->meta[extra->meta_count].value = value;
-    extra->meta[extra->meta_count].value_len = (uint32_t)value_len;
-    extra->meta_count++;
-}
-
-void ct_extra_metric(ct_extra_tags *extra, const char *key, size_t key_len,
-                     double value)
-{
-    if (extra->metric_count == CT_EXTRA_TAGS_MAX)
-        return;
-    extra->metrics[extra->metric_count].key = key;
-    extra->metrics[extra->metric_count].key_len = (uint32_t)key_len;
-    extra->metrics[extra->metric_count].value = value;
-    extra->metric_count++;
-}
-
 int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t len)
 {
     if (!extra)

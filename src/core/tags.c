@@ -146,7 +146,9 @@ void ct_tags_clear(ct_tags *tags)
     }
     for (uint32_t i = 0; i < tags->metric_count; i++)
         ct_string_unref(tags->metrics[i].key);
-    free(tags->meta);
-    free(tags->metrics);
+    if (tags->meta)
+        free(tags->meta);
+    if (tags->metrics)
+        free(tags->metrics);
     *tags = (ct_tags)CT_TAGS_INIT;
 }

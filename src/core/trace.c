@@ -13,6 +13,7 @@
 #include "trace.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "sampler.h"
@@ -23,10 +24,57 @@
 
 #define PRIORITY_AUTO_KEEP 1
 
+/* Spare segments kept per lock-free tracer: enough for the traces a busy
+ * thread has open at once, small enough to never matter in memory. */
+#define SPARE_TRACES_MAX 64
+/* A spare keeps its records buffer up to this capacity. */
+#define SPARE_RECORDS_MAX 4096
+
+static ct_trace *take_spare(ct_tracer *tracer)
+{
+    ct_trace *trace = tracer->spare_traces;
+    if (!trace)
+        return calloc(1, sizeof *trace);
+    tracer->spare_traces = trace->spare;
+    tracer->spare_count--;
+    ct_buffer records = trace->records; /* keeps its capacity, len is 0 */
+    memset(trace, 0, sizeof *trace);
+    trace->records = records;
+    return trace;
+}
+
+/* Keeps a dead segment for reuse when the tracer allows it; else frees it. */
+static void give_back(ct_trace *trace)
+{
+    ct_tracer *tracer = trace->tracer;
+    if (!tracer->lock_free || tracer->spare_count >= SPARE_TRACES_MAX) {
+        ct_buffer_release(&trace->records);
+        free(trace);
+        return;
+    }
+    if (trace->records.capacity > SPARE_RECORDS_MAX)
+        ct_buffer_release(&trace->records);
+    ct_buffer_clear(&trace->records);
+    trace->spare = tracer->spare_traces;
+    tracer->spare_traces = trace;
+    tracer->spare_count++;
+}
+
+void ct_trace_free_spares(ct_tracer *tracer)
+{
+    while (tracer->spare_traces) {
+        ct_trace *trace = tracer->spare_traces;
+        tracer->spare_traces = trace->spare;
+        ct_buffer_release(&trace->records);
+        free(trace);
+    }
+    tracer->spare_count = 0;
+}
+
 ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
                        uint64_t trace_id_low)
 {
-    ct_trace *trace = calloc(1, sizeof *trace);
+    ct_trace *trace = tracer->lock_free ? take_spare(tracer) : calloc(1, sizeof *trace);
     if (!trace)
         return NULL;
     atomic_init(&trace->refcount, 1);
@@ -60,13 +108,12 @@ void ct_trace_unref(ct_trace *trace)
         return;
     if (trace->record_count)
         ct_tracer_count_drop(trace->tracer, trace->record_count);
-    ct_buffer_release(&trace->records);
     ct_string_unref(trace->decision_maker);
     ct_string_unref(trace->origin);
     ct_tags_clear(&trace->propagated);
     if (!trace->tracer->lock_free)
         pthread_mutex_destroy(&trace->lock);
-    free(trace);
+    give_back(trace);
 }
 
 void ct_trace_span_opened(ct_trace *trace)
@@ -101,7 +148,7 @@ static void decide_sampling(ct_trace *trace, const ct_span *root)
         const ct_string *env = ct_tags_get_meta(&root->tags, "env", 3);
         subject.env = env ? env->data : NULL;
     }
-    ct_sampler_decide(trace->tracer->sampler, &subject, ct_clock_monotonic_ns(),
+    ct_sampler_decide(trace->tracer->sampler, &subject, 0,
                       &trace->sampling);
     trace->sampling_priority = trace->sampling.priority;
     trace->sampled_locally = 1;
@@ -153,6 +200,25 @@ static void hex16(uint64_t value, char *out)
         out[i] = digits[value & 15];
 }
 
+/* The high 64 bits of new trace ids change once a second (unix seconds in
+ * the top 32 bits): each thread keeps the last one's hex form. */
+typedef struct hex_cache {
+    uint64_t value;
+    char hex[16];
+} hex_cache;
+
+static _Thread_local hex_cache thread_tid_hex __attribute__((tls_model("initial-exec")));
+
+static void tid_hex(uint64_t high, char *out)
+{
+    hex_cache *cache = &thread_tid_hex;
+    if (cache->value != high) {
+        hex16(high, cache->hex);
+        cache->value = high;
+    }
+    memcpy(out, cache->hex, 16);
+}
+
 /* The chunk-level tags of this segment, borrowing its strings. hex_tid must
  * have room for 16 bytes and live as long as extra. The priority was
  * decided before (decide_sampling); a decision made here (manual, local)
@@ -169,7 +235,7 @@ static void chunk_tags(ct_trace *trace, ct_extra_tags *extra,
     ct_extra_meta(extra, k->language->data, k->language->len,
                   tracer->language->data, tracer->language->len);
     if (trace->trace_id_high) {
-        hex16(trace->trace_id_high, hex_tid);
+        tid_hex(trace->trace_id_high, hex_tid);
         ct_extra_meta(extra, k->trace_id_high->data, k->trace_id_high->len, hex_tid, 16);
     }
     int own_decision = trace->decision_maker || trace->sampled_locally;
@@ -327,7 +393,9 @@ void ct_trace_record_span(ct_trace *trace, const ct_span *span)
     if (trace->open_spans == 0 && span->span_id == trace->root_span_id) {
         submit_with_root(trace, span);
     } else {
-        if (ct_span_serialize(span, NULL, &trace->records) == CT_OK)
+        ct_extra_tags extra;
+        extra.meta_count = extra.metric_count = 0;
+        if (ct_span_serialize(span, &extra, &trace->records) == CT_OK)
             trace->record_count++;
         else
             ct_tracer_count_drop(trace->tracer, 1);

@@ -47,9 +47,12 @@ typedef struct ct_trace {
     ct_tags propagated;             /* trace-level "_dd.p.*" tags */
     ct_buffer records;              /* records of finished, unsent spans */
     unsigned fork_generation;       /* dropped when it is not the current one */
+    struct ct_trace *spare;         /* next in the tracer's spare list */
 } ct_trace;
 
-/* A new segment with one reference (the caller's). NULL when out of memory. */
+/* A new segment with one reference (the caller's). NULL when out of memory.
+ * A lock-free tracer recycles freed segments (and their record buffers):
+ * a single-span trace then costs no malloc at all. */
 ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
                        uint64_t trace_id_low);
 
@@ -62,6 +65,9 @@ static inline ct_trace *ct_trace_ref(ct_trace *trace)
 /* Drops a reference; the last one frees the segment (unsent records of a
  * segment that never completed are counted as dropped). Accepts NULL. */
 void ct_trace_unref(ct_trace *trace);
+
+/* Frees the tracer's spare segments (at tracer teardown). */
+void ct_trace_free_spares(ct_tracer *tracer);
 
 /* A span of this segment started. */
 void ct_trace_span_opened(ct_trace *trace);

@@ -237,6 +237,7 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
     ct_string_unref(tracer->default_decision);
     ct_tags_clear(&tracer->global_tags);
     ct_buffer_release(&tracer->frame);
+    ct_trace_free_spares(tracer);
     ct_config_free(tracer->config);
     free(tracer);
 }

@@ -45,6 +45,9 @@ struct ct_tracer {
     atomic_int shut_down;
     unsigned fork_generation;
     ct_buffer frame;              /* scratch for building chunks (lock-free) */
+    struct ct_trace *spare_traces; /* freed segments kept for reuse (lock-free
+                                      only; trace.c), linked through .spare */
+    uint32_t spare_count;
     struct ct_sampler *sampler;   /* decides priorities (sampler.h) */
     atomic_uint_fast64_t spans_started, spans_finished, traces_completed,
         traces_dropped, spans_dropped;

@@ -294,6 +294,42 @@ CT_TEST(remote_parent_continues_its_trace)
     ct_tracer_free(tracer, 0);
 }
 
+/* A lock-free tracer (Python's) recycles dead segments: a recycled one
+ * must carry nothing of the trace it held before. */
+CT_TEST(recycled_segments_start_clean)
+{
+    ct_config *config = ct_config_new();
+    ct_config_set(config, "_CT_IN_MEMORY_WRITER", "1");
+    ct_tracer_options options = {.lock_free = 1};
+    int rc;
+    ct_tracer *tracer = ct_tracer_new_with(config, &options, &rc);
+    ct_config_free(config);
+    CT_ASSERT(tracer && tracer->lock_free);
+    ct_remote_parent remote = {.trace_id_high = 0x1234, .trace_id_low = 0x5678, .span_id = 99,
+                               .sampling_priority = 2, .origin = "synthetics"};
+    ct_span_options first = {.name = "first", .name_len = -1, .service_len = -1,
+                             .resource_len = -1, .type_len = -1, .remote = &remote};
+    ct_span *span = ct_span_new(tracer, &first);
+    ct_span *child = start(tracer, "first-child", span);
+    ct_span_free(child);
+    ct_span_free(span);
+    CT_ASSERT(tracer->spare_count == 1);
+    ct_span *second = start(tracer, "second", NULL);
+    CT_ASSERT(tracer->spare_count == 0); /* the spare was taken */
+    CT_ASSERT(ct_span_trace_id_low(second) != 0x5678);
+    ct_span_free(second);
+    captured *c = capture(tracer);
+    CT_ASSERT(c->chunks == 2 && c->record_count == 3);
+    const ct_record_reader *r = find(c, "second");
+    CT_ASSERT(r && r->header.parent_id == 0);
+    char value[64];
+    double priority;
+    CT_ASSERT(!meta_of(r, "_dd.origin", value, sizeof value));
+    CT_ASSERT(metric_of(r, "_sampling_priority_v1", &priority) && priority == 1);
+    release(c);
+    ct_tracer_free(tracer, 0);
+}
+
 CT_TEST(new_trace_ids_are_128_bit_with_the_time_on_top)
 {
     ct_tracer *tracer = new_tracer(NULL);

@@ -265,7 +265,8 @@ CT_TEST(record_of_a_child_span_has_its_parent_and_no_root_tags)
     ct_span_start_args child_args = {.name = s("child"), .parent = &root};
     ct_span_start(&child, tracer, &child_args);
     ct_buffer out = CT_BUFFER_INIT;
-    CT_ASSERT(ct_span_serialize(&child, NULL, &out) == CT_OK);
+    ct_extra_tags none = {.meta_count = 0, .metric_count = 0};
+    CT_ASSERT(ct_span_serialize(&child, &none, &out) == CT_OK);
     ct_record_reader r;
     CT_ASSERT(ct_record_open(&r, out.data, out.len) == out.len);
     CT_ASSERT(r.header.parent_id == root.span_id);
