@@ -1,9 +1,10 @@
 /*
  * encoder_bench — encoding throughput of ct_encode_payload, in spans/s.
  *
- * Builds chunk frames of a typical shape (traces of 10 spans; the root with
- * the tags a tracer puts there: _dd.p.tid, _dd.p.dm, language, runtime-id,
- * sampling metrics; every span a couple of tags and a metric), then encodes
+ * Builds chunk frames of a typical shape (traces of 10 spans; the root as
+ * the tracer writes it, implying _dd.p.tid, _dd.p.dm, language, runtime-id
+ * and the sampling metrics (span_record.h); every span a couple of tags and
+ * a metric), then encodes
  * them many times per version and prints one line per encoder:
  *   <name> <median spans/s> <bytes per span> <best spans/s>
  * (the best run is the cost without interference from other processes: on
@@ -39,24 +40,15 @@ static void build_trace(ct_buffer *records, uint64_t trace_id)
     for (int i = 0; i < SPANS_PER_TRACE; i++) {
         record_builder b;
         snprintf(resource, sizeof resource, "resource-%d", i);
-        rb_begin(&b, records, 0x6b05ba3b00000000ull, trace_id,
-                 trace_id + (uint64_t)i + 1, i ? trace_id + 1 : 0,
-                 i ? "child.operation" : "web.request", "bench-service",
-                 resource, i ? "" : "web");
-        if (i == 0) {
-            rb_meta(&b, "_dd.p.tid", "6b05ba3b00000000");
-            rb_meta(&b, "_dd.p.dm", "-0");
-            rb_meta(&b, "language", "python");
-            rb_meta(&b, "runtime-id", "6d8dbf4f5b624750ace8c7101eb81d6c");
-        }
+        static const ct_record_chunk decision = {1, 0, 1.0};
+        uint32_t root_flags = CT_RECORD_LOCAL_ROOT | CT_RECORD_TOP_LEVEL | CT_RECORD_CHUNK_HEAD |
+                              CT_RECORD_AUTO_DM | CT_RECORD_AGENT_PSR;
+        rb_begin_flags(&b, records, 0x6b05ba3b00000000ull, trace_id,
+                       trace_id + (uint64_t)i + 1, i ? trace_id + 1 : 0,
+                       i ? "child.operation" : "web.request", "bench-service",
+                       resource, i ? "" : "web", i ? 0 : root_flags, &decision);
         rb_meta(&b, "component", "custom");
         rb_meta(&b, "http.method", "GET");
-        if (i == 0) {
-            rb_metric(&b, "_dd.top_level", 1);
-            rb_metric(&b, "_sampling_priority_v1", 1);
-            rb_metric(&b, "_dd.agent_psr", 1);
-            rb_metric(&b, "process_id", 4242);
-        }
         rb_metric(&b, "rows", (double)i);
         rb_end(&b);
     }
@@ -82,9 +74,14 @@ static void pack_rstr(msgpack_packer *pk, ct_record_str s)
     msgpack_pack_str_body(pk, s.ptr, s.len);
 }
 
+static const ct_record_context bench_context = {
+    {"python", 6}, {"6d8dbf4f5b624750ace8c7101eb81d6c", 32}, 4242};
+
 static void msgpackc_span(msgpack_packer *pk, const ct_record_reader *r)
 {
     const ct_record_header *h = &r->header;
+    ct_implied_tags implied;
+    ct_record_implied(r, &bench_context, &implied);
     msgpack_pack_map(pk, 12);
     pack_key(pk, "trace_id"), msgpack_pack_uint64(pk, h->trace_id_low);
     pack_key(pk, "span_id"), msgpack_pack_uint64(pk, h->span_id);
@@ -98,17 +95,25 @@ static void msgpackc_span(msgpack_packer *pk, const ct_record_reader *r)
     pack_key(pk, "error"), msgpack_pack_int32(pk, h->error);
     const uint8_t *cursor = r->meta;
     pack_key(pk, "meta");
-    msgpack_pack_map(pk, h->meta_count);
+    msgpack_pack_map(pk, h->meta_count + implied.meta_count);
     for (uint32_t i = 0; i < h->meta_count; i++) {
         pack_rstr(pk, ct_record_read_str(&cursor));
         pack_rstr(pk, ct_record_read_str(&cursor));
     }
+    for (uint32_t i = 0; i < implied.meta_count; i++) {
+        pack_rstr(pk, implied.meta[i].key);
+        pack_rstr(pk, implied.meta[i].value);
+    }
     cursor = r->metrics;
     pack_key(pk, "metrics");
-    msgpack_pack_map(pk, h->metric_count);
+    msgpack_pack_map(pk, h->metric_count + implied.metric_count);
     for (uint32_t i = 0; i < h->metric_count; i++) {
         pack_rstr(pk, ct_record_read_str(&cursor));
         msgpack_pack_double(pk, ct_record_read_double(&cursor));
+    }
+    for (uint32_t i = 0; i < implied.metric_count; i++) {
+        pack_rstr(pk, implied.metrics[i].key);
+        msgpack_pack_double(pk, implied.metrics[i].value);
     }
 }
 
@@ -142,7 +147,7 @@ typedef int (*encode_fn)(int version, const uint8_t *frames, size_t len,
 static int encode_ct(int version, const uint8_t *frames, size_t len,
                      uint32_t chunks, ct_buffer *out)
 {
-    return ct_encode_payload((ct_api_version)version, frames, len, chunks, out);
+    return ct_encode_payload((ct_api_version)version, &bench_context, frames, len, chunks, out);
 }
 
 static int encode_msgpackc(int version, const uint8_t *frames, size_t len,

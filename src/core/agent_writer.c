@@ -384,7 +384,7 @@ static attempt_result attempt_batch(agent_writer *w, batch *b)
     int version = __atomic_load_n(&w->api_version, __ATOMIC_RELAXED);
     const char *path = version == CT_API_V04 ? "/v0.4/traces" : "/v0.5/traces";
     ct_buffer_clear(&w->payload);
-    int rc = ct_encode_payload((ct_api_version)version,
+    int rc = ct_encode_payload((ct_api_version)version, w->base.context,
                                w->backlog.data + w->backlog_head, b->bytes,
                                b->chunks, &w->payload);
     if (rc == CT_EINVAL)

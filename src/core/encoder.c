@@ -175,10 +175,14 @@ static inline int reserve(ct_buffer *out, size_t n)
 /* Upper bound of a span's packed size, v0.4 or v0.5 (see the design
  * paragraph): every str, number and count of a record takes at least half of
  * its packed size, and the constant covers keys and the record header. */
-static inline size_t span_bound(const ct_record_reader *r)
+static inline size_t span_bound(const ct_record_reader *r, const ct_implied_tags *implied)
 {
-    return 2 * (size_t)r->header.size + 512 +
-           128 * (size_t)r->header.link_count;
+    size_t bound = 2 * (size_t)r->header.size + 512 + 128 * (size_t)r->header.link_count;
+    for (uint32_t i = 0; i < implied->meta_count; i++)
+        bound += 10 + implied->meta[i].key.len + implied->meta[i].value.len;
+    for (uint32_t i = 0; i < implied->metric_count; i++)
+        bound += 15 + implied->metrics[i].key.len;
+    return bound;
 }
 
 /* -- frames ------------------------------------------------------------------ */
@@ -400,7 +404,8 @@ static uint8_t *pack_links_v04(uint8_t *p, const ct_record_reader *r)
     return p;
 }
 
-static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r)
+static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r,
+                              const ct_implied_tags *implied)
 {
     const ct_record_header *h = &r->header;
     p = pack_map(p, 12 + (h->link_count ? 1 : 0));
@@ -427,21 +432,29 @@ static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r)
 
     const uint8_t *cursor = r->meta;
     p = PACK_KEY(p, "meta");
-    p = pack_map(p, h->meta_count);
+    p = pack_map(p, h->meta_count + implied->meta_count);
     for (uint32_t i = 0; i < h->meta_count; i++) {
         ct_record_str key = ct_record_next_str(&cursor);
         ct_record_str value = ct_record_next_str(&cursor);
         p = pack_str(p, key.ptr, key.len);
         p = pack_str(p, value.ptr, value.len);
     }
+    for (uint32_t i = 0; i < implied->meta_count; i++) {
+        p = pack_str(p, implied->meta[i].key.ptr, implied->meta[i].key.len);
+        p = pack_str(p, implied->meta[i].value.ptr, implied->meta[i].value.len);
+    }
     cursor = r->metrics;
     p = PACK_KEY(p, "metrics");
-    p = pack_map(p, h->metric_count);
+    p = pack_map(p, h->metric_count + implied->metric_count);
     for (uint32_t i = 0; i < h->metric_count; i++) {
         ct_record_str key = ct_record_next_str(&cursor);
         double value = ct_record_next_double(&cursor);
         p = pack_str(p, key.ptr, key.len);
         p = pack_double(p, value);
+    }
+    for (uint32_t i = 0; i < implied->metric_count; i++) {
+        p = pack_str(p, implied->metrics[i].key.ptr, implied->metrics[i].key.len);
+        p = pack_double(p, implied->metrics[i].value);
     }
     if (h->link_count)
         p = pack_links_v04(p, r);
@@ -467,7 +480,8 @@ typedef struct memo_slot {
 
 #define MEMO_FIXED 4          /* service, name, resource, type */
 #define MEMO_TAGS 24          /* meta keys, meta values, metric keys */
-#define MEMO_SLOTS (MEMO_FIXED + 3 * MEMO_TAGS)
+#define MEMO_IMPLIED (MEMO_FIXED + 3 * MEMO_TAGS) /* implied keys and values */
+#define MEMO_SLOTS (MEMO_IMPLIED + 3 * CT_IMPLIED_MAX)
 
 typedef struct string_table {
     memo_slot memo[MEMO_SLOTS];
@@ -476,6 +490,10 @@ typedef struct string_table {
     uint32_t count;           /* strings in the table */
     ct_buffer packed;         /* the strings, msgpack-packed, in order */
     ct_buffer json;           /* scratch for _dd.span_links values */
+    /* Implied values computed per span (not in the frames, so not in the
+     * map, which keeps pointers): the last one of each kind and its index. */
+    uint64_t tid_high, dm_mechanism;
+    uint32_t tid_index, dm_index;
 } string_table;
 
 static inline uint64_t load64(const char *p)
@@ -546,6 +564,7 @@ static int table_init(string_table *t)
     memset(t, 0, sizeof *t);
     for (size_t i = 0; i < MEMO_SLOTS; i++)
         t->memo[i].len = UINT32_MAX; /* matches no string */
+    t->tid_index = t->dm_index = UINT32_MAX;
     t->mask = 1023;
     t->slots = calloc(t->mask + 1, sizeof *t->slots);
     return t->slots ? CT_OK : CT_ENOMEM;
@@ -653,8 +672,65 @@ static inline int intern_at(string_table *t, size_t at, const char *s,
 #define MEMO_META_VALUE(i) (MEMO_FIXED + 3 * (size_t)(i) + 1)
 #define MEMO_METRIC_KEY(i) (MEMO_FIXED + 3 * (size_t)(i) + 2)
 
+/* The index of an implied meta value. Values from the context or static
+ * ones are interned like the frames' strings; _dd.p.tid and _dd.p.dm live
+ * in the caller's scratch, so the map must not keep pointers to them: each
+ * is added once per change instead (they change once a second and almost
+ * never). */
+static int add_per_change(string_table *t, ct_record_str value, uint64_t source,
+                          uint64_t *last_source, uint32_t *last_index, uint32_t *index)
+{
+    if (*last_index == UINT32_MAX || *last_source != source) {
+        int rc = table_add(t, value.ptr, value.len, last_index);
+        if (rc != CT_OK)
+            return rc;
+        *last_source = source;
+    }
+    *index = *last_index;
+    return CT_OK;
+}
+
+static int intern_implied_value(string_table *t, const ct_implied_tags *implied,
+                                const ct_record_reader *r, uint32_t i, uint32_t *index)
+{
+    ct_record_str value = implied->meta[i].value;
+    switch (implied->meta[i].kind) {
+    case CT_IMPLIED_TID:
+        return add_per_change(t, value, r->header.trace_id_high, &t->tid_high,
+                              &t->tid_index, index);
+    case CT_IMPLIED_DM:
+        return add_per_change(t, value, r->chunk.mechanism, &t->dm_mechanism,
+                              &t->dm_index, index);
+    default:
+        return intern_at(t, MEMO_IMPLIED + 3 * (size_t)i + 1, value.ptr, value.len, index);
+    }
+}
+
+static int pack_implied_v05(uint8_t **pp, const ct_record_reader *r,
+                            const ct_implied_tags *implied, string_table *t, int meta)
+{
+    uint8_t *p = *pp;
+    int rc;
+    uint32_t count = meta ? implied->meta_count : implied->metric_count;
+    for (uint32_t i = 0; i < count; i++) {
+        if (meta) {
+            uint32_t index;
+            PACK_INTERNED(p, t, MEMO_IMPLIED + 3 * (size_t)i, implied->meta[i].key, rc);
+            rc = intern_implied_value(t, implied, r, i, &index);
+            if (rc != CT_OK)
+                return rc;
+            p = pack_uint(p, index);
+        } else {
+            PACK_INTERNED(p, t, MEMO_IMPLIED + 3 * (size_t)i + 2, implied->metrics[i].key, rc);
+            p = pack_double(p, implied->metrics[i].value);
+        }
+    }
+    *pp = p;
+    return CT_OK;
+}
+
 static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
-                         string_table *t)
+                         const ct_implied_tags *implied, string_table *t)
 {
     const ct_record_header *h = &r->header;
     uint8_t *p = *pp;
@@ -671,13 +747,15 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
     p = pack_int(p, h->error);
 
     const uint8_t *cursor = r->meta;
-    p = pack_map(p, h->meta_count + (h->link_count ? 1 : 0));
+    p = pack_map(p, h->meta_count + implied->meta_count + (h->link_count ? 1 : 0));
     for (uint32_t i = 0; i < h->meta_count; i++) {
         ct_record_str key = ct_record_next_str(&cursor);
         ct_record_str value = ct_record_next_str(&cursor);
         PACK_INTERNED(p, t, MEMO_META_KEY(i), key, rc);
         PACK_INTERNED(p, t, MEMO_META_VALUE(i), value, rc);
     }
+    if (implied->meta_count && (rc = pack_implied_v05(&p, r, implied, t, 1)) != CT_OK)
+        return rc;
     if (h->link_count) {
         static const ct_record_str links_key = {"_dd.span_links", 14};
         uint32_t index;
@@ -691,13 +769,15 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
         p = pack_uint(p, index);
     }
     cursor = r->metrics;
-    p = pack_map(p, h->metric_count);
+    p = pack_map(p, h->metric_count + implied->metric_count);
     for (uint32_t i = 0; i < h->metric_count; i++) {
         ct_record_str key = ct_record_next_str(&cursor);
         double value = ct_record_next_double(&cursor);
         PACK_INTERNED(p, t, MEMO_METRIC_KEY(i), key, rc);
         p = pack_double(p, value);
     }
+    if (implied->metric_count && (rc = pack_implied_v05(&p, r, implied, t, 0)) != CT_OK)
+        return rc;
     PACK_INTERNED(p, t, 3, r->type, rc);
     *pp = p;
     return CT_OK;
@@ -707,17 +787,25 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
 
 /* Packs one span at *p, where span_bound(r) bytes are reserved, and moves
  * *p past it. t is the v0.5 string table (NULL for v0.4). */
-typedef int (*span_packer)(uint8_t **p, const ct_record_reader *r, string_table *t);
+typedef int (*span_packer)(uint8_t **p, const ct_record_reader *r,
+                           const ct_implied_tags *implied, string_table *t);
 
-static int pack_span_v04_at(uint8_t **p, const ct_record_reader *r, string_table *unused)
+static int pack_span_v04_at(uint8_t **p, const ct_record_reader *r,
+                            const ct_implied_tags *implied, string_table *unused)
 {
-    *p = pack_span_v04(*p, r);
+    *p = pack_span_v04(*p, r, implied);
     return CT_OK;
 }
 
+/* What one encoding call carries through its loops. */
+typedef struct encoding {
+    span_packer pack;
+    string_table *table;                /* v0.5 only */
+    const ct_record_context *context;
+} encoding;
+
 /* Packs the records of one frame as one trace (an array of spans). */
-static int encode_trace(const frame_view *frame, span_packer pack, string_table *t,
-                        ct_buffer *out)
+static int encode_trace(const frame_view *frame, const encoding *e, ct_buffer *out)
 {
     const uint8_t *data = frame->records, *end = data + frame->records_len;
     int rc = reserve(out, 5);
@@ -731,11 +819,13 @@ static int encode_trace(const frame_view *frame, span_packer pack, string_table 
         if (size == 0)
             return CT_EINVAL;
         data += size;
-        rc = reserve(out, span_bound(&r));
+        ct_implied_tags implied;
+        ct_record_implied(&r, e->context, &implied);
+        rc = reserve(out, span_bound(&r, &implied));
         if (rc != CT_OK)
             return rc;
         uint8_t *p = out->data + out->len;
-        rc = pack(&p, &r, t);
+        rc = e->pack(&p, &r, &implied, e->table);
         if (rc != CT_OK)
             return rc;
         out->len = (size_t)(p - out->data);
@@ -745,7 +835,7 @@ static int encode_trace(const frame_view *frame, span_packer pack, string_table 
 
 /* Packs chunk_count frames as the array of traces both versions send. */
 static int encode_traces(const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
-                         span_packer pack, string_table *t, ct_buffer *out)
+                         const encoding *e, ct_buffer *out)
 {
     const uint8_t *cursor = frames, *end = frames + frames_len;
     int rc = reserve(out, 5);
@@ -757,21 +847,22 @@ static int encode_traces(const uint8_t *frames, size_t frames_len, uint32_t chun
         frame_view frame;
         rc = next_frame(&cursor, end, &frame);
         if (rc == CT_OK)
-            rc = encode_trace(&frame, pack, t, out);
+            rc = encode_trace(&frame, e, out);
         if (rc != CT_OK)
             return rc;
     }
     return cursor == end ? CT_OK : CT_EINVAL;
 }
 
-static int encode_v04(const uint8_t *frames, size_t frames_len,
-                      uint32_t chunk_count, ct_buffer *out)
+static int encode_v04(const ct_record_context *context, const uint8_t *frames,
+                      size_t frames_len, uint32_t chunk_count, ct_buffer *out)
 {
-    return encode_traces(frames, frames_len, chunk_count, pack_span_v04_at, NULL, out);
+    encoding e = {pack_span_v04_at, NULL, context};
+    return encode_traces(frames, frames_len, chunk_count, &e, out);
 }
 
-static int encode_v05_body(const uint8_t *frames, size_t frames_len,
-                           uint32_t chunk_count, string_table *t,
+static int encode_v05_body(const ct_record_context *context, const uint8_t *frames,
+                           size_t frames_len, uint32_t chunk_count, string_table *t,
                            ct_buffer *body)
 {
     uint32_t empty;
@@ -780,17 +871,18 @@ static int encode_v05_body(const uint8_t *frames, size_t frames_len,
         rc = reserve(body, 5 + frames_len);
     if (rc != CT_OK)
         return rc;
-    return encode_traces(frames, frames_len, chunk_count, pack_span_v05, t, body);
+    encoding e = {pack_span_v05, t, context};
+    return encode_traces(frames, frames_len, chunk_count, &e, body);
 }
 
-static int encode_v05(const uint8_t *frames, size_t frames_len,
-                      uint32_t chunk_count, ct_buffer *out)
+static int encode_v05(const ct_record_context *context, const uint8_t *frames,
+                      size_t frames_len, uint32_t chunk_count, ct_buffer *out)
 {
     string_table table;
     ct_buffer body = CT_BUFFER_INIT;
     int rc = table_init(&table);
     if (rc == CT_OK)
-        rc = encode_v05_body(frames, frames_len, chunk_count, &table, &body);
+        rc = encode_v05_body(context, frames, frames_len, chunk_count, &table, &body);
     if (rc == CT_OK)
         rc = reserve(out, 6 + table.packed.len + body.len);
     if (rc == CT_OK) {
@@ -809,12 +901,13 @@ static int encode_v05(const uint8_t *frames, size_t frames_len,
     return rc;
 }
 
-int ct_encode_payload(ct_api_version version, const uint8_t *frames,
-                      size_t frames_len, uint32_t chunk_count, ct_buffer *out)
+int ct_encode_payload(ct_api_version version, const ct_record_context *context,
+                      const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
+                      ct_buffer *out)
 {
     if (version == CT_API_V04)
-        return encode_v04(frames, frames_len, chunk_count, out);
+        return encode_v04(context, frames, frames_len, chunk_count, out);
     if (version == CT_API_V05)
-        return encode_v05(frames, frames_len, chunk_count, out);
+        return encode_v05(context, frames, frames_len, chunk_count, out);
     return CT_EINVAL;
 }

@@ -211,13 +211,16 @@ static inline int put(ct_buffer *out, ct_string *s)
     return ct_record_put_str(out, s->data, s->len);
 }
 
-/* Writes meta pairs (own, then extra); returns the count or -1. */
-static long put_meta(ct_buffer *out, const ct_tags *own, const ct_extra_tags *extra)
+/* Writes meta pairs (own, then extra); returns the count or -1. Own tags
+ * that extra replaces or the flags imply are left out. */
+static long put_meta(ct_buffer *out, const ct_tags *own, const ct_extra_tags *extra,
+                     uint32_t flags, uint64_t high)
 {
     long count = 0;
     for (uint32_t i = 0; i < own->meta_count; i++) {
         ct_string *key = own->meta[i].key;
-        if (ct_extra_has(extra, 1, key->data, key->len))
+        if (ct_extra_has(extra, 1, key->data, key->len) ||
+            ct_record_implies(flags, high, 1, key->data, key->len))
             continue;
         if (put(out, key) || put(out, own->meta[i].value))
             return -1;
@@ -230,12 +233,14 @@ static long put_meta(ct_buffer *out, const ct_tags *own, const ct_extra_tags *ex
     return count;
 }
 
-static long put_metrics(ct_buffer *out, const ct_tags *own, const ct_extra_tags *extra)
+static long put_metrics(ct_buffer *out, const ct_tags *own, const ct_extra_tags *extra,
+                        uint32_t flags, uint64_t high)
 {
     long count = 0;
     for (uint32_t i = 0; i < own->metric_count; i++) {
         ct_string *key = own->metrics[i].key;
-        if (ct_extra_has(extra, 0, key->data, key->len))
+        if (ct_extra_has(extra, 0, key->data, key->len) ||
+            ct_record_implies(flags, high, 0, key->data, key->len))
             continue;
         if (put(out, key) || ct_buffer_append(out, &own->metrics[i].value, sizeof(double)))
             return -1;
@@ -267,23 +272,21 @@ static int put_links(ct_buffer *out, const ct_span *span)
     return 0;
 }
 
-/* The tags the span's position in its trace implies. */
-static void derived_tags(const ct_span *span, ct_extra_tags *derived)
+/* The tags the span's position in its trace implies: flags for the common
+ * ones (span_record.h), extra tags for the rare ones. */
+static uint32_t derived_tags(const ct_span *span, ct_extra_tags *derived)
 {
     ct_tracer *tracer = span->trace->tracer;
     const ct_tracer_keys *k = &tracer->keys;
+    uint32_t flags = 0;
     int top_level = span->local_root ||
                     (span->parent_service && span->service &&
                      !ct_string_equals(span->parent_service, span->service->data,
                                        span->service->len));
     if (top_level)
-        ct_extra_metric(derived, k->top_level->data, k->top_level->len, 1);
-    if (span->local_root) {
-        ct_extra_meta(derived, k->runtime_id->data, k->runtime_id->len,
-                      tracer->runtime_id->data, tracer->runtime_id->len);
-        ct_extra_metric(derived, k->process_id->data, k->process_id->len,
-                        tracer->process_id);
-    }
+        flags |= CT_RECORD_TOP_LEVEL;
+    if (span->local_root)
+        flags |= CT_RECORD_LOCAL_ROOT;
     if (span->service && span->service != tracer->service &&
         !ct_string_equals(tracer->service, span->service->data, span->service->len))
         ct_extra_meta(derived, k->base_service->data, k->base_service->len,
@@ -291,13 +294,15 @@ static void derived_tags(const ct_span *span, ct_extra_tags *derived)
     if (span->trace->origin)
         ct_extra_meta(derived, k->origin->data, k->origin->len,
                       span->trace->origin->data, span->trace->origin->len);
+    return flags;
 }
 
-int ct_span_serialize(const ct_span *span, ct_extra_tags *extra, ct_buffer *out)
+int ct_span_serialize(const ct_span *span, ct_extra_tags *extra,
+                      const ct_record_chunk *chunk, uint32_t chunk_flags, ct_buffer *out)
 {
     size_t start = out->len;
-    derived_tags(span, extra);
-    ct_record_header header = {0};
+    ct_record_header header;
+    header.flags = derived_tags(span, extra) | (chunk ? chunk_flags | CT_RECORD_CHUNK_HEAD : 0);
     header.trace_id_low = span->trace->trace_id_low;
     header.trace_id_high = span->trace->trace_id_high;
     header.span_id = span->span_id;
@@ -307,11 +312,13 @@ int ct_span_serialize(const ct_span *span, ct_extra_tags *extra, ct_buffer *out)
     header.error = span->error;
     header.link_count = span->link_count;
     long meta_count = -1, metric_count = -1;
+    uint64_t high = header.trace_id_high;
     if (ct_buffer_append(out, &header, sizeof header) == CT_OK &&
+        (!chunk || ct_buffer_append(out, chunk, sizeof *chunk) == CT_OK) &&
         put(out, span->name) == CT_OK && put(out, span->service) == CT_OK &&
         put(out, ct_span_resource(span)) == CT_OK && put(out, span->type) == CT_OK &&
-        (meta_count = put_meta(out, &span->tags, extra)) >= 0 &&
-        (metric_count = put_metrics(out, &span->tags, extra)) >= 0 &&
+        (meta_count = put_meta(out, &span->tags, extra, header.flags, high)) >= 0 &&
+        (metric_count = put_metrics(out, &span->tags, extra, header.flags, high)) >= 0 &&
         put_links(out, span) == 0) {
         header.size = (uint32_t)(out->len - start);
         header.meta_count = (uint32_t)meta_count;

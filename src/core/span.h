@@ -80,13 +80,17 @@ int ct_span_set_metric_s(ct_span *span, ct_string *key, double value);
 int ct_span_add_link(ct_span *span, const ct_link *link);
 
 /* Appends the span's record (span_record.h) to out, with the tags its
- * place in the trace implies and the tags already in extra (the chunk's,
- * when the span opens a chunk; none otherwise). extra is the caller's
+ * place in the trace implies and the tags already in extra. When the span
+ * opens a chunk, chunk is the chunk's sampling decision and chunk_flags the
+ * CT_RECORD_* flags it implies (else NULL and 0). extra is the caller's
  * scratch: the derived tags are appended to it, so it is changed (it is
  * not copied: it is over a kilobyte and this runs once per span). CT_OK or
  * CT_ENOMEM/CT_ENOSPC (out unchanged). */
 struct ct_extra_tags;
-int ct_span_serialize(const ct_span *span, struct ct_extra_tags *extra, ct_buffer *out);
+struct ct_record_chunk;
+int ct_span_serialize(const ct_span *span, struct ct_extra_tags *extra,
+                      const struct ct_record_chunk *chunk, uint32_t chunk_flags,
+                      ct_buffer *out);
 
 /* The resource as seen by users: the resource, or the name when unset. */
 static inline ct_string *ct_span_resource(const ct_span *span)

@@ -106,6 +106,13 @@ size_t ct_record_open(ct_record_reader *reader, const uint8_t *data,
         return 0;
     const uint8_t *end = data + size;
     const uint8_t *cursor = data + sizeof reader->header;
+    if (reader->header.flags & CT_RECORD_CHUNK_HEAD) {
+        if (!skip_bytes(&cursor, end, sizeof reader->chunk))
+            return 0;
+        memcpy(&reader->chunk, cursor - sizeof reader->chunk, sizeof reader->chunk);
+    } else {
+        memset(&reader->chunk, 0, sizeof reader->chunk);
+    }
     ct_record_str *names[] = {&reader->name, &reader->service,
                               &reader->resource, &reader->type};
     for (int i = 0; i < 4; i++) {
@@ -129,6 +136,121 @@ size_t ct_record_open(ct_record_reader *reader, const uint8_t *data,
     return cursor == end ? size : 0;
 }
 
+/* -- implied tags ------------------------------------------------------------- */
+
+#define STR(literal) ((ct_record_str){literal, sizeof(literal) - 1})
+
+/* 16 lowercase hex digits; each thread keeps the last high half it wrote,
+ * which changes once a second (unix seconds in the top 32 bits). */
+typedef struct hex_cache {
+    uint64_t value;
+    char hex[16];
+} hex_cache;
+
+static _Thread_local hex_cache thread_tid_hex __attribute__((tls_model("initial-exec")));
+
+static void tid_hex(uint64_t high, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    hex_cache *cache = &thread_tid_hex;
+    if (cache->value != high || !cache->hex[0]) {
+        uint64_t v = high;
+        for (int i = 15; i >= 0; i--, v >>= 4)
+            cache->hex[i] = digits[v & 15];
+        cache->value = high;
+    }
+    memcpy(out, cache->hex, 16);
+}
+
+/* "-<mechanism>", as ddtrace's decision maker tag. */
+static uint32_t format_dm(uint32_t mechanism, char *out)
+{
+    char digits[10];
+    uint32_t n = 0, len = 0;
+    do {
+        digits[n++] = (char)('0' + mechanism % 10);
+        mechanism /= 10;
+    } while (mechanism && n < sizeof digits);
+    out[len++] = '-';
+    while (n)
+        out[len++] = digits[--n];
+    return len;
+}
+
+static void implied_meta(ct_implied_tags *out, ct_record_str key, ct_record_str value,
+                         int kind)
+{
+    out->meta[out->meta_count].key = key;
+    out->meta[out->meta_count].value = value;
+    out->meta[out->meta_count].kind = kind;
+    out->meta_count++;
+}
+
+static void implied_metric(ct_implied_tags *out, ct_record_str key, double value)
+{
+    out->metrics[out->metric_count].key = key;
+    out->metrics[out->metric_count].value = value;
+    out->metric_count++;
+}
+
+void ct_record_implied(const ct_record_reader *r, const ct_record_context *context,
+                       ct_implied_tags *out)
+{
+    uint32_t flags = r->header.flags;
+    out->meta_count = out->metric_count = 0;
+    if (!flags)
+        return;
+    if (flags & CT_RECORD_CHUNK_HEAD) {
+        if (context)
+            implied_meta(out, STR("language"), context->language, CT_IMPLIED_PLAIN);
+        if (r->header.trace_id_high) {
+            tid_hex(r->header.trace_id_high, out->tid_hex);
+            implied_meta(out, STR("_dd.p.tid"), (ct_record_str){out->tid_hex, 16},
+                         CT_IMPLIED_TID);
+        }
+        if (flags & CT_RECORD_AUTO_DM) {
+            uint32_t len = format_dm(r->chunk.mechanism, out->dm);
+            implied_meta(out, STR("_dd.p.dm"), (ct_record_str){out->dm, len},
+                         CT_IMPLIED_DM);
+        }
+        if (flags & CT_RECORD_AGENT_PSR)
+            implied_metric(out, STR("_dd.agent_psr"), r->chunk.rate);
+        implied_metric(out, STR("_sampling_priority_v1"), r->chunk.priority);
+    }
+    if (flags & CT_RECORD_TOP_LEVEL)
+        implied_metric(out, STR("_dd.top_level"), 1);
+    if ((flags & CT_RECORD_LOCAL_ROOT) && context) {
+        implied_meta(out, STR("runtime-id"), context->runtime_id, CT_IMPLIED_PLAIN);
+        implied_metric(out, STR("process_id"), context->process_id);
+    }
+}
+
+static int key_is(const char *key, size_t len, const char *literal, size_t literal_len)
+{
+    return len == literal_len && memcmp(key, literal, len) == 0;
+}
+
+#define KEY_IS(key, len, literal) key_is(key, len, literal, sizeof(literal) - 1)
+
+int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
+                      const char *key, size_t len)
+{
+    if (!flags)
+        return 0;
+    uint32_t head = flags & CT_RECORD_CHUNK_HEAD;
+    if (meta)
+        return (head && KEY_IS(key, len, "language")) ||
+               (head && trace_id_high && KEY_IS(key, len, "_dd.p.tid")) ||
+               (head && (flags & CT_RECORD_AUTO_DM) && KEY_IS(key, len, "_dd.p.dm")) ||
+               ((flags & CT_RECORD_LOCAL_ROOT) && KEY_IS(key, len, "runtime-id"));
+    return (head && KEY_IS(key, len, "_sampling_priority_v1")) ||
+           (head && (flags & CT_RECORD_AGENT_PSR) && KEY_IS(key, len, "_dd.agent_psr")) ||
+           ((flags & CT_RECORD_TOP_LEVEL) && KEY_IS(key, len, "_dd.top_level")) ||
+           ((flags & CT_RECORD_LOCAL_ROOT) && KEY_IS(key, len, "process_id"));
+}
+
+/* -- extra tags and rewriting ------------------------------------------------------ */
+
 int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t len)
 {
     if (!extra)
@@ -143,15 +265,18 @@ int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t l
     return 0;
 }
 
-/* Copies the record's meta pairs that extra does not replace, then extra's. */
+/* Copies the record's meta pairs that extra does not replace and flags do
+ * not imply, then extra's. */
 static int rewrite_meta(const ct_record_reader *reader, const ct_extra_tags *extra,
-                        ct_buffer *out, uint32_t *count)
+                        uint32_t flags, ct_buffer *out, uint32_t *count)
 {
     const uint8_t *cursor = reader->meta;
+    uint64_t high = reader->header.trace_id_high;
     for (uint32_t i = 0; i < reader->header.meta_count; i++) {
         ct_record_str key = ct_record_read_str(&cursor);
         ct_record_str value = ct_record_read_str(&cursor);
-        if (ct_extra_has(extra, 1, key.ptr, key.len))
+        if (ct_extra_has(extra, 1, key.ptr, key.len) ||
+            ct_record_implies(flags, high, 1, key.ptr, key.len))
             continue;
         if (ct_record_put_str(out, key.ptr, key.len) ||
             ct_record_put_str(out, value.ptr, value.len))
@@ -166,13 +291,15 @@ static int rewrite_meta(const ct_record_reader *reader, const ct_extra_tags *ext
 }
 
 static int rewrite_metrics(const ct_record_reader *reader, const ct_extra_tags *extra,
-                           ct_buffer *out, uint32_t *count)
+                           uint32_t flags, ct_buffer *out, uint32_t *count)
 {
     const uint8_t *cursor = reader->metrics;
+    uint64_t high = reader->header.trace_id_high;
     for (uint32_t i = 0; i < reader->header.metric_count; i++) {
         ct_record_str key = ct_record_read_str(&cursor);
         double value = ct_record_read_double(&cursor);
-        if (ct_extra_has(extra, 0, key.ptr, key.len))
+        if (ct_extra_has(extra, 0, key.ptr, key.len) ||
+            ct_record_implies(flags, high, 0, key.ptr, key.len))
             continue;
         if (ct_record_put_str(out, key.ptr, key.len) ||
             ct_buffer_append(out, &value, sizeof value))
@@ -186,19 +313,21 @@ static int rewrite_metrics(const ct_record_reader *reader, const ct_extra_tags *
     return CT_OK;
 }
 
-int ct_record_rewrite(const ct_record_reader *reader, const uint8_t *data,
-                      const ct_extra_tags *extra, ct_buffer *out)
+int ct_record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra,
+                      uint32_t flags, const ct_record_chunk *chunk, ct_buffer *out)
 {
     size_t start = out->len;
     ct_record_header header = reader->header;
     header.meta_count = header.metric_count = 0;
-    /* name, service, resource and type are contiguous after the header */
-    const uint8_t *strings = data + sizeof header;
+    header.flags |= flags | CT_RECORD_CHUNK_HEAD;
+    /* name, service, resource and type are contiguous before the meta */
+    const uint8_t *strings = (const uint8_t *)reader->name.ptr - sizeof(uint32_t);
     size_t strings_len = (size_t)(reader->meta - strings);
     if (ct_buffer_append(out, &header, sizeof header) == CT_OK &&
+        ct_buffer_append(out, chunk, sizeof *chunk) == CT_OK &&
         ct_buffer_append(out, strings, strings_len) == CT_OK &&
-        rewrite_meta(reader, extra, out, &header.meta_count) == CT_OK &&
-        rewrite_metrics(reader, extra, out, &header.metric_count) == CT_OK &&
+        rewrite_meta(reader, extra, header.flags, out, &header.meta_count) == CT_OK &&
+        rewrite_metrics(reader, extra, header.flags, out, &header.metric_count) == CT_OK &&
         ct_buffer_append(out, reader->links, (size_t)(reader->end - reader->links)) == CT_OK) {
         header.size = (uint32_t)(out->len - start);
         memcpy(out->data + start, &header, sizeof header);

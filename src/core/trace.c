@@ -169,75 +169,45 @@ void ct_trace_forget_root(ct_trace *trace, const ct_span *span)
     unlock(trace);
 }
 
-/* The tags explaining a local decision (ddtrace's _set_sampling_tags);
- * the agent_psr of the default mechanism is the protocol's, which ddtrace
+/* -- chunks ------------------------------------------------------------------ */
+
+/* The tags explaining a local decision (ddtrace's _set_sampling_tags) that
+ * the record does not imply: the default and agent-rate mechanisms are
+ * implied (_dd.p.dm, _dd.agent_psr), a rule's rates and ksr are tags. The
+ * agent_psr of the default mechanism is the protocol's, which ddtrace
  * 2.x/3.x sent too. */
-static void sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
+static uint32_t sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
 {
     const ct_sampling_decision *d = &trace->sampling;
-    const ct_tracer_keys *k = &trace->tracer->keys;
-    ct_extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
-                  d->decision_maker, strlen(d->decision_maker));
+    uint32_t flags = CT_RECORD_AUTO_DM;
     if (d->mechanism == CT_SAMPLING_RULE) {
         ct_extra_metric(extra, "_dd.rule_psr", 12, d->rate);
         if (d->limit_rate >= 0)
             ct_extra_metric(extra, "_dd.limit_psr", 13, d->limit_rate);
     } else {
-        ct_extra_metric(extra, k->agent_rate->data, k->agent_rate->len, d->rate);
+        flags |= CT_RECORD_AGENT_PSR;
     }
     if (d->ksr[0])
         ct_extra_meta(extra, "_dd.p.ksr", 9, d->ksr, strlen(d->ksr));
+    return flags;
 }
 
-/* -- chunks ------------------------------------------------------------------ */
-
-/* 16 lowercase hex digits of value into out (no NUL); snprintf costs
- * hundreds of instructions on a path taken once per trace. */
-static void hex16(uint64_t value, char *out)
+/* The chunk-level tags of this segment: the decision into chunk, the
+ * CT_RECORD_* flags for the implied ones (returned), the rare others into
+ * extra, borrowing the segment's strings. The priority was decided before
+ * (decide_sampling); a decision made here (manual, local) replaces a
+ * propagated `_dd.p.dm`. */
+static uint32_t chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_chunk *chunk,
+                           uint32_t partial_flushes)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 15; i >= 0; i--, value >>= 4)
-        out[i] = digits[value & 15];
-}
-
-/* The high 64 bits of new trace ids change once a second (unix seconds in
- * the top 32 bits): each thread keeps the last one's hex form. */
-typedef struct hex_cache {
-    uint64_t value;
-    char hex[16];
-} hex_cache;
-
-static _Thread_local hex_cache thread_tid_hex __attribute__((tls_model("initial-exec")));
-
-static void tid_hex(uint64_t high, char *out)
-{
-    hex_cache *cache = &thread_tid_hex;
-    if (cache->value != high) {
-        hex16(high, cache->hex);
-        cache->value = high;
-    }
-    memcpy(out, cache->hex, 16);
-}
-
-/* The chunk-level tags of this segment, borrowing its strings. hex_tid must
- * have room for 16 bytes and live as long as extra. The priority was
- * decided before (decide_sampling); a decision made here (manual, local)
- * replaces a propagated `_dd.p.dm`. */
-static void chunk_tags(ct_trace *trace, ct_extra_tags *extra,
-                       char *hex_tid, uint32_t partial_flushes)
-{
-    const ct_tracer *tracer = trace->tracer;
-    const ct_tracer_keys *k = &tracer->keys;
+    const ct_tracer_keys *k = &trace->tracer->keys;
+    uint32_t flags = 0;
     if (trace->sampling_priority == CT_PRIORITY_UNSET)
         trace->sampling_priority = PRIORITY_AUTO_KEEP;
-    int priority = trace->sampling_priority;
+    chunk->priority = trace->sampling_priority;
+    chunk->mechanism = trace->sampling.mechanism < 0 ? 0 : (uint32_t)trace->sampling.mechanism;
+    chunk->rate = trace->sampling.rate;
     extra->meta_count = extra->metric_count = 0;
-    ct_extra_meta(extra, k->language->data, k->language->len,
-                  tracer->language->data, tracer->language->len);
-    if (trace->trace_id_high) {
-        tid_hex(trace->trace_id_high, hex_tid);
-        ct_extra_meta(extra, k->trace_id_high->data, k->trace_id_high->len, hex_tid, 16);
-    }
     int own_decision = trace->decision_maker || trace->sampled_locally;
     for (uint32_t i = 0; i < trace->propagated.meta_count; i++) {
         const ct_meta_entry *e = &trace->propagated.meta[i];
@@ -249,11 +219,10 @@ static void chunk_tags(ct_trace *trace, ct_extra_tags *extra,
         ct_extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
                       trace->decision_maker->data, trace->decision_maker->len);
     else if (trace->sampled_locally)
-        sampling_tags(trace, extra);
-    ct_extra_metric(extra, k->sampling_priority->data, k->sampling_priority->len,
-                    priority);
+        flags |= sampling_tags(trace, extra);
     if (partial_flushes)
         ct_extra_metric(extra, "_dd.py.partial_flush", 20, partial_flushes);
+    return flags;
 }
 
 /* Offset of the local root's record in the segment, or 0 (the first). */
@@ -281,11 +250,11 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
     if (!root_size)
         return CT_EINVAL;
     ct_extra_tags extra;
-    char hex_tid[16];
-    chunk_tags(trace, &extra, hex_tid, partial_flushes);
+    ct_record_chunk chunk;
+    uint32_t flags = chunk_tags(trace, &extra, &chunk, partial_flushes);
     int rc = ct_buffer_reserve(out, records->len + 256);
     if (rc == CT_OK)
-        rc = ct_record_rewrite(&reader, records->data + root, &extra, out);
+        rc = ct_record_rewrite(&reader, &extra, flags, &chunk, out);
     if (rc == CT_OK)
         rc = ct_buffer_append(out, records->data, root);
     if (rc == CT_OK)
@@ -357,9 +326,9 @@ static void submit_with_root(ct_trace *trace, const ct_span *root)
         ct_buffer local = CT_BUFFER_INIT;
         ct_buffer *chunk = chunk_buffer(trace, &local);
         ct_extra_tags extra;
-        char hex_tid[16];
-        chunk_tags(trace, &extra, hex_tid, 0);
-        int rc = ct_span_serialize(root, &extra, chunk);
+        ct_record_chunk decision;
+        uint32_t flags = chunk_tags(trace, &extra, &decision, 0);
+        int rc = ct_span_serialize(root, &extra, &decision, flags, chunk);
         if (rc == CT_OK && trace->records.len)
             rc = ct_buffer_append(chunk, trace->records.data, trace->records.len);
         submit_chunk(trace, chunk, rc, trace->record_count + 1);
@@ -395,7 +364,7 @@ void ct_trace_record_span(ct_trace *trace, const ct_span *span)
     } else {
         ct_extra_tags extra;
         extra.meta_count = extra.metric_count = 0;
-        if (ct_span_serialize(span, &extra, &trace->records) == CT_OK)
+        if (ct_span_serialize(span, &extra, NULL, 0, &trace->records) == CT_OK)
             trace->record_count++;
         else
             ct_tracer_count_drop(trace->tracer, 1);

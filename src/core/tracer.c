@@ -49,6 +49,16 @@ static ct_string *new_runtime_id(void)
 static void before_fork(void) { pthread_mutex_lock(&registry_lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
 
+/* The encoder's view of the process (span_record.h), from the tracer's
+ * strings: refreshed whenever they change (creation, fork). */
+static void refresh_record_context(ct_tracer *tracer)
+{
+    ct_record_context *c = &tracer->record_context;
+    c->language = (ct_record_str){tracer->language->data, tracer->language->len};
+    c->runtime_id = (ct_record_str){tracer->runtime_id->data, tracer->runtime_id->len};
+    c->process_id = tracer->process_id;
+}
+
 static void after_fork_child(void)
 {
     pthread_mutex_init(&registry_lock, NULL);
@@ -60,6 +70,7 @@ static void after_fork_child(void)
         if (runtime_id)
             ct_string_assign(&t->runtime_id, runtime_id);
         t->process_id = (double)getpid();
+        refresh_record_context(t);
     }
 }
 
@@ -203,6 +214,8 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
         ct_tracer_free(tracer, 0);
         return NULL;
     }
+    refresh_record_context(tracer);
+    tracer->writer->context = &tracer->record_context;
     register_tracer(tracer);
     return tracer;
 }

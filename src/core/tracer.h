@@ -18,6 +18,7 @@
 #include "counters.h"
 #include "ctrace.h"
 #include "shared_string.h"
+#include "span_record.h"
 #include "tags.h"
 #include "writer.h"
 
@@ -35,11 +36,13 @@ struct ct_tracer {
     ct_tracer_keys keys;
     ct_string *service;           /* default service; never NULL */
     ct_string *env, *version;     /* NULL when unset */
-    ct_string *runtime_id;
+    ct_string *runtime_id;        /* a new one in a forked child */
     ct_string *language;          /* "python" from the Python layer, else "c" */
     ct_string *default_decision;  /* "-0" */
     ct_tags global_tags;          /* DD_TAGS, then set_tag */
     double process_id;
+    ct_record_context record_context; /* language, runtime_id, process_id for
+                                         the encoder (writer->context) */
     int lock_free;                /* the caller serializes every call */
     atomic_int enabled;           /* sending on */
     atomic_int shut_down;

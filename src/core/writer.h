@@ -63,6 +63,10 @@ typedef struct ct_writer_ops {
 
 struct ct_writer {
     const ct_writer_ops *ops;
+    /* What the encoder needs of the process for implied tags
+     * (span_record.h); set by the tracer that owns the writer, which
+     * outlives it. NULL: those tags are left out (standalone tests). */
+    const struct ct_record_context *context;
 };
 
 /* -- the in-memory writer: keeps chunks for tests to read ------------------ */

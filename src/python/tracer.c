@@ -261,8 +261,9 @@ static PyObject *Tracer_take_payload(PyTracer *self, PyObject *const *args, Py_s
     uint32_t chunks;
     uint64_t spans;
     ct_memory_writer_take(self->tracer->writer, &frames, &chunks, &spans);
-    int rc = ct_encode_payload(version == 5 ? CT_API_V05 : CT_API_V04, frames.data,
-                               frames.len, chunks, &payload);
+    int rc = ct_encode_payload(version == 5 ? CT_API_V05 : CT_API_V04,
+                               &self->tracer->record_context, frames.data, frames.len,
+                               chunks, &payload);
     PyObject *result = NULL;
     if (rc == CT_OK)
         result = Py_BuildValue("(y#I)", payload.data ? (const char *)payload.data : "",

@@ -28,13 +28,15 @@ static inline void rb_str(record_builder *b, const char *s)
     rb_check(ct_record_put_str(b->out, s, strlen(s)));
 }
 
-/* Starts a record with its ids and strings; tags follow in order: all meta,
- * then all metrics, then links. */
-static inline void rb_begin(record_builder *b, ct_buffer *out,
-                            uint64_t trace_high, uint64_t trace_low,
-                            uint64_t span_id, uint64_t parent_id,
-                            const char *name, const char *service,
-                            const char *resource, const char *type)
+/* Starts a record with its ids, implied-tag flags (span_record.h; with
+ * CT_RECORD_CHUNK_HEAD, chunk is its decision) and strings; tags follow in
+ * order: all meta, then all metrics, then links. */
+static inline void rb_begin_flags(record_builder *b, ct_buffer *out,
+                                  uint64_t trace_high, uint64_t trace_low,
+                                  uint64_t span_id, uint64_t parent_id,
+                                  const char *name, const char *service,
+                                  const char *resource, const char *type,
+                                  uint32_t flags, const ct_record_chunk *chunk)
 {
     memset(b, 0, sizeof *b);
     b->out = out;
@@ -45,11 +47,25 @@ static inline void rb_begin(record_builder *b, ct_buffer *out,
     b->header.parent_id = parent_id;
     b->header.start_ns = 1700000000000000000LL + (int64_t)(span_id % 1000);
     b->header.duration_ns = 12345;
+    b->header.flags = flags;
     rb_check(ct_buffer_append(out, &b->header, sizeof b->header));
+    if (flags & CT_RECORD_CHUNK_HEAD)
+        rb_check(ct_buffer_append(out, chunk, sizeof *chunk));
     rb_str(b, name);
     rb_str(b, service);
     rb_str(b, resource);
     rb_str(b, type);
+}
+
+/* rb_begin_flags without implied tags. */
+static inline void rb_begin(record_builder *b, ct_buffer *out,
+                            uint64_t trace_high, uint64_t trace_low,
+                            uint64_t span_id, uint64_t parent_id,
+                            const char *name, const char *service,
+                            const char *resource, const char *type)
+{
+    rb_begin_flags(b, out, trace_high, trace_low, span_id, parent_id, name, service,
+                   resource, type, 0, NULL);
 }
 
 static inline void rb_meta_len(record_builder *b, const char *key,

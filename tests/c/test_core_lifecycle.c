@@ -11,6 +11,7 @@
 
 #include "ctrace.h"
 #include "span.h"
+#include "record_tags.h"
 #include "span_record.h"
 #include "test_harness.h"
 #include "trace.h"
@@ -18,6 +19,9 @@
 #include "writer.h"
 
 /* -- helpers ---------------------------------------------------------------- */
+
+/* The context of the last tracer made: implied tags are read with it. */
+static const ct_record_context *lifecycle_context;
 
 static ct_tracer *new_tracer(const char *const *settings)
 {
@@ -30,6 +34,8 @@ static ct_tracer *new_tracer(const char *const *settings)
         ct_config_set(config, settings[0], settings[1]);
     ct_tracer *tracer = ct_tracer_new(config, NULL);
     ct_config_free(config);
+    if (tracer)
+        lifecycle_context = &tracer->record_context;
     return tracer;
 }
 
@@ -91,34 +97,16 @@ static const ct_record_reader *find(const captured *c, const char *name)
     return NULL;
 }
 
-/* The meta value of key in a record, or NULL (by copying into out). */
+/* A record's tag as the agent will see it (own or implied). */
+
 static int meta_of(const ct_record_reader *r, const char *key, char *out, size_t size)
 {
-    const uint8_t *cursor = r->meta;
-    for (uint32_t i = 0; i < r->header.meta_count; i++) {
-        ct_record_str k = ct_record_read_str(&cursor), v = ct_record_read_str(&cursor);
-        if (str_is(k, key)) {
-            size_t n = v.len < size - 1 ? v.len : size - 1;
-            memcpy(out, v.ptr, n);
-            out[n] = '\0';
-            return 1;
-        }
-    }
-    return 0;
+    return rt_meta(r, lifecycle_context, key, out, size);
 }
 
 static int metric_of(const ct_record_reader *r, const char *key, double *out)
 {
-    const uint8_t *cursor = r->metrics;
-    for (uint32_t i = 0; i < r->header.metric_count; i++) {
-        ct_record_str k = ct_record_read_str(&cursor);
-        double v = ct_record_read_double(&cursor);
-        if (str_is(k, key)) {
-            *out = v;
-            return 1;
-        }
-    }
-    return 0;
+    return rt_metric(r, lifecycle_context, key, out);
 }
 
 static ct_span *start(ct_tracer *tracer, const char *name, const ct_span *parent)
@@ -305,6 +293,7 @@ CT_TEST(recycled_segments_start_clean)
     ct_tracer *tracer = ct_tracer_new_with(config, &options, &rc);
     ct_config_free(config);
     CT_ASSERT(tracer && tracer->lock_free);
+    lifecycle_context = &tracer->record_context;
     ct_remote_parent remote = {.trace_id_high = 0x1234, .trace_id_low = 0x5678, .span_id = 99,
                                .sampling_priority = 2, .origin = "synthetics"};
     ct_span_options first = {.name = "first", .name_len = -1, .service_len = -1,

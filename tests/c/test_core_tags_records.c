@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "span.h"
+#include "record_tags.h"
 #include "span_record.h"
 #include "tags.h"
 #include "test_harness.h"
@@ -170,12 +171,15 @@ CT_TEST(span_record_round_trip)
     span.finished = 1;
     span.duration_ns = 4242;
 
+    ct_string *language = s("language"), *mine = s("mine");
+    ct_span_set_meta(&span, language, mine); /* implied: the tracer's wins */
     ct_buffer out = CT_BUFFER_INIT;
     ct_extra_tags chunk = {.meta_count = 0, .metric_count = 0};
-    ct_extra_meta(&chunk, "language", 8, "c", 1);
     ct_extra_meta(&chunk, "k", 1, "overridden", 10);
-    ct_extra_metric(&chunk, "_sampling_priority_v1", 21, 1);
-    CT_ASSERT(ct_span_serialize(&span, &chunk, &out) == CT_OK);
+    ct_record_chunk decision = {.priority = 2, .mechanism = 3, .rate = 0.5};
+    uint32_t chunk_flags = CT_RECORD_AUTO_DM | CT_RECORD_AGENT_PSR;
+    CT_ASSERT(ct_span_serialize(&span, &chunk, &decision, chunk_flags, &out) == CT_OK);
+    const ct_record_context *context = &tracer->record_context;
 
     ct_record_reader r;
     size_t size = ct_record_open(&r, out.data, out.len);
@@ -187,33 +191,30 @@ CT_TEST(span_record_round_trip)
     CT_ASSERT(r.header.error == 1);
     CT_ASSERT(str_is(r.name, "op") && str_is(r.service, "db") && str_is(r.resource, "SELECT") &&
               str_is(r.type, "sql"));
-    /* meta: own k replaced by the extra one, plus language, runtime-id,
-     * _dd.base_service (db != svc) */
-    int saw_k = 0, saw_language = 0, saw_runtime = 0, saw_base = 0;
-    const uint8_t *cursor = r.meta;
-    for (uint32_t i = 0; i < r.header.meta_count; i++) {
-        ct_record_str key = ct_record_read_str(&cursor), value = ct_record_read_str(&cursor);
-        if (str_is(key, "k")) {
-            saw_k++;
-            CT_ASSERT(str_is(value, "overridden"));
-        }
-        saw_language += str_is(key, "language") && str_is(value, "c");
-        saw_runtime += str_is(key, "runtime-id") && value.len == 32;
-        saw_base += str_is(key, "_dd.base_service") && str_is(value, "svc");
-    }
-    CT_ASSERT(saw_k == 1 && saw_language == 1 && saw_runtime == 1 && saw_base == 1);
-    int saw_m = 0, saw_priority = 0, saw_top = 0;
-    cursor = r.metrics;
-    for (uint32_t i = 0; i < r.header.metric_count; i++) {
-        ct_record_str key = ct_record_read_str(&cursor);
-        double value = ct_record_read_double(&cursor);
-        saw_m += str_is(key, "m") && value == 2.5;
-        saw_priority += str_is(key, "_sampling_priority_v1") && value == 1;
-        saw_top += str_is(key, "_dd.top_level") && value == 1;
-    }
-    CT_ASSERT(saw_m == 1 && saw_priority == 1 && saw_top == 1);
+    /* meta: own k replaced by the extra one; language (implied, the own one
+     * dropped), runtime-id, _dd.p.tid, _dd.p.dm implied; _dd.base_service
+     * (db != svc) */
+    char value[64];
+    CT_ASSERT(r.header.flags == (CT_RECORD_LOCAL_ROOT | CT_RECORD_TOP_LEVEL |
+                                 CT_RECORD_CHUNK_HEAD | chunk_flags));
+    CT_ASSERT(r.chunk.priority == 2 && r.chunk.mechanism == 3 && r.chunk.rate == 0.5);
+    CT_ASSERT(rt_meta_count(&r, context, "k") == 1 && rt_meta(&r, context, "k", value, 64) &&
+              !strcmp(value, "overridden"));
+    CT_ASSERT(rt_meta_count(&r, context, "language") == 1 &&
+              rt_meta(&r, context, "language", value, 64) && !strcmp(value, "c"));
+    CT_ASSERT(rt_meta(&r, context, "runtime-id", value, 64) && strlen(value) == 32);
+    CT_ASSERT(rt_meta(&r, context, "_dd.p.dm", value, 64) && !strcmp(value, "-3"));
+    CT_ASSERT(rt_meta(&r, context, "_dd.p.tid", value, 64) && strlen(value) == 16);
+    CT_ASSERT(rt_meta(&r, context, "_dd.base_service", value, 64) && !strcmp(value, "svc"));
+    CT_ASSERT(!rt_meta(&r, NULL, "runtime-id", value, 64)); /* no context, no process tags */
+    double number;
+    CT_ASSERT(rt_metric(&r, context, "m", &number) && number == 2.5);
+    CT_ASSERT(rt_metric(&r, context, "_sampling_priority_v1", &number) && number == 2);
+    CT_ASSERT(rt_metric(&r, context, "_dd.agent_psr", &number) && number == 0.5);
+    CT_ASSERT(rt_metric(&r, context, "_dd.top_level", &number) && number == 1);
+    CT_ASSERT(rt_metric(&r, context, "process_id", &number) && number > 0);
     CT_ASSERT(r.header.link_count == 1);
-    cursor = r.links;
+    const uint8_t *cursor = r.links;
     ct_record_link l;
     ct_record_read_link(&cursor, &l);
     CT_ASSERT(l.trace_id_high == 1 && l.trace_id_low == 2 && l.span_id == 3);
@@ -224,17 +225,21 @@ CT_TEST(span_record_round_trip)
     CT_ASSERT(str_is(ak, "k") && str_is(av, "v"));
     CT_ASSERT(cursor == r.end);
 
-    /* rewrite with one more tag: everything else is kept */
+    /* rewrite with one more tag and another decision: everything else is
+     * kept */
     ct_extra_tags more = {.meta_count = 0, .metric_count = 0};
     ct_extra_meta(&more, "added", 5, "yes", 3);
     ct_buffer rewritten = CT_BUFFER_INIT;
-    CT_ASSERT(ct_record_rewrite(&r, out.data, &more, &rewritten) == CT_OK);
+    ct_record_chunk other = {.priority = -1, .mechanism = 4, .rate = 1};
+    CT_ASSERT(ct_record_rewrite(&r, &more, CT_RECORD_AUTO_DM, &other, &rewritten) == CT_OK);
     ct_record_reader r2;
     CT_ASSERT(ct_record_open(&r2, rewritten.data, rewritten.len) == rewritten.len);
     CT_ASSERT(r2.header.meta_count == r.header.meta_count + 1);
     CT_ASSERT(r2.header.metric_count == r.header.metric_count);
     CT_ASSERT(r2.header.span_id == r.header.span_id && r2.header.link_count == 1);
-    CT_ASSERT(str_is(r2.name, "op"));
+    CT_ASSERT(r2.chunk.priority == -1 && r2.chunk.mechanism == 4);
+    CT_ASSERT(str_is(r2.name, "op") && str_is(r2.type, "sql"));
+    CT_ASSERT(rt_meta(&r2, context, "added", value, 64) && !strcmp(value, "yes"));
 
     /* a truncated record is refused */
     CT_ASSERT(ct_record_open(&r2, out.data, out.len - 1) == 0);
@@ -247,6 +252,8 @@ CT_TEST(span_record_round_trip)
     ct_string_unref(k);
     ct_string_unref(v);
     ct_string_unref(m);
+    ct_string_unref(language);
+    ct_string_unref(mine);
     ct_string_unref(args.name);
     ct_string_unref(args.service);
     ct_string_unref(args.resource);
@@ -266,17 +273,15 @@ CT_TEST(record_of_a_child_span_has_its_parent_and_no_root_tags)
     ct_span_start(&child, tracer, &child_args);
     ct_buffer out = CT_BUFFER_INIT;
     ct_extra_tags none = {.meta_count = 0, .metric_count = 0};
-    CT_ASSERT(ct_span_serialize(&child, &none, &out) == CT_OK);
+    CT_ASSERT(ct_span_serialize(&child, &none, NULL, 0, &out) == CT_OK);
     ct_record_reader r;
     CT_ASSERT(ct_record_open(&r, out.data, out.len) == out.len);
     CT_ASSERT(r.header.parent_id == root.span_id);
-    const uint8_t *cursor = r.meta;
-    for (uint32_t i = 0; i < r.header.meta_count; i++) {
-        ct_record_str key = ct_record_read_str(&cursor);
-        ct_record_read_str(&cursor);
-        CT_ASSERT(!str_is(key, "runtime-id") && !str_is(key, "language"));
-    }
-    CT_ASSERT(r.header.metric_count == 0); /* same service: not top level */
+    char value[64];
+    CT_ASSERT(!rt_meta(&r, &tracer->record_context, "runtime-id", value, 64));
+    CT_ASSERT(!rt_meta(&r, &tracer->record_context, "language", value, 64));
+    CT_ASSERT(r.header.flags == 0); /* same service: not top level */
+    CT_ASSERT(r.header.metric_count == 0);
     ct_buffer_release(&out);
     ct_span_release(&child);
     ct_span_release(&root);

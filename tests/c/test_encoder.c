@@ -115,7 +115,7 @@ CT_TEST(v04_round_trip_of_every_field)
     root_span(&records, NULL);
     child_span(&records, 7);
     add_chunk(&f, &records, 2);
-    CT_ASSERT(ct_encode_payload(CT_API_V04, f.bytes.data, f.bytes.len,
+    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len,
                                 f.chunks, &payload) == CT_OK);
     decoded d;
     decode(&d, &payload);
@@ -176,7 +176,7 @@ CT_TEST(v04_span_links_as_ddtrace_sends_them)
     frames f = {CT_BUFFER_INIT, 0};
     linked_span(&records);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V04, f.bytes.data, f.bytes.len,
+    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len,
                                 f.chunks, &payload) == CT_OK);
     decoded d;
     decode(&d, &payload);
@@ -215,7 +215,7 @@ CT_TEST(v05_spans_have_12_elements_and_valid_indexes)
     add_chunk(&f, &records, 3);
     child_span(&records, 9);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, f.bytes.data, f.bytes.len,
+    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len,
                                 f.chunks, &payload) == CT_OK);
     decoded d;
     decode(&d, &payload);
@@ -282,7 +282,7 @@ CT_TEST(v05_span_links_as_json_in_meta)
     frames f = {CT_BUFFER_INIT, 0};
     linked_span(&records);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, f.bytes.data, f.bytes.len,
+    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len,
                                 f.chunks, &payload) == CT_OK);
     decoded d;
     decode(&d, &payload);
@@ -327,7 +327,7 @@ CT_TEST(huge_tags_and_many_distinct_strings)
     add_chunk(&f, &records, 3001);
     for (int version = CT_API_V04; version <= CT_API_V05; version++) {
         ct_buffer payload = CT_BUFFER_INIT;
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, f.bytes.data,
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data,
                                     f.bytes.len, f.chunks, &payload) == CT_OK);
         decoded d;
         decode(&d, &payload);
@@ -346,6 +346,112 @@ CT_TEST(huge_tags_and_many_distinct_strings)
     ct_buffer_release(&records);
 }
 
+/* A chunk head implying its tags (span_record.h), as the tracer writes
+ * roots: the high id and the decision vary per chunk. */
+static void implying_root(ct_buffer *records, uint64_t high, uint32_t mechanism,
+                          int32_t priority)
+{
+    record_builder b;
+    ct_record_chunk decision = {priority, mechanism, 0.75};
+    rb_begin_flags(&b, records, high, 0x401cbcceb7561784ull, 0xa535dceec0cf628cull, 0,
+                   "web.request", "svc", "GET /", "web",
+                   CT_RECORD_LOCAL_ROOT | CT_RECORD_TOP_LEVEL | CT_RECORD_CHUNK_HEAD |
+                       CT_RECORD_AUTO_DM | CT_RECORD_AGENT_PSR,
+                   &decision);
+    rb_meta(&b, "own", "tag");
+    rb_metric(&b, "rows", 3);
+    rb_end(&b);
+}
+
+static const ct_record_context test_context = {{"python", 6}, {"rt-id", 5}, 4242};
+
+/* Meta and metrics of span i of trace t, v0.4 or v0.5 (strings resolved
+ * through the table), as one flat list of key=value checks. */
+static int has_meta(int version, const msgpack_object *top, uint32_t t, const char *key,
+                    const char *value)
+{
+    const msgpack_object *traces = version == 5 ? &top->via.array.ptr[1] : top;
+    const msgpack_object *span = &traces->via.array.ptr[t].via.array.ptr[0];
+    const msgpack_object *meta = version == 5 ? &span->via.array.ptr[9] : map_get(span, "meta");
+    for (uint32_t i = 0; meta && i < meta->via.map.size; i++) {
+        const msgpack_object *k = &meta->via.map.ptr[i].key, *v = &meta->via.map.ptr[i].val;
+        if (version == 5) {
+            k = table_str(&top->via.array.ptr[0], k);
+            v = table_str(&top->via.array.ptr[0], v);
+        }
+        if (str_is(k, key, strlen(key)))
+            return str_is(v, value, strlen(value));
+    }
+    return 0;
+}
+
+static double metric(int version, const msgpack_object *top, uint32_t t, const char *key)
+{
+    const msgpack_object *traces = version == 5 ? &top->via.array.ptr[1] : top;
+    const msgpack_object *span = &traces->via.array.ptr[t].via.array.ptr[0];
+    const msgpack_object *metrics =
+        version == 5 ? &span->via.array.ptr[10] : map_get(span, "metrics");
+    for (uint32_t i = 0; metrics && i < metrics->via.map.size; i++) {
+        const msgpack_object *k = &metrics->via.map.ptr[i].key;
+        if (version == 5)
+            k = table_str(&top->via.array.ptr[0], k);
+        if (str_is(k, key, strlen(key)))
+            return metrics->via.map.ptr[i].val.via.f64;
+    }
+    return -999;
+}
+
+CT_TEST(implied_tags_are_written_by_both_encoders)
+{
+    for (int version = 4; version <= 5; version++) {
+        ct_buffer records = CT_BUFFER_INIT, payload = CT_BUFFER_INIT;
+        frames f = {CT_BUFFER_INIT, 0};
+        /* tid and dm change between chunks, then come back: v0.5 adds those
+         * values per change, and must never reuse a stale index */
+        implying_root(&records, 0x6b05ba3b00000000ull, 0, 1);
+        add_chunk(&f, &records, 1);
+        implying_root(&records, 0x6b05ba3c00000000ull, 1, 0);
+        add_chunk(&f, &records, 1);
+        implying_root(&records, 0x6b05ba3b00000000ull, 0, 2);
+        add_chunk(&f, &records, 1);
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, &test_context, f.bytes.data,
+                                    f.bytes.len, f.chunks, &payload) == CT_OK);
+        decoded d;
+        decode(&d, &payload);
+        CT_ASSERT(d.ok);
+        const msgpack_object *top = &d.unpacked.data;
+        const char *tids[] = {"6b05ba3b00000000", "6b05ba3c00000000", "6b05ba3b00000000"};
+        const char *dms[] = {"-0", "-1", "-0"};
+        for (uint32_t t = 0; t < 3; t++) {
+            CT_ASSERT(has_meta(version, top, t, "own", "tag"));
+            CT_ASSERT(has_meta(version, top, t, "language", "python"));
+            CT_ASSERT(has_meta(version, top, t, "runtime-id", "rt-id"));
+            CT_ASSERT(has_meta(version, top, t, "_dd.p.tid", tids[t]));
+            CT_ASSERT(has_meta(version, top, t, "_dd.p.dm", dms[t]));
+            CT_ASSERT(metric(version, top, t, "rows") == 3);
+            CT_ASSERT(metric(version, top, t, "_dd.top_level") == 1);
+            CT_ASSERT(metric(version, top, t, "process_id") == 4242);
+            CT_ASSERT(metric(version, top, t, "_dd.agent_psr") == 0.75);
+        }
+        CT_ASSERT(metric(version, top, 0, "_sampling_priority_v1") == 1);
+        CT_ASSERT(metric(version, top, 1, "_sampling_priority_v1") == 0);
+        CT_ASSERT(metric(version, top, 2, "_sampling_priority_v1") == 2);
+        msgpack_unpacked_destroy(&d.unpacked);
+        ct_buffer_release(&payload);
+        /* without a context: no process tags, the rest is there */
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data,
+                                    f.bytes.len, f.chunks, &payload) == CT_OK);
+        decode(&d, &payload);
+        CT_ASSERT(d.ok);
+        CT_ASSERT(!has_meta(version, &d.unpacked.data, 0, "runtime-id", "rt-id"));
+        CT_ASSERT(has_meta(version, &d.unpacked.data, 0, "_dd.p.dm", "-0"));
+        msgpack_unpacked_destroy(&d.unpacked);
+        ct_buffer_release(&payload);
+        ct_buffer_release(&f.bytes);
+        ct_buffer_release(&records);
+    }
+}
+
 CT_TEST(malformed_frames_are_rejected)
 {
     ct_buffer records = CT_BUFFER_INIT, payload = CT_BUFFER_INIT;
@@ -354,10 +460,10 @@ CT_TEST(malformed_frames_are_rejected)
     add_chunk(&f, &records, 1);
     for (int version = CT_API_V04; version <= CT_API_V05; version++) {
         ct_buffer_clear(&payload);
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, f.bytes.data,
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data,
                                     f.bytes.len - 3, 1, &payload) == CT_EINVAL);
         ct_buffer_clear(&payload);
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, f.bytes.data,
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data,
                                     f.bytes.len, 2, &payload) == CT_EINVAL);
     }
     /* a frame claiming more spans than it holds */
@@ -366,7 +472,7 @@ CT_TEST(malformed_frames_are_rejected)
     h.span_count = 2;
     memcpy(f.bytes.data, &h, sizeof h);
     ct_buffer_clear(&payload);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, f.bytes.data, f.bytes.len, 1,
+    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, 1,
                                 &payload) == CT_EINVAL);
     ct_buffer_release(&payload);
     ct_buffer_release(&f.bytes);
@@ -376,7 +482,7 @@ CT_TEST(malformed_frames_are_rejected)
 CT_TEST(empty_payload_is_an_empty_array)
 {
     ct_buffer payload = CT_BUFFER_INIT;
-    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, 0, 0, &payload) == CT_OK);
+    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, NULL, 0, 0, &payload) == CT_OK);
     CT_ASSERT(payload.len == 1 && payload.data[0] == 0x90);
     ct_buffer_release(&payload);
 }
