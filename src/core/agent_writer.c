@@ -216,10 +216,30 @@ static void update_rates(agent_writer *w, const ct_buffer *body)
     rate_table_free(&old);
 }
 
-static int find_rate(const rate_table *table, const char *key, double *rate)
+/* Does key read "service:<service>,env:<env>"? Compared in place: this
+ * runs once per trace on the application thread, where formatting the key
+ * with snprintf cost more than the rest of the sampling decision. */
+static int rate_key_matches(const char *key, const char *service, const char *env)
+{
+    static const char service_prefix[] = "service:", env_prefix[] = ",env:";
+    size_t service_len = strlen(service);
+    if (strncmp(key, service_prefix, sizeof service_prefix - 1) != 0)
+        return 0;
+    key += sizeof service_prefix - 1;
+    if (strncmp(key, service, service_len) != 0)
+        return 0;
+    key += service_len;
+    if (strncmp(key, env_prefix, sizeof env_prefix - 1) != 0)
+        return 0;
+    key += sizeof env_prefix - 1;
+    return strcmp(key, env) == 0;
+}
+
+static int find_rate(const rate_table *table, const char *service, const char *env,
+                     double *rate)
 {
     for (size_t i = 0; i < table->count; i++) {
-        if (strcmp(table->entries[i].key, key) == 0) {
+        if (rate_key_matches(table->entries[i].key, service, env)) {
             *rate = table->entries[i].rate;
             return CT_OK;
         }
@@ -848,13 +868,10 @@ int ct_agent_writer_rate(ct_writer *writer, const char *service,
     if (!ct_writer_is_agent(writer))
         return CT_ENOENT;
     agent_writer *w = (agent_writer *)writer;
-    char key[512];
-    snprintf(key, sizeof key, "service:%s,env:%s", service ? service : "",
-             env ? env : "");
     pthread_mutex_lock(&w->rates_lock);
-    int rc = find_rate(&w->rates, key, rate);
+    int rc = find_rate(&w->rates, service ? service : "", env ? env : "", rate);
     if (rc != CT_OK)
-        rc = find_rate(&w->rates, "service:,env:", rate);
+        rc = find_rate(&w->rates, "", "", rate);
     pthread_mutex_unlock(&w->rates_lock);
     return rc;
 }

@@ -431,6 +431,11 @@ CT_TEST(rate_by_service_is_read_from_replies)
               rate == 0.5);
     CT_ASSERT(ct_agent_writer_rate(w, "other", NULL, &rate) == CT_OK &&
               rate == 0.25);
+    /* near misses fall back to the default key */
+    CT_ASSERT(ct_agent_writer_rate(w, "sv", "prod", &rate) == CT_OK && rate == 0.25);
+    CT_ASSERT(ct_agent_writer_rate(w, "svc", "pro", &rate) == CT_OK && rate == 0.25);
+    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod2", &rate) == CT_OK && rate == 0.25);
+    CT_ASSERT(ct_agent_writer_rate(w, "svc,env:prod", "", &rate) == CT_OK && rate == 0.25);
     w->ops->destroy(w, 1000);
     fake_release(&a);
 }
