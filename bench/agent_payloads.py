@@ -117,6 +117,20 @@ class Template:
                 pack('>Q', buf, off + 1, st + k * 1000)
         return bytes(buf)
 
+    def write(self, path):
+        """Writes the template for bench/agent_load.c (see its header):
+        the payload and where its trace ids and span starts are."""
+        u32 = struct.Struct('<I').pack
+        parts = [u32(self.spans), u32(len(self.raw)), self.raw]
+        tids = [(off + 1, i) for i, offs in enumerate(self.tid_offsets) for off in offs]
+        parts.append(u32(len(tids)))
+        parts += [u32(off) + u32(i) for off, i in tids]
+        starts = [(off + 1, i, k) for i, offs in enumerate(self.start_offsets) for off, k in offs]
+        parts.append(u32(len(starts)))
+        parts += [u32(off) + u32(i) + u32(k) for off, i, k in starts]
+        with open(path, 'wb') as f:
+            f.write(b''.join(parts))
+
 
 def _find_all(data, pattern):
     out, pos = [], data.find(pattern)

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """ctrace-agent benchmark: ingest throughput and query latency.
 
-1. Ingest: several client processes send realistic v0.4 and v0.5 payloads
-   (100 traces x 10 spans, ~430 B/span in v0.4) over keep-alive
-   connections for a fixed time; spans/s counts only spans answered 200,
-   i.e. durably committed (synchronous=FULL).
+1. Ingest: --clients connections (threads of bench/agent_load.c, one
+   request in flight each) send realistic v0.4 and v0.5 payloads (100
+   traces x 10 spans, ~430 B/span in v0.4) for a fixed time, every request
+   with fresh random trace ids and current span starts, as tracers send
+   them; spans/s counts only spans answered 200, i.e. durably committed
+   (fsynced with --sync full). "agent us" is the agent's CPU time (user +
+   system) per stored span, "load us" the load generator's: on a machine
+   this small both share the cores, so both are shown.
 2. Fill: the database is filled to --spans spans (default 10 million, or
    CTRACE_BENCH_SPANS) with unique trace ids spread over the last hour.
 3. Query: p50/p99 latency of trace by id, service overview, resources,
@@ -22,43 +26,37 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 import agent_client  # noqa: E402
 import agent_payloads  # noqa: E402
 
 TRACES_PER_PAYLOAD = 100
 CTYPE = {'Content-Type': 'application/msgpack', 'Datadog-Meta-Lang': 'python',
          'X-Datadog-Trace-Count': str(TRACES_PER_PAYLOAD)}
+FORMATS = ('v0.4', 'v0.5')
 
 
-def _client_timed(port, version, seconds, client_id, start, out):
-    tpl = agent_payloads.Template(version, TRACES_PER_PAYLOAD, seed=client_id)
-    payloads = [tpl.make((client_id << 40) + k * TRACES_PER_PAYLOAD + 1, time.time_ns(), 10**9)
-                for k in range(8)]
-    conn = agent_client.Conn(port)
-    # building the payloads costs ~0.25 s of CPU per client: every client
-    # finishes it before any starts sending, so it is not measured as load
-    start.wait()
-    path = '/%s/traces' % version
-    sent = failed = 0
-    lat = []
-    end = time.time() + seconds
-    i = 0
-    while time.time() < end:
-        t0 = time.perf_counter()
-        status, _ = conn.request('PUT', path, payloads[i % len(payloads)], CTYPE)
-        lat.append(time.perf_counter() - t0)
-        i += 1
-        if status == 200:
-            sent += tpl.spans
-        else:
-            failed += 1
-    conn.close()
-    out.put((sent, failed, lat))
+def load_binary(workdir):
+    """bench/agent_load.c compiled into workdir (the load generator: the
+    clients must be far cheaper than the agent they share the cores with)."""
+    out = os.path.join(workdir, 'agent_load')
+    if not os.path.exists(out):
+        subprocess.run([shutil.which('cc') or 'gcc', '-O2', '-pthread', '-o', out,
+                        os.path.join(HERE, 'agent_load.c')], check=True)
+    return out
+
+
+def cpu_seconds(pid):
+    """User+system time of a running process, from /proc."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def _client_fill(port, version, first_payload, n_payloads, stride, start_ns, spread_ns, out):
@@ -87,14 +85,24 @@ def run_parallel(target, args_list):
     return results
 
 
-def bench_ingest(port, version, clients, seconds):
-    start = mp.Barrier(clients)
-    res = run_parallel(_client_timed, [(port, version, seconds, c + 1, start) for c in range(clients)])
-    spans = sum(r[0] for r in res)
-    failed = sum(r[1] for r in res)
-    lat = sorted(x for r in res for x in r[2])
-    return {'spans_per_s': spans / seconds, 'failed': failed, 'requests': len(lat),
-            'p50_ms': lat[len(lat) // 2] * 1e3, 'p99_ms': lat[int(len(lat) * 0.99)] * 1e3}
+def bench_ingest(proc, port, version, clients, seconds, workdir):
+    """clients connections sending for seconds; what the agent stored (200
+    replies) per second, and what the agent and the load cost in CPU."""
+    templates = []
+    for seed in range(1, min(clients, 4) + 1):
+        path = os.path.join(workdir, '%s-%d.tpl' % (version, seed))
+        if not os.path.exists(path):
+            agent_payloads.Template(version, TRACES_PER_PAYLOAD, seed=seed).write(path)
+        templates.append(path)
+    agent_cpu = cpu_seconds(proc.pid)
+    out = subprocess.run([load_binary(workdir), str(port), '/%s/traces' % version, str(seconds),
+                          str(clients)] + templates, capture_output=True, text=True, check=True).stdout
+    agent_cpu = cpu_seconds(proc.pid) - agent_cpu
+    r = {k: float(v) for k, v in (field.split('=') for field in out.split())}
+    spans = max(r['ok_spans'], 1)
+    return {'spans_per_s': r['ok_spans'] / r['elapsed_s'], 'failed': int(r['failed']),
+            'requests': int(r['requests']), 'p50_ms': r['p50_ms'], 'p99_ms': r['p99_ms'],
+            'agent_us': agent_cpu / spans * 1e6, 'load_us': r['cpu_s'] / spans * 1e6}
 
 
 def fill(port, total_spans, clients):
@@ -168,16 +176,17 @@ def main():
             agent_client.agent_binary(), data, os.cpu_count()))
         print('\n== ingest (%d traces x %d spans per request, %.0f s each, sync=%s) ==' % (
             TRACES_PER_PAYLOAD, agent_payloads.SPANS_PER_TRACE, args.seconds, args.sync))
-        print('%-8s %8s %14s %10s %9s %11s %11s' % ('format', 'clients', 'spans/s', 'requests', 'failed',
-                                                       'req p50 ms', 'req p99 ms'))
-        for version, n_clients in [(v, c) for c in clients for v in ('v0.4', 'v0.5')]:
+        print('%-8s %8s %14s %10s %9s %11s %11s %10s %10s' % (
+            'format', 'clients', 'spans/s', 'requests', 'failed', 'req p50 ms', 'req p99 ms',
+            'agent us', 'load us'))
+        for version, n_clients in [(v, c) for c in clients for v in FORMATS]:
             runs = []
             for _ in range(max(1, args.repeat)):
                 d = tempfile.mkdtemp(dir=data)
                 proc, port = agent_client.start_agent(d, '--retention', '0', '--max-size', '0',
                                                       '--sync', args.sync)
                 try:
-                    runs.append(bench_ingest(port, version, n_clients, args.seconds))
+                    runs.append(bench_ingest(proc, port, version, n_clients, args.seconds, data))
                 finally:
                     proc.terminate()
                     proc.wait()
@@ -186,9 +195,12 @@ def main():
             r = runs[len(runs) // 2]
             if len(runs) > 1:
                 r['failed'] = sum(x['failed'] for x in runs)
+                r['agent_us'] = statistics.median(x['agent_us'] for x in runs)
+                r['load_us'] = statistics.median(x['load_us'] for x in runs)
                 print('  %s runs: %s' % (version, ', '.join('{:,.0f}'.format(x['spans_per_s']) for x in runs)))
-            print('%-8s %8d %14s %10d %9d %11.1f %11.1f' % (version, n_clients, '{:,.0f}'.format(r['spans_per_s']),
-                                                       r['requests'], r['failed'], r['p50_ms'], r['p99_ms']))
+            print('%-8s %8d %14s %10d %9d %11.1f %11.1f %10.2f %10.2f' % (
+                version, n_clients, '{:,.0f}'.format(r['spans_per_s']), r['requests'], r['failed'],
+                r['p50_ms'], r['p99_ms'], r['agent_us'], r['load_us']))
 
         if args.ingest_only:
             return
