@@ -756,7 +756,7 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
                       size_t *out_len)
 {
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT trace_id_high, spans FROM traces WHERE trace_id = ? ORDER BY id", -1, &st, NULL);
+    sqlite3_prepare_v2(db, AG_TRACE_BY_ID_SQL, -1, &st, NULL);
     sqlite3_bind_int64(st, 1, (int64_t)low);
     stored_span *spans = NULL;
     size_t len = 0, cap = 0;

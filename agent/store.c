@@ -76,7 +76,9 @@ static const char *SCHEMA =
     " service TEXT NOT NULL, resource TEXT NOT NULL, name TEXT NOT NULL,"
     " error INTEGER NOT NULL, span_count INTEGER NOT NULL,"
     " spans BLOB NOT NULL);"   /* last, so scans that do not need it stop early */
-    "CREATE INDEX IF NOT EXISTS traces_by_trace_id ON traces(trace_id);"
+    /* before user_version 2, trace ids were indexed alone (see store.h) */
+    "DROP INDEX IF EXISTS traces_by_trace_id;"
+    "CREATE INDEX IF NOT EXISTS traces_by_block_trace_id ON traces(" AG_BLOCK_OF_ID ", trace_id);"
     "CREATE INDEX IF NOT EXISTS traces_by_start ON traces(start);"
     "CREATE INDEX IF NOT EXISTS traces_by_service ON traces(service, start);"
     "CREATE TABLE IF NOT EXISTS service_minutes("
@@ -91,7 +93,7 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS operations("
     " service TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL,"
     " PRIMARY KEY(service, name, resource)) WITHOUT ROWID;"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
 
 /* ag_hist_merge(a, b): the sum of two encoded histograms (upserts). */
 static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)

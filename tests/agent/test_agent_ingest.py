@@ -1,6 +1,7 @@
 """Payloads in every intake format are stored and come back, normalized,
 through every query API endpoint."""
 import json
+import sqlite3
 import time
 
 import msgpack
@@ -71,6 +72,17 @@ def test_chunks_of_one_trace_from_two_services_are_merged(agent):
     t = agent.api('/api/v1/traces/777')
     assert t['span_count'] == 2
     assert {s['service'] for s in t['spans']} == {'web', 'billing'}
+
+
+def test_chunks_thousands_of_rows_apart_are_found_by_trace_id(agent):
+    # trace ids are indexed per block of 4096 rows: the lookup visits every block
+    tid = 778
+    assert agent.send('v0.4', [[span(tid, 1)]])[0] == 200
+    assert agent.send('v0.5', v05([[span(10**6 + k, 1)] for k in range(5000)]))[0] == 200
+    assert agent.send('v0.4', [[span(tid, 2, 1, service='billing')]])[0] == 200
+    t = agent.api('/api/v1/traces/%d' % tid)
+    assert sorted(s['span_id'] for s in t['spans']) == ['%016x' % 1, '%016x' % 2]
+    assert agent.api('/api/v1/traces/%d' % (10**6 + 4999))['span_count'] == 1
 
 
 def test_normalization_as_the_datadog_agent(agent):
@@ -241,3 +253,21 @@ def test_data_survives_a_clean_restart(agent):
     agent.send('v0.5', v05([three_span_trace(31337)]))
     agent.restart()
     assert agent.api('/api/v1/traces/31337')['span_count'] == 3
+
+
+def test_a_database_from_before_the_block_index_is_upgraded(agent):
+    # user_version 1 indexed trace ids alone; opening it swaps the index
+    agent.send('v0.5', v05([three_span_trace(31338)]))
+    agent.stop()
+    db = sqlite3.connect(agent.db_path)
+    db.executescript('DROP INDEX traces_by_block_trace_id;'
+                     'CREATE INDEX traces_by_trace_id ON traces(trace_id);'
+                     'PRAGMA user_version = 1;')
+    db.close()
+    agent.start()
+    assert agent.api('/api/v1/traces/31338')['span_count'] == 3
+    db = sqlite3.connect('file:%s?mode=ro' % agent.db_path, uri=True)
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert db.execute('PRAGMA user_version').fetchone()[0] == 2
+    db.close()
+    assert 'traces_by_trace_id' not in indexes and 'traces_by_block_trace_id' in indexes
