@@ -216,7 +216,10 @@ def test_a_forked_child_sends_neither_the_parents_traces_nor_repeats_its_ids(tra
             for s in spans:
                 s.finish()
             mine = take(tracer)
-            os.write(write_fd, json.dumps([len(inherited), ids, len(mine)]).encode())
+            root = mine[0][0]
+            os.write(write_fd, json.dumps([len(inherited), ids, len(mine),
+                                           root["meta"].get("runtime-id"),
+                                           root["metrics"].get("process_id"), os.getpid()]).encode())
         finally:
             os._exit(0)
     os.close(write_fd)
@@ -228,11 +231,18 @@ def test_a_forked_child_sends_neither_the_parents_traces_nor_repeats_its_ids(tra
         data += chunk
     os.close(read_fd)
     os.waitpid(pid, 0)
-    inherited, child_ids, child_sent = json.loads(data)
+    inherited, child_ids, child_sent, child_runtime, child_pid_tag, child_pid = json.loads(data)
     assert inherited == 0
     assert child_sent == 5
+    # the child's traces imply its own runtime-id and pid, not the parent's
+    spans_now = take_spans()
+    assert [s["name"] for s in spans_now].count("before-fork") == 1
+    before = span_named(spans_now, "before-fork")
+    assert child_runtime and len(child_runtime) == 32
+    assert child_runtime != before["meta"]["runtime-id"]
+    assert child_pid_tag == child_pid != before["metrics"]["process_id"] == os.getpid()
     more_parent_ids = [tracer.start_span("p2") for _ in range(5)]
     assert not set(child_ids) & {s.span_id for s in more_parent_ids}
     for s in parent_ids + more_parent_ids:
         s.finish()
-    assert [s["name"] for s in take_spans()].count("before-fork") == 1
+    assert [s["name"] for s in take_spans()].count("before-fork") == 0  # taken above
