@@ -302,6 +302,7 @@ int ct_span_serialize(const ct_span *span, ct_extra_tags *extra,
 {
     size_t start = out->len;
     ct_record_header header;
+    header.size = header.meta_count = header.metric_count = 0; /* set below */
     header.flags = derived_tags(span, extra) | (chunk ? chunk_flags | CT_RECORD_CHUNK_HEAD : 0);
     header.trace_id_low = span->trace->trace_id_low;
     header.trace_id_high = span->trace->trace_id_high;
