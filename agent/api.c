@@ -428,7 +428,12 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     bool only_errors = err && (!strcmp(err, "1") || !strcmp(err, "true"));
     if (resource && !*resource) resource = NULL;
     if (name && !*name) name = NULL;
-    if (ntags) sqlite3_prepare_v2(db, "SELECT spans FROM traces WHERE id = ?", -1, &blob_st, NULL);
+    ag_stored_blobs *blobs = NULL;
+    if (ntags) {
+        sqlite3_prepare_v2(db, "SELECT " AG_STORED_BLOB_COLUMNS " FROM traces WHERE id = ?", -1,
+                           &blob_st, NULL);
+        blobs = ag_stored_blobs_new(db);
+    }
 
     ag_buf_puts(out, "{\"traces\":[");
     int64_t found = 0, scanned = 0, last_start = 0, last_id = 0;
@@ -453,9 +458,11 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
         if (dup) continue;
         if (ntags) {
             sqlite3_bind_int64(blob_st, 1, last_id);
+            const void *blob;
+            size_t blob_len;
             bool ok = sqlite3_step(blob_st) == SQLITE_ROW &&
-                      chunk_has_tags(sqlite3_column_blob(blob_st, 0),
-                                     (size_t)sqlite3_column_bytes(blob_st, 0), tags, ntags);
+                      ag_stored_blobs_get(blobs, blob_st, 0, &blob, &blob_len) == 0 &&
+                      chunk_has_tags(blob, blob_len, tags, ntags);
             sqlite3_reset(blob_st);
             if (!ok) continue;
         }
@@ -466,6 +473,7 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     }
     sqlite3_finalize(st);
     sqlite3_finalize(blob_st);
+    ag_stored_blobs_free(blobs);
     /* the cursor resumes at the row not yet returned: start/id of the row
      * we stopped at, made exclusive by pointing just after it */
     if (more) ag_buf_printf(out, "],\"next_cursor\":\"%lld_%lld\"}", (long long)last_start,
@@ -758,14 +766,17 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
     sqlite3_stmt *st;
     sqlite3_prepare_v2(db, AG_TRACE_BY_ID_SQL, -1, &st, NULL);
     sqlite3_bind_int64(st, 1, (int64_t)low);
+    ag_stored_blobs *blobs = ag_stored_blobs_new(db);
     stored_span *spans = NULL;
     size_t len = 0, cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         uint64_t row_high = (uint64_t)sqlite3_column_int64(st, 0);
         if (high && row_high && row_high != high) continue;
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        const void *stored;
+        size_t n;
+        if (ag_stored_blobs_get(blobs, st, 1, &stored, &n)) continue;
         void *blob = ag_arena_alloc(a, n ? n : 1);
-        memcpy(blob, sqlite3_column_blob(st, 1), n);
+        memcpy(blob, stored, n);
         ag_trace t;
         if (ag_blob_decode(blob, n, low, a, &t)) continue;
         if (len + t.len > cap) {
@@ -775,6 +786,7 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
         for (size_t i = 0; i < t.len; i++) spans[len++] = (stored_span){t.spans[i], row_high};
     }
     sqlite3_finalize(st);
+    ag_stored_blobs_free(blobs);
     *out = spans;
     *out_len = len;
     return len ? 0 : -1;

@@ -1,8 +1,9 @@
 /* Batch building (see batch.h). For each chunk: find the parent of every
  * span (a linear scan for small chunks, a hash of span ids for large ones,
  * since both finding the root and top-level detection need it), pick the
- * root, compute the trace row, encode the blob, and count top-level spans
- * into the batch's per-minute aggregates. */
+ * root, compute the trace row, encode the blob into the open block
+ * (compressed once it holds AG_BLOCK_CONTENT_BYTES), and count top-level
+ * spans into the batch's per-minute aggregates. */
 #include "batch.h"
 #include "util.h"
 
@@ -21,6 +22,9 @@ void ag_batch_free(ag_batch *b)
     if (!b) return;
     ag_buf_free(&b->data);
     free(b->rows);
+    for (size_t i = 0; i < b->blocks_len; i++) ag_buf_free(&b->blocks[i]);
+    free(b->blocks);
+    ag_buf_free(&b->content);
     ag_aggmap_free(&b->agg);
     ag_blob_encoder_free(&b->enc);
     free(b);
@@ -28,8 +32,32 @@ void ag_batch_free(ag_batch *b)
 
 size_t ag_batch_bytes(const ag_batch *b)
 {
-    return b->data.cap + b->rows_cap * sizeof(ag_row) + b->agg.cap * sizeof(ag_agg_entry) +
-           b->agg.len * sizeof(ag_hist);
+    size_t bytes = b->data.cap + b->rows_cap * sizeof(ag_row) + b->agg.cap * sizeof(ag_agg_entry) +
+                   b->agg.len * sizeof(ag_hist) + b->content.cap;
+    for (size_t i = 0; i < b->blocks_len; i++) bytes += b->blocks[i].cap;
+    return bytes;
+}
+
+void ag_batch_seal(ag_batch *b)
+{
+    if (!b->content.len) return;
+    if (b->blocks_len == b->blocks_cap) {
+        b->blocks_cap = b->blocks_cap ? b->blocks_cap * 2 : 4;
+        b->blocks = ag_xrealloc(b->blocks, b->blocks_cap * sizeof *b->blocks);
+    }
+    ag_buf *block = &b->blocks[b->blocks_len++];
+    *block = (ag_buf){0};
+    ag_block_compress(b->content.data, b->content.len, block);
+    b->content.len = 0;
+}
+
+const char *ag_batch_row_blob(const ag_batch *b, const ag_row *r, ag_buf *scratch)
+{
+    const ag_buf *block = &b->blocks[r->block];
+    if (ag_block_decompress(block->data, block->len, scratch) ||
+        r->blob + r->blob_len > scratch->len)
+        return NULL;
+    return scratch->data + r->blob;
 }
 
 static size_t put_str(ag_batch *b, ag_str s)
@@ -127,9 +155,11 @@ static void add_row(ag_batch *b, const ag_trace *t, size_t root)
     r->service = put_str(b, rs->service);
     r->resource = put_str(b, rs->resource);
     r->name = put_str(b, rs->name);
-    r->blob = b->data.len;
-    ag_blob_encode(&b->enc, t, &b->data);
-    r->blob_len = b->data.len - r->blob;
+    r->block = b->blocks_len;
+    r->blob = b->content.len;
+    ag_blob_encode(&b->enc, t, &b->content);
+    r->blob_len = b->content.len - r->blob;
+    if (b->content.len >= AG_BLOCK_CONTENT_BYTES) ag_batch_seal(b);
 }
 
 void ag_batch_add(ag_batch *b, const ag_trace *t)

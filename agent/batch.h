@@ -3,15 +3,17 @@
  *
  * The HTTP thread decodes and normalizes each chunk, then adds it here:
  * the trace row (root service/resource/name, start, duration, error, span
- * count, 128-bit id), the chunk's blob (blob.h), and the request's share of
- * the per-minute aggregates (agg.h). The store's writer then only copies
- * rows into SQLite, which keeps the single writer thread, the bottleneck,
- * doing as little as possible. */
+ * count, 128-bit id), the chunk's blob (blob.h) into the open block, and
+ * the request's share of the per-minute aggregates (agg.h); full blocks
+ * are compressed (block.h) as they fill, the last by ag_batch_seal. The
+ * store's writer then only copies rows and blocks into SQLite, which keeps
+ * the single writer thread, the bottleneck, doing as little as possible. */
 #ifndef AG_BATCH_H
 #define AG_BATCH_H
 
 #include "agg.h"
 #include "blob.h"
+#include "block.h"
 #include "span.h"
 
 #include <stdbool.h>
@@ -22,13 +24,17 @@ typedef struct {
     int32_t error;
     uint32_t span_count;
     size_t service, resource, name;   /* offsets of NUL-terminated strings in data */
-    size_t blob, blob_len;            /* offset and length of the blob in data */
+    size_t block;                     /* index in blocks; rows are in block order */
+    size_t blob, blob_len;            /* offset and length of the blob in the block's content */
 } ag_row;
 
 typedef struct ag_batch {
-    ag_buf data;
+    ag_buf data;                      /* the rows' strings */
     ag_row *rows;
     size_t rows_len, rows_cap;
+    ag_buf *blocks;                   /* compressed blocks (block.h) */
+    size_t blocks_len, blocks_cap;
+    ag_buf content;                   /* the open block: blobs not compressed yet */
     ag_aggmap agg;
     uint64_t spans;
     uint64_t dropped_chunks;
@@ -42,6 +48,13 @@ typedef struct ag_batch {
 ag_batch *ag_batch_new(void);
 /* Adds a normalized chunk (see normalize.h). Never fails. */
 void ag_batch_add(ag_batch *b, const ag_trace *t);
+/* Compresses the open block, if any: call it once every chunk is added,
+ * before the batch goes to the store. Never fails. */
+void ag_batch_seal(ag_batch *b);
+/* The blob of row r of a sealed batch, its block decompressed into
+ * scratch (the caller's, reusable). NULL only if the block is damaged,
+ * which a batch built here never is (tests and the fuzz target check). */
+const char *ag_batch_row_blob(const ag_batch *b, const ag_row *r, ag_buf *scratch);
 /* Releases the batch and everything it owns; NULL is fine. */
 void ag_batch_free(ag_batch *b);
 /* Memory the batch holds, for queue accounting. */

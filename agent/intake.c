@@ -52,5 +52,6 @@ ag_batch *ag_intake_build(ag_version v, bool json, const char *body, size_t len,
         return NULL;
     }
     ic.batch->dropped_chunks = ic.counts.dropped_chunks;
+    ag_batch_seal(ic.batch);
     return ic.batch;
 }

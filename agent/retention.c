@@ -1,8 +1,8 @@
 /* Retention (see retention.h).
  *
  * By age: chunks whose start is older than the cutoff, found through the
- * start index, 2,000 per transaction; aggregates older than the cutoff go
- * too. By size: the database's live size is (page_count - freelist_count) *
+ * start index, 2,000 per transaction with the blocks (block.h) they leave
+ * empty; aggregates older than the cutoff go too. By size: the database's live size is (page_count - freelist_count) *
  * page_size; while it exceeds --max-size, the oldest chunks (lowest ids,
  * i.e. first received) are deleted until it is 10% under, so retention does
  * not run again after every commit. Freed pages are then returned to the
@@ -48,29 +48,81 @@ static int64_t live_bytes(sqlite3 *db)
            pragma_int(db, "PRAGMA page_size");
 }
 
-/* Deletes up to limit (at most CHUNK) chunks selected by select_sql (one
- * bound int64, then the limit). Returns how many, or -1. */
+typedef struct {
+    int64_t id, block;   /* block 0: the blob was inline (no block) */
+} deleted_row;
+
+static int by_block(const void *a, const void *b)
+{
+    int64_t x = ((const deleted_row *)a)->block, y = ((const deleted_row *)b)->block;
+    return (x > y) - (x < y);
+}
+
+/* The block of the row just before (after) id, or 0 if none. */
+static int64_t neighbour_block(sqlite3_stmt *st, int64_t id)
+{
+    sqlite3_bind_int64(st, 1, id);
+    int64_t block = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return block;
+}
+
+/* Deletes the blocks the deleted rows leave with no row. A block's rows are
+ * consecutive in id order (the writer inserts them one after another, and
+ * new rows and blocks always get ids above every existing one), so a block
+ * keeps a row only if the nearest surviving row on one side of one of its
+ * deleted rows is its. Returns an SQLite result code. */
+static int delete_emptied_blocks(sqlite3 *db, deleted_row *rows, int64_t n)
+{
+    sqlite3_stmt *before = NULL, *after = NULL, *del = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT block FROM traces WHERE id < ? ORDER BY id DESC LIMIT 1",
+                                -1, &before, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "SELECT block FROM traces WHERE id > ? ORDER BY id LIMIT 1", -1,
+                                &after, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "DELETE FROM blocks WHERE id = ?", -1, &del, NULL);
+    qsort(rows, (size_t)n, sizeof *rows, by_block);
+    for (int64_t i = 0; i < n && rc == SQLITE_OK; i++) {
+        int64_t block = rows[i].block;
+        if (!block || (i && rows[i - 1].block == block)) continue;
+        if (neighbour_block(before, rows[i].id) == block || neighbour_block(after, rows[i].id) == block)
+            continue;
+        sqlite3_bind_int64(del, 1, block);
+        if (sqlite3_step(del) != SQLITE_DONE) rc = SQLITE_ERROR;
+        sqlite3_reset(del);
+    }
+    sqlite3_finalize(before);
+    sqlite3_finalize(after);
+    sqlite3_finalize(del);
+    return rc;
+}
+
+/* Deletes up to limit (at most CHUNK) chunks selected by select_sql (id and
+ * block of each; one bound int64, then the limit), and the blocks they
+ * leave empty. Returns how many chunks, or -1. */
 static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int64_t limit)
 {
     if (limit > CHUNK) limit = CHUNK;
     sqlite3_stmt *sel = NULL, *d1 = NULL;
     int64_t n = 0;
+    deleted_row rows[CHUNK];
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, select_sql, -1, &sel, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "DELETE FROM traces WHERE id = ?", -1, &d1, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(sel, 1, arg);
         sqlite3_bind_int64(sel, 2, limit);
-        int64_t ids[CHUNK];
-        while (n < CHUNK && sqlite3_step(sel) == SQLITE_ROW) ids[n++] = sqlite3_column_int64(sel, 0);
+        while (n < CHUNK && sqlite3_step(sel) == SQLITE_ROW)
+            rows[n++] = (deleted_row){sqlite3_column_int64(sel, 0), sqlite3_column_int64(sel, 1)};
         for (int64_t i = 0; i < n && rc == SQLITE_OK; i++) {
-            sqlite3_bind_int64(d1, 1, ids[i]);
+            sqlite3_bind_int64(d1, 1, rows[i].id);
             if (sqlite3_step(d1) != SQLITE_DONE) rc = SQLITE_ERROR;
             sqlite3_reset(d1);
         }
     }
     sqlite3_finalize(sel);
     sqlite3_finalize(d1);
+    if (rc == SQLITE_OK) rc = delete_emptied_blocks(db, rows, n);
     if (rc == SQLITE_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return n;
     fprintf(stderr, "ctrace-agent: retention: %s\n", sqlite3_errmsg(db));
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -112,7 +164,7 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
     int64_t deleted = 0, n = 0, last_report = ag_mono_ns();
     if (max_age > 0) {
         int64_t cutoff = ag_now_ns() - (int64_t)(max_age * 1e9);
-        while (!*stop && (n = delete_some(db, "SELECT id FROM traces WHERE start < ? LIMIT ?", cutoff, CHUNK)) > 0) {
+        while (!*stop && (n = delete_some(db, "SELECT id, block FROM traces WHERE start < ? LIMIT ?", cutoff, CHUNK)) > 0) {
             deleted += n;
             progress(deleted, &last_report);
         }
@@ -126,7 +178,7 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
     if (max_size > 0 && live_bytes(db) > (int64_t)max_size) {
         int64_t target = (int64_t)((double)max_size * 0.9), live;
         while (!*stop && (live = live_bytes(db)) > target &&
-               (n = delete_some(db, "SELECT id FROM traces WHERE id > ? ORDER BY id LIMIT ?", 0,
+               (n = delete_some(db, "SELECT id, block FROM traces WHERE id > ? ORDER BY id LIMIT ?", 0,
                                 rows_for(db, live - target, live))) > 0) {
             deleted += n;
             progress(deleted, &last_report);

@@ -41,7 +41,7 @@ enum { READER_POOL = 16, WAL_RESTART_FRAMES = 16384 /* 128 MiB of 8 KiB pages */
 struct ag_store {
     char *path;
     sqlite3 *db;               /* the writer's connection */
-    sqlite3_stmt *ins_trace, *up_service, *up_resource, *ins_op;
+    sqlite3_stmt *ins_trace, *ins_block, *up_service, *up_resource, *ins_op;
     pthread_t writer, checkpointer, syncer;
     pthread_mutex_t mu;
     pthread_cond_t work, done, space, synced;
@@ -75,10 +75,15 @@ static const char *SCHEMA =
     " duration INTEGER NOT NULL,"      /* ns */
     " service TEXT NOT NULL, resource TEXT NOT NULL, name TEXT NOT NULL,"
     " error INTEGER NOT NULL, span_count INTEGER NOT NULL,"
-    " spans BLOB NOT NULL);"   /* last, so scans that do not need it stop early */
-    /* before user_version 2, trace ids were indexed alone (see store.h) */
+    /* the chunk's blob (blob.h): inline in spans before user_version 3,
+     * since then empty, the blob being in a block (block.h, storedblob.h) */
+    " spans BLOB NOT NULL, block INTEGER, block_offset INTEGER, block_len INTEGER);"
+    "CREATE TABLE IF NOT EXISTS blocks(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    /* before user_version 2, trace ids were indexed alone (store.h); in 2,
+     * the same index as now had another name */
     "DROP INDEX IF EXISTS traces_by_trace_id;"
-    "CREATE INDEX IF NOT EXISTS traces_by_block_trace_id ON traces(" AG_BLOCK_OF_ID ", trace_id);"
+    "DROP INDEX IF EXISTS traces_by_block_trace_id;"
+    "CREATE INDEX IF NOT EXISTS traces_by_range_trace_id ON traces(" AG_ID_RANGE_OF_ID ", trace_id);"
     "CREATE INDEX IF NOT EXISTS traces_by_start ON traces(start);"
     "CREATE INDEX IF NOT EXISTS traces_by_service ON traces(service, start);"
     "CREATE TABLE IF NOT EXISTS service_minutes("
@@ -93,7 +98,7 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS operations("
     " service TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL,"
     " PRIMARY KEY(service, name, resource)) WITHOUT ROWID;"
-    "PRAGMA user_version = 2;";
+    "PRAGMA user_version = 3;";
 
 /* ag_hist_merge(a, b): the sum of two encoded histograms (upserts). */
 static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -151,6 +156,29 @@ static int prepare(ag_store *s, const char *sql, sqlite3_stmt **st, char *err, s
     return -1;
 }
 
+/* Creates the tables of a new database, or brings an older one to this
+ * schema, in one transaction so that a crash leaves one or the other. */
+static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (exec(db, "BEGIN IMMEDIATE", err, errlen)) return -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    /* before 3, blobs were inline: traces gains the columns naming a block */
+    int rc = version >= 1 && version < 3
+                 ? exec(db, "ALTER TABLE traces ADD COLUMN block INTEGER;"
+                            "ALTER TABLE traces ADD COLUMN block_offset INTEGER;"
+                            "ALTER TABLE traces ADD COLUMN block_len INTEGER;", err, errlen)
+                 : 0;
+    if (!rc) rc = exec(db, SCHEMA, err, errlen);
+    if (!rc) rc = exec(db, "COMMIT", err, errlen);
+    if (rc) exec(db, "ROLLBACK", NULL, 0);
+    return rc;
+}
+
 static int open_writer(ag_store *s, char *err, size_t errlen)
 {
     s->db = ag_store_connect(s->path, false, err, errlen);
@@ -170,11 +198,12 @@ static int open_writer(ag_store *s, char *err, size_t errlen)
          * over at WAL_RESTART_FRAMES): writing over blocks the file already
          * has makes each fdatasync cheaper than extending it again. */
         exec(s->db, "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=268435456;", err, errlen) ||
-        exec(s->db, SCHEMA, err, errlen))
+        create_or_upgrade(s->db, err, errlen))
         return -1;
     return prepare(s, "INSERT INTO traces(trace_id, trace_id_high, start, duration, service,"
-                      " resource, name, error, span_count, spans) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                   &s->ins_trace, err, errlen) ||
+                      " resource, name, error, span_count, spans, block, block_offset, block_len)"
+                      " VALUES(?,?,?,?,?,?,?,?,?,x'',?,?,?)", &s->ins_trace, err, errlen) ||
+           prepare(s, "INSERT INTO blocks(data) VALUES(?)", &s->ins_block, err, errlen) ||
            prepare(s, "INSERT INTO service_minutes(minute, service, hits, errors, duration_sum, hist)"
                       " VALUES(?,?,?,?,?,?) ON CONFLICT(minute, service) DO UPDATE SET"
                       " hits=hits+excluded.hits, errors=errors+excluded.errors,"
@@ -198,11 +227,19 @@ static int step_reset(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Inserts a batch's blocks, each followed by its rows. */
 static int write_rows(ag_store *s, const ag_batch *b)
 {
-    for (size_t i = 0; i < b->rows_len; i++) {
+    sqlite3_int64 block = 0;
+    for (size_t i = 0, next_block = 0; i < b->rows_len; i++) {
         const ag_row *r = &b->rows[i];
         const char *d = b->data.data;
+        while (next_block <= r->block) {   /* rows are in block order */
+            const ag_buf *data = &b->blocks[next_block++];
+            sqlite3_bind_blob(s->ins_block, 1, data->data, (int)data->len, SQLITE_STATIC);
+            if (step_reset(s->ins_block)) return -1;
+            block = sqlite3_last_insert_rowid(s->db);
+        }
         sqlite3_stmt *st = s->ins_trace;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)r->trace_id);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)r->trace_id_high);
@@ -213,7 +250,9 @@ static int write_rows(ag_store *s, const ag_batch *b)
         sqlite3_bind_text(st, 7, d + r->name, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 8, r->error);
         sqlite3_bind_int(st, 9, (int)r->span_count);
-        sqlite3_bind_blob(st, 10, d + r->blob, (int)r->blob_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 10, block);
+        sqlite3_bind_int64(st, 11, (sqlite3_int64)r->blob);
+        sqlite3_bind_int64(st, 12, (sqlite3_int64)r->blob_len);
         if (step_reset(st)) return -1;
     }
     return 0;
@@ -493,6 +532,7 @@ void ag_store_close(ag_store *s)
     pthread_mutex_unlock(&s->ck_mu);
     pthread_join(s->checkpointer, NULL);
     sqlite3_finalize(s->ins_trace);
+    sqlite3_finalize(s->ins_block);
     sqlite3_finalize(s->up_service);
     sqlite3_finalize(s->up_resource);
     sqlite3_finalize(s->ins_op);

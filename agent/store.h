@@ -9,42 +9,44 @@
  * WAL so the writer never stalls on it. Readers (query API) use their own
  * connections from a small pool and see committed data only.
  *
- * Tables: traces (one row per chunk with its spans as a blob, blob.h;
- * indexed by block and trace id, start, and service+start),
+ * Tables: traces (one row per chunk: its summary, and where its blob,
+ * blob.h, lies in a block; indexed by id range and trace id, start, and
+ * service+start), blocks (the chunks' blobs compressed, block.h),
  * service_minutes and resource_minutes (per-minute aggregates with
  * histograms), operations (names and resources seen per service).
  *
- * Why trace ids are indexed per block: trace ids are random, so a plain
- * index on them puts every new row on a different leaf page, and every
- * commit rewrites one whole 8 KiB page per row into the WAL (and the
+ * Why trace ids are indexed per id range: trace ids are random, so a
+ * plain index on them puts every new row on a different leaf page, and
+ * every commit rewrites one whole 8 KiB page per row into the WAL (and the
  * checkpoint copies it again): the cost of a row grew with the database,
- * to several times the row itself. Keyed by (block, trace id), where a
- * block is 4096 consecutive rows (ids), new entries all fall in the
- * last block, a handful of pages. A lookup by trace id pays instead: one
- * index probe per block (AG_TRACE_BY_ID_SQL), ~250 probes at a million
- * chunks, about a millisecond. */
+ * to several times the row itself. Keyed by (id range, trace id), where a
+ * range is 4096 consecutive row ids, new entries all fall in the last
+ * range, a handful of pages. A lookup by trace id pays instead: one index
+ * probe per range (AG_TRACE_BY_ID_SQL), ~250 probes at a million chunks,
+ * about a millisecond. */
 #ifndef AG_STORE_H
 #define AG_STORE_H
 
 #include "batch.h"
+#include "storedblob.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The block of a row of traces: 4096 consecutive ids (see above). */
-#define AG_BLOCK_SHIFT "12"
-#define AG_BLOCK_OF_ID "(id >> " AG_BLOCK_SHIFT ")"
+/* The id range of a row of traces: 4096 consecutive ids (see above). */
+#define AG_ID_RANGE_SHIFT "12"
+#define AG_ID_RANGE_OF_ID "(id >> " AG_ID_RANGE_SHIFT ")"
 
 /* Every chunk of trace ?1 (low 64 bits), oldest first: trace_id_high,
- * spans. The CROSS JOIN keeps the blocks as the outer loop, so each block
- * is one probe of the (block, trace id) index. */
-#define AG_TRACE_BY_ID_SQL                                                              \
-    "WITH RECURSIVE block(b) AS (SELECT (SELECT min(id) FROM traces) >> " AG_BLOCK_SHIFT \
-    " UNION ALL SELECT b + 1 FROM block"                                                 \
-    " WHERE b < (SELECT max(id) FROM traces) >> " AG_BLOCK_SHIFT ")"                     \
-    " SELECT t.trace_id_high, t.spans FROM block CROSS JOIN traces t"                   \
-    " ON " AG_BLOCK_OF_ID " = block.b AND t.trace_id = ?1 ORDER BY t.id"
+ * then AG_STORED_BLOB_COLUMNS. The CROSS JOIN keeps the ranges as the
+ * outer loop, so each is one probe of the (id range, trace id) index. */
+#define AG_TRACE_BY_ID_SQL                                                                   \
+    "WITH RECURSIVE id_range(r) AS (SELECT (SELECT min(id) FROM traces) >> " AG_ID_RANGE_SHIFT \
+    " UNION ALL SELECT r + 1 FROM id_range"                                                   \
+    " WHERE r < (SELECT max(id) FROM traces) >> " AG_ID_RANGE_SHIFT ")"                       \
+    " SELECT trace_id_high, " AG_STORED_BLOB_COLUMNS " FROM id_range CROSS JOIN traces"       \
+    " ON " AG_ID_RANGE_OF_ID " = id_range.r AND trace_id = ?1 ORDER BY id"
 
 typedef struct ag_store ag_store;
 

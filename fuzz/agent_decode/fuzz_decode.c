@@ -1,9 +1,9 @@
 /* libFuzzer target for ctrace-agent's intake: the first byte picks the
  * format (v0.3/v0.4/v0.5, msgpack or JSON), the rest is the request body.
  * It runs the exact pipeline the agent runs before the database
- * (ag_intake_build: decode, normalize, batch and blob encoding) and then
- * decodes every blob it produced, so a crash or sanitizer report anywhere
- * in that path is found. Built with clang by tools/fuzz; replayed
+ * (ag_intake_build: decode, normalize, batch and blob encoding, block
+ * compression) and then decodes every blob it produced, so a crash or
+ * sanitizer report anywhere in that path is found. Built with clang by tools/fuzz; replayed
  * without clang by ../replay.c in the ordinary test suite. */
 #include "blob.h"
 #include "intake.h"
@@ -24,16 +24,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ag_batch *b = ag_intake_build(v, json, (const char *)data + 1, size - 1, "python",
                                   1700000000000000000LL, NULL, err, sizeof err);
     if (!b) return 0;
+    ag_buf scratch = {0};
     for (size_t i = 0; i < b->rows_len; i++) {
         ag_arena a;
         ag_arena_init(&a);
         ag_trace t;
         const ag_row *r = &b->rows[i];
-        if (ag_blob_decode(b->data.data + r->blob, r->blob_len, r->trace_id, &a, &t) != 0 ||
+        const char *blob = ag_batch_row_blob(b, r, &scratch);
+        if (!blob || ag_blob_decode(blob, r->blob_len, r->trace_id, &a, &t) != 0 ||
             t.len != r->span_count)
-            abort();   /* a blob we wrote must read back */
+            abort();   /* a block and a blob we wrote must read back */
         ag_arena_free(&a);
     }
+    ag_buf_free(&scratch);
     ag_batch_free(b);
     return 0;
 }

@@ -20,6 +20,16 @@ def stored_trace_ids(agent):
         db.close()
 
 
+def blocks_without_rows(agent):
+    """Blocks no chunk points to: retention must delete them with their rows."""
+    db = sqlite3.connect('file:%s?mode=ro' % agent.db_path, uri=True)
+    try:
+        return db.execute('SELECT count(*) FROM blocks WHERE id NOT IN'
+                          ' (SELECT block FROM traces WHERE block IS NOT NULL)').fetchone()[0]
+    finally:
+        db.close()
+
+
 @pytest.mark.parametrize('kill_after', [0.3, 0.9, 1.6])
 def test_kill_9_during_ingest_loses_nothing_acknowledged(agent, kill_after):
     acked, lock, stop = set(), threading.Lock(), threading.Event()
@@ -69,13 +79,21 @@ def test_retention_by_age_runs_in_the_background(agent_factory):
     now = time.time()
     svcs = a.api('/api/v1/services', start=now - 3 * 3600, end=now)['services']
     assert svcs[0]['hits'] == 1       # the old minute's aggregate went too
+    assert a.send('v0.4', [[span(3, 1, start=old)]])[0] == 200   # a block of its own
+    deadline = time.time() + 10
+    while time.time() < deadline and trace_count(a) != 1:
+        time.sleep(0.1)
+    # trace 2's block, shared with the deleted trace 1, stays; trace 3's goes
+    assert trace_count(a) == 1 and blocks_without_rows(a) == 0
+    a.api('/api/v1/traces/2')
 
 
 def test_retention_by_size_keeps_the_newest_and_shrinks_the_file(agent_factory):
     a = agent_factory('--max-size', '2MiB', '--retention-interval', '200ms')
-    blob = 'x' * 2000
     for batch in range(40):
-        traces = [[span(batch * 100 + i + 1, 1, meta={'pad': blob + str(i)})] for i in range(50)]
+        # random padding: spans are stored compressed, and ~3 MB must not fit
+        traces = [[span(batch * 100 + i + 1, 1, meta={'pad': os.urandom(1500).hex()})]
+                  for i in range(50)]
         assert a.send('v0.4', traces)[0] == 200
     newest = 39 * 100 + 50
 
@@ -97,6 +115,7 @@ def test_retention_by_size_keeps_the_newest_and_shrinks_the_file(agent_factory):
     a.api('/api/v1/traces/1', expect=404)
     time.sleep(0.5)
     assert live_size()[1] <= 2.2 * 2**20      # freed pages returned to the file system
+    assert blocks_without_rows(a) == 0
     assert any('retention: deleted' in line for line in a.output)
 
 

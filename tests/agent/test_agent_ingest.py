@@ -255,19 +255,41 @@ def test_data_survives_a_clean_restart(agent):
     assert agent.api('/api/v1/traces/31337')['span_count'] == 3
 
 
-def test_a_database_from_before_the_block_index_is_upgraded(agent):
-    # user_version 1 indexed trace ids alone; opening it swaps the index
+def old_row_blob(span_id, start, duration):
+    """A chunk's blob as blob.h describes it (version 1), one span."""
+    strings = ['web', 'flask.request', 'GET /old', 'web', 'env', 'test']
+    return msgpack.packb([1, strings, [[0, 1, 2, 3, span_id, 0, start, duration, 0, [4, 5], [],
+                                        None, None]]], use_bin_type=True)
+
+
+def test_a_database_from_before_blocks_and_id_ranges_is_upgraded(agent):
+    # user_version 1 kept each chunk's blob inline in traces.spans and indexed
+    # trace ids alone; opening it adds the block columns and swaps the index
     agent.send('v0.5', v05([three_span_trace(31338)]))
     agent.stop()
     db = sqlite3.connect(agent.db_path)
-    db.executescript('DROP INDEX traces_by_block_trace_id;'
+    db.executescript('DELETE FROM traces; DROP TABLE blocks;'
+                     'DROP INDEX traces_by_range_trace_id;'
+                     'ALTER TABLE traces DROP COLUMN block;'
+                     'ALTER TABLE traces DROP COLUMN block_offset;'
+                     'ALTER TABLE traces DROP COLUMN block_len;'
                      'CREATE INDEX traces_by_trace_id ON traces(trace_id);'
                      'PRAGMA user_version = 1;')
+    start = NOW_NS - 60 * 10**9
+    db.execute('INSERT INTO traces(trace_id, trace_id_high, start, duration, service, resource,'
+               ' name, error, span_count, spans) VALUES(31339, 0, ?, 1000, ?, ?, ?, 0, 1, ?)',
+               (start, 'web', 'GET /old', 'flask.request', old_row_blob(5, start, 1000)))
+    db.commit()
     db.close()
     agent.start()
-    assert agent.api('/api/v1/traces/31338')['span_count'] == 3
+    old = agent.api('/api/v1/traces/31339')
+    assert [(x['span_id'], x['resource'], x['meta']) for x in old['spans']] == [
+        ('%016x' % 5, 'GET /old', {'env': 'test'})]
+    agent.send('v0.5', v05([three_span_trace(31340)]))
+    assert agent.api('/api/v1/traces/31340')['span_count'] == 3
+    assert len(agent.api('/api/v1/traces', tag='env:test')['traces']) == 2
     db = sqlite3.connect('file:%s?mode=ro' % agent.db_path, uri=True)
     indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert db.execute('PRAGMA user_version').fetchone()[0] == 2
+    assert db.execute('PRAGMA user_version').fetchone()[0] == 3
     db.close()
-    assert 'traces_by_trace_id' not in indexes and 'traces_by_block_trace_id' in indexes
+    assert 'traces_by_trace_id' not in indexes and 'traces_by_range_trace_id' in indexes

@@ -184,8 +184,11 @@ static void test_blob_round_trip(void)
         ag_arena a;
         ag_arena_init(&a);
         ag_trace t;
+        ag_buf scratch = {0};
         const ag_row *r = &b->rows[0];
-        CHECK(ag_blob_decode(b->data.data + r->blob, r->blob_len, r->trace_id, &a, &t) == 0);
+        const char *blob = ag_batch_row_blob(b, r, &scratch);
+        CHECK(blob && b->blocks_len == 1 && b->content.len == 0);
+        CHECK(ag_blob_decode(blob, r->blob_len, r->trace_id, &a, &t) == 0);
         CHECK(t.len == 1 && t.spans[0].span_id == 7 && t.spans[0].duration == 42);
         CHECK(t.spans[0].meta_len == 1 && ag_str_eq(t.spans[0].meta[0].value, "v"));
         CHECK(t.spans[0].metrics_len == 1 && t.spans[0].metrics[0].value == 2.5);
@@ -194,8 +197,18 @@ static void test_blob_round_trip(void)
         /* a damaged blob is refused, not crashed on */
         int refused = 1;
         for (size_t cut = 0; cut + 1 < r->blob_len; cut++)
-            refused &= ag_blob_decode(b->data.data + r->blob, cut, 1, &a, &t) != 0;
+            refused &= ag_blob_decode(blob, cut, 1, &a, &t) != 0;
         CHECK(refused);
+        /* and so is a damaged block */
+        ag_buf *block = &b->blocks[0];
+        for (size_t cut = 0; cut + 1 < block->len; cut++)
+            refused &= ag_block_decompress(block->data, cut, &scratch) != 0;
+        block->data[block->len / 2] ^= 0x55;
+        refused &= ag_batch_row_blob(b, r, &scratch) == NULL ||
+                   ag_blob_decode(scratch.data + r->blob, r->blob_len, 1, &a, &t) != 0 ||
+                   t.spans[0].span_id != 7 || t.spans[0].duration != 42;
+        CHECK(refused);
+        ag_buf_free(&scratch);
         ag_arena_free(&a);
     }
     ag_batch_free(b);
