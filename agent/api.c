@@ -3,16 +3,18 @@
  * RED metrics never touch the trace tables: they fold the per-minute rows
  * of service_minutes/resource_minutes into the requested range and its
  * series buckets, merging histograms for the percentiles. Search walks the
- * traces table newest first through an index (service+start, or start),
- * applies the cheap column filters in SQL and the tag filters in C on the
- * chunk blob, and stops at the page size or after a bounded number of rows
- * examined, handing back a cursor, so every request has a bounded cost even
- * at tens of millions of spans. */
+ * traces table newest first through the (service, start) index (walk.h:
+ * one service's rows, or the merge of every service's), filters rows on
+ * their columns and, for tag filters, on the chunk blob, and stops at the
+ * page size or after a bounded number of rows examined, handing back a
+ * cursor, so every request has a bounded cost even at tens of millions of
+ * spans. */
 #include "api.h"
 #include "blob.h"
 #include "hist.h"
 #include "jsonw.h"
 #include "util.h"
+#include "walk.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -407,24 +409,15 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     if (cursor && *cursor && sscanf(cursor, "%lld_%lld", &cur_start, &cur_id) != 2)
         return error(out, 400, "bad cursor");
 
-    /* Only the indexed conditions go to SQL; the others are checked here,
-     * so the scan limit below bounds the work however rare a match is. */
-    ag_buf sql = {0};
-    ag_buf_puts(&sql, "SELECT id, " SUMMARY_COLUMNS " FROM traces WHERE start >= ?1 AND start < ?2");
-    if (service && *service) ag_buf_puts(&sql, " AND service = ?3");
-    if (cursor && *cursor) ag_buf_puts(&sql, " AND (start < ?4 OR (start = ?4 AND id < ?5))");
-    ag_buf_puts(&sql, " ORDER BY start DESC, id DESC");
+    /* Only the indexed conditions (service, time) go to SQL; the others are
+     * checked here, so the scan limit below bounds the work however rare a
+     * match is. */
+    ag_walk_range wr = {service && *service ? service : NULL, (int64_t)(r.start * 1e9),
+                        (int64_t)(r.end * 1e9), cursor && *cursor, cur_start, cur_id};
+    char walk_err[256];
+    ag_walk *walk = ag_walk_open(db, SUMMARY_COLUMNS, &wr, walk_err, sizeof walk_err);
+    if (!walk) return error(out, 500, walk_err);
     sqlite3_stmt *st, *blob_st = NULL;
-    if (sqlite3_prepare_v2(db, ag_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
-        ag_buf_free(&sql);
-        return error(out, 500, sqlite3_errmsg(db));
-    }
-    ag_buf_free(&sql);
-    sqlite3_bind_int64(st, 1, (int64_t)(r.start * 1e9));
-    sqlite3_bind_int64(st, 2, (int64_t)(r.end * 1e9));
-    if (service && *service) sqlite3_bind_text(st, 3, service, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, cur_start);
-    sqlite3_bind_int64(st, 5, cur_id);
     bool only_errors = err && (!strcmp(err, "1") || !strcmp(err, "true"));
     if (resource && !*resource) resource = NULL;
     if (name && !*name) name = NULL;
@@ -439,19 +432,20 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     int64_t found = 0, scanned = 0, last_start = 0, last_id = 0;
     bool more = false;
     uint64_t seen[1000][2];
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((st = ag_walk_next(walk))) {
         last_id = sqlite3_column_int64(st, 0);
-        last_start = sqlite3_column_int64(st, 3);
+        last_start = sqlite3_column_int64(st, 1);
         if (found == limit || ++scanned > SEARCH_SCAN_LIMIT) {
             more = true;
             break;
         }
-        uint64_t lo = (uint64_t)sqlite3_column_int64(st, 1), hi = (uint64_t)sqlite3_column_int64(st, 2);
-        int64_t duration = sqlite3_column_int64(st, 4);
+        /* columns: id, start, then SUMMARY_COLUMNS from 2 */
+        uint64_t lo = (uint64_t)sqlite3_column_int64(st, 2), hi = (uint64_t)sqlite3_column_int64(st, 3);
+        int64_t duration = sqlite3_column_int64(st, 5);
         if ((min_d >= 0 && duration < min_d) || (max_d >= 0 && duration > max_d) ||
-            (only_errors && !sqlite3_column_int(st, 8)) ||
-            (resource && strcmp((const char *)sqlite3_column_text(st, 6), resource)) ||
-            (name && strcmp((const char *)sqlite3_column_text(st, 7), name)))
+            (only_errors && !sqlite3_column_int(st, 9)) ||
+            (resource && strcmp((const char *)sqlite3_column_text(st, 7), resource)) ||
+            (name && strcmp((const char *)sqlite3_column_text(st, 8), name)))
             continue;
         bool dup = false;
         for (int64_t i = 0; i < found && !dup; i++) dup = seen[i][0] == lo && seen[i][1] == hi;
@@ -469,11 +463,12 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
         seen[found][0] = lo;
         seen[found][1] = hi;
         if (found++) ag_buf_putc(out, ',');
-        put_trace_summary(out, st, 1);
+        put_trace_summary(out, st, 2);
     }
-    sqlite3_finalize(st);
+    ag_walk_close(walk);
     sqlite3_finalize(blob_st);
     ag_stored_blobs_free(blobs);
+    if (*walk_err) return error(out, 500, walk_err);
     /* the cursor resumes at the row not yet returned: start/id of the row
      * we stopped at, made exclusive by pointing just after it */
     if (more) ag_buf_printf(out, "],\"next_cursor\":\"%lld_%lld\"}", (long long)last_start,

@@ -1,18 +1,20 @@
 /* Retention (see retention.h).
  *
- * By age: chunks whose start is older than the cutoff, found through the
- * start index, 2,000 per transaction with the blocks (block.h) they leave
- * empty; aggregates older than the cutoff go too. By size: the database's live size is (page_count - freelist_count) *
- * page_size; while it exceeds --max-size, the oldest chunks (lowest ids,
- * i.e. first received) are deleted until it is 10% under, so retention does
- * not run again after every commit. Freed pages are then returned to the
- * file system with incremental_vacuum (the file was created with
- * auto_vacuum=INCREMENTAL), a bounded number of pages per transaction.
- * Each transaction is short, so the writer's group commit waits for at most
- * one of them (it has a busy timeout). */
+ * By age: chunks whose start is older than the cutoff, found service by
+ * service through the (service, start) index (walk.h), 2,000 per
+ * transaction with the blocks (block.h) they leave empty; aggregates older
+ * than the cutoff go too. By size: the database's live size is
+ * (page_count - freelist_count) * page_size; while it exceeds --max-size,
+ * the oldest chunks (lowest ids, i.e. first received) are deleted until it
+ * is 10% under, so retention does not run again after every commit. Freed
+ * pages are then returned to the file system with incremental_vacuum (the
+ * file was created with auto_vacuum=INCREMENTAL), a bounded number of
+ * pages per transaction. Each transaction is short, so the writer's group
+ * commit waits for at most one of them (it has a busy timeout). */
 #include "retention.h"
 #include "store.h"
 #include "util.h"
+#include "walk.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -98,9 +100,10 @@ static int delete_emptied_blocks(sqlite3 *db, deleted_row *rows, int64_t n)
 }
 
 /* Deletes up to limit (at most CHUNK) chunks selected by select_sql (id and
- * block of each; one bound int64, then the limit), and the blocks they
- * leave empty. Returns how many chunks, or -1. */
-static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int64_t limit)
+ * block of each; bound: arg, the limit, then service if not NULL), and the
+ * blocks they leave empty. Returns how many chunks, or -1. */
+static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int64_t limit,
+                           const char *service)
 {
     if (limit > CHUNK) limit = CHUNK;
     sqlite3_stmt *sel = NULL, *d1 = NULL;
@@ -112,6 +115,7 @@ static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(sel, 1, arg);
         sqlite3_bind_int64(sel, 2, limit);
+        if (service) sqlite3_bind_text(sel, 3, service, -1, SQLITE_STATIC);
         while (n < CHUNK && sqlite3_step(sel) == SQLITE_ROW)
             rows[n++] = (deleted_row){sqlite3_column_int64(sel, 0), sqlite3_column_int64(sel, 1)};
         for (int64_t i = 0; i < n && rc == SQLITE_OK; i++) {
@@ -164,10 +168,15 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
     int64_t deleted = 0, n = 0, last_report = ag_mono_ns();
     if (max_age > 0) {
         int64_t cutoff = ag_now_ns() - (int64_t)(max_age * 1e9);
-        while (!*stop && (n = delete_some(db, "SELECT id, block FROM traces WHERE start < ? LIMIT ?", cutoff, CHUNK)) > 0) {
-            deleted += n;
-            progress(deleted, &last_report);
-        }
+        char **services = ag_walk_services(db);   /* no index on start alone: walk.h */
+        for (char **service = services; *service && n >= 0; service++)
+            while (!*stop && (n = delete_some(db, "SELECT id, block FROM traces"
+                                                  " WHERE service = ?3 AND start < ?1 LIMIT ?2",
+                                              cutoff, CHUNK, *service)) > 0) {
+                deleted += n;
+                progress(deleted, &last_report);
+            }
+        ag_walk_services_free(services);
         if (n < 0) return -1;
         char sql[160];
         snprintf(sql, sizeof sql, "DELETE FROM service_minutes WHERE minute < %lld;"
@@ -179,7 +188,7 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
         int64_t target = (int64_t)((double)max_size * 0.9), live;
         while (!*stop && (live = live_bytes(db)) > target &&
                (n = delete_some(db, "SELECT id, block FROM traces WHERE id > ? ORDER BY id LIMIT ?", 0,
-                                rows_for(db, live - target, live))) > 0) {
+                                rows_for(db, live - target, live), NULL)) > 0) {
             deleted += n;
             progress(deleted, &last_report);
         }

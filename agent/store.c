@@ -84,7 +84,8 @@ static const char *SCHEMA =
     "DROP INDEX IF EXISTS traces_by_trace_id;"
     "DROP INDEX IF EXISTS traces_by_block_trace_id;"
     "CREATE INDEX IF NOT EXISTS traces_by_range_trace_id ON traces(" AG_ID_RANGE_OF_ID ", trace_id);"
-    "CREATE INDEX IF NOT EXISTS traces_by_start ON traces(start);"
+    /* no index on start alone any more: walk.h */
+    "DROP INDEX IF EXISTS traces_by_start;"
     "CREATE INDEX IF NOT EXISTS traces_by_service ON traces(service, start);"
     "CREATE TABLE IF NOT EXISTS service_minutes("
     " minute INTEGER NOT NULL, service TEXT NOT NULL, hits INTEGER NOT NULL,"

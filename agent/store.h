@@ -10,8 +10,8 @@
  * connections from a small pool and see committed data only.
  *
  * Tables: traces (one row per chunk: its summary, and where its blob,
- * blob.h, lies in a block; indexed by id range and trace id, start, and
- * service+start), blocks (the chunks' blobs compressed, block.h),
+ * blob.h, lies in a block; indexed by id range and trace id, and by
+ * service and start, walk.h), blocks (the chunks' blobs compressed, block.h),
  * service_minutes and resource_minutes (per-minute aggregates with
  * histograms), operations (names and resources seen per service).
  *

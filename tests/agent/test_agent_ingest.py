@@ -1,6 +1,7 @@
 """Payloads in every intake format are stored and come back, normalized,
 through every query API endpoint."""
 import json
+import random
 import sqlite3
 import time
 
@@ -203,6 +204,32 @@ def test_search_filters_and_paging(agent):
     agent.api('/api/v1/traces', expect=400, limit=1001)
     agent.api('/api/v1/traces', expect=400, tag='novalue')
     agent.api('/api/v1/traces', expect=400, start=10, end=5)
+
+
+def test_search_across_services_is_newest_first_and_pages_exactly(agent):
+    # all services in start order are merged from one walk per service
+    rng = random.Random(11)
+    sent = []   # (start, send order) of each trace, in send order
+    for batch in range(3):
+        traces = []
+        for i in range(40):
+            tid = 1000 + batch * 100 + i
+            start = NOW_NS - 60 * 10**9 + rng.randrange(8) * 10**6   # many ties
+            traces.append([span(tid, 1, service='svc%d' % rng.randrange(5), start=start)])
+            sent.append((start, len(sent), tid))
+        assert agent.send('v0.4', traces)[0] == 200
+    expected = ['%032x' % tid for _, _, tid in sorted(sent, reverse=True)]
+    assert [t['trace_id'] for t in agent.api('/api/v1/traces', limit=1000)['traces']] == expected
+    paged, cursor = [], None
+    while True:
+        page = agent.api('/api/v1/traces', limit=7, **({'cursor': cursor} if cursor else {}))
+        paged += [t['trace_id'] for t in page['traces']]
+        cursor = page['next_cursor']
+        if not cursor:
+            break
+    assert paged == expected
+    one = [t['trace_id'] for t in agent.api('/api/v1/traces', service='svc3', limit=1000)['traces']]
+    assert one == [t for t in expected if t in set(one)] and len(one) > 10
 
 
 def test_services_resources_latency_operations(agent):
