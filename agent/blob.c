@@ -7,15 +7,18 @@
 #include "blob.h"
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A slot is in use when its generation is the encoder's current one, so
  * starting a chunk costs an increment, not a memset of both tables (which
- * was 4 KB of memset per span). */
+ * was 4 KB of memset per span). A string of 16 bytes or less is also held
+ * as two words (short_key) that identify it, compared instead of memcmp. */
 struct ag_blob_slot {
     const char *ptr;
     size_t len;
+    uint64_t head, tail;
     uint32_t index;
     uint32_t generation;
 };
@@ -160,17 +163,41 @@ static void reset_table(ag_blob_encoder *e, size_t need)
     }
 }
 
+/* Two words holding every byte of a string of at most 16 bytes (with its
+ * length, they identify it): most tag keys and values are that short, and
+ * in v0.4 each span carries its own copy of them. */
+static inline void short_key(const unsigned char *p, size_t n, uint64_t *head, uint64_t *tail)
+{
+    if (n >= 8) {
+        memcpy(head, p, 8);
+        memcpy(tail, p + n - 8, 8);   /* overlaps head below 16 bytes */
+    } else {
+        *head = load_tail(p, n);       /* every byte, for n < 8 */
+        *tail = 0;
+    }
+}
+
 static uint32_t intern_bytes(ag_blob_encoder *e, ag_str s)
 {
-    uint64_t h = intern_hash(s.ptr, s.len);
+    uint64_t h, head = 0, tail = 0;
+    bool is_short = s.len <= 16;
+    if (is_short) {
+        short_key((const unsigned char *)s.ptr, s.len, &head, &tail);
+        h = (head * 0xff51afd7ed558ccdULL) ^ ((tail ^ s.len) * 0xc4ceb9fe1a85ec53ULL);
+        h ^= h >> 29;
+    } else {
+        h = intern_hash(s.ptr, s.len);
+    }
     size_t j = (h ^ (h >> 31)) & (e->cap - 1);
     while (e->slots[j].generation == e->generation) {
         struct ag_blob_slot *sl = &e->slots[j];
-        if (sl->len == s.len && (s.len == 0 || !memcmp(sl->ptr, s.ptr, s.len))) return sl->index;
+        if (sl->len == s.len &&
+            (is_short ? sl->head == head && sl->tail == tail : !memcmp(sl->ptr, s.ptr, s.len)))
+            return sl->index;
         j = (j + 1) & (e->cap - 1);
     }
     uint32_t index = (uint32_t)e->strings_len;
-    e->slots[j] = (struct ag_blob_slot){s.ptr, s.len, index, e->generation};
+    e->slots[j] = (struct ag_blob_slot){s.ptr, s.len, head, tail, index, e->generation};
     e->strings[e->strings_len++] = s;
     return index;
 }
@@ -184,7 +211,7 @@ static uint32_t intern(ag_blob_encoder *e, ag_str s)
     if (pc->generation == e->generation && pc->ptr == s.ptr && pc->len == s.len)
         return pc->index;
     uint32_t index = intern_bytes(e, s);
-    *pc = (struct ag_blob_slot){s.ptr, s.len, index, e->generation};
+    *pc = (struct ag_blob_slot){s.ptr, s.len, 0, 0, index, e->generation};
     return index;
 }
 

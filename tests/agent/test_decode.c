@@ -215,6 +215,43 @@ static void test_blob_round_trip(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Interning compares short strings by two words instead of their bytes:
+ * strings one byte apart, at every length and position, stay apart. */
+static void test_blob_keeps_look_alike_strings_apart(void)
+{
+    static const char base[] = "abcdefghijklmnopqrstu";
+    enum { MAX_LEN = 20 };
+    static char strings[(MAX_LEN + 1) * (MAX_LEN + 1)][MAX_LEN + 1];
+    ag_tag meta[(MAX_LEN + 1) * (MAX_LEN + 1)];
+    size_t n = 0;
+    for (size_t len = 0; len <= MAX_LEN; len++)
+        for (size_t pos = 0; pos <= len; pos++, n++) {   /* pos == len: the base itself */
+            memcpy(strings[n], base, len);
+            if (pos < len) strings[n][pos] = 'X';
+            meta[n] = (ag_tag){{strings[n], len}, {strings[n], len}};
+        }
+    ag_span span = {.trace_id = 1, .span_id = 2, .meta = meta, .meta_len = n};
+    ag_trace t = {&span, 1};
+    ag_blob_encoder enc = {0};
+    ag_buf out = {0};
+    ag_blob_encode(&enc, &t, &out);
+    ag_arena a;
+    ag_arena_init(&a);
+    ag_trace back;
+    CHECK(ag_blob_decode(out.data, out.len, 1, &a, &back) == 0 && back.len == 1);
+    int same = back.len == 1 && back.spans[0].meta_len == n;
+    for (size_t i = 0; same && i < n; i++) {
+        const ag_tag *m = &back.spans[0].meta[i];
+        same = m->key.len == meta[i].key.len && m->value.len == meta[i].value.len &&
+               !memcmp(m->key.ptr, strings[i], m->key.len) &&
+               !memcmp(m->value.ptr, strings[i], m->value.len);
+    }
+    CHECK(same);
+    ag_arena_free(&a);
+    ag_buf_free(&out);
+    ag_blob_encoder_free(&enc);
+}
+
 int main(void)
 {
     test_v04();
@@ -222,5 +259,6 @@ int main(void)
     test_json();
     test_depth_and_counts();
     test_blob_round_trip();
+    test_blob_keeps_look_alike_strings_apart();
     return TAP_DONE();
 }
