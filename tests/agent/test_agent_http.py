@@ -1,5 +1,6 @@
 """The Datadog endpoints around intake, headers, the UI, security checks
 and behaviour under slow or many clients."""
+import http.client
 import json
 import os
 import socket
@@ -154,11 +155,31 @@ def test_stalled_clients_do_not_block_others(agent_factory):
     garbage.close()
 
 
+def held_connection(port, attempts=100):
+    """A keep-alive connection the agent has accepted and answered once."""
+    for _ in range(attempts):
+        conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+        try:
+            conn.request('GET', '/info')
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status == 200 and conn.sock is not None:
+                return conn
+        except (OSError, http.client.HTTPException):
+            pass
+        conn.close()
+        time.sleep(0.05)
+    raise AssertionError('no connection accepted')
+
+
 def test_connection_limit_bounds_concurrent_connections(agent_factory):
     # a long idle timeout: on a loaded machine the held connections must not
     # time out (and free their slots) before the extra one is tried
     a = agent_factory('--max-connections', '8', '--connection-timeout', '20')
-    held = [socket.create_connection(('127.0.0.1', a.port)) for _ in range(8)]
+    # Each held connection is proved accepted by a keep-alive request: the
+    # agent may still count the connection of its readiness probe for a
+    # moment, and a held one refused then would leave a slot for the extra.
+    held = [held_connection(a.port) for _ in range(8)]
     extra = socket.create_connection(('127.0.0.1', a.port))
     extra.settimeout(2)
     try:
