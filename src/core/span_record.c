@@ -232,8 +232,8 @@ static int key_is(const char *key, size_t len, const char *literal, size_t liter
 
 #define KEY_IS(key, len, literal) key_is(key, len, literal, sizeof(literal) - 1)
 
-int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
-                      const char *key, size_t len)
+int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta,
+                       const char *key, size_t len)
 {
     if (!flags)
         return 0;
@@ -251,7 +251,7 @@ int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
 
 /* -- extra tags and rewriting ------------------------------------------------------ */
 
-int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t len)
+int ct_extra_has_(const ct_extra_tags *extra, int meta, const char *key, size_t len)
 {
     if (!extra)
         return 0;

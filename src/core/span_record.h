@@ -138,9 +138,16 @@ void ct_record_implied(const ct_record_reader *r, const ct_record_context *conte
                        ct_implied_tags *out);
 
 /* Would a record with these flags (and trace_id_high) imply key, as a meta
- * (meta=1) or a metric (meta=0)? Writers drop such own tags. */
-int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
-                      const char *key, size_t len);
+ * (meta=1) or a metric (meta=0)? Writers drop such own tags. Inline for
+ * the common answer (no flags: no), asked once per own tag. */
+int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta,
+                       const char *key, size_t len);
+
+static inline int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
+                                    const char *key, size_t len)
+{
+    return flags && ct_record_implies_(flags, trace_id_high, meta, key, len);
+}
 
 /* A few tags added to a record as it is written, without allocating: the
  * tags a span's place in its trace implies, or the chunk-level tags put on
@@ -178,8 +185,16 @@ static inline void ct_extra_metric(ct_extra_tags *extra, const char *key, size_t
     extra->metric_count++;
 }
 
-/* Is key among extra's meta (meta=1) or metrics (meta=0)? */
-int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t len);
+/* Is key among extra's meta (meta=1) or metrics (meta=0)? Inline for the
+ * common answer (no extra tags: no), asked once per own tag. */
+int ct_extra_has_(const ct_extra_tags *extra, int meta, const char *key, size_t len);
+
+static inline int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key,
+                               size_t len)
+{
+    return extra && (meta ? extra->meta_count : extra->metric_count) &&
+           ct_extra_has_(extra, meta, key, len);
+}
 
 /* Appends to out a copy of the record at data (opened by reader) made a
  * chunk's first record: with `flags` added to its flags, chunk as its

@@ -9,6 +9,11 @@
  * while its entry exists. Anything else (values, computed names) is
  * converted afresh: UTF-8 of the str, with lone surrogates replaced as
  * ddtrace's ensure_text(errors="replace") does.
+ *
+ * Exact ints, which set_tag stores as their decimal text (http.status_code
+ * above all), are formatted here rather than through str(): that built a
+ * Python str per tag and cost more than the rest of set_tag. The values
+ * 0..1023 keep their string, made once.
  */
 #include "ext.h"
 
@@ -69,10 +74,42 @@ ct_string *ct_ext_string(PyObject *str)
     return s;
 }
 
+#define SMALL_INTS 1024
+
+static ct_string *small_ints[SMALL_INTS];
+
+/* Decimal text of v, as str(int) writes it. NULL when out of memory. */
+static ct_string *int_text(long long v)
+{
+    int small = v >= 0 && v < SMALL_INTS;
+    if (small && small_ints[v])
+        return ct_string_ref(small_ints[v]);
+    char digits[24];
+    size_t n = sizeof digits;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        digits[--n] = '-';
+    ct_string *s = ct_string_new(digits + n, sizeof digits - n);
+    if (s && small)
+        small_ints[v] = ct_string_ref(s);
+    return s;
+}
+
 ct_string *ct_ext_string_of(PyObject *value)
 {
     if (PyUnicode_Check(value))
         return ct_ext_string(value);
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (!overflow && !(v == -1 && PyErr_Occurred()))
+            return int_text(v);
+        PyErr_Clear(); /* huge: str() below */
+    }
     PyObject *str = PyObject_Str(value);
     if (!str) {
         PyErr_Clear();
@@ -92,6 +129,10 @@ PyObject *ct_ext_to_str(const ct_string *s)
 
 void ct_ext_string_cache_clear(void)
 {
+    for (size_t i = 0; i < SMALL_INTS; i++) {
+        ct_string_unref(small_ints[i]);
+        small_ints[i] = NULL;
+    }
     for (size_t i = 0; i < CACHE_SIZE; i++) {
         Py_CLEAR(cache[i].key);
         ct_string_unref(cache[i].value);

@@ -62,13 +62,23 @@ def test_set_tag_nan_and_inf_are_dropped(tracer, value):
     assert "bad" not in s["meta"] and "bad" not in s["metrics"]
 
 
-@pytest.mark.parametrize("value", [200, "200", 200.0])
+@pytest.mark.parametrize("value", [200, "200", 200.0, 0, -1, 1023, 1024, 404, -(2 ** 63),
+                                   2 ** 63 - 1, 2 ** 63, 10 ** 30, True])
 def test_http_status_code_is_always_a_string(tracer, value):
     span = tracer.trace("op")
     span.set_tag("http.status_code", value)
     assert span.get_tag("http.status_code") == str(value)
     assert span.get_metric("http.status_code") is None
     assert sent(tracer, span)["meta"]["http.status_code"] == str(value)
+
+
+def test_int_tag_text_is_shared_but_never_stale(tracer):
+    # ints are formatted without str() and 0..1023 keep their text: the same
+    # value twice, and other values after, must each read back right
+    for value in (200, 200, 201, 1023, 1024, 200, -200):
+        span = tracer.trace("op")
+        span.set_tag("http.status_code", value)
+        assert sent(tracer, span)["meta"]["http.status_code"] == str(value)
 
 
 @pytest.mark.parametrize("key,priority", [("manual.keep", 2), ("manual.drop", -1)])
