@@ -19,12 +19,10 @@ Usage: .venv/bin/python bench/bench_encoder.py [--quick]
 """
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
@@ -37,22 +35,11 @@ QUICK = "--quick" in sys.argv
 
 
 def encoder_bench_binary() -> str:
-    """The meson-built program, or one compiled here when the build tree
-    does not have it (bench/ not yet in the top-level meson.build)."""
+    """The program meson builds with the package (`make build`)."""
     built = os.path.join(ROOT, "build", "py", "bench", "encoder_bench")
-    if os.path.exists(built):
-        return built
-    out = os.path.join(tempfile.mkdtemp(), "encoder_bench")
-    core = os.path.join(ROOT, "src", "core")
-    sources = [os.path.join(ROOT, "bench", "encoder_bench.c")] + [
-        os.path.join(core, f) for f in ("encoder.c", "buffer.c", "span_record.c", "writer.c")]
-    libs = subprocess.run(["pkg-config", "--libs", "msgpack"], capture_output=True,
-                          text=True, check=True).stdout.split()
-    subprocess.run([shutil.which("cc") or "gcc", "-O2", "-std=gnu11", "-D_GNU_SOURCE",
-                    "-I" + os.path.join(ROOT, "include"), "-I" + core,
-                    "-I" + os.path.join(ROOT, "tests", "c"), "-o", out] + sources + libs + ["-lpthread"],
-                   check=True)
-    return out
+    if not os.path.exists(built):
+        raise SystemExit("%s is missing: run `make build` first" % built)
+    return built
 
 
 def ctrace_encoding() -> dict:

@@ -477,19 +477,23 @@ static void decide(ct_sampler *sampler, const ct_sampling_subject *subject,
     }
 }
 
+size_t ct_sampling_format_dm(int mechanism, char *out)
+{
+    mechanism = mechanism < 0 ? 0 : mechanism % 100;
+    size_t len = 0;
+    out[len++] = '-';
+    if (mechanism >= 10)
+        out[len++] = (char)('0' + mechanism / 10);
+    out[len++] = (char)('0' + mechanism % 10);
+    out[len] = '\0';
+    return len;
+}
+
 void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject,
                        int64_t now_ns, ct_sampling_decision *decision)
 {
     decide(sampler, subject, now_ns, decision);
-    /* "-<mechanism>"; mechanisms are small numbers, and snprintf would
-     * cost more than the whole decision */
-    int mechanism = decision->mechanism < 0 ? 0 : decision->mechanism % 100;
-    char *dm = decision->decision_maker;
-    *dm++ = '-';
-    if (mechanism >= 10)
-        *dm++ = (char)('0' + mechanism / 10);
-    *dm++ = (char)('0' + mechanism % 10);
-    *dm = '\0';
+    ct_sampling_format_dm(decision->mechanism, decision->decision_maker);
     decision->ksr[0] = '\0';
     if (decision->mechanism != CT_SAMPLING_DEFAULT)
         ct_sampling_format_rate(decision->rate, decision->ksr);

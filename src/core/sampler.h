@@ -50,6 +50,11 @@ int ct_glob_match(const char *pattern, size_t pattern_len,
  * bytes; returns the length written (NUL-terminated). */
 size_t ct_sampling_format_rate(double rate, char *out);
 
+/* `_dd.p.dm` for a mechanism: "-<mechanism % 100>" into out (at least 4
+ * bytes, NUL-terminated); returns its length. Mechanisms are small numbers,
+ * and snprintf would cost more than a whole sampling decision. */
+size_t ct_sampling_format_dm(int mechanism, char *out);
+
 /* A token bucket of `rate` tokens per second (capacity `rate`), with
  * ddtrace's effective rate: allowed/seen over the current one-second
  * window, averaged with the previous window's once there is one.

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "sampler.h"
+
 ct_record_str ct_record_read_str(const uint8_t **cursor)
 {
     ct_record_str s;
@@ -153,28 +155,13 @@ static void tid_hex(uint64_t high, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     hex_cache *cache = &thread_tid_hex;
-    if (cache->value != high || !cache->hex[0]) {
+    if (cache->value != high) { /* high is never 0 here: a fresh cache misses */
         uint64_t v = high;
         for (int i = 15; i >= 0; i--, v >>= 4)
             cache->hex[i] = digits[v & 15];
         cache->value = high;
     }
     memcpy(out, cache->hex, 16);
-}
-
-/* "-<mechanism>", as ddtrace's decision maker tag. */
-static uint32_t format_dm(uint32_t mechanism, char *out)
-{
-    char digits[10];
-    uint32_t n = 0, len = 0;
-    do {
-        digits[n++] = (char)('0' + mechanism % 10);
-        mechanism /= 10;
-    } while (mechanism && n < sizeof digits);
-    out[len++] = '-';
-    while (n)
-        out[len++] = digits[--n];
-    return len;
 }
 
 static void implied_meta(ct_implied_tags *out, ct_record_str key, ct_record_str value,
@@ -209,7 +196,7 @@ void ct_record_implied(const ct_record_reader *r, const ct_record_context *conte
                          CT_IMPLIED_TID);
         }
         if (flags & CT_RECORD_AUTO_DM) {
-            uint32_t len = format_dm(r->chunk.mechanism, out->dm);
+            uint32_t len = (uint32_t)ct_sampling_format_dm((int)r->chunk.mechanism, out->dm);
             implied_meta(out, STR("_dd.p.dm"), (ct_record_str){out->dm, len},
                          CT_IMPLIED_DM);
         }

@@ -109,13 +109,9 @@ static ct_string *string_or_null(const char *s)
 static int make_keys(ct_tracer_keys *k)
 {
     struct { ct_string **slot; const char *text; } keys[] = {
-        {&k->runtime_id, "runtime-id"}, {&k->process_id, "process_id"},
-        {&k->top_level, "_dd.top_level"}, {&k->env, "env"},
-        {&k->version, "version"}, {&k->language, "language"},
-        {&k->trace_id_high, "_dd.p.tid"},
-        {&k->sampling_priority, "_sampling_priority_v1"},
+        {&k->env, "env"}, {&k->version, "version"},
         {&k->decision_maker, "_dd.p.dm"}, {&k->base_service, "_dd.base_service"},
-        {&k->origin, "_dd.origin"}, {&k->agent_rate, "_dd.agent_psr"},
+        {&k->origin, "_dd.origin"},
         {&k->error_type, "error.type"}, {&k->error_message, "error.message"},
         {&k->error_stack, "error.stack"},
     };
@@ -180,11 +176,10 @@ static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
     tracer->env = string_or_null(config->env);
     tracer->version = string_or_null(config->version);
     tracer->language = string_or_null(options->language ? options->language : "c");
-    tracer->default_decision = string_or_null("-0");
     tracer->runtime_id = new_runtime_id();
     if (!tracer->service || (config->env && !tracer->env) ||
         (config->version && !tracer->version) || !tracer->language ||
-        !tracer->default_decision || !tracer->runtime_id)
+        !tracer->runtime_id)
         return CT_ENOMEM;
     return make_keys(&tracer->keys);
 }
@@ -247,7 +242,6 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
     ct_string_unref(tracer->version);
     ct_string_unref(tracer->runtime_id);
     ct_string_unref(tracer->language);
-    ct_string_unref(tracer->default_decision);
     ct_tags_clear(&tracer->global_tags);
     ct_buffer_release(&tracer->frame);
     ct_trace_free_spares(tracer);

@@ -24,10 +24,8 @@
 
 /* Keys the tracer writes itself, made once per tracer. */
 typedef struct ct_tracer_keys {
-    ct_string *runtime_id, *process_id, *top_level, *env, *version,
-        *language, *trace_id_high, *sampling_priority, *decision_maker,
-        *base_service, *origin, *agent_rate, *error_type, *error_message,
-        *error_stack;
+    ct_string *env, *version, *decision_maker, *base_service, *origin,
+        *error_type, *error_message, *error_stack;
 } ct_tracer_keys;
 
 struct ct_tracer {
@@ -38,7 +36,6 @@ struct ct_tracer {
     ct_string *env, *version;     /* NULL when unset */
     ct_string *runtime_id;        /* a new one in a forked child */
     ct_string *language;          /* "python" from the Python layer, else "c" */
-    ct_string *default_decision;  /* "-0" */
     ct_tags global_tags;          /* DD_TAGS, then set_tag */
     double process_id;
     ct_record_context record_context; /* language, runtime_id, process_id for
