@@ -475,7 +475,10 @@ static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags
         {MHD_OPTION_CONNECTION_LIMIT, s->cfg->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->cfg->connection_timeout, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l},
-        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+        /* MHD's default: SO_REUSEADDR, so a restarted agent gets its port
+         * back at once, but not SO_REUSEPORT, which let a second agent
+         * bind the same port and silently take half the traffic into
+         * another database. */
         {addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_LISTEN_SOCKET, addr ? 0 : fd, (void *)addr},
         {MHD_OPTION_END, 0, NULL},
     };

@@ -40,6 +40,13 @@ def test_bad_flags_fail_with_a_clear_message(args, message, tmp_path):
     assert out.returncode == 2 and message in out.stderr
 
 
+def test_a_second_agent_on_a_taken_port_fails_clearly(agent, tmp_path):
+    out = run('--listen', '127.0.0.1:%d' % agent.port, '--data', str(tmp_path))
+    assert out.returncode != 0
+    assert 'cannot listen on 127.0.0.1:%d (in use?)' % agent.port in out.stderr
+    assert agent.request('GET', '/info')[0] == 200   # the first one is untouched
+
+
 def test_startup_line_names_address_data_file_and_ui(agent):
     line = agent.output[0]
     assert re.match(r'ctrace-agent \S+ listening on http://127\.0\.0\.1:\d+, data .*ctrace\.db, '
