@@ -29,25 +29,34 @@ void ag_aggmap_free(ag_aggmap *m)
     ag_aggmap_init(m);
 }
 
-static uint64_t key_hash(int64_t minute, const char *s, size_t sl, const char *r, size_t rl)
+/* The service-wide entry's hash; a resource entry's extends it
+ * (resource_hash), so adding both hashes the service once. */
+static uint64_t service_hash(int64_t minute, const char *s, size_t sl)
 {
-    uint64_t h = ag_fnv1a(&minute, sizeof minute, AG_FNV_SEED);
-    h = ag_fnv1a(s, sl, h);
-    h = ag_fnv1a("\0", 1, h);
-    return r ? ag_fnv1a(r, rl, h ^ 1) : h;
+    return ag_fnv1a(s, sl, AG_FNV_SEED ^ (uint64_t)minute * 0x9e3779b97f4a7c15ULL);
 }
 
+static uint64_t resource_hash(uint64_t service_hash, const char *r, size_t rl)
+{
+    return ag_fnv1a(r, rl, service_hash ^ 1);
+}
+
+/* Lengths first: entries keep them, so no strlen on a lookup. */
 static int key_eq(const ag_agg_entry *e, int64_t minute, const char *s, size_t sl,
                   const char *r, size_t rl)
 {
-    if (e->minute != minute || strlen(e->service) != sl || memcmp(e->service, s, sl)) return 0;
+    if (e->minute != minute || e->service_len != sl || memcmp(e->service, s, sl)) return 0;
     if (!r || !e->resource) return !r && !e->resource;
-    return strlen(e->resource) == rl && !memcmp(e->resource, r, rl);
+    return e->resource_len == rl && !memcmp(e->resource, r, rl);
 }
 
-static void grow(ag_aggmap *m)
+/* Room for n more entries at 50% load, so pointers into the table stay
+ * valid across the n insertions that follow. */
+static void reserve(ag_aggmap *m, size_t n)
 {
-    size_t cap = m->cap ? m->cap * 2 : 16;
+    size_t cap = m->cap ? m->cap : 16;
+    while ((m->len + n) * 2 > cap) cap *= 2;
+    if (cap == m->cap) return;
     ag_agg_entry *slots = ag_xcalloc(cap, sizeof *slots);
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i].service) continue;
@@ -61,43 +70,63 @@ static void grow(ag_aggmap *m)
     m->last[0] = m->last[1] = SIZE_MAX;
 }
 
-static ag_agg_entry *find_or_insert(ag_aggmap *m, int64_t minute, const char *s, size_t sl,
-                                    const char *r, size_t rl, const char *n, size_t nl)
+/* The entry last used for this kind of key (service-wide or resource), if
+ * it is the key: consecutive spans often repeat it. */
+static ag_agg_entry *last_hit(ag_aggmap *m, int64_t minute, const char *s, size_t sl,
+                              const char *r, size_t rl)
 {
-    /* consecutive spans usually repeat the previous key: skip the hash */
-    size_t *last = &m->last[r != NULL];
-    if (*last < m->cap && m->slots[*last].service &&
-        key_eq(&m->slots[*last], minute, s, sl, r, rl))
-        return &m->slots[*last];
-    if ((m->len + 1) * 2 > m->cap) grow(m);
-    uint64_t h = key_hash(minute, s, sl, r, rl);
+    size_t last = m->last[r != NULL];
+    return last < m->cap && m->slots[last].service &&
+                   key_eq(&m->slots[last], minute, s, sl, r, rl)
+               ? &m->slots[last] : NULL;
+}
+
+/* Needs room for one more entry (reserve). */
+static ag_agg_entry *find_or_insert(ag_aggmap *m, uint64_t h, int64_t minute, const char *s,
+                                    size_t sl, const char *r, size_t rl, const char *n,
+                                    size_t nl)
+{
     size_t j = h & (m->cap - 1);
     while (m->slots[j].service) {
         if (m->slots[j].hash == h && key_eq(&m->slots[j], minute, s, sl, r, rl))
-            return *last = j, &m->slots[j];
+            return m->last[r != NULL] = j, &m->slots[j];
         j = (j + 1) & (m->cap - 1);
     }
     ag_agg_entry *e = &m->slots[j];
     memset(e, 0, sizeof *e);
     e->minute = minute;
     e->service = ag_xstrndup(s, sl);
+    e->service_len = (uint32_t)sl;
     e->resource = r ? ag_xstrndup(r, rl) : NULL;
+    e->resource_len = (uint32_t)rl;
     e->name = ag_xstrndup(n ? n : "", n ? nl : 0);
     e->hist = ag_xcalloc(1, sizeof *e->hist);
     e->hash = h;
     m->len++;
-    *last = j;
+    m->last[r != NULL] = j;
     return e;
+}
+
+static void count_hit(ag_agg_entry *e, int64_t duration, int error)
+{
+    e->hits++;
+    e->errors += error != 0;
+    e->duration_sum += duration;
+    ag_hist_add(e->hist, duration);
 }
 
 void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *s, size_t sl, const char *r,
                    size_t rl, const char *n, size_t nl, int64_t duration, int error)
 {
-    ag_agg_entry *e = find_or_insert(m, minute, s, sl, r, rl, n, nl);
-    e->hits++;
-    e->errors += error != 0;
-    e->duration_sum += duration;
-    ag_hist_add(e->hist, duration);
+    reserve(m, 2);
+    ag_agg_entry *by_resource = last_hit(m, minute, s, sl, r, rl);
+    ag_agg_entry *by_service = last_hit(m, minute, s, sl, NULL, 0);
+    uint64_t hs = by_resource && by_service ? 0 : service_hash(minute, s, sl);
+    if (!by_service) by_service = find_or_insert(m, hs, minute, s, sl, NULL, 0, NULL, 0);
+    if (!by_resource)
+        by_resource = find_or_insert(m, resource_hash(hs, r, rl), minute, s, sl, r, rl, n, nl);
+    count_hit(by_resource, duration, error);
+    count_hit(by_service, duration, error);
 }
 
 void ag_aggmap_merge(ag_aggmap *into, const ag_aggmap *from)
@@ -105,9 +134,10 @@ void ag_aggmap_merge(ag_aggmap *into, const ag_aggmap *from)
     for (size_t i = 0; i < from->cap; i++) {
         const ag_agg_entry *f = &from->slots[i];
         if (!f->service) continue;
-        ag_agg_entry *e = find_or_insert(into, f->minute, f->service, strlen(f->service),
-                                         f->resource, f->resource ? strlen(f->resource) : 0,
-                                         f->name, strlen(f->name));
+        reserve(into, 1);
+        ag_agg_entry *e = find_or_insert(into, f->hash, f->minute, f->service, f->service_len,
+                                         f->resource, f->resource_len, f->name,
+                                         strlen(f->name));
         e->hits += f->hits;
         e->errors += f->errors;
         e->duration_sum += f->duration_sum;

@@ -19,6 +19,7 @@ typedef struct {
     char *service;           /* owned */
     char *resource;          /* owned; NULL for the service-wide entry */
     char *name;              /* owned; operation name of the resource */
+    uint32_t service_len, resource_len;
     uint64_t hits, errors;
     int64_t duration_sum;
     ag_hist *hist;           /* owned */
@@ -33,7 +34,9 @@ typedef struct {
 
 void ag_aggmap_init(ag_aggmap *m);
 void ag_aggmap_free(ag_aggmap *m);
-/* Counts one hit. Strings are copied. Never fails (aborts on OOM). */
+/* Counts one hit of (service, resource) and one of the service-wide entry
+ * (whose hash the other's extends, so the service is hashed once).
+ * Strings are copied. Never fails (aborts on OOM). */
 void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *service, size_t service_len,
                    const char *resource, size_t resource_len, const char *name,
                    size_t name_len, int64_t duration, int error);

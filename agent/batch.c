@@ -179,8 +179,6 @@ void ag_batch_add(ag_batch *b, const ag_trace *t)
         int64_t minute = s->start / 1000000000LL / 60 * 60;
         ag_aggmap_add(&b->agg, minute, s->service.ptr, s->service.len, s->resource.ptr,
                       s->resource.len, s->name.ptr, s->name.len, s->duration, s->error);
-        ag_aggmap_add(&b->agg, minute, s->service.ptr, s->service.len, NULL, 0, NULL, 0,
-                      s->duration, s->error);
     }
     add_row(b, t, root);
     b->spans += t->len;

@@ -12,13 +12,21 @@
 #include <string.h>
 
 /* A slot is in use when its generation is the encoder's current one, so
- * starting a chunk costs an increment, not a memset of both tables (which
- * was 4 KB of memset per span). A string of 16 bytes or less is also held
- * as two words (short_key) that identify it, compared instead of memcmp. */
+ * starting a chunk costs an increment, not a memset of the table. A string
+ * of 16 bytes or less is held as two words (short_key) that, with its
+ * length, identify it, compared instead of memcmp; a longer one keeps its
+ * hash there and is compared with the string itself (strings[index]).
+ * 32 bytes, so a table for a typical chunk stays in the L1 cache. */
 struct ag_blob_slot {
+    uint64_t head, tail;
+    uint32_t len;          /* saturated (slot_len): never <= 16 for a long string */
+    uint32_t index;
+    uint32_t generation;
+};
+
+struct ag_blob_ptr_slot {
     const char *ptr;
     size_t len;
-    uint64_t head, tail;
     uint32_t index;
     uint32_t generation;
 };
@@ -142,12 +150,9 @@ static inline uint64_t intern_hash(const char *s, size_t n)
 
 static void reset_table(ag_blob_encoder *e, size_t need)
 {
-    size_t cap = 64;
-    while (cap < need * 2) cap *= 2;
-    if (cap > e->cap) {
-        free(e->slots);
-        e->slots = ag_xcalloc(cap, sizeof *e->slots);
-        e->cap = cap;
+    if (!e->cap) {
+        e->cap = 64;
+        e->slots = ag_xcalloc(e->cap, sizeof *e->slots);
     }
     e->strings_len = 0;
     if (!e->by_pointer) e->by_pointer = ag_xcalloc(AG_BLOB_PTR_CACHE, sizeof *e->by_pointer);
@@ -177,41 +182,101 @@ static inline void short_key(const unsigned char *p, size_t n, uint64_t *head, u
     }
 }
 
+static inline uint64_t slot_hash(uint64_t head, uint64_t tail, size_t len)
+{
+    uint64_t h = (head * 0xff51afd7ed558ccdULL) ^ ((tail ^ len) * 0xc4ceb9fe1a85ec53ULL);
+    return h ^ (h >> 29);
+}
+
+/* The slot key of a string: every byte of a short one, the hash of a long
+ * one. Returns the table hash. */
+static inline uint64_t slot_key(ag_str s, uint64_t *head, uint64_t *tail)
+{
+    if (s.len <= 16) {
+        short_key((const unsigned char *)s.ptr, s.len, head, tail);
+        return slot_hash(*head, *tail, s.len);
+    }
+    *head = intern_hash(s.ptr, s.len);
+    *tail = 0;
+    return *head;
+}
+
+static inline uint32_t slot_len(size_t n) { return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; }
+
+static inline size_t first_slot(uint64_t h, size_t cap) { return (h ^ (h >> 31)) & (cap - 1); }
+
+/* Doubles the table (kept at most half full) and re-inserts this chunk's
+ * strings. A chunk rarely has more than a few dozen distinct strings, so
+ * the table starts small and only chunks that need it make it grow. */
+static void grow_table(ag_blob_encoder *e)
+{
+    size_t cap = e->cap * 2;
+    struct ag_blob_slot *slots = ag_xcalloc(cap, sizeof *slots);
+    for (size_t i = 0; i < e->strings_len; i++) {
+        uint64_t head, tail;
+        size_t j = first_slot(slot_key(e->strings[i], &head, &tail), cap);
+        while (slots[j].generation == e->generation) j = (j + 1) & (cap - 1);
+        slots[j] = (struct ag_blob_slot){head, tail, slot_len(e->strings[i].len), (uint32_t)i,
+                                         e->generation};
+    }
+    free(e->slots);
+    e->slots = slots;
+    e->cap = cap;
+}
+
 static uint32_t intern_bytes(ag_blob_encoder *e, ag_str s)
 {
-    uint64_t h, head = 0, tail = 0;
+    uint64_t head, tail;
     bool is_short = s.len <= 16;
-    if (is_short) {
-        short_key((const unsigned char *)s.ptr, s.len, &head, &tail);
-        h = (head * 0xff51afd7ed558ccdULL) ^ ((tail ^ s.len) * 0xc4ceb9fe1a85ec53ULL);
-        h ^= h >> 29;
-    } else {
-        h = intern_hash(s.ptr, s.len);
-    }
-    size_t j = (h ^ (h >> 31)) & (e->cap - 1);
+    size_t j = first_slot(slot_key(s, &head, &tail), e->cap);
     while (e->slots[j].generation == e->generation) {
         struct ag_blob_slot *sl = &e->slots[j];
-        if (sl->len == s.len &&
-            (is_short ? sl->head == head && sl->tail == tail : !memcmp(sl->ptr, s.ptr, s.len)))
+        if (sl->len == slot_len(s.len) && sl->head == head && sl->tail == tail &&
+            (is_short || (e->strings[sl->index].len == s.len &&
+                          !memcmp(e->strings[sl->index].ptr, s.ptr, s.len))))
             return sl->index;
         j = (j + 1) & (e->cap - 1);
     }
     uint32_t index = (uint32_t)e->strings_len;
-    e->slots[j] = (struct ag_blob_slot){s.ptr, s.len, head, tail, index, e->generation};
     e->strings[e->strings_len++] = s;
+    if (e->strings_len * 2 > e->cap) {
+        grow_table(e);   /* re-inserts s too */
+    } else {
+        struct ag_blob_slot *sl = &e->slots[j];
+        sl->head = head;
+        sl->tail = tail;
+        sl->len = slot_len(s.len);
+        sl->index = index;
+        sl->generation = e->generation;
+    }
     return index;
 }
 
 /* Strings decoded from v0.5 (and repeated service or tag strings in
  * general) often share one pointer, so a direct-mapped cache keyed by the
- * pointer answers most lookups without hashing the bytes. */
+ * pointer answers most lookups without hashing the bytes. In v0.4 every
+ * string has its own pointer: the cache would only miss, so an encoder
+ * whose lookups mostly miss stops using it (for the rest of its request,
+ * whose strings all come from one decoder). */
+_Static_assert(AG_BLOB_PTR_CACHE == 256, "the pointer cache index is the hash's top 8 bits");
+
 static uint32_t intern(ag_blob_encoder *e, ag_str s)
 {
-    struct ag_blob_slot *pc = &e->by_pointer[((uintptr_t)s.ptr >> 2) & (AG_BLOB_PTR_CACHE - 1)];
-    if (pc->generation == e->generation && pc->ptr == s.ptr && pc->len == s.len)
+    if (e->pointer_cache_off) return intern_bytes(e, s);
+    /* multiplied, not shifted: heap strings are 16-byte aligned, which
+     * left a quarter of a shifted index's slots in use */
+    struct ag_blob_ptr_slot *pc =
+        &e->by_pointer[((uintptr_t)s.ptr * 0x9e3779b97f4a7c15ULL) >> 56];
+    if (pc->generation == e->generation && pc->ptr == s.ptr && pc->len == s.len) {
+        e->pointer_hits++;
         return pc->index;
+    }
+    e->pointer_misses++;
     uint32_t index = intern_bytes(e, s);
-    *pc = (struct ag_blob_slot){s.ptr, s.len, 0, 0, index, e->generation};
+    pc->ptr = s.ptr;
+    pc->len = s.len;
+    pc->index = index;
+    pc->generation = e->generation;
     return index;
 }
 
@@ -301,6 +366,8 @@ void ag_blob_encode(ag_blob_encoder *e, const ag_trace *t, ag_buf *out)
     e->spans.len = 0;
     pk_array(&e->spans, t->len);
     for (size_t i = 0; i < t->len; i++) pack_span(&e->spans, e, &t->spans[i]);
+    if (e->pointer_misses >= 256 && e->pointer_hits < e->pointer_misses / 4)
+        e->pointer_cache_off = true;
 
     pk_array(out, 3);
     pk_uint(out, 1);

@@ -16,13 +16,17 @@
 #include "buf.h"
 #include "span.h"
 
+#include <stdbool.h>
+
 #define AG_BLOB_PTR_CACHE 256
 
 /* Reusable encoder state (the string-interning table). Zero-init is valid. */
 typedef struct {
     struct ag_blob_slot *slots;
-    struct ag_blob_slot *by_pointer;   /* direct-mapped, AG_BLOB_PTR_CACHE */
+    struct ag_blob_ptr_slot *by_pointer;   /* direct-mapped, AG_BLOB_PTR_CACHE */
     size_t cap;
+    uint64_t pointer_hits, pointer_misses;
+    bool pointer_cache_off;   /* it mostly missed: v0.4 (see intern) */
     uint32_t generation;   /* slots stamped with another are empty */
     ag_str *strings;
     size_t strings_len, strings_cap;
