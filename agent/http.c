@@ -64,6 +64,7 @@ typedef struct {
     enum route route;
     ag_buf body;
     size_t accounted;     /* bytes counted in srv->inflight */
+    size_t expected;      /* the Content-Length (at most max_request_bytes), 0 if none */
     int error_status;     /* set when the body must be refused */
     const char *error_msg;
     bool replied;
@@ -372,10 +373,12 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
                 : send_text(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token\n");
     }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > s->cfg->max_request_bytes) {
+    unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
+    if (length > s->cfg->max_request_bytes) {
         count(s, 0, 0, 1, 0);
         return send_reason(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "payload larger than max_request_bytes");
     }
+    req->expected = (size_t)length;
     *stop = false;
     return MHD_YES;
 }
@@ -389,6 +392,12 @@ static void append_body(ag_server *s, request *req, const char *data, size_t n)
         return;
     }
     size_t before = req->body.cap;
+    /* the whole body at once, not a doubling series of copies (MHD hands
+     * it over in pieces of its read buffer), when it fits the in-flight
+     * budget; past it, the growth below refuses the request as before */
+    if (!before && req->expected > n &&
+        atomic_load(&s->inflight) + req->expected <= s->cfg->max_inflight_bytes)
+        ag_buf_reserve(&req->body, req->expected);
     ag_buf_append(&req->body, data, n);
     size_t grew = req->body.cap - before;
     if (grew) {
