@@ -16,6 +16,7 @@
 #include "block.h"
 #include "span.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 
 typedef struct {
@@ -43,6 +44,7 @@ typedef struct ag_batch {
     struct ag_batch *next;
     int status;
     bool done;
+    pthread_cond_t *wake;             /* the submitter's, signalled when done */
 } ag_batch;
 
 ag_batch *ag_batch_new(void);

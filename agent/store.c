@@ -44,7 +44,7 @@ struct ag_store {
     sqlite3_stmt *ins_trace, *ins_block, *up_service, *up_resource, *ins_op;
     pthread_t writer, checkpointer, syncer;
     pthread_mutex_t mu;
-    pthread_cond_t work, done, space, synced;
+    pthread_cond_t work, space, synced;
     ag_batch *head, *tail;
     /* pipelined fsync: committed groups waiting for the WAL fsync */
     bool sync_wal;
@@ -316,6 +316,17 @@ static int commit_group(ag_store *s, ag_batch *group)
     return rc;
 }
 
+/* Wakes b's submitter alone (mu held): a broadcast on one shared
+ * condition woke every waiting HTTP thread at each commit, and most went
+ * back to sleep. The submitter frees b only after taking mu again, so b
+ * stays valid until the caller's loop has moved past it. */
+static void mark_done(ag_batch *b, int rc)
+{
+    b->status = rc;
+    b->done = true;
+    pthread_cond_signal(b->wake);
+}
+
 /* Marks a group done with status rc and wakes its submitters (mu held). */
 static void finish_group(ag_store *s, ag_batch *group, int rc)
 {
@@ -324,10 +335,8 @@ static void finish_group(ag_store *s, ag_batch *group, int rc)
     for (ag_batch *b = group; b; b = b->next) {
         s->stats.batches++;
         if (!rc) s->stats.traces += b->rows_len, s->stats.spans += b->spans;
-        b->status = rc;
-        b->done = true;
+        mark_done(b, rc);
     }
-    pthread_cond_broadcast(&s->done);
 }
 
 static void *writer_main(void *arg)
@@ -415,10 +424,8 @@ static void *syncer_main(void *arg)
         for (ag_batch *b = groups; b; b = b->next) {
             s->stats.batches++;
             if (!rc) s->stats.traces += b->rows_len, s->stats.spans += b->spans;
-            b->status = rc;
-            b->done = true;
+            mark_done(b, rc);
         }
-        pthread_cond_broadcast(&s->done);
     }
     pthread_mutex_unlock(&s->mu);
     if (s->wal_fd >= 0) close(s->wal_fd);
@@ -428,14 +435,18 @@ static void *syncer_main(void *arg)
 int ag_store_submit(ag_store *s, ag_batch *b)
 {
     size_t bytes = ag_batch_bytes(b);
+    pthread_cond_t wake;
+    pthread_cond_init(&wake, NULL);
     b->next = NULL;
     b->done = false;
+    b->wake = &wake;
     pthread_mutex_lock(&s->mu);
     /* a batch larger than the whole cap still goes in when the queue is empty */
     while (s->queued_bytes && s->queued_bytes + bytes > s->max_queue_bytes && !s->stopping)
         pthread_cond_wait(&s->space, &s->mu);
     if (s->stopping) {
         pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&wake);
         ag_batch_free(b);
         return -1;
     }
@@ -444,10 +455,11 @@ int ag_store_submit(ag_store *s, ag_batch *b)
     else s->head = b;
     s->tail = b;
     pthread_cond_signal(&s->work);
-    while (!b->done) pthread_cond_wait(&s->done, &s->mu);
+    while (!b->done) pthread_cond_wait(&wake, &s->mu);
     s->queued_bytes -= bytes;
     pthread_cond_broadcast(&s->space);
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&wake);
     int rc = b->status;
     ag_batch_free(b);
     return rc;
@@ -498,7 +510,6 @@ int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errl
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_mutex_init(&s->ck_mu, NULL);
     pthread_cond_init(&s->work, NULL);
-    pthread_cond_init(&s->done, NULL);
     pthread_cond_init(&s->space, NULL);
     pthread_cond_init(&s->synced, NULL);
     pthread_cond_init(&s->ck_cond, NULL);
