@@ -65,7 +65,8 @@ test-python: build peers
 	done
 
 # The C tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer,
-# and the threaded ones with ThreadSanitizer: any finding fails the run.
+# the threaded ones and the agent's server with ThreadSanitizer: any finding
+# fails the run.
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test-sanitizers: deps
 	[ -d build/asan ] || $(VENV)/bin/meson setup build/asan -Db_sanitize=address,undefined -Dbuildtype=debug -Db_lundef=false
@@ -74,6 +75,14 @@ test-sanitizers: deps
 	[ -d build/tsan ] || $(VENV)/bin/meson setup build/tsan -Db_sanitize=thread -Dbuildtype=debug -Db_lundef=false -Dagent=false
 	$(VENV)/bin/meson compile -C build/tsan test_threads test_agent_writer
 	TSAN_OPTIONS=halt_on_error=1 $(VENV)/bin/meson test -C build/tsan --no-rebuild --print-errorlogs test_threads test_agent_writer
+	@# ctrace-agent itself under ThreadSanitizer, driven by the agent tests
+	@# that load it from many connections at once (conftest fails a test
+	@# on any sanitizer report in the agent's output)
+	[ -d build/agent-tsan ] || $(VENV)/bin/meson setup build/agent-tsan -Db_sanitize=thread -Dbuildtype=debugoptimized -Dtracer=false -Dtests=false
+	$(VENV)/bin/meson compile -C build/agent-tsan
+	CTRACE_AGENT=build/agent-tsan/agent/ctrace-agent TSAN_OPTIONS=halt_on_error=1 \
+	  $(PY) -m pytest -q --timeout=300 tests/agent/test_agent_http.py \
+	  tests/agent/test_agent_durability.py tests/agent/test_agent_load.py tests/agent/test_agent_ingest.py
 
 # The C example, the single-threaded C tests and the fuzz corpus replays
 # under valgrind memcheck (about 20 s): errors and definite leaks fail.

@@ -51,6 +51,7 @@ struct ag_server {
     ag_buf info;
     char state[17];
     atomic_size_t inflight;
+    atomic_bool ready;        /* info, port and loopback are set (release) */
     pthread_mutex_t stats_mu;
     ag_server_stats stats;
 };
@@ -358,6 +359,11 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
                                     request *req, const char *method, bool *stop)
 {
     *stop = true;
+    /* The daemons accept from the moment they start, and /info needs the
+     * port they were given: until it is built, a client is told to retry
+     * (a tracer does) rather than read it half-written. */
+    if (!atomic_load_explicit(&s->ready, memory_order_acquire))
+        return send_text(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, "ctrace-agent is starting, retry\n");
     const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
     if (site && !strcasecmp(site, "cross-site"))
         return send_text(s, c, MHD_HTTP_FORBIDDEN, "cross-site requests are refused\n");
@@ -516,11 +522,11 @@ static int start_tcp(ag_server *s, char *err, size_t errlen)
     int gai = getaddrinfo(c->listen_host, port, &hints, &res);
     if (gai) return snprintf(err, errlen, "--listen %s: %s", c->listen_host, gai_strerror(gai)), -1;
     unsigned flags = res->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0;
-    s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1);
     if (res->ai_family == AF_INET)
         s->loopback = (ntohl(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr) >> 24) == 127;
     else
         s->loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
+    s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1);
     freeaddrinfo(res);
     if (!s->tcp)
         return snprintf(err, errlen, "cannot listen on %s:%d (in use?)", c->listen_host,
@@ -562,12 +568,14 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_s
     s->unix_fd = -1;
     pthread_mutex_init(&s->stats_mu, NULL);
     atomic_init(&s->inflight, 0);
+    atomic_init(&s->ready, false);
     if ((c->listen_host && start_tcp(s, err, errlen)) ||
         (c->socket_path && start_unix(s, err, errlen))) {
         ag_server_stop(s);
         return -1;
     }
     ag_info_build(c, s->port, &s->info, s->state);
+    atomic_store_explicit(&s->ready, true, memory_order_release);
     *out = s;
     return 0;
 }
