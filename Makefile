@@ -68,13 +68,18 @@ test-python: build peers
 # the threaded ones and the agent's server with ThreadSanitizer: any finding
 # fails the run.
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-test-sanitizers: deps
+test-sanitizers: deps peers
 	[ -d build/asan ] || $(VENV)/bin/meson setup build/asan -Db_sanitize=address,undefined -Dbuildtype=debug -Db_lundef=false
 	$(VENV)/bin/meson compile -C build/asan
 	$(SANITIZER_ENV) $(VENV)/bin/meson test -C build/asan --print-errorlogs
 	[ -d build/tsan ] || $(VENV)/bin/meson setup build/tsan -Db_sanitize=thread -Dbuildtype=debug -Db_lundef=false -Dagent=false
 	$(VENV)/bin/meson compile -C build/tsan test_threads test_agent_writer
 	TSAN_OPTIONS=halt_on_error=1 $(VENV)/bin/meson test -C build/tsan --no-rebuild --print-errorlogs test_threads test_agent_writer
+	@# ctrace-agent itself under ASan+UBSan, driven by every agent test
+	[ -d build/agent-asan ] || $(VENV)/bin/meson setup build/agent-asan -Db_sanitize=address,undefined -Dbuildtype=debugoptimized -Dtracer=false -Dtests=false
+	$(VENV)/bin/meson compile -C build/agent-asan
+	CTRACE_AGENT=build/agent-asan/agent/ctrace-agent $(SANITIZER_ENV) \
+	  $(PY) -m pytest -q --timeout=300 tests/agent
 	@# ctrace-agent itself under ThreadSanitizer, driven by the agent tests
 	@# that load it from many connections at once (conftest fails a test
 	@# on any sanitizer report in the agent's output)
