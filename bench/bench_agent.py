@@ -3,7 +3,8 @@
 
 1. Ingest: --clients connections (threads of bench/agent_load.c, one
    request in flight each) send realistic v0.4 and v0.5 payloads (100
-   traces x 10 spans, ~430 B/span in v0.4) for a fixed time, every request
+   traces x 10 spans, tagged as real ddtrace tags them: ~370 B/span in
+   v0.4, see agent_payloads.py) for a fixed time, every request
    with fresh random trace ids and current span starts, as tracers send
    them; spans/s counts only spans answered 200, i.e. durably committed
    (fsynced with --sync full). "agent us" is the agent's CPU time (user +
@@ -174,8 +175,12 @@ def main():
         clients = [int(c) for c in str(args.clients).split(',')]
         print('ctrace-agent benchmark: %s, data in %s, %d CPUs' % (
             agent_client.agent_binary(), data, os.cpu_count()))
-        print('\n== ingest (%d traces x %d spans per request, %.0f s each, sync=%s) ==' % (
-            TRACES_PER_PAYLOAD, agent_payloads.SPANS_PER_TRACE, args.seconds, args.sync))
+        size = {v: len(agent_payloads.Template(v, TRACES_PER_PAYLOAD).raw) /
+                (TRACES_PER_PAYLOAD * agent_payloads.SPANS_PER_TRACE) for v in FORMATS}
+        print('\n== ingest (%d traces x %d spans per request, %.0f / %.0f B per span in'
+              ' v0.4 / v0.5, %.0f s each, sync=%s) ==' % (
+                  TRACES_PER_PAYLOAD, agent_payloads.SPANS_PER_TRACE, size['v0.4'], size['v0.5'],
+                  args.seconds, args.sync))
         print('%-8s %8s %14s %10s %9s %11s %11s %10s %10s' % (
             'format', 'clients', 'spans/s', 'requests', 'failed', 'req p50 ms', 'req p99 ms',
             'agent us', 'load us'))
