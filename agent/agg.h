@@ -36,7 +36,8 @@ void ag_aggmap_init(ag_aggmap *m);
 void ag_aggmap_free(ag_aggmap *m);
 /* Counts one hit of (service, resource) and one of the service-wide entry
  * (whose hash the other's extends, so the service is hashed once).
- * Strings are copied. Never fails (aborts on OOM). */
+ * resource must not be NULL (it may be empty: that is not the service-wide
+ * entry). Strings are copied. Never fails (aborts on OOM). */
 void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *service, size_t service_len,
                    const char *resource, size_t resource_len, const char *name,
                    size_t name_len, int64_t duration, int error);
