@@ -91,7 +91,9 @@ def capture(python):
     return bodies
 
 
-def main():
+def shapes():
+    """(name, spans, bytes per span, entries per span) for each tracer found
+    and for the benchmark's payload (last)."""
     rows = []
     for name, venv in (('ddtrace (.venv-ddtrace)', '.venv-ddtrace'), ('ctrace (.venv)', '.venv')):
         python = os.path.join(ROOT, venv, 'bin', 'python')
@@ -101,6 +103,11 @@ def main():
         rows.append((name,) + shape(capture(python)))
     tpl = agent_payloads.Template('v0.4', 100)
     rows.append(('benchmark payload',) + shape([tpl.raw]))
+    return rows
+
+
+def main():
+    rows = shapes()
     print('%-26s %7s %12s %22s' % ('v0.4 payload of', 'spans', 'B per span', 'meta+metrics per span'))
     for name, spans, per_span, entries in rows:
         print('%-26s %7d %12.0f %22.1f' % (name, spans, per_span, entries))
