@@ -327,16 +327,24 @@ static void mark_done(ag_batch *b, int rc)
     pthread_cond_signal(b->wake);
 }
 
-/* Marks a group done with status rc and wakes its submitters (mu held). */
-static void finish_group(ag_store *s, ag_batch *group, int rc)
+/* Marks every batch of the list done with status rc, counts them and wakes
+ * their submitters (mu held): the writer's path without fsync and the
+ * syncer's both end here. */
+static void acknowledge(ag_store *s, ag_batch *batches, int rc)
 {
-    s->stats.commits++;
     s->stats.failed_commits += rc != 0;
-    for (ag_batch *b = group; b; b = b->next) {
+    for (ag_batch *b = batches; b; b = b->next) {
         s->stats.batches++;
         if (!rc) s->stats.traces += b->rows_len, s->stats.spans += b->spans;
         mark_done(b, rc);
     }
+}
+
+/* Marks a group done with status rc and wakes its submitters (mu held). */
+static void finish_group(ag_store *s, ag_batch *group, int rc)
+{
+    s->stats.commits++;
+    acknowledge(s, group, rc);
 }
 
 static void *writer_main(void *arg)
@@ -420,12 +428,7 @@ static void *syncer_main(void *arg)
 
         pthread_mutex_lock(&s->mu);
         /* committed but not known durable: refuse rather than acknowledge */
-        s->stats.failed_commits += rc != 0;
-        for (ag_batch *b = groups; b; b = b->next) {
-            s->stats.batches++;
-            if (!rc) s->stats.traces += b->rows_len, s->stats.spans += b->spans;
-            mark_done(b, rc);
-        }
+        acknowledge(s, groups, rc);
     }
     pthread_mutex_unlock(&s->mu);
     if (s->wal_fd >= 0) close(s->wal_fd);

@@ -219,8 +219,7 @@ static long put_meta(ct_buffer *out, const ct_tags *own, const ct_extra_tags *ex
     long count = 0;
     for (uint32_t i = 0; i < own->meta_count; i++) {
         ct_string *key = own->meta[i].key;
-        if (ct_extra_has(extra, 1, key->data, key->len) ||
-            ct_record_implies(flags, high, 1, key->data, key->len))
+        if (ct_record_drops(extra, flags, high, 1, key->data, key->len))
             continue;
         if (put(out, key) || put(out, own->meta[i].value))
             return -1;
@@ -239,8 +238,7 @@ static long put_metrics(ct_buffer *out, const ct_tags *own, const ct_extra_tags 
     long count = 0;
     for (uint32_t i = 0; i < own->metric_count; i++) {
         ct_string *key = own->metrics[i].key;
-        if (ct_extra_has(extra, 0, key->data, key->len) ||
-            ct_record_implies(flags, high, 0, key->data, key->len))
+        if (ct_record_drops(extra, flags, high, 0, key->data, key->len))
             continue;
         if (put(out, key) || ct_buffer_append(out, &own->metrics[i].value, sizeof(double)))
             return -1;

@@ -262,8 +262,7 @@ static int rewrite_meta(const ct_record_reader *reader, const ct_extra_tags *ext
     for (uint32_t i = 0; i < reader->header.meta_count; i++) {
         ct_record_str key = ct_record_read_str(&cursor);
         ct_record_str value = ct_record_read_str(&cursor);
-        if (ct_extra_has(extra, 1, key.ptr, key.len) ||
-            ct_record_implies(flags, high, 1, key.ptr, key.len))
+        if (ct_record_drops(extra, flags, high, 1, key.ptr, key.len))
             continue;
         if (ct_record_put_str(out, key.ptr, key.len) ||
             ct_record_put_str(out, value.ptr, value.len))
@@ -285,8 +284,7 @@ static int rewrite_metrics(const ct_record_reader *reader, const ct_extra_tags *
     for (uint32_t i = 0; i < reader->header.metric_count; i++) {
         ct_record_str key = ct_record_read_str(&cursor);
         double value = ct_record_read_double(&cursor);
-        if (ct_extra_has(extra, 0, key.ptr, key.len) ||
-            ct_record_implies(flags, high, 0, key.ptr, key.len))
+        if (ct_record_drops(extra, flags, high, 0, key.ptr, key.len))
             continue;
         if (ct_record_put_str(out, key.ptr, key.len) ||
             ct_buffer_append(out, &value, sizeof value))

@@ -196,7 +196,18 @@ static inline int ct_extra_has(const ct_extra_tags *extra, int meta, const char 
            ct_extra_has_(extra, meta, key, len);
 }
 
-/* Appends to out a copy of the record at data (opened by reader) made a
+/* Is an own tag with this key left out of a record: replaced by one of
+ * extra's (NULL: none) or implied by the record's flags? Writers of
+ * records ask it once per own tag. */
+static inline int ct_record_drops(const ct_extra_tags *extra, uint32_t flags,
+                                  uint64_t trace_id_high, int meta, const char *key,
+                                  size_t len)
+{
+    return ct_extra_has(extra, meta, key, len) ||
+           ct_record_implies(flags, trace_id_high, meta, key, len);
+}
+
+/* Appends to out a copy of the record opened by reader, made a
  * chunk's first record: with `flags` added to its flags, chunk as its
  * decision, and extra tags added (own tags of the same keys, or of keys the
  * new flags imply, are dropped). CT_OK, or CT_ENOMEM / CT_ENOSPC with out

@@ -114,12 +114,17 @@ static void make_chunk(chunk *c, size_t spans, size_t tags, int long_values, int
     }
 }
 
+static void free_fixed_strings(ag_span *s)
+{
+    free((void *)s->service.ptr), free((void *)s->name.ptr);
+    free((void *)s->resource.ptr), free((void *)s->type.ptr);
+}
+
 static void free_chunk(chunk *c)
 {
     for (size_t i = 0; i < c->t.len; i++) {
         ag_span *s = &c->spans[i];
-        free((void *)s->service.ptr), free((void *)s->name.ptr);
-        free((void *)s->resource.ptr), free((void *)s->type.ptr);
+        free_fixed_strings(s);
         for (size_t k = 0; k < s->meta_len; k++)
             free((void *)s->meta[k].key.ptr), free((void *)s->meta[k].value.ptr);
     }
@@ -201,11 +206,7 @@ static void test_shared_pointers_keep_the_pointer_cache(void)
     CHECK(!e.pointer_cache_off);
     c.t.len = 1;   /* the others' tags were span 0's */
     free_chunk(&c);
-    for (size_t i = 1; i < 8; i++) {
-        ag_span *s = &c.spans[i];
-        free((void *)s->service.ptr), free((void *)s->name.ptr);
-        free((void *)s->resource.ptr), free((void *)s->type.ptr);
-    }
+    for (size_t i = 1; i < 8; i++) free_fixed_strings(&c.spans[i]);
     ag_blob_encoder_free(&e);
 }
 
