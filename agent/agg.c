@@ -107,12 +107,12 @@ static ag_agg_entry *find_or_insert(ag_aggmap *m, uint64_t h, int64_t minute, co
     return e;
 }
 
-static void count_hit(ag_agg_entry *e, int64_t duration, int error)
+static void count_hit(ag_agg_entry *e, int64_t duration, int bucket, int error)
 {
     e->hits++;
     e->errors += error != 0;
     e->duration_sum += duration;
-    ag_hist_add(e->hist, duration);
+    ag_hist_add_bucket(e->hist, bucket);
 }
 
 void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *s, size_t sl, const char *r,
@@ -125,8 +125,9 @@ void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *s, size_t sl, const
     if (!by_service) by_service = find_or_insert(m, hs, minute, s, sl, NULL, 0, NULL, 0);
     if (!by_resource)
         by_resource = find_or_insert(m, resource_hash(hs, r, rl), minute, s, sl, r, rl, n, nl);
-    count_hit(by_resource, duration, error);
-    count_hit(by_service, duration, error);
+    int bucket = ag_hist_bucket(duration);
+    count_hit(by_resource, duration, bucket, error);
+    count_hit(by_service, duration, bucket, error);
 }
 
 void ag_aggmap_merge(ag_aggmap *into, const ag_aggmap *from)
