@@ -44,7 +44,7 @@ export async function render(view, {params: [traceId], query, signal}) {
         h('button', {type: 'button', 'aria-label': 'Zoom in', onclick: () => timeline?.zoomBy(0.5)}, '+'),
         h('button', {type: 'button', 'aria-label': 'Zoom out', onclick: () => timeline?.zoomBy(2)}, '−'),
         h('button', {type: 'button', onclick: () => timeline?.resetZoom()}, 'Reset zoom')),
-      h('span', {class: 'hint'}, 'Drag to pan · Ctrl+wheel or +/− to zoom · double-click a span to zoom to it · arrows walk the tree')),
+      h('span', {class: 'hint'}, 'Drag to pan · Ctrl+wheel or +/− to zoom · double-click a span to zoom to it · arrows walk the tree · ▸ folds a subtree (waterfall)')),
     legend(model),
     h('div', {class: 'trace-layout'}, main, detail));
 

@@ -110,8 +110,44 @@ def test_span_links_lead_to_the_linked_span(agent, open_page):
     assert detail_title(page) == "redis.command"
     links = page.locator("aside.detail ul.links")
     assert "reads what the query wrote" in links.inner_text()
+    flags = links.locator("dt", has_text="Flags").locator("xpath=following-sibling::dd[1]").inner_text()
+    assert flags == "01 (sampled)"   # W3C flags, not 2147483649
     links.get_by_role("button", name="show span").click()
     assert detail_title(page) == "postgres.query"
+
+
+def click_waterfall_triangle(page, index, depth):
+    # the triangle sits left of the row's service chip: 18 + 12 * depth
+    page.locator("canvas.timeline").click(position={
+        "x": 18 + 12 * depth - 8, "y": AXIS_HEIGHT + index * WATERFALL_ROW + WATERFALL_ROW / 2})
+
+
+def test_waterfall_subtrees_collapse_and_expand(agent, open_page):
+    page, _ = open_page(agent)
+    tree = agent.data["tree"]
+    canvas = open_trace(page, tree, "?view=waterfall")
+    rows = lambda: canvas.get_attribute("data-rows")
+    assert rows() == "4"
+    click_waterfall_triangle(page, 0, 0)          # the root folds everything
+    assert rows() == "1"
+    click_waterfall_triangle(page, 0, 0)
+    assert rows() == "4"
+    click_waterfall_triangle(page, 1, 1)          # postgres.query hides connect
+    assert rows() == "3"
+    screenshot(page, "trace-waterfall-folded")
+    click_waterfall_row(page, 2)                  # the row below is now redis
+    assert detail_title(page) == "redis.command"
+    click_waterfall_row(page, 1)
+    page.keyboard.press("ArrowRight")             # unfold, as a tree view does
+    assert rows() == "4" and detail_title(page) == "postgres.query"
+    page.keyboard.press("ArrowLeft")              # fold
+    assert rows() == "3"
+    page.keyboard.press("ArrowLeft")              # folded: go to the parent
+    assert detail_title(page) == "http.request"
+    # a hidden span asked for by the URL is shown: its ancestors unfold
+    connect_id = format(tree[2]["span_id"], "016x")
+    open_trace(page, tree, f"?view=waterfall&span={connect_id}")
+    assert detail_title(page) == "postgres.connect" and rows() == "4"
 
 
 def test_zoom_and_reset(agent, open_page):
