@@ -4,8 +4,11 @@
  * ingest, against ~3 us the span costs the agent in all. */
 #include "hist.h"
 
+#include "buf.h"
+
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static double gamma_value, log_gamma;
@@ -67,18 +70,24 @@ uint64_t ag_hist_count(const ag_hist *h)
     return n;
 }
 
+void ag_hist_quantiles(const ag_hist *h, const double *qs, int n, uint64_t *out)
+{
+    uint64_t total = ag_hist_count(h), seen = 0;
+    int k = 0, i = 0;
+    for (; k < n && total; k++) {
+        uint64_t rank = (uint64_t)ceil(qs[k] * (double)total);
+        if (rank < 1) rank = 1;
+        while (i < AG_HIST_BUCKETS - 1 && seen + h->counts[i] < rank) seen += h->counts[i++];
+        out[k] = ag_hist_value(i);
+    }
+    for (; k < n; k++) out[k] = 0;
+}
+
 uint64_t ag_hist_quantile(const ag_hist *h, double q)
 {
-    uint64_t total = ag_hist_count(h);
-    if (!total) return 0;
-    uint64_t rank = (uint64_t)ceil(q * (double)total);
-    if (rank < 1) rank = 1;
-    uint64_t seen = 0;
-    for (int i = 0; i < AG_HIST_BUCKETS; i++) {
-        seen += h->counts[i];
-        if (seen >= rank) return ag_hist_value(i);
-    }
-    return ag_hist_value(AG_HIST_BUCKETS - 1);
+    uint64_t value;
+    ag_hist_quantiles(h, &q, 1, &value);
+    return value;
 }
 
 /* LEB128, as protobuf writes unsigned varints. */
@@ -158,4 +167,74 @@ int ag_hist_upgrade_add(ag_hist *h, const void *blob, size_t len)
         h->counts[ag_hist_bucket((int64_t)old_midpoint(b))] += c;
     }
     return 0;
+}
+
+/* ---- accumulators ---- */
+
+static void acc_go_dense(ag_hist_acc *a)
+{
+    a->dense = ag_xcalloc(1, sizeof *a->dense);
+    for (int i = 0; i < a->few_len; i++) a->dense->counts[a->few_bucket[i]] += a->few_count[i];
+    a->few_len = 0;
+}
+
+void ag_hist_acc_add(ag_hist_acc *a, int bucket, uint32_t count)
+{
+    if (a->dense) {
+        a->dense->counts[bucket] += count;
+        return;
+    }
+    int i = 0;
+    while (i < a->few_len && a->few_bucket[i] < bucket) i++;
+    if (i < a->few_len && a->few_bucket[i] == bucket) {
+        a->few_count[i] += count;
+        return;
+    }
+    if (a->few_len == AG_HIST_ACC_FEW) {
+        acc_go_dense(a);
+        a->dense->counts[bucket] += count;
+        return;
+    }
+    memmove(&a->few_bucket[i + 1], &a->few_bucket[i], (size_t)(a->few_len - i) * sizeof a->few_bucket[0]);
+    memmove(&a->few_count[i + 1], &a->few_count[i], (size_t)(a->few_len - i) * sizeof a->few_count[0]);
+    a->few_bucket[i] = (uint16_t)bucket;
+    a->few_count[i] = count;
+    a->few_len++;
+}
+
+void ag_hist_acc_merge(ag_hist_acc *into, const ag_hist_acc *from)
+{
+    if (from->dense) {
+        if (!into->dense) acc_go_dense(into);
+        ag_hist_merge(into->dense, from->dense);
+        return;
+    }
+    for (int i = 0; i < from->few_len; i++) ag_hist_acc_add(into, from->few_bucket[i], from->few_count[i]);
+}
+
+uint64_t ag_hist_acc_count(const ag_hist_acc *a)
+{
+    if (a->dense) return ag_hist_count(a->dense);
+    uint64_t n = 0;
+    for (int i = 0; i < a->few_len; i++) n += a->few_count[i];
+    return n;
+}
+
+size_t ag_hist_acc_encode(const ag_hist_acc *a, unsigned char *out)
+{
+    if (a->dense) return ag_hist_encode(a->dense, out);
+    size_t n = 0;
+    int previous = -1;
+    for (int i = 0; i < a->few_len; i++) {
+        n += put_varint(out + n, (uint32_t)(a->few_bucket[i] - previous));
+        n += put_varint(out + n, a->few_count[i]);
+        previous = a->few_bucket[i];
+    }
+    return n;
+}
+
+void ag_hist_acc_free(ag_hist_acc *a)
+{
+    free(a->dense);
+    memset(a, 0, sizeof *a);
 }

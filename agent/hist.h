@@ -46,6 +46,8 @@ uint64_t ag_hist_count(const ag_hist *h);
 /* The q-quantile (0..1): the value of the bucket holding the
  * ceil(q * count)-th smallest duration; 0 for an empty histogram. */
 uint64_t ag_hist_quantile(const ag_hist *h, double q);
+/* The n quantiles qs (ascending) into out, in one pass over the buckets. */
+void ag_hist_quantiles(const ag_hist *h, const double *qs, int n, uint64_t *out);
 
 /* Sparse encoding (see above). Writes at most AG_HIST_ENCODED_MAX bytes to
  * out, which the caller owns; returns the length. Can't fail. */
@@ -57,5 +59,27 @@ int ag_hist_decode_add(ag_hist *h, const void *blob, size_t len);
  * buckets, 8 an octave, fixed 6-byte pairs), each old bucket's count into
  * the bucket of its midpoint. Returns 0, or -1 if blob is malformed. */
 int ag_hist_upgrade_add(ag_hist *h, const void *blob, size_t len);
+
+/* An accumulator for a histogram that usually sees few buckets (an
+ * aggregate entry of one request: a few hits of one resource in one
+ * minute): up to AG_HIST_ACC_FEW buckets inline, sorted, then a dense
+ * ag_hist on the heap. Zeroed memory is an empty accumulator. */
+#define AG_HIST_ACC_FEW 6
+typedef struct {
+    ag_hist *dense;                        /* owned; NULL while few */
+    uint32_t few_count[AG_HIST_ACC_FEW];
+    uint16_t few_bucket[AG_HIST_ACC_FEW];  /* ascending */
+    uint8_t few_len;
+} ag_hist_acc;
+
+/* Adds count durations of bucket. Never fails (aborts on OOM). */
+void ag_hist_acc_add(ag_hist_acc *a, int bucket, uint32_t count);
+/* Adds every bucket of from into into. Never fails (aborts on OOM). */
+void ag_hist_acc_merge(ag_hist_acc *into, const ag_hist_acc *from);
+uint64_t ag_hist_acc_count(const ag_hist_acc *a);
+/* As ag_hist_encode, and the same encoding. */
+size_t ag_hist_acc_encode(const ag_hist_acc *a, unsigned char *out);
+/* Frees the dense part; a is empty afterwards. Accepts an empty a. */
+void ag_hist_acc_free(ag_hist_acc *a);
 
 #endif

@@ -287,7 +287,7 @@ static int write_aggregates(ag_store *s, const ag_aggmap *m)
     for (size_t i = 0; i < m->cap; i++) {
         const ag_agg_entry *e = &m->slots[i];
         if (!e->service) continue;
-        size_t hlen = ag_hist_encode(e->hist, hist);
+        size_t hlen = ag_hist_acc_encode(&e->hist, hist);
         sqlite3_stmt *st;
         if (!e->resource) {
             st = s->up_service;

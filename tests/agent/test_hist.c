@@ -107,8 +107,39 @@ static void test_old_histograms_are_carried_over(void)
     CHECK(ag_hist_upgrade_add(&h, bad_bucket, sizeof bad_bucket) == -1);
 }
 
+/* The accumulator agrees with a dense histogram fed the same durations,
+ * whether it stayed small or went dense, alone or merged. */
+static void test_accumulator_matches_a_dense_histogram(void)
+{
+    static ag_hist dense;
+    unsigned char a_out[AG_HIST_ENCODED_MAX], d_out[AG_HIST_ENCODED_MAX];
+    const int sizes[] = {0, 1, AG_HIST_ACC_FEW, AG_HIST_ACC_FEW + 1, 500};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        ag_hist_acc small = {0}, merged = {0};
+        memset(&dense, 0, sizeof dense);
+        for (int i = 0; i < sizes[k]; i++) {
+            int64_t ns = 1000 + 37 * (int64_t)((i * 7919) % 101) * 1000;  /* repeats */
+            ag_hist_acc_add(&small, ag_hist_bucket(ns), 1);
+            ag_hist_add(&dense, ns);
+        }
+        CHECK((small.dense != NULL) == (sizes[k] > AG_HIST_ACC_FEW));
+        CHECK(ag_hist_acc_count(&small) == (uint64_t)sizes[k]);
+        size_t n = ag_hist_acc_encode(&small, a_out);
+        CHECK(n == ag_hist_encode(&dense, d_out) && !memcmp(a_out, d_out, n));
+        ag_hist_acc_merge(&merged, &small);
+        ag_hist_acc_merge(&merged, &small);
+        ag_hist_merge(&dense, &dense);
+        n = ag_hist_acc_encode(&merged, a_out);
+        CHECK(n == ag_hist_encode(&dense, d_out) && !memcmp(a_out, d_out, n));
+        ag_hist_acc_free(&small);
+        ag_hist_acc_free(&merged);
+        CHECK(small.dense == NULL && small.few_len == 0);
+    }
+}
+
 int main(void)
 {
+    test_accumulator_matches_a_dense_histogram();
     test_every_duration_is_reported_within_one_percent();
     test_quantiles_are_within_one_percent_of_the_order_statistic();
     test_encoding_round_trips_and_refuses_malformed_blobs();
