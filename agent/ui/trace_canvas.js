@@ -225,6 +225,7 @@ export class TraceTimeline {
     const theme = {
       background: themeColor('--panel'), alternate: themeColor('--panel-alt'), text: themeColor('--canvas-text'),
       muted: themeColor('--muted'), border: themeColor('--border'), error: themeColor('--error'), selection: themeColor('--selection'),
+      critical: themeColor('--critical'),
     };
     context.fillStyle = theme.background;
     context.fillRect(0, 0, this.width, this.height);
@@ -232,11 +233,13 @@ export class TraceTimeline {
     context.textBaseline = 'middle';
     this.drawGrid(context, theme);
     if (this.mode === 'flame') this.drawFlame(context, theme); else this.drawWaterfall(context, theme);
+    this.drawCriticalPath(context, theme);
     this.drawAxis(context, theme);
     this.drawMinimap(theme);
     this.canvas.dataset.drawn = this.mode;
     this.canvas.dataset.spans = String(this.model.spans.length);
     this.canvas.dataset.rows = String(this.rowCount);
+    this.canvas.dataset.critical = String(this.model.criticalPath.length);
   }
 
   ticks() {
@@ -391,6 +394,20 @@ export class TraceTimeline {
     this.outline(context, this.selected, theme.selection, 2);
   }
 
+  // The critical path: a dark line along the top of each stretch of a bar
+  // that the trace's duration waited on.
+  drawCriticalPath(context, theme) {
+    const left = this.timelineLeft;
+    context.fillStyle = theme.critical;
+    for (const {span, start, end} of this.model.criticalPath) {
+      const y = this.rowTop(span);
+      if (y + this.rowHeight < AXIS_HEIGHT || y > this.height || end < this.viewStart || start > this.viewEnd) continue;
+      const x0 = Math.max(this.xOf(start), left);
+      const x1 = Math.min(this.xOf(end), this.width);
+      context.fillRect(x0, y + (this.mode === 'flame' ? 2 : 4), Math.max(x1 - x0, 1), 3);
+    }
+  }
+
   // The whole trace in miniature, drawn once per size and theme; each frame
   // only adds the shade outside the current window.
   drawMinimap(theme) {
@@ -503,7 +520,7 @@ export class TraceTimeline {
     this.tip.replaceChildren(
       h('div', {}, h('strong', {}, span.name)),
       h('div', {}, `${span.service} · ${span.resource}`),
-      h('div', {}, `${formatDuration(span.duration)} (self ${formatDuration(span.selfTime)})${span.error ? ' · error' : ''}`));
+      h('div', {}, `${formatDuration(span.duration)} (self ${formatDuration(span.selfTime)})${span.error ? ' · error' : ''}${span.critical ? ' · on the critical path' : ''}`));
     this.tip.hidden = false;
     const tipWidth = Math.min(420, this.tip.offsetWidth || 300);
     this.tip.style.left = `${Math.max(0, Math.min(x + 14, this.width - tipWidth - 4))}px`;
