@@ -102,17 +102,25 @@ static void put_number(ag_buf *b, double v)
 
 /* ---- RED groups (services, resources) ---- */
 
+/* A point of a series keeps its percentiles, not its histogram: the rows
+ * of a group come in minute order, so one histogram per group (current)
+ * fills a point at a time, and a query's memory does not grow with the
+ * number of points times the histogram's 6.6 KB. */
 typedef struct {
     uint64_t hits, errors;
-    ag_hist *hist;
+    uint64_t percentiles[3];
 } bucket;
 
 typedef struct {
     char *key, *name;
     uint64_t hits, errors;
     ag_hist hist;
+    ag_hist current;       /* of series[current_bucket] */
+    int current_bucket;    /* -1: none yet */
     bucket *series;
 } group;
+
+static const double PERCENTILES[3] = {0.50, 0.95, 0.99};
 
 typedef struct {
     group *items;
@@ -132,8 +140,18 @@ static group *group_get(group_list *g, const char *key, int nbuckets)
     group *e = &g->items[g->len++];
     memset(e, 0, sizeof *e);
     e->key = ag_xstrdup(key);
+    e->current_bucket = -1;
     e->series = ag_xcalloc((size_t)nbuckets, sizeof *e->series);
     return e;
+}
+
+/* The percentiles of the point being filled; its histogram starts over. */
+static void group_close_point(group *e)
+{
+    if (e->current_bucket < 0) return;
+    ag_hist_quantiles(&e->current, PERCENTILES, 3, e->series[e->current_bucket].percentiles);
+    memset(&e->current, 0, sizeof e->current);
+    e->current_bucket = -1;
 }
 
 static void group_add(group *e, const range *r, int64_t minute, uint64_t hits,
@@ -141,23 +159,27 @@ static void group_add(group *e, const range *r, int64_t minute, uint64_t hits,
 {
     int b = (int)((minute - r->first_minute) / r->step);
     if (b < 0 || b >= r->nbuckets) return;
-    ag_hist h;
-    memset(&h, 0, sizeof h);
-    ag_hist_decode_add(&h, hist, hist_len);
+    if (b != e->current_bucket) group_close_point(e);
+    e->current_bucket = b;
     e->hits += hits;
     e->errors += errors;
-    ag_hist_merge(&e->hist, &h);
+    ag_hist_decode_add(&e->hist, hist, hist_len);
+    ag_hist_decode_add(&e->current, hist, hist_len);
     bucket *bk = &e->series[b];
     bk->hits += hits;
     bk->errors += errors;
-    if (!bk->hist) bk->hist = ag_xcalloc(1, sizeof *bk->hist);
-    ag_hist_merge(bk->hist, &h);
+}
+
+/* After the last row: every group's last point. */
+static void groups_close(group_list *g)
+{
+    for (size_t i = 0; i < g->len; i++) group_close_point(&g->items[i]);
 }
 
 static void groups_free(group_list *g, int nbuckets)
 {
+    (void)nbuckets;
     for (size_t i = 0; i < g->len; i++) {
-        for (int b = 0; b < nbuckets; b++) free(g->items[i].series[b].hist);
         free(g->items[i].series);
         free(g->items[i].key);
         free(g->items[i].name);
@@ -172,12 +194,17 @@ static int by_hits_desc(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-static void put_percentiles(ag_buf *b, const ag_hist *h)
+static void put_percentile_values(ag_buf *b, const uint64_t p[3])
 {
     ag_buf_printf(b, "\"p50_ns\":%llu,\"p95_ns\":%llu,\"p99_ns\":%llu",
-                  (unsigned long long)ag_hist_quantile(h, 0.50),
-                  (unsigned long long)ag_hist_quantile(h, 0.95),
-                  (unsigned long long)ag_hist_quantile(h, 0.99));
+                  (unsigned long long)p[0], (unsigned long long)p[1], (unsigned long long)p[2]);
+}
+
+static void put_percentiles(ag_buf *b, const ag_hist *h)
+{
+    uint64_t p[3];
+    ag_hist_quantiles(h, PERCENTILES, 3, p);
+    put_percentile_values(b, p);
 }
 
 static void put_group(ag_buf *b, const group *g, const range *r, const char *keyname)
@@ -197,13 +224,12 @@ static void put_group(ag_buf *b, const group *g, const range *r, const char *key
     ag_buf_putc(b, ',');
     put_percentiles(b, &g->hist);
     ag_buf_puts(b, ",\"series\":[");
-    static const ag_hist empty;
     for (int i = 0; i < r->nbuckets; i++) {
         const bucket *bk = &g->series[i];
         ag_buf_printf(b, "%s{\"t\":%lld,\"hits\":%llu,\"errors\":%llu,", i ? "," : "",
                       (long long)(r->first_minute + (int64_t)i * r->step),
                       (unsigned long long)bk->hits, (unsigned long long)bk->errors);
-        put_percentiles(b, bk->hist ? bk->hist : &empty);
+        put_percentile_values(b, bk->percentiles);
         ag_buf_putc(b, '}');
     }
     ag_buf_puts(b, "]}");
@@ -225,7 +251,7 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
     if (parse_range(q, &r, out, &status)) return status;
     sqlite3_stmt *st;
     sqlite3_prepare_v2(db, "SELECT service, minute, hits, errors, hist FROM service_minutes"
-                           " WHERE minute >= ? AND minute < ? ORDER BY service", -1, &st, NULL);
+                           " WHERE minute >= ? AND minute < ? ORDER BY service, minute", -1, &st, NULL);
     sqlite3_bind_int64(st, 1, r.first_minute);
     sqlite3_bind_double(st, 2, r.end);
     group_list g = {0};
@@ -236,6 +262,7 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
                   (size_t)sqlite3_column_bytes(st, 4));
     }
     sqlite3_finalize(st);
+    groups_close(&g);
     if (g.len) qsort(g.items, g.len, sizeof *g.items, by_hits_desc);
     ag_buf_putc(out, '{');
     put_range(out, &r);
@@ -256,7 +283,8 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
     if (parse_range(q, &r, out, &status)) return status;
     sqlite3_stmt *st;
     sqlite3_prepare_v2(db, "SELECT resource, name, minute, hits, errors, hist FROM resource_minutes"
-                           " WHERE service = ? AND minute >= ? AND minute < ?", -1, &st, NULL);
+                           " WHERE service = ? AND minute >= ? AND minute < ?"
+                           " ORDER BY resource, minute", -1, &st, NULL);
     sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r.first_minute);
     sqlite3_bind_double(st, 3, r.end);
@@ -269,6 +297,7 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
                   (size_t)sqlite3_column_bytes(st, 5));
     }
     sqlite3_finalize(st);
+    groups_close(&g);
     if (g.len) qsort(g.items, g.len, sizeof *g.items, by_hits_desc);
     ag_buf_puts(out, "{\"service\":");
     ag_jw_cstr(out, service);

@@ -33,7 +33,7 @@ void ag_batch_free(ag_batch *b)
 size_t ag_batch_bytes(const ag_batch *b)
 {
     size_t bytes = b->data.cap + b->rows_cap * sizeof(ag_row) + b->agg.cap * sizeof(ag_agg_entry) +
-                   b->agg.len * sizeof(ag_hist) + b->content.cap;
+                   ag_aggmap_hist_bytes(&b->agg) + b->content.cap;
     for (size_t i = 0; i < b->blocks_len; i++) bytes += b->blocks[i].cap;
     return bytes;
 }

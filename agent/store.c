@@ -99,7 +99,7 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS operations("
     " service TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL,"
     " PRIMARY KEY(service, name, resource)) WITHOUT ROWID;"
-    "PRAGMA user_version = 3;";
+    "PRAGMA user_version = 4;";
 
 /* ag_hist_merge(a, b): the sum of two encoded histograms (upserts). */
 static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -114,7 +114,23 @@ static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             return;
         }
     }
-    unsigned char out[AG_HIST_BUCKETS * 6];
+    unsigned char out[AG_HIST_ENCODED_MAX];
+    size_t len = ag_hist_encode(&h, out);
+    sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+}
+
+/* ag_hist_upgrade(old): a histogram of user_version <= 3 re-encoded; a
+ * damaged one becomes empty (its row keeps its hits and errors) rather
+ * than stopping the upgrade of everything else. */
+static void sql_hist_upgrade(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    ag_hist h;
+    memset(&h, 0, sizeof h);
+    const void *p = sqlite3_value_blob(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    (void)argc;
+    if (p && n > 0 && ag_hist_upgrade_add(&h, p, (size_t)n)) memset(&h, 0, sizeof h);
+    unsigned char out[AG_HIST_ENCODED_MAX];
     size_t len = ag_hist_encode(&h, out);
     sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
 }
@@ -141,6 +157,8 @@ sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t err
     sqlite3_busy_timeout(db, 10000);
     sqlite3_create_function(db, "ag_hist_merge", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             sql_hist_merge, NULL, NULL);
+    sqlite3_create_function(db, "ag_hist_upgrade", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            sql_hist_upgrade, NULL, NULL);
     if (exec(db, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
                  "PRAGMA mmap_size=268435456;", err, errlen)) {
         sqlite3_close(db);
@@ -175,6 +193,10 @@ static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
                             "ALTER TABLE traces ADD COLUMN block_len INTEGER;", err, errlen)
                  : 0;
     if (!rc) rc = exec(db, SCHEMA, err, errlen);
+    /* before 4, histograms had 12.5% buckets in another encoding (hist.h) */
+    if (!rc && version >= 1 && version < 4)
+        rc = exec(db, "UPDATE service_minutes SET hist = ag_hist_upgrade(hist);"
+                      "UPDATE resource_minutes SET hist = ag_hist_upgrade(hist);", err, errlen);
     if (!rc) rc = exec(db, "COMMIT", err, errlen);
     if (rc) exec(db, "ROLLBACK", NULL, 0);
     return rc;
@@ -261,11 +283,11 @@ static int write_rows(ag_store *s, const ag_batch *b)
 
 static int write_aggregates(ag_store *s, const ag_aggmap *m)
 {
-    unsigned char hist[AG_HIST_BUCKETS * 6];
+    unsigned char hist[AG_HIST_ENCODED_MAX];
     for (size_t i = 0; i < m->cap; i++) {
         const ag_agg_entry *e = &m->slots[i];
         if (!e->service) continue;
-        size_t hlen = ag_hist_encode(e->hist, hist);
+        size_t hlen = ag_hist_acc_encode(&e->hist, hist);
         sqlite3_stmt *st;
         if (!e->resource) {
             st = s->up_service;

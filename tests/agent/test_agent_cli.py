@@ -70,6 +70,31 @@ def test_summary_prints_services_resources_and_slowest_traces(agent):
     assert run('summary', '--data', agent.data_dir).returncode == 0   # and when it is stopped
 
 
+def test_summary_columns_align_with_non_ascii_and_hostile_names(agent):
+    names = ['ascii-svc', 'caf\u00e9-\u00fc\u00f1\u00ee', '\u652f\u4ed8\u670d\u52a1',
+             'evil\x1b[31mred', 'x' * 80]
+    agent.send('v0.4', [[span(10 + i, 1, service=name, resource='r' if i != 3 else 'GET /\x1b[2J', duration=1_000_000)]
+                        for i, name in enumerate(names)])
+    # under the C locale too: names are UTF-8 whatever the terminal says
+    out = run('summary', '--data', agent.data_dir, env={'LC_ALL': 'C'})
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines()
+            if line and not line.startswith((' ', 'ctrace', 'Services', 'service', 'Slowest'))
+            and re.search(r'\s1\s+0\s+0\.0%', line)]
+    assert len(rows) == len(names)
+    # the hits column (44 columns of name, a space, 10 of count) ends at the
+    # same terminal column on every row
+    ends = {unicodedata_width(line[:re.search(r'\s1\s+0\s+0\.0%', line).start() + 2]) for line in rows}
+    assert ends == {55}, rows
+    assert '\x1b' not in out.stdout   # a name cannot drive the terminal
+
+
+def unicodedata_width(text):
+    """Terminal columns of text: East Asian wide characters take two."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(c) in 'WF' else 1 for c in text)
+
+
 def test_summary_without_a_database(tmp_path):
     out = run('summary', '--data', str(tmp_path / 'none'))
     assert out.returncode == 1 and 'no database' in out.stderr
