@@ -17,6 +17,7 @@
 #include "walk.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <msgpack.h>
 #include <stdio.h>
@@ -43,22 +44,33 @@ static int error(ag_buf *out, int status, const char *msg)
 
 /* ---- parameters ---- */
 
-static int param_double(const ag_params *q, const char *key, double dflt, double *out)
+/* Every time the API takes is converted to int64 nanoseconds somewhere
+ * (search bounds, bucket arithmetic), so a time is checked against the
+ * last second int64 nanoseconds can hold (year 2262) before anything is
+ * derived from it: a bigger one is a 400, never an overflow. */
+#define MAX_UNIX_SECONDS 9223372035.0
+
+/* A unix time in [0, MAX_UNIX_SECONDS]; 0 or -1 when malformed or out of
+ * range (NaN fails both comparisons). */
+static int param_time(const ag_params *q, const char *key, double dflt, double *out)
 {
     const char *v = ag_params_get(q, key);
     if (!v || !*v) return *out = dflt, 0;
     char *end;
     *out = strtod(v, &end);
-    return *end || !isfinite(*out) ? -1 : 0;
+    return *end || !(*out >= 0 && *out <= MAX_UNIX_SECONDS) ? -1 : 0;
 }
 
+/* A decimal integer that fits int64 (strtoll saturates on overflow: that
+ * is refused, not clamped). */
 static int param_int(const ag_params *q, const char *key, int64_t dflt, int64_t *out)
 {
     const char *v = ag_params_get(q, key);
     if (!v || !*v) return *out = dflt, 0;
     char *end;
+    errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (*end) return -1;
+    if (*end || errno == ERANGE) return -1;
     *out = x;
     return 0;
 }
@@ -73,9 +85,9 @@ typedef struct {
 static int parse_range(const ag_params *q, range *r, ag_buf *out, int *status)
 {
     double now = (double)ag_now_ns() / 1e9;
-    if (param_double(q, "end", now, &r->end) ||
-        param_double(q, "start", r->end - 3600, &r->start)) {
-        *status = error(out, 400, "start and end must be unix seconds");
+    if (param_time(q, "end", now, &r->end) ||
+        param_time(q, "start", r->end > 3600 ? r->end - 3600 : 0, &r->start)) {
+        *status = error(out, 400, "start and end must be unix seconds between 0 and 9223372035");
         return -1;
     }
     if (r->end <= r->start) {
