@@ -252,6 +252,13 @@ static void count(ag_server *s, uint64_t payloads, uint64_t spans, uint64_t reje
     pthread_mutex_unlock(&s->stats_mu);
 }
 
+static void count_dropped_spans(ag_server *s, uint64_t spans)
+{
+    pthread_mutex_lock(&s->stats_mu);
+    s->stats.dropped_spans += spans;
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
 static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, const char *method,
                                      const char *url, request *req)
 {
@@ -273,11 +280,16 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
     char err[256] = "";
     const char *lang = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Datadog-Meta-Lang");
     ag_intake_counts counts;
+    ag_budget budget = {&s->inflight, s->cfg->max_inflight_bytes};
     ag_batch *b = ag_intake_build(v, json, req->body.data ? req->body.data : "", req->body.len,
-                                  lang, ag_now_ns(), &counts, err, sizeof err);
+                                  lang, ag_now_ns(), &budget, &counts, err, sizeof err);
     if (!b) {
         count(s, 0, 0, 1, 0);
-        return send_reason(s, c, MHD_HTTP_BAD_REQUEST, err);
+        /* over budget: retry later, unless this payload alone cannot fit */
+        unsigned status = !counts.over_budget ? MHD_HTTP_BAD_REQUEST
+            : req->accounted + counts.decoded_bytes > budget.max ? MHD_HTTP_CONTENT_TOO_LARGE
+            : MHD_HTTP_SERVICE_UNAVAILABLE;
+        return send_reason(s, c, status, err);
     }
     size_t rows = b->rows_len;   /* submit frees b */
     if (rows && ag_store_submit(s->store, b)) {
@@ -287,6 +299,7 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
     }
     if (!rows) ag_batch_free(b);
     count(s, 1, counts.spans, 0, counts.dropped_chunks);
+    if (counts.dropped_spans) count_dropped_spans(s, counts.dropped_spans);
     forward(s, c, method, url, req);
     if (v == AG_V03) return send_text(s, c, MHD_HTTP_OK, "OK");
     return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1,

@@ -64,7 +64,7 @@ static int decode(ag_version v, const char *p, size_t n, seen *s, char *err)
     ag_arena a;
     ag_arena_init(&a);
     memset(s, 0, sizeof *s);
-    int rc = ag_decode(v, p, n, &a, collect, s, err, 256);
+    int rc = ag_decode(v, p, n, &a, collect, s, NULL, err, 256);
     ag_arena_free(&a);
     return rc;
 }
@@ -177,7 +177,7 @@ static void test_blob_round_trip(void)
     msgpack_sbuffer_init(&sb);
     pack_v04(&sb, 1234, 0);
     char err[256];
-    ag_batch *b = ag_intake_build(AG_V04, false, sb.data, sb.size, "go", 1700000000000000000LL, NULL,
+    ag_batch *b = ag_intake_build(AG_V04, false, sb.data, sb.size, "go", 1700000000000000000LL, NULL, NULL,
                                   err, sizeof err);
     CHECK(b && b->rows_len == 1 && b->spans == 1);
     if (b) {
