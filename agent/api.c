@@ -19,12 +19,27 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { SEARCH_SCAN_LIMIT = 5000, MAX_TAGS = 16 };
+
+/* One trace's answer is bounded, whatever the trace: chunks are loaded
+ * (oldest first) and decoded while the copies of their blobs and their
+ * decoded spans stay within TRACE_MAX_LOADED_BYTES (a chunk may be cut
+ * after any span; one span may pass the limit), spans are written while
+ * the JSON stays within TRACE_MAX_ANSWER_BYTES, and at most
+ * TRACE_MAX_CONCURRENT answers are built at once (others get a 503): a GET
+ * of a 1.3 M-span trace built 348 MB of JSON (884 MB peak). What is left
+ * out is flagged "truncated". */
+enum {
+    TRACE_MAX_LOADED_BYTES = 32 << 20,
+    TRACE_MAX_ANSWER_BYTES = 16 << 20,
+    TRACE_MAX_CONCURRENT = 4,
+};
 
 const char *ag_params_get(const ag_params *p, const char *key)
 {
@@ -765,11 +780,14 @@ static void put_span(ag_buf *b, const ag_span *s, uint64_t high, int64_t trace_s
     ag_buf_putc(b, '}');
 }
 
-/* Loads every chunk of the trace; 0 found, -1 not found. Blob memory is
- * copied into the arena so spans outlive the statement. */
+/* Loads the chunks of the trace, oldest first, within TRACE_MAX_LOADED_BYTES
+ * (*truncated set when spans were left out); 0 found, -1 not found. Blob
+ * memory is copied into the arena so spans outlive the statement. */
 static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, stored_span **out,
-                      size_t *out_len)
+                      size_t *out_len, bool *truncated)
 {
+    size_t loaded = 0;
+    *truncated = false;
     sqlite3_stmt *st;
     sqlite3_prepare_v2(db, AG_TRACE_BY_ID_SQL, -1, &st, NULL);
     sqlite3_bind_int64(st, 1, (int64_t)low);
@@ -782,10 +800,19 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
         const void *stored;
         size_t n;
         if (ag_stored_blobs_get(blobs, st, 1, &stored, &n)) continue;
+        if (loaded >= TRACE_MAX_LOADED_BYTES || n > TRACE_MAX_LOADED_BYTES - loaded) {
+            *truncated = true;
+            continue;
+        }
+        loaded += n;
         void *blob = ag_arena_alloc(a, n ? n : 1);
         memcpy(blob, stored, n);
         ag_trace t;
-        if (ag_blob_decode(blob, n, low, a, &t)) continue;
+        size_t decoded = TRACE_MAX_LOADED_BYTES - loaded;
+        int cut = ag_blob_decode_prefix(blob, n, low, a, &t, &decoded);
+        if (cut < 0) continue;
+        if (cut) *truncated = true;
+        loaded += decoded;
         if (len + t.len > cap) {
             cap = (len + t.len) * 2;
             spans = ag_xrealloc(spans, cap * sizeof *spans);
@@ -799,7 +826,22 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
     return len ? 0 : -1;
 }
 
+static atomic_int traces_building;
+
+static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out);
+
 static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
+{
+    if (atomic_fetch_add(&traces_building, 1) >= TRACE_MAX_CONCURRENT) {
+        atomic_fetch_sub(&traces_building, 1);
+        return error(out, 503, "too many trace answers being built at once, retry");
+    }
+    int status = api_trace_bounded(db, id, out);
+    atomic_fetch_sub(&traces_building, 1);
+    return status;
+}
+
+static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out)
 {
     uint64_t high, low, alt;
     bool has_alt;
@@ -809,7 +851,9 @@ static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
     ag_arena_init(&a);
     stored_span *spans;
     size_t n;
-    if (load_trace(db, high, low, &a, &spans, &n) && (!has_alt || load_trace(db, 0, low = alt, &a, &spans, &n))) {
+    bool truncated;
+    if (load_trace(db, high, low, &a, &spans, &n, &truncated) &&
+        (!has_alt || load_trace(db, 0, low = alt, &a, &spans, &n, &truncated))) {
         ag_arena_free(&a);
         free(spans);
         return error(out, 404, "trace not found");
@@ -826,13 +870,21 @@ static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
     }
     ag_buf_puts(out, "{\"trace_id\":");
     ag_jw_trace_id(out, trace_high, low);
-    ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"span_count\":%zu,\"spans\":[",
-                  (long long)(start / 1000), (long long)(end - start), n);
-    for (size_t i = 0; i < n; i++) {
-        if (i) ag_buf_putc(out, ',');
-        put_span(out, &spans[i].span, trace_high, start);
+    ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"spans\":[",
+                  (long long)(start / 1000), (long long)(end - start));
+    size_t written = 0;
+    for (; written < n; written++) {
+        size_t before = out->len;
+        if (written) ag_buf_putc(out, ',');
+        put_span(out, &spans[written].span, trace_high, start);
+        if (out->len > TRACE_MAX_ANSWER_BYTES) {
+            out->len = before;   /* the span that went over is left out */
+            truncated = true;
+            break;
+        }
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"span_count\":%zu,\"truncated\":%s}", written,
+                  truncated ? "true" : "false");
     free(spans);
     ag_arena_free(&a);
     return 200;
