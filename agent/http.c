@@ -71,6 +71,8 @@ typedef struct {
     bool replied;
 } request;
 
+enum { DRAIN_FACTOR = 4 };   /* see early_checks */
+
 static const char RATES[] = "{\"rate_by_service\":{\"service:,env:\":1}}";
 
 /* ---- replies ---- */
@@ -365,11 +367,54 @@ static enum MHD_Result handle_ui(ag_server *s, struct MHD_Connection *c, const c
     return rc;
 }
 
+/* ---- HTTP framing ---- */
+
+typedef struct {
+    const char *first;
+    bool bad;
+} content_lengths;
+
+static enum MHD_Result check_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+    content_lengths *cl = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) return MHD_YES;
+    if (!value || !*value || value[strspn(value, "0123456789")]) cl->bad = true;
+    else if (!cl->first) cl->first = value;
+    else if (strcmp(cl->first, value)) cl->bad = true;
+    return MHD_YES;
+}
+
+/* What libmicrohttpd lets through and a request smuggler relies on, or a
+ * client should be told plainly (RFC 9112): a Content-Length that is not
+ * one number, HTTP/1.1 without Host, a method intake does not take, an
+ * encoded body. Returns 0, or the status with *reason set. The Datadog
+ * agent's intake takes uncompressed bodies only, so gzip is a 415. */
+static unsigned framing_error(struct MHD_Connection *c, enum route route, const char *method,
+                              const char *version, const char **reason)
+{
+    content_lengths cl = {NULL, false};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, check_content_length, &cl);
+    if (cl.bad) return *reason = "Content-Length must be one number (conflicting or malformed)", 400;
+    if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return *reason = "HTTP/1.1 request without a Host header", 400;
+    if (!takes_body(route) && route != R_SERVICES) return 0;
+    if (strcmp(method, "PUT") && strcmp(method, "POST"))
+        return *reason = "method not allowed: intake takes PUT or POST", 405;
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (enc && strcasecmp(enc, "identity"))
+        return *reason = "unsupported Content-Encoding: send the payload uncompressed", 415;
+    return 0;
+}
+
 /* ---- the libmicrohttpd callbacks ---- */
 
 /* Checks done once the headers are in; returns a reply or MHD_YES to go on. */
 static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connection *c,
-                                    request *req, const char *method, bool *stop)
+                                    request *req, const char *method, const char *version,
+                                    bool *stop)
 {
     *stop = true;
     /* The daemons accept from the moment they start, and /info needs the
@@ -391,9 +436,27 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
                 ? send_json_error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token")
                 : send_text(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token\n");
     }
+    const char *reason;
+    unsigned status = framing_error(c, req->route, method, version, &reason);
+    if (status) {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, status, reason);
+    }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
     if (length > s->cfg->max_request_bytes) {
+        /* A client that did not ask (Expect: 100-continue) is sending the
+         * body already: refused now, it gets a broken pipe before it can
+         * read the 413. So a body up to DRAIN_FACTOR times the limit is
+         * read and discarded (append_body keeps nothing once
+         * error_status is set) and the 413 comes after it. */
+        if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) &&
+            length / DRAIN_FACTOR <= s->cfg->max_request_bytes) {
+            req->error_status = MHD_HTTP_CONTENT_TOO_LARGE;
+            req->error_msg = "payload larger than max_request_bytes";
+            *stop = false;
+            return MHD_YES;
+        }
         count(s, 0, 0, 1, 0);
         return send_reason(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "payload larger than max_request_bytes");
     }
@@ -445,7 +508,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         s->stats.requests++;
         pthread_mutex_unlock(&s->stats_mu);
         bool stop;
-        enum MHD_Result rc = early_checks(s, l, c, req, method, &stop);
+        enum MHD_Result rc = early_checks(s, l, c, req, method, version, &stop);
         if (stop) req->replied = true;
         return rc;
     }
