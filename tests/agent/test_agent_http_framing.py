@@ -10,7 +10,7 @@ import socket
 import msgpack
 import pytest
 
-from conftest import span, trace_count
+from conftest import read_until_closed, span, trace_count
 
 GOOD = msgpack.packb([[span(1, 1)]], use_bin_type=True)
 
@@ -20,12 +20,7 @@ def exchange(agent, head, body=b''):
     s = socket.create_connection(('127.0.0.1', agent.port), timeout=10)
     try:
         s.sendall(b'\r\n'.join(head) + b'\r\n\r\n' + body)
-        reply = b''
-        while True:
-            data = s.recv(65536)
-            if not data:
-                break
-            reply += data
+        reply = read_until_closed(s)
     finally:
         s.close()
     assert reply, 'closed with no status'
