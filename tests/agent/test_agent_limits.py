@@ -5,50 +5,21 @@ so the agent's peak RSS stays within the budget plus a constant whatever
 arrives at once (measured from /proc/<pid>/status VmHWM); one trace's
 answer is bounded however big the trace."""
 import json
+import os
 import re
+import sys
 import threading
 import time
 
 import msgpack
 import pytest
 
-from conftest import NOW_NS, span
+from conftest import ROOT, span
+
+sys.path.insert(0, os.path.join(ROOT, 'bench'))
+from hostile_payloads import SPAN as MAKE, payload, v05_span, vm_hwm_bytes as hwm  # noqa: E402
 
 OBJECT_LIMIT = 1_000_000     # AG_DECODE_MAX_SPAN_OBJECTS
-
-
-def v04_span(trace_id, span_id, meta_pairs, parent_id=0):
-    """A v0.4 span whose meta holds meta_pairs pairs of "" -> "" (raw
-    msgpack: a dict cannot repeat a key)."""
-    d = span(trace_id, span_id, parent_id)
-    del d['meta']
-    packed = msgpack.packb(d)
-    assert packed[0] == 0x80 | len(d)
-    return (bytes([0x80 | (len(d) + 1)]) + packed[1:] + b'\xa4meta\xdf' +
-            meta_pairs.to_bytes(4, 'big') + b'\xa0\xa0' * meta_pairs)
-
-
-V05_TABLE = ['', 'web', 'flask.request', 'GET /users', 'env', 'test']
-
-
-def v05_span(trace_id, span_id, meta_pairs, parent_id=0):
-    """A v0.5 span whose meta holds meta_pairs pairs of index 0 -> 0."""
-    head = b''.join(msgpack.packb(x) for x in (1, 2, 3, trace_id, span_id, parent_id,
-                                               NOW_NS - 60 * 10**9, 1000, 0))
-    meta = b'\xdf' + meta_pairs.to_bytes(4, 'big') + b'\x00\x00' * meta_pairs
-    return b'\x9c' + head + meta + msgpack.packb({}) + msgpack.packb(0)
-
-
-def payload(version, traces):
-    """traces: lists of raw spans."""
-    body = b'\xdd' + len(traces).to_bytes(4, 'big') + b''.join(
-        b'\xdd' + len(t).to_bytes(4, 'big') + b''.join(t) for t in traces)
-    if version == 'v0.5':
-        return b'\x92' + msgpack.packb(V05_TABLE) + body
-    return body
-
-
-MAKE = {'v0.4': v04_span, 'v0.5': v05_span}
 
 
 def spans_of(agent, trace_id, expect=200):
@@ -86,8 +57,7 @@ def test_a_span_under_the_object_limit_is_kept_in_both_formats(agent, version):
 
 
 def vm_hwm_bytes(agent):
-    with open('/proc/%d/status' % agent.proc.pid) as f:
-        return int(re.search(r'VmHWM:\s+(\d+) kB', f.read()).group(1)) * 1024
+    return hwm(agent.proc.pid)
 
 
 BUDGET = 128 << 20
