@@ -30,7 +30,8 @@ enum { SEARCH_SCAN_LIMIT = 5000, MAX_TAGS = 16 };
 /* One trace's answer is bounded, whatever the trace: chunks are loaded
  * (oldest first) and decoded while the copies of their blobs and their
  * decoded spans stay within TRACE_MAX_LOADED_BYTES (a chunk may be cut
- * after any span; one span may pass the limit), spans are written while
+ * after any span; one span may pass the limit, and the span arrays may
+ * take as much again: see ag_blob_decode_prefix), spans are written while
  * the JSON stays within TRACE_MAX_ANSWER_BYTES, and at most
  * TRACE_MAX_CONCURRENT answers are built at once (others get a 503): a GET
  * of a 1.3 M-span trace built 348 MB of JSON (884 MB peak). What is left

@@ -612,13 +612,15 @@ int ag_blob_decode_prefix(const void *blob, size_t len, uint64_t trace_id, ag_ar
     ag_str *tab = decoded_alloc(&c, a, ntab, sizeof *tab);
     for (uint32_t i = 0; i < ntab && !c.bad; i++) tab[i] = rd_raw(&c);
     uint32_t nspans = bounded(&c, rd_array(&c));
-    /* the span array too stays within the limit: a stored chunk may hold
-     * a million spans */
+    /* the span array has room for no more spans than the limit could
+     * hold (a stored chunk may have a million), and each span counts its
+     * slot as it is decoded */
     size_t room = limit > c.decoded ? (limit - c.decoded) / sizeof *t->spans + 1 : 1;
     uint32_t slots = nspans < room ? nspans : (uint32_t)room;
-    t->spans = decoded_alloc(&c, a, slots, sizeof *t->spans);
+    t->spans = ag_arena_alloc(a, sizeof *t->spans * (slots ? slots : 1));
     uint32_t i = 0;
     for (; i < slots && !c.bad && c.decoded <= limit; i++) {
+        c.decoded += sizeof *t->spans;
         rd_span(&c, tab, ntab, a, &t->spans[i]);
         t->spans[i].trace_id = trace_id;
     }
