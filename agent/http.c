@@ -293,8 +293,18 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
             : MHD_HTTP_SERVICE_UNAVAILABLE;
         return send_reason(s, c, status, err);
     }
+    /* the batch waits for its commit holding memory: charged too */
+    size_t held = ag_batch_bytes(b);
+    if (!ag_budget_try_charge(&budget, held)) {
+        ag_batch_free(b);
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "agent overloaded: too many request bytes in flight, retry later");
+    }
     size_t rows = b->rows_len;   /* submit frees b */
-    if (rows && ag_store_submit(s->store, b)) {
+    bool failed = rows && ag_store_submit(s->store, b);
+    ag_budget_release(&budget, held);
+    if (failed) {
         count(s, 0, 0, 1, 0);
         return send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "storage failed: payload not stored");
