@@ -32,6 +32,7 @@ typedef struct {
     size_t table_charge;      /* the v0.5 string table's */
     size_t zone_charge;       /* msgpack-c's zone for the last links/events */
     size_t peak_charge;
+    size_t reserved, credit;  /* taken from budget; not yet charged of it */
     bool over_limit;          /* the last failure was a span's object limit */
     bool over_budget;         /* the last failure was the budget */
 } reader;
@@ -51,24 +52,48 @@ static size_t charged(const reader *r)
     return r->chunk_charge + r->table_charge + r->zone_charge;
 }
 
+/* The budget is shared by every HTTP thread: taking from it span by span
+ * would make its counter a contended cache line, so a decode takes credit
+ * in blocks of this size, charges from its credit, gives releases back to
+ * it, and returns everything it took when it ends. */
+enum { CREDIT_BLOCK = 256 * 1024 };
+
+/* Makes sure n bytes of credit are there; -1 when the budget cannot give
+ * them (a block past n is only taken if it fits too). */
+static int take_credit(reader *r, size_t n)
+{
+    if (n <= r->credit) return 0;
+    size_t missing = n - r->credit;
+    size_t block = missing < SIZE_MAX - CREDIT_BLOCK ? missing + CREDIT_BLOCK : missing;
+    if (!ag_budget_try_charge(r->budget, block)) {
+        if (!ag_budget_try_charge(r->budget, missing)) return -1;
+        block = missing;
+    }
+    r->reserved += block;
+    r->credit += block;
+    return 0;
+}
+
 /* Charges n bytes of decoded form to *counter and the budget; -1 with a
  * reason when the budget cannot cover it. */
 static int charge(reader *r, size_t n, size_t *counter)
 {
-    if (r->budget && !ag_budget_try_charge(r->budget, n)) {
+    if (r->budget && take_credit(r, n)) {
         r->over_budget = true;
         r->peak_charge = charged(r) + n;
         return FAIL(r, "payload decodes to more memory than --max-inflight leaves free"
                        " (%zu bytes needed)", charged(r) + n);
     }
+    if (r->budget) r->credit -= n;
     *counter += n;
     if (charged(r) > r->peak_charge) r->peak_charge = charged(r);
     return 0;
 }
 
+/* Gives *counter back to the credit (the budget gets it at the end). */
 static void release(reader *r, size_t *counter)
 {
-    if (r->budget && *counter) ag_budget_release(r->budget, *counter);
+    if (r->budget) r->credit += *counter;
     *counter = 0;
 }
 
@@ -857,6 +882,7 @@ out:
     release(&r, &r.chunk_charge);
     release(&r, &r.table_charge);
     release(&r, &r.zone_charge);
+    if (r.reserved) ag_budget_release(r.budget, r.reserved);
     if (opts) {
         opts->dropped_spans = dropped_spans;
         opts->decoded_bytes = r.peak_charge;
