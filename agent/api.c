@@ -91,6 +91,22 @@ static int param_int(const ag_params *q, const char *key, int64_t dflt, int64_t 
     return 0;
 }
 
+/* A search cursor, "<start>_<id>" as next_cursor writes it, both int64
+ * (sscanf's %lld has undefined behaviour past the range). 0 or -1. */
+static int parse_cursor(const char *v, int64_t *start, int64_t *id)
+{
+    char *end;
+    errno = 0;
+    long long a = strtoll(v, &end, 10);
+    if (end == v || *end != '_' || errno == ERANGE) return -1;
+    const char *second = end + 1;
+    long long b = strtoll(second, &end, 10);
+    if (end == second || *end || errno == ERANGE) return -1;
+    *start = a;
+    *id = b;
+    return 0;
+}
+
 typedef struct {
     double start, end;
     int64_t step;          /* seconds */
@@ -433,8 +449,8 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     const char *service = ag_params_get(q, "service"), *resource = ag_params_get(q, "resource");
     const char *name = ag_params_get(q, "name"), *err = ag_params_get(q, "error");
     const char *cursor = ag_params_get(q, "cursor");
-    long long cur_start = 0, cur_id = 0;
-    if (cursor && *cursor && sscanf(cursor, "%lld_%lld", &cur_start, &cur_id) != 2)
+    int64_t cur_start = 0, cur_id = 0;
+    if (cursor && *cursor && parse_cursor(cursor, &cur_start, &cur_id))
         return error(out, 400, "bad cursor");
 
     /* Only the indexed conditions (service, time) go to SQL; the others are

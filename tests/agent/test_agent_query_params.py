@@ -41,6 +41,10 @@ def test_the_widest_range_allowed_is_served(agent):
     ('/api/v1/traces', {'limit': '18446744073709551617'}),
     ('/api/v1/tail', {'after': '99999999999999999999'}),
     ('/api/v1/tail', {'limit': '-99999999999999999999'}),
+    ('/api/v1/traces', {'cursor': '99999999999999999999_1'}),
+    ('/api/v1/traces', {'cursor': '1_99999999999999999999'}),
+    ('/api/v1/traces', {'cursor': '1_2x'}),
+    ('/api/v1/traces', {'cursor': '_2'}),
 ])
 def test_integers_that_overflow_int64_are_a_400(agent, path, params):
     agent.api(path, expect=400, **params)
