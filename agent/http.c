@@ -397,8 +397,8 @@ static enum MHD_Result check_content_length(void *cls, enum MHD_ValueKind kind, 
 
 /* What libmicrohttpd lets through and a request smuggler relies on, or a
  * client should be told plainly (RFC 9112): a Content-Length that is not
- * one number, HTTP/1.1 without Host, a method intake does not take, an
- * encoded body. Returns 0, or the status with *reason set. The Datadog
+ * one number or sent with Transfer-Encoding, HTTP/1.1 without Host, a
+ * method intake does not take, an encoded body. Returns 0, or the status with *reason set. The Datadog
  * agent's intake takes uncompressed bodies only, so gzip is a 415. */
 static unsigned framing_error(struct MHD_Connection *c, enum route route, const char *method,
                               const char *version, const char **reason)
@@ -406,6 +406,8 @@ static unsigned framing_error(struct MHD_Connection *c, enum route route, const 
     content_lengths cl = {NULL, false};
     MHD_get_connection_values(c, MHD_HEADER_KIND, check_content_length, &cl);
     if (cl.bad) return *reason = "Content-Length must be one number (conflicting or malformed)", 400;
+    if (cl.first && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return *reason = "Content-Length and Transfer-Encoding together", 400;
     if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
         !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
         return *reason = "HTTP/1.1 request without a Host header", 400;

@@ -43,6 +43,13 @@ def test_conflicting_content_lengths_are_a_400(agent, lengths):
     assert trace_count(agent) == 0
 
 
+def test_content_length_with_transfer_encoding_is_a_400(agent):
+    head = intake(extra=[b'Content-Length: %d' % len(GOOD), b'Transfer-Encoding: chunked'])
+    status, reply = exchange(agent, head, b'%x\r\n%s\r\n0\r\n\r\n' % (len(GOOD), GOOD))
+    assert status == 400 and b'Transfer-Encoding' in reply
+    assert trace_count(agent) == 0
+
+
 def test_repeated_equal_content_lengths_are_one(agent):
     head = intake(extra=[b'Content-Length: %d' % len(GOOD)] * 2)
     assert exchange(agent, head, GOOD)[0] == 200
