@@ -158,17 +158,29 @@ typedef struct {
     bucket *series;
 } group;
 
+/* Services or resources in one answer: each group holds a histogram per
+ * series bucket (up to ~90 KiB), and names come from the network, so a
+ * flood of distinct ones must not make the answer unbounded. Past it, rows
+ * of new groups are skipped and the answer says "truncated". */
+enum { MAX_GROUPS = 1000 };
+
 typedef struct {
     group *items;
     size_t len, cap;
+    bool truncated;
 } group_list;
 
+/* The group of key, created if there is room; NULL past MAX_GROUPS. */
 static group *group_get(group_list *g, const char *key, int nbuckets)
 {
     /* rows come sorted by key, so the last group is the only candidate */
     if (g->len && !strcmp(g->items[g->len - 1].key, key)) return &g->items[g->len - 1];
     for (size_t i = 0; i < g->len; i++)
         if (!strcmp(g->items[i].key, key)) return &g->items[i];
+    if (g->len == MAX_GROUPS) {
+        g->truncated = true;
+        return NULL;
+    }
     if (g->len == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 16;
         g->items = ag_xrealloc(g->items, g->cap * sizeof *g->items);
@@ -275,6 +287,7 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
     group_list g = {0};
     while (sqlite3_step(st) == SQLITE_ROW) {
         group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
+        if (!e) continue;
         group_add(e, &r, sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
                   (uint64_t)sqlite3_column_int64(st, 3), sqlite3_column_blob(st, 4),
                   (size_t)sqlite3_column_bytes(st, 4));
@@ -288,7 +301,7 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
         if (i) ag_buf_putc(out, ',');
         put_group(out, &g.items[i], &r, "service");
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"truncated\":%s}", g.truncated ? "true" : "false");
     groups_free(&g, r.nbuckets);
     return 200;
 }
@@ -307,6 +320,7 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
     group_list g = {0};
     while (sqlite3_step(st) == SQLITE_ROW) {
         group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
+        if (!e) continue;
         if (!e->name) e->name = ag_xstrdup((const char *)sqlite3_column_text(st, 1));
         group_add(e, &r, sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
                   (uint64_t)sqlite3_column_int64(st, 4), sqlite3_column_blob(st, 5),
@@ -323,7 +337,7 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
         if (i) ag_buf_putc(out, ',');
         put_group(out, &g.items[i], &r, "resource");
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"truncated\":%s}", g.truncated ? "true" : "false");
     groups_free(&g, r.nbuckets);
     return 200;
 }

@@ -147,3 +147,14 @@ def test_the_answer_for_a_huge_trace_is_bounded(agent_factory, no_asan_quarantin
     print('huge trace answer: %d spans, %.1f MiB of JSON, peak RSS grew %.1f MiB'
           % (answer['span_count'], len(raw) / 2**20, growth / 2**20))
     assert growth < 128 << 20, growth
+
+
+def test_services_and_resources_answers_hold_at_most_1000_groups(agent):
+    spans = [span(500 + i, 1, service='svc-%04d' % i, resource='GET /r%04d' % i) for i in range(1100)]
+    spans += [span(2000 + i, 1, service='one', resource='GET /x%04d' % i) for i in range(1100)]
+    assert agent.send('v0.4', [[s] for s in spans])[0] == 200
+    services = agent.api('/api/v1/services')
+    assert len(services['services']) == 1000 and services['truncated'] is True
+    resources = agent.api('/api/v1/services/one/resources')
+    assert len(resources['resources']) == 1000 and resources['truncated'] is True
+    assert agent.api('/api/v1/services/svc-0001/resources')['truncated'] is False
