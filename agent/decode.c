@@ -6,7 +6,11 @@
  * agent's decoder types them. Nothing is copied: strings are views into
  * the body, and a span's maps become arrays in the per-chunk arena. Every
  * length and count is checked against the bytes left before it is used,
- * so a hostile payload costs at most its size.
+ * so no count can claim more than the body holds. That still let a body
+ * decode to ~16 times its size (a map of 2-byte pairs becomes 32-byte
+ * tags), so every allocation sized from the network is charged to the
+ * caller's budget first, and a span over the object limit is walked past
+ * (bounds-checked, nothing allocated) and counted instead of decoded.
  *
  * History: spans used to be unpacked by msgpack-c (msgpack_unpack_next into
  * a zone) after a validating walk; that walk plus the object tree cost
