@@ -17,13 +17,30 @@
 #include "walk.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { SEARCH_SCAN_LIMIT = 5000, MAX_TAGS = 16 };
+
+/* One trace's answer is bounded, whatever the trace: chunks are loaded
+ * (oldest first) and decoded while the copies of their blobs and their
+ * decoded spans stay within TRACE_MAX_LOADED_BYTES (a chunk may be cut
+ * after any span; one span may pass the limit, and the span arrays may
+ * take as much again: see ag_blob_decode_prefix), spans are written while
+ * the JSON stays within TRACE_MAX_ANSWER_BYTES, and at most
+ * TRACE_MAX_CONCURRENT answers are built at once (others get a 503): a GET
+ * of a 1.3 M-span trace built 348 MB of JSON (884 MB peak). What is left
+ * out is flagged "truncated". */
+enum {
+    TRACE_MAX_LOADED_BYTES = 32 << 20,
+    TRACE_MAX_ANSWER_BYTES = 16 << 20,
+    TRACE_MAX_CONCURRENT = 4,
+};
 
 const char *ag_params_get(const ag_params *p, const char *key)
 {
@@ -43,23 +60,50 @@ static int error(ag_buf *out, int status, const char *msg)
 
 /* ---- parameters ---- */
 
-static int param_double(const ag_params *q, const char *key, double dflt, double *out)
+/* Every time the API takes is converted to int64 nanoseconds somewhere
+ * (search bounds, bucket arithmetic), so a time is checked against the
+ * last second int64 nanoseconds can hold (year 2262) before anything is
+ * derived from it: a bigger one is a 400, never an overflow. */
+#define MAX_UNIX_SECONDS 9223372035.0
+
+/* A unix time in [0, MAX_UNIX_SECONDS]; 0 or -1 when malformed or out of
+ * range (NaN fails both comparisons). */
+static int param_time(const ag_params *q, const char *key, double dflt, double *out)
 {
     const char *v = ag_params_get(q, key);
     if (!v || !*v) return *out = dflt, 0;
     char *end;
     *out = strtod(v, &end);
-    return *end || !isfinite(*out) ? -1 : 0;
+    return *end || !(*out >= 0 && *out <= MAX_UNIX_SECONDS) ? -1 : 0;
 }
 
+/* A decimal integer that fits int64 (strtoll saturates on overflow: that
+ * is refused, not clamped). */
 static int param_int(const ag_params *q, const char *key, int64_t dflt, int64_t *out)
 {
     const char *v = ag_params_get(q, key);
     if (!v || !*v) return *out = dflt, 0;
     char *end;
+    errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (*end) return -1;
+    if (*end || errno == ERANGE) return -1;
     *out = x;
+    return 0;
+}
+
+/* A search cursor, "<start>_<id>" as next_cursor writes it, both int64
+ * (sscanf's %lld has undefined behaviour past the range). 0 or -1. */
+static int parse_cursor(const char *v, int64_t *start, int64_t *id)
+{
+    char *end;
+    errno = 0;
+    long long a = strtoll(v, &end, 10);
+    if (end == v || *end != '_' || errno == ERANGE) return -1;
+    const char *second = end + 1;
+    long long b = strtoll(second, &end, 10);
+    if (end == second || *end || errno == ERANGE) return -1;
+    *start = a;
+    *id = b;
     return 0;
 }
 
@@ -73,9 +117,9 @@ typedef struct {
 static int parse_range(const ag_params *q, range *r, ag_buf *out, int *status)
 {
     double now = (double)ag_now_ns() / 1e9;
-    if (param_double(q, "end", now, &r->end) ||
-        param_double(q, "start", r->end - 3600, &r->start)) {
-        *status = error(out, 400, "start and end must be unix seconds");
+    if (param_time(q, "end", now, &r->end) ||
+        param_time(q, "start", r->end > 3600 ? r->end - 3600 : 0, &r->start)) {
+        *status = error(out, 400, "start and end must be unix seconds between 0 and 9223372035");
         return -1;
     }
     if (r->end <= r->start) {
@@ -122,17 +166,29 @@ typedef struct {
 
 static const double PERCENTILES[3] = {0.50, 0.95, 0.99};
 
+/* Services or resources in one answer: each group holds two histograms
+ * (13 KiB) and a series of percentiles, and names come from the network,
+ * so a flood of distinct ones must not make the answer unbounded. Past it,
+ * rows of new groups are skipped and the answer says "truncated". */
+enum { MAX_GROUPS = 1000 };
+
 typedef struct {
     group *items;
     size_t len, cap;
+    bool truncated;
 } group_list;
 
+/* The group of key, created if there is room; NULL past MAX_GROUPS. */
 static group *group_get(group_list *g, const char *key, int nbuckets)
 {
     /* rows come sorted by key, so the last group is the only candidate */
     if (g->len && !strcmp(g->items[g->len - 1].key, key)) return &g->items[g->len - 1];
     for (size_t i = 0; i < g->len; i++)
         if (!strcmp(g->items[i].key, key)) return &g->items[i];
+    if (g->len == MAX_GROUPS) {
+        g->truncated = true;
+        return NULL;
+    }
     if (g->len == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 16;
         g->items = ag_xrealloc(g->items, g->cap * sizeof *g->items);
@@ -257,6 +313,7 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
     group_list g = {0};
     while (sqlite3_step(st) == SQLITE_ROW) {
         group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
+        if (!e) continue;
         group_add(e, &r, sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
                   (uint64_t)sqlite3_column_int64(st, 3), sqlite3_column_blob(st, 4),
                   (size_t)sqlite3_column_bytes(st, 4));
@@ -271,7 +328,7 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
         if (i) ag_buf_putc(out, ',');
         put_group(out, &g.items[i], &r, "service");
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"truncated\":%s}", g.truncated ? "true" : "false");
     groups_free(&g, r.nbuckets);
     return 200;
 }
@@ -291,6 +348,7 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
     group_list g = {0};
     while (sqlite3_step(st) == SQLITE_ROW) {
         group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
+        if (!e) continue;
         if (!e->name) e->name = ag_xstrdup((const char *)sqlite3_column_text(st, 1));
         group_add(e, &r, sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
                   (uint64_t)sqlite3_column_int64(st, 4), sqlite3_column_blob(st, 5),
@@ -308,7 +366,7 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
         if (i) ag_buf_putc(out, ',');
         put_group(out, &g.items[i], &r, "resource");
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"truncated\":%s}", g.truncated ? "true" : "false");
     groups_free(&g, r.nbuckets);
     return 200;
 }
@@ -434,8 +492,8 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     const char *service = ag_params_get(q, "service"), *resource = ag_params_get(q, "resource");
     const char *name = ag_params_get(q, "name"), *err = ag_params_get(q, "error");
     const char *cursor = ag_params_get(q, "cursor");
-    long long cur_start = 0, cur_id = 0;
-    if (cursor && *cursor && sscanf(cursor, "%lld_%lld", &cur_start, &cur_id) != 2)
+    int64_t cur_start = 0, cur_id = 0;
+    if (cursor && *cursor && parse_cursor(cursor, &cur_start, &cur_id))
         return error(out, 400, "bad cursor");
 
     /* Only the indexed conditions (service, time) go to SQL; the others are
@@ -782,11 +840,14 @@ static void put_span(ag_buf *b, const ag_span *s, uint64_t high, int64_t trace_s
     ag_buf_putc(b, '}');
 }
 
-/* Loads every chunk of the trace; 0 found, -1 not found. Blob memory is
- * copied into the arena so spans outlive the statement. */
+/* Loads the chunks of the trace, oldest first, within TRACE_MAX_LOADED_BYTES
+ * (*truncated set when spans were left out); 0 found, -1 not found. Blob
+ * memory is copied into the arena so spans outlive the statement. */
 static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, stored_span **out,
-                      size_t *out_len)
+                      size_t *out_len, bool *truncated)
 {
+    size_t loaded = 0;
+    *truncated = false;
     sqlite3_stmt *st;
     sqlite3_prepare_v2(db, AG_TRACE_BY_ID_SQL, -1, &st, NULL);
     sqlite3_bind_int64(st, 1, (int64_t)low);
@@ -799,10 +860,19 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
         const void *stored;
         size_t n;
         if (ag_stored_blobs_get(blobs, st, 1, &stored, &n)) continue;
+        if (loaded >= TRACE_MAX_LOADED_BYTES || n > TRACE_MAX_LOADED_BYTES - loaded) {
+            *truncated = true;
+            continue;
+        }
+        loaded += n;
         void *blob = ag_arena_alloc(a, n ? n : 1);
         memcpy(blob, stored, n);
         ag_trace t;
-        if (ag_blob_decode(blob, n, low, a, &t)) continue;
+        size_t decoded = TRACE_MAX_LOADED_BYTES - loaded;
+        int cut = ag_blob_decode_prefix(blob, n, low, a, &t, &decoded);
+        if (cut < 0) continue;
+        if (cut) *truncated = true;
+        loaded += decoded;
         if (len + t.len > cap) {
             cap = (len + t.len) * 2;
             spans = ag_xrealloc(spans, cap * sizeof *spans);
@@ -816,7 +886,22 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
     return len ? 0 : -1;
 }
 
+static atomic_int traces_building;
+
+static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out);
+
 static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
+{
+    if (atomic_fetch_add(&traces_building, 1) >= TRACE_MAX_CONCURRENT) {
+        atomic_fetch_sub(&traces_building, 1);
+        return error(out, 503, "too many trace answers being built at once, retry");
+    }
+    int status = api_trace_bounded(db, id, out);
+    atomic_fetch_sub(&traces_building, 1);
+    return status;
+}
+
+static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out)
 {
     uint64_t high, low, alt;
     bool has_alt;
@@ -826,7 +911,9 @@ static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
     ag_arena_init(&a);
     stored_span *spans;
     size_t n;
-    if (load_trace(db, high, low, &a, &spans, &n) && (!has_alt || load_trace(db, 0, low = alt, &a, &spans, &n))) {
+    bool truncated;
+    if (load_trace(db, high, low, &a, &spans, &n, &truncated) &&
+        (!has_alt || load_trace(db, 0, low = alt, &a, &spans, &n, &truncated))) {
         ag_arena_free(&a);
         free(spans);
         return error(out, 404, "trace not found");
@@ -843,13 +930,21 @@ static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
     }
     ag_buf_puts(out, "{\"trace_id\":");
     ag_jw_trace_id(out, trace_high, low);
-    ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"span_count\":%zu,\"spans\":[",
-                  (long long)(start / 1000), (long long)(end - start), n);
-    for (size_t i = 0; i < n; i++) {
-        if (i) ag_buf_putc(out, ',');
-        put_span(out, &spans[i].span, trace_high, start);
+    ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"spans\":[",
+                  (long long)(start / 1000), (long long)(end - start));
+    size_t written = 0;
+    for (; written < n; written++) {
+        size_t before = out->len;
+        if (written) ag_buf_putc(out, ',');
+        put_span(out, &spans[written].span, trace_high, start);
+        if (out->len > TRACE_MAX_ANSWER_BYTES) {
+            out->len = before;   /* the span that went over is left out */
+            truncated = true;
+            break;
+        }
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"span_count\":%zu,\"truncated\":%s}", written,
+                  truncated ? "true" : "false");
     free(spans);
     ag_arena_free(&a);
     return 200;

@@ -24,7 +24,8 @@ typedef struct {
     uint64_t max_request_bytes;
     unsigned max_connections;
     unsigned connection_timeout;  /* seconds */
-    uint64_t max_inflight_bytes;  /* request bodies held at once */
+    uint64_t max_inflight_bytes;  /* memory of requests at once: bodies, their
+                                     decoded form, batches awaiting commit */
     size_t forward_queue_bytes;
     bool sync_full;
     char *default_env;

@@ -71,6 +71,8 @@ typedef struct {
     bool replied;
 } request;
 
+enum { DRAIN_FACTOR = 4 };   /* see early_checks */
+
 static const char RATES[] = "{\"rate_by_service\":{\"service:,env:\":1}}";
 
 /* ---- replies ---- */
@@ -252,6 +254,13 @@ static void count(ag_server *s, uint64_t payloads, uint64_t spans, uint64_t reje
     pthread_mutex_unlock(&s->stats_mu);
 }
 
+static void count_dropped_spans(ag_server *s, uint64_t spans)
+{
+    pthread_mutex_lock(&s->stats_mu);
+    s->stats.dropped_spans += spans;
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
 static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, const char *method,
                                      const char *url, request *req)
 {
@@ -273,20 +282,36 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
     char err[256] = "";
     const char *lang = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Datadog-Meta-Lang");
     ag_intake_counts counts;
+    ag_budget budget = {&s->inflight, s->cfg->max_inflight_bytes};
     ag_batch *b = ag_intake_build(v, json, req->body.data ? req->body.data : "", req->body.len,
-                                  lang, ag_now_ns(), &counts, err, sizeof err);
+                                  lang, ag_now_ns(), &budget, &counts, err, sizeof err);
     if (!b) {
         count(s, 0, 0, 1, 0);
-        return send_reason(s, c, MHD_HTTP_BAD_REQUEST, err);
+        /* over budget: retry later, unless this payload alone cannot fit */
+        unsigned status = !counts.over_budget ? MHD_HTTP_BAD_REQUEST
+            : req->accounted + counts.decoded_bytes > budget.max ? MHD_HTTP_CONTENT_TOO_LARGE
+            : MHD_HTTP_SERVICE_UNAVAILABLE;
+        return send_reason(s, c, status, err);
+    }
+    /* the batch waits for its commit holding memory: charged too */
+    size_t held = ag_batch_bytes(b);
+    if (!ag_budget_try_charge(&budget, held)) {
+        ag_batch_free(b);
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "agent overloaded: too many request bytes in flight, retry later");
     }
     size_t rows = b->rows_len;   /* submit frees b */
-    if (rows && ag_store_submit(s->store, b)) {
+    bool failed = rows && ag_store_submit(s->store, b);
+    ag_budget_release(&budget, held);
+    if (failed) {
         count(s, 0, 0, 1, 0);
         return send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                            "storage failed: payload not stored");
     }
     if (!rows) ag_batch_free(b);
     count(s, 1, counts.spans, 0, counts.dropped_chunks);
+    if (counts.dropped_spans) count_dropped_spans(s, counts.dropped_spans);
     forward(s, c, method, url, req);
     if (v == AG_V03) return send_text(s, c, MHD_HTTP_OK, "OK");
     return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1,
@@ -352,11 +377,56 @@ static enum MHD_Result handle_ui(ag_server *s, struct MHD_Connection *c, const c
     return rc;
 }
 
+/* ---- HTTP framing ---- */
+
+typedef struct {
+    const char *first;
+    bool bad;
+} content_lengths;
+
+static enum MHD_Result check_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+    content_lengths *cl = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) return MHD_YES;
+    if (!value || !*value || value[strspn(value, "0123456789")]) cl->bad = true;
+    else if (!cl->first) cl->first = value;
+    else if (strcmp(cl->first, value)) cl->bad = true;
+    return MHD_YES;
+}
+
+/* What libmicrohttpd lets through and a request smuggler relies on, or a
+ * client should be told plainly (RFC 9112): a Content-Length that is not
+ * one number or sent with Transfer-Encoding, HTTP/1.1 without Host, a
+ * method intake does not take, an encoded body. Returns 0, or the status with *reason set. The Datadog
+ * agent's intake takes uncompressed bodies only, so gzip is a 415. */
+static unsigned framing_error(struct MHD_Connection *c, enum route route, const char *method,
+                              const char *version, const char **reason)
+{
+    content_lengths cl = {NULL, false};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, check_content_length, &cl);
+    if (cl.bad) return *reason = "Content-Length must be one number (conflicting or malformed)", 400;
+    if (cl.first && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return *reason = "Content-Length and Transfer-Encoding together", 400;
+    if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return *reason = "HTTP/1.1 request without a Host header", 400;
+    if (!takes_body(route) && route != R_SERVICES) return 0;
+    if (strcmp(method, "PUT") && strcmp(method, "POST"))
+        return *reason = "method not allowed: intake takes PUT or POST", 405;
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (enc && strcasecmp(enc, "identity"))
+        return *reason = "unsupported Content-Encoding: send the payload uncompressed", 415;
+    return 0;
+}
+
 /* ---- the libmicrohttpd callbacks ---- */
 
 /* Checks done once the headers are in; returns a reply or MHD_YES to go on. */
 static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connection *c,
-                                    request *req, const char *method, bool *stop)
+                                    request *req, const char *method, const char *version,
+                                    bool *stop)
 {
     *stop = true;
     /* The daemons accept from the moment they start, and /info needs the
@@ -378,9 +448,27 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
                 ? send_json_error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token")
                 : send_text(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token\n");
     }
+    const char *reason;
+    unsigned status = framing_error(c, req->route, method, version, &reason);
+    if (status) {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, status, reason);
+    }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
     if (length > s->cfg->max_request_bytes) {
+        /* A client that did not ask (Expect: 100-continue) is sending the
+         * body already: refused now, it gets a broken pipe before it can
+         * read the 413. So a body up to DRAIN_FACTOR times the limit is
+         * read and discarded (append_body keeps nothing once
+         * error_status is set) and the 413 comes after it. */
+        if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) &&
+            length / DRAIN_FACTOR <= s->cfg->max_request_bytes) {
+            req->error_status = MHD_HTTP_CONTENT_TOO_LARGE;
+            req->error_msg = "payload larger than max_request_bytes";
+            *stop = false;
+            return MHD_YES;
+        }
         count(s, 0, 0, 1, 0);
         return send_reason(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "payload larger than max_request_bytes");
     }
@@ -432,7 +520,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         s->stats.requests++;
         pthread_mutex_unlock(&s->stats_mu);
         bool stop;
-        enum MHD_Result rc = early_checks(s, l, c, req, method, &stop);
+        enum MHD_Result rc = early_checks(s, l, c, req, method, version, &stop);
         if (stop) req->replied = true;
         return rc;
     }

@@ -25,6 +25,7 @@ void ag_server_stop(ag_server *s);
 
 typedef struct {
     uint64_t requests, payloads, spans, rejected, dropped_chunks;
+    uint64_t dropped_spans;   /* over the per-span object limit */
 } ag_server_stats;
 void ag_server_get_stats(ag_server *s, ag_server_stats *out);
 

@@ -53,9 +53,10 @@ static void print_stats(ag_server *srv, ag_forwarder *fwd, uint64_t *last_spans,
     if (s.spans == *last_spans) return;
     double rate = (double)(s.spans - *last_spans) / ((double)(now - *last_t) / 1e9);
     printf("ctrace-agent: %llu payloads, %llu spans stored (%.0f spans/s), %llu rejected, "
-           "%llu chunks dropped by normalization",
+           "%llu chunks dropped by normalization, %llu spans dropped over the per-span limit",
            (unsigned long long)s.payloads, (unsigned long long)s.spans, rate,
-           (unsigned long long)s.rejected, (unsigned long long)s.dropped_chunks);
+           (unsigned long long)s.rejected, (unsigned long long)s.dropped_chunks,
+           (unsigned long long)s.dropped_spans);
     if (fwd) {
         ag_forward_stats f;
         ag_forwarder_get_stats(fwd, &f);
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
         if (sig > 0) break;
         print_stats(srv, fwd, &last_spans, &last_t);
     }
+    last_spans = (uint64_t)-1;   /* the counters once more, whatever changed */
+    print_stats(srv, fwd, &last_spans, &last_t);
     printf("ctrace-agent: shutting down\n");
     ag_server_stop(srv);
     ag_retention_stop(ret);

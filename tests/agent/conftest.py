@@ -187,5 +187,15 @@ def v05(traces):
     return msgpack.packb([table, out], use_bin_type=True)
 
 
+def read_until_closed(sock):
+    """Everything the peer sends until it closes the connection."""
+    reply = b''
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return reply
+        reply += data
+
+
 def trace_count(agent):
     return len(agent.api('/api/v1/tail', limit=1000)['traces'])

@@ -10,7 +10,7 @@ import time
 import msgpack
 import pytest
 
-from conftest import agent_binary, span, trace_count
+from conftest import agent_binary, read_until_closed, span, trace_count
 
 GOOD = msgpack.packb([[span(1, 1)]], use_bin_type=True)
 
@@ -110,12 +110,7 @@ def test_unix_socket(agent_factory, tmp_path):
     s.connect(sock_path)
     s.sendall(b'PUT /v0.4/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/msgpack\r\n'
               b'Content-Length: %d\r\nConnection: close\r\n\r\n' % len(GOOD) + GOOD)
-    reply = b''
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        reply += chunk
+    reply = read_until_closed(s)
     assert reply.startswith(b'HTTP/1.1 200') and b'rate_by_service' in reply
     assert json.loads(a.request('GET', '/info')[2])['config']['receiver_socket'] == sock_path
     assert trace_count(a) == 1
