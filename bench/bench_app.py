@@ -35,8 +35,6 @@ spans, and below the OTel SDK's.
 import argparse
 import http.client
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,8 +42,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
-from recording_agent import RecordingAgent  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "integrations"))
+from differential import RecordingAgent, free_port, stop_process_group  # noqa: E402
 
 VENVS = {"ctrace": ".venv", "ddtrace": ".venv-ddtrace", "otel": ".venv-otel"}
 #: system -> (venv, under ddtrace-run, BENCH_TRACING of bench/apps)
@@ -75,12 +73,6 @@ def app_argv(app, venv_bin, port):
                 "--log-level", "warning", "bench_flask:app"]
     return [os.path.join(venv_bin, "uvicorn"), "--port", str(port), "--log-level", "warning",
             "--no-access-log", "bench_fastapi:app"]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class AppServer:
@@ -143,13 +135,8 @@ class AppServer:
         return total
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process_group(self.proc)
         self.agent.stop()
 
 

@@ -151,20 +151,27 @@ class Server:
         return "http://127.0.0.1:%d" % self.port
 
     def __exit__(self, *exc: Any) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
         if self.proc is not None:
+            stop_process_group(self.proc)
             self.output = _output(self.proc)
         time.sleep(0.1)
         self.agent.stop()
 
     def traces(self) -> List[List[dict]]:
         return self.agent.traces()
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM to a server started with ``start_new_session`` (and its
+    workers), so tracers flush; SIGKILL if it is not gone in ``timeout``."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def wait_for_spans(agent_or_server: Any, count: int, timeout: float = 10.0) -> List[List[dict]]:
