@@ -53,21 +53,31 @@ class DDRuntimeContext:
         from opentelemetry.context.context import Context
         self._current = contextvars.ContextVar("ctrace_otel_context", default=Context())
 
+    # OTel calls these with no guard of its own (detach aside): a failure
+    # of ours costs the ctrace side of one context, never the caller.
     def attach(self, context) -> _Token:
         previous = _ctrace.active()
-        _ctrace.activate(_ctrace_view(context))
-        return _Token(self._current.set(context), previous)
+        token = _Token(self._current.set(context), previous)
+        try:
+            _ctrace.activate(_ctrace_view(context))
+        except Exception:
+            log.debug("ctrace: activating an OpenTelemetry context failed", exc_info=True)
+        return token
 
     def get_current(self):
         context = self._current.get()
         active = _ctrace.active()
         if active is None:
             return context
-        otel = _otel()
-        span = otel.get_current_span(context)
-        if _backs(span, active):
+        try:
+            otel = _otel()
+            span = otel.get_current_span(context)
+            if _backs(span, active):
+                return context
+            return otel.set_span_in_context(_otel_view(active), context)
+        except Exception:
+            log.debug("ctrace: showing the active span to OpenTelemetry failed", exc_info=True)
             return context
-        return otel.set_span_in_context(_otel_view(active), context)
 
     def detach(self, token: _Token) -> None:
         self._current.reset(token.otel)

@@ -205,3 +205,44 @@ def test_otel_enabled_at_ddtrace_run_sets_the_provider():
               type(opentelemetry.context._RUNTIME_CONTEXT).__name__)
     """, env={"DD_TRACE_OTEL_ENABLED": "true"})
     assert proc.stdout.split() == ["ddtrace.opentelemetry", "DDRuntimeContext"]
+
+
+def test_asyncio_tasks_each_keep_their_own_current_span(tracer, otel):
+    import asyncio
+
+    async def handle(name):
+        with otel.start_as_current_span(name) as span:
+            await asyncio.sleep(0.01)  # the other task runs meanwhile
+            with tracer.trace("work." + name) as work:
+                await asyncio.sleep(0.01)
+            return span.get_span_context().span_id, work.parent_id
+
+    async def main():
+        return await asyncio.gather(handle("a"), handle("b"))
+
+    for span_id, parent_id in asyncio.run(main()):
+        assert span_id == parent_id
+    take_spans(tracer)
+
+
+def test_odd_contexts_never_raise_into_the_caller(tracer):
+    class Weird(otel_trace.Span):  # a foreign span whose context breaks
+        def get_span_context(self):
+            raise RuntimeError("broken span")
+
+        def end(self, end_time=None): pass
+        def is_recording(self): return True
+        def set_attributes(self, attributes): pass
+        def set_attribute(self, key, value): pass
+        def add_event(self, name, attributes=None, timestamp=None): pass
+        def update_name(self, name): pass
+        def set_status(self, status, description=None): pass
+        def record_exception(self, exception, attributes=None, timestamp=None, escaped=False): pass
+
+    with tracer.trace("outer"):
+        for context in (otel_trace.set_span_in_context(Weird()), otel_context.Context({"x": object()})):
+            token = otel_context.attach(context)
+            otel_context.get_current()
+            otel_context.detach(token)
+        assert tracer.current_span().name == "outer"
+    take_spans(tracer)
