@@ -246,3 +246,49 @@ def test_odd_contexts_never_raise_into_the_caller(tracer):
             otel_context.detach(token)
         assert tracer.current_span().name == "outer"
     take_spans(tracer)
+
+
+W3C_SCRIPT = r'''
+import json, sys
+from ddtrace.opentelemetry import TracerProvider
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+trace.set_tracer_provider(TracerProvider())
+otel = trace.get_tracer("t")
+propagator = TraceContextTextMapPropagator()
+results = []
+for carrier in json.load(sys.stdin):
+    with otel.start_as_current_span("s", context=propagator.extract(carrier)) as span:
+        out = {}
+        propagator.inject(out)
+        own = "%016x" % span.get_span_context().span_id
+    results.append({k: v.replace(own, "<span>") for k, v in out.items()})
+print(json.dumps(results))
+'''
+W3C_CARRIERS = [
+    {"traceparent": "00-%032x-%016x-01" % (0x1234, 0x5678),
+     "tracestate": "dd=s:2;o:rum;t.usr:abc,vendor=xyz"},
+    {"traceparent": "00-%032x-%016x-00" % (0xABCD, 0x99), "tracestate": "dd=s:-1;p:0000000000000099,a=1,b=2"},
+    {"traceparent": "00-%032x-%016x-01" % (0x77, 0x88), "tracestate": "other=v"},
+]
+
+
+def test_otel_propagators_see_the_tracestate_ddtrace_gives_them():
+    """One snippet under real ddtrace and ctrace: OTel's W3C propagator
+    extracts a parent (dd= and vendors' entries), a span continues it, the
+    propagator injects: the same traceparent and tracestate come out."""
+    import os
+    import subprocess
+    import sys
+    from test_propagation import DDTRACE_PYTHON
+
+    def run(python):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "OTEL_", "_CT_"))}
+        env.update(DD_TRACE_OTEL_ENABLED="true", DD_TRACE_AGENT_URL="http://127.0.0.1:9")
+        proc = subprocess.run([python, "-c", W3C_SCRIPT], input=json.dumps(W3C_CARRIERS), env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout.splitlines()[-1])
+    ours = run(sys.executable)
+    assert ours == run(DDTRACE_PYTHON)
+    assert ours[0]["tracestate"].endswith(",vendor=xyz") and "o:rum" in ours[0]["tracestate"]
