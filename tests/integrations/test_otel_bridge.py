@@ -4,8 +4,10 @@ opentelemetry-instrumentation-* through ``ddtrace.opentelemetry.TracerProvider``
 give one trace per request, with the view's manual ddtrace span and the OTel
 span inside it in place and the log line correlated; the same apps under
 real ddtrace 4.16 give the same trees but for the agent-style mapping."""
+import importlib.util
 import os
 import re
+import time
 import urllib.request
 
 import pytest
@@ -32,9 +34,11 @@ LOG_LINE = re.compile(r"loading user (\d+) \[dd.trace_id=([0-9a-f]+) dd.span_id=
 SPANS_PER_REQUEST = {"flask": 3, "fastapi": 5, "django": 3}
 
 
-def serve(tracer, app, requests=3, env=None):
+def serve(tracer, app, requests=3, env=None, wait_for_traces=True):
     """Runs the app under ``tracer`` (set up in the app's code, no
-    ddtrace-run), sends GET /users/<i> for each request; traces and output."""
+    ddtrace-run), sends GET /users/<i> for each request; the traces the
+    recording agent got (none when ``env`` points the tracer elsewhere:
+    ``wait_for_traces=False``) and the output."""
     argv, _ = APPS[app]
     port = free_port()
     env = dict({"PYTHONPATH": APPS_DIR}, **(env or {}))
@@ -42,7 +46,8 @@ def serve(tracer, app, requests=3, env=None):
         for user_id in range(requests):
             with urllib.request.urlopen("%s/users/%d" % (server.url, user_id), timeout=30) as reply:
                 assert reply.status == 200
-        wait_for_spans(server, requests * SPANS_PER_REQUEST[app])
+        if wait_for_traces:
+            wait_for_spans(server, requests * SPANS_PER_REQUEST[app])
     return server.traces(), server.output
 
 
@@ -130,3 +135,32 @@ def test_ddtrace_run_with_otel_enabled_installs_the_provider_and_context():
     client = _by_name(theirs, "client")
     client["name"], client["resource"], client["type"] = "postgresql.query", "SELECT 1", "sql"
     assert_same_trees(_as_agent_maps([theirs]), [trace])
+
+
+def _ctrace_agent(data_dir):
+    """A real ctrace-agent, started by the agent tests' own helper."""
+    spec = importlib.util.spec_from_file_location(
+        "agent_fixtures", os.path.join(differential.ROOT, "tests", "agent", "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Agent(data_dir).start()
+
+
+def test_ctrace_agent_counts_one_hit_per_request_of_an_otel_instrumented_app(tmp_path):
+    """What broke the agent's service numbers: every OTel span its own
+    trace, so three "hits" per request and the manual spans as resources."""
+    agent = _ctrace_agent(tmp_path)
+    try:
+        serve("ctrace", "flask", requests=4, env={"DD_TRACE_AGENT_URL": agent.url},
+              wait_for_traces=False)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            services = {s["service"]: s for s in agent.api("/api/v1/services")["services"]}
+            if services.get("diff-app", {}).get("hits") == 4:
+                break
+            time.sleep(0.2)
+        assert services["diff-app"]["hits"] == 4 and services["diff-app"]["errors"] == 0
+        resources = agent.api("/api/v1/services/diff-app/resources")["resources"]
+        assert [(r["resource"], r["hits"]) for r in resources] == [(APPS["flask"][1], 4)]
+    finally:
+        agent.stop()
