@@ -18,6 +18,10 @@ default is in place, so the provider alone is enough.
 - ``get_current()`` is the attached context, with ctrace's active span as
   its span when that differs (a ``tracer.trace()`` span opened inside an
   OTel span): OTel code then parents under it and propagates it.
+- Baggage: what the attached context carries is set on the ctrace
+  span's (or Context's) baggage, so ctrace's propagator forwards it; the
+  baggage of a ctrace span or Context shown to OTel is in the context
+  ``get_current()`` returns.
 - ``detach(token)`` restores both the OTel context and ctrace's active span
   of before the attach (ddtrace's own runtime context cannot: its detach is
   a no-op).
@@ -59,7 +63,10 @@ class DDRuntimeContext:
         previous = _ctrace.active()
         token = _Token(self._current.set(context), previous)
         try:
-            _ctrace.activate(_ctrace_view(context))
+            active = _ctrace_view(context)
+            _ctrace.activate(active)
+            if active is not None:
+                _baggage_to_ctrace(context, active)
         except Exception:
             log.debug("ctrace: activating an OpenTelemetry context failed", exc_info=True)
         return token
@@ -74,7 +81,7 @@ class DDRuntimeContext:
             span = otel.get_current_span(context)
             if _backs(span, active):
                 return context
-            return otel.set_span_in_context(_otel_view(active), context)
+            return _baggage_to_otel(active, otel.set_span_in_context(_otel_view(active), context))
         except Exception:
             log.debug("ctrace: showing the active span to OpenTelemetry failed", exc_info=True)
             return context
@@ -129,6 +136,10 @@ class _OTel:
         self.TraceFlags = trace.TraceFlags
         self.TraceState = trace.TraceState
         self.DEFAULT_TRACE_OPTIONS = DEFAULT_TRACE_OPTIONS
+        from opentelemetry.baggage import _BAGGAGE_KEY
+        from opentelemetry.context import set_value
+        self.BAGGAGE_KEY = _BAGGAGE_KEY
+        self.set_value = set_value
         from ddtrace.opentelemetry import Span
         self.Span = Span
 
@@ -141,6 +152,31 @@ def _otel() -> _OTel:
     if _otel_functions is None:
         _otel_functions = _OTel()
     return _otel_functions
+
+
+def _ctrace_context(active):
+    return active.context if isinstance(active, _ctrace.Span) else active
+
+
+def _baggage_to_ctrace(context, active) -> None:
+    baggage = context.get(_otel().BAGGAGE_KEY)
+    if not baggage:
+        return
+    ctrace_context = _ctrace_context(active)
+    for key, value in baggage.items():
+        value = str(value)
+        if ctrace_context.get_baggage_item(key) != value:
+            ctrace_context.set_baggage_item(key, value)
+
+
+def _baggage_to_otel(active, context):
+    items = _ctrace_context(active).get_all_baggage_items()
+    if not items:
+        return context
+    otel = _otel()
+    merged = dict(context.get(otel.BAGGAGE_KEY) or {})
+    merged.update(items)
+    return otel.set_value(otel.BAGGAGE_KEY, merged, context)
 
 
 def _backs(otel_span, active) -> bool:

@@ -292,3 +292,21 @@ def test_otel_propagators_see_the_tracestate_ddtrace_gives_them():
     ours = run(sys.executable)
     assert ours == run(DDTRACE_PYTHON)
     assert ours[0]["tracestate"].endswith(",vendor=xyz") and "o:rum" in ours[0]["tracestate"]
+
+
+def test_otel_baggage_reaches_ctrace_propagation_and_back(tracer, otel):
+    from opentelemetry import baggage
+    with otel.start_as_current_span("server") as server:
+        token = otel_context.attach(baggage.set_baggage("user", "42"))
+        with tracer.trace("client") as client:
+            headers = {}
+            HTTPPropagator.inject(client, headers)
+            assert baggage.get_all() == {"user": "42"}  # seen from a ddtrace span too
+        otel_context.detach(token)
+    assert headers["baggage"] == "user=42" and server.is_recording() is False
+    context = HTTPPropagator.extract({"traceparent": "00-%032x-%016x-01" % (5, 6), "baggage": "k=v"})
+    tracer.context_provider.activate(context)
+    assert baggage.get_all() == {"k": "v"}
+    assert otel_trace.get_current_span().get_span_context().span_id == 6
+    tracer.context_provider.activate(None)
+    take_spans(tracer)
