@@ -51,10 +51,12 @@ def test_event_dicts_carry_the_ids_and_service_as_ddtrace_writes_them(tmp_path):
     assert "dd.span_id=<job> dd.trace_id=<trace of job>" in defaults
 
 
-@pytest.mark.parametrize("setting", ["false", "0"])
-def test_logs_injection_off_leaves_event_dicts_alone(tmp_path, setting):
-    ours = logged("ctrace", tmp_path, env={"DD_LOGS_INJECTION": setting})
-    assert ours == logged("ddtrace", tmp_path, env={"DD_LOGS_INJECTION": setting})
+@pytest.mark.parametrize("env", [{"DD_LOGS_INJECTION": "false"}, {"DD_LOGS_INJECTION": "0"},
+                                 {"DD_TRACE_STRUCTLOG_ENABLED": "false"},
+                                 {"DD_PATCH_MODULES": "structlog:false"}])
+def test_injection_or_the_integration_off_leaves_event_dicts_alone(tmp_path, env):
+    ours = logged("ctrace", tmp_path, env=env)
+    assert ours == logged("ddtrace", tmp_path, env=env)
     assert "dd." not in ours
 
 
