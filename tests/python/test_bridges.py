@@ -310,3 +310,15 @@ def test_otel_baggage_reaches_ctrace_propagation_and_back(tracer, otel):
     assert otel_trace.get_current_span().get_span_context().span_id == 6
     tracer.context_provider.activate(None)
     take_spans(tracer)
+
+
+def test_sequences_are_flattened_and_the_response_status_is_mapped(tracer, otel):
+    span = otel.start_span("x", kind=SpanKind.SERVER)
+    span.set_attribute("http.response.status_code", 503)
+    span.set_attribute("tags", ["a", "b"])
+    span.set_attribute("ports", (80, 443))
+    span.end()
+    (sent,) = take_spans(tracer)
+    assert sent["meta"]["http.status_code"] == "503" and "http.response.status_code" not in sent["meta"]
+    assert sent["meta"]["tags.0"] == "a" and sent["meta"]["tags.1"] == "b"
+    assert sent["metrics"]["ports.0"] == 80 and sent["metrics"]["ports.1"] == 443

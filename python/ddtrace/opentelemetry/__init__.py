@@ -49,6 +49,7 @@ log = logging.getLogger("ddtrace")
 __all__ = ["TracerProvider"]
 
 _MAPPED_FIELDS = {"service.name": "service", "resource.name": "resource", "span.type": "span_type"}
+_SPECIAL_KEYS = frozenset(_MAPPED_FIELDS) | {"http.response.status_code"}
 _KINDS = {kind.name.lower(): kind for kind in SpanKind}
 
 
@@ -153,20 +154,27 @@ class Span(otel_trace.Span):
             self.set_attribute(key, value)
 
     def set_attribute(self, key: str, value: Any) -> None:
-        if not self.is_recording():
+        # Instrumentations set ~20 attributes per request: plain ones go
+        # straight to set_tag, the rest to _set_special.
+        ddspan = self._ddspan
+        if ddspan.finished:
             return
+        if key in _SPECIAL_KEYS or isinstance(value, (list, tuple)):
+            self._set_special(key, value)
+        else:
+            ddspan.set_tag(key, value)
+
+    def _set_special(self, key: str, value: Any) -> None:
         field = _MAPPED_FIELDS.get(key)
         if field is not None:
             setattr(self._ddspan, field, str(value))
             self._explicit_resource |= field == "resource"
         elif key == "http.response.status_code":
             self._ddspan.set_tag("http.status_code", str(value))  # ddtrace's mapping
-        elif isinstance(value, (list, tuple)):
+        else:
             # ddtrace flattens sequences to key.0, key.1, ...
             for index, item in enumerate(value):
                 self._ddspan.set_tag("%s.%d" % (key, index), item)
-        else:
-            self._ddspan.set_tag(key, value)
 
     def add_event(self, name: str, attributes: Optional[Mapping[str, Any]] = None,
                   timestamp: Optional[int] = None) -> None:
