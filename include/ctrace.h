@@ -108,6 +108,9 @@ typedef struct ct_remote_parent {
     uint64_t span_id;
     int sampling_priority;        /* CT_PRIORITY_UNSET when unknown */
     const char *origin;           /* NUL-terminated, may be NULL */
+    const char *tracestate;       /* the W3C tracestate, NUL-terminated, may be
+                                     NULL: kept on the trace so that the other
+                                     vendors' entries travel on downstream */
 } ct_remote_parent;
 
 #define CT_PRIORITY_UNSET (-128)

@@ -39,6 +39,8 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
             trace->sampling_priority = remote->sampling_priority;
         if (remote->origin && remote->origin[0])
             trace->origin = ct_string_new(remote->origin, strlen(remote->origin));
+        if (remote->tracestate && remote->tracestate[0])
+            trace->tracestate = ct_string_new(remote->tracestate, strlen(remote->tracestate));
     } else {
         uint64_t high = tracer->config->trace_id_128
                             ? ct_ids_trace_high(start_ns / 1000000000)

@@ -110,6 +110,7 @@ void ct_trace_unref(ct_trace *trace)
         ct_tracer_count_drop(trace->tracer, trace->record_count);
     ct_string_unref(trace->decision_maker);
     ct_string_unref(trace->origin);
+    ct_string_unref(trace->tracestate);
     ct_tags_clear(&trace->propagated);
     if (!trace->tracer->lock_free)
         pthread_mutex_destroy(&trace->lock);

@@ -42,6 +42,8 @@ typedef struct ct_trace {
     int32_t sampling_priority;      /* CT_PRIORITY_UNSET until decided */
     ct_string *decision_maker;      /* "_dd.p.dm" value; NULL: default */
     ct_string *origin;              /* "_dd.origin"; NULL when none */
+    ct_string *tracestate;          /* the remote parent's W3C tracestate;
+                                       NULL when none */
     ct_sampling_decision sampling;  /* valid when sampled_locally */
     uint8_t sampled_locally;        /* the sampler decided the priority */
     ct_tags propagated;             /* trace-level "_dd.p.*" tags */

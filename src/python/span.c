@@ -34,6 +34,7 @@ static int remote_parent_from(PyObject *parent, ct_remote_parent *remote)
     remote->span_id = context->span_id;
     remote->sampling_priority = CT_PRIORITY_UNSET;
     remote->origin = NULL;
+    remote->tracestate = NULL;
     if (context->metrics) {
         PyObject *priority = PyDict_GetItemString(context->metrics, "_sampling_priority_v1");
         if (priority && PyNumber_Check(priority)) {
@@ -47,6 +48,10 @@ static int remote_parent_from(PyObject *parent, ct_remote_parent *remote)
         PyObject *origin = PyDict_GetItemString(context->meta, "_dd.origin");
         if (origin && PyUnicode_Check(origin))
             remote->origin = PyUnicode_AsUTF8(origin);
+        PyErr_Clear();
+        PyObject *tracestate = PyDict_GetItemString(context->meta, "tracestate");
+        if (tracestate && PyUnicode_Check(tracestate))
+            remote->tracestate = PyUnicode_AsUTF8(tracestate);
         PyErr_Clear();
     }
     return 0;

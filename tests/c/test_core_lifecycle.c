@@ -282,6 +282,28 @@ CT_TEST(remote_parent_continues_its_trace)
     ct_tracer_free(tracer, 0);
 }
 
+/* The remote parent's tracestate lives on the segment (the Python layer
+ * re-injects its other vendors' entries), and is not a tag of any span. */
+CT_TEST(remote_tracestate_is_kept_on_the_segment_not_tagged)
+{
+    ct_tracer *tracer = new_tracer(NULL);
+    ct_remote_parent remote = {.trace_id_low = 0x5678, .span_id = 99, .sampling_priority = 1,
+                               .tracestate = "dd=s:1,other=v1"};
+    ct_span_options options = {.name = "server", .name_len = -1, .service_len = -1,
+                               .resource_len = -1, .type_len = -1, .remote = &remote};
+    ct_span *span = ct_span_new(tracer, &options);
+    ct_span *child = start(tracer, "child", span);
+    CT_ASSERT(child->trace->tracestate &&
+              ct_string_equals(child->trace->tracestate, "dd=s:1,other=v1", 15));
+    ct_span_free(child);
+    ct_span_free(span);
+    captured *c = capture(tracer);
+    char value[64];
+    CT_ASSERT(!meta_of(find(c, "server"), "tracestate", value, sizeof value));
+    release(c);
+    ct_tracer_free(tracer, 0);
+}
+
 /* A lock-free tracer (Python's) recycles dead segments: a recycled one
  * must carry nothing of the trace it held before. */
 CT_TEST(recycled_segments_start_clean)

@@ -187,7 +187,7 @@ def _extract_tracecontext(headers: Dict[str, Any]) -> Optional[dict]:
     trace_id, span_id, flags = parsed
     meta = {_W3C_TRACEPARENT_KEY: traceparent.strip()}
     priority: Optional[int] = flags & 1
-    origin = None
+    origin = state_priority = None
     tracestate = _header(headers, _HTTP_HEADER_TRACESTATE)
     if tracestate:
         members = _tracestate_members(tracestate)
@@ -203,7 +203,7 @@ def _extract_tracecontext(headers: Dict[str, Any]) -> Optional[dict]:
                     meta[_LAST_DD_PARENT_ID_KEY] = last_parent
                 priority = _w3c_priority(flags & 1, state_priority, origin)
     return {"trace_id": trace_id, "span_id": span_id, "sampling_priority": priority,
-            "dd_origin": origin, "meta": meta}
+            "dd_origin": origin, "meta": meta, "dd_priority": state_priority}
 
 
 def _b3_id(text: Optional[str]) -> Optional[int]:
@@ -404,6 +404,39 @@ def _inject_tracecontext(ctx, span, tags, headers) -> None:
               if not m.startswith("dd=")]
     headers[_HTTP_HEADER_TRACESTATE] = ",".join(
         (["dd=" + dd] if dd else []) + others[:_TRACESTATE_MAX_MEMBERS - 1])
+
+
+def _w3c_tracestate(context) -> str:
+    """The ``tracestate`` value injection would send for ``context`` (a
+    Span or Context): its ``dd=`` member first, then the other vendors'.
+    The OpenTelemetry bridge hands it to OTel's propagators and links."""
+    ctx, span = _sampled_context(context)
+    if not ctx.trace_id or not ctx.span_id:
+        return ""
+    headers: Dict[str, str] = {}
+    _inject_tracecontext(ctx, span, _propagated_tags(ctx, span), headers)
+    return headers.get(_HTTP_HEADER_TRACESTATE, "")
+
+
+def _context_from_w3c(trace_id: int, span_id: int, sampled: Optional[bool], tracestate: str) -> Context:
+    """A remote Context as the ``tracecontext`` style extracts it from a
+    traceparent of these ids and flags and this ``tracestate`` (``dd=``
+    gives priority, origin and ``_dd.p.*`` tags; other vendors are kept for
+    re-injection). ``sampled=None`` (no decision upstream) leaves the
+    priority to the ``dd=`` member, or undecided."""
+    traceparent = _ctrace._prop_format_traceparent(
+        trace_id >> 64, trace_id & _MAX_UINT_64BITS, span_id, bool(sampled))
+    headers = {_HTTP_HEADER_TRACEPARENT: traceparent}
+    if tracestate:
+        headers[_HTTP_HEADER_TRACESTATE] = tracestate
+    args = _extract_tracecontext(headers)
+    if args is None:
+        return Context()
+    if sampled is None:
+        args["sampling_priority"] = args["dd_priority"]
+    return Context(trace_id=args["trace_id"], span_id=args["span_id"],
+                   sampling_priority=args["sampling_priority"], dd_origin=args["dd_origin"],
+                   meta=args["meta"])
 
 
 class HTTPPropagator:
