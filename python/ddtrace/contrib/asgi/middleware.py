@@ -99,12 +99,15 @@ class TraceMiddleware:
         self.span_modifier = span_modifier
 
     async def __call__(self, scope: Any, receive: Callable, send: Callable) -> Any:
-        span = None
+        started = None
         if scope.get("type") == "http":
             with guard(self.integration_config.integration_name):
-                span = self._start(scope)
-        if span is None:
+                started = self._start(scope)
+        if started is None:
             return await self.app(scope, receive, send)
+        span, headers = started
+        with guard(self.integration_config.integration_name):
+            self._tag_request(scope, span, headers)
         try:
             return await self.app(scope, receive, self._traced_send(scope, span, send))
         except Exception as exc:
@@ -130,6 +133,13 @@ class TraceMiddleware:
         span.set_tag("span.kind", SpanKind.SERVER)
         trace_utils.set_service_and_source(span, service, integration)
         scope.setdefault("datadog", {"request_spans": []})["request_spans"].append(span)
+        return span, headers
+
+    def _tag_request(self, scope: Any, span: Any, headers: Dict[str, str]) -> None:
+        """The request's tags; a failure here leaves the span untagged
+        but still ended with the response."""
+        integration = self.integration_config
+        method = scope["method"]
         if self.span_modifier is not None:
             self.span_modifier(span, scope)
         query = bytes_to_str(scope.get("query_string", b"")) or None
@@ -138,7 +148,6 @@ class TraceMiddleware:
                                   request_headers=headers, headers_are_case_sensitive=True)
         for key, value in _version_tags(scope).items():
             span.set_tag(key, value)
-        return span
 
     def _traced_send(self, scope: Any, span: Any, send: Callable) -> Callable:
         async def traced_send(message: Mapping[str, Any]) -> Any:
