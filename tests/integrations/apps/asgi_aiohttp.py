@@ -50,6 +50,14 @@ async def integration_errors(request):
     return web.json_response(dict(_safety.errors))
 
 
+if os.environ.get("BREAK_TRACING"):
+    # the failure test: ctrace's HTTP tagging raises on every call
+    from ddtrace.contrib import trace_utils
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("tagging failed")
+    trace_utils.set_http_meta = broken
+
 app = web.Application()
 app.router.add_get("/", home)
 app.router.add_get("/users/{user_id}", user)

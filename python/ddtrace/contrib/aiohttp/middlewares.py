@@ -36,8 +36,15 @@ def _start_span(request: web.Request, app_config: dict) -> Any:
     trace_utils.activate_distributed_headers(
         tracer, int_config=config.aiohttp, request_headers=request.headers,
         override=app_config.get("distributed_tracing_enabled"))
+    span = tracer.trace("aiohttp.request", service=app_config["service"], span_type=SpanTypes.WEB)
+    request[REQUEST_SPAN_KEY] = span
+    return span
+
+
+def _tag_request(span: Any, request: web.Request, app_config: dict) -> None:
+    """The request's tags; a failure here leaves the span untagged but
+    still ended with the response."""
     service = app_config["service"]
-    span = tracer.trace("aiohttp.request", service=service, span_type=SpanTypes.WEB)
     span.set_tag("component", config.aiohttp.integration_name)
     span.set_tag("span.kind", SpanKind.SERVER)
     span.set_metric("_dd.measured", 1)
@@ -49,10 +56,8 @@ def _start_span(request: web.Request, app_config: dict) -> Any:
         span, config.aiohttp, method=request.method, url=str(request.url),
         query=request.query_string if trace_query_string else None,
         request_headers=request.headers, route=_route(request), headers_are_case_sensitive=True)
-    request[REQUEST_SPAN_KEY] = span
     request[REQUEST_CONFIG_KEY] = app_config
     request[REQUEST_CONTEXT_KEY] = span.context
-    return span
 
 
 async def trace_middleware(app: web.Application, handler: Any) -> Any:
@@ -61,6 +66,9 @@ async def trace_middleware(app: web.Application, handler: Any) -> Any:
         span = None
         with guard("aiohttp"):
             span = _start_span(request, app[CONFIG_KEY])
+        if span is not None:
+            with guard("aiohttp"):
+                _tag_request(span, request, app[CONFIG_KEY])
         try:
             response = await handler(request)
         except Exception:

@@ -68,8 +68,6 @@ def _start(instance: Any, args: tuple, kwargs: dict) -> Any:
     span.set_tag("component", client.integration_name)
     span.set_tag("span.kind", SpanKind.CLIENT)
     trace_utils.set_service_and_source(span, service, client)
-    if trace_utils.distributed_tracing_enabled(client):
-        trace_utils.inject_headers(span, headers)
     return span, (method, str(url), host, query or "", headers)
 
 
@@ -91,6 +89,9 @@ async def _traced_request(wrapped, instance, args, kwargs):
     if started is None:
         return await wrapped(*args, **kwargs)
     span, request = started
+    if trace_utils.distributed_tracing_enabled(config.aiohttp_client):
+        with guard("aiohttp"):  # a span whose headers failed is still ended below
+            trace_utils.inject_headers(span, request[4])
     response = None
     try:
         response = await wrapped(*args, **kwargs)

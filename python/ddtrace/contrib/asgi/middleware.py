@@ -129,9 +129,6 @@ class TraceMiddleware:
         method = scope["method"]
         span = tracer.trace(integration.get("request_span_name", "asgi.request"), service=service,
                             resource="%s %s" % (method, scope["path"]), span_type=SpanTypes.WEB)
-        span.set_tag("component", integration.integration_name)
-        span.set_tag("span.kind", SpanKind.SERVER)
-        trace_utils.set_service_and_source(span, service, integration)
         scope.setdefault("datadog", {"request_spans": []})["request_spans"].append(span)
         return span, headers
 
@@ -140,6 +137,9 @@ class TraceMiddleware:
         but still ended with the response."""
         integration = self.integration_config
         method = scope["method"]
+        span.set_tag("component", integration.integration_name)
+        span.set_tag("span.kind", SpanKind.SERVER)
+        trace_utils.set_service_and_source(span, trace_utils.int_service(None, integration), integration)
         if self.span_modifier is not None:
             self.span_modifier(span, scope)
         query = bytes_to_str(scope.get("query_string", b"")) or None
@@ -177,5 +177,7 @@ class TraceMiddleware:
         spans = scope.get("datadog", {}).get("request_spans")
         if spans and span in spans:
             spans.remove(span)
-        trace_utils.set_service_and_source(span, span.service, self.integration_config)
+        # as ddtrace, the integration's service again: a change inside the app does not stick
+        integration = self.integration_config
+        trace_utils.set_service_and_source(span, trace_utils.int_service(None, integration), integration)
         span.finish()

@@ -54,8 +54,6 @@ def _start(request: httpx.Request) -> Any:
     span.set_tag("span.kind", SpanKind.CLIENT)
     span.set_metric("_dd.measured", 1)
     trace_utils.set_service_and_source(span, service, config.httpx)
-    if trace_utils.distributed_tracing_enabled(config.httpx):
-        trace_utils.inject_headers(span, request.headers)
     return span
 
 
@@ -76,6 +74,9 @@ def _traced(request: Any) -> Iterator[list]:
     with guard("httpx"):
         if tracer.enabled and isinstance(request, httpx.Request):
             span = _start(request)
+    if span is not None and trace_utils.distributed_tracing_enabled(config.httpx):
+        with guard("httpx"):  # a span whose headers failed is still ended below
+            trace_utils.inject_headers(span, request.headers)
     holder: list = [None]
     try:
         yield holder
