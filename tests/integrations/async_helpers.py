@@ -129,3 +129,35 @@ def without_inherited_service_source(traces: List[List[dict]]) -> List[List[dict
             if span.get("parent_id") in ids and "component" not in meta:
                 meta.pop("_dd.svc_src", None)
     return traces
+
+
+def comparable(traces: List[List[dict]], handed_over: Iterable[str] = ()) -> List[List[dict]]:
+    """``traces`` less what differs by ddtrace's own quirks, not by the
+    integrations:
+    - spans named in ``handed_over`` start where ddtrace hands a Context
+      (a worker thread, a task given ``context=``): its first span there is
+      a local root of its own (runtime-id, process id, top level), where
+      ctrace hands over the span and makes a plain child (README);
+    - ddtrace copies ``_dd.p.tid`` onto some child spans (the root has it);
+    - span links name ids that differ run to run (tests check them apart);
+    - the inherited ``_dd.svc_src`` (``without_inherited_service_source``)."""
+    if handed_over:
+        drop_from_spans(traces, names=handed_over, meta={"runtime-id"},
+                        metrics={"process_id", "_dd.top_level"}, children_only=True)
+    drop_from_spans(traces, meta={"_dd.p.tid"}, children_only=True)
+    drop_from_spans(traces, meta={"_dd.span_links"})
+    return without_inherited_service_source(traces)
+
+
+def run_script_output(tracer: str, code: str, env: Optional[Dict[str, str]] = None, spans: int = 1):
+    """Runs ``code`` under ``tracer``'s ddtrace-run (from this folder, so
+    it can import ``apps``); (the JSON of its last stdout line, the traces
+    once ``spans`` spans arrived, its stderr)."""
+    import subprocess
+    with differential.RecordingAgent() as agent:
+        proc = subprocess.run([differential.bin_path(tracer, "ddtrace-run"), differential.bin_path(tracer, "python"),
+                               "-c", code], env=differential.tracer_env(agent, env), cwd=differential.HERE,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        traces = differential.wait_for_spans(agent, spans)
+    return json.loads(proc.stdout.strip().splitlines()[-1]), traces, proc.stderr

@@ -2,14 +2,11 @@
 for routes, an exception, 4xx/5xx answers, a streamed response, static
 files and unmatched paths; and aiohttp client -> aiohttp server across
 two processes in every propagation style."""
-import json
-import sys
 
 import pytest
 
 import differential
-from async_helpers import (STYLES, drop_from_spans, record, record_both, request, request_json, spans_named,
-                           without_inherited_service_source)
+from async_helpers import APPS, STYLES, comparable, record, record_both, request, request_json, spans_named
 
 PATHS = ["/", "/users/3?q=1&secret=x", "/boom", "/status/404", "/status/500", "/stream",
          "/static/asgi_raw.py", "/nowhere"]
@@ -17,11 +14,6 @@ PATHS = ["/", "/users/3?q=1&secret=x", "/boom", "/status/404", "/status/500", "/
 
 def server(port):
     return ["python", "asgi_aiohttp.py", str(port)]
-
-
-def comparable(traces):
-    drop_from_spans(traces, meta={"_dd.p.tid"}, children_only=True)
-    return without_inherited_service_source(traces)
 
 
 def test_aiohttp_server_traces_as_ddtrace():
@@ -52,24 +44,12 @@ def test_aiohttp_server_own_failure_never_breaks_the_app():
 
 
 CLIENT_SCRIPT = r'''
-import asyncio, http.server, json, sys, threading
+import asyncio, json, sys
 import aiohttp
 from ddtrace import tracer
+from apps.echo_server import start
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-    def do_GET(self):
-        code = 500 if "fail" in self.path else (404 if "missing" in self.path else 200)
-        body = json.dumps(sorted(k.lower() for k in self.headers.keys())).encode()
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-base = "http://127.0.0.1:%d" % srv.server_address[1]
+base = start(int(sys.argv[1]))
 seen = []
 
 async def main():
@@ -109,7 +89,7 @@ def test_aiohttp_client_traces_as_ddtrace(env):
 def test_aiohttp_client_to_aiohttp_server_is_one_trace_in_each_style(style):
     env = {"DD_TRACE_PROPAGATION_STYLE": style}
     port_b = differential.free_port()
-    b = differential.Server("ctrace", server(port_b), port_b, cwd=differential_apps(),
+    b = differential.Server("ctrace", server(port_b), port_b, cwd=APPS,
                             env=dict(env, DD_SERVICE="service-b"))
     with b:
         traces_a, answer = record("ctrace", server, lambda base, port: request_json(base + "/downstream"),
@@ -122,8 +102,3 @@ def test_aiohttp_client_to_aiohttp_server_is_one_trace_in_each_style(style):
     assert client[0]["parent_id"] == front[0]["span_id"]
     assert remote["trace_id"] == client[0]["trace_id"] == front[0]["trace_id"]
     assert remote["parent_id"] == client[0]["span_id"] and remote["resource"] == "GET /users/{user_id}"
-
-
-def differential_apps():
-    from async_helpers import APPS
-    return APPS

@@ -2,13 +2,12 @@
 ddtrace's span trees (status, 5xx, an exception, a streamed body, the
 app's own tags), incoming distributed headers, bad input, and the
 middleware's own failures never breaking the app."""
-import json
 
 import pytest
 
 import differential
-from async_helpers import (STYLES, drop_from_spans, raw_request, record, record_both, request, request_json,
-                           spans_named, status_line, uvicorn, without_inherited_service_source)
+from async_helpers import (STYLES, raw_request, record, record_both, request,
+                           request_json, spans_named, status_line, uvicorn, without_inherited_service_source)
 
 PATHS = ["/", "/bad-gateway", "/boom", "/span", "/q?a=1&token=secret", "/%E2%9C%93/caf%C3%A9"]
 

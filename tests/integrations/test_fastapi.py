@@ -8,8 +8,8 @@ import json
 import pytest
 
 import differential
-from async_helpers import (CODE_ORIGIN_META, STYLES, drop_from_spans, record, record_both, request, spans_named,
-                           uvicorn, without_inherited_service_source)
+from async_helpers import (APPS, CODE_ORIGIN_META, STYLES, comparable,
+                           record, record_both, request, spans_named, uvicorn)
 
 PATHS = [("GET", "/"), ("GET", "/users/3?x=1&password=hunter2"), ("POST", "/users/3"),
          ("DELETE", "/users/3"), ("GET", "/sync"), ("GET", "/boom"), ("GET", "/unavailable"),
@@ -24,25 +24,14 @@ def drive(base, _port):
 def app(port):
     return uvicorn("asgi_fastapi:app", port)
 
-
-def comparable(traces):
-    # ddtrace hands a worker thread a Context, so the first span there is
-    # a local root of its own (runtime-id, process id, top level); ctrace
-    # hands it the submitting span, whose child it is (README). The same
-    # for a task created with an explicit context= (asyncio patch).
-    drop_from_spans(traces, names={"pool.work", "task.child"}, meta={"runtime-id"},
-                    metrics={"process_id", "_dd.top_level"})
-    # ddtrace copies _dd.p.tid onto some child spans at random; the root has it.
-    drop_from_spans(traces, meta={"_dd.p.tid"}, children_only=True)
-    # span links name ids that differ run to run: checked on their own below
-    drop_from_spans(traces, meta={"_dd.span_links"})
-    return without_inherited_service_source(traces)
+#: spans that start in a worker thread or a task given context=
+HANDED_OVER = {"pool.work", "task.child"}
 
 
 def test_fastapi_requests_trace_as_ddtrace():
     (theirs, their_statuses), (ours, our_statuses) = record_both(app, drive)
     assert our_statuses == their_statuses == [200, 200, 200, 405, 200, 500, 503, 404, 200, 200, 200]
-    differential.assert_same_trees(comparable(theirs), comparable(ours), ignore_meta=CODE_ORIGIN_META)
+    differential.assert_same_trees(comparable(theirs, HANDED_OVER), comparable(ours, HANDED_OVER), ignore_meta=CODE_ORIGIN_META)
 
 
 def test_fastapi_background_task_is_linked_to_its_request():
@@ -66,7 +55,7 @@ def test_fastapi_settings_apply_as_in_ddtrace(env):
         return [request(base + path, headers={"X-Request-Id": "r-1"})[0]
                 for path in ("/users/1?token=abc", "/nowhere", "/boom")]
     (theirs, _), (ours, _) = record_both(app, drive_settings, env)
-    differential.assert_same_trees(comparable(theirs), comparable(ours), ignore_meta=CODE_ORIGIN_META)
+    differential.assert_same_trees(comparable(theirs, HANDED_OVER), comparable(ours, HANDED_OVER), ignore_meta=CODE_ORIGIN_META)
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -75,7 +64,7 @@ def test_httpx_to_fastapi_is_one_trace_in_each_style(style):
     one trace, B's request span the child of A's httpx span."""
     env = {"DD_TRACE_PROPAGATION_STYLE": style}
     port_b = differential.free_port()
-    with differential.Server("ctrace", app(port_b), port_b, cwd=_apps(),
+    with differential.Server("ctrace", app(port_b), port_b, cwd=APPS,
                              env=dict(env, DD_SERVICE="service-b")) as b:
         env_a = dict(env, DD_SERVICE="service-a", DOWNSTREAM_URL=b.url)
         traces_a, answer = record("ctrace", app, lambda base, port: request(base + "/downstream"), env_a)
@@ -87,8 +76,3 @@ def test_httpx_to_fastapi_is_one_trace_in_each_style(style):
     assert server["trace_id"] == client["trace_id"] == front["trace_id"]
     assert server["parent_id"] == client["span_id"]
     assert server["service"] == "service-b" and front["service"] == "service-a"
-
-
-def _apps():
-    from async_helpers import APPS
-    return APPS

@@ -4,7 +4,7 @@ ThreadPoolExecutor (submit, map, run_in_executor) and asyncio tasks
 was active where they were started, as under ddtrace; nothing leaks from
 one job into the next."""
 import differential
-from async_helpers import drop_from_spans, spans_named, without_inherited_service_source
+from async_helpers import comparable, spans_named
 
 SCRIPT = r'''
 import asyncio, contextvars
@@ -42,21 +42,14 @@ async def main():
 asyncio.run(main())
 '''
 
-
-def comparable(traces):
-    # ddtrace hands the worker (and a task given context=) a Context, so its
-    # first span there is a local root of its own (runtime-id, process id,
-    # top level); ctrace hands over the span itself, whose child it is.
-    drop_from_spans(traces, names={"pool.work", "task.child"}, meta={"runtime-id"},
-                    metrics={"process_id", "_dd.top_level"}, children_only=True)
-    drop_from_spans(traces, meta={"_dd.p.tid"}, children_only=True)
-    return without_inherited_service_source(traces)
+#: spans that start in a worker thread or a task given context=
+HANDED_OVER = {"pool.work", "task.child"}
 
 
 def test_thread_pool_and_asyncio_tasks_parent_as_ddtrace():
     theirs = differential.run_script("ddtrace", SCRIPT, rates={})
     ours = differential.run_script("ctrace", SCRIPT, rates={})
-    differential.assert_same_trees(comparable(theirs), comparable(ours))
+    differential.assert_same_trees(comparable(theirs, HANDED_OVER), comparable(ours, HANDED_OVER))
     roots = {s["span_id"]: s for s in spans_named(ours, "sync.root") + spans_named(ours, "async.root")}
     for span in spans_named(ours, "pool.work"):
         assert span["parent_id"] in roots

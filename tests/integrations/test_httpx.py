@@ -3,38 +3,19 @@ connection errors, redirects, split_by_domain, query strings), the
 headers injected in every configured style, and the integration's own
 failures never reaching the caller. (httpx -> FastAPI across processes
 is in test_fastapi.py.)"""
-import json
 
 import pytest
 
 import differential
-from async_helpers import STYLES, drop_from_spans, spans_named, without_inherited_service_source
+from async_helpers import STYLES, comparable, run_script_output, spans_named
 
 CLIENT_SCRIPT = r'''
-import asyncio, http.server, json, sys, threading
+import asyncio, json, sys
 import httpx
 from ddtrace import tracer
+from apps.echo_server import start
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-    def do_GET(self):
-        if self.path.startswith("/redirect"):
-            self.send_response(302)
-            self.send_header("Location", "/plain")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        code = 500 if "fail" in self.path else (404 if "missing" in self.path else 200)
-        body = json.dumps(sorted(k.lower() for k in self.headers.keys())).encode()
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-base = "http://127.0.0.1:%d" % srv.server_address[1]
+base = start(int(sys.argv[1]))
 seen = []
 
 seen.append(httpx.get(base + "/plain?a=1&password=hunter2").json())
@@ -59,11 +40,6 @@ print(json.dumps(seen))
 '''
 
 
-def comparable(traces):
-    drop_from_spans(traces, meta={"_dd.p.tid"}, children_only=True)
-    return without_inherited_service_source(traces)
-
-
 def run_both(env=None):
     port = str(differential.free_port())  # the same in both runs: URLs carry it
     return (differential.run_script("ddtrace", CLIENT_SCRIPT, env, args=[port], rates={}),
@@ -74,7 +50,7 @@ def run_both(env=None):
                                  {"DD_TRACE_HTTP_CLIENT_TAG_QUERY_STRING": "false",
                                   "DD_HTTPX_DISTRIBUTED_TRACING": "false"},
                                  {"DD_TRACE_HTTP_SERVER_ERROR_STATUSES": "400-599",
-                                  "DD_TRACE_HEADER_TAGS": "content-length:resp.len,user-agent"}])
+                                  "DD_TRACE_HEADER_TAGS": "server:resp.server,user-agent"}])
 def test_httpx_traces_as_ddtrace(env):
     theirs, ours = run_both(env)
     differential.assert_same_trees(comparable(theirs), comparable(ours))
@@ -82,24 +58,14 @@ def test_httpx_traces_as_ddtrace(env):
 
 
 INJECT_SCRIPT = r'''
-import http.server, json, threading
+import json
 import httpx
 from ddtrace import tracer
+from apps.echo_server import start
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-    def do_GET(self):
-        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
+base = start()
 with tracer.trace("parent.op") as parent:
-    headers = httpx.get("http://127.0.0.1:%d/" % srv.server_address[1]).json()
+    headers = httpx.get(base + "/").json()
 print(json.dumps(headers))
 '''
 
@@ -109,16 +75,9 @@ def test_httpx_injects_headers_in_each_style_as_ddtrace(style):
     env = {"DD_TRACE_PROPAGATION_STYLE": style}
     sent = {}
     for tracer in ("ddtrace", "ctrace"):
-        with differential.RecordingAgent() as agent:
-            import subprocess
-            proc = subprocess.run([differential.bin_path(tracer, "ddtrace-run"), differential.bin_path(tracer, "python"),
-                                   "-c", INJECT_SCRIPT], env=differential.tracer_env(agent, env),
-                                  capture_output=True, text=True, timeout=120)
-            assert proc.returncode == 0, proc.stderr
-            headers = json.loads(proc.stdout.strip().splitlines()[-1])
-            differential.wait_for_spans(agent, 2)
-            client, = spans_named(agent.traces(), "http.request")
-            root, = spans_named(agent.traces(), "parent.op")
+        headers, traces, _ = run_script_output(tracer, INJECT_SCRIPT, env, spans=2)
+        client, = spans_named(traces, "http.request")
+        root, = spans_named(traces, "parent.op")
         sent[tracer] = headers
         trace_id = int(root["meta"]["_dd.p.tid"], 16) << 64 | client["trace_id"]
         propagated = {k for k in headers if k.startswith(("x-datadog", "traceparent", "tracestate", "x-b3", "b3"))}
@@ -140,46 +99,28 @@ def test_httpx_injects_headers_in_each_style_as_ddtrace(style):
 
 
 FAILING_SCRIPT = r'''
-import asyncio, http.server, json, threading
+import asyncio, json
 import httpx
 from ddtrace.contrib import _safety, trace_utils
+from apps.echo_server import start
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-url = "http://127.0.0.1:%d/" % srv.server_address[1]
+url = start() + "/plain"
 
 def broken(*args, **kwargs):
     raise RuntimeError("tagging failed")
 trace_utils.set_http_meta = broken
 trace_utils.inject_headers = broken
-bodies = [httpx.get(url).text for _ in range(3)]
+bodies = [httpx.get(url).status_code for _ in range(3)]
 async def main():
     async with httpx.AsyncClient() as client:
-        return (await client.get(url)).text
+        return (await client.get(url)).status_code
 bodies.append(asyncio.run(main()))
 print(json.dumps({"bodies": bodies, "errors": dict(_safety.errors)}))
 '''
 
 
-def test_httpx_own_failure_never_reaches_the_caller(capfd):
-    with differential.RecordingAgent() as agent:
-        import subprocess
-        proc = subprocess.run([differential.bin_path("ctrace", "ddtrace-run"), differential.bin_path("ctrace", "python"),
-                               "-c", FAILING_SCRIPT], env=differential.tracer_env(agent),
-                              capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr
-        differential.wait_for_spans(agent, 4)
-        traces = agent.traces()
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out == {"bodies": ["ok"] * 4, "errors": {"httpx": 8}}  # inject and tag, four requests
-    assert proc.stderr.count("the httpx integration failed") == 1  # logged once
+def test_httpx_own_failure_never_reaches_the_caller():
+    out, traces, stderr = run_script_output("ctrace", FAILING_SCRIPT, spans=4)
+    assert out == {"bodies": [200] * 4, "errors": {"httpx": 8}}  # inject and tag, four requests
+    assert stderr.count("the httpx integration failed") == 1  # logged once
     assert len(spans_named(traces, "http.request")) == 4  # each span still finished and sent

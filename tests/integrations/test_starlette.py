@@ -2,8 +2,7 @@
 converters, a mounted sub-app (a span per level), a user middleware,
 404/405, an exception in a handler, 5xx answers and background tasks."""
 import differential
-from async_helpers import (CODE_ORIGIN_META, drop_from_spans, record, record_both, request, spans_named, uvicorn,
-                           without_inherited_service_source)
+from async_helpers import CODE_ORIGIN_META, comparable, record, record_both, request, spans_named, uvicorn
 
 PATHS = [("GET", "/"), ("GET", "/users/3"), ("POST", "/users/3"), ("GET", "/boom"),
          ("GET", "/status/404"), ("GET", "/status/500"), ("GET", "/status/502"), ("GET", "/sub/items/x"),
@@ -16,12 +15,6 @@ def drive(base, _port):
 
 def app(port):
     return uvicorn("asgi_starlette:app", port)
-
-
-def comparable(traces):
-    drop_from_spans(traces, meta={"_dd.p.tid"}, children_only=True)
-    drop_from_spans(traces, meta={"_dd.span_links"})  # ids differ run to run
-    return without_inherited_service_source(traces)
 
 
 def test_starlette_requests_trace_as_ddtrace():

@@ -4,7 +4,6 @@ into the request's), and the session's connector is wrapped so that
 opening a connection shows as ``TCPConnector.connect`` under it. The
 server side is ``trace_app`` (middlewares.py), not patching."""
 import os
-import sys
 from collections.abc import MutableMapping
 from typing import Any, Optional
 
@@ -17,6 +16,7 @@ from ddtrace._config import asbool
 from ddtrace._tracer import tracer
 from ddtrace.contrib import trace_utils
 from ddtrace.contrib._safety import guard
+from ddtrace.contrib._spans import ending
 from ddtrace.contrib.aiohttp import middlewares  # noqa: F401  (the server's settings)
 from ddtrace.ext import SpanKind, SpanTypes
 
@@ -90,20 +90,11 @@ async def _traced_request(wrapped, instance, args, kwargs):
         return await wrapped(*args, **kwargs)
     span, request = started
     if trace_utils.distributed_tracing_enabled(config.aiohttp_client):
-        with guard("aiohttp"):  # a span whose headers failed is still ended below
+        with guard("aiohttp"):  # a span whose headers failed is still ended
             trace_utils.inject_headers(span, request[4])
-    response = None
-    try:
-        response = await wrapped(*args, **kwargs)
-        return response
-    except BaseException:
-        with guard("aiohttp"):
-            span.set_exc_info(*sys.exc_info())
-        raise
-    finally:
-        with guard("aiohttp"):
-            _finish(span, request, response)
-        span.finish()
+    with ending("aiohttp", span, lambda response: _finish(span, request, response)) as holder:
+        holder[0] = await wrapped(*args, **kwargs)
+        return holder[0]
 
 
 def _traced_session_init(wrapped, instance, args, kwargs):

@@ -14,7 +14,6 @@ is served untraced, and the app's own exceptions pass through unchanged.
 import os
 import sys
 from typing import Any, Callable, Dict, Mapping, Optional
-from urllib import parse
 
 from ddtrace import config
 from ddtrace._config import asbool

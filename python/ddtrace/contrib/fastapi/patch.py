@@ -12,13 +12,10 @@ from ddtrace import config
 from ddtrace._tracer import tracer
 from ddtrace.contrib import trace_utils
 from ddtrace.contrib.asgi.middleware import TraceMiddleware
-from ddtrace.contrib.starlette.patch import set_route_resource_resolver, trace_background_tasks, traced_handler
+from ddtrace.contrib.starlette.patch import (add_config, set_route_resource_resolver, trace_background_tasks,
+                                             traced_handler)
 
-config._add("fastapi", dict(
-    _default_service="fastapi",
-    request_span_name="fastapi.request",
-    distributed_tracing=True,
-))
+add_config("fastapi")
 
 
 def get_version() -> str:

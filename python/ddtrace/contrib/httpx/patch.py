@@ -8,7 +8,6 @@ error, as ddtrace applies that rule to its httpx spans.
 """
 import contextlib
 import os
-import sys
 from typing import Any, Iterator, Optional
 
 import httpx
@@ -18,6 +17,7 @@ from ddtrace._config import asbool
 from ddtrace._tracer import tracer
 from ddtrace.contrib import trace_utils
 from ddtrace.contrib._safety import guard
+from ddtrace.contrib._spans import ending
 from ddtrace.ext import SpanKind, SpanTypes
 
 config._add("httpx", dict(
@@ -68,28 +68,20 @@ def _finish(span: Any, request: httpx.Request, response: Optional[httpx.Response
 
 @contextlib.contextmanager
 def _traced(request: Any) -> Iterator[list]:
-    """Yields a one-slot list the caller puts the response in; the span
-    records an exception escaping the block and is always finished."""
+    """Yields a one-slot list the caller puts the response in (a span is
+    made only for an ``httpx.Request`` while tracing is on)."""
     span = None
     with guard("httpx"):
         if tracer.enabled and isinstance(request, httpx.Request):
             span = _start(request)
-    if span is not None and trace_utils.distributed_tracing_enabled(config.httpx):
-        with guard("httpx"):  # a span whose headers failed is still ended below
+    if span is None:
+        yield [None]
+        return
+    if trace_utils.distributed_tracing_enabled(config.httpx):
+        with guard("httpx"):  # a span whose headers failed is still ended
             trace_utils.inject_headers(span, request.headers)
-    holder: list = [None]
-    try:
+    with ending("httpx", span, lambda response: _finish(span, request, response)) as holder:
         yield holder
-    except BaseException:
-        if span is not None:
-            with guard("httpx"):
-                span.set_exc_info(*sys.exc_info())
-        raise
-    finally:
-        if span is not None:
-            with guard("httpx"):
-                _finish(span, request, holder[0])
-            span.finish()
 
 
 def _request_of(args: tuple, kwargs: dict) -> Any:

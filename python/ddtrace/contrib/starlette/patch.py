@@ -25,11 +25,14 @@ from ddtrace.contrib._safety import guard
 from ddtrace.contrib.asgi.middleware import ROUTE_RESOURCE_RESOLVER, TraceMiddleware
 from ddtrace.ext import http
 
-config._add("starlette", dict(
-    _default_service="starlette",
-    request_span_name="starlette.request",
-    distributed_tracing=True,
-))
+def add_config(name: str) -> None:
+    """ddtrace's defaults for a Starlette-based framework: its name as the
+    service (when DD_SERVICE is unset) and in ``<name>.request``."""
+    config._add(name, dict(_default_service=name, request_span_name="%s.request" % name,
+                           distributed_tracing=True))
+
+
+add_config("starlette")
 
 
 def get_version() -> str:
