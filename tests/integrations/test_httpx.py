@@ -124,3 +124,29 @@ def test_httpx_own_failure_never_reaches_the_caller():
     assert out == {"bodies": [200] * 4, "errors": {"httpx": 8}}  # inject and tag, four requests
     assert stderr.count("the httpx integration failed") == 1  # logged once
     assert len(spans_named(traces, "http.request")) == 4  # each span still finished and sent
+
+
+PATCH_SCRIPT = r'''
+import inspect, json, pickle
+import httpx
+signature = str(inspect.signature(httpx.Client.send))
+from ddtrace import patch, tracer
+patch(httpx=True)  # httpx already imported: patched at once
+from ddtrace.contrib.httpx.patch import unpatch
+from apps.echo_server import start
+
+base = start()
+patched = str(inspect.signature(httpx.Client.send))
+httpx.get(base + "/traced")
+unpatch()
+httpx.get(base + "/untraced")
+print(json.dumps({"signature": signature == patched, "wrapped_after": hasattr(httpx.Client.send, "__wrapped__"),
+                  "picklable": pickle.loads(pickle.dumps(httpx.URL(base))) == httpx.URL(base)}))
+'''
+
+
+def test_httpx_patch_and_unpatch_keep_the_library_intact():
+    out, traces, _ = run_script_output("ctrace", PATCH_SCRIPT)
+    assert out == {"signature": True, "wrapped_after": False, "picklable": True}
+    urls = [s["meta"]["http.url"].rsplit("/", 1)[-1] for s in spans_named(traces, "http.request")]
+    assert urls == ["traced"]
