@@ -104,9 +104,9 @@ class TraceMiddleware:
                 started = self._start(scope)
         if started is None:
             return await self.app(scope, receive, send)
-        span, headers = started
+        span, headers, service = started
         with guard(self.integration_config.integration_name):
-            self._tag_request(scope, span, headers)
+            self._tag_request(scope, span, headers, service)
         try:
             return await self.app(scope, receive, self._traced_send(scope, span, send))
         except Exception as exc:
@@ -116,7 +116,7 @@ class TraceMiddleware:
             raise
         finally:
             with guard(self.integration_config.integration_name):
-                self._end(scope, span)
+                self._end(scope, span, service)
 
     def _start(self, scope: Any) -> Any:
         integration = self.integration_config
@@ -129,16 +129,16 @@ class TraceMiddleware:
         span = tracer.trace(integration.get("request_span_name", "asgi.request"), service=service,
                             resource="%s %s" % (method, scope["path"]), span_type=SpanTypes.WEB)
         scope.setdefault("datadog", {"request_spans": []})["request_spans"].append(span)
-        return span, headers
+        return span, headers, service
 
-    def _tag_request(self, scope: Any, span: Any, headers: Dict[str, str]) -> None:
+    def _tag_request(self, scope: Any, span: Any, headers: Dict[str, str], service: Optional[str]) -> None:
         """The request's tags; a failure here leaves the span untagged
         but still ended with the response."""
         integration = self.integration_config
         method = scope["method"]
         span.set_tag("component", integration.integration_name)
         span.set_tag("span.kind", SpanKind.SERVER)
-        trace_utils.set_service_and_source(span, trace_utils.int_service(None, integration), integration)
+        trace_utils.set_service_and_source(span, service, integration)
         if self.span_modifier is not None:
             self.span_modifier(span, scope)
         query = bytes_to_str(scope.get("query_string", b"")) or None
@@ -171,12 +171,11 @@ class TraceMiddleware:
         trace_utils.set_http_meta(span, self.integration_config, status_code=status,
                                   response_headers=extract_headers(message))
 
-    def _end(self, scope: Any, span: Any) -> None:
+    def _end(self, scope: Any, span: Any, service: Optional[str]) -> None:
         _resolve_route(scope, span)
         spans = scope.get("datadog", {}).get("request_spans")
         if spans and span in spans:
             spans.remove(span)
         # as ddtrace, the integration's service again: a change inside the app does not stick
-        integration = self.integration_config
-        trace_utils.set_service_and_source(span, trace_utils.int_service(None, integration), integration)
+        trace_utils.set_service_and_source(span, service, self.integration_config)
         span.finish()
