@@ -27,6 +27,14 @@ def test_asgi_requests_trace_as_ddtrace():
                                    without_inherited_service_source(ours))
 
 
+def test_asgi2_app_is_adapted_and_traced_as_ddtrace():
+    legacy = lambda port: uvicorn("asgi_raw:legacy_app", port)  # noqa: E731
+    (theirs, their_statuses), (ours, our_statuses) = record_both(legacy, drive)
+    assert our_statuses == their_statuses == [200, 502, 500, 200, 200, 200]
+    differential.assert_same_trees(without_inherited_service_source(theirs),
+                                   without_inherited_service_source(ours))
+
+
 def test_asgi_exception_is_recorded_and_reraised_unchanged():
     traces, answer = record("ctrace", app, lambda base, port: request(base + "/boom"))
     assert answer[0] == 500  # uvicorn's own answer to the exception the app raised

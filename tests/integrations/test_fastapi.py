@@ -47,6 +47,26 @@ def test_fastapi_background_task_is_linked_to_its_request():
     assert inner["parent_id"] == task["span_id"]
 
 
+def test_fastapi_concurrent_requests_keep_their_spans_apart():
+    """40 requests in flight at once on one event loop: each trace holds
+    exactly its own request's spans, parented inside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def drive_concurrently(base, _port):
+        with ThreadPoolExecutor(40) as pool:
+            return list(pool.map(lambda n: request(base + "/slow/%d" % n)[0], range(40)))
+    traces, statuses = record("ctrace", app, drive_concurrently)
+    assert statuses == [200] * 40
+    assert len(traces) == 40
+    for trace in traces:
+        by_name = {span["name"]: span for span in trace}
+        assert sorted(by_name) == ["fastapi.request", "fastapi.serialize_response", "slow.inner", "slow.step"]
+        n = by_name["fastapi.request"]["meta"]["http.url"].rsplit("/", 1)[-1]
+        assert by_name["slow.step"]["resource"] == "step " + n and by_name["slow.inner"]["resource"] == "inner " + n
+        assert by_name["slow.step"]["parent_id"] == by_name["fastapi.request"]["span_id"]
+        assert by_name["slow.inner"]["parent_id"] == by_name["slow.step"]["span_id"]
+
+
 @pytest.mark.parametrize("env", [{"DD_FASTAPI_SERVICE": "api", "DD_TRACE_HEADER_TAGS": "x-request-id:req.id"},
                                  {"DD_TRACE_HTTP_SERVER_ERROR_STATUSES": "400-499",
                                   "DD_HTTP_SERVER_TAG_QUERY_STRING": "false"}])

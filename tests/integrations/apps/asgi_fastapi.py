@@ -49,6 +49,16 @@ async def update_user(user_id: int):
     return {"updated": user_id}
 
 
+@app.get("/slow/{n}")
+async def slow(n: int):
+    """Many of these at once: each request's spans stay in its own trace."""
+    with tracer.trace("slow.step", resource="step %d" % n):
+        await asyncio.sleep(0.05)
+        with tracer.trace("slow.inner", resource="inner %d" % n):
+            await asyncio.sleep(0.01)
+    return {"n": n}
+
+
 @app.get("/sync")
 def sync_route():
     with tracer.trace("sync.work"):

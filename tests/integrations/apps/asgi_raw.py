@@ -35,5 +35,16 @@ def broken_modifier(span, scope):
     raise RuntimeError("tracing hook failed")
 
 
+class Legacy:
+    """An ASGI 2 ("double callable") app: the middleware adapts it."""
+
+    def __init__(self, scope):
+        self.scope = scope
+
+    async def __call__(self, receive, send):
+        await raw(self.scope, receive, send)
+
+
 app = TraceMiddleware(raw)
+legacy_app = TraceMiddleware(Legacy)
 broken_app = TraceMiddleware(raw, span_modifier=broken_modifier)
