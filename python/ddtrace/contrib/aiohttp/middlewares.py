@@ -71,10 +71,14 @@ async def trace_middleware(app: web.Application, handler: Any) -> Any:
                 _tag_request(span, request, app[CONFIG_KEY])
         try:
             response = await handler(request)
-        except Exception:
+        except BaseException as exc:
             if span is not None:
                 with guard("aiohttp"):
-                    span.set_exc_info(*sys.exc_info())
+                    if isinstance(exc, Exception):
+                        span.set_exc_info(*sys.exc_info())
+                    # no answer may ever be prepared (the client went away,
+                    # the task was cancelled): the span still ends with the task
+                    request.task.add_done_callback(lambda _: _finish_unanswered(span))
             raise
         if span is not None and isinstance(response, web.StreamResponse):
             with guard("aiohttp"):
@@ -103,6 +107,11 @@ def finish_request_span(request: web.Request, response: web.StreamResponse) -> N
         trace_utils.set_http_meta(span, config.aiohttp, status_code=response.status,
                                   response_headers=response.headers)
     span.finish()
+
+
+def _finish_unanswered(span: Any) -> None:
+    if not span.finished:
+        span.finish()
 
 
 async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:

@@ -117,6 +117,7 @@ class TraceMiddleware:
         finally:
             with guard(self.integration_config.integration_name):
                 self._end(scope, span, service)
+            span.finish()  # outside the guard: ends even if _end failed
 
     def _start(self, scope: Any) -> Any:
         integration = self.integration_config
@@ -178,4 +179,3 @@ class TraceMiddleware:
             spans.remove(span)
         # as ddtrace, the integration's service again: a change inside the app does not stick
         trace_utils.set_service_and_source(span, service, self.integration_config)
-        span.finish()
