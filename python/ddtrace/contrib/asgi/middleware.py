@@ -8,8 +8,10 @@ the traceback). A Starlette ``Mount`` runs a second traced app inside the
 first: ``scope["datadog"]["request_spans"]`` holds the spans of every
 level, outermost first, so the router can name each by its route.
 
-The tracing code runs under ``_safety.guard``: if it fails the request
-is served untraced, and the app's own exceptions pass through unchanged.
+The tracing code runs under ``_safety.guard``: if making the span fails
+the request is served untraced, if tagging it fails the span goes out
+with fewer tags but still ends; the app's own exceptions pass through
+unchanged.
 """
 import os
 import sys
@@ -42,7 +44,8 @@ def get_version() -> str:
 
 def span_from_scope(scope: Mapping[str, Any]) -> Optional[Any]:
     """The outermost request span of this ASGI request, or None."""
-    return scope.get("datadog", {}).get("request_spans", [None])[0]
+    spans = scope.get("datadog", {}).get("request_spans")
+    return spans[0] if spans else None
 
 
 def _default_handle_exception_span(exc: BaseException, span: Any) -> None:
