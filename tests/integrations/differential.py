@@ -102,9 +102,14 @@ def _output(proc: subprocess.Popen) -> str:
 
 
 def run_script(tracer: str, code: str, env: Optional[Dict[str, str]] = None,
-               timeout: float = 120.0, args: Sequence[str] = ()) -> List[List[dict]]:
-    """Runs ``code`` under ``tracer``'s ddtrace-run; the traces it sent."""
-    with RecordingAgent() as agent:
+               timeout: float = 120.0, args: Sequence[str] = (),
+               rates: Optional[Dict[str, float]] = None) -> List[List[dict]]:
+    """Runs ``code`` under ``tracer``'s ddtrace-run; the traces it sent.
+    ``rates``: the rate_by_service the agent answers (its default else)."""
+    agent = RecordingAgent()
+    if rates is not None:
+        agent.rates = rates
+    with agent:
         proc = subprocess.run(
             [bin_path(tracer, "ddtrace-run"), bin_path(tracer, "python"), "-c",
              textwrap.dedent(code), *args],

@@ -39,16 +39,21 @@ def wrap(module: Any, name: str, wrapper: Callable) -> None:
     wrapt.wrap_function_wrapper(module, name, wrapper)
 
 
+#: What every wrapt wrapper derives from: ``BaseObjectProxy`` since wrapt
+#: 2.0, whose ``FunctionWrapper`` is no longer an ``ObjectProxy``.
+_PROXY = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+
+
 def iswrapped(obj: Any, attr: Optional[str] = None) -> bool:
     if attr is not None:
         obj = getattr(obj, attr, None)
-    return isinstance(obj, wrapt.ObjectProxy)
+    return isinstance(obj, _PROXY)
 
 
 def unwrap(obj: Any, attr: str) -> None:
     """Put back what ``wrap`` replaced; a no-op if ``attr`` is not wrapped."""
     current = getattr(obj, attr, None)
-    if isinstance(current, wrapt.ObjectProxy) and hasattr(current, "__wrapped__"):
+    if isinstance(current, _PROXY) and hasattr(current, "__wrapped__"):
         setattr(obj, attr, current.__wrapped__)
 
 
@@ -152,6 +157,8 @@ def _redact_query(query: Union[str, bytes]) -> bytes:
 
 
 def _redact_url(url: str, query: Optional[str]) -> str:
+    if not query and "?" not in url:
+        return url  # nothing to redact: skip urlparse, a third of a request's tagging
     parts = parse.urlparse(url)
     source = query or parts.query
     if not source:
