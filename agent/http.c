@@ -8,10 +8,11 @@
  * replies 200 only after ag_store_submit reports the batch committed.
  *
  * Security: every reply carries nosniff/no-referrer/DENY headers; requests a
- * browser marks Sec-Fetch-Site: cross-site are refused (a web page cannot
- * post traces or read the API); when bound to loopback, the API and UI also
- * require a loopback Host header, which defeats DNS rebinding; with --token
- * the API and UI require the token. */
+ * browser marks Sec-Fetch-Site: cross-site are refused, and any request of
+ * a web page (Origin or Sec-Fetch-Site) to a tracer endpoint, so no page
+ * can post traces; the API and UI, whatever the bind, and every endpoint
+ * on a loopback bind, require a Host that DNS rebinding cannot forge
+ * (host_is_safe); with --token the API and UI require the token. */
 #include "http.h"
 #include "api.h"
 #include "info.h"
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -47,7 +49,10 @@ struct ag_server {
     listener tcp_l, unix_l;
     int port;
     int unix_fd;
+    dev_t unix_dev;           /* the socket file this agent bound */
+    ino_t unix_ino;
     bool loopback;
+    char hostname[256];       /* gethostname(), "" if unknown */
     ag_buf info;
     char state[17];
     atomic_size_t inflight;
@@ -174,7 +179,12 @@ static int check_token(ag_server *s, struct MHD_Connection *c)
     return -1;
 }
 
-static bool host_is_loopback(const char *host)
+/* Whether a Host header cannot be the product of DNS rebinding: a page of
+ * evil.example whose name is made to resolve to this machine still sends
+ * Host: evil.example. Safe are IP literals (no name to rebind), localhost
+ * and *.localhost (browsers resolve them to loopback themselves), and this
+ * machine's own name or the name given to --listen (not the attacker's). */
+static bool host_is_safe(const ag_server *s, const char *host)
 {
     if (!host) return true;   /* HTTP/1.0 without Host: not a browser */
     char name[256];
@@ -185,13 +195,28 @@ static bool host_is_loopback(const char *host)
         char *end = strchr(name, ']');
         if (!end) return false;
         *end = '\0';
-        return !strcmp(name + 1, "::1");
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, name + 1, &a6) == 1;
     }
     char *colon = strchr(name, ':');
     if (colon) *colon = '\0';
-    if (!strcasecmp(name, "localhost")) return true;
+    n = strlen(name);
+    if (n && name[n - 1] == '.') name[--n] = '\0';   /* "localhost." is localhost */
     struct in_addr a;
-    return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET, name, &a) == 1) return true;
+    if (!strcasecmp(name, "localhost") ||
+        (n > 10 && !strcasecmp(name + n - 10, ".localhost")))
+        return true;
+    if (*s->hostname && !strcasecmp(name, s->hostname)) return true;
+    return s->cfg->listen_host && !strcasecmp(name, s->cfg->listen_host);
+}
+
+/* A request a browser made: browsers mark every cross-origin request with
+ * Origin and (since 2020) Sec-Fetch-Site; tracers send neither. */
+static bool from_browser(struct MHD_Connection *c)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") ||
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
 }
 
 /* ---- intake ---- */
@@ -367,10 +392,21 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
     const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
     if (site && !strcasecmp(site, "cross-site"))
         return send_text(s, c, MHD_HTTP_FORBIDDEN, "cross-site requests are refused\n");
-    if (req->route == R_API || req->route == R_UI) {
-        if (!l->is_unix && s->loopback &&
-            !host_is_loopback(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
-            return send_text(s, c, MHD_HTTP_FORBIDDEN, "Host must be a loopback name\n");
+    bool browser_side = req->route == R_API || req->route == R_UI;
+    /* The API and UI check Host whatever the bind; the tracer endpoints
+     * on a loopback bind too (every local tracer names the agent
+     * localhost or 127.0.0.1), but not beyond it, where tracers in
+     * containers or on other hosts name it by any DNS name. */
+    if (!l->is_unix && (browser_side || s->loopback) &&
+        !host_is_safe(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+        return send_text(s, c, MHD_HTTP_FORBIDDEN,
+                         "Host must be an IP address, localhost or this machine's name\n");
+    /* No web page may write traces, same-site (another port of
+     * localhost) or not: a fetch() with a body and no Content-Type
+     * would otherwise be read as JSON and stored, and forwarded. */
+    if (!browser_side && req->route != R_INFO && req->route != R_NOT_FOUND && from_browser(c))
+        return send_text(s, c, MHD_HTTP_FORBIDDEN, "requests from web pages are refused\n");
+    if (browser_side) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_json_error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is supported");
         if (check_token(s, c) < 0)
@@ -536,6 +572,39 @@ static int start_tcp(ag_server *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Makes path free for bind: nothing there, or a socket nobody listens on
+ * (a previous agent's, left by kill -9), which is removed. Anything else
+ * is refused: a regular file or directory is not ours to delete, and a
+ * socket that accepts a connection belongs to a live agent whose traffic
+ * a second one must not take over. */
+static int claim_socket_path(const struct sockaddr_un *sa, char *err, size_t errlen)
+{
+    const char *path = sa->sun_path;
+    struct stat st;
+    if (lstat(path, &st)) {
+        if (errno == ENOENT) return 0;
+        return snprintf(err, errlen, "--socket %s: %s", path, strerror(errno)), -1;
+    }
+    if (!S_ISSOCK(st.st_mode))
+        return snprintf(err, errlen, "--socket %s: exists and is not a socket; not removing it",
+                        path), -1;
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return snprintf(err, errlen, "--socket %s: %s", path, strerror(errno)), -1;
+    int live = connect(probe, (const struct sockaddr *)sa, sizeof *sa) == 0;
+    int e = errno;
+    close(probe);
+    if (live)
+        return snprintf(err, errlen, "--socket %s: another process is listening on it "
+                        "(another ctrace-agent?)", path), -1;
+    if (e != ECONNREFUSED)
+        return snprintf(err, errlen, "--socket %s: cannot tell whether it is in use: %s", path,
+                        strerror(e)), -1;
+    if (unlink(path) && errno != ENOENT)
+        return snprintf(err, errlen, "--socket %s: cannot remove the stale socket: %s", path,
+                        strerror(errno)), -1;
+    return 0;
+}
+
 static int start_unix(ag_server *s, char *err, size_t errlen)
 {
     const char *path = s->cfg->socket_path;
@@ -544,14 +613,18 @@ static int start_unix(ag_server *s, char *err, size_t errlen)
     if (strlen(path) >= sizeof sa.sun_path)
         return snprintf(err, errlen, "--socket: path too long"), -1;
     strcpy(sa.sun_path, path);
-    unlink(path);   /* a stale socket from a previous run */
+    if (claim_socket_path(&sa, err, errlen)) return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 128)) {
+    struct stat st;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 128) ||
+        stat(path, &st)) {
         snprintf(err, errlen, "--socket %s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
     s->unix_fd = fd;
+    s->unix_dev = st.st_dev;
+    s->unix_ino = st.st_ino;
     s->unix_l.is_unix = true;
     s->unix_daemon = start_daemon(s, &s->unix_l, 0, NULL, fd);
     if (!s->unix_daemon) return snprintf(err, errlen, "--socket %s: cannot serve", path), -1;
@@ -566,6 +639,8 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_s
     s->store = store;
     s->fwd = fwd;
     s->unix_fd = -1;
+    if (gethostname(s->hostname, sizeof s->hostname)) s->hostname[0] = '\0';
+    s->hostname[sizeof s->hostname - 1] = '\0';
     pthread_mutex_init(&s->stats_mu, NULL);
     atomic_init(&s->inflight, 0);
     atomic_init(&s->ready, false);
@@ -582,6 +657,8 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_s
 
 int ag_server_port(const ag_server *s) { return s->port; }
 
+bool ag_server_loopback(const ag_server *s) { return s->loopback; }
+
 void ag_server_stop(ag_server *s)
 {
     if (!s) return;
@@ -589,7 +666,11 @@ void ag_server_stop(ag_server *s)
     if (s->unix_daemon) MHD_stop_daemon(s->unix_daemon);
     if (s->unix_fd >= 0) {
         close(s->unix_fd);
-        unlink(s->cfg->socket_path);
+        /* only the socket this agent made: not one that replaced it */
+        struct stat st;
+        if (!lstat(s->cfg->socket_path, &st) && st.st_dev == s->unix_dev &&
+            st.st_ino == s->unix_ino)
+            unlink(s->cfg->socket_path);
     }
     ag_buf_free(&s->info);
     free(s);

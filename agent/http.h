@@ -20,6 +20,8 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd,
                     ag_server **out, char *err, size_t errlen);
 /* The TCP port actually bound (useful with --listen host:0), or 0. */
 int ag_server_port(const ag_server *s);
+/* Whether the TCP listener is bound to a loopback address only. */
+bool ag_server_loopback(const ag_server *s);
 /* Stops accepting, waits for connection threads, frees. NULL ok. */
 void ag_server_stop(ag_server *s);
 

@@ -7,6 +7,7 @@
  * the mask and only sigtimedwait here ever sees them; SIGPIPE is ignored
  * because clients and upstreams may vanish mid-write. */
 #include "config.h"
+#include "datalock.h"
 #include "forward.h"
 #include "http.h"
 #include "retention.h"
@@ -21,17 +22,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* host as a URL writes it: an IPv6 literal in brackets. */
+static void url_host(char *out, size_t n, const char *host)
+{
+    snprintf(out, n, strchr(host, ':') ? "[%s]" : "%s", host);
+}
+
+/* The startup line never shows the token: it ends up in logs and
+ * terminals' scrollback. The UI URL names an address a browser on this
+ * machine can open, loopback for a wildcard bind. */
 static void print_startup(const ag_config *c, const ag_server *srv)
 {
-    char ui[512] = "";
+    char ui[600] = "";
     if (c->listen_host) {
         const char *h = c->listen_host;
-        bool v6 = strchr(h, ':') != NULL;
-        const char *shown = !strcmp(h, "0.0.0.0") || !strcmp(h, "::") ? "127.0.0.1" : h;
-        snprintf(ui, sizeof ui, "http://%s%s%s:%d/%s%s", v6 ? "[" : "", shown, v6 ? "]" : "",
-                 ag_server_port(srv), c->token ? "?token=" : "", c->token ? c->token : "");
-        printf("ctrace-agent %s listening on http://%s%s%s:%d", AG_VERSION, v6 ? "[" : "", h,
-               v6 ? "]" : "", ag_server_port(srv));
+        const char *shown = !strcmp(h, "0.0.0.0") ? "127.0.0.1" : !strcmp(h, "::") ? "::1" : h;
+        char bound[300], open[300];
+        url_host(bound, sizeof bound, h);
+        url_host(open, sizeof open, shown);
+        snprintf(ui, sizeof ui, "http://%s:%d/%s", open, ag_server_port(srv),
+                 c->token ? " (token required)" : "");
+        printf("ctrace-agent %s listening on http://%s:%d", AG_VERSION, bound,
+               ag_server_port(srv));
     } else {
         printf("ctrace-agent %s listening", AG_VERSION);
     }
@@ -42,6 +54,13 @@ static void print_startup(const ag_config *c, const ag_server *srv)
     printf("ctrace-agent: retention %s, max size %s, forwarding %s%s\n",
            c->retention_seconds > 0 ? "on" : "off", c->max_size ? "on" : "off",
            c->forward_url ? "to " : "off", c->forward_url ? c->forward_url : "");
+    if (c->listen_host && !ag_server_loopback(srv) && !c->token)
+        fprintf(stderr,
+                "ctrace-agent: WARNING: listening on %s, beyond loopback, without a token:\n"
+                "ctrace-agent: WARNING: anyone who can reach port %d can read every stored trace\n"
+                "ctrace-agent: WARNING: in the UI and query API. Give --token-file PATH (or\n"
+                "ctrace-agent: WARNING: CTRACE_AGENT_TOKEN), or listen on 127.0.0.1.\n",
+                c->listen_host, ag_server_port(srv));
     fflush(stdout);
 }
 
@@ -84,6 +103,12 @@ int main(int argc, char **argv)
     }
     if (ag_mkdirs(cfg.data_dir)) {
         fprintf(stderr, "ctrace-agent: cannot create %s: %s\n", cfg.data_dir, strerror(errno));
+        return 1;
+    }
+    int lock = ag_datalock_acquire(cfg.data_dir, err, sizeof err);
+    if (lock < 0) {
+        fprintf(stderr, "ctrace-agent: %s\n", err);
+        ag_config_free(&cfg);
         return 1;
     }
     sigset_t sigs;
@@ -135,6 +160,7 @@ int main(int argc, char **argv)
            (unsigned long long)st.commits, (unsigned long long)st.traces,
            (unsigned long long)st.spans);
     curl_global_cleanup();
+    ag_datalock_release(lock);
     ag_config_free(&cfg);
     return 0;
 }
