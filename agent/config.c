@@ -45,8 +45,12 @@ void ag_config_usage(FILE *f)
         "  --token-file PATH       read the token from the first line of this file\n"
         "                          (or set CTRACE_AGENT_TOKEN in the environment)\n"
         "  --max-request-bytes SIZE  largest accepted payload (default 50MiB; 413 over)\n"
-        "  --max-connections N     concurrent connections (default 256)\n"
-        "  --connection-timeout SECONDS  idle/slow connection timeout (default 30)\n"
+        "  --max-connections N     concurrent connections (default 4096; the descriptor\n"
+        "                          limit is raised to fit)\n"
+        "  --connection-timeout SECONDS  a connection idle this long is closed, and so\n"
+        "                          is one whose request takes longer than this to\n"
+        "                          arrive and be answered, however slowly it trickles\n"
+        "                          in (default 30)\n"
         "  --max-inflight SIZE     request bodies held in memory at once; beyond it\n"
         "                          requests get 503 (default 1GiB)\n"
         "  --sync full|normal      fsync every commit (full, default: a 200 survives\n"
@@ -224,7 +228,7 @@ int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errle
     c->max_size = 4ULL << 30;
     c->retention_interval = 30;
     c->max_request_bytes = 50ULL << 20;
-    c->max_connections = 256;
+    c->max_connections = 4096;
     c->connection_timeout = 30;
     c->max_inflight_bytes = 1ULL << 30;
     c->forward_queue_bytes = 64u << 20;

@@ -15,6 +15,7 @@
  * (host_is_safe); with --token the API and UI require the token. */
 #include "http.h"
 #include "api.h"
+#include "deadline.h"
 #include "info.h"
 #include "intake.h"
 #include "jsonw.h"
@@ -57,6 +58,13 @@ struct ag_server {
     char state[17];
     atomic_size_t inflight;
     atomic_bool ready;        /* info, port and loopback are set (release) */
+    ag_deadlines *deadlines;  /* every connection's, and the connection limit */
+    /* requests suspended while their batch commits: stopping waits for
+     * them, since libmicrohttpd cannot stop with a connection suspended */
+    pthread_mutex_t wait_mu;
+    pthread_cond_t wait_done;
+    unsigned waiting;
+    bool stopping;
     pthread_mutex_t stats_mu;
     ag_server_stats stats;
 };
@@ -66,8 +74,20 @@ enum route {
     R_TELEMETRY, R_API, R_UI,
 };
 
+enum phase {
+    P_RECEIVING,     /* headers and body arriving */
+    P_COMMITTING,    /* suspended until the store calls back */
+    P_COMMITTED,     /* resumed: commit_status is the store's answer */
+};
+
 typedef struct {
     enum route route;
+    ag_server *srv;
+    struct MHD_Connection *conn;
+    ag_conn *slot;        /* the connection's deadline (deadline.h) */
+    _Atomic int phase;    /* enum phase */
+    int commit_status;
+    ag_intake_counts counts;
     ag_buf body;
     size_t accounted;     /* bytes counted in srv->inflight */
     size_t expected;      /* the Content-Length (at most max_request_bytes), 0 if none */
@@ -75,6 +95,10 @@ typedef struct {
     const char *error_msg;
     bool replied;
 } request;
+
+/* Pool threads: enough that one decoding a large payload or answering a
+ * slow query delays few others, few enough to cost nothing idle. */
+enum { TCP_THREADS = 16, UNIX_THREADS = 4 };
 
 static const char RATES[] = "{\"rate_by_service\":{\"service:,env:\":1}}";
 
@@ -277,6 +301,59 @@ static void count(ag_server *s, uint64_t payloads, uint64_t spans, uint64_t reje
     pthread_mutex_unlock(&s->stats_mu);
 }
 
+/* The answer once the batch is committed (status 0) or not. */
+static enum MHD_Result answer_traces(ag_server *s, struct MHD_Connection *c, const char *method,
+                                     const char *url, request *req, int status)
+{
+    if (status) {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                           "storage failed: payload not stored");
+    }
+    count(s, 1, req->counts.spans, 0, req->counts.dropped_chunks);
+    forward(s, c, method, url, req);
+    if (req->route == R_TRACES_V03) return send_text(s, c, MHD_HTTP_OK, "OK");
+    return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1,
+                      false, NULL);
+}
+
+/* The store's callback (store.h): on a store thread, with its lock held.
+ * Once resumed, the connection may answer and free req at once, so req
+ * is not touched after MHD_resume_connection. */
+static void on_committed(void *arg, int status)
+{
+    request *req = arg;
+    ag_server *s = req->srv;
+    req->commit_status = status;
+    atomic_store_explicit(&req->phase, P_COMMITTED, memory_order_release);
+    MHD_resume_connection(req->conn);
+    pthread_mutex_lock(&s->wait_mu);
+    if (--s->waiting == 0) pthread_cond_broadcast(&s->wait_done);
+    pthread_mutex_unlock(&s->wait_mu);
+}
+
+/* Hands b to the store and suspends the connection until it is committed:
+ * the pool thread goes on serving its other connections meanwhile, where
+ * it used to sleep through the commit and the fsync. */
+static enum MHD_Result wait_for_commit(ag_server *s, struct MHD_Connection *c, request *req,
+                                       ag_batch *b)
+{
+    pthread_mutex_lock(&s->wait_mu);
+    bool stopping = s->stopping;
+    if (!stopping) s->waiting++;
+    pthread_mutex_unlock(&s->wait_mu);
+    if (stopping) {
+        ag_batch_free(b);
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, "agent is stopping, retry");
+    }
+    atomic_store_explicit(&req->phase, P_COMMITTING, memory_order_relaxed);
+    ag_conn_pause(req->slot);     /* the agent's own time, not the client's */
+    MHD_suspend_connection(c);
+    ag_store_submit(s->store, b, on_committed, req);
+    return MHD_YES;
+}
+
 static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, const char *method,
                                      const char *url, request *req)
 {
@@ -304,18 +381,12 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
         count(s, 0, 0, 1, 0);
         return send_reason(s, c, MHD_HTTP_BAD_REQUEST, err);
     }
-    size_t rows = b->rows_len;   /* submit frees b */
-    if (rows && ag_store_submit(s->store, b)) {
-        count(s, 0, 0, 1, 0);
-        return send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "storage failed: payload not stored");
+    req->counts = counts;
+    if (!b->rows_len) {
+        ag_batch_free(b);
+        return answer_traces(s, c, method, url, req, 0);
     }
-    if (!rows) ag_batch_free(b);
-    count(s, 1, counts.spans, 0, counts.dropped_chunks);
-    forward(s, c, method, url, req);
-    if (v == AG_V03) return send_text(s, c, MHD_HTTP_OK, "OK");
-    return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1,
-                      false, NULL);
+    return wait_for_commit(s, c, req, b);
 }
 
 /* ---- API and UI ---- */
@@ -463,6 +534,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!req) {
         req = ag_xcalloc(1, sizeof *req);
         req->route = route_of(url);
+        req->srv = s;
+        req->conn = c;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        req->slot = ci ? ci->socket_context : NULL;
+        atomic_init(&req->phase, P_RECEIVING);
         *con_cls = req;
         pthread_mutex_lock(&s->stats_mu);
         s->stats.requests++;
@@ -471,6 +548,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         enum MHD_Result rc = early_checks(s, l, c, req, method, &stop);
         if (stop) req->replied = true;
         return rc;
+    }
+    if (atomic_load_explicit(&req->phase, memory_order_acquire) == P_COMMITTED) {
+        ag_conn_restart(s->deadlines, req->slot);   /* the answer's own time */
+        return answer_traces(s, c, method, url, req, req->commit_status);
     }
     if (req->replied) {           /* replied early: discard whatever follows */
         *upload_data_size = 0;
@@ -510,21 +591,48 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     listener *l = cls;
     request *req = *con_cls;
     if (!req) return;
+    /* the next request on this connection has its own deadline */
+    if (req->slot) ag_conn_restart(l->srv->deadlines, req->slot);
     atomic_fetch_sub(&l->srv->inflight, req->accounted);
     ag_buf_free(&req->body);
     free(req);
     *con_cls = NULL;
 }
 
+/* Every connection gets a deadline (deadline.h) from its start. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    listener *l = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? ag_deadlines_add(l->srv->deadlines, ci->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        ag_deadlines_remove(l->srv->deadlines, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Over --max-connections, a new connection is closed unanswered. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    listener *l = cls;
+    return ag_deadlines_full(l->srv->deadlines) ? MHD_NO : MHD_YES;
+}
+
 /* ---- startup ---- */
 
 static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags,
-                                       const struct sockaddr *addr, int fd)
+                                       const struct sockaddr *addr, int fd, unsigned threads)
 {
     l->srv = s;
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_CONNECTION_LIMIT, s->cfg->max_connections, NULL},
+        /* the real limit is on_accept's, for the whole agent; this one,
+         * which libmicrohttpd splits between its threads, only backs it up */
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->cfg->max_connections + 64 * threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->cfg->connection_timeout, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
         /* MHD reads a body in pieces of its per-connection buffer: at the
          * default 32 KiB a 430 KB payload took ~18 poll+recv pairs and as
          * many callbacks, at 128 KiB ~4 (3% less agent CPU per span on the
@@ -532,6 +640,7 @@ static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_INCREMENT, 32 * 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, l},
         /* MHD's default: SO_REUSEADDR, so a restarted agent gets its port
          * back at once, but not SO_REUSEPORT, which let a second agent
          * bind the same port and silently take half the traffic into
@@ -539,10 +648,12 @@ static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags
         {addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_LISTEN_SOCKET, addr ? 0 : fd, (void *)addr},
         {MHD_OPTION_END, 0, NULL},
     };
-    return MHD_start_daemon(flags | MHD_USE_THREAD_PER_CONNECTION |
-                                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+    /* epoll with a pool of threads: an idle or slow connection costs a
+     * descriptor and a little memory, not a thread; a request waiting
+     * for its commit is suspended, not sleeping on a pool thread. */
+    return MHD_start_daemon(flags | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                                 MHD_USE_ERROR_LOG,
-                            0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts,
+                            0, on_accept, l, on_request, l, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
 }
 
@@ -562,7 +673,7 @@ static int start_tcp(ag_server *s, char *err, size_t errlen)
         s->loopback = (ntohl(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr) >> 24) == 127;
     else
         s->loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
-    s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1);
+    s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1, TCP_THREADS);
     freeaddrinfo(res);
     if (!s->tcp)
         return snprintf(err, errlen, "cannot listen on %s:%d (in use?)", c->listen_host,
@@ -626,7 +737,7 @@ static int start_unix(ag_server *s, char *err, size_t errlen)
     s->unix_dev = st.st_dev;
     s->unix_ino = st.st_ino;
     s->unix_l.is_unix = true;
-    s->unix_daemon = start_daemon(s, &s->unix_l, 0, NULL, fd);
+    s->unix_daemon = start_daemon(s, &s->unix_l, 0, NULL, fd, UNIX_THREADS);
     if (!s->unix_daemon) return snprintf(err, errlen, "--socket %s: cannot serve", path), -1;
     return 0;
 }
@@ -642,6 +753,9 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_s
     if (gethostname(s->hostname, sizeof s->hostname)) s->hostname[0] = '\0';
     s->hostname[sizeof s->hostname - 1] = '\0';
     pthread_mutex_init(&s->stats_mu, NULL);
+    pthread_mutex_init(&s->wait_mu, NULL);
+    pthread_cond_init(&s->wait_done, NULL);
+    s->deadlines = ag_deadlines_start(c->connection_timeout, c->max_connections);
     atomic_init(&s->inflight, 0);
     atomic_init(&s->ready, false);
     if ((c->listen_host && start_tcp(s, err, errlen)) ||
@@ -662,6 +776,12 @@ bool ag_server_loopback(const ag_server *s) { return s->loopback; }
 void ag_server_stop(ag_server *s)
 {
     if (!s) return;
+    /* every suspended request resumed first (their commits go on: the
+     * store closes after the server); new ones are refused meanwhile */
+    pthread_mutex_lock(&s->wait_mu);
+    s->stopping = true;
+    while (s->waiting) pthread_cond_wait(&s->wait_done, &s->wait_mu);
+    pthread_mutex_unlock(&s->wait_mu);
     if (s->tcp) MHD_stop_daemon(s->tcp);
     if (s->unix_daemon) MHD_stop_daemon(s->unix_daemon);
     if (s->unix_fd >= 0) {
@@ -672,6 +792,9 @@ void ag_server_stop(ag_server *s)
             st.st_ino == s->unix_ino)
             unlink(s->cfg->socket_path);
     }
+    ag_deadlines_stop(s->deadlines);
+    pthread_cond_destroy(&s->wait_done);
+    pthread_mutex_destroy(&s->wait_mu);
     ag_buf_free(&s->info);
     free(s);
 }

@@ -21,6 +21,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
+/* Descriptors beyond the connections: SQLite's files and readers, the
+ * listeners, libmicrohttpd's epoll and wake-up pipes, curl, the lock. */
+enum { RESERVED_FDS = 256 };
+
+/* Raises the soft descriptor limit as far as the hard one allows (1,024
+ * by default, less than the connections the agent holds), and lowers
+ * --max-connections to what fits, saying so, rather than failing to
+ * accept later. */
+static void fit_descriptor_limit(ag_config *c)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return;
+    rlim_t want = (rlim_t)c->max_connections + RESERVED_FDS;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= want) return;
+    unsigned fit = rl.rlim_cur > 2 * RESERVED_FDS ? (unsigned)(rl.rlim_cur - RESERVED_FDS) : RESERVED_FDS;
+    fprintf(stderr, "ctrace-agent: the descriptor limit (%llu) allows %u connections, not %u: "
+            "serving %u (raise ulimit -n)\n", (unsigned long long)rl.rlim_cur, fit,
+            c->max_connections, fit);
+    c->max_connections = fit;
+}
 
 /* host as a URL writes it: an IPv6 literal in brackets. */
 static void url_host(char *out, size_t n, const char *host)
@@ -105,6 +131,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctrace-agent: cannot create %s: %s\n", cfg.data_dir, strerror(errno));
         return 1;
     }
+    fit_descriptor_limit(&cfg);
     int lock = ag_datalock_acquire(cfg.data_dir, err, sizeof err);
     if (lock < 0) {
         fprintf(stderr, "ctrace-agent: %s\n", err);

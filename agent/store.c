@@ -1,6 +1,6 @@
 /* SQLite storage with group commit (see store.h for the design).
  *
- * Durability contract: ag_store_submit returns 0 only after COMMIT returned
+ * Durability contract: ag_store_submit calls back with 0 only after COMMIT returned
  * SQLITE_OK; with synchronous=FULL the WAL was fsynced by then, so the
  * request's data survives kill -9 and power loss; the HTTP layer answers 200
  * only after that. A failed commit rolls the whole group back and every
@@ -10,7 +10,7 @@
  * Pipelined fsync (with --sync full): the writer's connection runs with
  * synchronous=NORMAL, so COMMIT writes the group's WAL frames without
  * waiting for the disk, and the group moves on to the syncer thread, which
- * fdatasyncs the WAL file and only then wakes the group's submitters. While
+ * fdatasyncs the WAL file and only then calls back the group's submitters. While
  * the disk flushes group N the writer already writes group N+1, so a
  * commit cycle costs max(write, fsync) instead of their sum. The guarantee
  * is the one synchronous=FULL gives: a 200 is sent after an fsync that
@@ -316,31 +316,31 @@ static int commit_group(ag_store *s, ag_batch *group)
     return rc;
 }
 
-/* Wakes b's submitter alone (mu held): a broadcast on one shared
- * condition woke every waiting HTTP thread at each commit, and most went
- * back to sleep. The submitter frees b only after taking mu again, so b
- * stays valid until the caller's loop has moved past it. */
-static void mark_done(ag_batch *b, int rc)
+/* Tells b's submitter how its commit went and releases b (mu held): the
+ * queue's room goes back first, so a submitter waiting for it can go on. */
+static void mark_done(ag_store *s, ag_batch *b, int rc)
 {
-    b->status = rc;
-    b->done = true;
-    pthread_cond_signal(b->wake);
+    s->queued_bytes -= b->queued_bytes;
+    pthread_cond_broadcast(&s->space);
+    b->on_done(b->on_done_arg, rc);
+    ag_batch_free(b);
 }
 
-/* Marks every batch of the list done with status rc, counts them and wakes
+/* Marks every batch of the list done with status rc, counts them and tells
  * their submitters (mu held): the writer's path without fsync and the
  * syncer's both end here. */
 static void acknowledge(ag_store *s, ag_batch *batches, int rc)
 {
     s->stats.failed_commits += rc != 0;
-    for (ag_batch *b = batches; b; b = b->next) {
+    for (ag_batch *b = batches, *next; b; b = next) {
+        next = b->next;
         s->stats.batches++;
         if (!rc) s->stats.traces += b->rows_len, s->stats.spans += b->spans;
-        mark_done(b, rc);
+        mark_done(s, b, rc);
     }
 }
 
-/* Marks a group done with status rc and wakes its submitters (mu held). */
+/* Marks a group done with status rc and tells its submitters (mu held). */
 static void finish_group(ag_store *s, ag_batch *group, int rc)
 {
     s->stats.commits++;
@@ -435,37 +435,29 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
-int ag_store_submit(ag_store *s, ag_batch *b)
+void ag_store_submit(ag_store *s, ag_batch *b, ag_store_done_fn *done, void *arg)
 {
-    size_t bytes = ag_batch_bytes(b);
-    pthread_cond_t wake;
-    pthread_cond_init(&wake, NULL);
     b->next = NULL;
-    b->done = false;
-    b->wake = &wake;
+    b->queued_bytes = ag_batch_bytes(b);
+    b->on_done = done;
+    b->on_done_arg = arg;
     pthread_mutex_lock(&s->mu);
     /* a batch larger than the whole cap still goes in when the queue is empty */
-    while (s->queued_bytes && s->queued_bytes + bytes > s->max_queue_bytes && !s->stopping)
+    while (s->queued_bytes && s->queued_bytes + b->queued_bytes > s->max_queue_bytes &&
+           !s->stopping)
         pthread_cond_wait(&s->space, &s->mu);
     if (s->stopping) {
+        done(arg, -1);
         pthread_mutex_unlock(&s->mu);
-        pthread_cond_destroy(&wake);
         ag_batch_free(b);
-        return -1;
+        return;
     }
-    s->queued_bytes += bytes;
+    s->queued_bytes += b->queued_bytes;
     if (s->tail) s->tail->next = b;
     else s->head = b;
     s->tail = b;
     pthread_cond_signal(&s->work);
-    while (!b->done) pthread_cond_wait(&wake, &s->mu);
-    s->queued_bytes -= bytes;
-    pthread_cond_broadcast(&s->space);
     pthread_mutex_unlock(&s->mu);
-    pthread_cond_destroy(&wake);
-    int rc = b->status;
-    ag_batch_free(b);
-    return rc;
 }
 
 /* Checkpoints the WAL in the background; PASSIVE never blocks the writer. */

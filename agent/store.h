@@ -1,8 +1,9 @@
 /* Durable storage in one SQLite file (WAL), with group commit.
  *
  * Requests never write to SQLite themselves: they hand a finished batch
- * (batch.h) to ag_store_submit, which queues it and sleeps until the single
- * writer thread has committed it. The writer takes *every* batch queued
+ * (batch.h) to ag_store_submit, which queues it; the submitter is called
+ * back once the single writer thread has committed it (and the WAL is
+ * synced), so no HTTP thread sleeps on the disk. The writer takes *every* batch queued
  * while its previous commit ran and writes them in one transaction, so under
  * load one fsync covers many requests and SQLite's per-transaction cost is
  * paid once per group, not per request. A separate thread checkpoints the
@@ -66,9 +67,16 @@ int ag_store_open(const ag_store_opts *opts, ag_store **out, char *err, size_t e
 /* Drains the queue, stops the threads, closes every connection. NULL ok. */
 void ag_store_close(ag_store *s);
 
-/* Queues b and blocks until it is committed (0) or its commit failed (-1).
- * Takes ownership of b in both cases. */
-int ag_store_submit(ag_store *s, ag_batch *b);
+/* Called once per submitted batch with 0 when it is committed and durable,
+ * -1 when its commit failed or the store is closing. It runs on a store
+ * thread (or, when the store is closing, on the submitter's), with the
+ * store's lock held: it must be quick and must not call into the store.
+ * The batch is freed after it returns. */
+typedef void ag_store_done_fn(void *arg, int status);
+
+/* Queues b; done(arg, status) follows exactly once. Takes ownership of b.
+ * Blocks only while the queue is over max_queue_bytes (backpressure). */
+void ag_store_submit(ag_store *s, ag_batch *b, ag_store_done_fn *done, void *arg);
 
 /* A read-only connection from the pool; never NULL unless the database
  * cannot be opened (then NULL). Give it back with ag_store_release. */
