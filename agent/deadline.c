@@ -52,10 +52,7 @@ static void *reaper_main(void *arg)
     ag_deadlines *d = arg;
     pthread_mutex_lock(&d->mu);
     while (!d->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        struct timespec until = ag_realtime_in(0.25);
         pthread_cond_timedwait(&d->wake, &d->mu, &until);
         reap(d, ag_mono_ns());
     }

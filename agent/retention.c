@@ -219,12 +219,7 @@ static void *retention_main(void *arg)
         }
         pthread_mutex_lock(&r->mu);
         if (r->stop) break;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        double secs = r->interval > 0.05 ? r->interval : 0.05;
-        until.tv_sec += (time_t)secs;
-        until.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
-        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        struct timespec until = ag_realtime_in(r->interval > 0.05 ? r->interval : 0.05);
         pthread_cond_timedwait(&r->cond, &r->mu, &until);
     }
     pthread_mutex_unlock(&r->mu);

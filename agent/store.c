@@ -472,10 +472,7 @@ static void *checkpointer_main(void *arg)
     }
     pthread_mutex_lock(&s->ck_mu);
     while (!s->ck_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 200 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        struct timespec until = ag_realtime_in(0.2);
         pthread_cond_timedwait(&s->ck_cond, &s->ck_mu, &until);
         if (s->ck_stop) break;
         pthread_mutex_unlock(&s->ck_mu);

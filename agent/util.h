@@ -6,11 +6,15 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <time.h>
 
 /* Wall clock, nanoseconds since the epoch. Can't fail. */
 int64_t ag_now_ns(void);
 /* Monotonic clock in nanoseconds. Can't fail. */
 int64_t ag_mono_ns(void);
+/* The wall-clock time `seconds` from now, as pthread_cond_timedwait takes
+ * it. Can't fail. */
+struct timespec ag_realtime_in(double seconds);
 
 /* "7d", "12h", "30m", "45s", "500ms", plain seconds; "0" means none.
  * Returns 0 and *out in seconds (ms rounded up), or -1 when malformed. */

@@ -85,6 +85,23 @@ def test_a_client_is_served_while_a_thousand_connections_are_held(agent_factory)
         held.stop()
 
 
+def trickle(s, data, every):
+    """Sends data a byte every `every` seconds until the agent closes the
+    connection; returns how long that took, or None if it never did."""
+    t0 = time.monotonic()
+    s.settimeout(every)
+    for i in range(len(data)):
+        try:
+            s.send(data[i:i + 1])
+            if s.recv(4096) == b'':
+                return time.monotonic() - t0
+        except socket.timeout:
+            continue
+        except OSError:
+            return time.monotonic() - t0
+    return None
+
+
 def test_a_request_trickling_in_is_cut_at_its_deadline(agent_factory):
     """libmicrohttpd's timeout counts idleness, which each byte resets: a
     byte every half second kept a connection (and before the epoll pool
@@ -93,20 +110,7 @@ def test_a_request_trickling_in_is_cut_at_its_deadline(agent_factory):
     a = agent_factory('--connection-timeout', '2')
     s = socket.create_connection(('127.0.0.1', a.port), timeout=10)
     header = b'PUT /v0.4/traces HTTP/1.1\r\nHost: localhost\r\nX-Slow: ' + b'a' * 100
-    t0 = time.monotonic()
-    closed_after = None
-    s.settimeout(0.5)
-    for i in range(len(header)):     # at most ~70 s, but cut long before
-        try:
-            s.send(header[i:i + 1])
-            if s.recv(4096) == b'':
-                closed_after = time.monotonic() - t0
-                break
-        except socket.timeout:
-            continue
-        except OSError:
-            closed_after = time.monotonic() - t0
-            break
+    closed_after = trickle(s, header, 0.5)
     s.close()
     assert closed_after is not None and closed_after < 10, closed_after
     assert a.request('GET', '/info')[0] == 200
@@ -118,20 +122,7 @@ def test_a_body_trickling_in_is_cut_at_its_deadline(agent_factory):
     s = socket.create_connection(('127.0.0.1', a.port), timeout=10)
     s.sendall(b'PUT /v0.4/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/msgpack\r\n'
               b'Content-Length: %d\r\n\r\n' % len(body))
-    t0 = time.monotonic()
-    closed_after = None
-    s.settimeout(0.4)
-    for i in range(len(body) - 1):   # never the last byte
-        try:
-            s.send(body[i:i + 1])
-            if s.recv(4096) == b'':
-                closed_after = time.monotonic() - t0
-                break
-        except socket.timeout:
-            continue
-        except OSError:
-            closed_after = time.monotonic() - t0
-            break
+    closed_after = trickle(s, body[:-1], 0.4)   # never the last byte
     s.close()
     assert closed_after is not None and closed_after < 10, closed_after
     assert trace_count(a) == 0
