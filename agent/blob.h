@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "span.h"
+#include "util.h"
 
 #include <stdbool.h>
 
@@ -40,6 +41,6 @@ void ag_blob_encoder_free(ag_blob_encoder *enc);
 /* Decodes a blob into t, setting every span's trace_id to trace_id; arrays
  * are allocated in a, strings point into blob (which must outlive t).
  * Returns 0, or -1 if the blob is malformed. */
-int ag_blob_decode(const void *blob, size_t len, uint64_t trace_id, ag_arena *a, ag_trace *t);
+AG_MUST_CHECK int ag_blob_decode(const void *blob, size_t len, uint64_t trace_id, ag_arena *a, ag_trace *t);
 
 #endif

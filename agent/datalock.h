@@ -12,14 +12,15 @@
 #ifndef AG_DATALOCK_H
 #define AG_DATALOCK_H
 
+#include "util.h"
+
 #include <stddef.h>
 
 /* Locks dir (which must exist) for this process and writes its pid into
  * the lock file. Returns the lock's descriptor (>= 0; keep it open), or
  * -1 with a reason in err: another process holds it, or the file cannot
  * be created. */
-__attribute__((warn_unused_result))
-int ag_datalock_acquire(const char *dir, char *err, size_t errlen);
+AG_MUST_CHECK int ag_datalock_acquire(const char *dir, char *err, size_t errlen);
 /* Releases the lock (closing the descriptor). -1 is ignored. */
 void ag_datalock_release(int fd);
 

@@ -8,6 +8,8 @@
 #ifndef AG_HIST_H
 #define AG_HIST_H
 
+#include "util.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +35,6 @@ uint64_t ag_hist_quantile(const ag_hist *h, double q);
 size_t ag_hist_encode(const ag_hist *h, unsigned char *out);
 /* Adds an encoded histogram into h. Returns 0, or -1 if blob is malformed
  * (h may then hold part of it). */
-int ag_hist_decode_add(ag_hist *h, const void *blob, size_t len);
+AG_MUST_CHECK int ag_hist_decode_add(ag_hist *h, const void *blob, size_t len);
 
 #endif

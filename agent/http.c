@@ -389,6 +389,25 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
     return wait_for_commit(s, c, req, b);
 }
 
+/* /info as built at start, with the database's health at the end: a
+ * damaged database answered ingest 500 forever while /info looked fine. */
+static enum MHD_Result send_info(ag_server *s, struct MHD_Connection *c)
+{
+    char damage[256];
+    bool damaged = ag_store_damage(s->store, damage, sizeof damage);
+    ag_buf b = {0};
+    ag_buf_append(&b, s->info.data, s->info.len - 1);   /* without its closing brace */
+    ag_buf_printf(&b, ",\"ctrace_database\":{\"damaged\":%s", damaged ? "true" : "false");
+    if (damaged) {
+        ag_buf_puts(&b, ",\"error\":");
+        ag_jw_cstr(&b, damage);
+        ag_buf_puts(&b, ",\"recovery\":");
+        ag_jw_cstr(&b, AG_STORE_RECOVERY_HINT);
+    }
+    ag_buf_puts(&b, "}}");
+    return send_reply(s, c, MHD_HTTP_OK, "application/json", b.data, b.len, true, NULL);
+}
+
 /* ---- API and UI ---- */
 
 typedef struct {
@@ -574,9 +593,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case R_STATS:
         forward(s, c, method, url, req);
         return send_reply(s, c, MHD_HTTP_OK, NULL, (void *)"", 0, false, NULL);
-    case R_INFO:
-        return send_reply(s, c, MHD_HTTP_OK, "application/json", s->info.data, s->info.len,
-                          false, NULL);
+    case R_INFO: return send_info(s, c);
     case R_TELEMETRY: return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)"{}", 2,
                                         false, NULL);
     case R_API: return handle_api(s, c, url);

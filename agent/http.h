@@ -12,11 +12,12 @@
 #include "config.h"
 #include "forward.h"
 #include "store.h"
+#include "util.h"
 
 typedef struct ag_server ag_server;
 
 /* Binds and starts serving. Returns 0 and *out, or -1 with a reason. */
-int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd,
+AG_MUST_CHECK int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd,
                     ag_server **out, char *err, size_t errlen);
 /* The TCP port actually bound (useful with --listen host:0), or 0. */
 int ag_server_port(const ag_server *s);

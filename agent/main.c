@@ -23,6 +23,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
+/* The exit status when the database is damaged: a supervisor can tell it
+ * from a bad flag (2) or another start-up failure (1) and not loop. */
+enum { EXIT_DAMAGED = 3 };
+
 /* Descriptors beyond the connections: SQLite's files and readers, the
  * listeners, libmicrohttpd's epoll and wake-up pipes, curl, the lock. */
 enum { RESERVED_FDS = 256 };
@@ -120,7 +124,7 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "summary")) return ag_summary_main(argc - 1, argv + 1, stdout);
 
     ag_config cfg;
-    char err[512];
+    char err[1024];
     int rc = ag_config_parse(argc, argv, &cfg, err, sizeof err);
     if (rc) {
         if (rc < 0) fprintf(stderr, "ctrace-agent: %s\n", err);
@@ -148,10 +152,11 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     ag_store *store = NULL;
-    ag_store_opts so = {cfg.db_path, cfg.sync_full, 0};
-    if (ag_store_open(&so, &store, err, sizeof err)) {
+    ag_store_opts so = {cfg.db_path, cfg.sync_full, 0, true};
+    rc = ag_store_open(&so, &store, err, sizeof err);
+    if (rc) {
         fprintf(stderr, "ctrace-agent: %s\n", err);
-        return 1;
+        return rc == AG_STORE_DAMAGED ? EXIT_DAMAGED : 1;
     }
     ag_forwarder *fwd = cfg.forward_url ? ag_forwarder_start(cfg.forward_url, cfg.forward_queue_bytes)
                                         : NULL;

@@ -30,6 +30,7 @@
 
 #include "batch.h"
 #include "storedblob.h"
+#include "util.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -55,15 +56,27 @@ typedef struct {
     const char *path;          /* the database file */
     bool sync_full;            /* fsync the WAL on every commit (default) */
     size_t max_queue_bytes;    /* submitters wait while more is queued */
+    bool check_integrity;      /* PRAGMA quick_check before serving */
 } ag_store_opts;
+
+/* ag_store_open's result for a damaged database (other failures: -1). */
+#define AG_STORE_DAMAGED (-2)
+/* What the agent says after it found the database damaged. */
+#define AG_STORE_RECOVERY_HINT                                                              \
+    "To recover: stop ctrace-agent, move ctrace.db (and ctrace.db-wal, ctrace.db-shm) out\n"  \
+    "of the data directory and start it again, which creates an empty database. To rescue\n" \
+    "what is readable: sqlite3 OLD.db .recover | sqlite3 DATA_DIR/ctrace.db (agent stopped).\n"
 
 typedef struct {
     uint64_t commits, batches, traces, spans, failed_commits;
 } ag_store_stats;
 
 /* Opens (creating if needed) the database and starts the writer and
- * checkpointer threads. Returns 0 and *out, or -1 with a reason in err. */
-int ag_store_open(const ag_store_opts *opts, ag_store **out, char *err, size_t errlen);
+ * checkpointer threads (aborting if a thread cannot start). Returns 0 and
+ * *out; AG_STORE_DAMAGED when the integrity check fails, -1 on any other
+ * failure, both with a reason in err. */
+AG_MUST_CHECK int ag_store_open(const ag_store_opts *opts, ag_store **out, char *err,
+                                size_t errlen);
 /* Drains the queue, stops the threads, closes every connection. NULL ok. */
 void ag_store_close(ag_store *s);
 
@@ -84,11 +97,20 @@ sqlite3 *ag_store_reader(ag_store *s);
 void ag_store_release(ag_store *s, sqlite3 *db);
 
 const char *ag_store_path(const ag_store *s);
+
+/* A reader's error with SQLite (extended) result code `code`: when it
+ * says the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB), the store
+ * logs it with AG_STORE_RECOVERY_HINT once and ag_store_damage reports
+ * it from then on. Other codes are ignored. */
+void ag_store_note_read_error(ag_store *s, int code, const char *what);
+/* Whether damage was seen since the store opened; its description in out. */
+bool ag_store_damage(ag_store *s, char *out, size_t outlen);
 void ag_store_get_stats(ag_store *s, ag_store_stats *out);
 
 /* A new connection with the agent's pragmas and SQL functions, for a
  * thread of its own (retention) or a tool (summary). Returns NULL and a
  * reason in err on failure. The caller closes it with sqlite3_close. */
-sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t errlen);
+AG_MUST_CHECK sqlite3 *ag_store_connect(const char *path, bool readonly, char *err,
+                                        size_t errlen);
 
 #endif
