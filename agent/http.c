@@ -307,8 +307,9 @@ static enum MHD_Result answer_traces(ag_server *s, struct MHD_Connection *c, con
 {
     if (status) {
         count(s, 0, 0, 1, 0);
-        return send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "storage failed: payload not stored");
+        return status == AG_STORE_FULL
+            ? send_reason(s, c, MHD_HTTP_INSUFFICIENT_STORAGE, "disk full: payload not stored")
+            : send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage failed: payload not stored");
     }
     count(s, 1, req->counts.spans, 0, req->counts.dropped_chunks);
     forward(s, c, method, url, req);
@@ -397,7 +398,9 @@ static enum MHD_Result send_info(ag_server *s, struct MHD_Connection *c)
     bool damaged = ag_store_damage(s->store, damage, sizeof damage);
     ag_buf b = {0};
     ag_buf_append(&b, s->info.data, s->info.len - 1);   /* without its closing brace */
-    ag_buf_printf(&b, ",\"ctrace_database\":{\"damaged\":%s", damaged ? "true" : "false");
+    ag_buf_printf(&b, ",\"ctrace_database\":{\"damaged\":%s,\"disk_full\":%s,\"read_only\":%s",
+                  damaged ? "true" : "false", ag_store_disk_full(s->store) ? "true" : "false",
+                  ag_store_read_only(s->store) ? "true" : "false");
     if (damaged) {
         ag_buf_puts(&b, ",\"error\":");
         ag_jw_cstr(&b, damage);

@@ -168,10 +168,14 @@ int main(int argc, char **argv)
         return 1;
     }
     ag_retention *ret = NULL;
-    if (cfg.retention_seconds > 0 || cfg.max_size > 0)
+    if ((cfg.retention_seconds > 0 || cfg.max_size > 0) && !ag_store_read_only(store))
         ret = ag_retention_start(cfg.db_path, cfg.retention_seconds, cfg.max_size,
                                  cfg.retention_interval);
     print_startup(&cfg, srv);
+    if (ag_store_read_only(store))
+        fprintf(stderr, "ctrace-agent: WARNING: the disk holding %s is full: serving the stored "
+                "traces read-only; payloads are refused (507) until space is freed and the "
+                "agent restarted\n", cfg.db_path);
 
     uint64_t last_spans = 0;
     int64_t last_t = ag_mono_ns();

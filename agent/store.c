@@ -31,13 +31,19 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { READER_POOL = 16, WAL_RESTART_FRAMES = 16384 /* 128 MiB of 8 KiB pages */ };
+enum {
+    READER_POOL = 16,
+    WAL_RESTART_FRAMES = 16384,   /* 128 MiB of 8 KiB pages */
+    WAL_LOW_DISK_FRAMES = 256,    /* 2 MiB, when the disk runs low */
+};
+#define LOW_DISK_BYTES (256ULL << 20)
 
 struct ag_store {
     char *path;
@@ -67,6 +73,11 @@ struct ag_store {
     bool ck_stop;
     /* the first sign of a damaged database (mu), "" while none was seen */
     char damage[256];
+    bool disk_full;            /* the last commit failed for want of space (mu) */
+    bool ck_truncate;          /* ck_mu: the checkpointer truncates the WAL now */
+    bool read_only;            /* opened on a full disk: no writer (store.h) */
+    bool disk_low;             /* writer: under LOW_DISK_BYTES free at the last look */
+    int64_t disk_checked_ns;   /* writer: when it looked */
 };
 
 static const char *SCHEMA =
@@ -103,6 +114,7 @@ static const char *SCHEMA =
     " service TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL,"
     " PRIMARY KEY(service, name, resource)) WITHOUT ROWID;"
     "PRAGMA user_version = 3;";
+enum { AG_SCHEMA_VERSION = 3 };   /* the user_version SCHEMA sets */
 
 /* ag_hist_merge(a, b): the sum of two encoded histograms (upserts). */
 static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -135,7 +147,7 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 static sqlite3 *connect_db(const char *path, bool readonly, char *err, size_t errlen, int *code)
 {
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_NOMUTEX |
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
                 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
         *code = db ? sqlite3_extended_errcode(db) : SQLITE_NOMEM;
@@ -175,6 +187,14 @@ static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     int version = 0;
+    /* a database already at this schema is not written to at start: a
+     * restart on a full disk must come up to show what is stored */
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    if (sqlite3_finalize(st) != SQLITE_OK)
+        return snprintf(err, errlen, "%s", sqlite3_errmsg(db)), -1;
+    if (version == AG_SCHEMA_VERSION) return 0;
     if (exec(db, "BEGIN IMMEDIATE", err, errlen)) return -1;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
@@ -324,6 +344,18 @@ static void note_damage(ag_store *s, const char *what)
             AG_STORE_RECOVERY_HINT);
 }
 
+/* The disk is full: the WAL, which keeps the size it grew to, is most of
+ * what can be given back. Every committed frame is normally already
+ * copied into the database by the passive checkpoints, so a TRUNCATE
+ * checkpoint (the checkpointer's, waiting for readers) empties it. */
+static void reclaim_wal(ag_store *s)
+{
+    pthread_mutex_lock(&s->ck_mu);
+    s->ck_truncate = true;
+    pthread_cond_signal(&s->ck_cond);
+    pthread_mutex_unlock(&s->ck_mu);
+}
+
 static int commit_group(ag_store *s, ag_batch *group)
 {
     ag_aggmap merged;
@@ -344,6 +376,10 @@ static int commit_group(ag_store *s, ag_batch *group)
             pthread_mutex_unlock(&s->mu);
         }
         exec(s->db, "ROLLBACK", NULL, 0);
+        if ((code & 0xff) == SQLITE_FULL) {
+            rc = AG_STORE_FULL;
+            reclaim_wal(s);
+        }
     }
     ag_aggmap_free(&merged);
     return rc;
@@ -365,6 +401,7 @@ static void mark_done(ag_store *s, ag_batch *b, int rc)
 static void acknowledge(ag_store *s, ag_batch *batches, int rc)
 {
     s->stats.failed_commits += rc != 0;
+    s->disk_full = rc == AG_STORE_FULL;
     for (ag_batch *b = batches, *next; b; b = next) {
         next = b->next;
         s->stats.batches++;
@@ -380,6 +417,29 @@ static void finish_group(ag_store *s, ag_batch *group, int rc)
     acknowledge(s, group, rc);
 }
 
+static bool disk_low(const char *path);
+
+/* When the disk runs low, the writer itself truncates the WAL after a
+ * commit once it holds more than WAL_LOW_DISK_FRAMES: the checkpointer's
+ * attempts compete with the writer for its lock and lost under steady
+ * ingest, and the WAL, which keeps the size it grew to, took the last of
+ * the disk while the database could not grow. Free space is looked at
+ * every 100 ms at most. */
+static void truncate_wal_if_disk_low(ag_store *s)
+{
+    int64_t now = ag_mono_ns();
+    if (now - s->disk_checked_ns >= 100000000LL) {
+        s->disk_checked_ns = now;
+        s->disk_low = disk_low(s->path);
+    }
+    if (!s->disk_low) return;
+    char wal[4096];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (stat(wal, &st) || st.st_size < (off_t)WAL_LOW_DISK_FRAMES * 8192) return;
+    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
 static void *writer_main(void *arg)
 {
     ag_store *s = arg;
@@ -392,6 +452,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         int rc = commit_group(s, group);
+        if (!rc) truncate_wal_if_disk_low(s);
 
         pthread_mutex_lock(&s->mu);
         if (rc || !s->sync_wal) {
@@ -479,8 +540,8 @@ void ag_store_submit(ag_store *s, ag_batch *b, ag_store_done_fn *done, void *arg
     while (s->queued_bytes && s->queued_bytes + b->queued_bytes > s->max_queue_bytes &&
            !s->stopping)
         pthread_cond_wait(&s->space, &s->mu);
-    if (s->stopping) {
-        done(arg, -1);
+    if (s->stopping || s->read_only) {
+        done(arg, s->read_only ? AG_STORE_FULL : -1);
         pthread_mutex_unlock(&s->mu);
         ag_batch_free(b);
         return;
@@ -491,6 +552,14 @@ void ag_store_submit(ag_store *s, ag_batch *b, ag_store_done_fn *done, void *arg
     s->tail = b;
     pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* Whether the file system holding path has less than LOW_DISK_BYTES free. */
+static bool disk_low(const char *path)
+{
+    struct statvfs fs;
+    if (statvfs(path, &fs)) return false;
+    return (uint64_t)fs.f_bavail * fs.f_frsize < LOW_DISK_BYTES;
 }
 
 /* Checkpoints the WAL in the background; PASSIVE never blocks the writer. */
@@ -506,15 +575,26 @@ static void *checkpointer_main(void *arg)
     pthread_mutex_lock(&s->ck_mu);
     while (!s->ck_stop) {
         struct timespec until = ag_realtime_in(0.2);
-        pthread_cond_timedwait(&s->ck_cond, &s->ck_mu, &until);
+        if (!s->ck_truncate) pthread_cond_timedwait(&s->ck_cond, &s->ck_mu, &until);
         if (s->ck_stop) break;
+        bool truncate = s->ck_truncate;
+        s->ck_truncate = false;
         pthread_mutex_unlock(&s->ck_mu);
+        if (truncate) {
+            int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+            fprintf(stderr, "ctrace-agent: disk full: %s\n", rc == SQLITE_OK
+                    ? "the WAL was checkpointed and truncated; payloads are refused until space is freed"
+                    : "the WAL could not be truncated; payloads are refused until space is freed");
+            pthread_mutex_lock(&s->ck_mu);
+            continue;
+        }
         int log = 0, done = 0;
         sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         /* Under constant writes a passive checkpoint never catches up with
          * the end of the WAL, so the WAL would grow without bound. Past
          * WAL_RESTART_FRAMES, a RESTART checkpoint makes the writer wait
-         * (a few hundred ms at most) and the WAL start over. */
+         * (a few hundred ms at most) and the WAL start over. When the disk
+         * runs low, the writer truncates it (truncate_wal_if_disk_low). */
         if (log > WAL_RESTART_FRAMES)
             sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         pthread_mutex_lock(&s->ck_mu);
@@ -523,6 +603,25 @@ static void *checkpointer_main(void *arg)
     sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     sqlite3_close(db);
     return NULL;
+}
+
+/* The disk is too full for the writer even to open (SQLite needs room
+ * for the WAL and its index): serve what is stored, read-only, rather
+ * than not start. Readers open the file immutable, which needs neither;
+ * payloads are refused (AG_STORE_FULL) until a restart with room. */
+static int open_read_only(ag_store *s, char *err, size_t errlen)
+{
+    sqlite3_close(s->db);
+    s->db = NULL;
+    s->read_only = true;
+    s->disk_full = true;
+    sqlite3 *probe = ag_store_reader(s);
+    if (!probe) {
+        snprintf(err, errlen, "the disk is full and %s cannot be read either", s->path);
+        return -1;
+    }
+    ag_store_release(s, probe);
+    return 0;
 }
 
 /* The store cannot keep its promises without its threads: abort, as on
@@ -537,9 +636,8 @@ static void start_thread(pthread_t *t, void *(*main)(void *), void *arg, const c
 
 /* PRAGMA quick_check: every page of every b-tree is read and checked
  * (not the indexes against the tables, which integrity_check adds at
- * O(N log N)); at the benchmark's 48 bytes per span, about a second per
- * 10 million spans here. A damaged database is refused at start, with
- * the way out, rather than served with holes. */
+ * O(N log N)): one read of the whole file. A damaged database is refused
+ * at start, with the way out, rather than served with holes. */
 static int check_integrity(ag_store *s, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
@@ -582,6 +680,10 @@ int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errl
                  sqlite3_errstr(code), AG_STORE_RECOVERY_HINT);
         rc = AG_STORE_DAMAGED;
     }
+    if (rc && (code & 0xff) == SQLITE_FULL && open_read_only(s, err, errlen) == 0) {
+        *out = s;
+        return 0;
+    }
     if (!rc && o->check_integrity) rc = check_integrity(s, err, errlen);
     if (rc) {
         sqlite3_close(s->db);
@@ -599,6 +701,12 @@ int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errl
 void ag_store_close(ag_store *s)
 {
     if (!s) return;
+    if (s->read_only) {
+        for (int i = 0; i < s->pool_len; i++) sqlite3_close(s->pool[i]);
+        free(s->path);
+        free(s);
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_broadcast(&s->work);
@@ -622,6 +730,32 @@ void ag_store_close(ag_store *s)
     free(s);
 }
 
+/* A reader on a full disk. Pages are read, not mapped: on tmpfs, a hole
+ * that a failed checkpoint left in the file raises SIGBUS when mapped and
+ * there is no page to give it. The WAL is read through its existing index
+ * when it can be (everything acknowledged is visible); failing that, the
+ * database file alone, immutable (SQLite then needs no WAL index at all,
+ * and shows the state of the last completed checkpoint). */
+static sqlite3 *connect_on_full_disk(ag_store *s, char *err, size_t errlen)
+{
+    sqlite3 *db = ag_store_connect(s->path, true, err, errlen);
+    if (db && (exec(db, "PRAGMA mmap_size=0", err, errlen) ||
+               exec(db, "SELECT count(*) FROM sqlite_master", err, errlen))) {
+        sqlite3_close(db);
+        db = NULL;
+    }
+    if (db) return db;
+    ag_buf uri = {0};
+    ag_buf_printf(&uri, "file:%s?immutable=1", s->path);
+    db = ag_store_connect(ag_buf_cstr(&uri), true, err, errlen);
+    ag_buf_free(&uri);
+    if (db && exec(db, "PRAGMA mmap_size=0", err, errlen)) {
+        sqlite3_close(db);
+        db = NULL;
+    }
+    return db;
+}
+
 sqlite3 *ag_store_reader(ag_store *s)
 {
     pthread_mutex_lock(&s->pool_mu);
@@ -629,7 +763,8 @@ sqlite3 *ag_store_reader(ag_store *s)
     pthread_mutex_unlock(&s->pool_mu);
     if (db) return db;
     char err[256];
-    db = ag_store_connect(s->path, true, err, sizeof err);
+    db = s->read_only ? connect_on_full_disk(s, err, sizeof err)
+                      : ag_store_connect(s->path, true, err, sizeof err);
     if (!db) fprintf(stderr, "ctrace-agent: reader: %s\n", err);
     return db;
 }
@@ -655,6 +790,16 @@ void ag_store_note_read_error(ag_store *s, int code, const char *what)
     note_damage(s, what);
     pthread_mutex_unlock(&s->mu);
 }
+
+bool ag_store_disk_full(ag_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool full = s->disk_full;
+    pthread_mutex_unlock(&s->mu);
+    return full;
+}
+
+bool ag_store_read_only(const ag_store *s) { return s->read_only; }
 
 bool ag_store_damage(ag_store *s, char *out, size_t outlen)
 {

@@ -61,6 +61,8 @@ typedef struct {
 
 /* ag_store_open's result for a damaged database (other failures: -1). */
 #define AG_STORE_DAMAGED (-2)
+/* A submitted batch's status when the disk is full (other failures: -1). */
+#define AG_STORE_FULL (-3)
 /* What the agent says after it found the database damaged. */
 #define AG_STORE_RECOVERY_HINT                                                              \
     "To recover: stop ctrace-agent, move ctrace.db (and ctrace.db-wal, ctrace.db-shm) out\n"  \
@@ -73,7 +75,8 @@ typedef struct {
 
 /* Opens (creating if needed) the database and starts the writer and
  * checkpointer threads (aborting if a thread cannot start). Returns 0 and
- * *out; AG_STORE_DAMAGED when the integrity check fails, -1 on any other
+ * *out; on a disk too full for the writer to open, 0 and a read-only
+ * store (ag_store_read_only: readers only, every batch AG_STORE_FULL); AG_STORE_DAMAGED when the integrity check fails, -1 on any other
  * failure, both with a reason in err. */
 AG_MUST_CHECK int ag_store_open(const ag_store_opts *opts, ag_store **out, char *err,
                                 size_t errlen);
@@ -81,7 +84,9 @@ AG_MUST_CHECK int ag_store_open(const ag_store_opts *opts, ag_store **out, char 
 void ag_store_close(ag_store *s);
 
 /* Called once per submitted batch with 0 when it is committed and durable,
- * -1 when its commit failed or the store is closing. It runs on a store
+ * AG_STORE_FULL when the disk had no room for it (the WAL is then
+ * truncated to give space back), -1 when its commit failed otherwise or
+ * the store is closing. It runs on a store
  * thread (or, when the store is closing, on the submitter's), with the
  * store's lock held: it must be quick and must not call into the store.
  * The batch is freed after it returns. */
@@ -103,6 +108,10 @@ const char *ag_store_path(const ag_store *s);
  * logs it with AG_STORE_RECOVERY_HINT once and ag_store_damage reports
  * it from then on. Other codes are ignored. */
 void ag_store_note_read_error(ag_store *s, int code, const char *what);
+/* Whether the last commit failed for want of space (or the store is read-only). */
+bool ag_store_disk_full(ag_store *s);
+/* Whether the store was opened read-only on a full disk. */
+bool ag_store_read_only(const ag_store *s);
 /* Whether damage was seen since the store opened; its description in out. */
 bool ag_store_damage(ag_store *s, char *out, size_t outlen);
 void ag_store_get_stats(ag_store *s, ag_store_stats *out);

@@ -55,7 +55,7 @@ def test_damaged_pages_are_found_by_the_check_at_start(agent_factory):
 
 def test_a_healthy_database_says_so_in_info(agent):
     info = json.loads(agent.request('GET', '/info')[2])
-    assert info['ctrace_database'] == {'damaged': False}
+    assert info['ctrace_database'] == {'damaged': False, 'disk_full': False, 'read_only': False}
 
 
 def test_damaged_blocks_answer_500_and_show_in_info(agent_factory):
