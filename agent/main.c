@@ -133,6 +133,7 @@ int main(int argc, char **argv)
     }
     if (ag_mkdirs(cfg.data_dir)) {
         fprintf(stderr, "ctrace-agent: cannot create %s: %s\n", cfg.data_dir, strerror(errno));
+        ag_config_free(&cfg);
         return 1;
     }
     fit_descriptor_limit(&cfg);
@@ -156,6 +157,8 @@ int main(int argc, char **argv)
     rc = ag_store_open(&so, &store, err, sizeof err);
     if (rc) {
         fprintf(stderr, "ctrace-agent: %s\n", err);
+        curl_global_cleanup();
+        ag_config_free(&cfg);
         return rc == AG_STORE_DAMAGED ? EXIT_DAMAGED : 1;
     }
     ag_forwarder *fwd = cfg.forward_url ? ag_forwarder_start(cfg.forward_url, cfg.forward_queue_bytes)
@@ -165,6 +168,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctrace-agent: %s\n", err);
         ag_forwarder_stop(fwd, 0);
         ag_store_close(store);
+        curl_global_cleanup();
+        ag_config_free(&cfg);
         return 1;
     }
     ag_retention *ret = NULL;

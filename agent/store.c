@@ -605,12 +605,23 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
+static void finalize_writer_statements(ag_store *s)
+{
+    sqlite3_finalize(s->ins_trace);
+    sqlite3_finalize(s->ins_block);
+    sqlite3_finalize(s->up_service);
+    sqlite3_finalize(s->up_resource);
+    sqlite3_finalize(s->ins_op);
+    s->ins_trace = s->ins_block = s->up_service = s->up_resource = s->ins_op = NULL;
+}
+
 /* The disk is too full for the writer even to open (SQLite needs room
  * for the WAL and its index): serve what is stored, read-only, rather
  * than not start. Readers open the file immutable, which needs neither;
  * payloads are refused (AG_STORE_FULL) until a restart with room. */
 static int open_read_only(ag_store *s, char *err, size_t errlen)
 {
+    finalize_writer_statements(s);
     sqlite3_close(s->db);
     s->db = NULL;
     s->read_only = true;
@@ -686,6 +697,7 @@ int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errl
     }
     if (!rc && o->check_integrity) rc = check_integrity(s, err, errlen);
     if (rc) {
+        finalize_writer_statements(s);
         sqlite3_close(s->db);
         free(s->path);
         free(s);
@@ -719,11 +731,7 @@ void ag_store_close(ag_store *s)
     pthread_cond_signal(&s->ck_cond);
     pthread_mutex_unlock(&s->ck_mu);
     pthread_join(s->checkpointer, NULL);
-    sqlite3_finalize(s->ins_trace);
-    sqlite3_finalize(s->ins_block);
-    sqlite3_finalize(s->up_service);
-    sqlite3_finalize(s->up_resource);
-    sqlite3_finalize(s->ins_op);
+    finalize_writer_statements(s);
     for (int i = 0; i < s->pool_len; i++) sqlite3_close(s->pool[i]);
     sqlite3_close(s->db);
     free(s->path);
