@@ -123,11 +123,13 @@ void ag_deadlines_remove(ag_deadlines *d, ag_conn *c)
 
 void ag_conn_restart(ag_deadlines *d, ag_conn *c)
 {
+    if (!c) return;
     atomic_store_explicit(&c->deadline_ns, ag_mono_ns() + d->timeout_ns, memory_order_relaxed);
 }
 
 void ag_conn_pause(ag_conn *c)
 {
+    if (!c) return;
     atomic_store_explicit(&c->deadline_ns, 0, memory_order_relaxed);
 }
 

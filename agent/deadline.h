@@ -40,9 +40,10 @@ ag_conn *ag_deadlines_add(ag_deadlines *d, int fd);
 /* Unregisters c before its socket is closed, and frees it. NULL ok. */
 void ag_deadlines_remove(ag_deadlines *d, ag_conn *c);
 /* The connection's deadline starts over from now (a new request, or the
- * answer after a wait on the agent). */
+ * answer after a wait on the agent). c NULL: nothing. */
 void ag_conn_restart(ag_deadlines *d, ag_conn *c);
-/* No deadline until the next restart (the request waits on the agent). */
+/* No deadline until the next restart (the request waits on the agent).
+ * c NULL: nothing. */
 void ag_conn_pause(ag_conn *c);
 
 /* Connections open now, and connections closed at their deadline so far. */

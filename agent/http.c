@@ -5,7 +5,11 @@
  * error reply stops the upload), once per chunk of body (appended to the
  * request's buffer, within --max-request-bytes and the global in-flight
  * budget), then once more with no data: the request is dispatched. Intake
- * replies 200 only after ag_store_submit reports the batch committed.
+ * hands its batch to ag_store_submit and suspends the connection; the
+ * store's callback resumes it, on_request is called once more and replies
+ * (200 only if the batch is committed). A connection's deadline
+ * (deadline.h) starts when it opens and again after each answer, and is
+ * paused while its request waits on the store.
  *
  * Security: every reply carries nosniff/no-referrer/DENY headers; requests a
  * browser marks Sec-Fetch-Site: cross-site are refused, and any request of
@@ -612,7 +616,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     request *req = *con_cls;
     if (!req) return;
     /* the next request on this connection has its own deadline */
-    if (req->slot) ag_conn_restart(l->srv->deadlines, req->slot);
+    ag_conn_restart(l->srv->deadlines, req->slot);
     atomic_fetch_sub(&l->srv->inflight, req->accounted);
     ag_buf_free(&req->body);
     free(req);

@@ -1,11 +1,14 @@
 /* The HTTP server (libmicrohttpd): the Datadog intake endpoints, /info, the
  * query API (api.h) and the embedded UI (ui.h), on TCP and/or a unix socket.
  *
- * One thread per connection: a request that waits for its group commit, or
- * a client that stalls mid-body, holds only its own thread, never another
- * client's. The number of connections, the time a connection may stay idle
- * or slow, the size of one body and the bytes of all bodies held at once
- * are bounded, so memory is too. */
+ * epoll in a pool of threads: an idle or stalled connection holds a
+ * descriptor, not a thread, so a thousand of them do not keep anyone else
+ * out; a request that waits for its group commit is suspended and resumed
+ * by the store's callback, so no pool thread sleeps on the disk (a pool
+ * thread is busy only while it decodes a payload or answers a query). The
+ * number of connections, the time a request may take however slowly its
+ * bytes come (deadline.h), the size of one body and the bytes of all
+ * bodies held at once are bounded, so memory is too. */
 #ifndef AG_HTTP_H
 #define AG_HTTP_H
 
