@@ -146,3 +146,44 @@ def test_a_keep_alive_connection_gets_a_fresh_deadline_per_request(agent_factory
         assert conn.sock is sock_before      # the same connection throughout
         time.sleep(1)
     conn.close()
+
+
+def limits_of(pid):
+    with open('/proc/%d/limits' % pid) as f:
+        line = next(l for l in f if l.startswith('Max open files'))
+    soft, hard = line.split()[3:5]
+    return int(soft), int(hard)
+
+
+def start_with_nofile(tmp_path, soft, hard, *args):
+    import resource
+    import subprocess
+    from conftest import agent_binary
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return subprocess.Popen([agent_binary(), '--listen', '127.0.0.1:0', '--data', str(tmp_path), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=limit)
+
+
+def test_the_descriptor_limit_is_raised_to_fit_the_connections(tmp_path):
+    proc = start_with_nofile(tmp_path, 1024, 8192)
+    try:
+        assert 'listening on' in proc.stdout.readline()
+        soft, hard = limits_of(proc.pid)
+        assert soft >= 4096 + 256 and hard == 8192
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_connections_are_lowered_to_what_the_hard_limit_allows(tmp_path):
+    proc = start_with_nofile(tmp_path, 600, 600)
+    try:
+        out = proc.stdout.readline()
+        assert 'the descriptor limit (600) allows 344 connections, not 4096' in out, out
+        assert 'listening on' in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(20)
