@@ -8,7 +8,14 @@
  * their columns and, for tag filters, on the chunk blob, and stops at the
  * page size or after a bounded number of rows examined, handing back a
  * cursor, so every request has a bounded cost even at tens of millions of
- * spans. */
+ * spans.
+ *
+ * Read errors: a statement that fails to prepare or a step that ends in
+ * anything but SQLITE_DONE (a damaged page, an I/O error), a damaged blob
+ * or histogram, all make the answer a 500 naming the error, never a 200
+ * with what was read before it (an empty search while /services showed
+ * hits). The helpers record the request's first error in a thread-local,
+ * since every statement of a request runs on the thread answering it. */
 #include "api.h"
 #include "blob.h"
 #include "hist.h"
@@ -41,6 +48,41 @@ enum {
     TRACE_MAX_ANSWER_BYTES = 16 << 20,
     TRACE_MAX_CONCURRENT = 4,
 };
+
+static _Thread_local char read_error[256];   /* "" while every read went well */
+static _Thread_local int read_error_code;    /* its SQLite extended result code */
+
+static void read_failed(int code, const char *what)
+{
+    if (read_error[0]) return;
+    snprintf(read_error, sizeof read_error, "%s", what ? what : "unknown error");
+    read_error_code = code;
+}
+
+/* The failure of the last call on db. */
+static void read_failed_db(sqlite3 *db)
+{
+    read_failed(sqlite3_extended_errcode(db), sqlite3_errmsg(db));
+}
+
+/* sqlite3_prepare_v2 whose failure is recorded; NULL then, which every
+ * sqlite3_bind, step and finalize takes harmlessly (SQLITE_MISUSE). */
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) read_failed_db(db);
+    return st;
+}
+
+/* sqlite3_step: true on a row; false at the end, or on an error, recorded. */
+static bool next_row(sqlite3_stmt *st)
+{
+    if (!st) return false;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) read_failed_db(sqlite3_db_handle(st));
+    return false;
+}
 
 const char *ag_params_get(const ag_params *p, const char *key)
 {
@@ -219,8 +261,9 @@ static void group_add(group *e, const range *r, int64_t minute, uint64_t hits,
     e->current_bucket = b;
     e->hits += hits;
     e->errors += errors;
-    ag_hist_decode_add(&e->hist, hist, hist_len);
-    ag_hist_decode_add(&e->current, hist, hist_len);
+    if (ag_hist_decode_add(&e->hist, hist, hist_len) ||
+        ag_hist_decode_add(&e->current, hist, hist_len))
+        read_failed(SQLITE_CORRUPT, "damaged latency histogram");
     bucket *bk = &e->series[b];
     bk->hits += hits;
     bk->errors += errors;
@@ -306,12 +349,12 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
     int status;
     if (parse_range(q, &r, out, &status)) return status;
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT service, minute, hits, errors, hist FROM service_minutes"
-                           " WHERE minute >= ? AND minute < ? ORDER BY service, minute", -1, &st, NULL);
+    st = prepare(db, "SELECT service, minute, hits, errors, hist FROM service_minutes"
+                 " WHERE minute >= ? AND minute < ? ORDER BY service, minute");
     sqlite3_bind_int64(st, 1, r.first_minute);
     sqlite3_bind_double(st, 2, r.end);
     group_list g = {0};
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (next_row(st)) {
         group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
         if (!e) continue;
         group_add(e, &r, sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
@@ -339,14 +382,14 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
     int status;
     if (parse_range(q, &r, out, &status)) return status;
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT resource, name, minute, hits, errors, hist FROM resource_minutes"
-                           " WHERE service = ? AND minute >= ? AND minute < ?"
-                           " ORDER BY resource, minute", -1, &st, NULL);
+    st = prepare(db, "SELECT resource, name, minute, hits, errors, hist FROM resource_minutes"
+                 " WHERE service = ? AND minute >= ? AND minute < ?"
+                 " ORDER BY resource, minute");
     sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r.first_minute);
     sqlite3_bind_double(st, 3, r.end);
     group_list g = {0};
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (next_row(st)) {
         group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
         if (!e) continue;
         if (!e->name) e->name = ag_xstrdup((const char *)sqlite3_column_text(st, 1));
@@ -381,20 +424,21 @@ static int api_latency(sqlite3 *db, const ag_params *q, ag_buf *out)
     if (!service || !*service) return error(out, 400, "service is required");
     sqlite3_stmt *st;
     if (resource && *resource) {
-        sqlite3_prepare_v2(db, "SELECT hist FROM resource_minutes WHERE service = ? AND"
-                               " minute >= ? AND minute < ? AND resource = ?", -1, &st, NULL);
+        st = prepare(db, "SELECT hist FROM resource_minutes WHERE service = ? AND"
+                         " minute >= ? AND minute < ? AND resource = ?");
         sqlite3_bind_text(st, 4, resource, -1, SQLITE_STATIC);
     } else {
-        sqlite3_prepare_v2(db, "SELECT hist FROM service_minutes WHERE service = ? AND"
-                               " minute >= ? AND minute < ?", -1, &st, NULL);
+        st = prepare(db, "SELECT hist FROM service_minutes WHERE service = ? AND"
+                         " minute >= ? AND minute < ?");
     }
     sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r.first_minute);
     sqlite3_bind_double(st, 3, r.end);
     ag_hist h;
     memset(&h, 0, sizeof h);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        ag_hist_decode_add(&h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    while (next_row(st))
+        if (ag_hist_decode_add(&h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)))
+            read_failed(SQLITE_CORRUPT, "damaged latency histogram");
     sqlite3_finalize(st);
     ag_buf_puts(out, "{\"buckets\":[");
     int n = 0;
@@ -503,15 +547,14 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
                         (int64_t)(r.end * 1e9), cursor && *cursor, cur_start, cur_id};
     char walk_err[256];
     ag_walk *walk = ag_walk_open(db, SUMMARY_COLUMNS, &wr, walk_err, sizeof walk_err);
-    if (!walk) return error(out, 500, walk_err);
+    if (!walk) return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
     sqlite3_stmt *st, *blob_st = NULL;
     bool only_errors = err && (!strcmp(err, "1") || !strcmp(err, "true"));
     if (resource && !*resource) resource = NULL;
     if (name && !*name) name = NULL;
     ag_stored_blobs *blobs = NULL;
     if (ntags) {
-        sqlite3_prepare_v2(db, "SELECT " AG_STORED_BLOB_COLUMNS " FROM traces WHERE id = ?", -1,
-                           &blob_st, NULL);
+        blob_st = prepare(db, "SELECT " AG_STORED_BLOB_COLUMNS " FROM traces WHERE id = ?");
         blobs = ag_stored_blobs_new(db);
     }
 
@@ -541,9 +584,10 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
             sqlite3_bind_int64(blob_st, 1, last_id);
             const void *blob;
             size_t blob_len;
-            bool ok = sqlite3_step(blob_st) == SQLITE_ROW &&
-                      ag_stored_blobs_get(blobs, blob_st, 0, &blob, &blob_len) == 0 &&
-                      chunk_has_tags(blob, blob_len, tags, ntags);
+            bool ok = next_row(blob_st);
+            if (ok && ag_stored_blobs_get(blobs, blob_st, 0, &blob, &blob_len))
+                ok = false, read_failed(SQLITE_CORRUPT, "damaged trace block");
+            ok = ok && chunk_has_tags(blob, blob_len, tags, ntags);
             sqlite3_reset(blob_st);
             if (!ok) continue;
         }
@@ -555,7 +599,7 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     ag_walk_close(walk);
     sqlite3_finalize(blob_st);
     ag_stored_blobs_free(blobs);
-    if (*walk_err) return error(out, 500, walk_err);
+    if (*walk_err) return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
     /* the cursor resumes at the row not yet returned: start/id of the row
      * we stopped at, made exclusive by pointing just after it */
     if (more) ag_buf_printf(out, "],\"next_cursor\":\"%lld_%lld\"}", (long long)last_start,
@@ -571,14 +615,14 @@ static int api_tail(sqlite3 *db, const ag_params *q, ag_buf *out)
         return error(out, 400, "limit must be between 1 and 1000");
     if (param_int(q, "after", 0, &after) || after < 0) return error(out, 400, "bad after cursor");
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT id, " SUMMARY_COLUMNS " FROM traces WHERE id > ?"
-                           " ORDER BY id DESC LIMIT ?", -1, &st, NULL);
+    st = prepare(db, "SELECT id, " SUMMARY_COLUMNS " FROM traces WHERE id > ?"
+                 " ORDER BY id DESC LIMIT ?");
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, limit);
     int64_t cursor = after;
     int n = 0;
     ag_buf_puts(out, "{\"traces\":[");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (next_row(st)) {
         int64_t id = sqlite3_column_int64(st, 0);
         if (id > cursor) cursor = id;
         if (n++) ag_buf_putc(out, ',');
@@ -586,8 +630,8 @@ static int api_tail(sqlite3 *db, const ag_params *q, ag_buf *out)
     }
     sqlite3_finalize(st);
     if (!n && !after) {
-        sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM traces", -1, &st, NULL);
-        if (sqlite3_step(st) == SQLITE_ROW) cursor = sqlite3_column_int64(st, 0);
+        st = prepare(db, "SELECT coalesce(max(id), 0) FROM traces");
+        if (next_row(st)) cursor = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
     }
     ag_buf_printf(out, "],\"cursor\":\"%lld\"}", (long long)cursor);
@@ -607,9 +651,9 @@ static int api_operations(sqlite3 *db, const ag_params *q, ag_buf *out)
     for (int k = 0; k < 2; k++) {
         ag_buf_puts(out, k ? "],\"resources\":[" : ",\"names\":[");
         sqlite3_stmt *st;
-        sqlite3_prepare_v2(db, sql[k], -1, &st, NULL);
+        st = prepare(db, sql[k]);
         sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
-        for (int n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
+        for (int n = 0; next_row(st); n++) {
             if (n) ag_buf_putc(out, ',');
             ag_jw_str(out, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
         }
@@ -849,17 +893,20 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
     size_t loaded = 0;
     *truncated = false;
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, AG_TRACE_BY_ID_SQL, -1, &st, NULL);
+    st = prepare(db, AG_TRACE_BY_ID_SQL);
     sqlite3_bind_int64(st, 1, (int64_t)low);
     ag_stored_blobs *blobs = ag_stored_blobs_new(db);
     stored_span *spans = NULL;
     size_t len = 0, cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (next_row(st)) {
         uint64_t row_high = (uint64_t)sqlite3_column_int64(st, 0);
         if (high && row_high && row_high != high) continue;
         const void *stored;
         size_t n;
-        if (ag_stored_blobs_get(blobs, st, 1, &stored, &n)) continue;
+        if (ag_stored_blobs_get(blobs, st, 1, &stored, &n)) {
+            read_failed(SQLITE_CORRUPT, "damaged trace block");
+            continue;
+        }
         if (loaded >= TRACE_MAX_LOADED_BYTES || n > TRACE_MAX_LOADED_BYTES - loaded) {
             *truncated = true;
             continue;
@@ -870,7 +917,10 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
         ag_trace t;
         size_t decoded = TRACE_MAX_LOADED_BYTES - loaded;
         int cut = ag_blob_decode_prefix(blob, n, low, a, &t, &decoded);
-        if (cut < 0) continue;
+        if (cut < 0) {
+            read_failed(SQLITE_CORRUPT, "damaged trace chunk");
+            continue;
+        }
         if (cut) *truncated = true;
         loaded += decoded;
         if (len + t.len > cap) {
@@ -952,6 +1002,18 @@ static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out)
 
 /* ---- routing ---- */
 
+/* A 500 for a request whose reads failed, logged, and reported to the
+ * store, which shows a damaged database in /info (store.h). */
+static int answer_read_error(ag_store *store, sqlite3 *db, const char *path, ag_buf *out)
+{
+    fprintf(stderr, "ctrace-agent: %s: database read failed: %s\n", path, read_error);
+    ag_store_note_read_error(store, read_error_code, read_error);
+    char msg[400];
+    snprintf(msg, sizeof msg, "database read failed (%s): the answer would be incomplete;"
+             " see the agent's log", read_error);
+    return error(out, 500, msg);
+}
+
 int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf *out)
 {
     static const char svc_prefix[] = "/api/v1/services/", res_suffix[] = "/resources";
@@ -960,8 +1022,9 @@ int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf 
     if (!db) return error(out, 500, "database unavailable");
     int status;
     size_t plen = strlen(path);
+    read_error[0] = '\0';
     /* a read transaction so multi-statement answers see one snapshot */
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) read_failed_db(db);
     if (!strcmp(path, "/api/v1/services")) status = api_services(db, q, out);
     else if (!strncmp(path, svc_prefix, sizeof svc_prefix - 1) && plen > sizeof svc_prefix - 1 + sizeof res_suffix - 1 &&
              !strcmp(path + plen - (sizeof res_suffix - 1), res_suffix)) {
@@ -977,6 +1040,7 @@ int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf 
     else if (!strcmp(path, "/api/v1/operations")) status = api_operations(db, q, out);
     else status = error(out, 404, "no such endpoint");
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (read_error[0]) status = answer_read_error(store, db, path, out);
     ag_store_release(store, db);
     return status;
 }

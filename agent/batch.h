@@ -44,9 +44,9 @@ typedef struct ag_batch {
     ag_blob_encoder enc;
     /* owned by the store while queued */
     struct ag_batch *next;
-    int status;
-    bool done;
-    pthread_cond_t *wake;             /* the submitter's, signalled when done */
+    size_t queued_bytes;              /* what it counts in the store's queue */
+    void (*on_done)(void *arg, int status);   /* the submitter's (store.h) */
+    void *on_done_arg;
 } ag_batch;
 
 ag_batch *ag_batch_new(void);

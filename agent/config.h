@@ -3,6 +3,8 @@
 #ifndef AG_CONFIG_H
 #define AG_CONFIG_H
 
+#include "util.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,12 +36,12 @@ typedef struct {
 /* Parses argv (after the program name; no subcommand). Returns 0 when the
  * agent should run, 1 when --help or --version was printed, -1 with a
  * reason in err. Strings in c are owned by c (ag_config_free). */
-int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errlen);
+AG_MUST_CHECK int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errlen);
 void ag_config_free(ag_config *c);
 void ag_config_usage(FILE *f);
 /* $XDG_DATA_HOME/ctrace or ~/.local/share/ctrace (malloc'd). */
 char *ag_default_data_dir(void);
 /* mkdir -p; 0 or -1 with errno. */
-int ag_mkdirs(const char *path);
+AG_MUST_CHECK int ag_mkdirs(const char *path);
 
 #endif

@@ -15,6 +15,8 @@
 #ifndef AG_HIST_H
 #define AG_HIST_H
 
+#include "util.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,11 +56,11 @@ void ag_hist_quantiles(const ag_hist *h, const double *qs, int n, uint64_t *out)
 size_t ag_hist_encode(const ag_hist *h, unsigned char *out);
 /* Adds an encoded histogram into h. Returns 0, or -1 if blob is malformed
  * (h may then hold part of it). */
-int ag_hist_decode_add(ag_hist *h, const void *blob, size_t len);
+AG_MUST_CHECK int ag_hist_decode_add(ag_hist *h, const void *blob, size_t len);
 /* Adds a histogram in the encoding of user_version <= 3 (log-linear
  * buckets, 8 an octave, fixed 6-byte pairs), each old bucket's count into
  * the bucket of its midpoint. Returns 0, or -1 if blob is malformed. */
-int ag_hist_upgrade_add(ag_hist *h, const void *blob, size_t len);
+AG_MUST_CHECK int ag_hist_upgrade_add(ag_hist *h, const void *blob, size_t len);
 
 /* An accumulator for a histogram that usually sees few buckets (an
  * aggregate entry of one request: a few hits of one resource in one

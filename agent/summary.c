@@ -3,6 +3,7 @@
  * slowest ten; opens the database read-only so it can run next to the agent
  * without taking the write lock. */
 #include "summary.h"
+#include "buf.h"
 #include "config.h"
 #include "hist.h"
 #include "store.h"
@@ -90,14 +91,16 @@ static size_t fold(sqlite3_stmt *st, row **out)
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *key = (const char *)sqlite3_column_text(st, 0);
         if (!n || strcmp(rows[n - 1].key, key)) {
-            rows = realloc(rows, (n + 1) * sizeof *rows);
+            rows = ag_xrealloc(rows, (n + 1) * sizeof *rows);
             memset(&rows[n], 0, sizeof rows[n]);
-            rows[n++].key = strdup(key);
+            rows[n++].key = ag_xstrdup(key ? key : "");
         }
         row *r = &rows[n - 1];
         r->hits += (uint64_t)sqlite3_column_int64(st, 1);
         r->errors += (uint64_t)sqlite3_column_int64(st, 2);
-        ag_hist_decode_add(&r->hist, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+        if (ag_hist_decode_add(&r->hist, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)))
+            fprintf(stderr, "ctrace-agent summary: a damaged latency histogram of %s skipped\n",
+                    r->key);
     }
     if (n) qsort(rows, n, sizeof *rows, by_hits);
     *out = rows;
@@ -187,7 +190,7 @@ int ag_summary_main(int argc, char **argv, FILE *out)
             return 2;
         }
     }
-    char *dir = data ? strdup(data) : ag_default_data_dir();
+    char *dir = data ? ag_xstrdup(data) : ag_default_data_dir();
     char path[4096], err[512];
     snprintf(path, sizeof path, "%s/ctrace.db", dir);
     free(dir);

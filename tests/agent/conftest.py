@@ -61,7 +61,7 @@ class Agent:
         first = self.proc.stdout.readline()
         self.output = [first]
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
-        m = re.search(r'listening on http://[^:]+:(\d+)', first)
+        m = re.search(r'listening on http://(?:\[[^\]]*\]|[^:/]+):(\d+)', first)
         if not m:
             self.proc.wait(5)
             raise AssertionError('agent did not start: %r' % ''.join(self.output))

@@ -124,7 +124,8 @@ def test_payloads_over_what_is_left_of_the_budget_are_told_to_retry(agent_factor
     for t in threads:
         t.join()
     assert set(statuses) <= {200, 503}, statuses
-    assert 200 in statuses
+    # alone it fits: stored once the others are done (on a loaded machine
+    # all eight may have decoded at once and all been told to retry)
     assert agent.send('v0.5', body, encode=False)[0] == 200
 
 
