@@ -47,6 +47,7 @@
  * otherwise its easy handle may be mid-transfer and is abandoned too.
  */
 #include "agent_writer.h"
+#include "alloc.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -183,8 +184,8 @@ static void destroy_locks(agent_writer *w)
 static void rate_table_free(rate_table *table)
 {
     for (size_t i = 0; i < table->count; i++)
-        free(table->entries[i].key);
-    free(table->entries);
+        ct_free(table->entries[i].key);
+    ct_free(table->entries);
     table->entries = NULL;
     table->count = 0;
 }
@@ -198,7 +199,7 @@ static int rate_table_parse(rate_table *table, const uint8_t *json,
     cJSON *rates = cJSON_GetObjectItemCaseSensitive(root, "rate_by_service");
     int rc = cJSON_IsObject(rates) ? CT_OK : CT_EINVAL;
     size_t n = rc == CT_OK ? (size_t)cJSON_GetArraySize(rates) : 0;
-    table->entries = n ? calloc(n, sizeof *table->entries) : NULL;
+    table->entries = n ? ct_calloc(n, sizeof *table->entries) : NULL;
     table->count = 0;
     if (n && !table->entries)
         rc = CT_ENOMEM;
@@ -207,7 +208,7 @@ static int rate_table_parse(rate_table *table, const uint8_t *json,
         if (!cJSON_IsNumber(item) || !item->string)
             continue;
         rate_entry *e = &table->entries[table->count];
-        if (!(e->key = strdup(item->string))) {
+        if (!(e->key = ct_strdup(item->string))) {
             rc = CT_ENOMEM;
             break;
         }
@@ -795,11 +796,11 @@ static void agent_free(agent_writer *w)
     ct_buffer_release(&w->payload);
     ct_buffer_release(&w->reply.body);
     rate_table_free(&w->rates);
-    free(w->url);
-    free((char *)w->transport_options.lang_version);
-    free((char *)w->transport_options.lang_interpreter);
-    free((char *)w->transport_options.tracer_version);
-    free(w);
+    ct_free(w->url);
+    ct_free((char *)w->transport_options.lang_version);
+    ct_free((char *)w->transport_options.lang_interpreter);
+    ct_free((char *)w->transport_options.tracer_version);
+    ct_free(w);
 }
 
 static void agent_destroy(ct_writer *writer, int timeout_ms)
@@ -841,7 +842,7 @@ static ct_transport *curl_factory(void *arg, const ct_transport_options *o,
 
 static char *dup_or_empty(const char *s)
 {
-    return strdup(s ? s : "");
+    return ct_strdup(s ? s : "");
 }
 
 static void apply_config(agent_writer *w, const ct_config *c)
@@ -870,7 +871,7 @@ ct_writer *ct_agent_writer_new_with(const ct_config *config,
                                     ct_transport_factory factory,
                                     void *factory_arg, int *rc)
 {
-    agent_writer *w = calloc(1, sizeof *w);
+    agent_writer *w = ct_calloc(1, sizeof *w);
     if (!w) {
         *rc = CT_ENOMEM;
         return NULL;

@@ -5,6 +5,7 @@
  * value keeps the previous one and prints one line naming the variable.
  */
 #include "config.h"
+#include "alloc.h"
 
 #include "sampler.h"
 
@@ -19,12 +20,12 @@
 #define MiB (1024u * 1024u)
 #define DEFAULT_SOCKET "/var/run/datadog/apm.socket"
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? ct_strdup(s) : NULL; }
 
 static void replace(char **slot, const char *value)
 {
-    free(*slot);
-    *slot = (value && *value) ? strdup(value) : NULL;
+    ct_free(*slot);
+    *slot = (value && *value) ? ct_strdup(value) : NULL;
 }
 
 static int parse_bool(const char *value, int *out)
@@ -64,7 +65,7 @@ static int parse_size(const char *value, size_t *out)
 
 ct_config *ct_config_new(void)
 {
-    ct_config *config = calloc(1, sizeof *config);
+    ct_config *config = ct_calloc(1, sizeof *config);
     if (!config)
         return NULL;
     config->enabled = 1;
@@ -78,10 +79,10 @@ ct_config *ct_config_new(void)
     config->partial_flush_min_spans = 300;
     config->sample_rate = -1;
     config->rate_limit = 100;
-    config->agent_url = strdup(access(DEFAULT_SOCKET, W_OK) == 0
+    config->agent_url = ct_strdup(access(DEFAULT_SOCKET, W_OK) == 0
                                    ? "unix://" DEFAULT_SOCKET
                                    : "http://localhost:8126");
-    config->tracer_version = strdup(CTRACE_VERSION);
+    config->tracer_version = ct_strdup(CTRACE_VERSION);
     if (!config->agent_url || !config->tracer_version) {
         ct_config_free(config);
         return NULL;
@@ -91,7 +92,7 @@ ct_config *ct_config_new(void)
 
 int ct_config_parse_tags(ct_config *config, const char *text)
 {
-    char *copy = strdup(text);
+    char *copy = ct_strdup(text);
     if (!copy)
         return CT_ENOMEM;
     int comma = strchr(copy, ',') != NULL;
@@ -109,17 +110,17 @@ int ct_config_parse_tags(ct_config *config, const char *text)
         const char *value = colon ? colon + 1 : "";
         if (colon)
             *colon = '\0';
-        ct_config_tag *grown = realloc(config->tags, (config->tag_count + 1) * sizeof *grown);
+        ct_config_tag *grown = ct_realloc(config->tags, (config->tag_count + 1) * sizeof *grown);
         if (!grown) {
-            free(copy);
+            ct_free(copy);
             return CT_ENOMEM;
         }
         config->tags = grown;
-        grown[config->tag_count].key = strdup(item);
-        grown[config->tag_count].value = strdup(value);
+        grown[config->tag_count].key = ct_strdup(item);
+        grown[config->tag_count].value = ct_strdup(value);
         config->tag_count++;
     }
-    free(copy);
+    ct_free(copy);
     return CT_OK;
 }
 
@@ -238,7 +239,7 @@ int ct_config_load_env(ct_config *config)
 
 ct_config *ct_config_copy(const ct_config *from)
 {
-    ct_config *config = calloc(1, sizeof *config);
+    ct_config *config = ct_calloc(1, sizeof *config);
     if (!config)
         return NULL;
     *config = *from;
@@ -253,7 +254,7 @@ ct_config *ct_config_copy(const ct_config *from)
     config->tags = NULL;
     config->tag_count = 0;
     if (from->tag_count) {
-        config->tags = calloc(from->tag_count, sizeof *config->tags);
+        config->tags = ct_calloc(from->tag_count, sizeof *config->tags);
         if (!config->tags) {
             ct_config_free(config);
             return NULL;
@@ -271,18 +272,18 @@ void ct_config_free(ct_config *config)
 {
     if (!config)
         return;
-    free(config->service);
-    free(config->env);
-    free(config->version);
-    free(config->agent_url);
-    free(config->lang_version);
-    free(config->lang_interpreter);
-    free(config->tracer_version);
-    free(config->sampling_rules);
+    ct_free(config->service);
+    ct_free(config->env);
+    ct_free(config->version);
+    ct_free(config->agent_url);
+    ct_free(config->lang_version);
+    ct_free(config->lang_interpreter);
+    ct_free(config->tracer_version);
+    ct_free(config->sampling_rules);
     for (size_t i = 0; i < config->tag_count; i++) {
-        free(config->tags[i].key);
-        free(config->tags[i].value);
+        ct_free(config->tags[i].key);
+        ct_free(config->tags[i].value);
     }
-    free(config->tags);
-    free(config);
+    ct_free(config->tags);
+    ct_free(config);
 }

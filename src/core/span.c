@@ -9,6 +9,7 @@
  * while the span runs.
  */
 #include "span.h"
+#include "alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +140,7 @@ int ct_span_add_link(ct_span *span, const ct_link *link)
         }
     if (span->link_count == span->link_capacity) {
         uint32_t wanted = span->link_capacity ? span->link_capacity * 2 : 2;
-        ct_link *grown = realloc(span->links, wanted * sizeof *grown);
+        ct_link *grown = ct_realloc(span->links, wanted * sizeof *grown);
         if (!grown) {
             link_clear(&copy);
             return CT_ENOMEM;
@@ -194,7 +195,7 @@ void ct_span_release(ct_span *span)
     ct_tags_clear(&span->tags);
     for (uint32_t i = 0; i < span->link_count; i++)
         link_clear(&span->links[i]);
-    free(span->links);
+    ct_free(span->links);
     span->links = NULL;
     span->link_count = span->link_capacity = 0;
     ct_trace_unref(span->trace);

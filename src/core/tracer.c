@@ -9,6 +9,7 @@
  * parent's threads may have held.
  */
 #include "tracer.h"
+#include "alloc.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -192,9 +193,9 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
     rc = rc ? rc : &ignored;
     *rc = CT_OK;
     options = options ? options : &defaults;
-    ct_tracer *tracer = calloc(1, sizeof *tracer);
+    ct_tracer *tracer = ct_calloc(1, sizeof *tracer);
     if (!tracer || !(tracer->config = ct_config_copy(config))) {
-        free(tracer);
+        ct_free(tracer);
         *rc = CT_ENOMEM;
         return NULL;
     }
@@ -246,7 +247,7 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
     ct_buffer_release(&tracer->frame);
     ct_trace_free_spares(tracer);
     ct_config_free(tracer->config);
-    free(tracer);
+    ct_free(tracer);
 }
 
 int ct_tracer_flush(ct_tracer *tracer, int timeout_ms)
@@ -304,7 +305,7 @@ static ct_string *option_string(const char *s, ptrdiff_t len)
 
 ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
 {
-    ct_span *span = malloc(sizeof *span);
+    ct_span *span = ct_malloc(sizeof *span);
     if (!span) {
         ct_tracer_count_drop(tracer, 1);
         return NULL;
@@ -324,7 +325,7 @@ ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
     ct_string_unref(args.resource);
     ct_string_unref(args.type);
     if (rc != CT_OK) {
-        free(span);
+        ct_free(span);
         ct_tracer_count_drop(tracer, 1);
         return NULL;
     }
@@ -338,7 +339,7 @@ void ct_span_free(ct_span *span)
     if (!span->finished)
         ct_span_finish_at(span, 0);
     ct_span_release(span);
-    free(span);
+    ct_free(span);
 }
 
 int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,
