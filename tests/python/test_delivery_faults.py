@@ -129,6 +129,26 @@ def test_a_500_is_logged_with_its_status():
     assert "transfer error" not in proc.stderr
 
 
+def test_a_trace_with_a_21_mib_tag_value_is_delivered_truncated():
+    """One value over the writer's 20 MiB buffer used to drop its whole
+    trace (logged as a full buffer)."""
+    code = '''
+    import json
+    from ddtrace import tracer
+    with tracer.trace("op", resource="big"):
+        with tracer.trace("child") as child:
+            child.set_tag("error.stack", "x" * (21 << 20))
+    tracer.flush(10)
+    print(json.dumps(tracer._stats()))
+    '''
+    with RecordingAgent() as agent:
+        stats = last_json(run_traced(code, agent.url))
+        spans = agent.wait_for_spans(2)
+    assert stats["traces_dropped"] == 0 and stats["traces_sent"] == 1
+    child = [s for s in spans if s["name"] == "child"][0]
+    assert len(child["meta"]["error.stack"]) == 25000
+
+
 def test_agent_killed_and_restarted_loses_nothing():
     code = '''
     import json, time
