@@ -109,18 +109,20 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
         remote_parent_from(parent, &remote);
         args.remote = &remote;
     }
+    /* each str() may raise KeyboardInterrupt & co: stop at the first */
     args.name = ct_ext_string_of(name);
-    args.service = optional_string(service);
-    args.resource = optional_string(resource);
-    args.type = optional_string(span_type);
-    int rc = ct_span_start(&self->span, tracer->tracer, &args);
+    args.service = PyErr_Occurred() ? NULL : optional_string(service);
+    args.resource = PyErr_Occurred() ? NULL : optional_string(resource);
+    args.type = PyErr_Occurred() ? NULL : optional_string(span_type);
+    int rc = PyErr_Occurred() ? CT_EINVAL /* str() raised KeyboardInterrupt & co */
+                              : ct_span_start(&self->span, tracer->tracer, &args);
     ct_string_unref(args.name);
     ct_string_unref(args.service);
     ct_string_unref(args.resource);
     ct_string_unref(args.type);
     if (rc != CT_OK) {
         Py_DECREF(self);
-        return (PySpan *)PyErr_NoMemory();
+        return rc == CT_EINVAL ? NULL : (PySpan *)PyErr_NoMemory();
     }
     self->started = 1;
     if (is_remote && self->span.local_root)
@@ -153,7 +155,8 @@ static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
 {
     ct_string *v = ct_ext_string_of(value);
     if (!v) {
-        ct_ext_warn("error setting tag %s, ignoring it", key->data);
+        if (!PyErr_Occurred()) /* else KeyboardInterrupt & co: propagated */
+            ct_ext_warn("error setting tag %s, ignoring it", key->data);
         return -1;
     }
     int rc = ct_span_set_meta(&self->span, key, v);
@@ -169,7 +172,7 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
     if (ct_string_equals(key, "_dd.measured", 12)) {
         int truth = PyObject_IsTrue(value);
         if (truth < 0) {
-            PyErr_Clear();
+            ct_ext_swallow_error();
             return;
         }
         d = truth;
@@ -178,7 +181,7 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
     } else {
         PyObject *number = PyNumber_Float(value); /* float(): "1.5" works too */
         if (!number) {
-            PyErr_Clear();
+            ct_ext_swallow_error();
             return;
         }
         d = PyFloat_AS_DOUBLE(number);
@@ -274,11 +277,14 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
         set_metric(self, k, value);
     } else if (ct_string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
         PyObject *as_int = PyNumber_Long(value);
+        if (!as_int && ct_ext_swallow_error() < 0) {
+            ct_string_unref(k);
+            return;
+        }
         if (as_int && small_integer(as_int))
             set_metric(self, k, as_int);
         else
             set_meta_str(self, k, value);
-        PyErr_Clear();
         Py_XDECREF(as_int);
     } else if (!set_special_tag(self, k, value)) {
         set_meta_str(self, k, value);
@@ -298,6 +304,8 @@ static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     set_tag(self, a[0], a[1] ? a[1] : Py_None);
+    if (PyErr_Occurred()) /* only what ct_ext_swallow_error kept */
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -311,6 +319,8 @@ static PyObject *Span_set_tag_str(PySpan *self, PyObject *const *args, Py_ssize_
     if (k)
         set_meta_str(self, k, args[1]);
     ct_string_unref(k);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -328,8 +338,12 @@ static PyObject *Span_set_tags(PySpan *self, PyObject *tags)
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *pair = PyList_GET_ITEM(items, i);
         set_tag(self, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1));
+        if (PyErr_Occurred())
+            break;
     }
     Py_DECREF(items);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -343,6 +357,8 @@ static PyObject *Span_set_metric(PySpan *self, PyObject *const *args, Py_ssize_t
     if (k)
         set_metric(self, k, args[1]);
     ct_string_unref(k);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -359,8 +375,12 @@ static PyObject *Span_set_metrics(PySpan *self, PyObject *metrics)
         if (k)
             set_metric(self, k, PyTuple_GET_ITEM(pair, 1));
         ct_string_unref(k);
+        if (PyErr_Occurred())
+            break;
     }
     Py_DECREF(items);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -610,6 +630,8 @@ static void link_attributes(ct_link *link, PyObject *attributes)
             ct_tags_set_meta(&link->attributes, k, v);
         ct_string_unref(k);
         ct_string_unref(v);
+        if (PyErr_Occurred()) /* KeyboardInterrupt & co: the caller raises */
+            return;
     }
 }
 
@@ -631,11 +653,15 @@ static PyObject *Span_set_link(PySpan *self, PyObject *const *args, Py_ssize_t n
     if (ct_arg_or_null(a[3]) && PyLong_Check(a[3]))
         link.flags = (uint32_t)PyLong_AsUnsignedLongMask(a[3]) | 0x80000000u;
     link.tracestate = ct_arg_or_null(a[2]) ? ct_ext_string_of(a[2]) : NULL;
-    link_attributes(&link, a[4]);
-    PyErr_Clear();
-    ct_span_add_link(&self->span, &link);
+    if (!PyErr_Occurred())
+        link_attributes(&link, a[4]);
+    int interrupted = PyErr_Occurred() && ct_ext_swallow_error() < 0;
+    if (!interrupted)
+        ct_span_add_link(&self->span, &link);
     ct_string_unref(link.tracestate);
     ct_tags_clear(&link.attributes);
+    if (interrupted)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -658,8 +684,11 @@ static PyObject *Span_link_span(PySpan *self, PyObject *const *args, Py_ssize_t 
     ct_link link = {context->trace_id_high, context->trace_id_low, context->span_id, 0,
                     NULL, CT_TAGS_INIT};
     link_attributes(&link, a[1]);
-    ct_span_add_link(&self->span, &link);
+    if (!PyErr_Occurred())
+        ct_span_add_link(&self->span, &link);
     ct_tags_clear(&link.attributes);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
