@@ -102,6 +102,8 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     return CT_OK;
 
 out_of_memory:
+    if (!span->trace) /* else releasing abandons it, which counts it */
+        ct_count_add(&tracer->spans_dropped, 1);
     ct_span_release(span);
     span->finished = 1; /* nothing left to send */
     return CT_ENOMEM;

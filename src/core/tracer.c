@@ -319,14 +319,18 @@ ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
         .remote = options->remote,
         .start_ns = options->start_ns,
     };
-    int rc = ct_span_start(span, tracer, &args);
+    /* a string that could not be copied would be a span with a wrong name */
+    int copied = (!options->name || args.name) && (!options->service || args.service) &&
+                 (!options->resource || args.resource) && (!options->type || args.type);
+    int rc = copied ? ct_span_start(span, tracer, &args) : CT_ENOMEM;
     ct_string_unref(args.name);
     ct_string_unref(args.service);
     ct_string_unref(args.resource);
     ct_string_unref(args.type);
     if (rc != CT_OK) {
         ct_free(span);
-        ct_tracer_count_drop(tracer, 1);
+        if (!copied) /* else ct_span_start counted it */
+            ct_tracer_count_drop(tracer, 1);
         return NULL;
     }
     return span;
