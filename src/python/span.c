@@ -86,7 +86,7 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
                           PyObject *resource, PyObject *span_type,
                           PyObject *parent, int activate)
 {
-    PySpan *self = PyObject_New(PySpan, &PySpan_Type);
+    PySpan *self = PyObject_GC_New(PySpan, &PySpan_Type);
     if (!self)
         return NULL;
     self->tracer = tracer;
@@ -125,6 +125,7 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
         return rc == CT_EINVAL ? NULL : (PySpan *)PyErr_NoMemory();
     }
     self->started = 1;
+    PyObject_GC_Track((PyObject *)self);
     if (is_remote && self->span.local_root)
         propagate_tags(self->span.trace, parent);
     if (activate && ct_ext_activate((PyObject *)self) < 0) {
@@ -134,8 +135,31 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
     return self;
 }
 
+/* GC support: a span's events are a live list user code can put anything
+ * in, the span itself included (an event whose attributes hold the span),
+ * and the parent, context and tracer it holds can lead back to it too. */
+static int Span_traverse(PySpan *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->events);
+    Py_VISIT(self->context);
+    Py_VISIT(self->parent);
+    Py_VISIT(self->tracer);
+    return 0;
+}
+
+/* Breaks a cycle through what user code can reach and change (the events,
+ * the Context); the parent and the tracer are kept: finish needs them, and
+ * they are part of a cycle only through one of those two. */
+static int Span_clear(PySpan *self)
+{
+    Py_CLEAR(self->events);
+    Py_CLEAR(self->context);
+    return 0;
+}
+
 static void Span_dealloc(PySpan *self)
 {
+    PyObject_GC_UnTrack((PyObject *)self);
     if (self->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)self);
     if (self->deferred)
@@ -146,7 +170,7 @@ static void Span_dealloc(PySpan *self)
     Py_XDECREF(self->context);
     Py_XDECREF(self->events);
     Py_XDECREF(self->tracer);
-    PyObject_Free(self);
+    PyObject_GC_Del(self);
 }
 
 /* -- tags ----------------------------------------------------------------------- */
@@ -1088,8 +1112,10 @@ PyTypeObject PySpan_Type = {
     .tp_basicsize = sizeof(PySpan),
     .tp_dealloc = (destructor)Span_dealloc,
     .tp_repr = (reprfunc)Span_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "A timed operation. Create with tracer.trace() or tracer.start_span().",
+    .tp_traverse = (traverseproc)Span_traverse,
+    .tp_clear = (inquiry)Span_clear,
     .tp_weaklistoffset = offsetof(PySpan, weakrefs),
     .tp_methods = Span_methods,
     .tp_getset = Span_getset,
