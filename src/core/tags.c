@@ -162,11 +162,8 @@ static long map_find(const map *m, const char *key, size_t len)
     }
     uint32_t count = *m->count;
     for (uint32_t i = 0; i < count; i++)
-        if (ct_string_equals(key_at(*m->entries, m->size, i), key, len)) {
-            ct_tags_probes += i + 1;
+        if (ct_string_equals(key_at(*m->entries, m->size, i), key, len))
             return i;
-        }
-    ct_tags_probes += count;
     return -1;
 }
 
@@ -179,11 +176,8 @@ static inline long find_meta(const ct_tags *tags, const ct_string *key)
         return map_find(&m, key->data, key->len);
     }
     for (uint32_t i = 0; i < tags->meta_count; i++)
-        if (key_matches(tags->meta[i].key, key)) {
-            ct_tags_probes += i + 1;
+        if (key_matches(tags->meta[i].key, key))
             return i;
-        }
-    ct_tags_probes += tags->meta_count;
     return -1;
 }
 
@@ -194,11 +188,8 @@ static inline long find_metric(const ct_tags *tags, const ct_string *key)
         return map_find(&m, key->data, key->len);
     }
     for (uint32_t i = 0; i < tags->metric_count; i++)
-        if (key_matches(tags->metrics[i].key, key)) {
-            ct_tags_probes += i + 1;
+        if (key_matches(tags->metrics[i].key, key))
             return i;
-        }
-    ct_tags_probes += tags->metric_count;
     return -1;
 }
 
@@ -207,7 +198,7 @@ static int map_grow(const map *m)
 {
     uint32_t count = *m->count;
     if (count == *m->capacity) {
-        uint32_t wanted = count ? count * 2 : 4;
+        uint32_t wanted = count ? count * 2 : CT_TAGS_FIRST_CAPACITY;
         void *grown = ct_realloc(*m->entries, (size_t)wanted * m->size);
         if (!grown)
             return CT_ENOMEM;
@@ -388,7 +379,7 @@ int ct_tags_merge(ct_tags *to, const ct_tags *from)
     return CT_OK;
 }
 
-void ct_tags_clear(ct_tags *tags)
+static void drop_entries(ct_tags *tags)
 {
     for (uint32_t i = 0; i < tags->meta_count; i++) {
         ct_string_unref(tags->meta[i].key);
@@ -396,9 +387,29 @@ void ct_tags_clear(ct_tags *tags)
     }
     for (uint32_t i = 0; i < tags->metric_count; i++)
         ct_string_unref(tags->metrics[i].key);
-    ct_free(tags->meta);
-    ct_free(tags->metrics);
     ct_free(tags->meta_index.slots);
     ct_free(tags->metric_index.slots);
+}
+
+void ct_tags_clear(ct_tags *tags)
+{
+    drop_entries(tags);
+    ct_free(tags->meta);
+    ct_free(tags->metrics);
+    *tags = (ct_tags)CT_TAGS_INIT;
+}
+
+void ct_tags_clear_keeping(ct_tags *tags, void **meta, void **metrics)
+{
+    drop_entries(tags);
+    *meta = *metrics = NULL;
+    if (tags->meta_capacity == CT_TAGS_FIRST_CAPACITY)
+        *meta = tags->meta;
+    else
+        ct_free(tags->meta);
+    if (tags->metric_capacity == CT_TAGS_FIRST_CAPACITY)
+        *metrics = tags->metrics;
+    else
+        ct_free(tags->metrics);
     *tags = (ct_tags)CT_TAGS_INIT;
 }

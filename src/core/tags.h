@@ -85,8 +85,33 @@ int ct_tags_merge(ct_tags *to, const ct_tags *from);
 /* Drops every reference and frees the arrays; tags is empty afterwards. */
 void ct_tags_clear(ct_tags *tags);
 
-/* Entries compared by this thread's lookups so far: tests prove set and
- * get constant time by counting, not by timing. */
+/* Arrays a map starts with (4 entries): a tracer that serializes its calls
+ * keeps a few spare ones, so a span's first tag does not cost a malloc and
+ * its release a free (spare_arrays in tracer.h). */
+#define CT_TAGS_FIRST_CAPACITY 4
+
+/* ct_tags_clear, except that arrays of CT_TAGS_FIRST_CAPACITY entries are
+ * handed back in *meta and *metrics (else NULL) instead of being freed; the
+ * caller owns them (ct_free, or ct_tags_give). */
+void ct_tags_clear_keeping(ct_tags *tags, void **meta, void **metrics);
+
+/* Gives an empty map arrays from ct_tags_clear_keeping (either NULL: that
+ * map keeps what it has). Only for a map that has no array of that kind. */
+static inline void ct_tags_give(ct_tags *tags, void *meta, void *metrics)
+{
+    if (meta && !tags->meta_capacity) {
+        tags->meta = meta;
+        tags->meta_capacity = CT_TAGS_FIRST_CAPACITY;
+    }
+    if (metrics && !tags->metric_capacity) {
+        tags->metrics = metrics;
+        tags->metric_capacity = CT_TAGS_FIRST_CAPACITY;
+    }
+}
+
+/* Slots probed by this thread's indexed lookups so far: tests prove set
+ * and get constant time by counting, not by timing (maps of up to
+ * CT_TAGS_LINEAR_MAX entries are not counted). */
 extern _Thread_local uint64_t ct_tags_probes __attribute__((tls_model("initial-exec")));
 
 #endif

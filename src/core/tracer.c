@@ -216,6 +216,16 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
     return tracer;
 }
 
+void ct_spare_put(ct_spare_arrays *spares, void *array)
+{
+    if (!array)
+        return;
+    if (spares->count == CT_SPARE_ARRAYS_MAX)
+        ct_free(array);
+    else
+        spares->arrays[spares->count++] = array;
+}
+
 ct_tracer *ct_tracer_new(const ct_config *config, int *rc)
 {
     return ct_tracer_new_with(config, NULL, rc);
@@ -246,6 +256,10 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
     ct_tags_clear(&tracer->global_tags);
     ct_buffer_release(&tracer->frame);
     ct_trace_free_spares(tracer);
+    while (tracer->spare_meta.count)
+        ct_free(ct_spare_take(&tracer->spare_meta));
+    while (tracer->spare_metrics.count)
+        ct_free(ct_spare_take(&tracer->spare_metrics));
     ct_config_free(tracer->config);
     ct_free(tracer);
 }
