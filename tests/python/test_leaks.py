@@ -101,8 +101,8 @@ def test_a_span_referenced_from_its_own_events_is_collected(tracer):
     refs = []
     for finished in (True, False):
         span = tracer.trace("cyclic")
+        child = tracer.trace("child")       # made before its parent has events
         span._events.append({"name": "self", "attributes": {"span": span}})
-        child = tracer.trace("child")
         span._events.append(child)          # a cycle through the child's parent
         child.finish()
         if finished:
