@@ -9,6 +9,7 @@
  * while the span runs.
  */
 #include "span.h"
+#include "alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
     return trace;
 }
 
+static inline void give_spares(ct_span *span);
+
 /* Tags ddtrace sets when a span is created. (runtime-id and process_id of
  * a local root are added when it is serialized: storing them here cost two
  * allocations per trace.) */
@@ -63,6 +66,8 @@ static int add_start_tags(ct_span *span, ct_tracer *tracer)
 {
     const ct_tracer_keys *k = &tracer->keys;
     int rc = CT_OK;
+    if (tracer->env || tracer->global_tags.meta_count)
+        give_spares(span);
     if (tracer->global_tags.meta_count || tracer->global_tags.metric_count)
         rc |= ct_tags_merge(&span->tags, &tracer->global_tags);
     if (tracer->env)
@@ -103,19 +108,54 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     return CT_OK;
 
 out_of_memory:
+    if (!span->trace) /* else releasing abandons it, which counts it */
+        ct_count_add(&tracer->spans_dropped, 1);
     ct_span_release(span);
     span->finished = 1; /* nothing left to send */
     return CT_ENOMEM;
 }
 
+/* Gives a span's empty maps spare arrays from its tracer (lock-free mode:
+ * the caller serializes, so the spares need no lock): no malloc for the
+ * first tags of a span. */
+static inline void give_spares(ct_span *span)
+{
+    ct_tracer *tracer = span->trace ? span->trace->tracer : NULL;
+    if (tracer && tracer->lock_free)
+        ct_tags_give(&span->tags,
+                     span->tags.meta_capacity ? NULL : ct_spare_take(&tracer->spare_meta),
+                     span->tags.metric_capacity ? NULL
+                                                : ct_spare_take(&tracer->spare_metrics));
+}
+
 int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
 {
+    if (!span->tags.meta_capacity)
+        give_spares(span);
     return ct_tags_set_meta(&span->tags, key, value);
 }
 
 int ct_span_set_metric_s(ct_span *span, ct_string *key, double value)
 {
+    if (!span->tags.metric_capacity)
+        give_spares(span);
     return ct_tags_set_metric(&span->tags, key, value);
+}
+
+/* Drops the span's tags, keeping their arrays as spares when it can. */
+static void release_tags(ct_span *span)
+{
+    if (!span->tags.meta_capacity && !span->tags.metric_capacity)
+        return; /* never had a tag: nothing to drop (the common span) */
+    ct_tracer *tracer = span->trace ? span->trace->tracer : NULL;
+    if (!tracer || !tracer->lock_free) {
+        ct_tags_clear(&span->tags);
+        return;
+    }
+    void *meta, *metrics;
+    ct_tags_clear_keeping(&span->tags, &meta, &metrics);
+    ct_spare_put(&tracer->spare_meta, meta);
+    ct_spare_put(&tracer->spare_metrics, metrics);
 }
 
 static void link_clear(ct_link *link)
@@ -141,7 +181,7 @@ int ct_span_add_link(ct_span *span, const ct_link *link)
         }
     if (span->link_count == span->link_capacity) {
         uint32_t wanted = span->link_capacity ? span->link_capacity * 2 : 2;
-        ct_link *grown = realloc(span->links, wanted * sizeof *grown);
+        ct_link *grown = ct_realloc(span->links, wanted * sizeof *grown);
         if (!grown) {
             link_clear(&copy);
             return CT_ENOMEM;
@@ -193,10 +233,10 @@ void ct_span_release(ct_span *span)
     ct_string_unref(span->parent_service);
     span->name = span->service = span->resource = span->type = NULL;
     span->parent_service = NULL;
-    ct_tags_clear(&span->tags);
+    release_tags(span);
     for (uint32_t i = 0; i < span->link_count; i++)
         link_clear(&span->links[i]);
-    free(span->links);
+    ct_free(span->links);
     span->links = NULL;
     span->link_count = span->link_capacity = 0;
     ct_trace_unref(span->trace);

@@ -53,7 +53,8 @@ typedef struct ct_span_start_args {
 } ct_span_start_args;
 
 /* Starts span (caller-owned memory, contents ignored) in tracer. CT_OK, or
- * CT_ENOMEM with span left released (safe to ct_span_release again). */
+ * CT_ENOMEM with span left released (safe to ct_span_release again) and
+ * counted in spans_dropped. */
 int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args);
 
 /* Finishes at finish_ns (0: now) and records the span in its segment, which

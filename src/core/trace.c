@@ -11,6 +11,7 @@
  * partial-flush's worth of records.
  */
 #include "trace.h"
+#include "alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ static ct_trace *take_spare(ct_tracer *tracer)
 {
     ct_trace *trace = tracer->spare_traces;
     if (!trace)
-        return calloc(1, sizeof *trace);
+        return ct_calloc(1, sizeof *trace);
     tracer->spare_traces = trace->spare;
     tracer->spare_count--;
     ct_buffer records = trace->records; /* keeps its capacity, len is 0 */
@@ -49,7 +50,7 @@ static void give_back(ct_trace *trace)
     ct_tracer *tracer = trace->tracer;
     if (!tracer->lock_free || tracer->spare_count >= SPARE_TRACES_MAX) {
         ct_buffer_release(&trace->records);
-        free(trace);
+        ct_free(trace);
         return;
     }
     if (trace->records.capacity > SPARE_RECORDS_MAX)
@@ -66,7 +67,7 @@ void ct_trace_free_spares(ct_tracer *tracer)
         ct_trace *trace = tracer->spare_traces;
         tracer->spare_traces = trace->spare;
         ct_buffer_release(&trace->records);
-        free(trace);
+        ct_free(trace);
     }
     tracer->spare_count = 0;
 }
@@ -74,7 +75,7 @@ void ct_trace_free_spares(ct_tracer *tracer)
 ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
                        uint64_t trace_id_low)
 {
-    ct_trace *trace = tracer->lock_free ? take_spare(tracer) : calloc(1, sizeof *trace);
+    ct_trace *trace = tracer->lock_free ? take_spare(tracer) : ct_calloc(1, sizeof *trace);
     if (!trace)
         return NULL;
     atomic_init(&trace->refcount, 1);

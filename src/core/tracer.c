@@ -9,6 +9,7 @@
  * parent's threads may have held.
  */
 #include "tracer.h"
+#include "alloc.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -192,9 +193,9 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
     rc = rc ? rc : &ignored;
     *rc = CT_OK;
     options = options ? options : &defaults;
-    ct_tracer *tracer = calloc(1, sizeof *tracer);
+    ct_tracer *tracer = ct_calloc(1, sizeof *tracer);
     if (!tracer || !(tracer->config = ct_config_copy(config))) {
-        free(tracer);
+        ct_free(tracer);
         *rc = CT_ENOMEM;
         return NULL;
     }
@@ -213,6 +214,16 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
     tracer->writer->context = &tracer->record_context;
     register_tracer(tracer);
     return tracer;
+}
+
+void ct_spare_put(ct_spare_arrays *spares, void *array)
+{
+    if (!array)
+        return;
+    if (spares->count == CT_SPARE_ARRAYS_MAX)
+        ct_free(array);
+    else
+        spares->arrays[spares->count++] = array;
 }
 
 ct_tracer *ct_tracer_new(const ct_config *config, int *rc)
@@ -245,8 +256,12 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
     ct_tags_clear(&tracer->global_tags);
     ct_buffer_release(&tracer->frame);
     ct_trace_free_spares(tracer);
+    while (tracer->spare_meta.count)
+        ct_free(ct_spare_take(&tracer->spare_meta));
+    while (tracer->spare_metrics.count)
+        ct_free(ct_spare_take(&tracer->spare_metrics));
     ct_config_free(tracer->config);
-    free(tracer);
+    ct_free(tracer);
 }
 
 int ct_tracer_flush(ct_tracer *tracer, int timeout_ms)
@@ -304,7 +319,7 @@ static ct_string *option_string(const char *s, ptrdiff_t len)
 
 ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
 {
-    ct_span *span = malloc(sizeof *span);
+    ct_span *span = ct_malloc(sizeof *span);
     if (!span) {
         ct_tracer_count_drop(tracer, 1);
         return NULL;
@@ -318,14 +333,18 @@ ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
         .remote = options->remote,
         .start_ns = options->start_ns,
     };
-    int rc = ct_span_start(span, tracer, &args);
+    /* a string that could not be copied would be a span with a wrong name */
+    int copied = (!options->name || args.name) && (!options->service || args.service) &&
+                 (!options->resource || args.resource) && (!options->type || args.type);
+    int rc = copied ? ct_span_start(span, tracer, &args) : CT_ENOMEM;
     ct_string_unref(args.name);
     ct_string_unref(args.service);
     ct_string_unref(args.resource);
     ct_string_unref(args.type);
     if (rc != CT_OK) {
-        free(span);
-        ct_tracer_count_drop(tracer, 1);
+        ct_free(span);
+        if (!copied) /* else ct_span_start counted it */
+            ct_tracer_count_drop(tracer, 1);
         return NULL;
     }
     return span;
@@ -338,7 +357,7 @@ void ct_span_free(ct_span *span)
     if (!span->finished)
         ct_span_finish_at(span, 0);
     ct_span_release(span);
-    free(span);
+    ct_free(span);
 }
 
 int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,

@@ -28,6 +28,13 @@ typedef struct ct_tracer_keys {
         *error_type, *error_message, *error_stack;
 } ct_tracer_keys;
 
+/* A few spare tag arrays (tags.h, CT_TAGS_FIRST_CAPACITY entries each). */
+#define CT_SPARE_ARRAYS_MAX 16
+typedef struct ct_spare_arrays {
+    void *arrays[CT_SPARE_ARRAYS_MAX];
+    uint32_t count;
+} ct_spare_arrays;
+
 struct ct_tracer {
     ct_config *config;
     ct_writer *writer;
@@ -48,6 +55,8 @@ struct ct_tracer {
     struct ct_trace *spare_traces; /* freed segments kept for reuse (lock-free
                                       only; trace.c), linked through .spare */
     uint32_t spare_count;
+    ct_spare_arrays spare_meta, spare_metrics; /* tag arrays of released
+                                      spans, for the next ones (lock-free only) */
     struct ct_sampler *sampler;   /* decides priorities (sampler.h) */
     atomic_uint_fast64_t spans_started, spans_finished, traces_completed,
         traces_dropped, spans_dropped;
@@ -71,6 +80,15 @@ unsigned ct_tracer_fork_generation(void);
 
 /* Stops sending: spans after this are not sent. Flushes with a deadline. */
 void ct_tracer_shutdown(ct_tracer *tracer, int timeout_ms);
+
+/* A spare array, or NULL when there is none. */
+static inline void *ct_spare_take(ct_spare_arrays *spares)
+{
+    return spares->count ? spares->arrays[--spares->count] : NULL;
+}
+
+/* Keeps array (may be NULL) as a spare, or frees it when there are enough. */
+void ct_spare_put(ct_spare_arrays *spares, void *array);
 
 /* Counts drops (the writer counts its own). */
 static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)

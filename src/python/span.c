@@ -91,7 +91,7 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
                           PyObject *resource, PyObject *span_type,
                           PyObject *parent, int activate)
 {
-    PySpan *self = PyObject_New(PySpan, &PySpan_Type);
+    PySpan *self = PyObject_GC_New(PySpan, &PySpan_Type);
     if (!self)
         return NULL;
     self->tracer = tracer;
@@ -114,20 +114,24 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
         remote_parent_from(parent, &remote);
         args.remote = &remote;
     }
+    /* each str() may raise KeyboardInterrupt & co: stop at the first */
     args.name = ct_ext_string_of(name);
-    args.service = optional_string(service);
-    args.resource = optional_string(resource);
-    args.type = optional_string(span_type);
-    int rc = ct_span_start(&self->span, tracer->tracer, &args);
+    args.service = PyErr_Occurred() ? NULL : optional_string(service);
+    args.resource = PyErr_Occurred() ? NULL : optional_string(resource);
+    args.type = PyErr_Occurred() ? NULL : optional_string(span_type);
+    int rc = PyErr_Occurred() ? CT_EINVAL /* str() raised KeyboardInterrupt & co */
+                              : ct_span_start(&self->span, tracer->tracer, &args);
     ct_string_unref(args.name);
     ct_string_unref(args.service);
     ct_string_unref(args.resource);
     ct_string_unref(args.type);
     if (rc != CT_OK) {
         Py_DECREF(self);
-        return (PySpan *)PyErr_NoMemory();
+        return rc == CT_EINVAL ? NULL : (PySpan *)PyErr_NoMemory();
     }
     self->started = 1;
+    if (self->parent) /* see Span_traverse: a root waits for its events */
+        PyObject_GC_Track((PyObject *)self);
     if (is_remote && self->span.local_root)
         propagate_tags(self->span.trace, parent);
     if (activate && ct_ext_activate((PyObject *)self) < 0) {
@@ -137,8 +141,46 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
     return self;
 }
 
+/* GC support: a span's events are a live list user code can put anything
+ * in, the span itself included (an event whose attributes hold the span),
+ * and a child leads back to its parent, whose events may hold the child.
+ * Tracer and Context are not GC types, so no collectable cycle goes through
+ * them. Hence a span without a parent can only be in a cycle once it has
+ * events: such a span is tracked from then on (new_events), which keeps
+ * the tracking off the commonest span, a root that never gets events (two
+ * calls into the GC, ~80 instructions per span). */
+static int Span_traverse(PySpan *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->events);
+    Py_VISIT(self->context);
+    Py_VISIT(self->parent);
+    Py_VISIT(self->tracer);
+    return 0;
+}
+
+/* Breaks a cycle through what user code can reach and change (the events,
+ * the Context); the parent and the tracer are kept: finish needs them, and
+ * they are part of a cycle only through one of those two. */
+static int Span_clear(PySpan *self)
+{
+    Py_CLEAR(self->events);
+    Py_CLEAR(self->context);
+    return 0;
+}
+
+/* The span's events list, created empty when missing (new reference
+ * kept in self->events; NULL with an exception when out of memory). */
+static PyObject *new_events(PySpan *self)
+{
+    if (!self->events && (self->events = PyList_New(0)) &&
+        !PyObject_GC_IsTracked((PyObject *)self))
+        PyObject_GC_Track((PyObject *)self);
+    return self->events;
+}
+
 static void Span_dealloc(PySpan *self)
 {
+    PyObject_GC_UnTrack((PyObject *)self);
     if (self->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)self);
     if (self->deferred)
@@ -149,7 +191,7 @@ static void Span_dealloc(PySpan *self)
     Py_XDECREF(self->context);
     Py_XDECREF(self->events);
     Py_XDECREF(self->tracer);
-    PyObject_Free(self);
+    PyObject_GC_Del(self);
 }
 
 /* -- tags ----------------------------------------------------------------------- */
@@ -158,7 +200,8 @@ static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
 {
     ct_string *v = ct_ext_string_of(value);
     if (!v) {
-        ct_ext_warn("error setting tag %s, ignoring it", key->data);
+        if (!PyErr_Occurred()) /* else KeyboardInterrupt & co: propagated */
+            ct_ext_warn("error setting tag %s, ignoring it", key->data);
         return -1;
     }
     int rc = ct_span_set_meta(&self->span, key, v);
@@ -174,7 +217,7 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
     if (ct_string_equals(key, "_dd.measured", 12)) {
         int truth = PyObject_IsTrue(value);
         if (truth < 0) {
-            PyErr_Clear();
+            ct_ext_swallow_error();
             return;
         }
         d = truth;
@@ -183,7 +226,7 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
     } else {
         PyObject *number = PyNumber_Float(value); /* float(): "1.5" works too */
         if (!number) {
-            PyErr_Clear();
+            ct_ext_swallow_error();
             return;
         }
         d = PyFloat_AS_DOUBLE(number);
@@ -279,11 +322,14 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
         set_metric(self, k, value);
     } else if (ct_string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
         PyObject *as_int = PyNumber_Long(value);
+        if (!as_int && ct_ext_swallow_error() < 0) {
+            ct_string_unref(k);
+            return;
+        }
         if (as_int && small_integer(as_int))
             set_metric(self, k, as_int);
         else
             set_meta_str(self, k, value);
-        PyErr_Clear();
         Py_XDECREF(as_int);
     } else if (!set_special_tag(self, k, value)) {
         set_meta_str(self, k, value);
@@ -303,6 +349,8 @@ static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     set_tag(self, a[0], a[1] ? a[1] : Py_None);
+    if (PyErr_Occurred()) /* only what ct_ext_swallow_error kept */
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -316,6 +364,8 @@ static PyObject *Span_set_tag_str(PySpan *self, PyObject *const *args, Py_ssize_
     if (k)
         set_meta_str(self, k, args[1]);
     ct_string_unref(k);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -333,8 +383,12 @@ static PyObject *Span_set_tags(PySpan *self, PyObject *tags)
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *pair = PyList_GET_ITEM(items, i);
         set_tag(self, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1));
+        if (PyErr_Occurred())
+            break;
     }
     Py_DECREF(items);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -348,6 +402,8 @@ static PyObject *Span_set_metric(PySpan *self, PyObject *const *args, Py_ssize_t
     if (k)
         set_metric(self, k, args[1]);
     ct_string_unref(k);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -364,8 +420,12 @@ static PyObject *Span_set_metrics(PySpan *self, PyObject *metrics)
         if (k)
             set_metric(self, k, PyTuple_GET_ITEM(pair, 1));
         ct_string_unref(k);
+        if (PyErr_Occurred())
+            break;
     }
     Py_DECREF(items);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -567,9 +627,7 @@ static PyObject *Span_record_exception(PySpan *self, PyObject *const *args, Py_s
                                                  "attributes", attributes)
                                  : NULL;
     Py_XDECREF(attributes);
-    if (event && !self->events)
-        self->events = PyList_New(0);
-    if (event && self->events)
+    if (event && new_events(self))
         PyList_Append(self->events, event);
     Py_XDECREF(event);
     PyErr_Clear();
@@ -615,6 +673,8 @@ static void link_attributes(ct_link *link, PyObject *attributes)
             ct_tags_set_meta(&link->attributes, k, v);
         ct_string_unref(k);
         ct_string_unref(v);
+        if (PyErr_Occurred()) /* KeyboardInterrupt & co: the caller raises */
+            return;
     }
 }
 
@@ -636,11 +696,15 @@ static PyObject *Span_set_link(PySpan *self, PyObject *const *args, Py_ssize_t n
     if (ct_arg_or_null(a[3]) && PyLong_Check(a[3]))
         link.flags = (uint32_t)PyLong_AsUnsignedLongMask(a[3]) | 0x80000000u;
     link.tracestate = ct_arg_or_null(a[2]) ? ct_ext_string_of(a[2]) : NULL;
-    link_attributes(&link, a[4]);
-    PyErr_Clear();
-    ct_span_add_link(&self->span, &link);
+    if (!PyErr_Occurred())
+        link_attributes(&link, a[4]);
+    int interrupted = PyErr_Occurred() && ct_ext_swallow_error() < 0;
+    if (!interrupted)
+        ct_span_add_link(&self->span, &link);
     ct_string_unref(link.tracestate);
     ct_tags_clear(&link.attributes);
+    if (interrupted)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -663,8 +727,11 @@ static PyObject *Span_link_span(PySpan *self, PyObject *const *args, Py_ssize_t 
     ct_link link = {context->trace_id_high, context->trace_id_low, context->span_id, 0,
                     NULL, CT_TAGS_INIT};
     link_attributes(&link, a[1]);
-    ct_span_add_link(&self->span, &link);
+    if (!PyErr_Occurred())
+        ct_span_add_link(&self->span, &link);
     ct_tags_clear(&link.attributes);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -978,7 +1045,7 @@ static PyObject *Span_get_local_root(PySpan *self, void *c)
  * for bridges that add events other than exceptions (OpenTelemetry). */
 static PyObject *Span_get_events(PySpan *self, void *c)
 {
-    if (!self->events && !(self->events = PyList_New(0)))
+    if (!new_events(self))
         return NULL;
     Py_INCREF(self->events);
     return self->events;
@@ -1064,8 +1131,10 @@ PyTypeObject PySpan_Type = {
     .tp_basicsize = sizeof(PySpan),
     .tp_dealloc = (destructor)Span_dealloc,
     .tp_repr = (reprfunc)Span_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "A timed operation. Create with tracer.trace() or tracer.start_span().",
+    .tp_traverse = (traverseproc)Span_traverse,
+    .tp_clear = (inquiry)Span_clear,
     .tp_weaklistoffset = offsetof(PySpan, weakrefs),
     .tp_methods = Span_methods,
     .tp_getset = Span_getset,

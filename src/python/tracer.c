@@ -159,8 +159,11 @@ static PyObject *Tracer_set_tags(PyTracer *self, PyObject *tags)
     Py_ssize_t pos = 0;
     while (PyDict_Next(tags, &pos, &key, &value)) {
         ct_string *k = ct_ext_string_of(key);
-        if (!k)
+        if (!k) {
+            if (PyErr_Occurred())
+                return NULL;
             continue;
+        }
         /* routed as Span.set_tag routes them */
         double number;
         if (ct_ext_number_tag(value, &number)) {
@@ -173,6 +176,8 @@ static PyObject *Tracer_set_tags(PyTracer *self, PyObject *tags)
             ct_string_unref(v);
         }
         ct_string_unref(k);
+        if (PyErr_Occurred()) /* KeyboardInterrupt & co from a __str__ */
+            return NULL;
     }
     Py_RETURN_NONE;
 }
