@@ -75,7 +75,7 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
 {
     memset(span, 0, sizeof *span);
     span->duration_ns = -1;
-    span->span_id = ct_ids_random64();
+    span->span_id = args->span_id ? args->span_id : ct_ids_random64();
     if (args->start_ns) {
         span->start_ns = args->start_ns;
     } else {
@@ -86,9 +86,10 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     if (!span->trace)
         goto out_of_memory;
     const ct_span *parent = args->parent;
-    ct_string *service = args->service ? args->service
-                         : parent      ? parent->service
-                                       : tracer->service;
+    ct_string *service = args->service  ? args->service
+                         : parent       ? parent->service
+                         : args->detached ? NULL
+                                        : tracer->service;
     span->name = ct_string_ref(args->name ? args->name : ct_string_empty());
     span->service = ct_string_ref(service);
     span->resource = ct_string_ref(args->resource);
@@ -96,6 +97,10 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     span->parent_service = parent ? ct_string_ref(parent->service) : NULL;
     ct_trace_span_opened(span->trace);
     ct_count_add(&tracer->spans_started, 1);
+    if (args->detached && span->local_root) {
+        span->trace->detached = 1;
+        return CT_OK;
+    }
     if (add_start_tags(span, tracer) != CT_OK)
         goto out_of_memory;
     return CT_OK;

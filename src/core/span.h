@@ -50,6 +50,11 @@ typedef struct ct_span_start_args {
     const ct_span *parent;          /* local parent or NULL */
     const ct_remote_parent *remote; /* used when parent is NULL; may be NULL */
     int64_t start_ns;               /* 0: now */
+    uint64_t span_id;               /* 0: a random one */
+    /* A detached span (ddtrace's `Span(...)` built by hand, outside the
+     * tracer): no default service, no tracer tags, and its segment is never
+     * sent. Only for a span without a local parent. */
+    uint8_t detached;
 } ct_span_start_args;
 
 /* Starts span (caller-owned memory, contents ignored) in tracer. CT_OK, or

@@ -266,7 +266,7 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
 static int should_send(const ct_trace *trace)
 {
     const ct_tracer *tracer = trace->tracer;
-    return atomic_load_explicit(&tracer->enabled, memory_order_relaxed) &&
+    return !trace->detached && atomic_load_explicit(&tracer->enabled, memory_order_relaxed) &&
            !atomic_load_explicit(&tracer->shut_down, memory_order_relaxed) &&
            trace->fork_generation == ct_tracer_fork_generation();
 }

@@ -44,6 +44,8 @@ typedef struct ct_trace {
     ct_string *origin;              /* "_dd.origin"; NULL when none */
     ct_sampling_decision sampling;  /* valid when sampled_locally */
     uint8_t sampled_locally;        /* the sampler decided the priority */
+    uint8_t detached;               /* never sent: a span built by hand
+                                       (ct_span_start_args.detached) */
     ct_tags propagated;             /* trace-level "_dd.p.*" tags */
     ct_buffer records;              /* records of finished, unsent spans */
     unsigned fork_generation;       /* dropped when it is not the current one */

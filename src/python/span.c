@@ -18,9 +18,8 @@
 
 #include "args.h"
 #include "clock.h"
+#include "ids.h"
 #include "trace.h"
-
-#define MAX_SAFE_INTEGER (1LL << 53)
 
 static ct_tracer *core_tracer(PySpan *self) { return self->tracer->tracer; }
 
@@ -82,11 +81,10 @@ static ct_string *optional_string(PyObject *obj)
     return obj ? ct_ext_string_of(obj) : NULL;
 }
 
-PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
-                          PyObject *resource, PyObject *span_type,
-                          PyObject *parent, int activate)
+/* A new Span object of type, not yet started. */
+static PySpan *span_alloc(PyTypeObject *type, PyTracer *tracer)
 {
-    PySpan *self = PyObject_New(PySpan, &PySpan_Type);
+    PySpan *self = PyObject_New(PySpan, type);
     if (!self)
         return NULL;
     self->tracer = tracer;
@@ -94,9 +92,20 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
     self->parent = NULL;
     self->context = NULL;
     self->events = NULL;
+    self->on_finish = NULL;
     self->weakrefs = NULL;
     self->started = 0;
     self->deferred = 0;
+    return self;
+}
+
+PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
+                          PyObject *resource, PyObject *span_type,
+                          PyObject *parent, int activate)
+{
+    PySpan *self = span_alloc(&PySpan_Type, tracer);
+    if (!self)
+        return NULL;
 
     ct_remote_parent remote;
     ct_span_start_args args = {0};
@@ -143,6 +152,7 @@ static void Span_dealloc(PySpan *self)
     Py_XDECREF(self->parent);
     Py_XDECREF(self->context);
     Py_XDECREF(self->events);
+    Py_XDECREF(self->on_finish);
     Py_XDECREF(self->tracer);
     PyObject_Free(self);
 }
@@ -194,6 +204,8 @@ static int is_integer(PyObject *value)
     return PyLong_Check(value) && !PyBool_Check(value);
 }
 
+/* An int ddtrace 4 routes to metrics: any that fits in 64 signed bits
+ * (metrics travel as doubles, so beyond 2**53 the value is rounded). */
 static int small_integer(PyObject *value)
 {
     int overflow;
@@ -202,7 +214,7 @@ static int small_integer(PyObject *value)
         PyErr_Clear();
         return 0;
     }
-    return !overflow && v <= MAX_SAFE_INTEGER && v >= -MAX_SAFE_INTEGER;
+    return !overflow;
 }
 
 int ct_ext_number_tag(PyObject *value, double *number)
@@ -392,8 +404,8 @@ static PyObject *Span_get_metric(PySpan *self, PyObject *key)
     if (!key_of(key, &data, &len) ||
         !ct_tags_get_metric(&self->span.tags, data, (size_t)len, &value))
         Py_RETURN_NONE;
-    if (value == (double)(long long)value && fabs(value) <= (double)MAX_SAFE_INTEGER)
-        return PyLong_FromLongLong((long long)value);
+    if (fabs(value) <= 0x1p63 && value == floor(value)) /* ints set as ints */
+        return PyLong_FromDouble(value);
     return PyFloat_FromDouble(value);
 }
 
@@ -715,11 +727,37 @@ static void defer_finish(PySpan *self, int64_t finish_ns)
     PyErr_Restore(type, value, tb);
 }
 
+/* A span built with Span(on_finish=[...]) (detached: never sent) calls
+ * its callbacks once it is finished, as ddtrace does; a callback that
+ * raises is logged and skipped, never raised into the caller. */
+static void call_on_finish(PySpan *self, int64_t finish_ns)
+{
+    ct_span_finish_at(&self->span, finish_ns);
+    PyObject *callbacks = PySequence_List(self->on_finish); /* owned copy */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    for (Py_ssize_t i = 0; callbacks && i < PyList_GET_SIZE(callbacks); i++) {
+        PyObject *result = PyObject_CallOneArg(PyList_GET_ITEM(callbacks, i),
+                                               (PyObject *)self);
+        if (!result)
+            ct_ext_warn("error in a Span on_finish callback, ignoring it");
+        Py_XDECREF(result);
+        PyErr_Clear();
+    }
+    Py_XDECREF(callbacks);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+}
+
 int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
 {
     if (!self->started || self->span.finished)
         return 0;
     store_events(self);
+    if (self->on_finish) {
+        call_on_finish(self, finish_ns);
+        return 0;
+    }
     if (self->tracer->finish_hook)
         defer_finish(self, finish_ns);
     else
@@ -873,6 +911,18 @@ static PyObject *Span_get_parent_id(PySpan *self, void *c)
         Py_RETURN_NONE;
     return PyLong_FromUnsignedLongLong(self->span.parent_id);
 }
+static int Span_set_parent_id(PySpan *self, PyObject *v, void *c)
+{
+    if (!v) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete span attribute");
+        return -1;
+    }
+    uint64_t id = v == Py_None ? 0 : PyLong_AsUnsignedLongLongMask(v);
+    if (PyErr_Occurred())
+        return -1;
+    self->span.parent_id = id;
+    return 0;
+}
 static PyObject *Span_get_start_ns(PySpan *self, void *c)
 {
     return PyLong_FromLongLong(self->span.start_ns);
@@ -1014,7 +1064,7 @@ static PyGetSetDef Span_getset[] = {
     {"trace_id", (getter)Span_get_trace_id, NULL, "the trace id (128-bit by default)", NULL},
     {"_trace_id_64bits", (getter)Span_get_trace_id_64, NULL, "the low 64 bits of the trace id", NULL},
     {"span_id", (getter)Span_get_span_id, NULL, "the span id", NULL},
-    {"parent_id", (getter)Span_get_parent_id, NULL, "the parent's span id, None for a root", NULL},
+    {"parent_id", (getter)Span_get_parent_id, (setter)Span_set_parent_id, "the parent's span id, None for a root", NULL},
     {"start_ns", (getter)Span_get_start_ns, (setter)Span_set_start_ns, "start, ns since the epoch", NULL},
     {"start", (getter)Span_get_start, (setter)Span_set_start, "start, seconds since the epoch", NULL},
     {"duration_ns", (getter)Span_get_duration_ns, (setter)Span_set_duration_ns, "duration in ns, None until finished", NULL},
@@ -1053,6 +1103,126 @@ static PyMethodDef Span_methods[] = {
     {NULL},
 };
 
+/* -- Span(...) built by hand ------------------------------------------------------ */
+
+/* The global tracer (ddtrace._tracer.tracer), new reference or NULL. */
+static PyTracer *global_tracer(void)
+{
+    PyObject *module = PyImport_ImportModule("ddtrace._tracer");
+    PyObject *tracer = module ? PyObject_GetAttrString(module, "tracer") : NULL;
+    Py_XDECREF(module);
+    if (tracer && !PyObject_TypeCheck(tracer, &PyTracer_Type)) {
+        PyErr_SetString(PyExc_RuntimeError, "ddtrace._tracer.tracer is not a Tracer");
+        Py_CLEAR(tracer);
+    }
+    return (PyTracer *)tracer;
+}
+
+static int id_arg(PyObject *value, uint64_t *id)
+{
+    *id = 0;
+    if (!ct_arg_or_null(value))
+        return 0;
+    if (!PyLong_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "span ids must be ints");
+        return -1;
+    }
+    *id = PyLong_AsUnsignedLongLongMask(value);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* Ids, start and trace-level state (priority, origin) of a hand-built span:
+ * the ids given, else new ones; the context's priority and origin. */
+static int detached_args(const ct_tracer *tracer, PyObject *trace_id, PyObject *parent_id,
+                         PyObject *context, ct_remote_parent *remote)
+{
+    memset(remote, 0, sizeof *remote);
+    remote->sampling_priority = CT_PRIORITY_UNSET;
+    if (context && PyObject_TypeCheck(context, &PyTraceContext_Type))
+        remote_parent_from(context, remote);
+    remote->trace_id_high = remote->trace_id_low = 0;
+    if (ct_arg_or_null(trace_id) &&
+        (!PyLong_Check(trace_id) ||
+         !split_trace_id(trace_id, &remote->trace_id_high, &remote->trace_id_low))) {
+        PyErr_SetString(PyExc_TypeError, "trace_id must be an int");
+        return -1;
+    }
+    if (!remote->trace_id_high && !remote->trace_id_low) { /* a new trace */
+        remote->trace_id_low = ct_ids_random64();
+        if (tracer->config->trace_id_128)
+            remote->trace_id_high = ct_ids_trace_high(ct_clock_wall_ns() / 1000000000);
+    }
+    return id_arg(parent_id, &remote->span_id);
+}
+
+/* ddtrace's Span(name, service=, resource=, span_type=, trace_id=,
+ * span_id=, parent_id=, start=, context=, on_finish=, span_api=, links=):
+ * a span outside the tracer, as tests and helpers build them. It is never
+ * sent and gets none of the tracer's tags; on_finish callbacks run at
+ * finish. links must be empty (ctrace has no SpanLink objects: use
+ * set_link). */
+static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"name", "service", "resource", "span_type", "trace_id",
+                            "span_id", "parent_id", "start", "context", "on_finish",
+                            "span_api", "links", NULL};
+    PyObject *a[12] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOOOOOOOO", names, &a[0], &a[1],
+                                     &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9],
+                                     &a[10], &a[11]))
+        return NULL;
+    if (ct_arg_or_null(a[11]) && PyObject_IsTrue(a[11])) {
+        PyErr_SetString(PyExc_TypeError, "Span(links=...) is not supported: use set_link()");
+        return NULL;
+    }
+    if (ct_arg_or_null(a[9]) && !PyList_Check(a[9])) {
+        PyErr_SetString(PyExc_TypeError, "on_finish must be a list of callables");
+        return NULL;
+    }
+    ct_remote_parent remote;
+    ct_span_start_args start = {.remote = &remote, .detached = 1};
+    PyTracer *tracer = global_tracer();
+    if (!tracer)
+        return NULL;
+    if (detached_args(tracer->tracer, a[4], a[6], a[8], &remote) < 0 ||
+        id_arg(a[5], &start.span_id) < 0) {
+        Py_DECREF(tracer);
+        return NULL;
+    }
+    if (ct_arg_or_null(a[7])) {
+        double seconds = PyFloat_AsDouble(a[7]);
+        if (seconds == -1.0 && PyErr_Occurred()) {
+            Py_DECREF(tracer);
+            return NULL;
+        }
+        start.start_ns = (int64_t)(seconds * 1e9);
+    }
+    PySpan *self = span_alloc(type, tracer);
+    Py_DECREF(tracer);
+    if (!self)
+        return NULL;
+    start.name = ct_ext_string_of(a[0]);
+    start.service = optional_string(a[1]);
+    start.resource = optional_string(a[2]);
+    start.type = optional_string(a[3]);
+    int rc = ct_span_start(&self->span, self->tracer->tracer, &start);
+    ct_string_unref(start.name);
+    ct_string_unref(start.service);
+    ct_string_unref(start.resource);
+    ct_string_unref(start.type);
+    if (rc != CT_OK) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->started = 1;
+    self->span.parent_id = remote.span_id;
+    if (ct_arg_or_null(a[9]) && PyList_GET_SIZE(a[9])) {
+        Py_INCREF(a[9]);
+        self->on_finish = a[9];
+    }
+    return (PyObject *)self;
+}
+
 PyTypeObject PySpan_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "ddtrace.trace.Span",
@@ -1060,10 +1230,12 @@ PyTypeObject PySpan_Type = {
     .tp_dealloc = (destructor)Span_dealloc,
     .tp_repr = (reprfunc)Span_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A timed operation. Create with tracer.trace() or tracer.start_span().",
+    .tp_doc = "A timed operation. Create with tracer.trace() or tracer.start_span(); "
+              "Span(name, ...) builds one outside the tracer, never sent.",
     .tp_weaklistoffset = offsetof(PySpan, weakrefs),
     .tp_methods = Span_methods,
     .tp_getset = Span_getset,
+    .tp_new = Span_new,
 };
 
 int ct_ext_span_type_init(PyObject *module)
