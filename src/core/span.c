@@ -300,6 +300,41 @@ static uint32_t derived_tags(const ct_span *span, ct_extra_tags *derived)
     return flags;
 }
 
+void ct_span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_tags *implied)
+{
+    ct_record_reader reader;
+    memset(&reader.header, 0, sizeof reader.header);
+    memset(&reader.chunk, 0, sizeof reader.chunk);
+    extra->meta_count = extra->metric_count = 0;
+    implied->meta_count = implied->metric_count = 0;
+    ct_trace *trace = span->trace;
+    if (!trace || trace->detached)
+        return;
+    uint32_t flags = span->local_root ? CT_RECORD_LOCAL_ROOT : 0;
+    if (span->finished)
+        flags |= derived_tags(span, extra);
+    if (trace->open_spans) {
+        /* ddtrace adds the rest when the chunk is processed */
+        extra->meta_count = extra->metric_count = 0;
+    } else if (span->finished && span->local_root &&
+               trace->sampling_priority != CT_PRIORITY_UNSET) {
+        ct_extra_tags chunk_extra;
+        flags |= CT_RECORD_CHUNK_HEAD |
+                 ct_trace_chunk_tags(trace, &chunk_extra, &reader.chunk, 0);
+        for (uint32_t i = 0; i < chunk_extra.meta_count; i++)
+            ct_extra_meta(extra, chunk_extra.meta[i].key, chunk_extra.meta[i].key_len,
+                          chunk_extra.meta[i].value, chunk_extra.meta[i].value_len);
+        for (uint32_t i = 0; i < chunk_extra.metric_count; i++)
+            ct_extra_metric(extra, chunk_extra.metrics[i].key, chunk_extra.metrics[i].key_len,
+                            chunk_extra.metrics[i].value);
+    }
+    if (!flags)
+        return;
+    reader.header.flags = flags;
+    reader.header.trace_id_high = trace->trace_id_high;
+    ct_record_implied(&reader, &trace->tracer->record_context, implied);
+}
+
 int ct_span_serialize(const ct_span *span, ct_extra_tags *extra,
                       const ct_record_chunk *chunk, uint32_t chunk_flags, ct_buffer *out)
 {

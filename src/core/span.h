@@ -97,6 +97,18 @@ int ct_span_serialize(const ct_span *span, struct ct_extra_tags *extra,
                       const struct ct_record_chunk *chunk, uint32_t chunk_flags,
                       ct_buffer *out);
 
+/* The tags the tracer adds to this span as of now, for readers (ddtrace's
+ * get_tag/get_metrics show them): what its record will imply (into
+ * implied) and the rare derived ones (into extra), computed from the span's
+ * flags and its segment's decision rather than stored, so the hot path
+ * never writes them (span_record.h). An open local root shows runtime-id
+ * and process_id; a finished span also `_dd.top_level`, `_dd.base_service`,
+ * `_dd.origin`, and a finished local root the chunk's sampling tags, as in
+ * ddtrace. A detached span has none. Can't fail. */
+struct ct_implied_tags;
+void ct_span_tracer_tags(const ct_span *span, struct ct_extra_tags *extra,
+                         struct ct_implied_tags *implied);
+
 /* The resource as seen by users: the resource, or the name when unset. */
 static inline ct_string *ct_span_resource(const ct_span *span)
 {

@@ -94,6 +94,15 @@ void ct_trace_decide_sampling(ct_trace *trace);
  * it any more. */
 void ct_trace_forget_root(ct_trace *trace, const struct ct_span *span);
 
+/* The chunk-level tags a chunk of this segment starts with: the sampling
+ * decision into chunk, the CT_RECORD_* flags of the implied ones
+ * (returned), the rare others into extra (cleared first; it borrows the
+ * segment's strings). An undecided priority becomes auto-keep. Can't fail. */
+struct ct_extra_tags;
+struct ct_record_chunk;
+uint32_t ct_trace_chunk_tags(ct_trace *trace, struct ct_extra_tags *extra,
+                             struct ct_record_chunk *chunk, uint32_t partial_flushes);
+
 /* Sets the sampling priority and decision maker ("-4" for manual). */
 void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_maker);
 

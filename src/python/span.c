@@ -386,14 +386,78 @@ static int key_of(PyObject *key, const char **data, Py_ssize_t *len)
     return *data != NULL;
 }
 
+/* The tags the tracer adds (runtime-id, _sampling_priority_v1, ...): not
+ * stored on the span but computed on read (ct_span_tracer_tags), and they
+ * win over own tags of the same key, as in the payload. */
+typedef struct tracer_tags {
+    ct_extra_tags extra;
+    ct_implied_tags implied;
+} tracer_tags;
+
+static void tracer_tags_of(PySpan *self, tracer_tags *t)
+{
+    if (self->started)
+        ct_span_tracer_tags(&self->span, &t->extra, &t->implied);
+    else
+        t->extra.meta_count = t->extra.metric_count = t->implied.meta_count =
+            t->implied.metric_count = 0;
+}
+
+static int same_key(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
+/* The tracer's meta value for key as a str (new reference), or NULL. */
+static PyObject *tracer_meta(const tracer_tags *t, const char *key, size_t len)
+{
+    for (uint32_t i = 0; i < t->implied.meta_count; i++)
+        if (same_key(t->implied.meta[i].key.ptr, t->implied.meta[i].key.len, key, len))
+            return PyUnicode_DecodeUTF8(t->implied.meta[i].value.ptr,
+                                        t->implied.meta[i].value.len, "replace");
+    for (uint32_t i = 0; i < t->extra.meta_count; i++)
+        if (same_key(t->extra.meta[i].key, t->extra.meta[i].key_len, key, len))
+            return PyUnicode_DecodeUTF8(t->extra.meta[i].value, t->extra.meta[i].value_len,
+                                        "replace");
+    return NULL;
+}
+
+static int tracer_metric(const tracer_tags *t, const char *key, size_t len, double *value)
+{
+    for (uint32_t i = 0; i < t->implied.metric_count; i++)
+        if (same_key(t->implied.metrics[i].key.ptr, t->implied.metrics[i].key.len, key, len)) {
+            *value = t->implied.metrics[i].value;
+            return 1;
+        }
+    for (uint32_t i = 0; i < t->extra.metric_count; i++)
+        if (same_key(t->extra.metrics[i].key, t->extra.metrics[i].key_len, key, len)) {
+            *value = t->extra.metrics[i].value;
+            return 1;
+        }
+    return 0;
+}
+
 static PyObject *Span_get_tag(PySpan *self, PyObject *key)
 {
     const char *data;
     Py_ssize_t len;
     if (!key_of(key, &data, &len))
         Py_RETURN_NONE;
+    tracer_tags t;
+    tracer_tags_of(self, &t);
+    PyObject *theirs = tracer_meta(&t, data, (size_t)len);
+    if (theirs)
+        return theirs;
     ct_string *value = ct_tags_get_meta(&self->span.tags, data, (size_t)len);
     return ct_ext_to_str(value);
+}
+
+/* A metric as ddtrace returns it: an int when it was an int. */
+static PyObject *metric_value(double value)
+{
+    if (fabs(value) <= 0x1p63 && value == floor(value)) /* ints set as ints */
+        return PyLong_FromDouble(value);
+    return PyFloat_FromDouble(value);
 }
 
 static PyObject *Span_get_metric(PySpan *self, PyObject *key)
@@ -401,39 +465,67 @@ static PyObject *Span_get_metric(PySpan *self, PyObject *key)
     const char *data;
     Py_ssize_t len;
     double value;
-    if (!key_of(key, &data, &len) ||
+    if (!key_of(key, &data, &len))
+        Py_RETURN_NONE;
+    tracer_tags t;
+    tracer_tags_of(self, &t);
+    if (!tracer_metric(&t, data, (size_t)len, &value) &&
         !ct_tags_get_metric(&self->span.tags, data, (size_t)len, &value))
         Py_RETURN_NONE;
-    if (fabs(value) <= 0x1p63 && value == floor(value)) /* ints set as ints */
-        return PyLong_FromDouble(value);
-    return PyFloat_FromDouble(value);
+    return metric_value(value);
+}
+
+static int put_item(PyObject *dict, PyObject *k, PyObject *v)
+{
+    int rc = (k && v) ? PyDict_SetItem(dict, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
 }
 
 static PyObject *Span_get_tags(PySpan *self, PyObject *unused)
 {
     PyObject *dict = PyDict_New();
-    for (uint32_t i = 0; dict && i < self->span.tags.meta_count; i++) {
-        PyObject *k = ct_ext_to_str(self->span.tags.meta[i].key);
-        PyObject *v = ct_ext_to_str(self->span.tags.meta[i].value);
-        if (!k || !v || PyDict_SetItem(dict, k, v) < 0)
+    for (uint32_t i = 0; dict && i < self->span.tags.meta_count; i++)
+        if (put_item(dict, ct_ext_to_str(self->span.tags.meta[i].key),
+                     ct_ext_to_str(self->span.tags.meta[i].value)) < 0)
             Py_CLEAR(dict);
-        Py_XDECREF(k);
-        Py_XDECREF(v);
-    }
+    tracer_tags t;
+    tracer_tags_of(self, &t);
+    for (uint32_t i = 0; dict && i < t.extra.meta_count; i++)
+        if (put_item(dict, PyUnicode_DecodeUTF8(t.extra.meta[i].key, t.extra.meta[i].key_len,
+                                                "replace"),
+                     PyUnicode_DecodeUTF8(t.extra.meta[i].value, t.extra.meta[i].value_len,
+                                          "replace")) < 0)
+            Py_CLEAR(dict);
+    for (uint32_t i = 0; dict && i < t.implied.meta_count; i++)
+        if (put_item(dict, PyUnicode_DecodeUTF8(t.implied.meta[i].key.ptr,
+                                                t.implied.meta[i].key.len, "replace"),
+                     PyUnicode_DecodeUTF8(t.implied.meta[i].value.ptr,
+                                          t.implied.meta[i].value.len, "replace")) < 0)
+            Py_CLEAR(dict);
     return dict;
 }
 
 static PyObject *Span_get_metrics(PySpan *self, PyObject *unused)
 {
     PyObject *dict = PyDict_New();
-    for (uint32_t i = 0; dict && i < self->span.tags.metric_count; i++) {
-        PyObject *k = ct_ext_to_str(self->span.tags.metrics[i].key);
-        PyObject *v = Span_get_metric(self, k);
-        if (!k || !v || PyDict_SetItem(dict, k, v) < 0)
+    for (uint32_t i = 0; dict && i < self->span.tags.metric_count; i++)
+        if (put_item(dict, ct_ext_to_str(self->span.tags.metrics[i].key),
+                     metric_value(self->span.tags.metrics[i].value)) < 0)
             Py_CLEAR(dict);
-        Py_XDECREF(k);
-        Py_XDECREF(v);
-    }
+    tracer_tags t;
+    tracer_tags_of(self, &t);
+    for (uint32_t i = 0; dict && i < t.extra.metric_count; i++)
+        if (put_item(dict, PyUnicode_DecodeUTF8(t.extra.metrics[i].key,
+                                                t.extra.metrics[i].key_len, "replace"),
+                     metric_value(t.extra.metrics[i].value)) < 0)
+            Py_CLEAR(dict);
+    for (uint32_t i = 0; dict && i < t.implied.metric_count; i++)
+        if (put_item(dict, PyUnicode_DecodeUTF8(t.implied.metrics[i].key.ptr,
+                                                t.implied.metrics[i].key.len, "replace"),
+                     metric_value(t.implied.metrics[i].value)) < 0)
+            Py_CLEAR(dict);
     return dict;
 }
 

@@ -44,6 +44,23 @@ def last_json(proc: subprocess.CompletedProcess):
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: The real ddtrace's interpreter (its own virtualenv, made by `make peers`).
 DDTRACE_PYTHON = os.path.join(ROOT, ".venv-ddtrace", "bin", "python")
+#: Keys ddtrace 4.x adds that ctrace deliberately does not (yet):
+DDTRACE_ONLY_META = {
+    "_dd.tags.process",  # process tags (entrypoint, workdir): a 4.x feature
+                         # for the backend's service catalog, not the protocol
+    "_dd.svc_src",       # where the service name came from (integration
+                         # attribution); meaningless without integrations
+}
+DDTRACE_ONLY_METRICS = {
+    "_dd.tracer_kr",     # ddtrace 4's record of the sampling rate it kept at,
+                         # replaced in ctrace by the documented _dd.agent_psr
+}
+#: Keys ctrace adds that ddtrace 4.x leaves out:
+CTRACE_ONLY_METRICS = {
+    "_dd.agent_psr",     # the agent-rate sampling decision (mechanism 0/1), as
+                         # the protocol documents it and ddtrace 2.x/3.x sent
+}
+
 #: What keeps the real ddtrace quiet and local in a test.
 DDTRACE_QUIET = {"DD_TRACE_STARTUP_LOGS": "false", "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
                  "DD_REMOTE_CONFIGURATION_ENABLED": "false"}

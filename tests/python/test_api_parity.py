@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from delivery_helpers import DDTRACE_PYTHON, run_both
+from delivery_helpers import (CTRACE_ONLY_METRICS, DDTRACE_ONLY_META, DDTRACE_ONLY_METRICS,
+                              DDTRACE_PYTHON, DDTRACE_QUIET, run_both, run_traced)
+from recording_agent import RecordingAgent
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DDTRACE_PYTHON),
                                 reason="the real ddtrace is not installed (make peers)")
@@ -104,3 +106,77 @@ def test_set_tag_routes_ints_as_ddtrace_4_does():
                                if s.get_metric(k) is not None}]))
     ''')
     assert ours == theirs
+
+
+# -- the tags the tracer adds, as get_tag/get_metric(s) read them -------------------------
+
+# Prints, at each moment ddtrace's tests look, every tag and metric a read
+# shows: values where they are the same everywhere, else "*".
+READ_TAGS = """
+import json, os
+from ddtrace.trace import tracer
+from ddtrace.constants import MANUAL_KEEP_KEY
+STABLE = {"language", "_dd.p.dm", "_sampling_priority_v1", "_dd.top_level", "_dd.rule_psr",
+          "_dd.limit_psr", "_dd.base_service", "_dd.origin"}
+IGNORED = set(%r)
+def read(span):
+    tags, metrics = span.get_tags(), span.get_metrics()
+    seen = {k: (v if k in STABLE else "*") for k, v in list(tags.items()) + list(metrics.items())
+            if k not in IGNORED}
+    # the single reads agree with the dicts
+    assert all(span.get_tag(k) == v for k, v in tags.items())
+    assert all(span.get_metric(k) == v for k, v in metrics.items())
+    if "process_id" in metrics:
+        assert metrics["process_id"] == os.getpid()
+    return seen
+out = {}
+with tracer.trace("root", service="svc") as root:
+    with tracer.trace("child", service="other") as child:
+        out["child open"] = read(child)
+        with tracer.trace("grandchild") as grandchild:
+            pass
+    out["child finished, trace open"] = read(child)
+    out["root open"] = read(root)
+out["root finished"] = read(root)
+out["grandchild, trace done"] = read(grandchild)
+with tracer.trace("kept") as kept:
+    kept.set_tag(MANUAL_KEEP_KEY)
+out["manual keep"] = read(kept)
+single = tracer.trace("single")
+out["single open"] = read(single)
+single.finish()
+out["single finished"] = read(single)
+print(json.dumps(out, sort_keys=True))
+""" % (sorted(DDTRACE_ONLY_META | DDTRACE_ONLY_METRICS | CTRACE_ONLY_METRICS),)
+
+
+@pytest.mark.parametrize("env", [
+    {"DD_SERVICE": "app"},
+    {"DD_SERVICE": "app", "DD_TRACE_SAMPLING_RULES": '[{"service": "svc", "sample_rate": 1}]'},
+    {"DD_SERVICE": "app", "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED": "false"},
+], ids=["default", "rule", "64-bit-ids"])
+def test_reads_show_the_tags_the_tracer_adds(env):
+    ours, theirs = run_both(READ_TAGS, env=env)
+    assert ours == theirs
+    assert ours["single open"] == {"runtime-id": "*", "process_id": "*"}
+
+
+def test_partial_flush_marks_the_first_span_of_each_partial_chunk():
+    code = '''
+        from ddtrace import tracer
+        with tracer.trace("root"):
+            for i in range(5):
+                with tracer.trace("c%d" % i):
+                    pass
+        tracer.flush()
+    '''
+    env = dict(DDTRACE_QUIET, DD_TRACE_PARTIAL_FLUSH_MIN_SPANS="2")
+    chunks = []
+    for python in (None, DDTRACE_PYTHON):
+        with RecordingAgent() as agent:
+            run_traced(code, agent.url, env, python=python)
+            chunks.append(sorted([(s["name"], s["metrics"].get("_dd.py.partial_flush"))
+                                  for s in trace] for trace in agent.traces()))
+    ours, theirs = chunks
+    assert ours == theirs
+    assert [("c0", 2), ("c1", None)] in ours
