@@ -89,7 +89,9 @@ ct_config *ct_config_new(void)
     return config;
 }
 
-int ct_config_parse_tags(ct_config *config, const char *text)
+/* ddtrace's parse_tags_str: "k:v,k2:v2" or "k:v k2:v2", appended to
+ * *pairs. Malformed items are skipped. CT_OK or CT_ENOMEM. */
+static int parse_pairs(const char *text, ct_config_tag **pairs, size_t *count)
 {
     char *copy = strdup(text);
     if (!copy)
@@ -109,18 +111,23 @@ int ct_config_parse_tags(ct_config *config, const char *text)
         const char *value = colon ? colon + 1 : "";
         if (colon)
             *colon = '\0';
-        ct_config_tag *grown = realloc(config->tags, (config->tag_count + 1) * sizeof *grown);
+        ct_config_tag *grown = realloc(*pairs, (*count + 1) * sizeof *grown);
         if (!grown) {
             free(copy);
             return CT_ENOMEM;
         }
-        config->tags = grown;
-        grown[config->tag_count].key = strdup(item);
-        grown[config->tag_count].value = strdup(value);
-        config->tag_count++;
+        *pairs = grown;
+        grown[*count].key = strdup(item);
+        grown[*count].value = strdup(value);
+        (*count)++;
     }
     free(copy);
     return CT_OK;
+}
+
+int ct_config_parse_tags(ct_config *config, const char *text)
+{
+    return parse_pairs(text, &config->tags, &config->tag_count);
 }
 
 /* DD_AGENT_HOST / DD_TRACE_AGENT_PORT build an http URL unless a full
@@ -158,6 +165,8 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
     else if (!strcmp(name, "DD_ENV")) replace(&config->env, value);
     else if (!strcmp(name, "DD_VERSION")) replace(&config->version, value);
     else if (!strcmp(name, "DD_TAGS")) return ct_config_parse_tags(config, value);
+    else if (!strcmp(name, "DD_SERVICE_MAPPING"))
+        return parse_pairs(value, &config->service_mapping, &config->service_mapping_count);
     else if (!strcmp(name, "DD_TRACE_ENABLED")) return parse_bool(value, &config->enabled);
     else if (!strcmp(name, "DD_TRACE_DEBUG")) return parse_bool(value, &config->debug);
     else if (!strcmp(name, "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED"))
@@ -209,7 +218,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
 /* In the order that makes later ones win where ddtrace says so: the URL
  * after host and port. */
 const char *const ct_config_env_names[] = {
-    "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_TRACE_ENABLED",
+    "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_SERVICE_MAPPING", "DD_TRACE_ENABLED",
     "DD_TRACE_DEBUG", "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED",
     "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_TRACE_AGENT_URL",
     "DD_TRACE_AGENT_TIMEOUT_SECONDS", "DD_TRACE_API_VERSION",
@@ -236,6 +245,31 @@ int ct_config_load_env(ct_config *config)
     return CT_OK;
 }
 
+/* Deep copy of count pairs into *to (NULL when none). CT_OK or CT_ENOMEM
+ * (*to then holds what was copied, for ct_config_free). */
+static int copy_pairs(const ct_config_tag *from, size_t count, ct_config_tag **to)
+{
+    *to = NULL;
+    if (!count)
+        return CT_OK;
+    if (!(*to = calloc(count, sizeof **to)))
+        return CT_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        (*to)[i].key = dup_or_null(from[i].key);
+        (*to)[i].value = dup_or_null(from[i].value);
+    }
+    return CT_OK;
+}
+
+static void free_pairs(ct_config_tag *pairs, size_t count)
+{
+    for (size_t i = 0; pairs && i < count; i++) {
+        free(pairs[i].key);
+        free(pairs[i].value);
+    }
+    free(pairs);
+}
+
 ct_config *ct_config_copy(const ct_config *from)
 {
     ct_config *config = calloc(1, sizeof *config);
@@ -250,19 +284,12 @@ ct_config *ct_config_copy(const ct_config *from)
     config->lang_interpreter = dup_or_null(from->lang_interpreter);
     config->tracer_version = dup_or_null(from->tracer_version);
     config->sampling_rules = dup_or_null(from->sampling_rules);
-    config->tags = NULL;
-    config->tag_count = 0;
-    if (from->tag_count) {
-        config->tags = calloc(from->tag_count, sizeof *config->tags);
-        if (!config->tags) {
-            ct_config_free(config);
-            return NULL;
-        }
-        config->tag_count = from->tag_count;
-        for (size_t i = 0; i < from->tag_count; i++) {
-            config->tags[i].key = dup_or_null(from->tags[i].key);
-            config->tags[i].value = dup_or_null(from->tags[i].value);
-        }
+    config->tags = config->service_mapping = NULL; /* from's until copied */
+    if (copy_pairs(from->tags, from->tag_count, &config->tags) != CT_OK ||
+        copy_pairs(from->service_mapping, from->service_mapping_count,
+                   &config->service_mapping) != CT_OK) {
+        ct_config_free(config);
+        return NULL;
     }
     return config;
 }
@@ -279,10 +306,7 @@ void ct_config_free(ct_config *config)
     free(config->lang_interpreter);
     free(config->tracer_version);
     free(config->sampling_rules);
-    for (size_t i = 0; i < config->tag_count; i++) {
-        free(config->tags[i].key);
-        free(config->tags[i].value);
-    }
-    free(config->tags);
+    free_pairs(config->tags, config->tag_count);
+    free_pairs(config->service_mapping, config->service_mapping_count);
     free(config);
 }

@@ -91,7 +91,7 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
                          : args->detached ? NULL
                                         : tracer->service;
     span->name = ct_string_ref(args->name ? args->name : ct_string_empty());
-    span->service = ct_string_ref(service);
+    span->service = ct_string_ref(ct_tracer_map_service(tracer, service));
     span->resource = ct_string_ref(args->resource);
     span->type = ct_string_ref(args->type);
     span->parent_service = parent ? ct_string_ref(parent->service) : NULL;

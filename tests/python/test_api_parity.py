@@ -8,7 +8,7 @@ import os
 import pytest
 
 from delivery_helpers import (CTRACE_ONLY_METRICS, DDTRACE_ONLY_META, DDTRACE_ONLY_METRICS,
-                              DDTRACE_PYTHON, DDTRACE_QUIET, run_both, run_traced)
+                              DDTRACE_PYTHON, DDTRACE_QUIET, last_json, run_both, run_traced)
 from recording_agent import RecordingAgent
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DDTRACE_PYTHON),
@@ -180,3 +180,84 @@ def test_partial_flush_marks_the_first_span_of_each_partial_chunk():
     ours, theirs = chunks
     assert ours == theirs
     assert [("c0", 2), ("c1", None)] in ours
+
+
+# -- the service: DD_SERVICE_MAPPING, DD_TAGS, inference ------------------------------------
+
+SERVICES = '''
+    import json
+    from ddtrace.trace import tracer
+    with tracer.trace("a", service="mysql") as a:
+        with tracer.trace("b") as b:
+            with tracer.trace("c", service="django") as c:
+                pass
+        with tracer.trace("d") as d:
+            d.service = "mysql"         # ddtrace maps at span start only
+        with tracer.trace("e") as e:
+            e.set_tag("service.name", "mysql")
+    with tracer.trace("f") as f:
+        pass
+    tracer.flush()
+    print(json.dumps({s.name: [s.service, s.get_tag("version")] for s in (a, b, c, d, e, f)}))
+'''
+
+
+@pytest.mark.parametrize("env", [
+    {"DD_SERVICE": "app", "DD_SERVICE_MAPPING": "mysql:django,django:web,app:renamed"},
+    {"DD_TAGS": "service:from-tags,version:9,env:e1,team:x", "DD_SERVICE_MAPPING": "mysql:db"},
+    {"DD_SERVICE": "app", "DD_TAGS": "service:ignored,version:9", "DD_VERSION": "2"},
+], ids=["mapping", "dd-tags-service", "dd-service-wins"])
+def test_span_services_follow_mapping_and_dd_tags(env):
+    reports, payloads = [], []
+    for python in (None, DDTRACE_PYTHON):
+        with RecordingAgent() as agent:
+            proc = run_traced(SERVICES, agent.url, dict(DDTRACE_QUIET, **env), python=python)
+            reports.append(last_json(proc))
+            payloads.append(sorted((s["name"], s["service"], s["meta"].get("version"),
+                                    "service" in s["meta"], s["meta"].get("team"))
+                                   for t in agent.traces() for s in t))
+    assert reports[0] == reports[1]
+    assert payloads[0] == payloads[1]
+
+
+def inference_tree(root):
+    """A package inside a plain directory of scripts, a .pyc-only
+    directory, a tests directory and a program under bin/."""
+    (root / "proj" / "pkg" / "sub").mkdir(parents=True)
+    (root / "proj" / "tool.py").write_text("")
+    (root / "proj" / "pkg" / "__init__.py").write_text("")
+    (root / "proj" / "pkg" / "sub" / "__init__.py").write_text("")
+    (root / "proj" / "pkg" / "sub" / "app.py").write_text("")
+    (root / "compiled").mkdir()
+    (root / "compiled" / "app.pyc").write_bytes(b"")
+    (root / "proj" / "tests").mkdir()
+    (root / "proj" / "tests" / "test_x.py").write_text("")
+    (root / "venv" / "bin").mkdir(parents=True)
+    (root / "venv" / "bin" / "pytest").write_text("")
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["proj/pkg/sub/app.py"], "pkg.sub"),
+    (["proj/tool.py"], "proj"),
+    (["compiled/app.pyc"], "compiled"),
+    (["{root}/venv/bin/pytest", "proj/tests"], "proj"),
+    (["{root}/venv/bin/pytest", "-x", "proj/tests/test_x.py"], "proj"),
+    (["-m", "json.tool"], "json.tool"),
+    (["-c"], "unnamed-python-service"),
+], ids=["script-in-package", "script", "pyc", "pytest-dir", "pytest-flag-file", "module", "dash-c"])
+def test_inferred_default_service(tmp_path, argv, expected):
+    inference_tree(tmp_path)
+    argv = [a.format(root=tmp_path) for a in argv]
+    ours, theirs = run_both('''
+        import json
+        from ddtrace.trace import tracer
+        with tracer.trace("x") as s:
+            pass
+        print(json.dumps([s.service, tracer.get_log_correlation_context()["dd.service"]]))
+    ''', argv=argv, cwd=str(tmp_path))
+    # Deliberately different: with nothing to name it, ddtrace's span has no
+    # service (None) and ctrace's the agent protocol's default name.
+    if theirs[0] is None:
+        theirs[0] = "unnamed-python-service"
+    assert ours == theirs
+    assert ours[0] == expected
