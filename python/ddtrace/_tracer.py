@@ -201,8 +201,11 @@ class Tracer(_ctrace.Tracer):
 
     def shutdown(self, timeout: Optional[float] = None) -> None:
         """Flush (waiting at most ``timeout`` seconds) and stop sending;
-        spans started afterwards are not sent."""
+        spans started afterwards are not sent. As in ddtrace, the tracer is
+        then disabled and nothing stays active."""
         self._shutdown(timeout)
+        self.enabled = False
+        _ctrace.activate(None)
 
     def get_log_correlation_context(
             self, active: Optional[Union[_ctrace.Span, _ctrace.Context]] = None) -> Dict[str, str]:

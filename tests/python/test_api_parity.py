@@ -4,6 +4,7 @@ each prints (JSON, last line) must be the same. Each test names the public
 behaviour it compares; where ctrace is deliberately different the test says
 so and checks ctrace's side."""
 import os
+from textwrap import dedent
 
 import pytest
 
@@ -261,3 +262,58 @@ def test_inferred_default_service(tmp_path, argv, expected):
         theirs[0] = "unnamed-python-service"
     assert ours == theirs
     assert ours[0] == expected
+
+
+# -- lifecycle ------------------------------------------------------------------------------
+
+PROCESSOR = '''
+    import gc, json, weakref
+    from ddtrace.trace import tracer, TraceFilter
+    calls = []
+    class Record(TraceFilter):
+        def __init__(self, keep):
+            self.keep = keep
+        def process_trace(self, trace):
+            calls.append([s.name for s in trace])
+            return trace if self.keep else None
+'''
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["dropped", "kept"])
+def test_processed_trace_spans_are_freed(keep):
+    ours, theirs = run_both(dedent(PROCESSOR) + dedent('''
+        tracer.configure(trace_processors=[Record(%r)])
+        with tracer.trace("a") as a:
+            with tracer.trace("b") as b:
+                pass
+        refs = [weakref.ref(a), weakref.ref(b)]
+        del a, b
+        gc.collect()
+        print(json.dumps([calls, [r() is None for r in refs]]))
+    ''' % keep))
+    assert ours == theirs == [[["a", "b"]], [True, True]]
+
+
+def test_disabled_tracer_runs_no_trace_processor():
+    ours, theirs = run_both(dedent(PROCESSOR) + dedent('''
+        tracer.configure(trace_processors=[Record(True)])
+        tracer.enabled = False
+        with tracer.trace("off"):
+            pass
+        tracer.enabled = True
+        with tracer.trace("on"):
+            pass
+        print(json.dumps(calls))
+    '''))
+    assert ours == theirs == [["on"]]
+
+
+def test_shutdown_disables_the_tracer_and_clears_the_active_span():
+    ours, theirs = run_both('''
+        import json
+        from ddtrace.trace import tracer
+        span = tracer.trace("open")
+        tracer.shutdown()
+        print(json.dumps([tracer.current_span() is None, tracer.enabled]))
+    ''')
+    assert ours == theirs == [True, False]
