@@ -51,8 +51,12 @@ static int remote_parent_from(PyObject *parent, ct_remote_parent *remote)
     return 0;
 }
 
-/* Copies the `_dd.p.*` tags of a remote context into the new segment. */
-static void propagate_tags(ct_trace *trace, PyObject *parent)
+/* What a local root takes from its remote parent's meta, as ddtrace does:
+ * the `_dd.p.*` tags and `_dd.propagation_error` go to the segment (every
+ * chunk carries them, and propagation reads them: a segment with an error
+ * injects no x-datadog-tags), `_dd.parent_id` (the last Datadog parent,
+ * from tracestate) to the root span itself. */
+static void inherit_remote_meta(PySpan *self, PyObject *parent)
 {
     PyTraceContext *context = (PyTraceContext *)parent;
     if (!context->meta)
@@ -63,16 +67,58 @@ static void propagate_tags(ct_trace *trace, PyObject *parent)
         if (!PyUnicode_Check(key) || !PyUnicode_Check(value))
             continue;
         const char *text = PyUnicode_AsUTF8(key);
-        if (!text || strncmp(text, "_dd.p.", 6) != 0) {
+        if (!text) {
             PyErr_Clear();
             continue;
         }
+        int trace_level = !strncmp(text, "_dd.p.", 6) || !strcmp(text, "_dd.propagation_error");
+        int root_level = !strcmp(text, "_dd.parent_id");
+        if (!trace_level && !root_level)
+            continue;
         ct_string *k = ct_ext_string(key), *v = ct_ext_string(value);
-        if (k && v && !ct_string_equals(k, "_dd.p.tid", 9))
-            ct_tags_set_meta(&trace->propagated, k, v);
+        if (k && v && trace_level && !ct_string_equals(k, "_dd.p.tid", 9))
+            ct_tags_set_meta(&self->span.trace->propagated, k, v);
+        else if (k && v && root_level)
+            ct_span_set_meta(&self->span, k, v);
         ct_string_unref(k);
         ct_string_unref(v);
     }
+}
+
+/* A Context's span_links (dicts of Span.set_link arguments, as
+ * propagation's restart behaviour makes them) become links of the root
+ * started from it, as in ddtrace. Bad items are skipped. */
+static void links_from_context(PySpan *self, PyObject *parent)
+{
+    PyObject *links = ((PyTraceContext *)parent)->span_links;
+    if (!links || !PyList_Check(links) || PyList_GET_SIZE(links) == 0)
+        return;
+    PyObject *set_link = PyObject_GetAttrString((PyObject *)self, "set_link");
+    PyObject *empty = PyTuple_New(0);
+    for (Py_ssize_t i = 0; set_link && empty && i < PyList_GET_SIZE(links); i++) {
+        PyObject *item = PyList_GET_ITEM(links, i);
+        PyObject *result = PyDict_Check(item) ? PyObject_Call(set_link, empty, item) : NULL;
+        Py_XDECREF(result);
+    }
+    Py_XDECREF(set_link);
+    Py_XDECREF(empty);
+    PyErr_Clear();
+}
+
+/* A root started from a Context with baggage shares that baggage (its
+ * children find it through the root's Context), as in ddtrace. */
+static void inherit_baggage(PySpan *self, PyObject *parent)
+{
+    PyObject *baggage = ((PyTraceContext *)parent)->baggage;
+    if (!baggage || !PyDict_Check(baggage) || PyDict_GET_SIZE(baggage) == 0)
+        return;
+    PyObject *context = ct_ext_context_for_span(self);
+    if (context) {
+        Py_INCREF(baggage);
+        Py_XSETREF(((PyTraceContext *)context)->baggage, baggage);
+    }
+    Py_XDECREF(context);
+    PyErr_Clear();
 }
 
 static ct_string *optional_string(PyObject *obj)
@@ -132,8 +178,11 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
         return (PySpan *)PyErr_NoMemory();
     }
     self->started = 1;
-    if (is_remote && self->span.local_root)
-        propagate_tags(self->span.trace, parent);
+    if (is_remote && self->span.local_root) {
+        inherit_remote_meta(self, parent);
+        links_from_context(self, parent);
+        inherit_baggage(self, parent);
+    }
     if (activate && ct_ext_activate((PyObject *)self) < 0) {
         Py_DECREF(self);
         return NULL;

@@ -317,3 +317,71 @@ def test_shutdown_disables_the_tracer_and_clears_the_active_span():
         print(json.dumps([tracer.current_span() is None, tracer.enabled]))
     ''')
     assert ours == theirs == [True, False]
+
+
+# -- propagation ----------------------------------------------------------------------------
+
+UPSTREAM = '''
+    import json
+    from ddtrace.trace import tracer
+    from ddtrace.propagation.http import HTTPPropagator
+    upstream = {"x-datadog-trace-id": "171", "x-datadog-parent-id": "999",
+                "x-datadog-sampling-priority": "2",
+                "x-datadog-tags": "_dd.p.dm=-4,_dd.p.tid=NOTHEX",
+                "traceparent": "00-000000000000000000000000000000ab-00000000000000cd-01",
+                "tracestate": "dd=s:2;p:00000000000000ef,other=x", "baggage": "k=v"}
+'''
+
+
+def traces_shape(traces):
+    """Each span of each trace: name, whether it continues the upstream
+    trace (171), its parent, the meta keys propagation decides, its links."""
+    keys = ("_dd.parent_id", "_dd.propagation_error", "_dd.p.dm")
+    shape = []
+    for t in traces:
+        names = {s["span_id"]: s["name"] for s in t}
+        shape += [(s["name"], s["trace_id"] == 171, names.get(s["parent_id"], s["parent_id"]),
+                   {k: s["meta"][k] for k in keys if k in s["meta"]}, s.get("span_links"))
+                  for s in t]
+    return sorted(shape, key=repr)
+
+
+@pytest.mark.parametrize("behavior", ["continue", "restart", "ignore"])
+def test_extract_behavior_continues_restarts_or_ignores_the_upstream_trace(behavior):
+    code = dedent(UPSTREAM) + dedent('''
+        ctx = HTTPPropagator.extract(upstream)
+        with tracer.start_span("root", child_of=ctx, activate=True) as root:
+            with tracer.trace("child"):
+                pass
+            injected = {}
+            HTTPPropagator.inject(root, injected)
+        tracer.flush()
+        print(json.dumps([ctx.trace_id, ctx.span_id, ctx.get_all_baggage_items(), sorted(injected)]))
+    ''')
+    env = dict(DDTRACE_QUIET, DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT=behavior,
+               DD_TRACE_API_VERSION="v0.4")
+    results = []
+    for python in (None, DDTRACE_PYTHON):
+        with RecordingAgent() as agent:
+            proc = run_traced(code, agent.url, env, python=python)
+            results.append((last_json(proc), traces_shape(agent.traces())))
+    assert results[0] == results[1]
+    (trace_id, span_id, baggage, injected), spans = results[0]
+    assert (trace_id == 171) is (behavior == "continue")
+    if behavior == "continue":  # the upstream tags carried an error: no x-datadog-tags
+        assert "x-datadog-tags" not in injected and "x-datadog-trace-id" in injected
+        root = [s for s in spans if s[0] == "root"][0]
+        assert root[2:4] == (205, {"_dd.parent_id": "00000000000000ef", "_dd.p.dm": "-4",
+                                   "_dd.propagation_error": "malformed_tid NOTHEX"})
+
+
+@pytest.mark.parametrize("styles", ["datadog,none", "none,tracecontext", "none", "b3multi, none ,datadog"])
+def test_none_next_to_other_styles_is_ignored(styles):
+    ours, theirs = run_both(dedent(UPSTREAM) + dedent('''
+        ctx = HTTPPropagator.extract(upstream)
+        with tracer.trace("op") as span:
+            injected = {}
+            HTTPPropagator.inject(span, injected)
+        print(json.dumps([ctx.trace_id, ctx.span_id, sorted(injected)]))
+    '''), env={"DD_TRACE_PROPAGATION_STYLE": styles})
+    assert ours == theirs
