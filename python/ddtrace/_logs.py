@@ -16,11 +16,19 @@ What ddtrace 4.16 does, and so what we do (checked side by side):
 - The values come from ``tracer.get_log_correlation_context()``: ids "0"
   and strings "" when nothing is active.
 
+structlog, when the application uses it (patched as it is imported, so
+an application without it pays nothing): as ddtrace does, a processor that
+adds the same five fields (ids "0" when nothing is active) goes first in
+the processors given to ``structlog.configure`` and in structlog's default
+processors (``get_logger``, ``reset_defaults``).
+
 Patching is idempotent and ``unpatch()`` restores the originals; a failure
 while collecting the values never reaches the logging call.
 """
+import importlib.abc
 import logging
 import os
+import sys
 
 _ATTRIBUTES = ("dd.trace_id", "dd.span_id", "dd.service", "dd.env", "dd.version")
 _originals = {}
@@ -83,6 +91,115 @@ def _str_format(original):
     return _format
 
 
+# -- structlog ---------------------------------------------------------------------
+
+def _structlog_processor(logger, method_name, event_dict):
+    """The structlog processor: the correlation fields into the event."""
+    if _originals.get("enabled"):
+        event_dict.update(_correlation_values())
+    return event_dict
+
+
+def _with_processor(processors):
+    """processors with ours first (once); falsy stays as it is, as ddtrace."""
+    if not processors:
+        return processors
+    processors = list(processors)
+    return processors if _structlog_processor in processors else [_structlog_processor] + processors
+
+
+def _ensure_default_processors(structlog) -> None:
+    config = structlog._config._CONFIG
+    config.default_processors = _with_processor(config.default_processors)
+
+
+def _patch_structlog(structlog) -> None:
+    if "structlog" in _originals:
+        return
+    originals = {name: getattr(structlog, name) for name in
+                 ("configure", "get_logger", "getLogger", "reset_defaults") if hasattr(structlog, name)}
+    _originals["structlog"] = (structlog, originals)
+
+    def configure(*args, **kwargs):
+        if args:
+            args = (_with_processor(args[0]),) + args[1:]
+        elif "processors" in kwargs:
+            kwargs["processors"] = _with_processor(kwargs["processors"])
+        return originals["configure"](*args, **kwargs)
+
+    def logger_getter(original):
+        def get_logger(*args, **kwargs):
+            _ensure_default_processors(structlog)
+            return original(*args, **kwargs)
+        return get_logger
+
+    def reset_defaults():
+        originals["reset_defaults"]()
+        _ensure_default_processors(structlog)
+
+    wrappers = {"configure": configure, "reset_defaults": reset_defaults}
+    for name in ("get_logger", "getLogger"):
+        if name in originals:
+            wrappers[name] = logger_getter(originals[name])
+    for name, wrapper in wrappers.items():
+        if name in originals:
+            setattr(structlog, name, wrapper)
+
+
+class _StructlogImportHook(importlib.abc.MetaPathFinder):
+    """Patches structlog right after it is first imported."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "structlog":
+            return None
+        sys.meta_path.remove(self)  # find the real spec, once
+        try:
+            import importlib.util
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader = spec.loader
+
+        class PatchingLoader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                loader.exec_module(module)
+                try:
+                    _patch_structlog(module)
+                except Exception:  # never break the application's import
+                    logging.getLogger("ddtrace").debug("structlog patch failed", exc_info=True)
+
+        spec.loader = PatchingLoader()
+        return spec
+
+
+_HOOK = _StructlogImportHook()
+
+
+def _patch_structlog_when_imported() -> None:
+    structlog = sys.modules.get("structlog")
+    if structlog is not None:
+        _patch_structlog(structlog)
+    elif _HOOK not in sys.meta_path:
+        sys.meta_path.insert(0, _HOOK)
+
+
+def _unpatch_structlog() -> None:
+    if _HOOK in sys.meta_path:
+        sys.meta_path.remove(_HOOK)
+    structlog, originals = _originals.pop("structlog", (None, {}))
+    for name, original in originals.items():
+        setattr(structlog, name, original)
+    if structlog is not None:
+        config = structlog._config._CONFIG
+        config.default_processors = [p for p in config.default_processors
+                                     if p is not _structlog_processor]
+
+
 def patch() -> None:
     """Start injecting (if ``DD_LOGS_INJECTION`` allows). Idempotent."""
     if "makeRecord" in _originals:
@@ -92,15 +209,17 @@ def patch() -> None:
     _originals["_format"] = logging.StrFormatStyle._format
     logging.Logger.makeRecord = _make_record(_originals["makeRecord"])
     logging.StrFormatStyle._format = _str_format(_originals["_format"])
+    _patch_structlog_when_imported()
 
 
 def unpatch() -> None:
-    """Restore ``logging`` as it was before ``patch()``."""
+    """Restore ``logging`` (and structlog) as before ``patch()``."""
     if "makeRecord" not in _originals:
         return
     logging.Logger.makeRecord = _originals.pop("makeRecord")
     logging.StrFormatStyle._format = _originals.pop("_format")
     _originals.pop("enabled", None)
+    _unpatch_structlog()
 
 
 def is_patched() -> bool:

@@ -225,8 +225,8 @@ class Tracer(_ctrace.Tracer):
             "dd.trace_id": trace_id,
             "dd.span_id": span_id,
             "dd.service": _CONFIG_SERVICE,
-            "dd.env": os.environ.get("DD_ENV", ""),
             "dd.version": os.environ.get("DD_VERSION", ""),
+            "dd.env": os.environ.get("DD_ENV", ""),
         }
 
     def __repr__(self) -> str:

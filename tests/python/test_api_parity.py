@@ -385,3 +385,53 @@ def test_none_next_to_other_styles_is_ignored(styles):
         print(json.dumps([ctx.trace_id, ctx.span_id, sorted(injected)]))
     '''), env={"DD_TRACE_PROPAGATION_STYLE": styles})
     assert ours == theirs
+
+
+# -- log correlation with structlog ------------------------------------------------------
+
+STRUCTLOG = '''
+    import json, sys
+    %s
+    import structlog
+    %s
+    lines = []
+    class Capture:
+        def msg(self, message):
+            lines.append(message)
+        info = msg
+    def capture_and_render(logger, method, event):
+        ids = {k: ("*" if k.endswith("_id") and event[k] != "0" else event[k])
+               for k in event if k.startswith("dd.")}
+        lines.append([event["event"], ids, [k for k in event if k.startswith("dd.")]])
+        raise structlog.DropEvent
+    %s
+    from ddtrace import tracer
+    log = structlog.get_logger()
+    log.info("outside")
+    with tracer.trace("op"):
+        log.info("inside")
+    print(json.dumps(lines))
+'''
+CONFIGURED = "structlog.configure(processors=[capture_and_render])"
+RESET = "structlog.reset_defaults(); structlog.configure(processors=structlog.get_config()['processors'][:-1] + [capture_and_render])"
+
+
+@pytest.mark.parametrize("before,after,configure", [
+    ("import ddtrace.auto", "", CONFIGURED),
+    ("", "import ddtrace.auto", CONFIGURED),
+    ("import ddtrace.auto", "", RESET),
+], ids=["configured", "imported-before-ddtrace", "default-processors"])
+def test_structlog_events_carry_the_correlation_fields(before, after, configure):
+    ours, theirs = run_both(STRUCTLOG % (before, after, configure),
+                            env={"DD_SERVICE": "svc", "DD_ENV": "prod", "DD_VERSION": "1.2"})
+    assert ours == theirs
+    outside, inside = ours
+    assert outside[1] == {"dd.trace_id": "0", "dd.span_id": "0", "dd.service": "svc",
+                          "dd.version": "1.2", "dd.env": "prod"}
+    assert inside[1]["dd.trace_id"] == "*"
+
+
+def test_structlog_is_left_alone_without_log_injection():
+    ours, theirs = run_both(STRUCTLOG % ("import ddtrace", "", CONFIGURED))
+    assert ours == theirs
+    assert ours[0][1] == {}
