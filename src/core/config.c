@@ -230,6 +230,18 @@ const char *const ct_config_env_names[] = {
 const size_t ct_config_env_name_count =
     sizeof ct_config_env_names / sizeof *ct_config_env_names;
 
+/* What a valid value looks like, where the name alone does not say. An
+ * invalid agent URL is ignored (the default is kept) rather than fatal, as
+ * it is in ddtrace (ValueError at import): configuration never stops the
+ * application. */
+static const char *invalid_hint(const char *name)
+{
+    if (!strcmp(name, "DD_TRACE_AGENT_URL"))
+        return " (it must start with http://, https:// or unix://; the default agent URL is "
+               "used)";
+    return "";
+}
+
 int ct_config_load_env(ct_config *config)
 {
     for (size_t i = 0; i < ct_config_env_name_count; i++) {
@@ -240,7 +252,8 @@ int ct_config_load_env(ct_config *config)
         if (rc == CT_ENOMEM)
             return rc;
         if (rc != CT_OK)
-            fprintf(stderr, "ctrace: ignoring invalid %s=%s\n", ct_config_env_names[i], value);
+            fprintf(stderr, "ctrace: ignoring invalid %s=%s%s\n", ct_config_env_names[i], value,
+                    invalid_hint(ct_config_env_names[i]));
     }
     return CT_OK;
 }

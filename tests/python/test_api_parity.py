@@ -435,3 +435,24 @@ def test_structlog_is_left_alone_without_log_injection():
     ours, theirs = run_both(STRUCTLOG % ("import ddtrace", "", CONFIGURED))
     assert ours == theirs
     assert ours[0][1] == {}
+
+
+# -- configuration errors ------------------------------------------------------------------
+
+def test_invalid_agent_url_warns_instead_of_raising_at_import():
+    # Deliberately different: ddtrace raises ValueError from `import ddtrace`,
+    # which takes the application down for a typo in its environment; ctrace
+    # says what is wrong on stderr, keeps the default URL and traces on.
+    code = '''
+        from ddtrace import tracer
+        with tracer.trace("x"):
+            pass
+        print(tracer._agent_url)
+    '''
+    env = dict(DDTRACE_QUIET, DD_TRACE_AGENT_URL="bad://x:1")
+    ours = run_traced(code, None, env, check=False)
+    theirs = run_traced(code, None, env, python=DDTRACE_PYTHON, check=False)
+    assert theirs.returncode != 0 and "ValueError" in theirs.stderr and "bad" in theirs.stderr
+    assert ours.returncode == 0
+    assert ours.stdout.strip() == "http://localhost:8126"
+    assert "invalid DD_TRACE_AGENT_URL=bad://x:1 (it must start with http://" in ours.stderr
