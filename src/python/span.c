@@ -874,9 +874,15 @@ static void defer_finish(PySpan *self, int64_t finish_ns)
 static void call_on_finish(PySpan *self, int64_t finish_ns)
 {
     ct_span_finish_at(&self->span, finish_ns);
-    PyObject *callbacks = PySequence_List(self->on_finish); /* owned copy */
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
+    /* Taken from the span: they run once, and a callback that refers to the
+     * span (a closure) then no longer keeps it alive in a cycle. Run from a
+     * copy: a callback may change the list. */
+    PyObject *given = self->on_finish;
+    self->on_finish = NULL;
+    PyObject *callbacks = PySequence_List(given);
+    Py_DECREF(given);
     for (Py_ssize_t i = 0; callbacks && i < PyList_GET_SIZE(callbacks); i++) {
         PyObject *result = PyObject_CallOneArg(PyList_GET_ITEM(callbacks, i),
                                                (PyObject *)self);
@@ -1357,7 +1363,7 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     self->started = 1;
     self->span.parent_id = remote.span_id;
-    if (ct_arg_or_null(a[9]) && PyList_GET_SIZE(a[9])) {
+    if (ct_arg_or_null(a[9])) { /* kept as given: ddtrace's callers append later */
         Py_INCREF(a[9]);
         self->on_finish = a[9];
     }
