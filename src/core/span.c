@@ -75,7 +75,7 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
 {
     memset(span, 0, sizeof *span);
     span->duration_ns = -1;
-    span->span_id = args->span_id ? args->span_id : ct_ids_random64();
+    span->span_id = ct_ids_random64();
     if (args->start_ns) {
         span->start_ns = args->start_ns;
     } else {
@@ -86,10 +86,9 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     if (!span->trace)
         goto out_of_memory;
     const ct_span *parent = args->parent;
-    ct_string *service = args->service  ? args->service
-                         : parent       ? parent->service
-                         : args->detached ? NULL
-                                        : tracer->service;
+    ct_string *service = args->service ? args->service
+                         : parent      ? parent->service
+                                       : tracer->service;
     span->name = ct_string_ref(args->name ? args->name : ct_string_empty());
     span->service = ct_string_ref(ct_tracer_map_service(tracer, service));
     span->resource = ct_string_ref(args->resource);
@@ -97,10 +96,6 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     span->parent_service = parent ? ct_string_ref(parent->service) : NULL;
     ct_trace_span_opened(span->trace);
     ct_count_add(&tracer->spans_started, 1);
-    if (args->detached && span->local_root) {
-        span->trace->detached = 1;
-        return CT_OK;
-    }
     if (add_start_tags(span, tracer) != CT_OK)
         goto out_of_memory;
     return CT_OK;
@@ -109,6 +104,22 @@ out_of_memory:
     ct_span_release(span);
     span->finished = 1; /* nothing left to send */
     return CT_ENOMEM;
+}
+
+int ct_span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
+                           uint64_t span_id)
+{
+    ct_span_start_args own = *args;
+    own.parent = NULL;
+    int rc = ct_span_start(span, tracer, &own);
+    if (rc != CT_OK)
+        return rc;
+    span->trace->detached = 1;
+    if (span_id)
+        span->span_id = span->trace->root_span_id = span_id;
+    ct_string_assign(&span->service, ct_string_ref(args->service));
+    ct_tags_clear(&span->tags);
+    return CT_OK;
 }
 
 int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)

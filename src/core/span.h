@@ -50,16 +50,20 @@ typedef struct ct_span_start_args {
     const ct_span *parent;          /* local parent or NULL */
     const ct_remote_parent *remote; /* used when parent is NULL; may be NULL */
     int64_t start_ns;               /* 0: now */
-    uint64_t span_id;               /* 0: a random one */
-    /* A detached span (ddtrace's `Span(...)` built by hand, outside the
-     * tracer): no default service, no tracer tags, and its segment is never
-     * sent. Only for a span without a local parent. */
-    uint8_t detached;
 } ct_span_start_args;
 
 /* Starts span (caller-owned memory, contents ignored) in tracer. CT_OK, or
  * CT_ENOMEM with span left released (safe to ct_span_release again). */
 int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args);
+
+/* Starts a detached span: ddtrace's `Span(...)` built by hand, outside the
+ * tracer. It starts a segment of its own (args->parent is ignored; remote
+ * as for ct_span_start), with span_id (0: a random one), exactly
+ * args->service (no default, no mapping), none of the tracer's tags, and
+ * the segment is never sent. Kept apart from ct_span_start so that the
+ * hot path does not test for it. Same results as ct_span_start. */
+int ct_span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
+                           uint64_t span_id);
 
 /* Finishes at finish_ns (0: now) and records the span in its segment, which
  * may complete the trace and hand it to the writer. CT_ESTATE if already

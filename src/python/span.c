@@ -1327,12 +1327,13 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     ct_remote_parent remote;
-    ct_span_start_args start = {.remote = &remote, .detached = 1};
+    ct_span_start_args start = {.remote = &remote};
+    uint64_t span_id;
     PyTracer *tracer = global_tracer();
     if (!tracer)
         return NULL;
     if (detached_args(tracer->tracer, a[4], a[6], a[8], &remote) < 0 ||
-        id_arg(a[5], &start.span_id) < 0) {
+        id_arg(a[5], &span_id) < 0) {
         Py_DECREF(tracer);
         return NULL;
     }
@@ -1352,7 +1353,7 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     start.service = optional_string(a[1]);
     start.resource = optional_string(a[2]);
     start.type = optional_string(a[3]);
-    int rc = ct_span_start(&self->span, self->tracer->tracer, &start);
+    int rc = ct_span_start_detached(&self->span, self->tracer->tracer, &start, span_id);
     ct_string_unref(start.name);
     ct_string_unref(start.service);
     ct_string_unref(start.resource);

@@ -494,9 +494,8 @@ CT_TEST(a_detached_span_is_never_sent_and_has_no_tracer_tags)
 {
     ct_tracer *tracer = new_tracer((const char *const[]){"DD_ENV", "prod", NULL});
     ct_span span;
-    ct_span_start_args args = {.name = ct_string_new("alone", 5), .detached = 1,
-                               .span_id = 42};
-    CT_ASSERT(ct_span_start(&span, tracer, &args) == CT_OK);
+    ct_span_start_args args = {.name = ct_string_new("alone", 5)};
+    CT_ASSERT(ct_span_start_detached(&span, tracer, &args, 42) == CT_OK);
     CT_ASSERT(span.span_id == 42 && span.service == NULL && span.tags.meta_count == 0);
     ct_extra_tags extra;
     ct_implied_tags implied;
