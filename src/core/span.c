@@ -288,7 +288,10 @@ static int put_links(ct_buffer *out, const ct_span *span)
 
 /* The tags the span's position in its trace implies: flags for the common
  * ones (span_record.h), extra tags for the rare ones. */
-static uint32_t derived_tags(const ct_span *span, ct_extra_tags *derived)
+/* Always inlined: serialization runs it once per span, and it was inlined
+ * there before reads of the tracer's tags became its second caller. */
+static inline __attribute__((always_inline)) uint32_t
+derived_tags(const ct_span *span, ct_extra_tags *derived)
 {
     ct_tracer *tracer = span->trace->tracer;
     const ct_tracer_keys *k = &tracer->keys;

@@ -901,14 +901,12 @@ int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
     if (!self->started || self->span.finished)
         return 0;
     store_events(self);
-    if (self->on_finish) {
-        call_on_finish(self, finish_ns);
-        return 0;
-    }
-    if (self->tracer->finish_hook)
-        defer_finish(self, finish_ns);
-    else
+    if (__builtin_expect(!self->on_finish && !self->tracer->finish_hook, 1))
         ct_span_finish_at(&self->span, finish_ns);
+    else if (self->on_finish)
+        call_on_finish(self, finish_ns);
+    else
+        defer_finish(self, finish_ns);
     return 0; /* its parent is active again: see ct_ext_active */
 }
 
