@@ -108,7 +108,8 @@ int ct_span_serialize(const ct_span *span, struct ct_extra_tags *extra,
  * never writes them (span_record.h). An open local root shows runtime-id
  * and process_id; a finished span also `_dd.top_level`, `_dd.base_service`,
  * `_dd.origin`, and a finished local root the chunk's sampling tags, as in
- * ddtrace. A detached span has none. Can't fail. */
+ * ddtrace. A detached span has none. Reads the segment without its lock:
+ * for callers that serialize every call (the Python layer). Can't fail. */
 struct ct_implied_tags;
 void ct_span_tracer_tags(const ct_span *span, struct ct_extra_tags *extra,
                          struct ct_implied_tags *implied);

@@ -94,7 +94,8 @@ static inline ct_string *ct_tracer_map_service(const ct_tracer *tracer, ct_strin
 }
 
 /* Adds (or replaces) the mapping from -> to (NUL-terminated, copied).
- * CT_OK or CT_ENOMEM. */
+ * CT_OK or CT_ENOMEM. Not safe while other threads start spans of this
+ * tracer: call it before they do, or under the caller's lock (the GIL). */
 int ct_tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to);
 
 #endif
