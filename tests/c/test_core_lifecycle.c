@@ -478,7 +478,8 @@ CT_TEST(dd_tags_service_and_version_are_defaults_not_tags)
     ct_tracer *tracer = ct_tracer_new(config, NULL);
     ct_config_free(config);
     lifecycle_context = &tracer->record_context;
-    ct_span_finish(start(tracer, "op", NULL), 0);
+    ct_span *span = start(tracer, "op", NULL);
+    ct_span_finish(span, 0);
     captured *c = capture(tracer);
     const ct_record_reader *r = find(c, "op");
     char value[64];
@@ -487,6 +488,7 @@ CT_TEST(dd_tags_service_and_version_are_defaults_not_tags)
     CT_ASSERT(meta_of(r, "team", value, sizeof value) && !strcmp(value, "x"));
     CT_ASSERT(!meta_of(r, "service", value, sizeof value));
     release(c);
+    ct_span_free(span);
     ct_tracer_free(tracer, 0);
 }
 
