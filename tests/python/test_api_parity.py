@@ -162,15 +162,22 @@ def test_reads_show_the_tags_the_tracer_adds(env):
     assert ours["single open"] == {"runtime-id": "*", "process_id": "*"}
 
 
-def test_partial_flush_marks_the_first_span_of_each_partial_chunk():
+@pytest.mark.parametrize("processors", ["", "tracer.configure(trace_processors=[Keep()])"],
+                         ids=["plain", "with-a-trace-processor"])
+def test_partial_flush_marks_the_first_span_of_each_partial_chunk(processors):
     code = '''
         from ddtrace import tracer
+        from ddtrace.trace import TraceFilter
+        class Keep(TraceFilter):
+            def process_trace(self, trace):
+                return trace
+        PROCESSORS
         with tracer.trace("root"):
             for i in range(5):
                 with tracer.trace("c%d" % i):
                     pass
         tracer.flush()
-    '''
+    '''.replace("PROCESSORS", processors)
     env = dict(DDTRACE_QUIET, DD_TRACE_PARTIAL_FLUSH_MIN_SPANS="2")
     chunks = []
     for python in (None, DDTRACE_PYTHON):
