@@ -62,7 +62,7 @@ class Span:
         context: Optional["Context"] = ...,
         on_finish: Optional[List[Callable[["Span"], None]]] = ...,
         span_api: str = ...,
-        links: None = ...,
+        links: Optional[List[Any]] = ...,
     ) -> None: ...
     @property
     def trace_id(self) -> int: ...

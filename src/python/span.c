@@ -85,21 +85,49 @@ static void inherit_remote_meta(PySpan *self, PyObject *parent)
     }
 }
 
-/* A Context's span_links (dicts of Span.set_link arguments, as
- * propagation's restart behaviour makes them) become links of the root
- * started from it, as in ddtrace. Bad items are skipped. */
-static void links_from_context(PySpan *self, PyObject *parent)
+/* The set_link keyword arguments of a link given as a dict of them, or as
+ * an object with ddtrace's SpanLink fields (new reference; NULL: skip). */
+static PyObject *link_arguments(PyObject *item)
 {
-    PyObject *links = ((PyTraceContext *)parent)->span_links;
+    if (PyDict_Check(item)) {
+        Py_INCREF(item);
+        return item;
+    }
+    static const char *const fields[] = {"trace_id", "span_id", "tracestate", "flags",
+                                         "attributes"};
+    PyObject *kwargs = PyDict_New();
+    for (size_t i = 0; kwargs && i < sizeof fields / sizeof *fields; i++) {
+        PyObject *value = PyObject_GetAttrString(item, fields[i]);
+        if (!value) {
+            PyErr_Clear();
+            continue;
+        }
+        if (PyDict_SetItemString(kwargs, fields[i], value) < 0)
+            Py_CLEAR(kwargs);
+        Py_DECREF(value);
+    }
+    return kwargs;
+}
+
+/* Adds links (a list of dicts of Span.set_link arguments, or of SpanLink-
+ * shaped objects) to the span: Span(links=...), and the span_links of a
+ * Context a root starts from (propagation's restart behaviour), as in
+ * ddtrace. Bad items are skipped, never raised. */
+static void add_links(PySpan *self, PyObject *links)
+{
     if (!links || !PyList_Check(links) || PyList_GET_SIZE(links) == 0)
         return;
+    PyObject *items = PySequence_List(links); /* a copy: str() may run user code */
     PyObject *set_link = PyObject_GetAttrString((PyObject *)self, "set_link");
     PyObject *empty = PyTuple_New(0);
-    for (Py_ssize_t i = 0; set_link && empty && i < PyList_GET_SIZE(links); i++) {
-        PyObject *item = PyList_GET_ITEM(links, i);
-        PyObject *result = PyDict_Check(item) ? PyObject_Call(set_link, empty, item) : NULL;
+    for (Py_ssize_t i = 0; items && set_link && empty && i < PyList_GET_SIZE(items); i++) {
+        PyObject *kwargs = link_arguments(PyList_GET_ITEM(items, i));
+        PyObject *result = kwargs ? PyObject_Call(set_link, empty, kwargs) : NULL;
+        Py_XDECREF(kwargs);
         Py_XDECREF(result);
+        PyErr_Clear();
     }
+    Py_XDECREF(items);
     Py_XDECREF(set_link);
     Py_XDECREF(empty);
     PyErr_Clear();
@@ -180,7 +208,7 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
     self->started = 1;
     if (is_remote && self->span.local_root) {
         inherit_remote_meta(self, parent);
-        links_from_context(self, parent);
+        add_links(self, ((PyTraceContext *)parent)->span_links);
         inherit_baggage(self, parent);
     }
     if (activate && ct_ext_activate((PyObject *)self) < 0) {
@@ -1304,8 +1332,8 @@ static int detached_args(const ct_tracer *tracer, PyObject *trace_id, PyObject *
  * span_id=, parent_id=, start=, context=, on_finish=, span_api=, links=):
  * a span outside the tracer, as tests and helpers build them. It is never
  * sent and gets none of the tracer's tags; on_finish callbacks run at
- * finish. links must be empty (ctrace has no SpanLink objects: use
- * set_link). */
+ * finish; links are SpanLink-shaped objects or dicts of set_link
+ * arguments. */
 static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *names[] = {"name", "service", "resource", "span_type", "trace_id",
@@ -1316,10 +1344,6 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                                      &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9],
                                      &a[10], &a[11]))
         return NULL;
-    if (ct_arg_or_null(a[11]) && PyObject_IsTrue(a[11])) {
-        PyErr_SetString(PyExc_TypeError, "Span(links=...) is not supported: use set_link()");
-        return NULL;
-    }
     if (ct_arg_or_null(a[9]) && !PyList_Check(a[9])) {
         PyErr_SetString(PyExc_TypeError, "on_finish must be a list of callables");
         return NULL;
@@ -1362,6 +1386,7 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     self->started = 1;
     self->span.parent_id = remote.span_id;
+    add_links(self, ct_arg_or_null(a[11]));
     if (ct_arg_or_null(a[9])) { /* kept as given: ddtrace's callers append later */
         Py_INCREF(a[9]);
         self->on_finish = a[9];

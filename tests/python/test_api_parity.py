@@ -78,6 +78,27 @@ def test_span_built_by_hand_calls_on_finish_once_and_is_never_sent():
     assert ours == 0
 
 
+def test_span_built_by_hand_takes_links():
+    ours, theirs = run_both('''
+        import json
+        from ddtrace.trace import Span
+        try:
+            from ddtrace._trace._span_link import SpanLink   # the real ddtrace's
+        except ImportError:
+            class SpanLink:                                   # the same shape
+                def __init__(self, trace_id, span_id, tracestate=None, flags=None,
+                             attributes=None):
+                    self.trace_id, self.span_id, self.tracestate = trace_id, span_id, tracestate
+                    self.flags, self.attributes = flags, attributes
+        s = Span("op", links=[SpanLink(7, 8, attributes={"a": "b"}), SpanLink(2**70, 9)])
+        print(json.dumps(sorted([link["trace_id"] if isinstance(link, dict) else link.trace_id,
+                                 link["span_id"] if isinstance(link, dict) else link.span_id]
+                                for link in (s._get_links() if hasattr(s, "_get_links")
+                                             else s._links))))
+    ''')
+    assert ours == theirs == [[7, 8], [2 ** 70, 9]]
+
+
 def test_parent_id_is_writable():
     ours, theirs = run_both('''
         import json
