@@ -96,7 +96,9 @@ ct_config *ct_config_new(void)
     return config;
 }
 
-int ct_config_parse_tags(ct_config *config, const char *text)
+/* ddtrace's parse_tags_str: "k:v,k2:v2" or "k:v k2:v2", appended to
+ * *pairs. Malformed items are skipped. CT_OK or CT_ENOMEM. */
+static int parse_pairs(const char *text, ct_config_tag **pairs, size_t *count)
 {
     char *copy = ct_strdup(text);
     if (!copy)
@@ -116,12 +118,12 @@ int ct_config_parse_tags(ct_config *config, const char *text)
         const char *value = colon ? colon + 1 : "";
         if (colon)
             *colon = '\0';
-        ct_config_tag *grown = ct_realloc(config->tags, (config->tag_count + 1) * sizeof *grown);
+        ct_config_tag *grown = ct_realloc(*pairs, (*count + 1) * sizeof *grown);
         if (!grown) {
             ct_free(copy);
             return CT_ENOMEM;
         }
-        config->tags = grown;
+        *pairs = grown;
         char *key = ct_strdup(item), *value_copy = ct_strdup(value);
         if (!key || !value_copy) {
             ct_free(key);
@@ -129,12 +131,17 @@ int ct_config_parse_tags(ct_config *config, const char *text)
             ct_free(copy);
             return CT_ENOMEM;
         }
-        grown[config->tag_count].key = key;
-        grown[config->tag_count].value = value_copy;
-        config->tag_count++;
+        grown[*count].key = key;
+        grown[*count].value = value_copy;
+        (*count)++;
     }
     ct_free(copy);
     return CT_OK;
+}
+
+int ct_config_parse_tags(ct_config *config, const char *text)
+{
+    return parse_pairs(text, &config->tags, &config->tag_count);
 }
 
 /* DD_AGENT_HOST / DD_TRACE_AGENT_PORT build an http URL unless a full
@@ -170,6 +177,8 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
     else if (!strcmp(name, "DD_ENV")) return replace(&config->env, value);
     else if (!strcmp(name, "DD_VERSION")) return replace(&config->version, value);
     else if (!strcmp(name, "DD_TAGS")) return ct_config_parse_tags(config, value);
+    else if (!strcmp(name, "DD_SERVICE_MAPPING"))
+        return parse_pairs(value, &config->service_mapping, &config->service_mapping_count);
     else if (!strcmp(name, "DD_TRACE_ENABLED")) return parse_bool(value, &config->enabled);
     else if (!strcmp(name, "DD_TRACE_DEBUG")) return parse_bool(value, &config->debug);
     else if (!strcmp(name, "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED"))
@@ -221,7 +230,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
 /* In the order that makes later ones win where ddtrace says so: the URL
  * after host and port. */
 const char *const ct_config_env_names[] = {
-    "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_TRACE_ENABLED",
+    "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_SERVICE_MAPPING", "DD_TRACE_ENABLED",
     "DD_TRACE_DEBUG", "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED",
     "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_TRACE_AGENT_URL",
     "DD_TRACE_AGENT_TIMEOUT_SECONDS", "DD_TRACE_API_VERSION",
@@ -233,6 +242,18 @@ const char *const ct_config_env_names[] = {
 const size_t ct_config_env_name_count =
     sizeof ct_config_env_names / sizeof *ct_config_env_names;
 
+/* What a valid value looks like, where the name alone does not say. An
+ * invalid agent URL is ignored (the default is kept) rather than fatal, as
+ * it is in ddtrace (ValueError at import): configuration never stops the
+ * application. */
+static const char *invalid_hint(const char *name)
+{
+    if (!strcmp(name, "DD_TRACE_AGENT_URL"))
+        return " (it must start with http://, https:// or unix://; the default agent URL is "
+               "used)";
+    return "";
+}
+
 int ct_config_load_env(ct_config *config)
 {
     for (size_t i = 0; i < ct_config_env_name_count; i++) {
@@ -243,7 +264,8 @@ int ct_config_load_env(ct_config *config)
         if (rc == CT_ENOMEM)
             return rc;
         if (rc != CT_OK)
-            fprintf(stderr, "ctrace: ignoring invalid %s=%s\n", ct_config_env_names[i], value);
+            fprintf(stderr, "ctrace: ignoring invalid %s=%s%s\n", ct_config_env_names[i], value,
+                    invalid_hint(ct_config_env_names[i]));
     }
     return CT_OK;
 }
@@ -255,14 +277,43 @@ static int copy_string(char **to, const char *from)
     return !from || *to;
 }
 
+/* Deep copy of count pairs into *to (NULL when none); 0 when out of
+ * memory, *to then holding what was copied and *copied how many were
+ * tried, for ct_config_free. */
+static int copy_pairs(const ct_config_tag *from, size_t count, ct_config_tag **to, size_t *copied)
+{
+    *to = NULL;
+    *copied = 0;
+    if (!count)
+        return 1;
+    if (!(*to = ct_calloc(count, sizeof **to)))
+        return 0;
+    int ok = 1;
+    /* counted as soon as tried, so ct_config_free frees a half copy */
+    for (size_t i = 0; ok && i < count; i++) {
+        (*copied)++;
+        ok = copy_string(&(*to)[i].key, from[i].key) & copy_string(&(*to)[i].value, from[i].value);
+    }
+    return ok;
+}
+
+static void free_pairs(ct_config_tag *pairs, size_t count)
+{
+    for (size_t i = 0; pairs && i < count; i++) {
+        ct_free(pairs[i].key);
+        ct_free(pairs[i].value);
+    }
+    ct_free(pairs);
+}
+
 ct_config *ct_config_copy(const ct_config *from)
 {
     ct_config *config = ct_calloc(1, sizeof *config);
     if (!config)
         return NULL;
     *config = *from;
-    config->tags = NULL;
-    config->tag_count = 0;
+    config->tags = config->service_mapping = NULL; /* from's until copied */
+    config->tag_count = config->service_mapping_count = 0;
     int ok = copy_string(&config->service, from->service);
     ok &= copy_string(&config->env, from->env);
     ok &= copy_string(&config->version, from->version);
@@ -271,16 +322,11 @@ ct_config *ct_config_copy(const ct_config *from)
     ok &= copy_string(&config->lang_interpreter, from->lang_interpreter);
     ok &= copy_string(&config->tracer_version, from->tracer_version);
     ok &= copy_string(&config->sampling_rules, from->sampling_rules);
-    if (ok && from->tag_count) {
-        config->tags = ct_calloc(from->tag_count, sizeof *config->tags);
-        ok = config->tags != NULL;
-        /* counted as soon as tried, so ct_config_free frees a half copy */
-        for (size_t i = 0; ok && i < from->tag_count; i++) {
-            config->tag_count++;
-            ok = copy_string(&config->tags[i].key, from->tags[i].key) &
-                 copy_string(&config->tags[i].value, from->tags[i].value);
-        }
-    }
+    if (ok)
+        ok = copy_pairs(from->tags, from->tag_count, &config->tags, &config->tag_count);
+    if (ok)
+        ok = copy_pairs(from->service_mapping, from->service_mapping_count,
+                        &config->service_mapping, &config->service_mapping_count);
     if (!ok) {
         ct_config_free(config);
         return NULL;
@@ -300,10 +346,7 @@ void ct_config_free(ct_config *config)
     ct_free(config->lang_interpreter);
     ct_free(config->tracer_version);
     ct_free(config->sampling_rules);
-    for (size_t i = 0; i < config->tag_count; i++) {
-        ct_free(config->tags[i].key);
-        ct_free(config->tags[i].value);
-    }
-    ct_free(config->tags);
+    free_pairs(config->tags, config->tag_count);
+    free_pairs(config->service_mapping, config->service_mapping_count);
     ct_free(config);
 }

@@ -199,8 +199,8 @@ static uint32_t sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
  * extra, borrowing the segment's strings. The priority was decided before
  * (decide_sampling); a decision made here (manual, local) replaces a
  * propagated `_dd.p.dm`. */
-static uint32_t chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_chunk *chunk,
-                           uint32_t partial_flushes)
+uint32_t ct_trace_chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_chunk *chunk,
+                             uint32_t partial_flushes)
 {
     const ct_tracer_keys *k = &trace->tracer->keys;
     uint32_t flags = 0;
@@ -253,7 +253,7 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
         return CT_EINVAL;
     ct_extra_tags extra;
     ct_record_chunk chunk;
-    uint32_t flags = chunk_tags(trace, &extra, &chunk, partial_flushes);
+    uint32_t flags = ct_trace_chunk_tags(trace, &extra, &chunk, partial_flushes);
     int rc = ct_buffer_reserve(out, records->len + 256);
     if (rc == CT_OK)
         rc = ct_record_rewrite(&reader, &extra, flags, &chunk, out);
@@ -268,7 +268,7 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
 static int should_send(const ct_trace *trace)
 {
     const ct_tracer *tracer = trace->tracer;
-    return atomic_load_explicit(&tracer->enabled, memory_order_relaxed) &&
+    return !trace->detached && atomic_load_explicit(&tracer->enabled, memory_order_relaxed) &&
            !atomic_load_explicit(&tracer->shut_down, memory_order_relaxed) &&
            trace->fork_generation == ct_tracer_fork_generation();
 }
@@ -329,7 +329,7 @@ static void submit_with_root(ct_trace *trace, const ct_span *root)
         ct_buffer *chunk = chunk_buffer(trace, &local);
         ct_extra_tags extra;
         ct_record_chunk decision;
-        uint32_t flags = chunk_tags(trace, &extra, &decision, 0);
+        uint32_t flags = ct_trace_chunk_tags(trace, &extra, &decision, 0);
         int rc = ct_span_serialize(root, &extra, &decision, flags, chunk);
         if (rc == CT_OK && trace->records.len)
             rc = ct_buffer_append(chunk, trace->records.data, trace->records.len);

@@ -44,6 +44,7 @@ struct ct_tracer {
     ct_string *runtime_id;        /* a new one in a forked child */
     ct_string *language;          /* "python" from the Python layer, else "c" */
     ct_tags global_tags;          /* DD_TAGS, then set_tag */
+    ct_tags service_mapping;      /* DD_SERVICE_MAPPING: service -> service */
     double process_id;
     ct_record_context record_context; /* language, runtime_id, process_id for
                                          the encoder (writer->context) */
@@ -96,5 +97,23 @@ static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)
     ct_count_add(&tracer->traces_dropped, 1);
     ct_count_add(&tracer->spans_dropped, spans);
 }
+
+/* DD_SERVICE_MAPPING: the service a span started with `service` gets
+ * (ddtrace maps at span start only, not in the service setter). The one
+ * place mapping lives: ddtrace.config.service_mapping calls in through
+ * ct_tracer_map_service_to. Borrowed result; inline for the common answer
+ * (no mapping: service itself). Accepts NULL. */
+ct_string *ct_tracer_map_service_(const ct_tracer *tracer, ct_string *service);
+static inline ct_string *ct_tracer_map_service(const ct_tracer *tracer, ct_string *service)
+{
+    return service && tracer->service_mapping.meta_count
+               ? ct_tracer_map_service_(tracer, service)
+               : service;
+}
+
+/* Adds (or replaces) the mapping from -> to (NUL-terminated, copied).
+ * CT_OK or CT_ENOMEM. Not safe while other threads start spans of this
+ * tracer: call it before they do, or under the caller's lock (the GIL). */
+int ct_tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to);
 
 #endif

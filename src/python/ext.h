@@ -43,6 +43,7 @@ struct PySpan {
     PyObject *parent;         /* strong: the local parent Span, or NULL */
     PyObject *context;        /* strong, lazily created Context */
     PyObject *events;         /* list of span events (dicts) or NULL */
+    PyObject *on_finish;      /* list of callables or NULL: Span(on_finish=) */
     PyObject *weakrefs;
     uint8_t started;          /* the embedded span was started */
     uint8_t deferred;         /* finished, not yet recorded: held by the
