@@ -426,7 +426,7 @@ def _w3c_tracestate(context) -> str:
     if not ctx.trace_id or not ctx.span_id:
         return ""
     headers: Dict[str, str] = {}
-    _inject_tracecontext(ctx, span, _propagated_tags(ctx, span), headers)
+    _inject_tracecontext(ctx, span, _propagated_tags(ctx, span)[0], headers)
     return headers.get(_HTTP_HEADER_TRACESTATE, "")
 
 
