@@ -96,6 +96,14 @@ def ext_service(pin: Optional[Pin], int_config: IntegrationConfig, default: Opti
     return default
 
 
+def mapped_service(service: Optional[str]) -> Optional[str]:
+    """``service`` as ``DD_SERVICE_MAPPING`` renames it: what a span of
+    that service is created with (the core tags ``version`` on a span of
+    the application's own service only, so the name must be right from
+    the start)."""
+    return config.service_mapping.get(service, service) if service else service
+
+
 def set_service_and_source(span: Any, service: Optional[str], int_config: IntegrationConfig,
                            default_service_key: str = "_default_service") -> None:
     """Set ``span.service`` (through ``DD_SERVICE_MAPPING``) and, as ddtrace
