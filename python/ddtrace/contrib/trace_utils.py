@@ -126,6 +126,15 @@ def set_service_and_source(span: Any, service: Optional[str], int_config: Integr
         span.service = service
 
 
+def inherit_service_source(span: Any) -> None:
+    """``_dd.svc_src`` of a span that took its service from its parent (a
+    template render inside a view): the parent's, as ddtrace 4 copies it."""
+    parent = getattr(span, "_parent", None)
+    source = parent.get_tag("_dd.svc_src") if parent is not None else None
+    if source:
+        span.set_tag("_dd.svc_src", source)
+
+
 def distributed_tracing_enabled(int_config: IntegrationConfig, default: bool = False) -> bool:
     for key in ("distributed_tracing_enabled", "distributed_tracing"):
         if int_config.get(key) is not None:
