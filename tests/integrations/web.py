@@ -50,15 +50,24 @@ def drive(server: differential.Server, paths: Iterable[str], spans: int) -> List
     return differential.wait_for_spans(server, spans)
 
 
-def without_source_on(traces: List[List[dict]], names: Iterable[str]) -> List[List[dict]]:
-    """The traces with ``_dd.svc_src`` removed from spans made by the
-    user's own code (``names``): ddtrace 4 copies it there from the parent
-    span, the C core does not (a divergence kept on purpose, see README)."""
-    names = set(names)
+def as_ctrace_would(traces: List[List[dict]], manual: Iterable[str]) -> List[List[dict]]:
+    """ddtrace's traces with what differs only by where it ran, or on
+    purpose, brought to ctrace's form:
+
+    - ``_dd.svc_src`` is removed from spans made by the user's own code
+      (``manual``): ddtrace 4 copies it there from the parent span, the C
+      core does not (a divergence kept on purpose, see README);
+    - a code origin in a library names that library's file in ddtrace's
+      virtualenv, not in ctrace's."""
+    manual = set(manual)
+    venv = os.sep + ".venv-ddtrace" + os.sep
     for trace in traces:
         for span in trace:
-            if span["name"] in names:
+            if span["name"] in manual:
                 span["meta"].pop("_dd.svc_src", None)
+            origin = span["meta"].get("_dd.code_origin.frames.0.file")
+            if origin and venv in origin:
+                span["meta"]["_dd.code_origin.frames.0.file"] = origin.replace(venv, os.sep + ".venv" + os.sep)
     return traces
 
 

@@ -24,14 +24,10 @@ def get_version() -> str:
 
 def _start(name: str) -> Any:
     span = tracer.trace(name, service=config.jinja2.service_name, span_type=SpanTypes.TEMPLATE)
-    # ddtrace 4 gives a span that inherits its parent's service the
-    # parent's `_dd.svc_src` too
-    parent = getattr(span, "_parent", None)
-    source = parent.get_tag("_dd.svc_src") if parent is not None else None
     if config.jinja2.service_name:
         trace_utils.set_service_and_source(span, config.jinja2.service_name, config.jinja2)
-    elif source:
-        span.set_tag("_dd.svc_src", source)
+    else:
+        trace_utils.inherit_service_source(span)
     return span
 
 

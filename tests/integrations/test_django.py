@@ -1,0 +1,41 @@
+"""Django's WSGI handler under gunicorn, real ddtrace 4.16 against ctrace:
+the same project (apps/django_site: a middleware of Django's, one of its
+own, function and class-based views, a template), the same requests, the
+span trees compared field by field."""
+import pytest
+
+import differential
+from differential import assert_same_trees
+from web import drive, gunicorn, spans_named, as_ctrace_would
+
+PATHS = ["/users/3?a=1&password=hunter2", "/error", "/status/503", "/class", "/nothere"]
+ENV = {"DD_DJANGO_INSTRUMENT_TEMPLATES": "true"}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    port = differential.free_port()
+    traces = {}
+    for tracer in ("ddtrace", "ctrace"):
+        with gunicorn(tracer, "django_site.wsgi:application", env=ENV, port=port) as server:
+            traces[tracer] = drive(server, PATHS, spans=40)
+    return traces
+
+
+def test_django_request_trees_are_ddtraces(runs):
+    assert_same_trees(as_ctrace_would(runs["ddtrace"], {"lookup"}), runs["ctrace"])
+
+
+def test_django_request_is_the_web_root_named_by_route(runs):
+    roots = {s["resource"]: s for s in spans_named(runs["ctrace"], "django.request")}
+    assert set(roots) == {"GET users/<int:user_id>", "GET error", "GET status/<int:code>", "GET class", "GET 404"}
+    user = roots["GET users/<int:user_id>"]
+    assert user["meta"]["user.id"] == "3" and user["meta"]["http.url"].endswith("/users/3?a=1&<redacted>")
+    assert roots["GET error"]["error"] == 1 and roots["GET 404"]["error"] == 0
+
+
+def test_template_render_span_is_a_child_of_the_view(runs):
+    by_id = {s["span_id"]: s for t in runs["ctrace"] for s in t}
+    render = [s for s in spans_named(runs["ctrace"], "django.template.render") if s["resource"] == "user.html"]
+    assert len(render) == 1 and render[0]["type"] == "template"
+    assert by_id[render[0]["parent_id"]]["name"] == "django.view"
