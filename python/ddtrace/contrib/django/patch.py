@@ -26,8 +26,7 @@ from wrapt.importer import when_imported
 from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace._tracer import tracer
-from ddtrace.contrib import _code_origin, _safety, trace_utils
-from ddtrace.contrib.wsgi.wsgi import _start
+from ddtrace.contrib import _code_origin, _safety, _web, trace_utils
 from ddtrace.ext import SpanKind, SpanTypes
 
 config._add("django", dict(
@@ -65,21 +64,8 @@ def _traced(name: str, resource: str, ignored: tuple = (), origin: Any = None) -
     def wrapper(wrapped, instance, args, kwargs):
         if not tracer.enabled:
             return wrapped(*args, **kwargs)
-        span = None
-        with _safety.guard("django"):
-            span = _start(name, config.django, resource=resource)
-            if origin is not None:
-                _code_origin.tag(span, tracer.current_root_span(), origin)
-        if span is None:
-            return wrapped(*args, **kwargs)
-        try:
-            return wrapped(*args, **kwargs)
-        except BaseException as exc:
-            if not isinstance(exc, ignored):
-                span.set_exc_info(*sys.exc_info())
-            raise
-        finally:
-            span.finish()
+        return _web.traced_call(config.django, wrapped, args, kwargs, name, resource=resource,
+                                ignored=ignored, origin=origin)
     return wrapper
 
 
@@ -103,7 +89,7 @@ def _request_url(request: Any) -> Optional[str]:
 def _start_request(request: Any) -> Any:
     headers = _request_headers(request.META)
     trace_utils.activate_distributed_headers(tracer, int_config=config.django, request_headers=headers)
-    span = _start("django.request", config.django, span_type=SpanTypes.WEB, resource=_DEFAULT_RESOURCE)
+    span = _web.start_span("django.request", config.django, span_type=SpanTypes.WEB, resource=_DEFAULT_RESOURCE)
     span.set_tag("span.kind", SpanKind.SERVER)
     span.set_metric("_dd.measured", 1)
     span.set_tag("django.request.class", func_name(type(request)))

@@ -10,7 +10,6 @@ calls ``start_response``, where an unmatched URL gets the resource
 error handlers are wrapped when they are registered, so only apps
 created after patching are traced in full (as with ddtrace).
 """
-import sys
 from typing import Any, Callable, Optional
 
 import flask
@@ -19,9 +18,9 @@ from werkzeug.exceptions import NotFound
 
 from ddtrace import config
 from ddtrace._tracer import tracer
-from ddtrace.contrib import _code_origin, _safety, trace_utils
-from ddtrace.contrib.wsgi.wsgi import _DDWSGIMiddlewareBase, _start
-from ddtrace.ext import SpanKind, SpanTypes
+from ddtrace.contrib import _code_origin, _safety, _web, trace_utils
+from ddtrace.contrib.wsgi.wsgi import _DDWSGIMiddlewareBase
+from ddtrace.ext import SpanTypes
 
 config._add("flask", dict(
     _default_service="flask",
@@ -60,27 +59,10 @@ def func_name(f: Any) -> str:
 
 # -- spans of Flask's steps -----------------------------------------------------------------
 def _traced_call(wrapped: Callable, args: Any, kwargs: Any, name: str, resource: Optional[str] = None,
-                 span_type: Optional[str] = None, signal: Optional[str] = None,
-                 ignored: tuple = (), origin: Optional[_code_origin.Location] = None) -> Any:
-    """``wrapped(*args, **kwargs)`` inside a span of the Flask integration;
-    an exception is recorded (unless of an ``ignored`` type) and re-raised."""
-    span = None
-    with _safety.guard("flask"):
-        span = _start(name, config.flask, span_type=span_type, resource=resource)
-        if signal:
-            span.set_tag("flask.signal", signal)
-        if origin is not None:
-            _code_origin.tag(span, tracer.current_root_span(), origin)
-    if span is None:
-        return wrapped(*args, **kwargs)
-    try:
-        return wrapped(*args, **kwargs)
-    except BaseException as exc:
-        if not isinstance(exc, ignored):
-            span.set_exc_info(*sys.exc_info())
-        raise
-    finally:
-        span.finish()
+                 signal: Optional[str] = None, ignored: tuple = (),
+                 origin: Optional[_code_origin.Location] = None) -> Any:
+    return _web.traced_call(config.flask, wrapped, args, kwargs, name, resource=resource, ignored=ignored,
+                            origin=origin, tags={"flask.signal": signal} if signal else None)
 
 
 def _traced_function(func: Callable, name: Optional[str] = None, resource: Optional[str] = None,

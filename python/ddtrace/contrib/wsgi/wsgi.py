@@ -16,14 +16,14 @@ unchanged; the tracing around it runs under ``safety.guard`` so that a
 failure of ours costs spans, never the request.
 """
 import sys
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping
 from urllib.parse import quote
 
 import wrapt
 
 from ddtrace import config
 from ddtrace._tracer import tracer
-from ddtrace.contrib import _safety, trace_utils
+from ddtrace.contrib import _safety, _web, trace_utils
 from ddtrace.ext import SpanKind, SpanTypes
 
 config._add("wsgi", dict(_default_service="wsgi", distributed_tracing=True))
@@ -69,25 +69,6 @@ def construct_url(environ: Mapping[str, Any]) -> str:
         if environ.get("QUERY_STRING"):
             url += "?" + environ["QUERY_STRING"]
     return url
-
-
-def _start(name: str, int_config: Any, span_type: Optional[str] = None,
-           resource: Optional[str] = None, child_of: Any = None) -> Any:
-    """A span of the integration: its service (and ``_dd.svc_src``) and
-    ``component``; active, child of the active span or ``child_of``."""
-    service = trace_utils.int_service(None, int_config)
-    # the service is given at creation: the core tags `version` only on
-    # spans of the application's own service
-    if child_of is not None:
-        span = tracer.start_span(name, child_of=child_of, activate=True, span_type=span_type,
-                                 service=trace_utils.mapped_service(service))
-    else:
-        span = tracer.trace(name, span_type=span_type, service=trace_utils.mapped_service(service))
-    if resource is not None:
-        span.resource = resource
-    trace_utils.set_service_and_source(span, service, int_config)
-    span.set_tag("component", int_config.integration_name)
-    return span
 
 
 class _TracedIterable(wrapt.ObjectProxy):
@@ -171,7 +152,7 @@ class _DDWSGIMiddlewareBase:
         with _safety.guard(name):
             app_span.finish()
             self._request_span_modifier(request_span, environ)
-            response_span = _start(self._response_span_name, self._config, child_of=request_span)
+            response_span = _web.start_span(self._response_span_name, self._config, child_of=request_span)
             self._response_span_modifier(response_span, result)
         if response_span is None:
             return result
@@ -181,10 +162,10 @@ class _DDWSGIMiddlewareBase:
         headers = get_request_headers(environ)
         trace_utils.activate_distributed_headers(
             tracer, int_config=self._config, request_headers={k.lower(): v for k, v in headers.items()})
-        request_span = _start(self._request_span_name, self._config, span_type=SpanTypes.WEB)
+        request_span = _web.start_span(self._request_span_name, self._config, span_type=SpanTypes.WEB)
         request_span.set_tag("span.kind", SpanKind.SERVER)
         self._set_request_http_meta(request_span, environ, headers)
-        app_span = _start(self._application_span_name, self._config)
+        app_span = _web.start_span(self._application_span_name, self._config)
         return request_span, app_span
 
     def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str]) -> None:
@@ -239,7 +220,7 @@ class DDWSGIMiddleware(_DDWSGIMiddlewareBase):
     def _traced_start_response(self, start_response, status, headers, exc_info):
         span = None
         with _safety.guard("wsgi"):
-            span = _start("wsgi.start_response", self._config, span_type=SpanTypes.WEB)
+            span = _web.start_span("wsgi.start_response", self._config, span_type=SpanTypes.WEB)
             span.set_tag("span.kind", SpanKind.SERVER)
         if span is None:
             return start_response(status, headers, exc_info)

@@ -1,0 +1,58 @@
+"""The spans web framework integrations (WSGI, Flask, Django) make,
+written once:
+
+- ``start_span``: a span of the integration, with the service it
+  resolves to (given at creation: the core tags ``version`` only on the
+  application's own service), ``_dd.svc_src`` and ``component``;
+- ``traced_call``: the user's function (a view, a hook, a middleware)
+  inside such a span; its exception is recorded, unless of a type the
+  framework uses for control flow (``NotFound``, ``Http404``), and
+  re-raised unchanged. The span's own setup runs under ``safety.guard``.
+"""
+import sys
+from typing import Any, Callable, Dict, Optional
+
+from ddtrace._tracer import tracer
+from ddtrace.contrib import _code_origin, _safety, trace_utils
+
+
+def start_span(name: str, int_config: Any, span_type: Optional[str] = None,
+               resource: Optional[str] = None, child_of: Any = None) -> Any:
+    """An active span of the integration, child of the active span or of
+    ``child_of``."""
+    service = trace_utils.int_service(None, int_config)
+    mapped = trace_utils.mapped_service(service)
+    if child_of is not None:
+        span = tracer.start_span(name, child_of=child_of, activate=True, span_type=span_type, service=mapped)
+    else:
+        span = tracer.trace(name, span_type=span_type, service=mapped)
+    if resource is not None:
+        span.resource = resource
+    trace_utils.set_service_and_source(span, service, int_config)
+    span.set_tag("component", int_config.integration_name)
+    return span
+
+
+def traced_call(int_config: Any, wrapped: Callable, args: Any, kwargs: Any, name: str,
+                resource: Optional[str] = None, ignored: tuple = (),
+                origin: Optional[_code_origin.Location] = None,
+                tags: Optional[Dict[str, str]] = None) -> Any:
+    """``wrapped(*args, **kwargs)`` inside a ``name`` span; ``origin``
+    names the code of an entry point (a view) on it and on the root."""
+    span = None
+    with _safety.guard(int_config.integration_name):
+        span = start_span(name, int_config, resource=resource)
+        if tags:
+            span.set_tags(tags)
+        if origin is not None:
+            _code_origin.tag(span, tracer.current_root_span(), origin)
+    if span is None:
+        return wrapped(*args, **kwargs)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as exc:
+        if not isinstance(exc, ignored):
+            span.set_exc_info(*sys.exc_info())
+        raise
+    finally:
+        span.finish()
