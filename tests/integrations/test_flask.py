@@ -7,7 +7,7 @@ import pytest
 
 import differential
 from differential import assert_same_trees
-from web import drive, gunicorn, spans_named, as_ctrace_would
+from web import PROPAGATED_TID, drive, gunicorn, spans_named, as_ctrace_would
 
 PATHS = ["/users/3", "/users/5?x=1&token=secret", "/error", "/status/503", "/nothere", "/json", "/chain"]
 #: the app's own spans (tracer.trace in a view)
@@ -32,10 +32,7 @@ def runs():
 def test_flask_request_trees_are_ddtraces(runs):
     for side in ("front", "downstream"):
         theirs = as_ctrace_would(runs["ddtrace"][side], MANUAL)
-        # once a trace's context was injected or extracted, ddtrace copies
-        # _dd.p.tid onto the spans made afterwards; the core writes it on the
-        # chunk root only (the protocol needs no more)
-        assert_same_trees(theirs, runs["ctrace"][side], ignore_meta={"_dd.p.tid"})
+        assert_same_trees(theirs, runs["ctrace"][side], ignore_meta=PROPAGATED_TID)
 
 
 def test_flask_request_is_the_web_root_with_the_route_as_resource(runs):

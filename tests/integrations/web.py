@@ -8,6 +8,11 @@ import differential
 
 APPS = os.path.join(differential.HERE, "apps")
 
+#: Once a trace's context is injected or extracted, ddtrace copies
+#: ``_dd.p.tid`` onto every span made afterwards; the core writes it on the
+#: chunk root only, which is all the protocol needs (kept on purpose).
+PROPAGATED_TID = {"_dd.p.tid"}
+
 
 def gunicorn(tracer: str, target: str, env: Optional[Dict[str, str]] = None,
              port: Optional[int] = None) -> differential.Server:
