@@ -102,9 +102,14 @@ def _output(proc: subprocess.Popen) -> str:
 
 
 def run_script(tracer: str, code: str, env: Optional[Dict[str, str]] = None,
-               timeout: float = 120.0, args: Sequence[str] = ()) -> List[List[dict]]:
-    """Runs ``code`` under ``tracer``'s ddtrace-run; the traces it sent."""
+               timeout: float = 120.0, args: Sequence[str] = (),
+               agent_rates: Optional[Dict[str, float]] = None) -> List[List[dict]]:
+    """Runs ``code`` under ``tracer``'s ddtrace-run; the traces it sent.
+    ``agent_rates``: the agent's ``rate_by_service`` reply, if not the
+    RecordingAgent's default."""
     with RecordingAgent() as agent:
+        if agent_rates is not None:
+            agent.rates = agent_rates
         proc = subprocess.run(
             [bin_path(tracer, "ddtrace-run"), bin_path(tracer, "python"), "-c",
              textwrap.dedent(code), *args],
