@@ -6,7 +6,7 @@ import pytest
 
 import differential
 from differential import assert_same_trees
-from web import PROPAGATED_TID, gunicorn, spans_named
+from web import PROPAGATED_TID, gunicorn
 
 CLIENT = r'''
 import http.server, os, sys, threading
@@ -46,8 +46,9 @@ server.shutdown()
 
 def test_client_spans_are_ddtraces():
     env = {"PORT": str(differential.free_port()), "DEAD_PORT": str(differential.free_port())}
-    theirs = differential.run_script("ddtrace", CLIENT, env)
-    ours = differential.run_script("ctrace", CLIENT, env)
+    # no agent rates: see web.gunicorn
+    theirs = differential.run_script("ddtrace", CLIENT, env, agent_rates={})
+    ours = differential.run_script("ctrace", CLIENT, env, agent_rates={})
     assert len(ours) == 7
     assert_same_trees(theirs, ours, ignore_meta=PROPAGATED_TID)
 

@@ -59,11 +59,18 @@ out["closed"] = Body.closed
 
 def broken(*args, **kwargs):
     raise RuntimeError("a bug in the tracing code")
+original_set_http_meta = trace_utils.set_http_meta
 trace_utils.set_http_meta = broken
 body = DDWSGIMiddleware(ok)(dict(environ), lambda *a: None)
 out["body_when_broken"] = b"".join(body).decode()
 body.close()
 out["errors"] = _safety.errors["wsgi"]
+# a path that is not UTF-8, as a server hands it over (latin-1, PEP 3333)
+latin = dict(environ, PATH_INFO=b"/\xff\xfe".decode("latin-1"), RAW_URI=b"/\xff\xfe".decode("latin-1"))
+trace_utils.set_http_meta = original_set_http_meta
+body = DDWSGIMiddleware(ok)(latin, lambda *a: None)
+out["body_latin"] = b"".join(body).decode()
+body.close()
 tracer.flush()
 print(json.dumps(out))
 '''
@@ -76,9 +83,11 @@ def test_wsgi_app_errors_pass_through_and_tracing_failures_do_not():
                               env=differential.tracer_env(agent), capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout.strip().splitlines()[-1])
-        spans = differential.wait_for_spans(agent, 5)
-    assert out == {"same_exception": True, "body": "a", "closed": True, "body_when_broken": "a", "errors": 1}
+        spans = differential.wait_for_spans(agent, 9)
+    assert out == {"same_exception": True, "body": "a", "closed": True, "body_when_broken": "a", "errors": 1,
+                   "body_latin": "a"}
     assert proc.stderr.count("the wsgi integration failed") == 1   # logged once
     roots = [s for t in spans for s in t if s["name"] == "wsgi.request"]
     # the malformed headers started new traces instead of failing
     assert roots and all(s["parent_id"] == 0 for s in roots)
+    assert "GET /\xff\xfe" in {s["resource"] for s in roots}

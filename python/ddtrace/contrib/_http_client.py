@@ -18,7 +18,7 @@ import contextvars
 from typing import Any, Mapping, MutableMapping, Optional
 
 from ddtrace._tracer import tracer
-from ddtrace.contrib import _safety, trace_utils
+from ddtrace.contrib import _safety, _web, trace_utils
 from ddtrace.ext import SpanKind, SpanTypes
 
 #: True while a client integration's own request runs, so an inner one
@@ -31,19 +31,21 @@ def start(operation: str, int_config: Any, service: Optional[str], resource: str
     """The active client span, or None when tracing is off or failed."""
     if not tracer.enabled:
         return None
-    span = None
+    started = None
     with _safety.guard(int_config.integration_name):
         span = tracer.trace(operation, service=trace_utils.mapped_service(service),
                             span_type=SpanTypes.HTTP, resource=resource)
-        trace_utils.set_service_and_source(span, service, int_config)
-        span.set_tag("component", int_config.integration_name)
-        span.set_tag("span.kind", SpanKind.CLIENT)
-        if measured:
-            span.set_metric("_dd.measured", 1)
-        if (headers is not None and not suppressed.get()
-                and trace_utils.distributed_tracing_enabled(int_config)):
-            trace_utils.inject_headers(span, headers)
-    return span
+        with _web.finished_on_failure(span):
+            trace_utils.set_service_and_source(span, service, int_config)
+            span.set_tag("component", int_config.integration_name)
+            span.set_tag("span.kind", SpanKind.CLIENT)
+            if measured:
+                span.set_metric("_dd.measured", 1)
+            if (headers is not None and not suppressed.get()
+                    and trace_utils.distributed_tracing_enabled(int_config)):
+                trace_utils.inject_headers(span, headers)
+        started = span
+    return started
 
 
 def finish(span: Any, int_config: Any, method: Optional[str], url: Optional[str],

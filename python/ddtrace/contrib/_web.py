@@ -9,8 +9,9 @@ written once:
   framework uses for control flow (``NotFound``, ``Http404``), and
   re-raised unchanged. The span's own setup runs under ``safety.guard``.
 """
+import contextlib
 import sys
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 from ddtrace._tracer import tracer
 from ddtrace.contrib import _code_origin, _safety, trace_utils
@@ -26,11 +27,25 @@ def start_span(name: str, int_config: Any, span_type: Optional[str] = None,
         span = tracer.start_span(name, child_of=child_of, activate=True, span_type=span_type, service=mapped)
     else:
         span = tracer.trace(name, span_type=span_type, service=mapped)
-    if resource is not None:
-        span.resource = resource
-    trace_utils.set_service_and_source(span, service, int_config)
-    span.set_tag("component", int_config.integration_name)
+    with finished_on_failure(span):
+        if resource is not None:
+            span.resource = resource
+        trace_utils.set_service_and_source(span, service, int_config)
+        span.set_tag("component", int_config.integration_name)
     return span
+
+
+@contextlib.contextmanager
+def finished_on_failure(*spans: Any) -> Iterator[None]:
+    """Finishes ``spans`` (last first) if the block raises, then re-raises:
+    a span left open by a failure halfway through its setup would stay
+    active and adopt the next request on the thread."""
+    try:
+        yield
+    except BaseException:
+        for span in reversed(spans):
+            span.finish()
+        raise
 
 
 def traced_call(int_config: Any, wrapped: Callable, args: Any, kwargs: Any, name: str,

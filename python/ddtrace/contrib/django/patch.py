@@ -90,9 +90,10 @@ def _start_request(request: Any) -> Any:
     headers = _request_headers(request.META)
     trace_utils.activate_distributed_headers(tracer, int_config=config.django, request_headers=headers)
     span = _web.start_span("django.request", config.django, span_type=SpanTypes.WEB, resource=_DEFAULT_RESOURCE)
-    span.set_tag("span.kind", SpanKind.SERVER)
-    span.set_metric("_dd.measured", 1)
-    span.set_tag("django.request.class", func_name(type(request)))
+    with _web.finished_on_failure(span):
+        span.set_tag("span.kind", SpanKind.SERVER)
+        span.set_metric("_dd.measured", 1)
+        span.set_tag("django.request.class", func_name(type(request)))
     return span, headers
 
 
@@ -287,13 +288,14 @@ def _traced_template_render(wrapped, instance, args, kwargs):
         name = str(name) if name is not None else None
         span = tracer.trace("django.template.render", span_type=SpanTypes.TEMPLATE,
                             resource=name or "%s.render" % func_name(type(instance)))
-        trace_utils.inherit_service_source(span)
-        span.set_tag("component", "django")
-        if name:
-            span.set_tag("django.template.name", name)
-        engine = getattr(instance, "engine", None)
-        if engine is not None:
-            span.set_tag("django.template.engine.class", func_name(type(engine)))
+        with _web.finished_on_failure(span):
+            trace_utils.inherit_service_source(span)
+            span.set_tag("component", "django")
+            if name:
+                span.set_tag("django.template.name", name)
+            engine = getattr(instance, "engine", None)
+            if engine is not None:
+                span.set_tag("django.template.engine.class", func_name(type(engine)))
     if span is None:
         return wrapped(*args, **kwargs)
     with span:

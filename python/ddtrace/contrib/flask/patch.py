@@ -137,13 +137,11 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
         super().__init__(application, config.flask)
         self._status_code = ""
 
-    def _start_request(self, environ):
-        request_span, app_span = super()._start_request(environ)
+    def _request_started(self, environ, request_span, app_span):
         request_span.resource = "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
         request_span.set_metric("_dd.measured", 1)
         request_span.set_tag("flask.version", _FLASK_VERSION)
         environ[_ENVIRON_KEY] = (request_span, app_span)
-        return request_span, app_span
 
     def _set_request_http_meta(self, request_span, environ, headers):
         request = flask.Request(environ)
@@ -215,8 +213,9 @@ def _render_template_wrapper(name: str) -> Callable:
         span = None
         with _safety.guard("flask"):
             span = tracer.trace(span_name, span_type=SpanTypes.TEMPLATE)
-            trace_utils.set_service_and_source(span, None, config.flask)
-            span.set_tag("component", "flask")
+            with _web.finished_on_failure(span):
+                trace_utils.set_service_and_source(span, None, config.flask)
+                span.set_tag("component", "flask")
         if span is None:
             return wrapped(*args, **kwargs)
         with span:

@@ -10,7 +10,7 @@ import jinja2
 
 from ddtrace import config
 from ddtrace._tracer import tracer
-from ddtrace.contrib import _safety, trace_utils
+from ddtrace.contrib import _safety, _web, trace_utils
 from ddtrace.ext import SpanTypes
 
 DEFAULT_TEMPLATE_NAME = "<memory>"
@@ -24,10 +24,11 @@ def get_version() -> str:
 
 def _start(name: str) -> Any:
     span = tracer.trace(name, service=config.jinja2.service_name, span_type=SpanTypes.TEMPLATE)
-    if config.jinja2.service_name:
-        trace_utils.set_service_and_source(span, config.jinja2.service_name, config.jinja2)
-    else:
-        trace_utils.inherit_service_source(span)
+    with _web.finished_on_failure(span):
+        if config.jinja2.service_name:
+            trace_utils.set_service_and_source(span, config.jinja2.service_name, config.jinja2)
+        else:
+            trace_utils.inherit_service_source(span)
     return span
 
 
@@ -39,10 +40,11 @@ def _traced(name: str, template_name: Callable[[Any, Any, Any], str], measured: 
         span = None
         with _safety.guard("jinja2"):
             span = _start(name)
-            if name != "jinja2.load":
-                span.set_tag("component", "jinja2")
-            if measured:
-                span.set_metric("_dd.measured", 1)
+            with _web.finished_on_failure(span):
+                if name != "jinja2.load":
+                    span.set_tag("component", "jinja2")
+                if measured:
+                    span.set_metric("_dd.measured", 1)
         if span is None:
             return wrapped(*args, **kwargs)
         result = None

@@ -163,10 +163,16 @@ class _DDWSGIMiddlewareBase:
         trace_utils.activate_distributed_headers(
             tracer, int_config=self._config, request_headers={k.lower(): v for k, v in headers.items()})
         request_span = _web.start_span(self._request_span_name, self._config, span_type=SpanTypes.WEB)
-        request_span.set_tag("span.kind", SpanKind.SERVER)
-        self._set_request_http_meta(request_span, environ, headers)
-        app_span = _web.start_span(self._application_span_name, self._config)
+        with _web.finished_on_failure(request_span):
+            request_span.set_tag("span.kind", SpanKind.SERVER)
+            self._set_request_http_meta(request_span, environ, headers)
+            app_span = _web.start_span(self._application_span_name, self._config)
+        with _web.finished_on_failure(request_span, app_span):
+            self._request_started(environ, request_span, app_span)
         return request_span, app_span
+
+    def _request_started(self, environ: Dict[str, Any], request_span: Any, app_span: Any) -> None:
+        """Tags the request span when both spans exist."""
 
     def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str]) -> None:
         # The headers go as sent (``User-Agent``): ddtrace's WSGI middleware
