@@ -4,14 +4,12 @@ each request is answered as the untraced app would answer it and traced
 as a trace of its own. Then, in one process, a view's exception reaches
 the server unchanged and a failure of the tracing code costs spans, not
 the request."""
-import json
 import socket
-import subprocess
 
 import pytest
 
 import differential
-from web import gunicorn, request
+from web import gunicorn, request, run_in_ctrace
 
 MALFORMED = [
     {"x-datadog-trace-id": "not-a-number", "x-datadog-parent-id": "-5", "x-datadog-sampling-priority": "x"},
@@ -116,14 +114,9 @@ print(json.dumps(out))
 
 
 def test_flask_view_exception_propagates_unchanged_and_tracing_failures_do_not():
-    with differential.RecordingAgent() as agent:
-        proc = subprocess.run([differential.bin_path("ctrace", "python"), "-c", FLASK_CONTRACT],
-                              env=differential.tracer_env(agent), capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 0, proc.stderr
-        spans = [s for t in differential.wait_for_spans(agent, 20) for s in t]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out, stderr, spans = run_in_ctrace(FLASK_CONTRACT, spans=20)
     assert out == {"same_exception": True, "answer_when_broken": [200, "fine"], "errors": True}
-    assert proc.stderr.count("the flask integration failed") == 1
+    assert stderr.count("the flask integration failed") == 1
     failed = [s for s in spans if s["name"] == "flask.request" and s["meta"].get("http.url", "").endswith("/fail")]
     assert failed and failed[0]["error"] == 1
     assert failed[0]["meta"]["error.type"].endswith("Boom")

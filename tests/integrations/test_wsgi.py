@@ -2,11 +2,9 @@
 ctrace; then its contract in one process: the app's exception goes
 through unchanged, the response iterable is closed, a failure of the
 tracing code never reaches the app."""
-import json
-
 import differential
 from differential import assert_same_trees
-from web import drive, gunicorn, as_ctrace_would
+from web import as_ctrace_would, drive, gunicorn, run_in_ctrace
 
 PATHS = ["/x?a=1&token=abc", "/error", "/unavailable"]
 
@@ -77,17 +75,11 @@ print(json.dumps(out))
 
 
 def test_wsgi_app_errors_pass_through_and_tracing_failures_do_not():
-    with differential.RecordingAgent() as agent:
-        import subprocess
-        proc = subprocess.run([differential.bin_path("ctrace", "python"), "-c", CONTRACT],
-                              env=differential.tracer_env(agent), capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 0, proc.stderr
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
-        spans = differential.wait_for_spans(agent, 9)
+    out, stderr, spans = run_in_ctrace(CONTRACT, spans=9)
     assert out == {"same_exception": True, "body": "a", "closed": True, "body_when_broken": "a", "errors": 1,
                    "body_latin": "a"}
-    assert proc.stderr.count("the wsgi integration failed") == 1   # logged once
-    roots = [s for t in spans for s in t if s["name"] == "wsgi.request"]
+    assert stderr.count("the wsgi integration failed") == 1   # logged once
+    roots = [s for s in spans if s["name"] == "wsgi.request"]
     # the malformed headers started new traces instead of failing
     assert roots and all(s["parent_id"] == 0 for s in roots)
     assert "GET /\xff\xfe" in {s["resource"] for s in roots}

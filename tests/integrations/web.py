@@ -1,7 +1,9 @@
 """Shared by the web integration tests: WSGI apps of ``apps/`` served by
 real gunicorn under either tracer's ddtrace-run, and driven over loopback."""
 import http.client
+import json
 import os
+import subprocess
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import differential
@@ -78,3 +80,15 @@ def as_ctrace_would(traces: List[List[dict]], manual: Iterable[str]) -> List[Lis
 
 def spans_named(traces: List[List[dict]], name: str) -> List[dict]:
     return [s for t in traces for s in t if s["name"] == name]
+
+
+def run_in_ctrace(code: str, spans: int) -> Tuple[dict, str, List[dict]]:
+    """``code`` in a plain interpreter of ctrace's virtualenv (not under
+    ddtrace-run), sending to a RecordingAgent: what it printed last (JSON),
+    its stderr, and the spans once ``spans`` arrived."""
+    with differential.RecordingAgent() as agent:
+        proc = subprocess.run([differential.bin_path("ctrace", "python"), "-c", code],
+                              env=differential.tracer_env(agent), capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        received = [s for t in differential.wait_for_spans(agent, spans) for s in t]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr, received
