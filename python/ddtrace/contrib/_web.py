@@ -9,9 +9,8 @@ written once:
   framework uses for control flow (``NotFound``, ``Http404``), and
   re-raised unchanged. The span's own setup runs under ``safety.guard``.
 """
-import contextlib
 import sys
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Optional
 
 from ddtrace._tracer import tracer
 from ddtrace.contrib import _code_origin, _safety, trace_utils
@@ -35,17 +34,25 @@ def start_span(name: str, int_config: Any, span_type: Optional[str] = None,
     return span
 
 
-@contextlib.contextmanager
-def finished_on_failure(*spans: Any) -> Iterator[None]:
-    """Finishes ``spans`` (last first) if the block raises, then re-raises:
-    a span left open by a failure halfway through its setup would stay
-    active and adopt the next request on the thread."""
-    try:
-        yield
-    except BaseException:
-        for span in reversed(spans):
-            span.finish()
-        raise
+class finished_on_failure:
+    """``with finished_on_failure(*spans):`` finishes ``spans`` (last
+    first) if the block raises, then lets the exception go on: a span left
+    open by a failure halfway through its setup would stay active and
+    adopt the next request on the thread."""
+
+    __slots__ = ("spans",)
+
+    def __init__(self, *spans: Any) -> None:
+        self.spans = spans
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            for span in reversed(self.spans):
+                span.finish()
+        return False
 
 
 def traced_call(int_config: Any, wrapped: Callable, args: Any, kwargs: Any, name: str,

@@ -10,11 +10,13 @@ calls ``start_response``, where an unmatched URL gets the resource
 error handlers are wrapped when they are registered, so only apps
 created after patching are traced in full (as with ddtrace).
 """
+import re
 from typing import Any, Callable, Optional
 
 import flask
 import wrapt
 from werkzeug.exceptions import NotFound
+from werkzeug.wsgi import get_current_url
 
 from ddtrace import config
 from ddtrace._tracer import tracer
@@ -92,25 +94,31 @@ def _simple_wrapper(name: str, ignored: tuple = ()) -> Callable:
 
 # -- the request's Flask tags ---------------------------------------------------------------
 def _set_route_tags(request: Any, span: Any) -> None:
-    if request.endpoint and not span.get_tag("flask.endpoint"):
-        span.resource = "%s %s" % (request.method, request.endpoint)
-        span.set_tag("flask.endpoint", request.endpoint)
-    rule = request.url_rule.rule if request.url_rule is not None else None
-    if rule and not span.get_tag("flask.url_rule"):
-        span.resource = "%s %s" % (request.method, rule)
+    """Resource, endpoint and URL rule of the matched route, once."""
+    if span.get_tag("flask.url_rule"):
+        return
+    method, endpoint, url_rule = request.method, request.endpoint, request.url_rule
+    if endpoint and not span.get_tag("flask.endpoint"):
+        span.resource = "%s %s" % (method, endpoint)
+        span.set_tag("flask.endpoint", endpoint)
+    rule = url_rule.rule if url_rule is not None else None
+    if rule:
+        span.resource = "%s %s" % (method, rule)
         span.set_tag("flask.url_rule", rule)
 
 
 def _set_request_tags(request: Any, span: Any) -> None:
     _set_route_tags(request, span)
-    if request.view_args and config.flask.get("collect_view_args"):
-        for key, value in request.view_args.items():
+    view_args = request.view_args
+    if view_args and config.flask.get("collect_view_args"):
+        for key, value in view_args.items():
             span.set_tag("flask.view_args." + key, value)
 
 
 def _request_step_wrapper(step: str) -> Callable:
     """``preprocess_request`` / ``dispatch_request``: the URL is matched by
-    now, so the application and request spans get their Flask tags."""
+    now, so the application and request spans get their Flask tags (at
+    the first step; the environ entry is then dropped)."""
     name = "flask." + step
     ignored = (NotFound,)
 
@@ -118,12 +126,12 @@ def _request_step_wrapper(step: str) -> Callable:
         if not tracer.enabled:
             return wrapped(*args, **kwargs)
         with _safety.guard("flask"):
-            spans = flask.request.environ.get(_ENVIRON_KEY)
+            request = flask.request._get_current_object()
+            spans = request.environ.pop(_ENVIRON_KEY, None)
             if spans is not None:
                 request_span, app_span = spans
-                if not app_span.get_tag("flask.url_rule"):
-                    _set_request_tags(flask.request, app_span)
-                _set_route_tags(flask.request, request_span)
+                _set_request_tags(request, app_span)
+                _set_route_tags(request, request_span)
         return _traced_call(wrapped, args, kwargs, name, ignored=ignored)
     return wrapper
 
@@ -144,18 +152,18 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
         environ[_ENVIRON_KEY] = (request_span, app_span)
 
     def _set_request_http_meta(self, request_span, environ, headers):
-        request = flask.Request(environ)
         query = environ.get("QUERY_STRING") or ""
+        url = _base_url(environ)
         trace_utils.set_http_meta(
             request_span, self._config, method=environ.get("REQUEST_METHOD"),
-            url=request.base_url + ("?" + query if query else ""), query=query,
+            url=url + ("?" + query if query else ""), query=query,
             request_headers={k.lower(): v for k, v in headers.items()})
 
     def _on_start_response(self, request_span, status, headers):
         code = str(status).partition(" ")[0]
         route = None
         if flask.has_request_context():
-            request = flask.request
+            request = flask.request._get_current_object()
             _set_request_tags(request, request_span)
             if not request_span.get_tag("flask.endpoint") and not request_span.get_tag("flask.url_rule"):
                 request_span.resource = "%s %s" % (request.method, code)
@@ -165,6 +173,20 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
 
 
 _FLASK_VERSION = get_version()
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.~-]*")
+
+
+def _base_url(environ: Any) -> str:
+    """werkzeug's ``request.base_url``, as ddtrace tags it. werkzeug makes
+    it an IRI (escapes of UTF-8 decoded, default ports dropped), which
+    costs more than the rest of the request's tracing: a plain path under
+    a Host without a port to drop is joined directly, anything else goes
+    through werkzeug."""
+    host = environ.get("HTTP_HOST") or ""
+    path = (environ.get("SCRIPT_NAME") or "") + (environ.get("PATH_INFO") or "")
+    if host and host == host.lower() and not host.endswith((":80", ":443")) and _PLAIN_PATH.fullmatch(path):
+        return "%s://%s%s" % (environ.get("wsgi.url_scheme", "http"), host, path or "/")
+    return get_current_url(environ, strip_querystring=True)
 
 
 # -- the patched Flask methods --------------------------------------------------------------
