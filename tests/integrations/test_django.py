@@ -2,6 +2,8 @@
 the same project (apps/django_site: a middleware of Django's, one of its
 own, function and class-based views, a template), the same requests, the
 span trees compared field by field."""
+import re
+
 import pytest
 
 import differential
@@ -19,7 +21,15 @@ def runs():
     for tracer in ("ddtrace", "ctrace"):
         with gunicorn(tracer, "django_site.wsgi:application", env=ENV, port=port) as server:
             traces[tracer] = drive(server, PATHS, spans=40)
+        traces[tracer + ".log"] = server.output
     return traces
+
+
+def test_log_lines_in_a_django_view_carry_the_views_span(runs):
+    views = {str(s["span_id"]): s for s in spans_named(runs["ctrace"], "django.view")}
+    lines = re.findall(r"LOG (user 3|about to fail) trace_id=\w+ span_id=(\d+)", runs["ctrace.log"])
+    assert len(lines) == 2
+    assert {views[span_id]["resource"] for _, span_id in lines} == {"django_site.views.user", "django_site.views.error"}
 
 
 def test_django_request_trees_are_ddtraces(runs):

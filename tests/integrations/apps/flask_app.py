@@ -55,3 +55,10 @@ def json_view():
 @app.before_request
 def before():
     flask.g.seen = True
+
+
+def on_request_started(sender, **extra):
+    flask.g.started = True
+
+
+flask.request_started.connect(on_request_started, app)
