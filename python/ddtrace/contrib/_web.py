@@ -10,18 +10,34 @@ written once:
   re-raised unchanged. The span's own setup runs under ``safety.guard``.
 """
 import sys
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
+from ddtrace import config
 from ddtrace._tracer import tracer
 from ddtrace.contrib import _code_origin, _safety, trace_utils
+
+
+#: (integration config, the settings its service depends on) -> (service
+#: the span is created with, its ``_dd.svc_src``): resolving them costs
+#: more than the span itself, and a request makes a dozen spans of one
+#: integration. Bounded: cleared when a program keeps changing services.
+_resolved: Dict[tuple, Tuple[Optional[str], Optional[str]]] = {}
+
+
+def _service_key(int_config: Any) -> tuple:
+    mapping = config.service_mapping
+    return (id(int_config), int_config.get("service"), int_config.get("service_name"),
+            config._user_service, id(mapping), len(mapping))
 
 
 def start_span(name: str, int_config: Any, span_type: Optional[str] = None,
                resource: Optional[str] = None, child_of: Any = None) -> Any:
     """An active span of the integration, child of the active span or of
     ``child_of``."""
-    service = trace_utils.int_service(None, int_config)
-    mapped = trace_utils.mapped_service(service)
+    key = _service_key(int_config)
+    known = _resolved.get(key)
+    service = trace_utils.int_service(None, int_config) if known is None else None
+    mapped = trace_utils.mapped_service(service) if known is None else known[0]
     if child_of is not None:
         span = tracer.start_span(name, child_of=child_of, activate=True, span_type=span_type, service=mapped)
     else:
@@ -29,7 +45,13 @@ def start_span(name: str, int_config: Any, span_type: Optional[str] = None,
     with finished_on_failure(span):
         if resource is not None:
             span.resource = resource
-        trace_utils.set_service_and_source(span, service, int_config)
+        if known is None:
+            trace_utils.set_service_and_source(span, service, int_config)
+            if len(_resolved) > 64:
+                _resolved.clear()
+            _resolved[key] = (mapped, span.get_tag("_dd.svc_src"))
+        elif known[1]:
+            span.set_tag("_dd.svc_src", known[1])
         span.set_tag("component", int_config.integration_name)
     return span
 
