@@ -39,16 +39,21 @@ def wrap(module: Any, name: str, wrapper: Callable) -> None:
     wrapt.wrap_function_wrapper(module, name, wrapper)
 
 
+#: What every wrapt proxy is an instance of. In wrapt 2, FunctionWrapper
+#: derives from BaseObjectProxy, not from wrapt.ObjectProxy (a subclass).
+PROXY_TYPE = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+
+
 def iswrapped(obj: Any, attr: Optional[str] = None) -> bool:
     if attr is not None:
         obj = getattr(obj, attr, None)
-    return isinstance(obj, wrapt.ObjectProxy)
+    return isinstance(obj, PROXY_TYPE)
 
 
 def unwrap(obj: Any, attr: str) -> None:
     """Put back what ``wrap`` replaced; a no-op if ``attr`` is not wrapped."""
     current = getattr(obj, attr, None)
-    if isinstance(current, wrapt.ObjectProxy) and hasattr(current, "__wrapped__"):
+    if isinstance(current, PROXY_TYPE) and hasattr(current, "__wrapped__"):
         setattr(obj, attr, current.__wrapped__)
 
 
