@@ -2,6 +2,9 @@
 same script calling a loopback server (200, 404, 503, a refused
 connection, split_by_domain, urllib3 under requests and alone); then two
 services chained, requests -> Flask, in every propagation style."""
+import json
+import subprocess
+
 import pytest
 
 import differential
@@ -97,3 +100,32 @@ def test_requests_to_flask_is_one_trace_in_every_style(downstream, style):
     assert root["trace_id"] == client[0]["trace_id"]
     if style != "b3":   # b3 single header carries 128-bit ids as well, checked by the low half above
         assert root["meta"].get("_dd.p.tid") == [s for t in caller for s in t if s["parent_id"] == 0][0]["meta"]["_dd.p.tid"]
+
+
+SEND_HEADERS = r'''
+import json, os, requests
+reply = requests.get(os.environ["DOWNSTREAM"] + "/headers", timeout=10)
+print(json.dumps(reply.json()))
+'''
+PROPAGATION = ("x-datadog-trace-id", "x-datadog-parent-id", "x-datadog-sampling-priority", "x-datadog-tags",
+               "traceparent", "tracestate")
+
+
+def sent_headers(tracer, downstream):
+    with differential.RecordingAgent() as agent:
+        proc = subprocess.run([differential.bin_path(tracer, "ddtrace-run"), differential.bin_path(tracer, "python"),
+                               "-c", SEND_HEADERS], env=differential.tracer_env(agent, {"DOWNSTREAM": downstream.url}),
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        spans = [s for t in differential.wait_for_spans(agent, 1) for s in t]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), spans
+
+
+def test_default_styles_inject_the_headers_ddtrace_injects(downstream):
+    theirs, _ = sent_headers("ddtrace", downstream)
+    ours, spans = sent_headers("ctrace", downstream)
+    assert {h for h in theirs if h in PROPAGATION} == {h for h in ours if h in PROPAGATION} == set(PROPAGATION)
+    client = [s for s in spans if s["name"] == "requests.request"][0]
+    assert ours["x-datadog-parent-id"] == str(client["span_id"])
+    assert ours["traceparent"].split("-")[2] == "%016x" % client["span_id"]
+    assert "dd=" in ours["tracestate"]
