@@ -10,7 +10,7 @@ import differential
 from differential import assert_same_trees
 from web import drive, gunicorn, spans_named, as_ctrace_would
 
-PATHS = ["/users/3?a=1&password=hunter2", "/error", "/status/503", "/class", "/nothere"]
+PATHS = ["/users/3?a=1&password=hunter2", "/error", "/status/503", "/class", "/nothere", "/missing"]
 ENV = {"DD_DJANGO_INSTRUMENT_TEMPLATES": "true"}
 
 
@@ -20,8 +20,8 @@ def runs():
     traces = {}
     for tracer in ("ddtrace", "ctrace"):
         with gunicorn(tracer, "django_site.wsgi:application", env=ENV, port=port) as server:
-            traces[tracer] = drive(server, PATHS, spans=40)
-        traces[tracer + ".log"] = server.output
+            drive(server, PATHS)
+        traces[tracer], traces[tracer + ".log"] = server.traces(), server.output
     return traces
 
 
@@ -33,12 +33,14 @@ def test_log_lines_in_a_django_view_carry_the_views_span(runs):
 
 
 def test_django_request_trees_are_ddtraces(runs):
+    assert len(runs["ddtrace"]) == len(runs["ctrace"]) == len(PATHS)
     assert_same_trees(as_ctrace_would(runs["ddtrace"], {"lookup"}), runs["ctrace"])
 
 
 def test_django_request_is_the_web_root_named_by_route(runs):
     roots = {s["resource"]: s for s in spans_named(runs["ctrace"], "django.request")}
-    assert set(roots) == {"GET users/<int:user_id>", "GET error", "GET status/<int:code>", "GET class", "GET 404"}
+    assert set(roots) == {"GET users/<int:user_id>", "GET error", "GET status/<int:code>", "GET class", "GET 404",
+                          "GET missing"}
     user = roots["GET users/<int:user_id>"]
     assert user["meta"]["user.id"] == "3" and user["meta"]["http.url"].endswith("/users/3?a=1&<redacted>")
     assert roots["GET error"]["error"] == 1 and roots["GET 404"]["error"] == 0

@@ -9,6 +9,7 @@ INSTALLED_APPS = []
 MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django_site.views.TimingMiddleware",
+    "django_site.views.function_middleware",
 ]
 DATABASES = {}
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates",

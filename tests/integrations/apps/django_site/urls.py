@@ -7,4 +7,5 @@ urlpatterns = [
     path("error", views.error),
     path("status/<int:code>", views.status),
     path("class", views.ClassView.as_view()),
+    path("missing", views.missing),
 ]

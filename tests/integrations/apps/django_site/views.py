@@ -1,7 +1,7 @@
 import logging
 import sys
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views import View
 from ddtrace import tracer
@@ -17,6 +17,16 @@ class TimingMiddleware:
 
     def __call__(self, request):
         return self.get_response(request)
+
+
+def function_middleware(get_response):
+    def middleware(request):
+        return get_response(request)
+    return middleware
+
+
+def missing(request):
+    raise Http404("no such thing")
 
 
 def user(request, user_id):
