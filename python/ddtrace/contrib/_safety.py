@@ -32,8 +32,16 @@ class guard:
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None or not issubclass(exc_type, Exception):
             return False
-        errors[self.integration] += 1
-        if errors[self.integration] == 1:
-            log.warning("ctrace: the %s integration failed; the application goes on "
-                        "(later failures are only counted)", self.integration, exc_info=(exc_type, exc, tb))
+        failed(self.integration, (exc_type, exc, tb))
         return True
+
+
+def failed(integration: str, exc_info: tuple) -> None:
+    """Count (and, the first time, log) a failure of ``integration``'s own
+    code: what ``guard`` does, for hot paths that catch it themselves
+    (``except Exception: failed("flask", sys.exc_info())``) to save the
+    guard's three calls."""
+    errors[integration] += 1
+    if errors[integration] == 1:
+        log.warning("ctrace: the %s integration failed; the application goes on "
+                    "(later failures are only counted)", integration, exc_info=exc_info)
