@@ -18,10 +18,11 @@ from ddtrace.contrib import _code_origin, _safety, trace_utils
 
 
 #: (integration config, the settings its service depends on) -> (service
-#: the span is created with, its ``_dd.svc_src``): resolving them costs
+#: the span is created with, the tags every span of it starts with:
+#: ``_dd.svc_src`` and ``component``): resolving them costs
 #: more than the span itself, and a request makes a dozen spans of one
 #: integration. Bounded: cleared when a program keeps changing services.
-_resolved: Dict[tuple, Tuple[Optional[str], Optional[str]]] = {}
+_resolved: Dict[tuple, Tuple[Optional[str], Dict[str, str]]] = {}
 
 
 def _service_key(int_config: Any) -> tuple:
@@ -42,17 +43,24 @@ def start_span(name: str, int_config: Any, span_type: Optional[str] = None,
         span = tracer.start_span(name, child_of=child_of, activate=True, span_type=span_type, service=mapped)
     else:
         span = tracer.trace(name, span_type=span_type, service=mapped)
-    with finished_on_failure(span):
+    try:  # (inline, not finished_on_failure: this runs for every span)
         if resource is not None:
             span.resource = resource
         if known is None:
             trace_utils.set_service_and_source(span, service, int_config)
+            span.set_tag("component", int_config.integration_name)
             if len(_resolved) > 64:
                 _resolved.clear()
-            _resolved[key] = (mapped, span.get_tag("_dd.svc_src"))
-        elif known[1]:
-            span.set_tag("_dd.svc_src", known[1])
-        span.set_tag("component", int_config.integration_name)
+            first_tags = {"component": int_config.integration_name}
+            source = span.get_tag("_dd.svc_src")
+            if source:
+                first_tags["_dd.svc_src"] = source
+            _resolved[key] = (mapped, first_tags)
+        else:
+            span.set_tags(known[1])
+    except BaseException:
+        span.finish()
+        raise
     return span
 
 
@@ -84,12 +92,14 @@ def traced_call(int_config: Any, wrapped: Callable, args: Any, kwargs: Any, name
     """``wrapped(*args, **kwargs)`` inside a ``name`` span; ``origin``
     names the code of an entry point (a view) on it and on the root."""
     span = None
-    with _safety.guard(int_config.integration_name):
+    try:  # (inline, not _safety.guard: this runs for every span)
         span = start_span(name, int_config, resource=resource)
         if tags:
             span.set_tags(tags)
         if origin is not None:
             _code_origin.tag(span, tracer.current_root_span(), origin)
+    except Exception:
+        _safety.failed(int_config.integration_name, sys.exc_info())
     if span is None:
         return wrapped(*args, **kwargs)
     try:

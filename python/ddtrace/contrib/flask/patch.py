@@ -32,6 +32,9 @@ config._add("flask", dict(
     trace_signals=True,
 ))
 
+#: config.flask, looked up once (Config.__getattr__ is a Python call);
+#: settings the user changes later land in this same object
+_CONFIG = config.flask
 _ENVIRON_KEY = "ddtrace.flask.spans"
 _HOOKS = ("before_request", "after_request", "teardown_request", "teardown_appcontext")
 _BLUEPRINT_HOOKS = ("after_app_request", "after_request", "before_app_request", "before_request",
@@ -63,7 +66,7 @@ def func_name(f: Any) -> str:
 def _traced_call(wrapped: Callable, args: Any, kwargs: Any, name: str, resource: Optional[str] = None,
                  signal: Optional[str] = None, ignored: tuple = (),
                  origin: Optional[_code_origin.Location] = None) -> Any:
-    return _web.traced_call(config.flask, wrapped, args, kwargs, name, resource=resource, ignored=ignored,
+    return _web.traced_call(_CONFIG, wrapped, args, kwargs, name, resource=resource, ignored=ignored,
                             origin=origin, tags={"flask.signal": signal} if signal else None)
 
 

@@ -10,25 +10,35 @@ import jinja2
 
 from ddtrace import config
 from ddtrace._tracer import tracer
-from ddtrace.contrib import _safety, _web, trace_utils
+from ddtrace.contrib import _safety, trace_utils
 from ddtrace.ext import SpanTypes
 
 DEFAULT_TEMPLATE_NAME = "<memory>"
 
 config._add("jinja2", {"service_name": os.environ.get("DD_JINJA2_SERVICE")})
+#: config.jinja2, looked up once (Config.__getattr__ is a Python call)
+_CONFIG = config.jinja2
 
 
 def get_version() -> str:
     return getattr(jinja2, "__version__", "")
 
 
-def _start(name: str) -> Any:
-    span = tracer.trace(name, service=config.jinja2.service_name, span_type=SpanTypes.TEMPLATE)
-    with _web.finished_on_failure(span):
-        if config.jinja2.service_name:
-            trace_utils.set_service_and_source(span, config.jinja2.service_name, config.jinja2)
+def _start(name: str, measured: bool) -> Any:
+    service = _CONFIG.service_name
+    span = tracer.trace(name, service=service, span_type=SpanTypes.TEMPLATE)
+    try:
+        if service:
+            trace_utils.set_service_and_source(span, service, _CONFIG)
         else:
             trace_utils.inherit_service_source(span)
+        if name != "jinja2.load":
+            span.set_tag("component", "jinja2")
+        if measured:
+            span.set_metric("_dd.measured", 1)
+    except BaseException:
+        span.finish()
+        raise
     return span
 
 
@@ -37,35 +47,33 @@ def _traced(name: str, template_name: Callable[[Any, Any, Any], str], measured: 
     def wrapper(wrapped, instance, args, kwargs):
         if not tracer.enabled:
             return wrapped(*args, **kwargs)
-        span = None
-        with _safety.guard("jinja2"):
-            span = _start(name)
-            with _web.finished_on_failure(span):
-                if name != "jinja2.load":
-                    span.set_tag("component", "jinja2")
-                if measured:
-                    span.set_metric("_dd.measured", 1)
-        if span is None:
+        try:  # (inline, not _safety.guard: a page renders many templates)
+            span = _start(name, measured)
+        except Exception:
+            _safety.failed("jinja2", sys.exc_info())
             return wrapped(*args, **kwargs)
-        result = None
         try:
             result = wrapped(*args, **kwargs)
         except BaseException:
-            _finish(span, template_name(instance, args, kwargs), None, sys.exc_info())
+            _finish(span, instance, args, kwargs, template_name, None, sys.exc_info())
             raise
-        _finish(span, template_name(instance, args, kwargs), result if tag_path else None, None)
+        _finish(span, instance, args, kwargs, template_name, result if tag_path else None, None)
         return result
     return wrapper
 
 
-def _finish(span: Any, resource: str, template: Any, exc_info: Any) -> None:
-    with _safety.guard("jinja2"):
+def _finish(span: Any, instance: Any, args: Any, kwargs: Any, template_name: Callable,
+            template: Any, exc_info: Any) -> None:
+    try:
+        resource = template_name(instance, args, kwargs)
         span.resource = resource
         span.set_tag("jinja2.template_name", resource)
         if template is not None and getattr(template, "filename", None):
             span.set_tag("jinja2.template_path", template.filename)
         if exc_info is not None:
             span.set_exc_info(*exc_info)
+    except Exception:
+        _safety.failed("jinja2", sys.exc_info())
     span.finish()
 
 
