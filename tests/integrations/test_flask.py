@@ -12,12 +12,15 @@ from web import PROPAGATED_TID, drive, gunicorn, spans_named, as_ctrace_would
 PATHS = ["/users/3", "/users/5?x=1&token=secret", "/error", "/status/503", "/nothere", "/json", "/chain"]
 #: the app's own spans (tracer.trace in a view)
 MANUAL = {"lookup"}
+#: request and response headers tagged on server and client spans
+HEADER_TAGS = {"DD_TRACE_HEADER_TAGS": "user-agent:client.agent,content-type,accept-encoding"}
 
 
 def serve_chain(tracer, ports):
     """The app calling a second instance of itself (requests -> Flask)."""
-    with gunicorn(tracer, "flask_app:app", port=ports[0]) as downstream:
-        with gunicorn(tracer, "flask_app:app", env={"DOWNSTREAM": downstream.url}, port=ports[1]) as front:
+    with gunicorn(tracer, "flask_app:app", env=HEADER_TAGS, port=ports[0]) as downstream:
+        with gunicorn(tracer, "flask_app:app", env=dict(HEADER_TAGS, DOWNSTREAM=downstream.url),
+                      port=ports[1]) as front:
             drive(front, PATHS)
     return {"front": front.traces(), "downstream": downstream.traces(), "log": front.output}
 
@@ -45,6 +48,15 @@ def test_flask_request_is_the_web_root_with_the_route_as_resource(runs):
     assert by_url["nothere"]["resource"] == "GET 404"
     assert by_url["error"]["error"] == 1 and by_url["status/503"]["error"] == 1
     assert by_url["users/5?x=1&<redacted>"]["meta"]["http.route"] == "/users/<int:user_id>"
+
+
+def test_header_tags_name_request_and_response_headers(runs):
+    # the downstream request came from requests, which sends a User-Agent
+    user = spans_named(runs["ctrace"]["downstream"], "flask.request")[0]
+    assert user["meta"]["client.agent"].startswith("python-requests/")
+    assert user["meta"]["http.response.headers.content-type"].startswith("text/html")
+    client = spans_named(runs["ctrace"]["front"], "requests.request")[0]
+    assert client["meta"]["http.request.headers.accept-encoding"]
 
 
 def test_view_exception_is_recorded_on_the_view_and_answered_500(runs):
