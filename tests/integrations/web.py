@@ -24,8 +24,9 @@ def gunicorn(tracer: str, target: str, env: Optional[Dict[str, str]] = None,
     port = port or differential.free_port()
     full_env = {"PYTHONPATH": APPS, "DJANGO_SETTINGS_MODULE": "django_site.settings"}
     full_env.update(env or {})
+    # no control socket: every gunicorn would share one path in $HOME
     server = differential.Server(tracer, ["gunicorn", "-w", "1", "--threads", "4", "--graceful-timeout", "5",
-                                          "-b", "127.0.0.1:%d" % port, target],
+                                          "--no-control-socket", "-b", "127.0.0.1:%d" % port, target],
                                  port, env=full_env, cwd=APPS)
     # No agent rates: with the catch-all "service:,env:" rate the core marks
     # later traces agent-sampled (_dd.p.dm -1) where ddtrace 4.16 keeps -0,
