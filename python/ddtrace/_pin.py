@@ -17,7 +17,9 @@ _PROXY_PIN_NAME = "_self_" + _PIN_NAME
 
 
 def _pin_attribute(obj: Any) -> str:
-    return _PROXY_PIN_NAME if isinstance(obj, wrapt.ObjectProxy) else _PIN_NAME
+    # wrapt 2's FunctionWrapper is a BaseObjectProxy, not a wrapt.ObjectProxy
+    proxy_type = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+    return _PROXY_PIN_NAME if isinstance(obj, proxy_type) else _PIN_NAME
 
 
 class Pin:

@@ -9,7 +9,6 @@ not an ``Exception`` (KeyboardInterrupt, SystemExit) passes through.
 """
 import logging
 from collections import Counter
-from typing import Any
 
 log = logging.getLogger("ddtrace")
 
@@ -18,9 +17,9 @@ errors: Counter = Counter()
 
 
 class guard:
-    """``with guard("flask"):`` -- a class, not a generator context
-    manager: it runs several times per request, and entering a
-    ``contextlib.contextmanager`` costs a generator and two frames."""
+    """``with guard("flask"):``: see the module docstring. A class, not a
+    generator context manager: integrations enter it several times per
+    request, and this costs a third as much."""
 
     __slots__ = ("integration",)
 
@@ -30,12 +29,19 @@ class guard:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None or not issubclass(exc_type, Exception):
             return False
-        errors[self.integration] += 1
-        if errors[self.integration] == 1:
-            log.warning("ctrace: the %s integration failed; the application goes on "
-                        "(later failures are only counted)", self.integration,
-                        exc_info=(exc_type, exc, traceback))
+        failed(self.integration, (exc_type, exc, tb))
         return True
+
+
+def failed(integration: str, exc_info: tuple) -> None:
+    """Count (and, the first time, log) a failure of ``integration``'s own
+    code: what ``guard`` does, for hot paths that catch it themselves
+    (``except Exception: failed("flask", sys.exc_info())``) to save the
+    guard's three calls."""
+    errors[integration] += 1
+    if errors[integration] == 1:
+        log.warning("ctrace: the %s integration failed; the application goes on "
+                    "(later failures are only counted)", integration, exc_info=exc_info)

@@ -39,21 +39,21 @@ def wrap(module: Any, name: str, wrapper: Callable) -> None:
     wrapt.wrap_function_wrapper(module, name, wrapper)
 
 
-#: What every wrapt wrapper derives from: ``BaseObjectProxy`` since wrapt
-#: 2.0, whose ``FunctionWrapper`` is no longer an ``ObjectProxy``.
-_PROXY = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+#: What every wrapt proxy is an instance of. In wrapt 2, FunctionWrapper
+#: derives from BaseObjectProxy, not from wrapt.ObjectProxy (a subclass).
+PROXY_TYPE = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
 
 
 def iswrapped(obj: Any, attr: Optional[str] = None) -> bool:
     if attr is not None:
         obj = getattr(obj, attr, None)
-    return isinstance(obj, _PROXY)
+    return isinstance(obj, PROXY_TYPE)
 
 
 def unwrap(obj: Any, attr: str) -> None:
     """Put back what ``wrap`` replaced; a no-op if ``attr`` is not wrapped."""
     current = getattr(obj, attr, None)
-    if isinstance(current, _PROXY) and hasattr(current, "__wrapped__"):
+    if isinstance(current, PROXY_TYPE) and hasattr(current, "__wrapped__"):
         setattr(obj, attr, current.__wrapped__)
 
 
@@ -101,6 +101,14 @@ def ext_service(pin: Optional[Pin], int_config: IntegrationConfig, default: Opti
     return default
 
 
+def mapped_service(service: Optional[str]) -> Optional[str]:
+    """``service`` as ``DD_SERVICE_MAPPING`` renames it: what a span of
+    that service is created with (the core tags ``version`` on a span of
+    the application's own service only, so the name must be right from
+    the start)."""
+    return config.service_mapping.get(service, service) if service else service
+
+
 def set_service_and_source(span: Any, service: Optional[str], int_config: IntegrationConfig,
                            default_service_key: str = "_default_service") -> None:
     """Set ``span.service`` (through ``DD_SERVICE_MAPPING``) and, as ddtrace
@@ -121,6 +129,15 @@ def set_service_and_source(span: Any, service: Optional[str], int_config: Integr
         span.set_tag("_dd.svc_src", source)
     if service:
         span.service = service
+
+
+def inherit_service_source(span: Any) -> None:
+    """``_dd.svc_src`` of a span that took its service from its parent (a
+    template render inside a view): the parent's, as ddtrace 4 copies it."""
+    parent = getattr(span, "_parent", None)
+    source = parent.get_tag("_dd.svc_src") if parent is not None else None
+    if source:
+        span.set_tag("_dd.svc_src", source)
 
 
 def distributed_tracing_enabled(int_config: IntegrationConfig, default: bool = False) -> bool:
