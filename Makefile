@@ -29,19 +29,19 @@ $(VENV)/.system-stamp: tools/install-system-deps
 	tools/install-system-deps
 	@mkdir -p $(VENV) && touch $@
 
-$(VENV)/.deps-stamp: $(VENV)/.system-stamp tools/requirements-dev.txt
+$(VENV)/.deps-stamp: $(VENV)/.system-stamp tools/requirements-dev.txt tools/requirements-integrations.txt
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r tools/requirements-dev.txt
 	touch $@
 
 # Virtualenvs of the systems we compare against: never next to our ddtrace.
-.venv-ddtrace/.stamp: tools/requirements-ddtrace.txt
+.venv-ddtrace/.stamp: tools/requirements-ddtrace.txt tools/requirements-integrations.txt
 	[ -x .venv-ddtrace/bin/python ] || $(PYTHON) -m venv .venv-ddtrace
 	.venv-ddtrace/bin/python -m pip install -q -r tools/requirements-ddtrace.txt
 	touch $@
 
-.venv-otel/.stamp: tools/requirements-otel.txt
+.venv-otel/.stamp: tools/requirements-otel.txt tools/requirements-integrations.txt
 	[ -x .venv-otel/bin/python ] || $(PYTHON) -m venv .venv-otel
 	.venv-otel/bin/python -m pip install -q -r tools/requirements-otel.txt
 	touch $@
@@ -60,7 +60,7 @@ test-python: build peers
 	$(PY) -m playwright --version >/dev/null
 	@# one pytest run per folder: each has a conftest of its own that its
 	@# tests import helpers from, and one process would mix them up
-	for dir in tests/python tests/agent tests/ui; do \
+	for dir in tests/python tests/agent tests/integrations tests/ui; do \
 	  $(PY) -m pytest -q --timeout=300 $(PYTEST_ARGS) $$dir || exit 1; \
 	done
 

@@ -17,7 +17,8 @@ def _tracing_enabled() -> bool:
 
 
 def install() -> None:
-    """Make the global tracer and patch logging; idempotent."""
+    """Make the global tracer and patch the default integrations (logging
+    among them) as ``ddtrace-run`` does; idempotent."""
     global _installed
     if _installed:
         return
@@ -26,9 +27,9 @@ def install() -> None:
         if os.environ.get("DD_TRACE_DEBUG", "").strip().lower() in ("true", "1"):
             logging.getLogger("ddtrace").setLevel(logging.DEBUG)
         from ddtrace._tracer import tracer  # noqa: F401  (reads DD_* now)
-        # ddtrace 4.16 leaves logging alone when tracing is disabled.
+        # ddtrace 4.16 patches nothing when tracing is disabled.
         if _tracing_enabled():
-            from ddtrace import _logs
-            _logs.patch()
+            from ddtrace._monkey import _patch_all
+            _patch_all()
     except Exception:
         logging.getLogger("ddtrace").warning("ctrace: setting up tracing failed", exc_info=True)

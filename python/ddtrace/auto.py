@@ -2,12 +2,10 @@
 
 Import it first thing in the program. It makes the global tracer (which
 reads the ``DD_*`` environment: service, env, version, agent, sampling,
-propagation) and, as ddtrace does, patches ``logging`` for log correlation
-unless ``DD_LOGS_INJECTION`` turns it off or ``DD_TRACE_ENABLED`` is false.
-
-ctrace does not instrument libraries: web frameworks, database clients and
-HTTP clients are not traced automatically. Spans come from the manual API
-(``tracer.trace``, ``tracer.wrap``, ...), the OpenTelemetry bridge, and trace context propagated with ``HTTPPropagator``.
+propagation) and patches ddtrace's default integrations (``ddtrace._monkey``:
+web frameworks, HTTP clients, databases, logging...) as each library is
+imported, unless ``DD_TRACE_ENABLED`` is false. ``DD_PATCH_MODULES``
+(``flask:false,redis:true``) and ``DD_TRACE_<NAME>_ENABLED`` choose.
 """
 from ddtrace import _bootstrap
 

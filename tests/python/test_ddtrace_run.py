@@ -121,6 +121,7 @@ def test_unknown_command_fails_cleanly():
     assert "command not found" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_auto_module_documents_the_limits():
+def test_auto_module_patches_the_default_integrations():
     import ddtrace.auto
-    assert "does not instrument libraries" in ddtrace.auto.__doc__
+    from ddtrace import _monkey
+    assert "logging" in _monkey._get_patched_modules()

@@ -1,27 +1,30 @@
-"""ddtrace.ext: span types and common tag names."""
-from enum import Enum
+"""``ddtrace.ext``: span types, span kinds and the tag names integrations
+use, with ddtrace's names and values (``ddtrace.ext.http.URL`` is
+``"http.url"``). Submodules: http, net, db, sql, redis, memcached, kombu,
+user."""
 
 
-class SpanTypes(str, Enum):
+class SpanTypes:
     CACHE = "cache"
     CASSANDRA = "cassandra"
+    COSMOS = "cosmosdb"
     ELASTICSEARCH = "elasticsearch"
     GRPC = "grpc"
     GRAPHQL = "graphql"
     HTTP = "http"
     MONGODB = "mongodb"
-    HTTP_CLIENT = "http"
     REDIS = "redis"
+    SERVERLESS = "serverless"
     SQL = "sql"
     TEMPLATE = "template"
     TEST = "test"
     WEB = "web"
     WORKER = "worker"
+    AUTH = "auth"
+    SYSTEM = "system"
     LLM = "llm"
-    SERVERLESS = "serverless"
-
-    def __str__(self) -> str:
-        return self.value
+    VALKEY = "valkey"
+    WEBSOCKET = "websocket"
 
 
 class SpanKind:
@@ -30,3 +33,9 @@ class SpanKind:
     PRODUCER = "producer"
     CONSUMER = "consumer"
     INTERNAL = "internal"
+
+
+class SpanLinkKind:
+    """``dd.kind`` of a span link."""
+    EXECUTED = "executed_by"
+    RESUMING = "resuming"

@@ -1,0 +1,310 @@
+"""``ddtrace.contrib.trace_utils``: what every integration shares, written once.
+
+- wrapping: ``wrap``/``unwrap``/``iswrapped`` over wrapt, so a patched
+  function keeps its signature, ``inspect`` and pickling work and methods
+  still bind (the reason ddtrace uses wrapt too);
+- service names: ``int_service`` (work inside the app: web frameworks) and
+  ``ext_service`` (work in another system: databases, caches), with
+  ddtrace's order of precedence;
+- HTTP: ``set_http_meta`` tags method, URL (credentials removed, query
+  string obfuscated as ddtrace does), status code (and the server error
+  rule), user agent, route, header tags;
+- distributed tracing: ``activate_distributed_headers`` on servers,
+  ``inject_headers`` on clients, in the configured propagation styles.
+
+Nothing here raises on bad input: a header or URL that cannot be read is
+left out of the span.
+"""
+import logging
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from urllib import parse
+
+import wrapt
+
+from ddtrace._config import IntegrationConfig, config
+from ddtrace._pin import Pin
+from ddtrace.ext import http, net
+
+log = logging.getLogger("ddtrace")
+
+USER_AGENT_PATTERNS = ("http-user-agent", "user-agent")
+REQUEST = "request"
+RESPONSE = "response"
+
+
+# -- wrapping ------------------------------------------------------------------------
+def wrap(module: Any, name: str, wrapper: Callable) -> None:
+    """Wrap ``module.<name>`` (a dotted path is followed) with
+    ``wrapper(wrapped, instance, args, kwargs)``."""
+    wrapt.wrap_function_wrapper(module, name, wrapper)
+
+
+def iswrapped(obj: Any, attr: Optional[str] = None) -> bool:
+    if attr is not None:
+        obj = getattr(obj, attr, None)
+    return isinstance(obj, wrapt.ObjectProxy)
+
+
+def unwrap(obj: Any, attr: str) -> None:
+    """Put back what ``wrap`` replaced; a no-op if ``attr`` is not wrapped."""
+    current = getattr(obj, attr, None)
+    if isinstance(current, wrapt.ObjectProxy) and hasattr(current, "__wrapped__"):
+        setattr(obj, attr, current.__wrapped__)
+
+
+def with_traced_module(func: Callable) -> Callable:
+    """``func(module, pin, wrapped, instance, args, kwargs)`` as a wrapt
+    wrapper bound to ``module``; the call goes straight through when no
+    enabled Pin is found on the instance or the module."""
+    def with_module(module: Any) -> Callable:
+        def wrapper(wrapped, instance, args, kwargs):
+            pin = Pin._find(instance, module)
+            if pin is None or not pin.enabled():
+                return wrapped(*args, **kwargs)
+            return func(module, pin, wrapped, instance, args, kwargs)
+        return wrapper
+    return with_module
+
+
+# -- service names ------------------------------------------------------------------
+def int_service(pin: Optional[Pin], int_config: IntegrationConfig, default: Optional[str] = None) -> Optional[str]:
+    """Service of work that is part of the app: the Pin's, the integration's,
+    the user's global service, the integration's default, else ``default``."""
+    if pin is not None and pin.service:
+        return pin.service
+    for key in ("service", "service_name"):
+        if int_config.get(key) is not None:
+            return int_config[key]
+    global_config = int_config.global_config
+    if global_config._is_user_provided_service:
+        return global_config.service
+    if int_config.get("_default_service") is not None:
+        return int_config["_default_service"]
+    if default is None:
+        return global_config.service
+    return default
+
+
+def ext_service(pin: Optional[Pin], int_config: IntegrationConfig, default: Optional[str] = None) -> Optional[str]:
+    """Service of work in another system (a database, a cache): the Pin's,
+    the integration's, its default, else ``default``."""
+    if pin is not None and pin.service:
+        return pin.service
+    for key in ("service", "service_name", "_default_service"):
+        if int_config.get(key) is not None:
+            return int_config[key]
+    return default
+
+
+def set_service_and_source(span: Any, service: Optional[str], int_config: IntegrationConfig,
+                           default_service_key: str = "_default_service") -> None:
+    """Set ``span.service`` (through ``DD_SERVICE_MAPPING``) and, as ddtrace
+    4 does, ``_dd.svc_src``: where the name came from (``opt.service_mapping``,
+    ``opt.split_by_domain``, the integration's name for its default, ``m``
+    for the user's own service)."""
+    source = ""
+    mapped = config.service_mapping.get(service, service) if service else service
+    if mapped != service:
+        source, service = "opt.service_mapping", mapped
+    elif int_config.get("split_by_domain", False):
+        source = "opt.split_by_domain"
+    elif not service or service == int_config.get(default_service_key):
+        source = int_config.integration_name
+    elif config._is_user_provided_service:
+        source = "m"
+    if source:
+        span.set_tag("_dd.svc_src", source)
+    if service:
+        span.service = service
+
+
+def distributed_tracing_enabled(int_config: IntegrationConfig, default: bool = False) -> bool:
+    for key in ("distributed_tracing_enabled", "distributed_tracing"):
+        if int_config.get(key) is not None:
+            return bool(int_config[key])
+    return default
+
+
+# -- URLs ----------------------------------------------------------------------------
+def _sanitized_url(url: str) -> str:
+    """``url`` without the ``user:password@`` of its authority."""
+    if "@" not in url:
+        return url
+    parsed = parse.urlparse(url)
+    if "@" not in parsed.netloc:
+        return url
+    netloc = parsed.netloc[parsed.netloc.index("@") + 1:]
+    return parse.urlunparse((parsed.scheme, netloc, parsed.path, "", parsed.query, ""))
+
+
+def strip_query_string(url: str) -> str:
+    head, hash_sign, fragment = url.partition("#")
+    base = head.partition("?")[0]
+    return base + hash_sign + fragment if fragment else base
+
+
+def _redact_query(query: Union[str, bytes]) -> bytes:
+    raw = query if isinstance(query, bytes) else query.encode("utf-8", "surrogateescape")
+    pattern = config._obfuscation_query_string_pattern
+    if config._query_string_obfuscation_preserve_delimiter:
+        return pattern.sub(lambda m: (m.group(1) or b"") + b"<redacted>", raw)
+    return pattern.sub(b"<redacted>", raw)
+
+
+def _redact_url(url: str, query: Optional[str]) -> str:
+    parts = parse.urlparse(url)
+    source = query or parts.query
+    if not source:
+        return url
+    redacted = _redact_query(source).decode("utf-8", "surrogateescape")
+    rebuilt = parse.urlunparse(parts[:4] + (redacted,) + parts[5:])
+    # urlunparse drops a trailing "?" or "#" the original had
+    return rebuilt + url[-1] if url[-1:] in ("?", "#") and not rebuilt.endswith(url[-1]) else rebuilt
+
+
+def _url_tag(integration_config: IntegrationConfig, url: str, query: Optional[str]) -> str:
+    if not integration_config.http_tag_query_string:
+        return strip_query_string(url)
+    if config._global_query_string_obfuscation_disabled:
+        return url
+    if config._obfuscation_query_string_pattern is None:
+        return strip_query_string(url)
+    return _redact_url(url, query)
+
+
+def extract_netloc_and_query_info_from_url(url: str) -> Tuple[str, str]:
+    parsed = parse.urlparse(url)
+    return parsed.hostname or "", parsed.query
+
+
+# -- headers -----------------------------------------------------------------------
+def _header_value(headers: Mapping[str, Any], name: str, case_sensitive: bool) -> Optional[Any]:
+    if not case_sensitive:
+        return headers.get(name)
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, value in headers.items():
+        if key.lower().replace("_", "-") == name:
+            return value
+    return None
+
+
+def _get_request_header_user_agent(headers: Mapping[str, Any], headers_are_case_sensitive: bool = False) -> str:
+    for name in USER_AGENT_PATTERNS:
+        agent = _header_value(headers, name, headers_are_case_sensitive)
+        if agent:
+            return agent
+    return ""
+
+
+def _normalize_tag_name(request_or_response: str, header_name: str) -> str:
+    """``Content-Type`` -> ``http.request.headers.content-type``: lower
+    case, and anything outside ``[a-z0-9_-:/]`` becomes ``_``."""
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "_-:/") else "_"
+                   for c in header_name.strip().lower())
+    return "http.%s.headers.%s" % (request_or_response, name)
+
+
+def _store_headers(headers: Mapping[str, Any], span: Any, integration_config: IntegrationConfig,
+                   request_or_response: str) -> None:
+    for name, value in headers.items():
+        if not isinstance(name, str):
+            continue
+        tag = integration_config._header_tag_name(name)
+        if tag is None:
+            continue
+        span.set_tag(tag or _normalize_tag_name(request_or_response, name), value)
+
+
+# -- HTTP tags -------------------------------------------------------------------------
+def set_http_meta(span: Any, integration_config: IntegrationConfig, method: Optional[str] = None,
+                  url: Optional[str] = None, target_host: Optional[str] = None,
+                  server_address: Optional[str] = None, status_code: Optional[Union[int, str]] = None,
+                  status_msg: Optional[str] = None, query: Optional[str] = None,
+                  request_headers: Optional[Mapping[str, Any]] = None,
+                  response_headers: Optional[Mapping[str, Any]] = None,
+                  retries_remain: Optional[Union[int, str]] = None, route: Optional[str] = None,
+                  headers_are_case_sensitive: bool = False, peer_ip: Optional[str] = None,
+                  **_ignored: Any) -> None:
+    """The HTTP tags of a request span, as ddtrace sets them. A status in
+    ``config.http_server.error_statuses`` marks a server span as an error
+    (clients apply their own rule before calling this)."""
+    if method is not None:
+        span.set_tag(http.METHOD, method)
+    if url is not None:
+        span.set_tag(http.URL, _url_tag(integration_config, _sanitized_url(url), query))
+    if target_host is not None:
+        span.set_tag(net.TARGET_HOST, target_host)
+    if server_address is not None:
+        span.set_tag(net.SERVER_ADDRESS, server_address)
+    if status_code is not None:
+        try:
+            code = int(status_code)
+        except (TypeError, ValueError):
+            log.debug("ctrace: HTTP status code %r is not a number", status_code)
+        else:
+            span.set_tag(http.STATUS_CODE, str(status_code))
+            if config._http_server.is_error_code(code):
+                span.error = 1
+    if status_msg is not None:
+        span.set_tag(http.STATUS_MSG, status_msg)
+    if query is not None and integration_config.trace_query_string:
+        span.set_tag(http.QUERY_STRING, query)
+    if request_headers:
+        agent = _get_request_header_user_agent(request_headers, headers_are_case_sensitive)
+        if agent:
+            span.set_tag(http.USER_AGENT, agent)
+        if integration_config.is_header_tracing_configured:
+            _store_headers(request_headers, span, integration_config, REQUEST)
+    if response_headers is not None and integration_config.is_header_tracing_configured:
+        _store_headers(response_headers, span, integration_config, RESPONSE)
+    if retries_remain is not None:
+        span.set_tag(http.RETRIES_REMAIN, str(retries_remain))
+    if route is not None:
+        span.set_tag(http.ROUTE, route)
+
+
+def set_flattened_tags(span: Any, items: Any, sep: str = ".", exclude_policy: Optional[Callable] = None,
+                       processor: Optional[Callable] = None) -> None:
+    """Nested dicts/lists as ``a.b.0`` tags."""
+    stack = [(str(k), v) for k, v in (items.items() if isinstance(items, Mapping) else items)]
+    while stack:
+        key, value = stack.pop()
+        if exclude_policy is not None and exclude_policy(key):
+            continue
+        if isinstance(value, Mapping):
+            stack.extend(("%s%s%s" % (key, sep, k), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(("%s%s%d" % (key, sep, i), v) for i, v in enumerate(value))
+        else:
+            span.set_tag(key, processor(value) if processor is not None else value)
+
+
+# -- distributed tracing -------------------------------------------------------------
+def activate_distributed_headers(tracer: Any, int_config: Optional[IntegrationConfig] = None,
+                                 request_headers: Optional[Mapping[str, Any]] = None,
+                                 override: Optional[bool] = None) -> None:
+    """Make the context of incoming headers the active one (the next span
+    is its child), when the integration's ``distributed_tracing`` allows.
+    A context of the trace already active (a WSGI middleware under a
+    traced framework) is not activated twice."""
+    if override is False or not request_headers:
+        return
+    if not (override or (int_config is not None and distributed_tracing_enabled(int_config))):
+        return
+    from ddtrace.propagation.http import HTTPPropagator
+    context = HTTPPropagator.extract(request_headers)
+    if context is None or not (context.trace_id or context._baggage):
+        return
+    current = tracer.current_trace_context()
+    if current is not None and (not context.trace_id or context.trace_id == current.trace_id):
+        return
+    tracer.context_provider.activate(context)
+
+
+def inject_headers(span: Any, headers: Dict[str, str]) -> None:
+    """Write ``span``'s context into outgoing ``headers`` in every
+    configured propagation style."""
+    from ddtrace.propagation.http import HTTPPropagator
+    HTTPPropagator.inject(span, headers)  # a Span: sampling is decided first

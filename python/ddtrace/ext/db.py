@@ -1,0 +1,5 @@
+"""Tag names of database spans."""
+NAME = "db.name"
+USER = "db.user"
+SYSTEM = "db.system"
+ROWCOUNT = "db.row_count"

@@ -1,0 +1,8 @@
+"""Tag names of kombu (message broker) spans."""
+SERVICE = "kombu"
+VHOST = "out.vhost"
+EXCHANGE = "kombu.exchange"
+BODY_LEN = "kombu.body_length"
+ROUTING_KEY = "kombu.routing_key"
+PUBLISH_NAME = "kombu.publish"
+RECEIVE_NAME = "kombu.receive"

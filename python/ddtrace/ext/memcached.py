@@ -1,0 +1,5 @@
+"""Tag names of memcached spans."""
+CMD = "memcached.command"
+DBMS_NAME = "memcached"
+SERVICE = "memcached"
+QUERY = "memcached.query"

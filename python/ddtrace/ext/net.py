@@ -1,0 +1,8 @@
+"""Tag names of the network peer of a span."""
+TARGET_HOST = "out.host"
+TARGET_PORT = "network.destination.port"
+TARGET_IP = "network.destination.ip"
+TARGET_NAME = "network.destination.name"
+SERVER_ADDRESS = "server.address"
+PEER_HOSTNAME = "peer.hostname"
+BYTES_OUT = "net.out.bytes"

@@ -1,0 +1,8 @@
+"""Tag names of the authenticated user of a request."""
+ID = "usr.id"
+NAME = "usr.name"
+EMAIL = "usr.email"
+ROLE = "usr.role"
+SCOPE = "usr.scope"
+SESSION_ID = "usr.session_id"
+EXISTS = "usr.exists"
