@@ -27,6 +27,11 @@ from ddtrace.ext import http, net
 
 log = logging.getLogger("ddtrace")
 
+#: What every wrapt proxy and wrapper derives from. In wrapt 2,
+#: ``wrapt.ObjectProxy`` is a subclass that ``FunctionWrapper`` does not
+#: derive from, so testing against it misses every wrapped function.
+_PROXY = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+
 USER_AGENT_PATTERNS = ("http-user-agent", "user-agent")
 REQUEST = "request"
 RESPONSE = "response"
@@ -42,13 +47,13 @@ def wrap(module: Any, name: str, wrapper: Callable) -> None:
 def iswrapped(obj: Any, attr: Optional[str] = None) -> bool:
     if attr is not None:
         obj = getattr(obj, attr, None)
-    return isinstance(obj, wrapt.ObjectProxy)
+    return isinstance(obj, _PROXY)
 
 
 def unwrap(obj: Any, attr: str) -> None:
     """Put back what ``wrap`` replaced; a no-op if ``attr`` is not wrapped."""
     current = getattr(obj, attr, None)
-    if isinstance(current, wrapt.ObjectProxy) and hasattr(current, "__wrapped__"):
+    if isinstance(current, _PROXY) and hasattr(current, "__wrapped__"):
         setattr(obj, attr, current.__wrapped__)
 
 
