@@ -1,0 +1,242 @@
+"""``ddtrace.contrib.dbapi``: tracing any PEP 249 driver, written once.
+
+A traced connection is a transparent proxy (``wrapt.ObjectProxy``) of the
+driver's connection: ``cursor()`` hands out traced cursors, ``commit()``
+and ``rollback()`` get a ``<vendor>.connection.<method>`` span. A traced
+cursor gives ``execute``, ``executemany`` and ``callproc`` a span named
+by the integration (``sqlite.query``, ``postgres.query``; ``sql.query``
+by default) whose resource is the SQL text, with the connection's tags
+(``db.system``, ``db.name``, ``out.host``...), ``component``,
+``span.kind: client`` and, after the call, ``db.row_count``. With the
+integration's ``trace_fetch_methods`` the fetches get spans too. This is
+the span tree of ddtrace 4.16's dbapi module; drivers (sqlite3, psycopg,
+pymysql...) only say how to build the connection's tags.
+
+The driver's call is never inside the integration-failure guard, so the
+application sees exactly the result or exception the driver gives; the
+span records that exception (``error.type``/``message``/``stack``). Only
+the tracing around it is guarded: a failure there costs the span, never
+the query.
+"""
+import sys
+from typing import Any, Callable, Dict, Mapping, Optional
+
+import wrapt
+
+from ddtrace import config
+from ddtrace.contrib import _safety
+from ddtrace.contrib.trace_utils import ext_service, iswrapped, set_service_and_source
+from ddtrace.ext import SpanKind, SpanTypes, db, sql
+
+config._add("dbapi2", dict(_default_service="db", _dbapi_span_name_prefix="sql", trace_fetch_methods=None))
+
+_MEASURED_KEY = "_dd.measured"
+
+
+def get_version() -> str:
+    return ""
+
+
+def _tracer():
+    from ddtrace import tracer
+    return tracer
+
+
+def start_span(cfg: Any, name: str, resource: Optional[str], span_type: Optional[str],
+               tags: Mapping[str, Any], measured: bool) -> Any:
+    """A started child span of the active one, with the integration's
+    service and ``tags``; the caller finishes it with ``finish_span``.
+    ``None`` when tracing is off or the span could not be made. A failure
+    while tagging it (counted by the guard) still returns the span: it
+    costs tags, and the span stays active until finished, so the trace
+    keeps its shape. Shared by the SQL and cache clients."""
+    span = None
+    with _safety.guard(cfg.integration_name):
+        tracer = _tracer()
+        if not tracer.enabled:
+            return None
+        # the service given at creation: ddtrace tags `version` only on
+        # spans born with the application's own service
+        service = ext_service(None, cfg)
+        span = tracer.trace(name, service=service, resource=resource, span_type=span_type)
+        set_service_and_source(span, service, cfg)
+        if measured:
+            span.set_metric(_MEASURED_KEY, 1)
+        span.set_tags(tags)
+    return span
+
+
+def finish_span(span: Any, cfg: Any, exc_info: Any = None, row_count: Any = None) -> None:
+    """Records the exception the call raised (if any), ``db.row_count``
+    when the driver knows it, and finishes ``span``."""
+    with _safety.guard(cfg.integration_name):
+        if exc_info is not None and exc_info[0] is not None:
+            span.set_exc_info(*exc_info)
+        if isinstance(row_count, int) and not isinstance(row_count, bool):
+            span.set_metric(db.ROWCOUNT, row_count)
+    span.finish()
+
+
+def _base_tags(cfg: Any, db_tags: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    tags = dict(db_tags or {})
+    tags["component"] = cfg.integration_name
+    tags["span.kind"] = SpanKind.CLIENT
+    return tags
+
+
+class TracedCursor(wrapt.ObjectProxy):
+    """A driver's cursor whose queries are traced (see the module docstring)."""
+
+    def __init__(self, cursor: Any, pin: Any = None, cfg: Any = None,
+                 db_tags: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(cursor)
+        cfg = cfg or config.dbapi2
+        prefix = cfg.get("_dbapi_span_name_prefix") or config.dbapi2["_dbapi_span_name_prefix"]
+        self._self_datadog_name = cfg.get("_dbapi_span_operation_name") or prefix + ".query"
+        self._self_last_execute_operation = None
+        self._self_config = cfg
+        self._self_db_tags = dict(db_tags or {})
+        self._self_tags = _base_tags(cfg, db_tags)
+        self._self_many_tags = dict(self._self_tags, **{"sql.executemany": "true"})
+
+    def __iter__(self):
+        return self.__wrapped__.__iter__()
+
+    def __next__(self):
+        return self.__wrapped__.__next__()
+
+    def _resource(self, query: Any) -> Any:
+        """The resource of a query object (drivers with composed SQL
+        override it)."""
+        return query
+
+    def _row_count(self) -> Any:
+        return getattr(self.__wrapped__, "rowcount", None)
+
+    def _trace_method(self, method: Callable, name: str, resource: Any, tags: Mapping[str, Any],
+                      args: tuple, kwargs: dict) -> Any:
+        cfg = self._self_config
+        span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags,
+                          name == self._self_datadog_name)
+        if span is None:
+            return method(*args, **kwargs)
+        try:
+            result = method(*args, **kwargs)
+        except BaseException:
+            finish_span(span, cfg, sys.exc_info(), self._row_count())
+            raise
+        finish_span(span, cfg, None, self._row_count())
+        return result
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        self._self_last_execute_operation = query
+        return self._trace_method(self.__wrapped__.execute, self._self_datadog_name, query,
+                                  self._self_tags, (query,) + args, kwargs)
+
+    def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        self._self_last_execute_operation = query
+        return self._trace_method(self.__wrapped__.executemany, self._self_datadog_name, query,
+                                  self._self_many_tags, (query,) + args, kwargs)
+
+    def callproc(self, proc: Any, *args: Any) -> Any:
+        self._self_last_execute_operation = proc
+        return self._trace_method(self.__wrapped__.callproc, self._self_datadog_name, proc,
+                                  self._self_tags, (proc,) + args, {})
+
+    def __enter__(self):
+        # the driver's own error when its cursor is no context manager
+        enter = type(self.__wrapped__).__enter__ if hasattr(type(self.__wrapped__), "__enter__") else None
+        if enter is None:
+            raise TypeError("'%s' object does not support the context manager protocol"
+                            % type(self.__wrapped__).__name__)
+        enter(self.__wrapped__)
+        return self
+
+
+class FetchTracedCursor(TracedCursor):
+    """A traced cursor whose ``fetchone``/``fetchmany``/``fetchall`` have
+    spans too (``<name>.fetchone``...; the integration's
+    ``trace_fetch_methods``)."""
+
+    def _fetch(self, method_name: str, args: tuple, kwargs: dict, tags: Mapping[str, Any]) -> Any:
+        return self._trace_method(getattr(self.__wrapped__, method_name),
+                                  "%s.%s" % (self._self_datadog_name, method_name),
+                                  self._self_last_execute_operation, tags, args, kwargs)
+
+    def fetchone(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fetch("fetchone", args, kwargs, self._self_tags)
+
+    def fetchall(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fetch("fetchall", args, kwargs, self._self_tags)
+
+    def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fetch("fetchmany", args, kwargs, fetch_size_tags(self, args, kwargs))
+
+
+def fetch_size_tags(cursor: TracedCursor, args: tuple, kwargs: dict) -> Dict[str, Any]:
+    """``db.fetch.size``: the rows asked of ``fetchmany`` (else the cursor's
+    ``arraysize``), as ddtrace tags it."""
+    tags = dict(cursor._self_tags)
+    size = args[0] if args else kwargs.get("size", getattr(cursor.__wrapped__, "arraysize", None))
+    if size:
+        tags["db.fetch.size"] = size
+    return tags
+
+
+def vendor_of(conn: Any) -> str:
+    """``postgres``, ``sqlite``, ``mysql``...: the span-name prefix of a
+    connection's own spans, from its driver's module name."""
+    try:
+        return sql.normalize_vendor(type(conn).__module__.split(".")[0])
+    except Exception:
+        return "sql"
+
+
+class TracedConnection(wrapt.ObjectProxy):
+    """A driver's connection whose cursors, commits and rollbacks are traced."""
+
+    def __init__(self, conn: Any, pin: Any = None, cfg: Any = None, cursor_cls: Any = None,
+                 db_tags: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__(conn)
+        cfg = cfg or config.dbapi2
+        if cursor_cls is None:
+            cursor_cls = FetchTracedCursor if cfg.get("trace_fetch_methods") else TracedCursor
+        self._self_datadog_name = "%s.connection" % vendor_of(conn)
+        self._self_cursor_cls = cursor_cls
+        self._self_config = cfg
+        self._self_db_tags = dict(db_tags or {})
+        self._self_tags = _base_tags(cfg, db_tags)
+
+    def __enter__(self):
+        # What the driver's __enter__ returns decides (sqlite3 and psycopg
+        # give the connection, old mysqlclient a cursor): keep it traced.
+        entered = self.__wrapped__.__enter__()
+        if entered is self.__wrapped__:
+            return self
+        if hasattr(entered, "execute") and not hasattr(entered, "cursor") and not iswrapped(entered):
+            return self._self_cursor_cls(entered, cfg=self._self_config, db_tags=self._self_db_tags)
+        return entered
+
+    def _trace_method(self, method: Callable, name: str, args: tuple, kwargs: dict) -> Any:
+        cfg = self._self_config
+        span = start_span(cfg, name, None, None, self._self_tags, False)
+        if span is None:
+            return method(*args, **kwargs)
+        try:
+            result = method(*args, **kwargs)
+        except BaseException:
+            finish_span(span, cfg, sys.exc_info())
+            raise
+        finish_span(span, cfg)
+        return result
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        cursor = self.__wrapped__.cursor(*args, **kwargs)
+        return self._self_cursor_cls(cursor, cfg=self._self_config, db_tags=self._self_db_tags)
+
+    def commit(self, *args: Any, **kwargs: Any) -> Any:
+        return self._trace_method(self.__wrapped__.commit, self._self_datadog_name + ".commit", args, kwargs)
+
+    def rollback(self, *args: Any, **kwargs: Any) -> Any:
+        return self._trace_method(self.__wrapped__.rollback, self._self_datadog_name + ".rollback",
+                                  args, kwargs)
