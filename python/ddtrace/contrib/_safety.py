@@ -1,6 +1,7 @@
 """An integration's own failure never breaks the application.
 
-Integrations put ``with guard("flask"):`` around their *tracing* code
+Integrations put ``with guard("flask"):`` (or, on a hot path, ``try:`` ...
+``except Exception: failed("flask")``) around their *tracing* code
 (building tags, extracting headers, starting spans), never around the
 user's call. An exception there is swallowed, counted per integration in
 ``errors`` and logged once per integration with its traceback, so a bug in
@@ -23,7 +24,15 @@ def guard(integration: str) -> Iterator[None]:
     try:
         yield
     except Exception:
-        errors[integration] += 1
-        if errors[integration] == 1:
-            log.warning("ctrace: the %s integration failed; the application goes on "
-                        "(later failures are only counted)", integration, exc_info=True)
+        failed(integration)
+
+
+def failed(integration: str) -> None:
+    """Counts (and the first time logs, with its traceback) the exception
+    being handled. For code on a hot path, where ``guard``'s generator
+    costs more than the tracing itself (a traced query, a cache command):
+    ``try: ... except Exception: failed("redis")``."""
+    errors[integration] += 1
+    if errors[integration] == 1:
+        log.warning("ctrace: the %s integration failed; the application goes on "
+                    "(later failures are only counted)", integration, exc_info=True)
