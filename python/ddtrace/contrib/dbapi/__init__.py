@@ -30,57 +30,71 @@ from ddtrace.ext import SpanKind, SpanTypes, db, sql
 
 config._add("dbapi2", dict(_default_service="db", _dbapi_span_name_prefix="sql", trace_fetch_methods=None))
 
-_MEASURED_KEY = "_dd.measured"
+MEASURED_KEY = "_dd.measured"
 
 
 def get_version() -> str:
     return ""
 
 
+_global_tracer = None
+
+
 def _tracer():
-    from ddtrace import tracer
-    return tracer
+    global _global_tracer
+    if _global_tracer is None:
+        from ddtrace import tracer
+        _global_tracer = tracer
+    return _global_tracer
 
 
 def start_span(cfg: Any, name: str, resource: Optional[str], span_type: Optional[str],
-               tags: Mapping[str, Any], measured: bool) -> Any:
+               tags: Mapping[str, Any]) -> Any:
     """A started child span of the active one, with the integration's
-    service and ``tags``; the caller finishes it with ``finish_span``.
-    ``None`` when tracing is off or the span could not be made. A failure
-    while tagging it (counted by the guard) still returns the span: it
-    costs tags, and the span stays active until finished, so the trace
-    keeps its shape. Shared by the SQL and cache clients."""
-    span = None
-    with _safety.guard(cfg.integration_name):
-        tracer = _tracer()
+    service and ``tags`` (``_dd.measured: 1`` among them for a measured
+    span); the caller finishes it with ``finish_span``. ``None`` when
+    tracing is off or the span could not be made. A failure while tagging
+    it (counted) still returns the span: it costs tags, and the span stays
+    active until finished, so the trace keeps its shape. Shared by the SQL
+    and cache clients; on every query, hence try/except, not ``guard``."""
+    try:
+        tracer = _global_tracer or _tracer()
         if not tracer.enabled:
             return None
         # the service given at creation: ddtrace tags `version` only on
         # spans born with the application's own service
         service = ext_service(None, cfg)
         span = tracer.trace(name, service=service, resource=resource, span_type=span_type)
+    except Exception:
+        _safety.failed(cfg.integration_name)
+        return None
+    try:
         set_service_and_source(span, service, cfg)
-        if measured:
-            span.set_metric(_MEASURED_KEY, 1)
         span.set_tags(tags)
+    except Exception:
+        _safety.failed(cfg.integration_name)
     return span
 
 
 def finish_span(span: Any, cfg: Any, exc_info: Any = None, row_count: Any = None) -> None:
     """Records the exception the call raised (if any), ``db.row_count``
     when the driver knows it, and finishes ``span``."""
-    with _safety.guard(cfg.integration_name):
+    try:
         if exc_info is not None and exc_info[0] is not None:
             span.set_exc_info(*exc_info)
-        if isinstance(row_count, int) and not isinstance(row_count, bool):
+        if row_count.__class__ is int:
             span.set_metric(db.ROWCOUNT, row_count)
+    except Exception:
+        _safety.failed(cfg.integration_name)
     span.finish()
 
 
-def _base_tags(cfg: Any, db_tags: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def _base_tags(cfg: Any, db_tags: Optional[Mapping[str, Any]], measured: bool = False) -> Dict[str, Any]:
     tags = dict(db_tags or {})
     tags["component"] = cfg.integration_name
     tags["span.kind"] = SpanKind.CLIENT
+    if measured:
+        tags[MEASURED_KEY] = 1
     return tags
 
 
@@ -96,8 +110,9 @@ class TracedCursor(wrapt.ObjectProxy):
         self._self_last_execute_operation = None
         self._self_config = cfg
         self._self_db_tags = dict(db_tags or {})
-        self._self_tags = _base_tags(cfg, db_tags)
+        self._self_tags = _base_tags(cfg, db_tags, measured=True)       # the query spans
         self._self_many_tags = dict(self._self_tags, **{"sql.executemany": "true"})
+        self._self_fetch_tags = _base_tags(cfg, db_tags)
 
     def __iter__(self):
         return self.__wrapped__.__iter__()
@@ -116,8 +131,7 @@ class TracedCursor(wrapt.ObjectProxy):
     def _trace_method(self, method: Callable, name: str, resource: Any, tags: Mapping[str, Any],
                       args: tuple, kwargs: dict) -> Any:
         cfg = self._self_config
-        span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags,
-                          name == self._self_datadog_name)
+        span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags)
         if span is None:
             return method(*args, **kwargs)
         try:
@@ -164,10 +178,10 @@ class FetchTracedCursor(TracedCursor):
                                   self._self_last_execute_operation, tags, args, kwargs)
 
     def fetchone(self, *args: Any, **kwargs: Any) -> Any:
-        return self._fetch("fetchone", args, kwargs, self._self_tags)
+        return self._fetch("fetchone", args, kwargs, self._self_fetch_tags)
 
     def fetchall(self, *args: Any, **kwargs: Any) -> Any:
-        return self._fetch("fetchall", args, kwargs, self._self_tags)
+        return self._fetch("fetchall", args, kwargs, self._self_fetch_tags)
 
     def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
         return self._fetch("fetchmany", args, kwargs, fetch_size_tags(self, args, kwargs))
@@ -176,7 +190,7 @@ class FetchTracedCursor(TracedCursor):
 def fetch_size_tags(cursor: TracedCursor, args: tuple, kwargs: dict) -> Dict[str, Any]:
     """``db.fetch.size``: the rows asked of ``fetchmany`` (else the cursor's
     ``arraysize``), as ddtrace tags it."""
-    tags = dict(cursor._self_tags)
+    tags = dict(cursor._self_fetch_tags)
     size = args[0] if args else kwargs.get("size", getattr(cursor.__wrapped__, "arraysize", None))
     if size:
         tags["db.fetch.size"] = size
@@ -219,7 +233,7 @@ class TracedConnection(wrapt.ObjectProxy):
 
     def _trace_method(self, method: Callable, name: str, args: tuple, kwargs: dict) -> Any:
         cfg = self._self_config
-        span = start_span(cfg, name, None, None, self._self_tags, False)
+        span = start_span(cfg, name, None, None, self._self_tags)
         if span is None:
             return method(*args, **kwargs)
         try:

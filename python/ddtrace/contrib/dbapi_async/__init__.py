@@ -33,8 +33,7 @@ class TracedAsyncCursor(TracedCursor):
     async def _trace_method(self, method: Callable, name: str, resource: Any, tags: Any,
                             args: tuple, kwargs: dict) -> Any:
         cfg = self._self_config
-        span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags,
-                          name == self._self_datadog_name)
+        span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags)
         if span is None:
             return await method(*args, **kwargs)
         try:
@@ -63,10 +62,10 @@ class FetchTracedAsyncCursor(TracedAsyncCursor):
                                         self._self_last_execute_operation, tags, args, kwargs)
 
     async def fetchone(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._fetch("fetchone", args, kwargs, self._self_tags)
+        return await self._fetch("fetchone", args, kwargs, self._self_fetch_tags)
 
     async def fetchall(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._fetch("fetchall", args, kwargs, self._self_tags)
+        return await self._fetch("fetchall", args, kwargs, self._self_fetch_tags)
 
     async def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
         return await self._fetch("fetchmany", args, kwargs, fetch_size_tags(self, args, kwargs))
@@ -101,7 +100,7 @@ class TracedAsyncConnection(TracedConnection):
 
     async def _trace_method(self, method: Callable, name: str, args: tuple, kwargs: dict) -> Any:
         cfg = self._self_config
-        span = start_span(cfg, name, None, None, self._self_tags, False)
+        span = start_span(cfg, name, None, None, self._self_tags)
         if span is None:
             return await method(*args, **kwargs)
         try:

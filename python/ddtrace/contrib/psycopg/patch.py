@@ -17,7 +17,7 @@ from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace._pin import Pin
 from ddtrace.contrib import _safety
-from ddtrace.contrib.dbapi import FetchTracedCursor, TracedConnection, TracedCursor, finish_span, start_span
+from ddtrace.contrib.dbapi import MEASURED_KEY, FetchTracedCursor, TracedConnection, TracedCursor, finish_span, start_span
 from ddtrace.contrib.dbapi_async import FetchTracedAsyncCursor, TracedAsyncConnection, TracedAsyncCursor
 from ddtrace.contrib.trace_utils import iswrapped, unwrap, wrap
 from ddtrace.ext import SpanTypes, db, net, sql
@@ -137,8 +137,8 @@ def _connect_span(module, connect_func):
         return None
     name = "%s.%s" % (getattr(connect_func, "__module__", module.__name__), connect_func.__name__)
     return start_span(cfg, name, None, SpanTypes.SQL,
-                      {"span.kind": "client", "component": cfg.integration_name, db.SYSTEM: cfg.dbms_name},
-                      True)
+                      {"span.kind": "client", "component": cfg.integration_name, db.SYSTEM: cfg.dbms_name,
+                       MEASURED_KEY: 1})
 
 
 def _connect_factory(module, traced_cls):

@@ -17,7 +17,7 @@ from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace.contrib import _safety
 from ddtrace.contrib._cache_args import CMD_MAX_LEN, stringify_cache_args
-from ddtrace.contrib.dbapi import finish_span, start_span
+from ddtrace.contrib.dbapi import MEASURED_KEY, finish_span, start_span
 from ddtrace.contrib.trace_utils import unwrap, wrap
 from ddtrace.ext import SpanKind, SpanTypes, db, net
 from ddtrace.ext import redis as redisx
@@ -62,52 +62,55 @@ def _connection_tags(instance: Any) -> Dict[str, Any]:
 
 def _tags(raw_command: str, instance: Any) -> Dict[str, Any]:
     tags = {"span.kind": SpanKind.CLIENT, "component": "redis", db.SYSTEM: redisx.APP,
-            redisx.RAWCMD: raw_command}
+            redisx.RAWCMD: raw_command, MEASURED_KEY: 1}
     tags.update(_connection_tags(instance))
     return tags
 
 
 def _command_span(instance: Any, args: tuple) -> Optional[Any]:
+    # on every command: try/except, not the guard's generator
     cfg = config.redis
-    tags = None
-    with _safety.guard("redis"):
+    try:
         query = stringify_cache_args(args, cmd_max_len=cfg.cmd_max_length)
-        resource = query.split(" ")[0] if cfg.resource_only_command else query
+        resource = query.split(" ", 1)[0] if cfg.resource_only_command else query
         tags = _tags(query, instance)
         tags[redisx.ARGS_LEN] = len(args)      # an int: a metric
-    if tags is None:
+    except Exception:
+        _safety.failed("redis")
         return None
-    return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags, True)
+    return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags)
 
 
 def _pipeline_span(instance: Any) -> Optional[Any]:
     cfg = config.redis
-    tags = None
-    with _safety.guard("redis"):
+    try:
         stack = instance.command_stack
         commands: List[str] = [stringify_cache_args(c, cmd_max_len=cfg.cmd_max_length) for c, _ in stack]
         raw = "\n".join(commands)
-        resource = "\n".join(c.split(" ")[0] for c in commands) if cfg.resource_only_command else raw
+        resource = "\n".join(c.split(" ", 1)[0] for c in commands) if cfg.resource_only_command else raw
         tags = _tags(raw, instance)
         tags[redisx.PIPELINE_LEN] = len(stack)
-    if tags is None:
+    except Exception:
+        _safety.failed("redis")
         return None
-    return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags, True)
+    return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags)
 
 
 def _command_name(args: tuple) -> str:
     name = args[0] if args else ""
     if isinstance(name, bytes):
         name = name.decode("utf-8", errors="backslashreplace")
-    return str(name).split(" ")[0]
+    return str(name).split(" ", 1)[0]
 
 
 def _finish_command(span: Any, args: tuple, exc_info: Any, result: Any) -> None:
     count = None
-    with _safety.guard("redis"):
+    try:
         command = _command_name(args)
         if command in ROW_RETURNING_COMMANDS:
             count = 0 if exc_info is not None else row_count(command, result)
+    except Exception:
+        _safety.failed("redis")
     finish_span(span, config.redis, exc_info, count)
 
 
