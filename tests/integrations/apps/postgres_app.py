@@ -4,7 +4,6 @@ them: cursors, executemany, callproc, connection-level execute, composed SQL,
 context managers, commit/rollback, a failing query. argv[1] picks the
 library; prints what the app saw."""
 import asyncio
-import json
 import os
 import sys
 

@@ -2,7 +2,6 @@
 the asyncio client and its pipeline, a failing command, against the Redis of
 CT_REDIS_PORT. Prints what the app saw."""
 import asyncio
-import json
 import os
 import sys
 

@@ -1,9 +1,7 @@
 """sqlite3 the ways ddtrace traces it: cursors, executemany, connection-level
 execute, context managers, commit/rollback, a failing query. Run under
 ddtrace-run (either tracer) or plain python; prints what the app saw."""
-import json
 import sqlite3
-import sys
 
 from ddtrace import tracer
 from seen import report

@@ -89,6 +89,20 @@ def finish_span(span: Any, cfg: Any, exc_info: Any = None, row_count: Any = None
     span.finish()
 
 
+def call_in_span(span: Any, cfg: Any, method: Callable, args: tuple, kwargs: dict) -> Any:
+    """``method(*args, **kwargs)`` timed by ``span`` (which may be None),
+    its exception recorded and raised unchanged."""
+    if span is None:
+        return method(*args, **kwargs)
+    try:
+        result = method(*args, **kwargs)
+    except BaseException:
+        finish_span(span, cfg, sys.exc_info())
+        raise
+    finish_span(span, cfg)
+    return result
+
+
 def _base_tags(cfg: Any, db_tags: Optional[Mapping[str, Any]], measured: bool = False) -> Dict[str, Any]:
     tags = dict(db_tags or {})
     tags["component"] = cfg.integration_name
@@ -197,6 +211,18 @@ def fetch_size_tags(cursor: TracedCursor, args: tuple, kwargs: dict) -> Dict[str
     return tags
 
 
+def text_or_none(value: Any) -> Any:
+    """A connection attribute as ddtrace tags it: numbers as their text,
+    bytes decoded, an empty value as it is."""
+    if not value:
+        return value
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
 def vendor_of(conn: Any) -> str:
     """``postgres``, ``sqlite``, ``mysql``...: the span-name prefix of a
     connection's own spans, from its driver's module name."""
@@ -233,16 +259,7 @@ class TracedConnection(wrapt.ObjectProxy):
 
     def _trace_method(self, method: Callable, name: str, args: tuple, kwargs: dict) -> Any:
         cfg = self._self_config
-        span = start_span(cfg, name, None, None, self._self_tags)
-        if span is None:
-            return method(*args, **kwargs)
-        try:
-            result = method(*args, **kwargs)
-        except BaseException:
-            finish_span(span, cfg, sys.exc_info())
-            raise
-        finish_span(span, cfg)
-        return result
+        return call_in_span(start_span(cfg, name, None, None, self._self_tags), cfg, method, args, kwargs)
 
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         cursor = self.__wrapped__.cursor(*args, **kwargs)

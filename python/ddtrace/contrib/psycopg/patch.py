@@ -9,6 +9,7 @@ the driver's connection behind the proxy, so extras such as
 (``psycopg.sql``) is rendered to its text for the resource.
 """
 import os
+import sys
 from importlib import import_module
 
 import wrapt
@@ -17,7 +18,8 @@ from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace._pin import Pin
 from ddtrace.contrib import _safety
-from ddtrace.contrib.dbapi import MEASURED_KEY, FetchTracedCursor, TracedConnection, TracedCursor, finish_span, start_span
+from ddtrace.contrib.dbapi import (MEASURED_KEY, FetchTracedCursor, TracedConnection, TracedCursor, call_in_span,
+                                   finish_span, start_span)
 from ddtrace.contrib.dbapi_async import FetchTracedAsyncCursor, TracedAsyncConnection, TracedAsyncCursor
 from ddtrace.contrib.trace_utils import iswrapped, unwrap, wrap
 from ddtrace.ext import SpanTypes, db, net, sql
@@ -98,13 +100,6 @@ class Psycopg3TracedAsyncConnection(TracedAsyncConnection):
                                         (query, params), kwargs)
 
 
-def _port(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value
-
-
 def connection_tags(conn) -> dict:
     """``db.*`` and ``out.host`` tags of a connection, from its DSN."""
     tags = {db.SYSTEM: "postgresql"}
@@ -113,7 +108,7 @@ def connection_tags(conn) -> dict:
         if dsn:
             tags.update({
                 net.TARGET_HOST: dsn.get("host"),
-                net.TARGET_PORT: _port(dsn.get("port", 5432)),
+                net.TARGET_PORT: dsn.get("port", 5432),   # the span makes it a metric
                 net.SERVER_ADDRESS: dsn.get("host"),
                 db.NAME: dsn.get("dbname"),
                 db.USER: dsn.get("user"),
@@ -143,15 +138,7 @@ def _connect_span(module, connect_func):
 
 def _connect_factory(module, traced_cls):
     def traced_connect(wrapped, instance, args, kwargs):
-        span = _connect_span(module, wrapped)
-        if span is None:
-            return _traced(wrapped(*args, **kwargs), traced_cls)
-        try:
-            conn = wrapped(*args, **kwargs)
-        except BaseException as e:
-            finish_span(span, config.psycopg, (type(e), e, e.__traceback__))
-            raise
-        finish_span(span, config.psycopg)
+        conn = call_in_span(_connect_span(module, wrapped), config.psycopg, wrapped, args, kwargs)
         return _traced(conn, traced_cls)
     return traced_connect
 
@@ -163,8 +150,8 @@ def _async_connect_factory(module):
             return _traced(await wrapped(*args, **kwargs), Psycopg3TracedAsyncConnection)
         try:
             conn = await wrapped(*args, **kwargs)
-        except BaseException as e:
-            finish_span(span, config.psycopg, (type(e), e, e.__traceback__))
+        except BaseException:
+            finish_span(span, config.psycopg, sys.exc_info())
             raise
         finish_span(span, config.psycopg)
         return _traced(conn, Psycopg3TracedAsyncConnection)
