@@ -49,22 +49,26 @@ def _tracer():
 
 
 def start_span(cfg: Any, name: str, resource: Optional[str], span_type: Optional[str],
-               tags: Mapping[str, Any]) -> Any:
+               tags: Mapping[str, Any], born_with_service: bool = True) -> Any:
     """A started child span of the active one, with the integration's
     service and ``tags`` (``_dd.measured: 1`` among them for a measured
     span); the caller finishes it with ``finish_span``. ``None`` when
     tracing is off or the span could not be made. A failure while tagging
     it (counted) still returns the span: it costs tags, and the span stays
     active until finished, so the trace keeps its shape. Shared by the SQL
-    and cache clients; on every query, hence try/except, not ``guard``."""
+    and cache clients; on every query, hence try/except, not ``guard``.
+
+    ddtrace tags ``version`` only on spans created with the application's
+    own service: most integrations create theirs with their own service
+    (``born_with_service``), a few (pymemcache) with the parent's and rename
+    it after, so those carry ``version``."""
     try:
         tracer = _global_tracer or _tracer()
         if not tracer.enabled:
             return None
-        # the service given at creation: ddtrace tags `version` only on
-        # spans born with the application's own service
         service = ext_service(None, cfg)
-        span = tracer.trace(name, service=service, resource=resource, span_type=span_type)
+        span = tracer.trace(name, service=service if born_with_service else None, resource=resource,
+                            span_type=span_type)
     except Exception:
         _safety.failed(cfg.integration_name)
         return None
