@@ -93,9 +93,11 @@ def finish_span(span: Any, cfg: Any, exc_info: Any = None, row_count: Any = None
     span.finish()
 
 
-def call_in_span(span: Any, cfg: Any, method: Callable, args: tuple, kwargs: dict) -> Any:
+def call_in_span(span: Any, cfg: Any, method: Callable, args: tuple, kwargs: dict,
+                 row_count: Optional[Callable[[Any], Any]] = None) -> Any:
     """``method(*args, **kwargs)`` timed by ``span`` (which may be None),
-    its exception recorded and raised unchanged."""
+    its exception recorded and raised unchanged; ``row_count(result)``, if
+    given, is the span's ``db.row_count`` after a success."""
     if span is None:
         return method(*args, **kwargs)
     try:
@@ -103,7 +105,13 @@ def call_in_span(span: Any, cfg: Any, method: Callable, args: tuple, kwargs: dic
     except BaseException:
         finish_span(span, cfg, sys.exc_info())
         raise
-    finish_span(span, cfg)
+    count = None
+    if row_count is not None:
+        try:
+            count = row_count(result)
+        except Exception:
+            _safety.failed(cfg.integration_name)
+    finish_span(span, cfg, None, count)
     return result
 
 

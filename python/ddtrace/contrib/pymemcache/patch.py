@@ -5,7 +5,6 @@ span tagged with the server's address and, for reads, ``db.row_count``.
 A ``HashClient`` with ``use_pooling`` makes pooled clients this does not
 trace (ddtrace traces those through a HashClient proxy)."""
 import os
-import sys
 from typing import Any, Callable, Dict
 
 import pymemcache
@@ -16,7 +15,7 @@ import wrapt
 from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace.contrib import _safety
-from ddtrace.contrib.dbapi import MEASURED_KEY, finish_span, start_span
+from ddtrace.contrib.dbapi import MEASURED_KEY, call_in_span, start_span
 from ddtrace.ext import SpanKind, SpanTypes, db, net
 from ddtrace.ext import memcached as memcachedx
 
@@ -83,20 +82,7 @@ def _trace(method: Callable, command: str, tags: Dict[str, Any], args: tuple, kw
         except Exception:
             _safety.failed("pymemcache")
     span = start_span(cfg, memcachedx.CMD, command, SpanTypes.CACHE, tags, born_with_service=False)
-    if span is None:
-        return method(*args, **kwargs)
-    try:
-        result = method(*args, **kwargs)
-    except BaseException:
-        finish_span(span, cfg, sys.exc_info())
-        raise
-    count = None
-    try:
-        count = _row_count(command, result)
-    except Exception:
-        _safety.failed("pymemcache")
-    finish_span(span, cfg, None, count)
-    return result
+    return call_in_span(span, cfg, method, args, kwargs, lambda result: _row_count(command, result))
 
 
 class WrappedClient(wrapt.ObjectProxy):
