@@ -19,6 +19,21 @@ def get_version() -> str:
     return ""
 
 
+async def await_in_span(span: Any, cfg: Any, method: Callable, args: tuple, kwargs: dict) -> Any:
+    """``await method(*args, **kwargs)`` timed by ``span`` (which may be
+    None), its exception recorded and raised unchanged: ``call_in_span``
+    for coroutines."""
+    if span is None:
+        return await method(*args, **kwargs)
+    try:
+        result = await method(*args, **kwargs)
+    except BaseException:
+        finish_span(span, cfg, sys.exc_info())
+        raise
+    finish_span(span, cfg)
+    return result
+
+
 class TracedAsyncCursor(TracedCursor):
     async def __aenter__(self):
         await self.__wrapped__.__aenter__()
@@ -100,16 +115,7 @@ class TracedAsyncConnection(TracedConnection):
 
     async def _trace_method(self, method: Callable, name: str, args: tuple, kwargs: dict) -> Any:
         cfg = self._self_config
-        span = start_span(cfg, name, None, None, self._self_tags)
-        if span is None:
-            return await method(*args, **kwargs)
-        try:
-            result = await method(*args, **kwargs)
-        except BaseException:
-            finish_span(span, cfg, sys.exc_info())
-            raise
-        finish_span(span, cfg)
-        return result
+        return await await_in_span(start_span(cfg, name, None, None, self._self_tags), cfg, method, args, kwargs)
 
     async def commit(self, *args: Any, **kwargs: Any) -> Any:
         return await self._trace_method(self.__wrapped__.commit, self._self_datadog_name + ".commit",

@@ -17,7 +17,8 @@ from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace.contrib import _safety
 from ddtrace.contrib._cache_args import CMD_MAX_LEN, stringify_cache_args
-from ddtrace.contrib.dbapi import MEASURED_KEY, finish_span, start_span
+from ddtrace.contrib.dbapi import MEASURED_KEY, call_in_span, finish_span, start_span
+from ddtrace.contrib.dbapi_async import await_in_span
 from ddtrace.contrib.trace_utils import unwrap, wrap
 from ddtrace.ext import SpanKind, SpanTypes, db, net
 from ddtrace.ext import redis as redisx
@@ -128,16 +129,7 @@ def _traced_execute_command(wrapped, instance, args, kwargs):
 
 
 def _traced_execute_pipeline(wrapped, instance, args, kwargs):
-    span = _pipeline_span(instance)
-    if span is None:
-        return wrapped(*args, **kwargs)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException:
-        finish_span(span, config.redis, sys.exc_info())
-        raise
-    finish_span(span, config.redis)
-    return result
+    return call_in_span(_pipeline_span(instance), config.redis, wrapped, args, kwargs)
 
 
 async def _traced_async_execute_command(wrapped, instance, args, kwargs):
@@ -154,16 +146,7 @@ async def _traced_async_execute_command(wrapped, instance, args, kwargs):
 
 
 async def _traced_async_execute_pipeline(wrapped, instance, args, kwargs):
-    span = _pipeline_span(instance)
-    if span is None:
-        return await wrapped(*args, **kwargs)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException:
-        finish_span(span, config.redis, sys.exc_info())
-        raise
-    finish_span(span, config.redis)
-    return result
+    return await await_in_span(_pipeline_span(instance), config.redis, wrapped, args, kwargs)
 
 
 def _targets():
