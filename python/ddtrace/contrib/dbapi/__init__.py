@@ -27,6 +27,7 @@ from ddtrace import config
 from ddtrace.contrib import _safety
 from ddtrace.contrib.trace_utils import ext_service, iswrapped, set_service_and_source
 from ddtrace.ext import SpanKind, SpanTypes, db, sql
+from ddtrace.propagation import _database_monitoring as _dbm
 
 config._add("dbapi2", dict(_default_service="db", _dbapi_span_name_prefix="sql", trace_fetch_methods=None))
 
@@ -139,6 +140,7 @@ class TracedCursor(wrapt.ObjectProxy):
         self._self_tags = _base_tags(cfg, db_tags, measured=True)       # the query spans
         self._self_many_tags = dict(self._self_tags, **{"sql.executemany": "true"})
         self._self_fetch_tags = _base_tags(cfg, db_tags)
+        self._self_dbm_injector = _dbm.injector_for(cfg)    # None unless DD_DBM_PROPAGATION_MODE
 
     def __iter__(self):
         return self.__wrapped__.__iter__()
@@ -155,11 +157,13 @@ class TracedCursor(wrapt.ObjectProxy):
         return getattr(self.__wrapped__, "rowcount", None)
 
     def _trace_method(self, method: Callable, name: str, resource: Any, tags: Mapping[str, Any],
-                      args: tuple, kwargs: dict) -> Any:
+                      args: tuple, kwargs: dict, dbm_injector: Any = None) -> Any:
         cfg = self._self_config
         span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags)
         if span is None:
             return method(*args, **kwargs)
+        if dbm_injector is not None:
+            args = with_dbm_comment(span, cfg, dbm_injector, args)
         try:
             result = method(*args, **kwargs)
         except BaseException:
@@ -171,12 +175,12 @@ class TracedCursor(wrapt.ObjectProxy):
     def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         self._self_last_execute_operation = query
         return self._trace_method(self.__wrapped__.execute, self._self_datadog_name, query,
-                                  self._self_tags, (query,) + args, kwargs)
+                                  self._self_tags, (query,) + args, kwargs, self._self_dbm_injector)
 
     def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         self._self_last_execute_operation = query
         return self._trace_method(self.__wrapped__.executemany, self._self_datadog_name, query,
-                                  self._self_many_tags, (query,) + args, kwargs)
+                                  self._self_many_tags, (query,) + args, kwargs, self._self_dbm_injector)
 
     def callproc(self, proc: Any, *args: Any) -> Any:
         self._self_last_execute_operation = proc
@@ -211,6 +215,15 @@ class FetchTracedCursor(TracedCursor):
 
     def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
         return self._fetch("fetchmany", args, kwargs, fetch_size_tags(self, args, kwargs))
+
+
+def with_dbm_comment(span: Any, cfg: Any, injector: Any, args: tuple) -> tuple:
+    """``args`` with the statement (first) behind the DBM comment."""
+    try:
+        return (_dbm.inject(span, args[0], injector),) + args[1:]
+    except Exception:
+        _safety.failed(cfg.integration_name)
+        return args
 
 
 def fetch_size_tags(cursor: TracedCursor, args: tuple, kwargs: dict) -> Dict[str, Any]:

@@ -9,8 +9,8 @@ import sys
 from typing import Any, Callable
 
 from ddtrace import config
-from ddtrace.contrib.dbapi import (TracedConnection, TracedCursor, fetch_size_tags,
-                                   finish_span, start_span)
+from ddtrace.contrib.dbapi import (TracedConnection, TracedCursor, fetch_size_tags, finish_span, start_span,
+                                   with_dbm_comment)
 from ddtrace.contrib.trace_utils import iswrapped
 from ddtrace.ext import SpanTypes
 
@@ -46,11 +46,13 @@ class TracedAsyncCursor(TracedCursor):
         return self.__wrapped__.__aiter__()
 
     async def _trace_method(self, method: Callable, name: str, resource: Any, tags: Any,
-                            args: tuple, kwargs: dict) -> Any:
+                            args: tuple, kwargs: dict, dbm_injector: Any = None) -> Any:
         cfg = self._self_config
         span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags)
         if span is None:
             return await method(*args, **kwargs)
+        if dbm_injector is not None:
+            args = with_dbm_comment(span, cfg, dbm_injector, args)
         try:
             result = await method(*args, **kwargs)
         except BaseException:
@@ -62,12 +64,12 @@ class TracedAsyncCursor(TracedCursor):
     async def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         self._self_last_execute_operation = query
         return await self._trace_method(self.__wrapped__.execute, self._self_datadog_name, query,
-                                        self._self_tags, (query,) + args, kwargs)
+                                        self._self_tags, (query,) + args, kwargs, self._self_dbm_injector)
 
     async def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         self._self_last_execute_operation = query
         return await self._trace_method(self.__wrapped__.executemany, self._self_datadog_name, query,
-                                        self._self_many_tags, (query,) + args, kwargs)
+                                        self._self_many_tags, (query,) + args, kwargs, self._self_dbm_injector)
 
 
 class FetchTracedAsyncCursor(TracedAsyncCursor):

@@ -13,10 +13,12 @@ from ddtrace.contrib import _safety
 from ddtrace.contrib.dbapi import MEASURED_KEY, TracedConnection, call_in_span, start_span, text_or_none
 from ddtrace.contrib.trace_utils import unwrap, wrap
 from ddtrace.ext import SpanKind, SpanTypes, db, net
+from ddtrace.propagation import _database_monitoring as _dbm
 
 config._add("mysqldb", dict(
     _default_service="mysql",
     _dbapi_span_name_prefix="mysql",
+    _dbm_injector=_dbm.default_injector,
     _dbapi_span_operation_name="mysql.query",
     trace_fetch_methods=asbool(os.environ.get("DD_MYSQLDB_TRACE_FETCH_METHODS", "false")),
     trace_connect=asbool(os.environ.get("DD_MYSQLDB_TRACE_CONNECT", "false")),

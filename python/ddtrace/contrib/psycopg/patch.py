@@ -23,8 +23,19 @@ from ddtrace.contrib.dbapi import (MEASURED_KEY, FetchTracedCursor, TracedConnec
 from ddtrace.contrib.dbapi_async import FetchTracedAsyncCursor, TracedAsyncConnection, TracedAsyncCursor
 from ddtrace.contrib.trace_utils import iswrapped, unwrap, wrap
 from ddtrace.ext import SpanTypes, db, net, sql
+from ddtrace.propagation import _database_monitoring as _dbm
+
+def _psycopg_injector(comment, statement):
+    # composed SQL (psycopg.sql, psycopg2.sql) gets a composed comment
+    for module in _modules():
+        sql_module = getattr(module, "sql", None)
+        if sql_module is not None and isinstance(statement, sql_module.Composable):
+            return sql_module.SQL(comment) + statement
+    return _dbm.default_injector(comment, statement)
+
 
 config._add("psycopg", dict(
+    _dbm_injector=_psycopg_injector,
     _default_service="postgres",
     _dbapi_span_name_prefix="postgres",
     _dbapi_span_operation_name="postgres.query",

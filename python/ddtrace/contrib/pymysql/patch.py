@@ -11,10 +11,12 @@ from ddtrace.contrib import _safety
 from ddtrace.contrib.dbapi import TracedConnection, text_or_none
 from ddtrace.contrib.trace_utils import unwrap, wrap
 from ddtrace.ext import db, net
+from ddtrace.propagation import _database_monitoring as _dbm
 
 config._add("pymysql", dict(
     _default_service="pymysql",
     _dbapi_span_name_prefix="pymysql",
+    _dbm_injector=_dbm.default_injector,
     _dbapi_span_operation_name="pymysql.query",
     trace_fetch_methods=asbool(os.environ.get("DD_PYMYSQL_TRACE_FETCH_METHODS", "false")),
 ))
