@@ -3,8 +3,10 @@ and checks the two promises of a data-layer integration: the span trees
 are ddtrace's, and tracing changes nothing the app sees (results and
 exceptions, as each app reports them through apps/seen.py)."""
 import os
+import signal
 import subprocess
 import tempfile
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import differential
@@ -58,6 +60,47 @@ def assert_like_ddtrace(app: str, args: Sequence[str] = (), env: Optional[Dict[s
     assert seen_theirs == untraced, "ddtrace changed what the app saw"
     differential.assert_same_trees(theirs, ours, ignore_meta=ignore_meta, ignore_metrics=ignore_metrics)
     return ours
+
+
+def run_with_worker(tracer: str, app: str, worker_app: str, args: Sequence[str] = (),
+                    env: Optional[Dict[str, str]] = None) -> Tuple[List[List[dict]], str]:
+    """``apps/<app>`` under ``tracer``'s ddtrace-run while a Celery worker of
+    ``worker_app`` (solo pool) runs under it too, both sending to one agent;
+    the traces (each trace's chunks from both processes joined) and what the
+    app saw. The worker is stopped (warm shutdown, which flushes) after."""
+    with differential.RecordingAgent() as agent, tempfile.NamedTemporaryFile(suffix=".json") as output:
+        full = differential.tracer_env(agent, _env(env, output.name))
+        worker = subprocess.Popen(
+            [differential.bin_path(tracer, "ddtrace-run"), differential.bin_path(tracer, "celery"),
+             "-A", worker_app, "worker", "--pool=solo", "--concurrency=1", "--loglevel=warning",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env=full, cwd=APPS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        try:
+            proc = subprocess.run(
+                [differential.bin_path(tracer, "ddtrace-run"), differential.bin_path(tracer, "python"),
+                 os.path.join(APPS, app), *args], env=full, cwd=APPS, capture_output=True, text=True,
+                timeout=180)
+            assert proc.returncode == 0, "%s app failed:\n%s%s" % (tracer, proc.stdout, proc.stderr)
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker_output = worker.communicate(timeout=60)[0]
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker_output = worker.communicate()[0]
+        assert worker.returncode == 0, "%s worker failed:\n%s" % (tracer, worker_output)
+        time.sleep(0.2)
+        return joined_by_trace(agent.traces()), _read(output.name)
+
+
+def joined_by_trace(traces: List[List[dict]]) -> List[List[dict]]:
+    """The chunks of one trace (sent by several processes) as one trace."""
+    by_id: Dict[int, List[dict]] = {}
+    for trace in traces:
+        for span in trace:
+            by_id.setdefault(span["trace_id"], []).append(span)
+    return list(by_id.values())
 
 
 def spans(traces: List[List[dict]], name: Optional[str] = None) -> List[dict]:
