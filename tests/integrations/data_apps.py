@@ -2,12 +2,13 @@
 and checks the two promises of a data-layer integration: the span trees
 are ddtrace's, and tracing changes nothing the app sees (results and
 exceptions, as each app reports them through apps/seen.py)."""
+import contextlib
 import os
 import signal
 import subprocess
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import differential
 
@@ -62,34 +63,47 @@ def assert_like_ddtrace(app: str, args: Sequence[str] = (), env: Optional[Dict[s
     return ours
 
 
+@contextlib.contextmanager
+def traced_process(tracer: str, argv: Sequence[str], env: Dict[str, str]) -> Iterator[subprocess.Popen]:
+    """``argv`` (a console script of the tracer's virtualenv first) under its
+    ddtrace-run, in apps/; stopped with SIGTERM at the end (a Celery warm
+    shutdown; a server of apps/ exits on it), which must end it cleanly and
+    lets the tracer flush."""
+    proc = subprocess.Popen(
+        [differential.bin_path(tracer, "ddtrace-run"), differential.bin_path(tracer, argv[0]), *argv[1:]],
+        env=env, cwd=APPS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            output = proc.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output = proc.communicate()[0]
+    assert proc.returncode == 0, "%s %s failed (%s):\n%s" % (tracer, argv[0], proc.returncode, output)
+
+
+def celery_worker(tracer: str, worker_app: str, env: Dict[str, str]):
+    """A Celery worker of ``apps/<worker_app>`` (solo pool) under ``tracer``."""
+    return traced_process(tracer, ["celery", "-A", worker_app, "worker", "--pool=solo", "--concurrency=1",
+                                   "--loglevel=warning", "--without-gossip", "--without-mingle",
+                                   "--without-heartbeat"], env)
+
+
 def run_with_worker(tracer: str, app: str, worker_app: str, args: Sequence[str] = (),
                     env: Optional[Dict[str, str]] = None) -> Tuple[List[List[dict]], str]:
     """``apps/<app>`` under ``tracer``'s ddtrace-run while a Celery worker of
-    ``worker_app`` (solo pool) runs under it too, both sending to one agent;
-    the traces (each trace's chunks from both processes joined) and what the
-    app saw. The worker is stopped (warm shutdown, which flushes) after."""
+    ``worker_app`` runs under it too, both sending to one agent; the traces
+    (each trace's chunks from both processes joined) and what the app saw."""
     with differential.RecordingAgent() as agent, tempfile.NamedTemporaryFile(suffix=".json") as output:
         full = differential.tracer_env(agent, _env(env, output.name))
-        worker = subprocess.Popen(
-            [differential.bin_path(tracer, "ddtrace-run"), differential.bin_path(tracer, "celery"),
-             "-A", worker_app, "worker", "--pool=solo", "--concurrency=1", "--loglevel=warning",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=full, cwd=APPS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
-        try:
+        with celery_worker(tracer, worker_app, full):
             proc = subprocess.run(
                 [differential.bin_path(tracer, "ddtrace-run"), differential.bin_path(tracer, "python"),
                  os.path.join(APPS, app), *args], env=full, cwd=APPS, capture_output=True, text=True,
                 timeout=180)
             assert proc.returncode == 0, "%s app failed:\n%s%s" % (tracer, proc.stdout, proc.stderr)
-        finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker_output = worker.communicate(timeout=60)[0]
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker_output = worker.communicate()[0]
-        assert worker.returncode == 0, "%s worker failed:\n%s" % (tracer, worker_output)
         time.sleep(0.2)
         return joined_by_trace(agent.traces()), _read(output.name)
 
