@@ -34,7 +34,7 @@ from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace._pin import Pin
 from ddtrace.contrib import _safety
-from ddtrace.contrib.dbapi import MEASURED_KEY
+from ddtrace.contrib.dbapi import MEASURED_KEY, _tracer
 from ddtrace.contrib.trace_utils import (activate_distributed_headers, ext_service, set_flattened_tags,
                                         set_service_and_source, unwrap, wrap)
 from ddtrace.ext import SpanKind, SpanTypes, net
@@ -67,11 +67,6 @@ def get_version() -> str:
     return str(celery.__version__)
 
 
-def _tracer():
-    from ddtrace import tracer
-    return tracer
-
-
 # -- spans carried from one signal to the next ----------------------------------------
 def _attach(task: Any, task_id: str, span: Any, publishing: bool = False) -> None:
     spans = getattr(task, _SPANS_ATTRIBUTE, None)
@@ -92,10 +87,10 @@ def _detach(task: Any, task_id: str, publishing: bool = False) -> None:
         spans.pop((task_id, publishing), None)
 
 
-def _headers_of(span: Any) -> Dict[str, str]:
+def _headers_of(context: Any) -> Dict[str, str]:
     from ddtrace.propagation.http import HTTPPropagator
     headers: Dict[str, str] = {}
-    HTTPPropagator.inject(span.context, headers)
+    HTTPPropagator.inject(context, headers)
     return headers
 
 
@@ -105,7 +100,7 @@ def _remember_context(task: Any, task_id: str, span: Any) -> None:
     if contexts is None:
         contexts = {}
         setattr(task, _CONTEXTS_ATTRIBUTE, contexts)
-    contexts[(task_id, False)] = _headers_of(span)
+    contexts[(task_id, False)] = _headers_of(span.context)
 
 
 def _remembered_context(task: Any, task_id: str, publishing: bool = False) -> Optional[Dict[str, str]]:
@@ -219,12 +214,8 @@ def trace_before_publish(*args: Any, **kwargs: Any) -> None:
 
 
 def _inject(context: Any, message: Dict[str, Any]) -> None:
-    if not config.celery["distributed_tracing"]:
-        return
-    from ddtrace.propagation.http import HTTPPropagator
-    headers: Dict[str, str] = {}
-    HTTPPropagator.inject(context, headers)
-    message.setdefault("headers", {}).setdefault("headers", {}).update(headers)
+    if config.celery["distributed_tracing"]:
+        message.setdefault("headers", {}).setdefault("headers", {}).update(_headers_of(context))
 
 
 def trace_after_publish(*args: Any, **kwargs: Any) -> None:

@@ -15,8 +15,10 @@ pymysql...) only say how to build the connection's tags.
 The driver's call is never inside the integration-failure guard, so the
 application sees exactly the result or exception the driver gives; the
 span records that exception (``error.type``/``message``/``stack``). Only
-the tracing around it is guarded: a failure there costs the span, never
-the query.
+the tracing around it is guarded: a failure there costs tags or the span,
+never the query. With ``DD_DBM_PROPAGATION_MODE`` the statement is sent
+behind Database Monitoring's comment (ddtrace.propagation._database_monitoring)
+by the drivers whose config names an injector.
 """
 import sys
 from typing import Any, Callable, Dict, Mapping, Optional
@@ -25,7 +27,7 @@ import wrapt
 
 from ddtrace import config
 from ddtrace.contrib import _safety
-from ddtrace.contrib.trace_utils import ext_service, iswrapped, set_service_and_source
+from ddtrace.contrib.trace_utils import ext_service, iswrapped, service_and_source
 from ddtrace.ext import SpanKind, SpanTypes, db, sql
 from ddtrace.propagation import _database_monitoring as _dbm
 
@@ -42,6 +44,8 @@ _global_tracer = None
 
 
 def _tracer():
+    """The global tracer, imported once (ddtrace imports this module
+    before it has one)."""
     global _global_tracer
     if _global_tracer is None:
         from ddtrace import tracer
@@ -67,14 +71,17 @@ def start_span(cfg: Any, name: str, resource: Optional[str], span_type: Optional
         tracer = _global_tracer or _tracer()
         if not tracer.enabled:
             return None
-        service = ext_service(None, cfg)
+        service, source = service_and_source(ext_service(None, cfg), cfg)
         span = tracer.trace(name, service=service if born_with_service else None, resource=resource,
                             span_type=span_type)
     except Exception:
         _safety.failed(cfg.integration_name)
         return None
     try:
-        set_service_and_source(span, service, cfg)
+        if not born_with_service and service:
+            span.service = service
+        if source:
+            span.set_tag("_dd.svc_src", source)
         span.set_tags(tags)
     except Exception:
         _safety.failed(cfg.integration_name)
@@ -125,22 +132,58 @@ def _base_tags(cfg: Any, db_tags: Optional[Mapping[str, Any]], measured: bool = 
     return tags
 
 
+class CursorTracing:
+    """What a traced cursor needs on every query, in one plain object: each
+    of a wrapt proxy's own attributes costs a lookup through the proxy."""
+
+    __slots__ = ("config", "name", "tags", "many_tags", "fetch_tags", "db_tags", "dbm_injector",
+                 "last_query", "resource_of")
+
+    def __init__(self, cfg: Any, db_tags: Optional[Mapping[str, Any]], resource_of: Any) -> None:
+        prefix = cfg.get("_dbapi_span_name_prefix") or config.dbapi2["_dbapi_span_name_prefix"]
+        self.config = cfg
+        self.name = cfg.get("_dbapi_span_operation_name") or prefix + ".query"
+        self.db_tags = dict(db_tags or {})
+        self.tags = _base_tags(cfg, db_tags, measured=True)          # the query spans
+        self.many_tags = dict(self.tags, **{"sql.executemany": "true"})
+        self.fetch_tags = _base_tags(cfg, db_tags)
+        self.dbm_injector = _dbm.injector_for(cfg)                  # None unless DD_DBM_PROPAGATION_MODE
+        self.last_query = None
+        self.resource_of = resource_of
+
+
+def traced_call(tracing: CursorTracing, cursor: Any, method: Callable, name: str, query: Any,
+                tags: Mapping[str, Any], args: tuple, kwargs: dict, dbm_injector: Any = None) -> Any:
+    """``method(*args, **kwargs)`` of the driver's ``cursor`` in a span named
+    ``name`` whose resource is ``query``; ``db.row_count`` from the cursor."""
+    cfg = tracing.config
+    if tracing.resource_of is not None:
+        query = tracing.resource_of(cursor, query)
+    span = start_span(cfg, name, query, SpanTypes.SQL, tags)
+    if span is None:
+        return method(*args, **kwargs)
+    if dbm_injector is not None:
+        args = with_dbm_comment(span, cfg, dbm_injector, args)
+    try:
+        result = method(*args, **kwargs)
+    except BaseException:
+        finish_span(span, cfg, sys.exc_info(), getattr(cursor, "rowcount", None))
+        raise
+    finish_span(span, cfg, None, getattr(cursor, "rowcount", None))
+    return result
+
+
 class TracedCursor(wrapt.ObjectProxy):
     """A driver's cursor whose queries are traced (see the module docstring)."""
+
+    #: ``f(driver_cursor, query) -> resource`` for query objects that are
+    #: not text (composed SQL); None: the query is the resource
+    _resource_of = None
 
     def __init__(self, cursor: Any, pin: Any = None, cfg: Any = None,
                  db_tags: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__(cursor)
-        cfg = cfg or config.dbapi2
-        prefix = cfg.get("_dbapi_span_name_prefix") or config.dbapi2["_dbapi_span_name_prefix"]
-        self._self_datadog_name = cfg.get("_dbapi_span_operation_name") or prefix + ".query"
-        self._self_last_execute_operation = None
-        self._self_config = cfg
-        self._self_db_tags = dict(db_tags or {})
-        self._self_tags = _base_tags(cfg, db_tags, measured=True)       # the query spans
-        self._self_many_tags = dict(self._self_tags, **{"sql.executemany": "true"})
-        self._self_fetch_tags = _base_tags(cfg, db_tags)
-        self._self_dbm_injector = _dbm.injector_for(cfg)    # None unless DD_DBM_PROPAGATION_MODE
+        self._self_tracing = CursorTracing(cfg or config.dbapi2, db_tags, type(self)._resource_of)
 
     def __iter__(self):
         return self.__wrapped__.__iter__()
@@ -148,44 +191,22 @@ class TracedCursor(wrapt.ObjectProxy):
     def __next__(self):
         return self.__wrapped__.__next__()
 
-    def _resource(self, query: Any) -> Any:
-        """The resource of a query object (drivers with composed SQL
-        override it)."""
-        return query
-
-    def _row_count(self) -> Any:
-        return getattr(self.__wrapped__, "rowcount", None)
-
-    def _trace_method(self, method: Callable, name: str, resource: Any, tags: Mapping[str, Any],
-                      args: tuple, kwargs: dict, dbm_injector: Any = None) -> Any:
-        cfg = self._self_config
-        span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags)
-        if span is None:
-            return method(*args, **kwargs)
-        if dbm_injector is not None:
-            args = with_dbm_comment(span, cfg, dbm_injector, args)
-        try:
-            result = method(*args, **kwargs)
-        except BaseException:
-            finish_span(span, cfg, sys.exc_info(), self._row_count())
-            raise
-        finish_span(span, cfg, None, self._row_count())
-        return result
-
     def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-        self._self_last_execute_operation = query
-        return self._trace_method(self.__wrapped__.execute, self._self_datadog_name, query,
-                                  self._self_tags, (query,) + args, kwargs, self._self_dbm_injector)
+        tracing, cursor = self._self_tracing, self.__wrapped__
+        tracing.last_query = query
+        return traced_call(tracing, cursor, cursor.execute, tracing.name, query, tracing.tags,
+                           (query,) + args, kwargs, tracing.dbm_injector)
 
     def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-        self._self_last_execute_operation = query
-        return self._trace_method(self.__wrapped__.executemany, self._self_datadog_name, query,
-                                  self._self_many_tags, (query,) + args, kwargs, self._self_dbm_injector)
+        tracing, cursor = self._self_tracing, self.__wrapped__
+        tracing.last_query = query
+        return traced_call(tracing, cursor, cursor.executemany, tracing.name, query, tracing.many_tags,
+                           (query,) + args, kwargs, tracing.dbm_injector)
 
     def callproc(self, proc: Any, *args: Any) -> Any:
-        self._self_last_execute_operation = proc
-        return self._trace_method(self.__wrapped__.callproc, self._self_datadog_name, proc,
-                                  self._self_tags, (proc,) + args, {})
+        tracing, cursor = self._self_tracing, self.__wrapped__
+        tracing.last_query = proc
+        return traced_call(tracing, cursor, cursor.callproc, tracing.name, proc, tracing.tags, (proc,) + args, {})
 
     def __enter__(self):
         # the driver's own error when its cursor is no context manager
@@ -200,18 +221,18 @@ class TracedCursor(wrapt.ObjectProxy):
 class FetchTracedCursor(TracedCursor):
     """A traced cursor whose ``fetchone``/``fetchmany``/``fetchall`` have
     spans too (``<name>.fetchone``...; the integration's
-    ``trace_fetch_methods``)."""
+    ``trace_fetch_methods``), with the last query as resource."""
 
     def _fetch(self, method_name: str, args: tuple, kwargs: dict, tags: Mapping[str, Any]) -> Any:
-        return self._trace_method(getattr(self.__wrapped__, method_name),
-                                  "%s.%s" % (self._self_datadog_name, method_name),
-                                  self._self_last_execute_operation, tags, args, kwargs)
+        tracing, cursor = self._self_tracing, self.__wrapped__
+        return traced_call(tracing, cursor, getattr(cursor, method_name), "%s.%s" % (tracing.name, method_name),
+                           tracing.last_query, tags, args, kwargs)
 
     def fetchone(self, *args: Any, **kwargs: Any) -> Any:
-        return self._fetch("fetchone", args, kwargs, self._self_fetch_tags)
+        return self._fetch("fetchone", args, kwargs, self._self_tracing.fetch_tags)
 
     def fetchall(self, *args: Any, **kwargs: Any) -> Any:
-        return self._fetch("fetchall", args, kwargs, self._self_fetch_tags)
+        return self._fetch("fetchall", args, kwargs, self._self_tracing.fetch_tags)
 
     def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
         return self._fetch("fetchmany", args, kwargs, fetch_size_tags(self, args, kwargs))
@@ -229,7 +250,7 @@ def with_dbm_comment(span: Any, cfg: Any, injector: Any, args: tuple) -> tuple:
 def fetch_size_tags(cursor: TracedCursor, args: tuple, kwargs: dict) -> Dict[str, Any]:
     """``db.fetch.size``: the rows asked of ``fetchmany`` (else the cursor's
     ``arraysize``), as ddtrace tags it."""
-    tags = dict(cursor._self_fetch_tags)
+    tags = dict(cursor._self_tracing.fetch_tags)
     size = args[0] if args else kwargs.get("size", getattr(cursor.__wrapped__, "arraysize", None))
     if size:
         tags["db.fetch.size"] = size

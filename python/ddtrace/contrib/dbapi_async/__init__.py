@@ -34,6 +34,26 @@ async def await_in_span(span: Any, cfg: Any, method: Callable, args: tuple, kwar
     return result
 
 
+async def traced_await(tracing: Any, cursor: Any, method: Callable, name: str, query: Any, tags: Any,
+                       args: tuple, kwargs: dict, dbm_injector: Any = None) -> Any:
+    """``dbapi.traced_call`` for a coroutine method: the span covers the await."""
+    cfg = tracing.config
+    if tracing.resource_of is not None:
+        query = tracing.resource_of(cursor, query)
+    span = start_span(cfg, name, query, SpanTypes.SQL, tags)
+    if span is None:
+        return await method(*args, **kwargs)
+    if dbm_injector is not None:
+        args = with_dbm_comment(span, cfg, dbm_injector, args)
+    try:
+        result = await method(*args, **kwargs)
+    except BaseException:
+        finish_span(span, cfg, sys.exc_info(), getattr(cursor, "rowcount", None))
+        raise
+    finish_span(span, cfg, None, getattr(cursor, "rowcount", None))
+    return result
+
+
 class TracedAsyncCursor(TracedCursor):
     async def __aenter__(self):
         await self.__wrapped__.__aenter__()
@@ -45,44 +65,30 @@ class TracedAsyncCursor(TracedCursor):
     def __aiter__(self):
         return self.__wrapped__.__aiter__()
 
-    async def _trace_method(self, method: Callable, name: str, resource: Any, tags: Any,
-                            args: tuple, kwargs: dict, dbm_injector: Any = None) -> Any:
-        cfg = self._self_config
-        span = start_span(cfg, name, self._resource(resource), SpanTypes.SQL, tags)
-        if span is None:
-            return await method(*args, **kwargs)
-        if dbm_injector is not None:
-            args = with_dbm_comment(span, cfg, dbm_injector, args)
-        try:
-            result = await method(*args, **kwargs)
-        except BaseException:
-            finish_span(span, cfg, sys.exc_info(), self._row_count())
-            raise
-        finish_span(span, cfg, None, self._row_count())
-        return result
-
     async def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-        self._self_last_execute_operation = query
-        return await self._trace_method(self.__wrapped__.execute, self._self_datadog_name, query,
-                                        self._self_tags, (query,) + args, kwargs, self._self_dbm_injector)
+        tracing, cursor = self._self_tracing, self.__wrapped__
+        tracing.last_query = query
+        return await traced_await(tracing, cursor, cursor.execute, tracing.name, query, tracing.tags,
+                                  (query,) + args, kwargs, tracing.dbm_injector)
 
     async def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-        self._self_last_execute_operation = query
-        return await self._trace_method(self.__wrapped__.executemany, self._self_datadog_name, query,
-                                        self._self_many_tags, (query,) + args, kwargs, self._self_dbm_injector)
+        tracing, cursor = self._self_tracing, self.__wrapped__
+        tracing.last_query = query
+        return await traced_await(tracing, cursor, cursor.executemany, tracing.name, query, tracing.many_tags,
+                                  (query,) + args, kwargs, tracing.dbm_injector)
 
 
 class FetchTracedAsyncCursor(TracedAsyncCursor):
     async def _fetch(self, method_name: str, args: tuple, kwargs: dict, tags: Any) -> Any:
-        return await self._trace_method(getattr(self.__wrapped__, method_name),
-                                        "%s.%s" % (self._self_datadog_name, method_name),
-                                        self._self_last_execute_operation, tags, args, kwargs)
+        tracing, cursor = self._self_tracing, self.__wrapped__
+        return await traced_await(tracing, cursor, getattr(cursor, method_name),
+                                  "%s.%s" % (tracing.name, method_name), tracing.last_query, tags, args, kwargs)
 
     async def fetchone(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._fetch("fetchone", args, kwargs, self._self_fetch_tags)
+        return await self._fetch("fetchone", args, kwargs, self._self_tracing.fetch_tags)
 
     async def fetchall(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._fetch("fetchall", args, kwargs, self._self_fetch_tags)
+        return await self._fetch("fetchall", args, kwargs, self._self_tracing.fetch_tags)
 
     async def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
         return await self._fetch("fetchmany", args, kwargs, fetch_size_tags(self, args, kwargs))

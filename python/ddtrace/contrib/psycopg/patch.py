@@ -50,31 +50,30 @@ def get_version() -> str:
 
 
 # -- cursors and connections --------------------------------------------------------
-class _ComposedResource:
-    def _resource(self, query):
-        # psycopg.sql.SQL / Composed: the text the server receives
-        if type(query).__name__ in ("SQL", "Composed"):
-            try:
-                return query.as_string(self.__wrapped__)
-            except Exception:
-                return str(query)
-        return query
+def composed_text(cursor, query):
+    """psycopg.sql.SQL / Composed: the text the server receives."""
+    if type(query).__name__ in ("SQL", "Composed"):
+        try:
+            return query.as_string(cursor)
+        except Exception:
+            return str(query)
+    return query
 
 
-class PsycopgTracedCursor(_ComposedResource, TracedCursor):
-    pass
+class PsycopgTracedCursor(TracedCursor):
+    _resource_of = staticmethod(composed_text)
 
 
-class PsycopgFetchTracedCursor(_ComposedResource, FetchTracedCursor):
-    pass
+class PsycopgFetchTracedCursor(FetchTracedCursor):
+    _resource_of = staticmethod(composed_text)
 
 
-class PsycopgTracedAsyncCursor(_ComposedResource, TracedAsyncCursor):
-    pass
+class PsycopgTracedAsyncCursor(TracedAsyncCursor):
+    _resource_of = staticmethod(composed_text)
 
 
-class PsycopgFetchTracedAsyncCursor(_ComposedResource, FetchTracedAsyncCursor):
-    pass
+class PsycopgFetchTracedAsyncCursor(FetchTracedAsyncCursor):
+    _resource_of = staticmethod(composed_text)
 
 
 class Psycopg2TracedConnection(TracedConnection):

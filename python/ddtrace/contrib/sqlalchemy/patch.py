@@ -14,7 +14,7 @@ from sqlalchemy.event import listen
 
 from ddtrace import config
 from ddtrace.contrib import _safety
-from ddtrace.contrib.dbapi import MEASURED_KEY, finish_span, start_span
+from ddtrace.contrib.dbapi import MEASURED_KEY, _tracer, finish_span, start_span
 from ddtrace.contrib.trace_utils import unwrap, wrap
 from ddtrace.ext import SpanKind, SpanTypes, net, sql
 
@@ -25,11 +25,6 @@ _TRACER_ATTRIBUTE = "_datadog_sqlalchemy_engine_tracer"
 
 def get_version() -> str:
     return getattr(sqlalchemy, "__version__", "")
-
-
-def _tracer():
-    from ddtrace import tracer
-    return tracer
 
 
 def _url_tags(url: Any) -> Dict[str, Any]:

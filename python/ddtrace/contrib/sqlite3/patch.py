@@ -7,7 +7,7 @@ import sqlite3.dbapi2
 
 from ddtrace import config
 from ddtrace._config import asbool
-from ddtrace.contrib.dbapi import FetchTracedCursor, TracedConnection, TracedCursor
+from ddtrace.contrib.dbapi import FetchTracedCursor, TracedConnection, TracedCursor, traced_call
 from ddtrace.contrib.trace_utils import unwrap, wrap
 from ddtrace.ext import db
 
@@ -25,8 +25,11 @@ def get_version() -> str:
 
 class TracedSQLiteCursor(TracedCursor):
     # sqlite3's execute returns the cursor itself: the traced one, here
-    def execute(self, *args, **kwargs):
-        super().execute(*args, **kwargs)
+    def execute(self, query, *args, **kwargs):
+        tracing, cursor = self._self_tracing, self.__wrapped__
+        tracing.last_query = query
+        traced_call(tracing, cursor, cursor.execute, tracing.name, query, tracing.tags, (query,) + args, kwargs,
+                    tracing.dbm_injector)
         return self
 
     def executemany(self, *args, **kwargs):
