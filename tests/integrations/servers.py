@@ -9,6 +9,7 @@ refuse to run as root, so when the tests run as root they run as `nobody`
 ``with PostgresServer() as pg: pg.dsn`` or through the session fixtures of
 conftest.py, which start a server the first time a test asks for it.
 """
+import glob
 import os
 import shutil
 import socket
@@ -17,7 +18,13 @@ import tempfile
 import time
 from typing import List, Optional
 
-POSTGRES_BIN = "/usr/lib/postgresql/15/bin"
+def _postgres_bin() -> str:
+    """The newest PostgreSQL Debian installed (/usr/lib/postgresql/<major>/bin)."""
+    found = glob.glob("/usr/lib/postgresql/*/bin")
+    return max(found, key=lambda path: int(path.split("/")[-2])) if found else "/usr/lib/postgresql/15/bin"
+
+
+POSTGRES_BIN = _postgres_bin()
 NOBODY_UID = 65534
 NOBODY_GID = 65534
 

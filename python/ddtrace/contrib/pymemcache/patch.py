@@ -75,7 +75,7 @@ def _row_count(command: str, result: Any) -> Any:
 
 def _trace(method: Callable, command: str, tags: Dict[str, Any], args: tuple, kwargs: dict) -> Any:
     cfg = config.pymemcache
-    if cfg.command_enabled:
+    if cfg["command_enabled"]:
         try:
             keys = _keys_text(args)
             tags = dict(tags, **{memcachedx.QUERY: command + (" " + keys if keys else "")})

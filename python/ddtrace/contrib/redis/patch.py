@@ -69,11 +69,13 @@ def _tags(raw_command: str, instance: Any) -> Dict[str, Any]:
 
 
 def _command_span(instance: Any, args: tuple) -> Optional[Any]:
-    # on every command: try/except, not the guard's generator
+    # on every command: try/except, not the guard's generator, and the
+    # config read by subscript (an IntegrationConfig attribute goes through
+    # a Python __getattr__)
     cfg = config.redis
     try:
-        query = stringify_cache_args(args, cmd_max_len=cfg.cmd_max_length)
-        resource = query.split(" ", 1)[0] if cfg.resource_only_command else query
+        query = stringify_cache_args(args, cmd_max_len=cfg["cmd_max_length"])
+        resource = query.split(" ", 1)[0] if cfg["resource_only_command"] else query
         tags = _tags(query, instance)
         tags[redisx.ARGS_LEN] = len(args)      # an int: a metric
     except Exception:
@@ -86,9 +88,9 @@ def _pipeline_span(instance: Any) -> Optional[Any]:
     cfg = config.redis
     try:
         stack = instance.command_stack
-        commands: List[str] = [stringify_cache_args(c, cmd_max_len=cfg.cmd_max_length) for c, _ in stack]
+        commands: List[str] = [stringify_cache_args(c, cmd_max_len=cfg["cmd_max_length"]) for c, _ in stack]
         raw = "\n".join(commands)
-        resource = "\n".join(c.split(" ", 1)[0] for c in commands) if cfg.resource_only_command else raw
+        resource = "\n".join(c.split(" ", 1)[0] for c in commands) if cfg["resource_only_command"] else raw
         tags = _tags(raw, instance)
         tags[redisx.PIPELINE_LEN] = len(stack)
     except Exception:
