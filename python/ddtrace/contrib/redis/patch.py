@@ -62,9 +62,20 @@ def _connection_tags(instance: Any) -> Dict[str, Any]:
 
 
 def _tags(raw_command: str, instance: Any) -> Dict[str, Any]:
-    tags = {"span.kind": SpanKind.CLIENT, "component": "redis", db.SYSTEM: redisx.APP,
-            redisx.RAWCMD: raw_command, MEASURED_KEY: 1}
-    tags.update(_connection_tags(instance))
+    """A command span's tags: the client's, read once per connection pool
+    (kept on it), and the command's."""
+    pool = getattr(instance, "connection_pool", None)
+    client_tags = getattr(pool, "_ctrace_span_tags", None)
+    if client_tags is None:
+        client_tags = {"span.kind": SpanKind.CLIENT, "component": "redis", db.SYSTEM: redisx.APP,
+                       MEASURED_KEY: 1}
+        client_tags.update(_connection_tags(instance))
+        try:
+            pool._ctrace_span_tags = client_tags
+        except AttributeError:
+            pass            # a pool that takes no attributes: read each time
+    tags = dict(client_tags)
+    tags[redisx.RAWCMD] = raw_command
     return tags
 
 
