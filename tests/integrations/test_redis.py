@@ -31,3 +31,16 @@ def test_raw_command_length_is_configurable(redis_server):
            "DD_REDIS_RESOURCE_ONLY_COMMAND": "false"}
     traces = data_apps.assert_like_ddtrace("redis_app.py", env=env)
     assert data_apps.spans(traces)[1]["meta"]["redis.raw_command"] == "SET k vvvvvv..."
+
+
+def test_a_service_set_in_code_after_patching_names_the_spans_as_in_ddtrace(redis_server):
+    import differential
+    code = """
+        import redis
+        from ddtrace import config
+        config.redis["service"] = "my-cache"
+        redis.Redis(host="127.0.0.1", port=%d).get("k")
+    """ % redis_server.port
+    ours = differential.run_script("ctrace", code)
+    differential.assert_same_trees(differential.run_script("ddtrace", code), ours)
+    assert [(s["service"], s["meta"]["_dd.svc_src"]) for s in data_apps.spans(ours)] == [("my-cache", "m")]

@@ -29,6 +29,11 @@ config._add("redis", {
     "resource_only_command": asbool(os.environ.get("DD_REDIS_RESOURCE_ONLY_COMMAND", "true")),
 })
 
+#: The settings, held once: ``config.redis`` is found through the global
+#: config's Python __getattr__ on every read, twice per command. (What the
+#: user sets on config.redis later lands in this same object.)
+_config = config.redis
+
 SINGLE_KEY_COMMANDS = frozenset(["GET", "GETDEL", "GETEX", "GETRANGE", "GETSET", "LINDEX", "LRANGE", "RPOP",
                                  "LPOP", "HGET", "HGETALL", "HKEYS", "HMGET", "HRANDFIELD", "HVALS"])
 ROW_RETURNING_COMMANDS = SINGLE_KEY_COMMANDS | {"MGET"}
@@ -83,7 +88,7 @@ def _command_span(instance: Any, args: tuple) -> Optional[Any]:
     # on every command: try/except, not the guard's generator, and the
     # config read by subscript (an IntegrationConfig attribute goes through
     # a Python __getattr__)
-    cfg = config.redis
+    cfg = _config
     try:
         query = stringify_cache_args(args, cmd_max_len=cfg["cmd_max_length"])
         resource = query.split(" ", 1)[0] if cfg["resource_only_command"] else query
@@ -96,7 +101,7 @@ def _command_span(instance: Any, args: tuple) -> Optional[Any]:
 
 
 def _pipeline_span(instance: Any) -> Optional[Any]:
-    cfg = config.redis
+    cfg = _config
     try:
         stack = instance.command_stack
         commands: List[str] = [stringify_cache_args(c, cmd_max_len=cfg["cmd_max_length"]) for c, _ in stack]
@@ -125,7 +130,7 @@ def _finish_command(span: Any, args: tuple, exc_info: Any, result: Any) -> None:
             count = 0 if exc_info is not None else row_count(command, result)
     except Exception:
         _safety.failed("redis")
-    finish_span(span, config.redis, exc_info, count)
+    finish_span(span, _config, exc_info, count)
 
 
 def _traced_execute_command(wrapped, instance, args, kwargs):
@@ -142,7 +147,7 @@ def _traced_execute_command(wrapped, instance, args, kwargs):
 
 
 def _traced_execute_pipeline(wrapped, instance, args, kwargs):
-    return call_in_span(_pipeline_span(instance), config.redis, wrapped, args, kwargs)
+    return call_in_span(_pipeline_span(instance), _config, wrapped, args, kwargs)
 
 
 async def _traced_async_execute_command(wrapped, instance, args, kwargs):
@@ -159,7 +164,7 @@ async def _traced_async_execute_command(wrapped, instance, args, kwargs):
 
 
 async def _traced_async_execute_pipeline(wrapped, instance, args, kwargs):
-    return await await_in_span(_pipeline_span(instance), config.redis, wrapped, args, kwargs)
+    return await await_in_span(_pipeline_span(instance), _config, wrapped, args, kwargs)
 
 
 def _targets():
