@@ -14,12 +14,12 @@ _PIN_NAME = "_datadog_pin"
 # wrapt proxies forward attribute writes to what they wrap unless the name
 # starts with `_self_`.
 _PROXY_PIN_NAME = "_self_" + _PIN_NAME
+# every wrapt proxy and wrapper (wrapt 2's ObjectProxy is only one of them)
+_PROXY = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
 
 
 def _pin_attribute(obj: Any) -> str:
-    # wrapt 2's FunctionWrapper is a BaseObjectProxy, not a wrapt.ObjectProxy
-    proxy_type = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
-    return _PROXY_PIN_NAME if isinstance(obj, proxy_type) else _PIN_NAME
+    return _PROXY_PIN_NAME if isinstance(obj, _PROXY) else _PIN_NAME
 
 
 class Pin:

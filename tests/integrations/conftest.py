@@ -16,3 +16,27 @@ def peers_installed():
     """The differential tests need real ddtrace next to ours: `make peers`."""
     if not differential.have_ddtrace():
         pytest.fail("real ddtrace is missing: run `make peers` (make test does)")
+
+
+# -- real servers, started once per session the first time a test needs one ---------
+import servers  # noqa: E402
+
+
+def _session_server(server_cls):
+    @pytest.fixture(scope="session")
+    def fixture():
+        with server_cls() as server:
+            yield server
+    return fixture
+
+
+postgres_server = _session_server(servers.PostgresServer)
+mariadb_server = _session_server(servers.MariaDBServer)
+redis_server = _session_server(servers.RedisServer)
+memcached_server = _session_server(servers.MemcachedServer)
+
+
+@pytest.fixture
+def down_port():
+    """A port of 127.0.0.1 nothing listens on: a server that is down."""
+    return servers.free_port()

@@ -1,6 +1,7 @@
 """An integration's own failure never breaks the application.
 
-Integrations put ``with guard("flask"):`` around their *tracing* code
+Integrations put ``with guard("flask"):`` (or, on a hot path, ``try:`` ...
+``except Exception: failed("flask")``) around their *tracing* code
 (building tags, extracting headers, starting spans), never around the
 user's call. An exception there is swallowed, counted per integration in
 ``errors`` and logged once per integration with its traceback, so a bug in
@@ -9,6 +10,7 @@ not an ``Exception`` (KeyboardInterrupt, SystemExit) passes through.
 """
 import logging
 from collections import Counter
+from typing import Any
 
 log = logging.getLogger("ddtrace")
 
@@ -36,11 +38,11 @@ class guard:
         return True
 
 
-def failed(integration: str, exc_info: tuple) -> None:
+def failed(integration: str, exc_info: Any = True) -> None:
     """Count (and, the first time, log) a failure of ``integration``'s own
     code: what ``guard`` does, for hot paths that catch it themselves
-    (``except Exception: failed("flask", sys.exc_info())``) to save the
-    guard's three calls."""
+    (``except Exception: failed("redis")``, the exception being handled,
+    or ``failed("flask", sys.exc_info())``) to save the guard's calls."""
     errors[integration] += 1
     if errors[integration] == 1:
         log.warning("ctrace: the %s integration failed; the application goes on "

@@ -22,6 +22,7 @@ from urllib import parse
 import wrapt
 
 from ddtrace._config import IntegrationConfig, config
+from ddtrace._pin import _PROXY as _PIN_PROXY_TYPE
 from ddtrace._pin import Pin
 from ddtrace.ext import http, net
 
@@ -41,7 +42,7 @@ def wrap(module: Any, name: str, wrapper: Callable) -> None:
 
 #: What every wrapt proxy is an instance of. In wrapt 2, FunctionWrapper
 #: derives from BaseObjectProxy, not from wrapt.ObjectProxy (a subclass).
-PROXY_TYPE = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
+PROXY_TYPE = _PIN_PROXY_TYPE
 
 
 def iswrapped(obj: Any, attr: Optional[str] = None) -> bool:
@@ -115,6 +116,18 @@ def set_service_and_source(span: Any, service: Optional[str], int_config: Integr
     4 does, ``_dd.svc_src``: where the name came from (``opt.service_mapping``,
     ``opt.split_by_domain``, the integration's name for its default, ``m``
     for the user's own service)."""
+    service, source = service_and_source(service, int_config, default_service_key)
+    if source:
+        span.set_tag("_dd.svc_src", source)
+    if service:
+        span.service = service
+
+
+def service_and_source(service: Optional[str], int_config: IntegrationConfig,
+                       default_service_key: str = "_default_service") -> Tuple[Optional[str], str]:
+    """The service ``set_service_and_source`` gives a span and its
+    ``_dd.svc_src`` ('' for none), for integrations that pass both when
+    they create the span (one call fewer on every query)."""
     source = ""
     mapped = config.service_mapping.get(service, service) if service else service
     if mapped != service:
@@ -125,10 +138,7 @@ def set_service_and_source(span: Any, service: Optional[str], int_config: Integr
         source = int_config.integration_name
     elif config._is_user_provided_service:
         source = "m"
-    if source:
-        span.set_tag("_dd.svc_src", source)
-    if service:
-        span.service = service
+    return service, source
 
 
 def inherit_service_source(span: Any) -> None:

@@ -1,0 +1,122 @@
+"""asyncpg as ddtrace 4.16 traces it. ``asyncpg.connect`` gets a
+``postgres.connect`` span and returns a proxy of the connection whose
+protocol carries a Pin with the connection's tags; every query goes
+through one of the protocol's methods (``execute``, ``bind_execute``,
+``query``, ``bind_execute_many``), each given a ``postgres.query`` span
+whose resource is the SQL. Pools connect through asyncpg's own module:
+their queries are traced with the module's Pin (no connection tags), as in
+ddtrace. Both spans are created with the parent's service and renamed, so
+they carry ``version`` as ddtrace's do."""
+import sys
+from typing import Any, Dict
+
+import asyncpg
+import asyncpg.protocol
+import wrapt
+
+from ddtrace import config
+from ddtrace._pin import Pin
+from ddtrace.contrib import _safety
+from ddtrace.contrib.dbapi import MEASURED_KEY, finish_span, start_span
+from ddtrace.contrib.dbapi_async import await_in_span
+from ddtrace.contrib.trace_utils import iswrapped, unwrap, with_traced_module, wrap
+from ddtrace.ext import SpanKind, SpanTypes, db, net
+
+config._add("asyncpg", dict(_default_service="postgres"))
+
+DBMS_NAME = "postgresql"
+_PROTOCOL_METHODS = ("execute", "bind_execute", "query", "bind_execute_many")
+_SPAN_TAGS = {"component": "asyncpg", db.SYSTEM: DBMS_NAME, "span.kind": SpanKind.CLIENT}
+_QUERY_TAGS = dict(_SPAN_TAGS, **{MEASURED_KEY: 1})
+
+
+def get_version() -> str:
+    return getattr(asyncpg, "__version__", "")
+
+
+def connection_tags(conn: Any) -> Dict[str, Any]:
+    host = port = ""
+    addr, params = conn._addr, conn._params
+    if isinstance(addr, tuple) and len(addr) == 2:
+        host, port = addr
+    return {net.TARGET_HOST: host, net.TARGET_PORT: port, net.SERVER_ADDRESS: host,
+            db.USER: params.user, db.NAME: params.database}
+
+
+class TracedConnection(wrapt.ObjectProxy):
+    """An asyncpg connection; its Pin lives on its protocol, where the
+    traced methods find it."""
+
+    def __init__(self, conn: Any, pin: Pin) -> None:
+        super().__init__(conn)
+        with _safety.guard("asyncpg"):
+            tags = connection_tags(conn)
+            tags[db.SYSTEM] = DBMS_NAME
+            pin.clone(tags=tags).onto(conn._protocol)
+
+    def __setddpin__(self, pin: Pin) -> None:
+        pin.onto(self._protocol)
+
+    def __getddpin__(self) -> Any:
+        return Pin.get_from(self._protocol)
+
+
+def _start(pin: Pin, name: str, resource: Any, tags: Dict[str, Any]) -> Any:
+    cfg = config.asyncpg
+    if pin.service:      # a connection's own service (Pin.override)
+        cfg = cfg.copy()
+        cfg["service"] = pin.service
+    return start_span(cfg, name, resource, SpanTypes.SQL, tags, born_with_service=False)
+
+
+@with_traced_module
+async def _traced_connect(module, pin, wrapped, instance, args, kwargs):
+    span = _start(pin, "postgres.connect", None, _SPAN_TAGS)
+    if span is None:
+        return TracedConnection(await wrapped(*args, **kwargs), pin)
+    try:
+        conn = TracedConnection(await wrapped(*args, **kwargs), pin)
+    except BaseException:
+        finish_span(span, config.asyncpg, sys.exc_info())
+        raise
+    try:
+        span.set_tags(connection_tags(conn))
+    except Exception:
+        _safety.failed("asyncpg")
+    finish_span(span, config.asyncpg)
+    return conn
+
+
+@with_traced_module
+async def _traced_protocol_method(module, pin, wrapped, instance, args, kwargs):
+    query = None
+    try:
+        state = args[0] if args else kwargs.get("state")
+        query = state if isinstance(state, (str, bytes)) else state.query
+        tags = dict(_QUERY_TAGS, **pin.tags) if pin.tags else _QUERY_TAGS
+    except Exception:
+        _safety.failed("asyncpg")
+        return await wrapped(*args, **kwargs)
+    return await await_in_span(_start(pin, "postgres.query", query, tags), config.asyncpg, wrapped, args, kwargs)
+
+
+def patch() -> None:
+    if getattr(asyncpg, "_datadog_patch", False):
+        return
+    asyncpg._datadog_patch = True
+    Pin().onto(asyncpg)
+    wrap(asyncpg, "connect", _traced_connect(asyncpg))
+    for method in _PROTOCOL_METHODS:
+        wrap(asyncpg.protocol, "Protocol." + method, _traced_protocol_method(asyncpg))
+
+
+def unpatch() -> None:
+    if not getattr(asyncpg, "_datadog_patch", False):
+        return
+    asyncpg._datadog_patch = False
+    if iswrapped(asyncpg, "connect"):
+        unwrap(asyncpg, "connect")
+    for method in _PROTOCOL_METHODS:
+        # the wrappers sit on the Python subclass, over BaseProtocol's methods
+        if method in asyncpg.protocol.Protocol.__dict__:
+            delattr(asyncpg.protocol.Protocol, method)

@@ -1,0 +1,126 @@
+"""pymemcache as ddtrace 4.16 traces it: ``pymemcache.client.base.Client``
+(and ``hash.Client``, and the clients a ``HashClient`` makes) becomes
+``WrappedClient``, a proxy whose commands each get a ``memcached.command``
+span tagged with the server's address and, for reads, ``db.row_count``.
+A ``HashClient`` with ``use_pooling`` makes pooled clients this does not
+trace (ddtrace traces those through a HashClient proxy)."""
+import os
+from typing import Any, Callable, Dict
+
+import pymemcache
+import pymemcache.client.base
+import pymemcache.client.hash
+import wrapt
+
+from ddtrace import config
+from ddtrace._config import asbool
+from ddtrace.contrib import _safety
+from ddtrace.contrib.dbapi import MEASURED_KEY, call_in_span, start_span
+from ddtrace.ext import SpanKind, SpanTypes, db, net
+from ddtrace.ext import memcached as memcachedx
+
+config._add("pymemcache", dict(
+    _default_service=memcachedx.SERVICE,
+    command_enabled=asbool(os.environ.get("DD_TRACE_MEMCACHED_COMMAND_ENABLED", "false")),
+))
+
+_Client = pymemcache.client.base.Client
+_HashClient = pymemcache.client.hash.HashClient
+_COMMANDS = ("set", "set_many", "add", "replace", "append", "prepend", "cas", "get", "get_many", "gets",
+             "gets_many", "delete", "delete_many", "incr", "decr", "touch", "stats", "version", "flush_all",
+             "quit")
+_ALIASES = {"set_multi": "set_many", "get_multi": "get_many"}
+
+
+def get_version() -> str:
+    return getattr(pymemcache, "__version__", "")
+
+
+def _address_tags(args: tuple) -> Dict[str, Any]:
+    try:
+        host, port = args[0]
+        return {net.TARGET_HOST: host, net.TARGET_PORT: port, net.SERVER_ADDRESS: host}
+    except Exception:
+        return {}
+
+
+def _keys_text(args: tuple) -> str:
+    """The keys a command acts on, space-separated, as ddtrace shows them."""
+    if not args:
+        return ""
+    arg = args[0]
+    if type(arg) is dict:
+        arg = list(arg)
+    if type(arg) is str:
+        return arg
+    if type(arg) is bytes:
+        return arg.decode()
+    if type(arg) is list and arg:
+        if type(arg[0]) is str:
+            return " ".join(arg)
+        if type(arg[0]) is bytes:
+            return b" ".join(arg).decode()
+    return ""
+
+
+def _row_count(command: str, result: Any) -> Any:
+    if command in ("get_many", "gets_many"):
+        return sum(1 for doc in result if doc) if result else 0
+    if command == "get":
+        return 1 if result else 0
+    if command == "gets":
+        return 1 if result[0] else 0
+    return None
+
+
+def _trace(method: Callable, command: str, tags: Dict[str, Any], args: tuple, kwargs: dict) -> Any:
+    cfg = config.pymemcache
+    if cfg["command_enabled"]:
+        try:
+            keys = _keys_text(args)
+            tags = dict(tags, **{memcachedx.QUERY: command + (" " + keys if keys else "")})
+        except Exception:
+            _safety.failed("pymemcache")
+    span = start_span(cfg, memcachedx.CMD, command, SpanTypes.CACHE, tags, born_with_service=False)
+    return call_in_span(span, cfg, method, args, kwargs, lambda result: _row_count(command, result))
+
+
+class WrappedClient(wrapt.ObjectProxy):
+    """A pymemcache ``Client`` whose commands are traced."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(_Client(*args, **kwargs))
+        tags = {"component": "pymemcache", db.SYSTEM: memcachedx.DBMS_NAME, "span.kind": SpanKind.CLIENT,
+                MEASURED_KEY: 1}
+        tags.update(_address_tags(args))
+        self._self_tags = tags
+
+
+def _traced_command(command: str) -> Callable:
+    def traced(self, *args: Any, **kwargs: Any) -> Any:
+        return _trace(getattr(self.__wrapped__, command), command, self._self_tags, args, kwargs)
+    traced.__name__ = command
+    return traced
+
+
+for _name in _COMMANDS:
+    setattr(WrappedClient, _name, _traced_command(_name))
+for _alias, _command in _ALIASES.items():
+    setattr(WrappedClient, _alias, _traced_command(_command))
+
+
+def patch() -> None:
+    if getattr(pymemcache, "_datadog_patch", False):
+        return
+    pymemcache._datadog_patch = True
+    pymemcache.client.base.Client = WrappedClient
+    pymemcache.client.hash.Client = WrappedClient
+    _HashClient.client_class = WrappedClient
+
+
+def unpatch() -> None:
+    if getattr(pymemcache, "_datadog_patch", False):
+        pymemcache._datadog_patch = False
+        pymemcache.client.base.Client = _Client
+        pymemcache.client.hash.Client = _Client
+        _HashClient.client_class = _Client

@@ -1,0 +1,193 @@
+"""redis-py as ddtrace 4.16 traces it: one ``redis.command`` span per
+command (``execute_command`` of the sync and asyncio clients) and one per
+pipeline ``execute`` (resource and ``redis.raw_command`` the commands one
+per line), tagged with the server's host, port and database;
+``db.row_count`` for the commands that return rows (GET, MGET, HGETALL...).
+
+The client's call is never inside the integration-failure guard: the
+application sees the very result or exception redis-py gives, and the span
+records the exception."""
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+import redis
+
+from ddtrace import config
+from ddtrace._config import asbool
+from ddtrace.contrib import _safety
+from ddtrace.contrib._cache_args import CMD_MAX_LEN, stringify_cache_args
+from ddtrace.contrib.dbapi import MEASURED_KEY, call_in_span, finish_span, start_span
+from ddtrace.contrib.dbapi_async import await_in_span
+from ddtrace.contrib.trace_utils import unwrap, wrap
+from ddtrace.ext import SpanKind, SpanTypes, db, net
+from ddtrace.ext import redis as redisx
+
+config._add("redis", {
+    "_default_service": "redis",
+    "cmd_max_length": int(os.environ.get("DD_REDIS_CMD_MAX_LENGTH", CMD_MAX_LEN)),
+    "resource_only_command": asbool(os.environ.get("DD_REDIS_RESOURCE_ONLY_COMMAND", "true")),
+})
+
+#: The settings, held once: ``config.redis`` is found through the global
+#: config's Python __getattr__ on every read, twice per command. (What the
+#: user sets on config.redis later lands in this same object.)
+_config = config.redis
+
+SINGLE_KEY_COMMANDS = frozenset(["GET", "GETDEL", "GETEX", "GETRANGE", "GETSET", "LINDEX", "LRANGE", "RPOP",
+                                 "LPOP", "HGET", "HGETALL", "HKEYS", "HMGET", "HRANDFIELD", "HVALS"])
+ROW_RETURNING_COMMANDS = SINGLE_KEY_COMMANDS | {"MGET"}
+_EMPTY = (b"", [], {}, None)
+
+
+def get_version() -> str:
+    return getattr(redis, "__version__", "")
+
+
+def row_count(command: str, result: Any) -> int:
+    """Rows a command returned, counted as ddtrace counts them."""
+    if result in _EMPTY:
+        return 0
+    if command == "MGET":
+        return len([x for x in result if x not in _EMPTY])
+    if command == "HMGET":
+        return 1 if any(x not in _EMPTY for x in result) else 0
+    return 1
+
+
+def _connection_tags(instance: Any) -> Dict[str, Any]:
+    kwargs = getattr(getattr(instance, "connection_pool", None), "connection_kwargs", None)
+    if not kwargs or "host" not in kwargs:
+        return {}
+    tags = {net.TARGET_HOST: kwargs["host"], net.TARGET_PORT: kwargs.get("port"),
+            net.SERVER_ADDRESS: kwargs["host"], redisx.DB: kwargs.get("db") or 0}
+    if kwargs.get("client_name"):
+        tags[redisx.CLIENT_NAME] = kwargs["client_name"]
+    return tags
+
+
+def _tags(raw_command: str, instance: Any) -> Dict[str, Any]:
+    """A command span's tags: the client's, read once per connection pool
+    (kept on it), and the command's."""
+    pool = getattr(instance, "connection_pool", None)
+    client_tags = getattr(pool, "_ctrace_span_tags", None)
+    if client_tags is None:
+        client_tags = {"span.kind": SpanKind.CLIENT, "component": "redis", db.SYSTEM: redisx.APP,
+                       MEASURED_KEY: 1}
+        client_tags.update(_connection_tags(instance))
+        try:
+            pool._ctrace_span_tags = client_tags
+        except AttributeError:
+            pass            # a pool that takes no attributes: read each time
+    tags = dict(client_tags)
+    tags[redisx.RAWCMD] = raw_command
+    return tags
+
+
+def _command_span(instance: Any, args: tuple) -> Optional[Any]:
+    # on every command: try/except, not the guard's generator, and the
+    # config read by subscript (an IntegrationConfig attribute goes through
+    # a Python __getattr__)
+    cfg = _config
+    try:
+        query = stringify_cache_args(args, cmd_max_len=cfg["cmd_max_length"])
+        resource = query.split(" ", 1)[0] if cfg["resource_only_command"] else query
+        tags = _tags(query, instance)
+        tags[redisx.ARGS_LEN] = len(args)      # an int: a metric
+    except Exception:
+        _safety.failed("redis")
+        return None
+    return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags)
+
+
+def _pipeline_span(instance: Any) -> Optional[Any]:
+    cfg = _config
+    try:
+        stack = instance.command_stack
+        commands: List[str] = [stringify_cache_args(c, cmd_max_len=cfg["cmd_max_length"]) for c, _ in stack]
+        raw = "\n".join(commands)
+        resource = "\n".join(c.split(" ", 1)[0] for c in commands) if cfg["resource_only_command"] else raw
+        tags = _tags(raw, instance)
+        tags[redisx.PIPELINE_LEN] = len(stack)
+    except Exception:
+        _safety.failed("redis")
+        return None
+    return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags)
+
+
+def _command_name(args: tuple) -> str:
+    name = args[0] if args else ""
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", errors="backslashreplace")
+    return str(name).split(" ", 1)[0]
+
+
+def _finish_command(span: Any, args: tuple, exc_info: Any, result: Any) -> None:
+    count = None
+    try:
+        command = _command_name(args)
+        if command in ROW_RETURNING_COMMANDS:
+            count = 0 if exc_info is not None else row_count(command, result)
+    except Exception:
+        _safety.failed("redis")
+    finish_span(span, _config, exc_info, count)
+
+
+def _traced_execute_command(wrapped, instance, args, kwargs):
+    span = _command_span(instance, args)
+    if span is None:
+        return wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException:
+        _finish_command(span, args, sys.exc_info(), None)
+        raise
+    _finish_command(span, args, None, result)
+    return result
+
+
+def _traced_execute_pipeline(wrapped, instance, args, kwargs):
+    return call_in_span(_pipeline_span(instance), _config, wrapped, args, kwargs)
+
+
+async def _traced_async_execute_command(wrapped, instance, args, kwargs):
+    span = _command_span(instance, args)
+    if span is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException:
+        _finish_command(span, args, sys.exc_info(), None)
+        raise
+    _finish_command(span, args, None, result)
+    return result
+
+
+async def _traced_async_execute_pipeline(wrapped, instance, args, kwargs):
+    return await await_in_span(_pipeline_span(instance), _config, wrapped, args, kwargs)
+
+
+def _targets():
+    import redis.asyncio.client
+    import redis.client
+    return [(redis.Redis, "execute_command", _traced_execute_command),
+            (redis.client.Pipeline, "execute", _traced_execute_pipeline),
+            (redis.client.Pipeline, "immediate_execute_command", _traced_execute_command),
+            (redis.asyncio.client.Redis, "execute_command", _traced_async_execute_command),
+            (redis.asyncio.client.Pipeline, "execute", _traced_async_execute_pipeline),
+            (redis.asyncio.client.Pipeline, "immediate_execute_command", _traced_async_execute_command)]
+
+
+def patch() -> None:
+    if getattr(redis, "_datadog_patch", False):
+        return
+    redis._datadog_patch = True
+    for owner, name, wrapper in _targets():
+        wrap(owner, name, wrapper)
+
+
+def unpatch() -> None:
+    if getattr(redis, "_datadog_patch", False):
+        redis._datadog_patch = False
+        for owner, name, _ in _targets():
+            unwrap(owner, name)
