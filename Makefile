@@ -87,7 +87,8 @@ test-sanitizers: deps peers
 	$(VENV)/bin/meson compile -C build/agent-tsan
 	CTRACE_AGENT=build/agent-tsan/agent/ctrace-agent TSAN_OPTIONS=halt_on_error=1 \
 	  $(PY) -m pytest -q --timeout=300 tests/agent/test_agent_http.py \
-	  tests/agent/test_agent_durability.py tests/agent/test_agent_load.py tests/agent/test_agent_ingest.py
+	  tests/agent/test_agent_durability.py tests/agent/test_agent_load.py tests/agent/test_agent_ingest.py \
+	  tests/agent/test_agent_slowloris.py
 
 # The C example, the single-threaded C tests and the fuzz corpus replays
 # under valgrind memcheck (about 20 s): errors and definite leaks fail.

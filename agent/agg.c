@@ -23,7 +23,7 @@ void ag_aggmap_free(ag_aggmap *m)
         free(e->service);
         free(e->resource);
         free(e->name);
-        free(e->hist);
+        ag_hist_acc_free(&e->hist);
     }
     free(m->slots);
     ag_aggmap_init(m);
@@ -100,19 +100,18 @@ static ag_agg_entry *find_or_insert(ag_aggmap *m, uint64_t h, int64_t minute, co
     e->resource = r ? ag_xstrndup(r, rl) : NULL;
     e->resource_len = (uint32_t)rl;
     e->name = ag_xstrndup(n ? n : "", n ? nl : 0);
-    e->hist = ag_xcalloc(1, sizeof *e->hist);
     e->hash = h;
     m->len++;
     m->last[r != NULL] = j;
     return e;
 }
 
-static void count_hit(ag_agg_entry *e, int64_t duration, int error)
+static void count_hit(ag_agg_entry *e, int64_t duration, int bucket, int error)
 {
     e->hits++;
     e->errors += error != 0;
     e->duration_sum += duration;
-    ag_hist_add(e->hist, duration);
+    ag_hist_acc_add(&e->hist, bucket, 1);
 }
 
 void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *s, size_t sl, const char *r,
@@ -125,8 +124,9 @@ void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *s, size_t sl, const
     if (!by_service) by_service = find_or_insert(m, hs, minute, s, sl, NULL, 0, NULL, 0);
     if (!by_resource)
         by_resource = find_or_insert(m, resource_hash(hs, r, rl), minute, s, sl, r, rl, n, nl);
-    count_hit(by_resource, duration, error);
-    count_hit(by_service, duration, error);
+    int bucket = ag_hist_bucket(duration);
+    count_hit(by_resource, duration, bucket, error);
+    count_hit(by_service, duration, bucket, error);
 }
 
 void ag_aggmap_merge(ag_aggmap *into, const ag_aggmap *from)
@@ -141,6 +141,14 @@ void ag_aggmap_merge(ag_aggmap *into, const ag_aggmap *from)
         e->hits += f->hits;
         e->errors += f->errors;
         e->duration_sum += f->duration_sum;
-        ag_hist_merge(e->hist, f->hist);
+        ag_hist_acc_merge(&e->hist, &f->hist);
     }
+}
+
+size_t ag_aggmap_hist_bytes(const ag_aggmap *m)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].service && m->slots[i].hist.dense) bytes += sizeof(ag_hist);
+    return bytes;
 }

@@ -22,7 +22,7 @@ typedef struct {
     uint32_t service_len, resource_len;
     uint64_t hits, errors;
     int64_t duration_sum;
-    ag_hist *hist;           /* owned */
+    ag_hist_acc hist;        /* owns its dense part */
     uint64_t hash;
 } ag_agg_entry;
 
@@ -31,6 +31,9 @@ typedef struct {
     size_t cap, len;
     size_t last[2];          /* slots of the last service and resource hits */
 } ag_aggmap;
+
+/* Heap bytes of the entries' histograms (for the intake's memory budget). */
+size_t ag_aggmap_hist_bytes(const ag_aggmap *m);
 
 void ag_aggmap_init(ag_aggmap *m);
 void ag_aggmap_free(ag_aggmap *m);

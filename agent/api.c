@@ -8,7 +8,14 @@
  * their columns and, for tag filters, on the chunk blob, and stops at the
  * page size or after a bounded number of rows examined, handing back a
  * cursor, so every request has a bounded cost even at tens of millions of
- * spans. */
+ * spans.
+ *
+ * Read errors: a statement that fails to prepare or a step that ends in
+ * anything but SQLITE_DONE (a damaged page, an I/O error), a damaged blob
+ * or histogram, all make the answer a 500 naming the error, never a 200
+ * with what was read before it (an empty search while /services showed
+ * hits). The helpers record the request's first error in a thread-local,
+ * since every statement of a request runs on the thread answering it. */
 #include "api.h"
 #include "blob.h"
 #include "hist.h"
@@ -17,13 +24,65 @@
 #include "walk.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { SEARCH_SCAN_LIMIT = 5000, MAX_TAGS = 16 };
+
+/* One trace's answer is bounded, whatever the trace: chunks are loaded
+ * (oldest first) and decoded while the copies of their blobs and their
+ * decoded spans stay within TRACE_MAX_LOADED_BYTES (a chunk may be cut
+ * after any span; one span may pass the limit, and the span arrays may
+ * take as much again: see ag_blob_decode_prefix), spans are written while
+ * the JSON stays within TRACE_MAX_ANSWER_BYTES, and at most
+ * TRACE_MAX_CONCURRENT answers are built at once (others get a 503): a GET
+ * of a 1.3 M-span trace built 348 MB of JSON (884 MB peak). What is left
+ * out is flagged "truncated". */
+enum {
+    TRACE_MAX_LOADED_BYTES = 32 << 20,
+    TRACE_MAX_ANSWER_BYTES = 16 << 20,
+    TRACE_MAX_CONCURRENT = 4,
+};
+
+static _Thread_local char read_error[256];   /* "" while every read went well */
+static _Thread_local int read_error_code;    /* its SQLite extended result code */
+
+static void read_failed(int code, const char *what)
+{
+    if (read_error[0]) return;
+    snprintf(read_error, sizeof read_error, "%s", what ? what : "unknown error");
+    read_error_code = code;
+}
+
+/* The failure of the last call on db. */
+static void read_failed_db(sqlite3 *db)
+{
+    read_failed(sqlite3_extended_errcode(db), sqlite3_errmsg(db));
+}
+
+/* sqlite3_prepare_v2 whose failure is recorded; NULL then, which every
+ * sqlite3_bind, step and finalize takes harmlessly (SQLITE_MISUSE). */
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) read_failed_db(db);
+    return st;
+}
+
+/* sqlite3_step: true on a row; false at the end, or on an error, recorded. */
+static bool next_row(sqlite3_stmt *st)
+{
+    if (!st) return false;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) read_failed_db(sqlite3_db_handle(st));
+    return false;
+}
 
 const char *ag_params_get(const ag_params *p, const char *key)
 {
@@ -43,23 +102,50 @@ static int error(ag_buf *out, int status, const char *msg)
 
 /* ---- parameters ---- */
 
-static int param_double(const ag_params *q, const char *key, double dflt, double *out)
+/* Every time the API takes is converted to int64 nanoseconds somewhere
+ * (search bounds, bucket arithmetic), so a time is checked against the
+ * last second int64 nanoseconds can hold (year 2262) before anything is
+ * derived from it: a bigger one is a 400, never an overflow. */
+#define MAX_UNIX_SECONDS 9223372035.0
+
+/* A unix time in [0, MAX_UNIX_SECONDS]; 0 or -1 when malformed or out of
+ * range (NaN fails both comparisons). */
+static int param_time(const ag_params *q, const char *key, double dflt, double *out)
 {
     const char *v = ag_params_get(q, key);
     if (!v || !*v) return *out = dflt, 0;
     char *end;
     *out = strtod(v, &end);
-    return *end || !isfinite(*out) ? -1 : 0;
+    return *end || !(*out >= 0 && *out <= MAX_UNIX_SECONDS) ? -1 : 0;
 }
 
+/* A decimal integer that fits int64 (strtoll saturates on overflow: that
+ * is refused, not clamped). */
 static int param_int(const ag_params *q, const char *key, int64_t dflt, int64_t *out)
 {
     const char *v = ag_params_get(q, key);
     if (!v || !*v) return *out = dflt, 0;
     char *end;
+    errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (*end) return -1;
+    if (*end || errno == ERANGE) return -1;
     *out = x;
+    return 0;
+}
+
+/* A search cursor, "<start>_<id>" as next_cursor writes it, both int64
+ * (sscanf's %lld has undefined behaviour past the range). 0 or -1. */
+static int parse_cursor(const char *v, int64_t *start, int64_t *id)
+{
+    char *end;
+    errno = 0;
+    long long a = strtoll(v, &end, 10);
+    if (end == v || *end != '_' || errno == ERANGE) return -1;
+    const char *second = end + 1;
+    long long b = strtoll(second, &end, 10);
+    if (end == second || *end || errno == ERANGE) return -1;
+    *start = a;
+    *id = b;
     return 0;
 }
 
@@ -73,9 +159,9 @@ typedef struct {
 static int parse_range(const ag_params *q, range *r, ag_buf *out, int *status)
 {
     double now = (double)ag_now_ns() / 1e9;
-    if (param_double(q, "end", now, &r->end) ||
-        param_double(q, "start", r->end - 3600, &r->start)) {
-        *status = error(out, 400, "start and end must be unix seconds");
+    if (param_time(q, "end", now, &r->end) ||
+        param_time(q, "start", r->end > 3600 ? r->end - 3600 : 0, &r->start)) {
+        *status = error(out, 400, "start and end must be unix seconds between 0 and 9223372035");
         return -1;
     }
     if (r->end <= r->start) {
@@ -102,29 +188,49 @@ static void put_number(ag_buf *b, double v)
 
 /* ---- RED groups (services, resources) ---- */
 
+/* A point of a series keeps its percentiles, not its histogram: the rows
+ * of a group come in minute order, so one histogram per group (current)
+ * fills a point at a time, and a query's memory does not grow with the
+ * number of points times the histogram's 6.6 KB. */
 typedef struct {
     uint64_t hits, errors;
-    ag_hist *hist;
+    uint64_t percentiles[3];
 } bucket;
 
 typedef struct {
     char *key, *name;
     uint64_t hits, errors;
     ag_hist hist;
+    ag_hist current;       /* of series[current_bucket] */
+    int current_bucket;    /* -1: none yet */
     bucket *series;
 } group;
+
+static const double PERCENTILES[3] = {0.50, 0.95, 0.99};
+
+/* Services or resources in one answer: each group holds two histograms
+ * (13 KiB) and a series of percentiles, and names come from the network,
+ * so a flood of distinct ones must not make the answer unbounded. Past it,
+ * rows of new groups are skipped and the answer says "truncated". */
+enum { MAX_GROUPS = 1000 };
 
 typedef struct {
     group *items;
     size_t len, cap;
+    bool truncated;
 } group_list;
 
+/* The group of key, created if there is room; NULL past MAX_GROUPS. */
 static group *group_get(group_list *g, const char *key, int nbuckets)
 {
     /* rows come sorted by key, so the last group is the only candidate */
     if (g->len && !strcmp(g->items[g->len - 1].key, key)) return &g->items[g->len - 1];
     for (size_t i = 0; i < g->len; i++)
         if (!strcmp(g->items[i].key, key)) return &g->items[i];
+    if (g->len == MAX_GROUPS) {
+        g->truncated = true;
+        return NULL;
+    }
     if (g->len == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 16;
         g->items = ag_xrealloc(g->items, g->cap * sizeof *g->items);
@@ -132,8 +238,18 @@ static group *group_get(group_list *g, const char *key, int nbuckets)
     group *e = &g->items[g->len++];
     memset(e, 0, sizeof *e);
     e->key = ag_xstrdup(key);
+    e->current_bucket = -1;
     e->series = ag_xcalloc((size_t)nbuckets, sizeof *e->series);
     return e;
+}
+
+/* The percentiles of the point being filled; its histogram starts over. */
+static void group_close_point(group *e)
+{
+    if (e->current_bucket < 0) return;
+    ag_hist_quantiles(&e->current, PERCENTILES, 3, e->series[e->current_bucket].percentiles);
+    memset(&e->current, 0, sizeof e->current);
+    e->current_bucket = -1;
 }
 
 static void group_add(group *e, const range *r, int64_t minute, uint64_t hits,
@@ -141,23 +257,28 @@ static void group_add(group *e, const range *r, int64_t minute, uint64_t hits,
 {
     int b = (int)((minute - r->first_minute) / r->step);
     if (b < 0 || b >= r->nbuckets) return;
-    ag_hist h;
-    memset(&h, 0, sizeof h);
-    ag_hist_decode_add(&h, hist, hist_len);
+    if (b != e->current_bucket) group_close_point(e);
+    e->current_bucket = b;
     e->hits += hits;
     e->errors += errors;
-    ag_hist_merge(&e->hist, &h);
+    if (ag_hist_decode_add(&e->hist, hist, hist_len) ||
+        ag_hist_decode_add(&e->current, hist, hist_len))
+        read_failed(SQLITE_CORRUPT, "damaged latency histogram");
     bucket *bk = &e->series[b];
     bk->hits += hits;
     bk->errors += errors;
-    if (!bk->hist) bk->hist = ag_xcalloc(1, sizeof *bk->hist);
-    ag_hist_merge(bk->hist, &h);
+}
+
+/* After the last row: every group's last point. */
+static void groups_close(group_list *g)
+{
+    for (size_t i = 0; i < g->len; i++) group_close_point(&g->items[i]);
 }
 
 static void groups_free(group_list *g, int nbuckets)
 {
+    (void)nbuckets;
     for (size_t i = 0; i < g->len; i++) {
-        for (int b = 0; b < nbuckets; b++) free(g->items[i].series[b].hist);
         free(g->items[i].series);
         free(g->items[i].key);
         free(g->items[i].name);
@@ -172,12 +293,17 @@ static int by_hits_desc(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-static void put_percentiles(ag_buf *b, const ag_hist *h)
+static void put_percentile_values(ag_buf *b, const uint64_t p[3])
 {
     ag_buf_printf(b, "\"p50_ns\":%llu,\"p95_ns\":%llu,\"p99_ns\":%llu",
-                  (unsigned long long)ag_hist_quantile(h, 0.50),
-                  (unsigned long long)ag_hist_quantile(h, 0.95),
-                  (unsigned long long)ag_hist_quantile(h, 0.99));
+                  (unsigned long long)p[0], (unsigned long long)p[1], (unsigned long long)p[2]);
+}
+
+static void put_percentiles(ag_buf *b, const ag_hist *h)
+{
+    uint64_t p[3];
+    ag_hist_quantiles(h, PERCENTILES, 3, p);
+    put_percentile_values(b, p);
 }
 
 static void put_group(ag_buf *b, const group *g, const range *r, const char *keyname)
@@ -197,13 +323,12 @@ static void put_group(ag_buf *b, const group *g, const range *r, const char *key
     ag_buf_putc(b, ',');
     put_percentiles(b, &g->hist);
     ag_buf_puts(b, ",\"series\":[");
-    static const ag_hist empty;
     for (int i = 0; i < r->nbuckets; i++) {
         const bucket *bk = &g->series[i];
         ag_buf_printf(b, "%s{\"t\":%lld,\"hits\":%llu,\"errors\":%llu,", i ? "," : "",
                       (long long)(r->first_minute + (int64_t)i * r->step),
                       (unsigned long long)bk->hits, (unsigned long long)bk->errors);
-        put_percentiles(b, bk->hist ? bk->hist : &empty);
+        put_percentile_values(b, bk->percentiles);
         ag_buf_putc(b, '}');
     }
     ag_buf_puts(b, "]}");
@@ -224,18 +349,20 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
     int status;
     if (parse_range(q, &r, out, &status)) return status;
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT service, minute, hits, errors, hist FROM service_minutes"
-                           " WHERE minute >= ? AND minute < ? ORDER BY service", -1, &st, NULL);
+    st = prepare(db, "SELECT service, minute, hits, errors, hist FROM service_minutes"
+                 " WHERE minute >= ? AND minute < ? ORDER BY service, minute");
     sqlite3_bind_int64(st, 1, r.first_minute);
     sqlite3_bind_double(st, 2, r.end);
     group_list g = {0};
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (next_row(st)) {
         group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
+        if (!e) continue;
         group_add(e, &r, sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
                   (uint64_t)sqlite3_column_int64(st, 3), sqlite3_column_blob(st, 4),
                   (size_t)sqlite3_column_bytes(st, 4));
     }
     sqlite3_finalize(st);
+    groups_close(&g);
     if (g.len) qsort(g.items, g.len, sizeof *g.items, by_hits_desc);
     ag_buf_putc(out, '{');
     put_range(out, &r);
@@ -244,7 +371,7 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
         if (i) ag_buf_putc(out, ',');
         put_group(out, &g.items[i], &r, "service");
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"truncated\":%s}", g.truncated ? "true" : "false");
     groups_free(&g, r.nbuckets);
     return 200;
 }
@@ -255,20 +382,23 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
     int status;
     if (parse_range(q, &r, out, &status)) return status;
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT resource, name, minute, hits, errors, hist FROM resource_minutes"
-                           " WHERE service = ? AND minute >= ? AND minute < ?", -1, &st, NULL);
+    st = prepare(db, "SELECT resource, name, minute, hits, errors, hist FROM resource_minutes"
+                 " WHERE service = ? AND minute >= ? AND minute < ?"
+                 " ORDER BY resource, minute");
     sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r.first_minute);
     sqlite3_bind_double(st, 3, r.end);
     group_list g = {0};
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (next_row(st)) {
         group *e = group_get(&g, (const char *)sqlite3_column_text(st, 0), r.nbuckets);
+        if (!e) continue;
         if (!e->name) e->name = ag_xstrdup((const char *)sqlite3_column_text(st, 1));
         group_add(e, &r, sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
                   (uint64_t)sqlite3_column_int64(st, 4), sqlite3_column_blob(st, 5),
                   (size_t)sqlite3_column_bytes(st, 5));
     }
     sqlite3_finalize(st);
+    groups_close(&g);
     if (g.len) qsort(g.items, g.len, sizeof *g.items, by_hits_desc);
     ag_buf_puts(out, "{\"service\":");
     ag_jw_cstr(out, service);
@@ -279,7 +409,7 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
         if (i) ag_buf_putc(out, ',');
         put_group(out, &g.items[i], &r, "resource");
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"truncated\":%s}", g.truncated ? "true" : "false");
     groups_free(&g, r.nbuckets);
     return 200;
 }
@@ -294,20 +424,21 @@ static int api_latency(sqlite3 *db, const ag_params *q, ag_buf *out)
     if (!service || !*service) return error(out, 400, "service is required");
     sqlite3_stmt *st;
     if (resource && *resource) {
-        sqlite3_prepare_v2(db, "SELECT hist FROM resource_minutes WHERE service = ? AND"
-                               " minute >= ? AND minute < ? AND resource = ?", -1, &st, NULL);
+        st = prepare(db, "SELECT hist FROM resource_minutes WHERE service = ? AND"
+                         " minute >= ? AND minute < ? AND resource = ?");
         sqlite3_bind_text(st, 4, resource, -1, SQLITE_STATIC);
     } else {
-        sqlite3_prepare_v2(db, "SELECT hist FROM service_minutes WHERE service = ? AND"
-                               " minute >= ? AND minute < ?", -1, &st, NULL);
+        st = prepare(db, "SELECT hist FROM service_minutes WHERE service = ? AND"
+                         " minute >= ? AND minute < ?");
     }
     sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r.first_minute);
     sqlite3_bind_double(st, 3, r.end);
     ag_hist h;
     memset(&h, 0, sizeof h);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        ag_hist_decode_add(&h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    while (next_row(st))
+        if (ag_hist_decode_add(&h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)))
+            read_failed(SQLITE_CORRUPT, "damaged latency histogram");
     sqlite3_finalize(st);
     ag_buf_puts(out, "{\"buckets\":[");
     int n = 0;
@@ -405,8 +536,8 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     const char *service = ag_params_get(q, "service"), *resource = ag_params_get(q, "resource");
     const char *name = ag_params_get(q, "name"), *err = ag_params_get(q, "error");
     const char *cursor = ag_params_get(q, "cursor");
-    long long cur_start = 0, cur_id = 0;
-    if (cursor && *cursor && sscanf(cursor, "%lld_%lld", &cur_start, &cur_id) != 2)
+    int64_t cur_start = 0, cur_id = 0;
+    if (cursor && *cursor && parse_cursor(cursor, &cur_start, &cur_id))
         return error(out, 400, "bad cursor");
 
     /* Only the indexed conditions (service, time) go to SQL; the others are
@@ -416,15 +547,14 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
                         (int64_t)(r.end * 1e9), cursor && *cursor, cur_start, cur_id};
     char walk_err[256];
     ag_walk *walk = ag_walk_open(db, SUMMARY_COLUMNS, &wr, walk_err, sizeof walk_err);
-    if (!walk) return error(out, 500, walk_err);
+    if (!walk) return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
     sqlite3_stmt *st, *blob_st = NULL;
     bool only_errors = err && (!strcmp(err, "1") || !strcmp(err, "true"));
     if (resource && !*resource) resource = NULL;
     if (name && !*name) name = NULL;
     ag_stored_blobs *blobs = NULL;
     if (ntags) {
-        sqlite3_prepare_v2(db, "SELECT " AG_STORED_BLOB_COLUMNS " FROM traces WHERE id = ?", -1,
-                           &blob_st, NULL);
+        blob_st = prepare(db, "SELECT " AG_STORED_BLOB_COLUMNS " FROM traces WHERE id = ?");
         blobs = ag_stored_blobs_new(db);
     }
 
@@ -454,9 +584,10 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
             sqlite3_bind_int64(blob_st, 1, last_id);
             const void *blob;
             size_t blob_len;
-            bool ok = sqlite3_step(blob_st) == SQLITE_ROW &&
-                      ag_stored_blobs_get(blobs, blob_st, 0, &blob, &blob_len) == 0 &&
-                      chunk_has_tags(blob, blob_len, tags, ntags);
+            bool ok = next_row(blob_st);
+            if (ok && ag_stored_blobs_get(blobs, blob_st, 0, &blob, &blob_len))
+                ok = false, read_failed(SQLITE_CORRUPT, "damaged trace block");
+            ok = ok && chunk_has_tags(blob, blob_len, tags, ntags);
             sqlite3_reset(blob_st);
             if (!ok) continue;
         }
@@ -468,7 +599,7 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     ag_walk_close(walk);
     sqlite3_finalize(blob_st);
     ag_stored_blobs_free(blobs);
-    if (*walk_err) return error(out, 500, walk_err);
+    if (*walk_err) return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
     /* the cursor resumes at the row not yet returned: start/id of the row
      * we stopped at, made exclusive by pointing just after it */
     if (more) ag_buf_printf(out, "],\"next_cursor\":\"%lld_%lld\"}", (long long)last_start,
@@ -484,14 +615,14 @@ static int api_tail(sqlite3 *db, const ag_params *q, ag_buf *out)
         return error(out, 400, "limit must be between 1 and 1000");
     if (param_int(q, "after", 0, &after) || after < 0) return error(out, 400, "bad after cursor");
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT id, " SUMMARY_COLUMNS " FROM traces WHERE id > ?"
-                           " ORDER BY id DESC LIMIT ?", -1, &st, NULL);
+    st = prepare(db, "SELECT id, " SUMMARY_COLUMNS " FROM traces WHERE id > ?"
+                 " ORDER BY id DESC LIMIT ?");
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, limit);
     int64_t cursor = after;
     int n = 0;
     ag_buf_puts(out, "{\"traces\":[");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (next_row(st)) {
         int64_t id = sqlite3_column_int64(st, 0);
         if (id > cursor) cursor = id;
         if (n++) ag_buf_putc(out, ',');
@@ -499,8 +630,8 @@ static int api_tail(sqlite3 *db, const ag_params *q, ag_buf *out)
     }
     sqlite3_finalize(st);
     if (!n && !after) {
-        sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM traces", -1, &st, NULL);
-        if (sqlite3_step(st) == SQLITE_ROW) cursor = sqlite3_column_int64(st, 0);
+        st = prepare(db, "SELECT coalesce(max(id), 0) FROM traces");
+        if (next_row(st)) cursor = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
     }
     ag_buf_printf(out, "],\"cursor\":\"%lld\"}", (long long)cursor);
@@ -520,9 +651,9 @@ static int api_operations(sqlite3 *db, const ag_params *q, ag_buf *out)
     for (int k = 0; k < 2; k++) {
         ag_buf_puts(out, k ? "],\"resources\":[" : ",\"names\":[");
         sqlite3_stmt *st;
-        sqlite3_prepare_v2(db, sql[k], -1, &st, NULL);
+        st = prepare(db, sql[k]);
         sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
-        for (int n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
+        for (int n = 0; next_row(st); n++) {
             if (n) ag_buf_putc(out, ',');
             ag_jw_str(out, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
         }
@@ -753,27 +884,45 @@ static void put_span(ag_buf *b, const ag_span *s, uint64_t high, int64_t trace_s
     ag_buf_putc(b, '}');
 }
 
-/* Loads every chunk of the trace; 0 found, -1 not found. Blob memory is
- * copied into the arena so spans outlive the statement. */
+/* Loads the chunks of the trace, oldest first, within TRACE_MAX_LOADED_BYTES
+ * (*truncated set when spans were left out); 0 found, -1 not found. Blob
+ * memory is copied into the arena so spans outlive the statement. */
 static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, stored_span **out,
-                      size_t *out_len)
+                      size_t *out_len, bool *truncated)
 {
+    size_t loaded = 0;
+    *truncated = false;
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, AG_TRACE_BY_ID_SQL, -1, &st, NULL);
+    st = prepare(db, AG_TRACE_BY_ID_SQL);
     sqlite3_bind_int64(st, 1, (int64_t)low);
     ag_stored_blobs *blobs = ag_stored_blobs_new(db);
     stored_span *spans = NULL;
     size_t len = 0, cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (next_row(st)) {
         uint64_t row_high = (uint64_t)sqlite3_column_int64(st, 0);
         if (high && row_high && row_high != high) continue;
         const void *stored;
         size_t n;
-        if (ag_stored_blobs_get(blobs, st, 1, &stored, &n)) continue;
+        if (ag_stored_blobs_get(blobs, st, 1, &stored, &n)) {
+            read_failed(SQLITE_CORRUPT, "damaged trace block");
+            continue;
+        }
+        if (loaded >= TRACE_MAX_LOADED_BYTES || n > TRACE_MAX_LOADED_BYTES - loaded) {
+            *truncated = true;
+            continue;
+        }
+        loaded += n;
         void *blob = ag_arena_alloc(a, n ? n : 1);
         memcpy(blob, stored, n);
         ag_trace t;
-        if (ag_blob_decode(blob, n, low, a, &t)) continue;
+        size_t decoded = TRACE_MAX_LOADED_BYTES - loaded;
+        int cut = ag_blob_decode_prefix(blob, n, low, a, &t, &decoded);
+        if (cut < 0) {
+            read_failed(SQLITE_CORRUPT, "damaged trace chunk");
+            continue;
+        }
+        if (cut) *truncated = true;
+        loaded += decoded;
         if (len + t.len > cap) {
             cap = (len + t.len) * 2;
             spans = ag_xrealloc(spans, cap * sizeof *spans);
@@ -787,7 +936,22 @@ static int load_trace(sqlite3 *db, uint64_t high, uint64_t low, ag_arena *a, sto
     return len ? 0 : -1;
 }
 
+static atomic_int traces_building;
+
+static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out);
+
 static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
+{
+    if (atomic_fetch_add(&traces_building, 1) >= TRACE_MAX_CONCURRENT) {
+        atomic_fetch_sub(&traces_building, 1);
+        return error(out, 503, "too many trace answers being built at once, retry");
+    }
+    int status = api_trace_bounded(db, id, out);
+    atomic_fetch_sub(&traces_building, 1);
+    return status;
+}
+
+static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out)
 {
     uint64_t high, low, alt;
     bool has_alt;
@@ -797,7 +961,9 @@ static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
     ag_arena_init(&a);
     stored_span *spans;
     size_t n;
-    if (load_trace(db, high, low, &a, &spans, &n) && (!has_alt || load_trace(db, 0, low = alt, &a, &spans, &n))) {
+    bool truncated;
+    if (load_trace(db, high, low, &a, &spans, &n, &truncated) &&
+        (!has_alt || load_trace(db, 0, low = alt, &a, &spans, &n, &truncated))) {
         ag_arena_free(&a);
         free(spans);
         return error(out, 404, "trace not found");
@@ -814,19 +980,39 @@ static int api_trace(sqlite3 *db, const char *id, ag_buf *out)
     }
     ag_buf_puts(out, "{\"trace_id\":");
     ag_jw_trace_id(out, trace_high, low);
-    ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"span_count\":%zu,\"spans\":[",
-                  (long long)(start / 1000), (long long)(end - start), n);
-    for (size_t i = 0; i < n; i++) {
-        if (i) ag_buf_putc(out, ',');
-        put_span(out, &spans[i].span, trace_high, start);
+    ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"spans\":[",
+                  (long long)(start / 1000), (long long)(end - start));
+    size_t written = 0;
+    for (; written < n; written++) {
+        size_t before = out->len;
+        if (written) ag_buf_putc(out, ',');
+        put_span(out, &spans[written].span, trace_high, start);
+        if (out->len > TRACE_MAX_ANSWER_BYTES) {
+            out->len = before;   /* the span that went over is left out */
+            truncated = true;
+            break;
+        }
     }
-    ag_buf_puts(out, "]}");
+    ag_buf_printf(out, "],\"span_count\":%zu,\"truncated\":%s}", written,
+                  truncated ? "true" : "false");
     free(spans);
     ag_arena_free(&a);
     return 200;
 }
 
 /* ---- routing ---- */
+
+/* A 500 for a request whose reads failed, logged, and reported to the
+ * store, which shows a damaged database in /info (store.h). */
+static int answer_read_error(ag_store *store, sqlite3 *db, const char *path, ag_buf *out)
+{
+    fprintf(stderr, "ctrace-agent: %s: database read failed: %s\n", path, read_error);
+    ag_store_note_read_error(store, read_error_code, read_error);
+    char msg[400];
+    snprintf(msg, sizeof msg, "database read failed (%s): the answer would be incomplete;"
+             " see the agent's log", read_error);
+    return error(out, 500, msg);
+}
 
 int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf *out)
 {
@@ -836,8 +1022,9 @@ int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf 
     if (!db) return error(out, 500, "database unavailable");
     int status;
     size_t plen = strlen(path);
+    read_error[0] = '\0';
     /* a read transaction so multi-statement answers see one snapshot */
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) read_failed_db(db);
     if (!strcmp(path, "/api/v1/services")) status = api_services(db, q, out);
     else if (!strncmp(path, svc_prefix, sizeof svc_prefix - 1) && plen > sizeof svc_prefix - 1 + sizeof res_suffix - 1 &&
              !strcmp(path + plen - (sizeof res_suffix - 1), res_suffix)) {
@@ -853,6 +1040,7 @@ int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf 
     else if (!strcmp(path, "/api/v1/operations")) status = api_operations(db, q, out);
     else status = error(out, 404, "no such endpoint");
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (read_error[0]) status = answer_read_error(store, db, path, out);
     ag_store_release(store, db);
     return status;
 }

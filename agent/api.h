@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "store.h"
+#include "util.h"
 
 typedef struct {
     const char *key, *value;
@@ -22,6 +23,6 @@ const char *ag_params_get(const ag_params *p, const char *key);
 
 /* Answers GET path (e.g. "/api/v1/services") with q; writes the JSON body
  * into out and returns the HTTP status (errors carry {"error": ...}). */
-int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf *out);
+AG_MUST_CHECK int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf *out);
 
 #endif

@@ -1,6 +1,7 @@
 /* Batch building (see batch.h). For each chunk: find the parent of every
- * span (a linear scan for small chunks, a hash of span ids for large ones,
- * since both finding the root and top-level detection need it), pick the
+ * span (a linear scan for small chunks, a seeded hash of span ids for
+ * large ones, linear for any ids, duplicates included: both finding the
+ * root and top-level detection need it), pick the
  * root, compute the trace row, encode the blob into the open block
  * (compressed once it holds AG_BLOCK_CONTENT_BYTES), and count top-level
  * spans into the batch's per-minute aggregates. */
@@ -9,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 ag_batch *ag_batch_new(void)
 {
@@ -33,7 +35,7 @@ void ag_batch_free(ag_batch *b)
 size_t ag_batch_bytes(const ag_batch *b)
 {
     size_t bytes = b->data.cap + b->rows_cap * sizeof(ag_row) + b->agg.cap * sizeof(ag_agg_entry) +
-                   b->agg.len * sizeof(ag_hist) + b->content.cap;
+                   ag_aggmap_hist_bytes(&b->agg) + b->content.cap;
     for (size_t i = 0; i < b->blocks_len; i++) bytes += b->blocks[i].cap;
     return bytes;
 }
@@ -68,8 +70,43 @@ static size_t put_str(ag_batch *b, ag_str s)
     return off;
 }
 
-/* parents[i] = index of span i's parent in the chunk, or -1. */
-static void find_parents(const ag_trace *t, long *parents)
+/* The hash of span ids: keyed by a per-process random seed and fully
+ * mixed (murmur3's finalizer), because ids come from the network. An
+ * unseeded multiply kept only the low bits of its input in the slot, so
+ * ids sharing their low 24 bits all fell in one slot run and 200 k spans
+ * cost 11 s; a fixed key would let a sender build such ids again. */
+static uint64_t id_seed(void)
+{
+    static _Atomic uint64_t seed;
+    uint64_t s = seed;
+    if (!s) {
+        if (getrandom(&s, sizeof s, 0) != sizeof s) s = (uint64_t)ag_mono_ns();
+        s |= 1;   /* never 0, the "not drawn yet" mark */
+        seed = s; /* a race draws twice; each caller uses one value throughout */
+    }
+    return s;
+}
+
+static size_t id_slot(uint64_t id, uint64_t seed, size_t mask)
+{
+    uint64_t h = id ^ seed;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return (size_t)h & mask;
+}
+
+/* One slot per distinct span id: the first two spans carrying it. Equal
+ * ids share a slot instead of each taking the next one, which made
+ * inserting and finding duplicates quadratic. Two are enough: span i's
+ * parent is the first span with the id that is not i itself. */
+typedef struct {
+    long first, second;   /* span indexes; first -1: empty slot */
+} id_slot_entry;
+
+void ag_batch_find_parents(ag_batch *b, const ag_trace *t, long *parents)
 {
     if (t->len <= 32) {
         for (size_t i = 0; i < t->len; i++) {
@@ -86,25 +123,31 @@ static void find_parents(const ag_trace *t, long *parents)
     }
     size_t cap = 64;
     while (cap < t->len * 2) cap *= 2;
-    long *slots = ag_xmalloc(cap * sizeof *slots);
-    for (size_t i = 0; i < cap; i++) slots[i] = -1;
+    size_t mask = cap - 1;
+    uint64_t seed = id_seed(), probes = 0;
+    id_slot_entry *slots = ag_xmalloc(cap * sizeof *slots);
+    for (size_t i = 0; i < cap; i++) slots[i].first = -1;
     for (size_t i = 0; i < t->len; i++) {
-        size_t j = (size_t)(t->spans[i].span_id * 0x9e3779b97f4a7c15ULL) & (cap - 1);
-        while (slots[j] >= 0) j = (j + 1) & (cap - 1);
-        slots[j] = (long)i;
+        uint64_t id = t->spans[i].span_id;
+        size_t j = id_slot(id, seed, mask);
+        for (probes++; slots[j].first >= 0 && t->spans[slots[j].first].span_id != id; probes++)
+            j = (j + 1) & mask;
+        if (slots[j].first < 0) slots[j] = (id_slot_entry){(long)i, -1};
+        else if (slots[j].second < 0) slots[j].second = (long)i;
     }
     for (size_t i = 0; i < t->len; i++) {
         parents[i] = -1;
         uint64_t p = t->spans[i].parent_id;
         if (!p) continue;
-        size_t j = (size_t)(p * 0x9e3779b97f4a7c15ULL) & (cap - 1);
-        for (; slots[j] >= 0; j = (j + 1) & (cap - 1))
-            if (t->spans[slots[j]].span_id == p && (size_t)slots[j] != i) {
-                parents[i] = slots[j];
+        size_t j = id_slot(p, seed, mask);
+        for (probes++; slots[j].first >= 0; probes++, j = (j + 1) & mask)
+            if (t->spans[slots[j].first].span_id == p) {
+                parents[i] = slots[j].first != (long)i ? slots[j].first : slots[j].second;
                 break;
             }
     }
     free(slots);
+    b->parent_probes += probes;
 }
 
 bool ag_span_is_top_level(const ag_trace *t, size_t i, long parent)
@@ -166,7 +209,7 @@ void ag_batch_add(ag_batch *b, const ag_trace *t)
 {
     long small[32];
     long *parents = t->len <= 32 ? small : ag_xmalloc(t->len * sizeof *parents);
-    find_parents(t, parents);
+    ag_batch_find_parents(b, t, parents);
     size_t root = 0;
     bool found_root = false;
     for (size_t i = 0; i < t->len && !found_root; i++)

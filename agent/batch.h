@@ -39,12 +39,14 @@ typedef struct ag_batch {
     ag_aggmap agg;
     uint64_t spans;
     uint64_t dropped_chunks;
+    uint64_t parent_probes;           /* hash slots examined finding parents:
+                                         the tests check it stays linear */
     ag_blob_encoder enc;
     /* owned by the store while queued */
     struct ag_batch *next;
-    int status;
-    bool done;
-    pthread_cond_t *wake;             /* the submitter's, signalled when done */
+    size_t queued_bytes;              /* what it counts in the store's queue */
+    void (*on_done)(void *arg, int status);   /* the submitter's (store.h) */
+    void *on_done_arg;
 } ag_batch;
 
 ag_batch *ag_batch_new(void);
@@ -61,6 +63,13 @@ const char *ag_batch_row_blob(const ag_batch *b, const ag_row *r, ag_buf *scratc
 void ag_batch_free(ag_batch *b);
 /* Memory the batch holds, for queue accounting. */
 size_t ag_batch_bytes(const ag_batch *b);
+
+/* parents[i] (t->len entries, the caller's) = index of span i's parent in
+ * the chunk, or -1: the first span k != i whose span_id is span i's
+ * parent_id. Linear in spans for any ids, duplicates included (a seeded
+ * hash); adds the hash slots it examined to b->parent_probes. Never fails.
+ * ag_batch_add calls it; exposed for the tests. */
+void ag_batch_find_parents(ag_batch *b, const ag_trace *t, long *parents);
 
 /* Whether a span counts as a hit for its service: a root, a span whose
  * parent is another service's or not in the chunk, or one the tracer marked

@@ -392,7 +392,17 @@ typedef struct {
     const unsigned char *p;
     size_t len, off;
     int bad;
+    size_t decoded;   /* arena bytes the decoded form took so far */
 } cursor;
+
+/* count elements of size bytes in a, counted in c->decoded; count was
+ * bounded by the bytes left, so the product cannot overflow. */
+static void *decoded_alloc(cursor *c, ag_arena *a, size_t count, size_t size)
+{
+    size_t n = size * (count ? count : 1);
+    c->decoded += n;
+    return ag_arena_alloc(a, n);
+}
 
 static uint64_t rd_be(cursor *c, int n)
 {
@@ -515,7 +525,7 @@ static void rd_links(cursor *c, const ag_str *tab, uint32_t ntab, ag_arena *a, a
 {
     if (rd_nil(c)) return;
     uint32_t n = bounded(c, rd_array(c));
-    s->links = ag_arena_alloc(a, sizeof *s->links * (n ? n : 1));
+    s->links = decoded_alloc(c, a, n, sizeof *s->links);
     s->links_len = n;
     for (uint32_t i = 0; i < n && !c->bad; i++) {
         ag_link *l = &s->links[i];
@@ -526,7 +536,7 @@ static void rd_links(cursor *c, const ag_str *tab, uint32_t ntab, ag_arena *a, a
         l->flags = (uint32_t)rd_uint(c);
         l->tracestate = rd_index(c, tab, ntab);
         uint32_t m = bounded(c, rd_array(c)) / 2;
-        l->attributes = ag_arena_alloc(a, sizeof *l->attributes * (m ? m : 1));
+        l->attributes = decoded_alloc(c, a, m, sizeof *l->attributes);
         l->attributes_len = m;
         for (uint32_t k = 0; k < m; k++) {
             l->attributes[k].key = rd_index(c, tab, ntab);
@@ -539,7 +549,7 @@ static void rd_events(cursor *c, const ag_str *tab, uint32_t ntab, ag_arena *a, 
 {
     if (rd_nil(c)) return;
     uint32_t n = bounded(c, rd_array(c));
-    s->events = ag_arena_alloc(a, sizeof *s->events * (n ? n : 1));
+    s->events = decoded_alloc(c, a, n, sizeof *s->events);
     s->events_len = n;
     for (uint32_t i = 0; i < n && !c->bad; i++) {
         ag_event *ev = &s->events[i];
@@ -567,14 +577,14 @@ static void rd_span(cursor *c, const ag_str *tab, uint32_t ntab, ag_arena *a, ag
     s->duration = (int64_t)rd_uint(c);
     s->error = (int32_t)rd_uint(c);
     uint32_t n = bounded(c, rd_array(c)) / 2;
-    s->meta = ag_arena_alloc(a, sizeof *s->meta * (n ? n : 1));
+    s->meta = decoded_alloc(c, a, n, sizeof *s->meta);
     s->meta_len = n;
     for (uint32_t i = 0; i < n; i++) {
         s->meta[i].key = rd_index(c, tab, ntab);
         s->meta[i].value = rd_index(c, tab, ntab);
     }
     n = bounded(c, rd_array(c)) / 2;
-    s->metrics = ag_arena_alloc(a, sizeof *s->metrics * (n ? n : 1));
+    s->metrics = decoded_alloc(c, a, n, sizeof *s->metrics);
     s->metrics_len = n;
     for (uint32_t i = 0; i < n; i++) {
         s->metrics[i].key = rd_index(c, tab, ntab);
@@ -586,20 +596,36 @@ static void rd_span(cursor *c, const ag_str *tab, uint32_t ntab, ag_arena *a, ag
 
 int ag_blob_decode(const void *blob, size_t len, uint64_t trace_id, ag_arena *a, ag_trace *t)
 {
-    cursor c = {blob, len, 0, 0};
+    size_t decoded = SIZE_MAX;
+    return ag_blob_decode_prefix(blob, len, trace_id, a, t, &decoded) < 0 ? -1 : 0;
+}
+
+int ag_blob_decode_prefix(const void *blob, size_t len, uint64_t trace_id, ag_arena *a,
+                          ag_trace *t, size_t *decoded)
+{
+    cursor c = {blob, len, 0, 0, 0};
+    size_t limit = *decoded;
     t->spans = NULL;
     t->len = 0;
     if (rd_array(&c) != 3 || rd_uint(&c) != 1) return -1;
     uint32_t ntab = bounded(&c, rd_array(&c));
-    ag_str *tab = ag_arena_alloc(a, sizeof *tab * (ntab ? ntab : 1));
+    ag_str *tab = decoded_alloc(&c, a, ntab, sizeof *tab);
     for (uint32_t i = 0; i < ntab && !c.bad; i++) tab[i] = rd_raw(&c);
     uint32_t nspans = bounded(&c, rd_array(&c));
-    t->spans = ag_arena_alloc(a, sizeof *t->spans * (nspans ? nspans : 1));
-    for (uint32_t i = 0; i < nspans && !c.bad; i++) {
+    /* the span array has room for no more spans than the limit could
+     * hold (a stored chunk may have a million), and each span counts its
+     * slot as it is decoded */
+    size_t room = limit > c.decoded ? (limit - c.decoded) / sizeof *t->spans + 1 : 1;
+    uint32_t slots = nspans < room ? nspans : (uint32_t)room;
+    t->spans = ag_arena_alloc(a, sizeof *t->spans * (slots ? slots : 1));
+    uint32_t i = 0;
+    for (; i < slots && !c.bad && c.decoded <= limit; i++) {
+        c.decoded += sizeof *t->spans;
         rd_span(&c, tab, ntab, a, &t->spans[i]);
         t->spans[i].trace_id = trace_id;
     }
+    *decoded = c.decoded;
     if (c.bad) return -1;
-    t->len = nspans;
-    return 0;
+    t->len = i;
+    return i < nspans;
 }

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "span.h"
+#include "util.h"
 
 #include <stdbool.h>
 
@@ -40,6 +41,13 @@ void ag_blob_encoder_free(ag_blob_encoder *enc);
 /* Decodes a blob into t, setting every span's trace_id to trace_id; arrays
  * are allocated in a, strings point into blob (which must outlive t).
  * Returns 0, or -1 if the blob is malformed. */
-int ag_blob_decode(const void *blob, size_t len, uint64_t trace_id, ag_arena *a, ag_trace *t);
+AG_MUST_CHECK int ag_blob_decode(const void *blob, size_t len, uint64_t trace_id, ag_arena *a, ag_trace *t);
+/* The same, stopping before the next span once the decoded form took more
+ * than *decoded bytes of a (so it may pass it by one span; the span
+ * array, sized for what the limit can hold, may take as much again): t holds the
+ * spans decoded so far, and *decoded is set to the bytes taken. Returns 0
+ * (every span), 1 (cut short) or -1 (malformed). */
+AG_MUST_CHECK int ag_blob_decode_prefix(const void *blob, size_t len, uint64_t trace_id, ag_arena *a,
+                          ag_trace *t, size_t *decoded);
 
 #endif

@@ -19,6 +19,7 @@
 #define AG_BLOCK_H
 
 #include "buf.h"
+#include "util.h"
 
 #include <stddef.h>
 
@@ -34,6 +35,6 @@ void ag_block_compress(const void *content, size_t len, ag_buf *out);
 /* Replaces out's contents with the decompressed block. Returns 0, or -1
  * when data is not a block this agent wrote or is damaged (out is then
  * empty). */
-int ag_block_decompress(const void *data, size_t len, ag_buf *out);
+AG_MUST_CHECK int ag_block_decompress(const void *data, size_t len, ag_buf *out);
 
 #endif

@@ -161,3 +161,18 @@ void ag_arena_free(ag_arena *a)
     a->head = NULL;
     a->used = 0;
 }
+
+int ag_budget_try_charge(ag_budget *b, size_t n)
+{
+    size_t used = atomic_load_explicit(b->used, memory_order_relaxed);
+    do {
+        if (n > b->max || used > b->max - n) return 0;
+    } while (!atomic_compare_exchange_weak_explicit(b->used, &used, used + n,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return 1;
+}
+
+void ag_budget_release(ag_budget *b, size_t n)
+{
+    atomic_fetch_sub_explicit(b->used, n, memory_order_relaxed);
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 /* malloc/realloc/strdup that abort on failure; never return NULL. */
 void *ag_xmalloc(size_t n);
@@ -57,5 +58,20 @@ void *ag_arena_alloc(ag_arena *a, size_t n);
 char *ag_arena_strndup(ag_arena *a, const char *s, size_t n);
 void ag_arena_reset(ag_arena *a);
 void ag_arena_free(ag_arena *a);
+
+/* A memory budget shared by threads: the bytes every request holds
+ * (bodies, their decoded form) charged against one maximum, so memory is
+ * bounded by --max-inflight whatever arrives at once. used points at the
+ * owner's counter. */
+typedef struct {
+    atomic_size_t *used;
+    size_t max;
+} ag_budget;
+
+/* Charges n bytes unless that would pass max: returns 1 (charged) or 0
+ * (nothing charged). Lock-free; can't fail otherwise. */
+int ag_budget_try_charge(ag_budget *b, size_t n);
+/* Gives back n bytes a try_charge took. */
+void ag_budget_release(ag_budget *b, size_t n);
 
 #endif

@@ -40,12 +40,20 @@ void ag_config_usage(FILE *f)
         "                          full the newest is dropped and counted (default 64MiB)\n"
         "  --token TOKEN           require this token for the UI and query API\n"
         "                          (Authorization: Bearer TOKEN, ?token=, or the cookie\n"
-        "                          the UI sets); trace intake stays open\n"
+        "                          the UI sets); trace intake stays open. Never printed;\n"
+        "                          hidden from ps once parsed, but prefer:\n"
+        "  --token-file PATH       read the token from the first line of this file\n"
+        "                          (or set CTRACE_AGENT_TOKEN in the environment)\n"
         "  --max-request-bytes SIZE  largest accepted payload (default 50MiB; 413 over)\n"
-        "  --max-connections N     concurrent connections (default 256)\n"
-        "  --connection-timeout SECONDS  idle/slow connection timeout (default 30)\n"
-        "  --max-inflight SIZE     request bodies held in memory at once; beyond it\n"
-        "                          requests get 503 (default 1GiB)\n"
+        "  --max-connections N     concurrent connections (default 4096; the descriptor\n"
+        "                          limit is raised to fit)\n"
+        "  --connection-timeout SECONDS  a connection idle this long is closed, and so\n"
+        "                          is one whose request takes longer than this to\n"
+        "                          arrive and be answered, however slowly it trickles\n"
+        "                          in (default 30)\n"
+        "  --max-inflight SIZE     memory of the requests at once: bodies and their\n"
+        "                          decoded form; beyond it 503, or 413 for a payload\n"
+        "                          that could never fit (default 1GiB)\n"
         "  --sync full|normal      fsync every commit (full, default: a 200 survives\n"
         "                          power loss) or only at checkpoints (normal: a 200\n"
         "                          survives a crash of the agent, not of the machine)\n"
@@ -107,7 +115,7 @@ static int parse_listen(const char *v, ag_config *c, char *err, size_t errlen)
 enum {
     OPT_LISTEN = 256, OPT_SOCKET, OPT_DATA, OPT_RETENTION, OPT_MAX_SIZE, OPT_RET_INTERVAL,
     OPT_FORWARD, OPT_FORWARD_QUEUE, OPT_TOKEN, OPT_MAX_REQUEST, OPT_MAX_CONN, OPT_CONN_TIMEOUT,
-    OPT_MAX_INFLIGHT, OPT_SYNC, OPT_ENV, OPT_HELP, OPT_VERSION,
+    OPT_MAX_INFLIGHT, OPT_SYNC, OPT_ENV, OPT_HELP, OPT_VERSION, OPT_TOKEN_FILE,
 };
 
 static int set_size(const char *flag, const char *v, uint64_t *out, char *err, size_t errlen)
@@ -119,6 +127,23 @@ static int set_size(const char *flag, const char *v, uint64_t *out, char *err, s
 static int set_duration(const char *flag, const char *v, double *out, char *err, size_t errlen)
 {
     if (ag_parse_duration(v, out)) return snprintf(err, errlen, "%s: bad duration '%s'", flag, v), -1;
+    return 0;
+}
+
+/* The token is the file's first line without its line ending; a file
+ * that holds no token is an error rather than an agent left open. */
+static int read_token_file(const char *path, ag_config *c, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return snprintf(err, errlen, "--token-file %s: %s", path, strerror(errno)), -1;
+    char line[1024];
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    size_t n = got ? strcspn(line, "\r\n") : 0;
+    line[n] = '\0';
+    if (!n) return snprintf(err, errlen, "--token-file %s: no token on its first line", path), -1;
+    free(c->token);
+    c->token = ag_xstrdup(line);
     return 0;
 }
 
@@ -148,6 +173,7 @@ static int apply(int opt, const char *v, ag_config *c, char *err, size_t errlen)
         free(c->token);
         c->token = ag_xstrdup(v);
         return 0;
+    case OPT_TOKEN_FILE: return read_token_file(v, c, err, errlen);
     case OPT_MAX_REQUEST:
         if (set_size("--max-request-bytes", v, &c->max_request_bytes, err, errlen)) return -1;
         if (!c->max_request_bytes) return snprintf(err, errlen, "--max-request-bytes must be > 0"), -1;
@@ -185,6 +211,7 @@ int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errle
         {"forward", required_argument, 0, OPT_FORWARD},
         {"forward-queue", required_argument, 0, OPT_FORWARD_QUEUE},
         {"token", required_argument, 0, OPT_TOKEN},
+        {"token-file", required_argument, 0, OPT_TOKEN_FILE},
         {"max-request-bytes", required_argument, 0, OPT_MAX_REQUEST},
         {"max-connections", required_argument, 0, OPT_MAX_CONN},
         {"connection-timeout", required_argument, 0, OPT_CONN_TIMEOUT},
@@ -202,7 +229,7 @@ int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errle
     c->max_size = 4ULL << 30;
     c->retention_interval = 30;
     c->max_request_bytes = 50ULL << 20;
-    c->max_connections = 256;
+    c->max_connections = 4096;
     c->connection_timeout = 30;
     c->max_inflight_bytes = 1ULL << 30;
     c->forward_queue_bytes = 64u << 20;
@@ -220,11 +247,15 @@ int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errle
             return snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
                             argv[optind - 1]), -1;
         if (apply(opt, optarg, c, err, errlen)) return -1;
+        /* ps shows argv as it is now: overwrite the secret in place */
+        if (opt == OPT_TOKEN) memset(optarg, '*', strlen(optarg));
     }
     if (optind < argc)
         return snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]), -1;
     if (!c->listen_host && !c->socket_path)
         return snprintf(err, errlen, "nothing to listen on: give --listen or --socket"), -1;
+    const char *env_token = getenv("CTRACE_AGENT_TOKEN");
+    if (!c->token && env_token && *env_token) c->token = ag_xstrdup(env_token);
     if (!c->data_dir) c->data_dir = ag_default_data_dir();
     ag_buf b = {0};
     ag_buf_printf(&b, "%s/ctrace.db", c->data_dir);

@@ -3,6 +3,8 @@
 #ifndef AG_CONFIG_H
 #define AG_CONFIG_H
 
+#include "util.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +26,8 @@ typedef struct {
     uint64_t max_request_bytes;
     unsigned max_connections;
     unsigned connection_timeout;  /* seconds */
-    uint64_t max_inflight_bytes;  /* request bodies held at once */
+    uint64_t max_inflight_bytes;  /* memory of requests at once: bodies, their
+                                     decoded form, batches awaiting commit */
     size_t forward_queue_bytes;
     bool sync_full;
     char *default_env;
@@ -33,12 +36,12 @@ typedef struct {
 /* Parses argv (after the program name; no subcommand). Returns 0 when the
  * agent should run, 1 when --help or --version was printed, -1 with a
  * reason in err. Strings in c are owned by c (ag_config_free). */
-int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errlen);
+AG_MUST_CHECK int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errlen);
 void ag_config_free(ag_config *c);
 void ag_config_usage(FILE *f);
 /* $XDG_DATA_HOME/ctrace or ~/.local/share/ctrace (malloc'd). */
 char *ag_default_data_dir(void);
 /* mkdir -p; 0 or -1 with errno. */
-int ag_mkdirs(const char *path);
+AG_MUST_CHECK int ag_mkdirs(const char *path);
 
 #endif

@@ -6,7 +6,11 @@
  * agent's decoder types them. Nothing is copied: strings are views into
  * the body, and a span's maps become arrays in the per-chunk arena. Every
  * length and count is checked against the bytes left before it is used,
- * so a hostile payload costs at most its size.
+ * so no count can claim more than the body holds. That still let a body
+ * decode to ~16 times its size (a map of 2-byte pairs becomes 32-byte
+ * tags), so every allocation sized from the network is charged to the
+ * caller's budget first, and a span over the object limit is walked past
+ * (bounds-checked, nothing allocated) and counted instead of decoded.
  *
  * History: spans used to be unpacked by msgpack-c (msgpack_unpack_next into
  * a zone) after a validating walk; that walk plus the object tree cost
@@ -26,6 +30,15 @@ typedef struct {
     size_t len, off;
     char *err;
     size_t errlen;
+    /* memory: what the decoded form has charged to budget (NULL: none) */
+    ag_budget *budget;
+    size_t chunk_charge;      /* the chunk arena's, released at its reset */
+    size_t table_charge;      /* the v0.5 string table's */
+    size_t zone_charge;       /* msgpack-c's zone for the last links/events */
+    size_t peak_charge;
+    size_t reserved, credit;  /* taken from budget; not yet charged of it */
+    bool over_limit;          /* the last failure was a span's object limit */
+    bool over_budget;         /* the last failure was the budget */
 } reader;
 
 /* Writes a one-line reason and returns -1, so "return FAIL(...)" reads well. */
@@ -36,6 +49,65 @@ static int __attribute__((format(printf, 2, 3))) FAIL(reader *r, const char *fmt
     vsnprintf(r->err, r->errlen, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+static size_t charged(const reader *r)
+{
+    return r->chunk_charge + r->table_charge + r->zone_charge;
+}
+
+/* The budget is shared by every HTTP thread: taking from it span by span
+ * would make its counter a contended cache line, so a decode takes credit
+ * in blocks of this size, charges from its credit, gives releases back to
+ * it, and returns everything it took when it ends. */
+enum { CREDIT_BLOCK = 256 * 1024 };
+
+/* Makes sure n bytes of credit are there; -1 when the budget cannot give
+ * them (a block past n is only taken if it fits too). */
+static int take_credit(reader *r, size_t n)
+{
+    if (n <= r->credit) return 0;
+    size_t missing = n - r->credit;
+    size_t block = missing < SIZE_MAX - CREDIT_BLOCK ? missing + CREDIT_BLOCK : missing;
+    if (!ag_budget_try_charge(r->budget, block)) {
+        if (!ag_budget_try_charge(r->budget, missing)) return -1;
+        block = missing;
+    }
+    r->reserved += block;
+    r->credit += block;
+    return 0;
+}
+
+/* Charges n bytes of decoded form to *counter and the budget; -1 with a
+ * reason when the budget cannot cover it. */
+static int charge(reader *r, size_t n, size_t *counter)
+{
+    if (r->budget && take_credit(r, n)) {
+        r->over_budget = true;
+        r->peak_charge = charged(r) + n;
+        return FAIL(r, "payload decodes to more memory than --max-inflight leaves free"
+                       " (%zu bytes needed)", charged(r) + n);
+    }
+    if (r->budget) r->credit -= n;
+    *counter += n;
+    if (charged(r) > r->peak_charge) r->peak_charge = charged(r);
+    return 0;
+}
+
+/* Gives *counter back to the credit (the budget gets it at the end). */
+static void release(reader *r, size_t *counter)
+{
+    if (r->budget) r->credit += *counter;
+    *counter = 0;
+}
+
+/* count elements of size bytes from the chunk arena, charged; NULL with a
+ * reason when over budget. count comes from the network but was checked
+ * against the bytes left, so the product cannot overflow. */
+static void *chunk_alloc(reader *r, ag_arena *a, size_t count, size_t size)
+{
+    size_t n = size * (count ? count : 1);
+    return charge(r, n, &r->chunk_charge) ? NULL : ag_arena_alloc(a, n);
 }
 
 static int need(reader *r, size_t n)
@@ -72,13 +144,16 @@ static int read_array_header(reader *r, const char *what, uint32_t *n)
 }
 
 /* Walks one msgpack object without allocating; fails on truncation, depth
- * or counts that cannot fit in the remaining bytes, or the reserved 0xc1. */
+ * or counts that cannot fit in the remaining bytes, or the reserved 0xc1,
+ * and (objects not NULL) past a span's object limit. */
 static int check_object(reader *r, int depth, size_t *objects)
 {
     if (depth > AG_DECODE_MAX_DEPTH)
         return FAIL(r, "nesting deeper than %d levels", AG_DECODE_MAX_DEPTH);
-    if (++*objects > AG_DECODE_MAX_SPAN_OBJECTS)
+    if (objects && ++*objects > AG_DECODE_MAX_SPAN_OBJECTS) {
+        r->over_limit = true;
         return FAIL(r, "span has more than %d msgpack objects", AG_DECODE_MAX_SPAN_OBJECTS);
+    }
     if (need(r, 1)) return FAIL(r, "truncated payload at offset %zu", r->off);
     unsigned c = r->p[r->off++];
     uint64_t skip = 0, items = 0;
@@ -166,7 +241,8 @@ static int get_string_map(reader *r, const msgpack_object *o, ag_arena *a,
     if (o->type == MSGPACK_OBJECT_NIL) return 0;
     if (o->type != MSGPACK_OBJECT_MAP) return FAIL(r, "%s must be a map", field);
     uint32_t n = o->via.map.size;
-    ag_tag *tags = ag_arena_alloc(a, sizeof *tags * (n ? n : 1));
+    ag_tag *tags = chunk_alloc(r, a, n, sizeof *tags);
+    if (!tags) return -1;
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         if (kv->key.type != MSGPACK_OBJECT_STR && kv->key.type != MSGPACK_OBJECT_BIN)
@@ -185,7 +261,8 @@ static int get_links(reader *r, const msgpack_object *o, ag_arena *a, ag_span *s
     if (o->type == MSGPACK_OBJECT_NIL) return 0;
     if (o->type != MSGPACK_OBJECT_ARRAY) return FAIL(r, "span.span_links must be an array");
     uint32_t n = o->via.array.size;
-    ag_link *links = ag_arena_alloc(a, sizeof *links * (n ? n : 1));
+    ag_link *links = chunk_alloc(r, a, n, sizeof *links);
+    if (!links) return -1;
     memset(links, 0, sizeof *links * (n ? n : 1));
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *m = &o->via.array.ptr[i];
@@ -216,14 +293,15 @@ static int get_links(reader *r, const msgpack_object *o, ag_arena *a, ag_span *s
 
 /* Re-packs a msgpack object into arena memory (event attributes are kept
  * as msgpack because their values are typed). */
-static int pack_to_arena(const msgpack_object *o, ag_arena *a, ag_str *out)
+static int pack_to_arena(reader *r, const msgpack_object *o, ag_arena *a, ag_str *out)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_object(&pk, *o);
-    char *p = ag_arena_alloc(a, sb.size ? sb.size : 1);
+    char *p = chunk_alloc(r, a, sb.size, 1);
+    if (!p) return msgpack_sbuffer_destroy(&sb), -1;
     memcpy(p, sb.data, sb.size);
     *out = (ag_str){p, sb.size};
     msgpack_sbuffer_destroy(&sb);
@@ -235,7 +313,8 @@ static int get_events(reader *r, const msgpack_object *o, ag_arena *a, ag_span *
     if (o->type == MSGPACK_OBJECT_NIL) return 0;
     if (o->type != MSGPACK_OBJECT_ARRAY) return FAIL(r, "span.span_events must be an array");
     uint32_t n = o->via.array.size;
-    ag_event *ev = ag_arena_alloc(a, sizeof *ev * (n ? n : 1));
+    ag_event *ev = chunk_alloc(r, a, n, sizeof *ev);
+    if (!ev) return -1;
     memset(ev, 0, sizeof *ev * (n ? n : 1));
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *m = &o->via.array.ptr[i];
@@ -251,7 +330,7 @@ static int get_events(reader *r, const msgpack_object *o, ag_arena *a, ag_span *
                 if (val->type == MSGPACK_OBJECT_NIL) continue;
                 if (val->type != MSGPACK_OBJECT_MAP)
                     return FAIL(r, "span event attributes must be a map");
-                rc = pack_to_arena(val, a, &ev[i].attributes_msgpack);
+                rc = pack_to_arena(r, val, a, &ev[i].attributes_msgpack);
             }
             if (rc) return -1;
         }
@@ -271,8 +350,10 @@ static int get_events(reader *r, const msgpack_object *o, ag_arena *a, ag_span *
 static int count_objects(reader *r, size_t *objects, uint64_t n)
 {
     *objects += n;
-    if (*objects > AG_DECODE_MAX_SPAN_OBJECTS)
+    if (*objects > AG_DECODE_MAX_SPAN_OBJECTS) {
+        r->over_limit = true;
         return FAIL(r, "span has more than %d msgpack objects", AG_DECODE_MAX_SPAN_OBJECTS);
+    }
     return 0;
 }
 
@@ -478,7 +559,8 @@ static int read_string_map(reader *r, ag_arena *a, size_t *objects, ag_tag **out
     int rc = read_map_header(r, &n);
     if (rc > 0) return FAIL(r, "%s must be a map", field);
     if (rc || count_objects(r, objects, 2 * (uint64_t)n)) return -1;
-    ag_tag *tags = ag_arena_alloc(a, sizeof *tags * (n ? n : 1));
+    ag_tag *tags = chunk_alloc(r, a, n, sizeof *tags);
+    if (!tags) return -1;
     for (uint32_t i = 0; i < n; i++) {
         if (need(r, 1)) return truncated(r);
         if (!is_raw(r->p[r->off])) return FAIL(r, "%s keys must be strings", field);
@@ -498,7 +580,8 @@ static int read_metrics(reader *r, ag_arena *a, size_t *objects, ag_span *s)
     int rc = read_map_header(r, &n);
     if (rc > 0) return FAIL(r, "span.metrics must be a map");
     if (rc || count_objects(r, objects, 2 * (uint64_t)n)) return -1;
-    ag_metric *m = ag_arena_alloc(a, sizeof *m * (n ? n : 1));
+    ag_metric *m = chunk_alloc(r, a, n, sizeof *m);
+    if (!m) return -1;
     for (uint32_t i = 0; i < n; i++) {
         if (need(r, 1)) return truncated(r);
         if (!is_raw(r->p[r->off])) return FAIL(r, "span.metrics keys must be strings");
@@ -540,8 +623,12 @@ static int check_meta_struct(reader *r, size_t *objects)
 static int read_with_msgpack(reader *r, msgpack_unpacked *unp, ag_arena *a, ag_span *s,
                              size_t *objects, int links)
 {
-    size_t start = r->off;
+    size_t start = r->off, before = *objects;
     if (check_object(r, 2, objects)) return -1;
+    /* msgpack-c frees the previous zone when it unpacks the next object:
+     * one zone is alive at a time, charged by its object count */
+    release(r, &r->zone_charge);
+    if (charge(r, (*objects - before) * sizeof(msgpack_object), &r->zone_charge)) return -1;
     size_t off = start;
     msgpack_unpack_return rc = msgpack_unpack_next(unp, (const char *)r->p, r->off, &off);
     if (rc != MSGPACK_UNPACK_SUCCESS || off != r->off)
@@ -582,8 +669,8 @@ static int read_span_v04(reader *r, msgpack_unpacked *unp, ag_arena *a, ag_span 
     int rc = read_map_header(r, &n);
     if (rc > 0) {
         /* not a map: still reject truncation and nesting first, as before */
-        size_t start = r->off, ignored = 0;
-        if (check_object(r, 1, &ignored)) return -1;
+        size_t start = r->off;
+        if (check_object(r, 1, NULL)) return -1;
         r->off = start;
         return FAIL(r, "span must be a map");
     }
@@ -656,6 +743,7 @@ static int not_nil(reader *r, int element)
 static int read_span_v05(reader *r, const string_table *t, ag_arena *a, ag_span *s)
 {
     memset(s, 0, sizeof *s);
+    size_t objects = 13;   /* counted as check_object counts a v0.4 span */
     uint32_t n;
     int rc = read_array_header_of(r, &n);
     if (rc > 0) return FAIL(r, "v0.5 span must be an array");
@@ -675,8 +763,8 @@ static int read_span_v05(reader *r, const string_table *t, ag_arena *a, ag_span 
     s->error = err != 0;
     rc = read_map_header(r, &n);
     if (rc > 0) return FAIL(r, "v0.5 meta must be a map");
-    if (rc) return -1;
-    s->meta = ag_arena_alloc(a, sizeof *s->meta * (n ? n : 1));
+    if (rc || count_objects(r, &objects, 2 * (uint64_t)n)) return -1;
+    if (!(s->meta = chunk_alloc(r, a, n, sizeof *s->meta))) return -1;
     s->meta_len = n;
     for (uint32_t i = 0; i < n; i++)
         if (read_index(r, t, &s->meta[i].key, "meta key") ||
@@ -685,8 +773,8 @@ static int read_span_v05(reader *r, const string_table *t, ag_arena *a, ag_span 
     if (not_nil(r, 10)) return -1;
     rc = read_map_header(r, &n);
     if (rc > 0) return FAIL(r, "v0.5 metrics must be a map");
-    if (rc) return -1;
-    s->metrics = ag_arena_alloc(a, sizeof *s->metrics * (n ? n : 1));
+    if (rc || count_objects(r, &objects, 2 * (uint64_t)n)) return -1;
+    if (!(s->metrics = chunk_alloc(r, a, n, sizeof *s->metrics))) return -1;
     s->metrics_len = n;
     for (uint32_t i = 0; i < n; i++)
         if (read_index(r, t, &s->metrics[i].key, "metrics key") ||
@@ -703,7 +791,9 @@ static int read_string_table(reader *r, ag_arena *a, string_table *t)
     if (rc > 0) return FAIL(r, "v0.5 string table must be an array");
     if (rc) return -1;
     t->count = n;
-    t->strings = ag_arena_alloc(a, sizeof *t->strings * (n ? n : 1));
+    size_t bytes = sizeof *t->strings * (n ? n : 1);
+    if (charge(r, bytes, &r->table_charge)) return -1;
+    t->strings = ag_arena_alloc(a, bytes);
     for (uint32_t i = 0; i < n; i++) {
         if (need(r, 1)) return truncated(r);
         if (!is_str(r->p[r->off]))
@@ -715,17 +805,64 @@ static int read_string_table(reader *r, ag_arena *a, string_table *t)
 
 /* ---- driver ---- */
 
+/* Reads span i of a chunk into *s. A span over the object limit is
+ * skipped whole (walked without the limit, still bounds-checked) and
+ * reported by *dropped, so the rest of the payload is kept. */
+static int read_span(reader *r, ag_version version, const string_table *table,
+                     msgpack_unpacked *unp, ag_arena *scratch, ag_span *s, bool *dropped)
+{
+    size_t start = r->off;
+    *dropped = false;
+    r->over_limit = false;
+    int bad = version == AG_V05 ? read_span_v05(r, table, scratch, s)
+                                : read_span_v04(r, unp, scratch, s);
+    if (!bad || !r->over_limit) return bad;
+    r->over_limit = false;
+    r->off = start;
+    if (check_object(r, 1, NULL)) return -1;
+    *dropped = true;
+    return 0;
+}
+
+static int decode_traces(reader *r, ag_version version, const string_table *table,
+                         msgpack_unpacked *unp, ag_arena *scratch, ag_chunk_fn fn, void *ctx,
+                         uint64_t *dropped_spans)
+{
+    uint32_t ntraces;
+    if (read_array_header(r, "list of traces", &ntraces)) return -1;
+    for (uint32_t t = 0; t < ntraces; t++) {
+        uint32_t nspans;
+        if (read_array_header(r, "trace", &nspans)) return -1;
+        ag_trace chunk = {chunk_alloc(r, scratch, nspans, sizeof(ag_span)), 0};
+        if (!chunk.spans) return -1;
+        for (uint32_t i = 0; i < nspans; i++) {
+            bool dropped;
+            if (read_span(r, version, table, unp, scratch, &chunk.spans[chunk.len], &dropped))
+                return -1;
+            if (dropped) ++*dropped_spans;
+            else chunk.len++;
+        }
+        int cb = fn(ctx, &chunk, r->err, r->errlen);
+        ag_arena_reset(scratch);
+        release(r, &r->chunk_charge);
+        if (cb) return cb;
+    }
+    if (r->off != r->len) return FAIL(r, "%zu trailing bytes after the list of traces", r->len - r->off);
+    return 0;
+}
+
 int ag_decode(ag_version version, const char *body, size_t len, ag_arena *scratch,
-              ag_chunk_fn fn, void *ctx, char *err, size_t errlen)
+              ag_chunk_fn fn, void *ctx, ag_decode_opts *opts, char *err, size_t errlen)
 {
     reader r = {(const unsigned char *)body, len, 0, err, errlen};
+    r.budget = opts ? opts->budget : NULL;
     msgpack_unpacked unp;
     msgpack_unpacked_init(&unp);
     ag_arena table_arena;
     ag_arena_init(&table_arena);
     string_table table = {0};
+    uint64_t dropped_spans = 0;
     int rc = -1;
-    uint32_t ntraces;
 
     if (len == 0) {
         FAIL(&r, "empty payload");
@@ -740,32 +877,19 @@ int ag_decode(ag_version version, const char *body, size_t len, ag_arena *scratc
         }
         if (read_string_table(&r, &table_arena, &table)) goto out;
     }
-    if (read_array_header(&r, "list of traces", &ntraces)) goto out;
-    for (uint32_t t = 0; t < ntraces; t++) {
-        uint32_t nspans;
-        if (read_array_header(&r, "trace", &nspans)) goto out;
-        ag_trace chunk = {ag_arena_alloc(scratch, sizeof(ag_span) * (nspans ? nspans : 1)), nspans};
-        for (uint32_t i = 0; i < nspans; i++) {
-            int bad = version == AG_V05
-                ? read_span_v05(&r, &table, scratch, &chunk.spans[i])
-                : read_span_v04(&r, &unp, scratch, &chunk.spans[i]);
-            if (bad) goto out;
-        }
-        int cb = fn(ctx, &chunk, err, errlen);
-        ag_arena_reset(scratch);
-        if (cb) {
-            rc = cb;
-            goto out;
-        }
-    }
-    if (r.off != len) {
-        FAIL(&r, "%zu trailing bytes after the list of traces", len - r.off);
-        goto out;
-    }
-    rc = 0;
+    rc = decode_traces(&r, version, &table, &unp, scratch, fn, ctx, &dropped_spans);
+    if (rc == -1 && r.over_budget) rc = AG_DECODE_OVER_BUDGET;
 out:
     ag_arena_reset(scratch);
     msgpack_unpacked_destroy(&unp);
     ag_arena_free(&table_arena);
+    release(&r, &r.chunk_charge);
+    release(&r, &r.table_charge);
+    release(&r, &r.zone_charge);
+    if (r.reserved) ag_budget_release(r.budget, r.reserved);
+    if (opts) {
+        opts->dropped_spans = dropped_spans;
+        opts->decoded_bytes = r.peak_charge;
+    }
     return rc;
 }

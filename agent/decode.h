@@ -25,17 +25,36 @@ typedef enum {
  * ag_decode after the callback wrote a reason into err. */
 typedef int (*ag_chunk_fn)(void *ctx, ag_trace *chunk, char *err, size_t errlen);
 
-/* Limits that keep a hostile payload from costing more than its size. */
+/* Limits that keep a hostile payload from costing more than its size,
+ * the same in every version. A span over the object limit is dropped and
+ * counted (the rest of its payload is kept); nesting deeper than the depth
+ * limit (v0.3/v0.4 only can nest) refuses the payload. */
 #define AG_DECODE_MAX_DEPTH 32          /* nesting levels inside a span */
 #define AG_DECODE_MAX_SPAN_OBJECTS 1000000 /* msgpack objects in one span */
 
+/* ag_decode's return when the decoded form would pass the budget. */
+#define AG_DECODE_OVER_BUDGET (-2)
+
+typedef struct {
+    /* in: what the decoded form (span arrays, tags, the v0.5 string table,
+     * msgpack-c's objects for links and events) may be charged to; NULL is
+     * unlimited. Everything charged is released before ag_decode returns. */
+    ag_budget *budget;
+    /* out */
+    uint64_t dropped_spans;   /* over AG_DECODE_MAX_SPAN_OBJECTS */
+    size_t decoded_bytes;     /* the most the decoded form held at once;
+                                 on AG_DECODE_OVER_BUDGET, what it needed */
+} ag_decode_opts;
+
 /* Decodes body (len bytes, msgpack) of the given version.
  * Returns 0 when every chunk decoded and every callback returned 0;
- * -1 with a one-line reason in err (errlen > 0) on malformed input, or the
- * callback's non-zero value. Chunks already passed to the callback before
- * an error are the caller's to discard. Never reads past len. */
+ * -1 with a one-line reason in err (errlen > 0) on malformed input,
+ * AG_DECODE_OVER_BUDGET (with a reason) when opts->budget could not cover
+ * the decoded form, or the callback's non-zero value. Chunks already passed
+ * to the callback before an error are the caller's to discard. Never reads
+ * past len. opts may be NULL (no budget, nothing reported). */
 int ag_decode(ag_version version, const char *body, size_t len,
-              ag_arena *scratch, ag_chunk_fn fn, void *ctx,
+              ag_arena *scratch, ag_chunk_fn fn, void *ctx, ag_decode_opts *opts,
               char *err, size_t errlen);
 
 /* Converts a JSON document (an array of traces) into the equivalent msgpack

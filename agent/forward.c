@@ -89,11 +89,7 @@ static int send_once(ag_forwarder *f, CURL *curl, const item *it)
  * past its deadline. Called with f->mu held. */
 static bool backoff(ag_forwarder *f, long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    struct timespec until = ag_realtime_in((double)ms / 1000);
     pthread_cond_timedwait(&f->cond, &f->mu, &until);
     return !(f->stopping && ag_mono_ns() > f->stop_deadline);
 }

@@ -5,15 +5,21 @@
  * error reply stops the upload), once per chunk of body (appended to the
  * request's buffer, within --max-request-bytes and the global in-flight
  * budget), then once more with no data: the request is dispatched. Intake
- * replies 200 only after ag_store_submit reports the batch committed.
+ * hands its batch to ag_store_submit and suspends the connection; the
+ * store's callback resumes it, on_request is called once more and replies
+ * (200 only if the batch is committed). A connection's deadline
+ * (deadline.h) starts when it opens and again after each answer, and is
+ * paused while its request waits on the store.
  *
  * Security: every reply carries nosniff/no-referrer/DENY headers; requests a
- * browser marks Sec-Fetch-Site: cross-site are refused (a web page cannot
- * post traces or read the API); when bound to loopback, the API and UI also
- * require a loopback Host header, which defeats DNS rebinding; with --token
- * the API and UI require the token. */
+ * browser marks Sec-Fetch-Site: cross-site are refused, and any request of
+ * a web page (Origin or Sec-Fetch-Site) to a tracer endpoint, so no page
+ * can post traces; the API and UI, whatever the bind, and every endpoint
+ * on a loopback bind, require a Host that DNS rebinding cannot forge
+ * (host_is_safe); with --token the API and UI require the token. */
 #include "http.h"
 #include "api.h"
+#include "deadline.h"
 #include "info.h"
 #include "intake.h"
 #include "jsonw.h"
@@ -31,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -47,11 +54,21 @@ struct ag_server {
     listener tcp_l, unix_l;
     int port;
     int unix_fd;
+    dev_t unix_dev;           /* the socket file this agent bound */
+    ino_t unix_ino;
     bool loopback;
+    char hostname[256];       /* gethostname(), "" if unknown */
     ag_buf info;
     char state[17];
     atomic_size_t inflight;
     atomic_bool ready;        /* info, port and loopback are set (release) */
+    ag_deadlines *deadlines;  /* every connection's, and the connection limit */
+    /* requests suspended while their batch commits: stopping waits for
+     * them, since libmicrohttpd cannot stop with a connection suspended */
+    pthread_mutex_t wait_mu;
+    pthread_cond_t wait_done;
+    unsigned waiting;
+    bool stopping;
     pthread_mutex_t stats_mu;
     ag_server_stats stats;
 };
@@ -61,15 +78,33 @@ enum route {
     R_TELEMETRY, R_API, R_UI,
 };
 
+enum phase {
+    P_RECEIVING,     /* headers and body arriving */
+    P_COMMITTING,    /* suspended until the store calls back */
+    P_COMMITTED,     /* resumed: commit_status is the store's answer */
+};
+
 typedef struct {
     enum route route;
+    ag_server *srv;
+    struct MHD_Connection *conn;
+    ag_conn *slot;        /* the connection's deadline (deadline.h) */
+    _Atomic int phase;    /* enum phase */
+    int commit_status;
+    ag_intake_counts counts;
     ag_buf body;
     size_t accounted;     /* bytes counted in srv->inflight */
+    size_t batch_held;    /* the batch's bytes counted there until committed */
     size_t expected;      /* the Content-Length (at most max_request_bytes), 0 if none */
     int error_status;     /* set when the body must be refused */
     const char *error_msg;
     bool replied;
 } request;
+
+enum { DRAIN_FACTOR = 4 };   /* see early_checks */
+/* Pool threads: enough that one decoding a large payload or answering a
+ * slow query delays few others, few enough to cost nothing idle. */
+enum { TCP_THREADS = 16, UNIX_THREADS = 4 };
 
 static const char RATES[] = "{\"rate_by_service\":{\"service:,env:\":1}}";
 
@@ -174,7 +209,12 @@ static int check_token(ag_server *s, struct MHD_Connection *c)
     return -1;
 }
 
-static bool host_is_loopback(const char *host)
+/* Whether a Host header cannot be the product of DNS rebinding: a page of
+ * evil.example whose name is made to resolve to this machine still sends
+ * Host: evil.example. Safe are IP literals (no name to rebind), localhost
+ * and *.localhost (browsers resolve them to loopback themselves), and this
+ * machine's own name or the name given to --listen (not the attacker's). */
+static bool host_is_safe(const ag_server *s, const char *host)
 {
     if (!host) return true;   /* HTTP/1.0 without Host: not a browser */
     char name[256];
@@ -185,13 +225,28 @@ static bool host_is_loopback(const char *host)
         char *end = strchr(name, ']');
         if (!end) return false;
         *end = '\0';
-        return !strcmp(name + 1, "::1");
+        struct in6_addr a6;
+        return inet_pton(AF_INET6, name + 1, &a6) == 1;
     }
     char *colon = strchr(name, ':');
     if (colon) *colon = '\0';
-    if (!strcasecmp(name, "localhost")) return true;
+    n = strlen(name);
+    if (n && name[n - 1] == '.') name[--n] = '\0';   /* "localhost." is localhost */
     struct in_addr a;
-    return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET, name, &a) == 1) return true;
+    if (!strcasecmp(name, "localhost") ||
+        (n > 10 && !strcasecmp(name + n - 10, ".localhost")))
+        return true;
+    if (*s->hostname && !strcasecmp(name, s->hostname)) return true;
+    return s->cfg->listen_host && !strcasecmp(name, s->cfg->listen_host);
+}
+
+/* A request a browser made: browsers mark every cross-origin request with
+ * Origin and (since 2020) Sec-Fetch-Site; tracers send neither. */
+static bool from_browser(struct MHD_Connection *c)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") ||
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
 }
 
 /* ---- intake ---- */
@@ -252,6 +307,78 @@ static void count(ag_server *s, uint64_t payloads, uint64_t spans, uint64_t reje
     pthread_mutex_unlock(&s->stats_mu);
 }
 
+static void count_dropped_spans(ag_server *s, uint64_t spans)
+{
+    pthread_mutex_lock(&s->stats_mu);
+    s->stats.dropped_spans += spans;
+    pthread_mutex_unlock(&s->stats_mu);
+}
+
+/* Gives back what the batch waiting for its commit was charged. */
+static void release_batch(ag_server *s, request *req)
+{
+    ag_budget budget = {&s->inflight, s->cfg->max_inflight_bytes};
+    ag_budget_release(&budget, req->batch_held);
+    req->batch_held = 0;
+}
+
+/* The answer once the batch is committed (status 0) or not. */
+static enum MHD_Result answer_traces(ag_server *s, struct MHD_Connection *c, const char *method,
+                                     const char *url, request *req, int status)
+{
+    if (status) {
+        count(s, 0, 0, 1, 0);
+        return status == AG_STORE_FULL
+            ? send_reason(s, c, MHD_HTTP_INSUFFICIENT_STORAGE, "disk full: payload not stored")
+            : send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage failed: payload not stored");
+    }
+    count(s, 1, req->counts.spans, 0, req->counts.dropped_chunks);
+    if (req->counts.dropped_spans) count_dropped_spans(s, req->counts.dropped_spans);
+    forward(s, c, method, url, req);
+    if (req->route == R_TRACES_V03) return send_text(s, c, MHD_HTTP_OK, "OK");
+    return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1,
+                      false, NULL);
+}
+
+/* The store's callback (store.h): on a store thread, with its lock held.
+ * Once resumed, the connection may answer and free req at once, so req
+ * is not touched after MHD_resume_connection. */
+static void on_committed(void *arg, int status)
+{
+    request *req = arg;
+    ag_server *s = req->srv;
+    release_batch(s, req);
+    req->commit_status = status;
+    atomic_store_explicit(&req->phase, P_COMMITTED, memory_order_release);
+    MHD_resume_connection(req->conn);
+    pthread_mutex_lock(&s->wait_mu);
+    if (--s->waiting == 0) pthread_cond_broadcast(&s->wait_done);
+    pthread_mutex_unlock(&s->wait_mu);
+}
+
+/* Hands b to the store and suspends the connection until it is committed:
+ * the pool thread goes on serving its other connections meanwhile, where
+ * it used to sleep through the commit and the fsync. */
+static enum MHD_Result wait_for_commit(ag_server *s, struct MHD_Connection *c, request *req,
+                                       ag_batch *b)
+{
+    pthread_mutex_lock(&s->wait_mu);
+    bool stopping = s->stopping;
+    if (!stopping) s->waiting++;
+    pthread_mutex_unlock(&s->wait_mu);
+    if (stopping) {
+        ag_batch_free(b);
+        release_batch(s, req);
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, "agent is stopping, retry");
+    }
+    atomic_store_explicit(&req->phase, P_COMMITTING, memory_order_relaxed);
+    ag_conn_pause(req->slot);     /* the agent's own time, not the client's */
+    MHD_suspend_connection(c);
+    ag_store_submit(s->store, b, on_committed, req);
+    return MHD_YES;
+}
+
 static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, const char *method,
                                      const char *url, request *req)
 {
@@ -273,24 +400,54 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
     char err[256] = "";
     const char *lang = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Datadog-Meta-Lang");
     ag_intake_counts counts;
+    ag_budget budget = {&s->inflight, s->cfg->max_inflight_bytes};
     ag_batch *b = ag_intake_build(v, json, req->body.data ? req->body.data : "", req->body.len,
-                                  lang, ag_now_ns(), &counts, err, sizeof err);
+                                  lang, ag_now_ns(), &budget, &counts, err, sizeof err);
     if (!b) {
         count(s, 0, 0, 1, 0);
-        return send_reason(s, c, MHD_HTTP_BAD_REQUEST, err);
+        /* over budget: retry later, unless this payload alone cannot fit */
+        unsigned status = !counts.over_budget ? MHD_HTTP_BAD_REQUEST
+            : req->accounted + counts.decoded_bytes > budget.max ? MHD_HTTP_CONTENT_TOO_LARGE
+            : MHD_HTTP_SERVICE_UNAVAILABLE;
+        return send_reason(s, c, status, err);
     }
-    size_t rows = b->rows_len;   /* submit frees b */
-    if (rows && ag_store_submit(s->store, b)) {
+    /* the batch waits for its commit holding memory: charged too */
+    size_t held = ag_batch_bytes(b);
+    if (!ag_budget_try_charge(&budget, held)) {
+        ag_batch_free(b);
         count(s, 0, 0, 1, 0);
-        return send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                           "storage failed: payload not stored");
+        return send_reason(s, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "agent overloaded: too many request bytes in flight, retry later");
     }
-    if (!rows) ag_batch_free(b);
-    count(s, 1, counts.spans, 0, counts.dropped_chunks);
-    forward(s, c, method, url, req);
-    if (v == AG_V03) return send_text(s, c, MHD_HTTP_OK, "OK");
-    return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1,
-                      false, NULL);
+    req->counts = counts;
+    req->batch_held = held;
+    if (!b->rows_len) {
+        ag_batch_free(b);
+        release_batch(s, req);
+        return answer_traces(s, c, method, url, req, 0);
+    }
+    return wait_for_commit(s, c, req, b);
+}
+
+/* /info as built at start, with the database's health at the end: a
+ * damaged database answered ingest 500 forever while /info looked fine. */
+static enum MHD_Result send_info(ag_server *s, struct MHD_Connection *c)
+{
+    char damage[256];
+    bool damaged = ag_store_damage(s->store, damage, sizeof damage);
+    ag_buf b = {0};
+    ag_buf_append(&b, s->info.data, s->info.len - 1);   /* without its closing brace */
+    ag_buf_printf(&b, ",\"ctrace_database\":{\"damaged\":%s,\"disk_full\":%s,\"read_only\":%s",
+                  damaged ? "true" : "false", ag_store_disk_full(s->store) ? "true" : "false",
+                  ag_store_read_only(s->store) ? "true" : "false");
+    if (damaged) {
+        ag_buf_puts(&b, ",\"error\":");
+        ag_jw_cstr(&b, damage);
+        ag_buf_puts(&b, ",\"recovery\":");
+        ag_jw_cstr(&b, AG_STORE_RECOVERY_HINT);
+    }
+    ag_buf_puts(&b, "}}");
+    return send_reply(s, c, MHD_HTTP_OK, "application/json", b.data, b.len, true, NULL);
 }
 
 /* ---- API and UI ---- */
@@ -352,11 +509,56 @@ static enum MHD_Result handle_ui(ag_server *s, struct MHD_Connection *c, const c
     return rc;
 }
 
+/* ---- HTTP framing ---- */
+
+typedef struct {
+    const char *first;
+    bool bad;
+} content_lengths;
+
+static enum MHD_Result check_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
+{
+    content_lengths *cl = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) return MHD_YES;
+    if (!value || !*value || value[strspn(value, "0123456789")]) cl->bad = true;
+    else if (!cl->first) cl->first = value;
+    else if (strcmp(cl->first, value)) cl->bad = true;
+    return MHD_YES;
+}
+
+/* What libmicrohttpd lets through and a request smuggler relies on, or a
+ * client should be told plainly (RFC 9112): a Content-Length that is not
+ * one number or sent with Transfer-Encoding, HTTP/1.1 without Host, a
+ * method intake does not take, an encoded body. Returns 0, or the status with *reason set. The Datadog
+ * agent's intake takes uncompressed bodies only, so gzip is a 415. */
+static unsigned framing_error(struct MHD_Connection *c, enum route route, const char *method,
+                              const char *version, const char **reason)
+{
+    content_lengths cl = {NULL, false};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, check_content_length, &cl);
+    if (cl.bad) return *reason = "Content-Length must be one number (conflicting or malformed)", 400;
+    if (cl.first && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return *reason = "Content-Length and Transfer-Encoding together", 400;
+    if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return *reason = "HTTP/1.1 request without a Host header", 400;
+    if (!takes_body(route) && route != R_SERVICES) return 0;
+    if (strcmp(method, "PUT") && strcmp(method, "POST"))
+        return *reason = "method not allowed: intake takes PUT or POST", 405;
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (enc && strcasecmp(enc, "identity"))
+        return *reason = "unsupported Content-Encoding: send the payload uncompressed", 415;
+    return 0;
+}
+
 /* ---- the libmicrohttpd callbacks ---- */
 
 /* Checks done once the headers are in; returns a reply or MHD_YES to go on. */
 static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connection *c,
-                                    request *req, const char *method, bool *stop)
+                                    request *req, const char *method, const char *version,
+                                    bool *stop)
 {
     *stop = true;
     /* The daemons accept from the moment they start, and /info needs the
@@ -367,10 +569,21 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
     const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
     if (site && !strcasecmp(site, "cross-site"))
         return send_text(s, c, MHD_HTTP_FORBIDDEN, "cross-site requests are refused\n");
-    if (req->route == R_API || req->route == R_UI) {
-        if (!l->is_unix && s->loopback &&
-            !host_is_loopback(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
-            return send_text(s, c, MHD_HTTP_FORBIDDEN, "Host must be a loopback name\n");
+    bool browser_side = req->route == R_API || req->route == R_UI;
+    /* The API and UI check Host whatever the bind; the tracer endpoints
+     * on a loopback bind too (every local tracer names the agent
+     * localhost or 127.0.0.1), but not beyond it, where tracers in
+     * containers or on other hosts name it by any DNS name. */
+    if (!l->is_unix && (browser_side || s->loopback) &&
+        !host_is_safe(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+        return send_text(s, c, MHD_HTTP_FORBIDDEN,
+                         "Host must be an IP address, localhost or this machine's name\n");
+    /* No web page may write traces, same-site (another port of
+     * localhost) or not: a fetch() with a body and no Content-Type
+     * would otherwise be read as JSON and stored, and forwarded. */
+    if (!browser_side && req->route != R_INFO && req->route != R_NOT_FOUND && from_browser(c))
+        return send_text(s, c, MHD_HTTP_FORBIDDEN, "requests from web pages are refused\n");
+    if (browser_side) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return send_json_error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is supported");
         if (check_token(s, c) < 0)
@@ -378,9 +591,27 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
                 ? send_json_error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token")
                 : send_text(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token\n");
     }
+    const char *reason;
+    unsigned status = framing_error(c, req->route, method, version, &reason);
+    if (status) {
+        count(s, 0, 0, 1, 0);
+        return send_reason(s, c, status, reason);
+    }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
     if (length > s->cfg->max_request_bytes) {
+        /* A client that did not ask (Expect: 100-continue) is sending the
+         * body already: refused now, it gets a broken pipe before it can
+         * read the 413. So a body up to DRAIN_FACTOR times the limit is
+         * read and discarded (append_body keeps nothing once
+         * error_status is set) and the 413 comes after it. */
+        if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) &&
+            length / DRAIN_FACTOR <= s->cfg->max_request_bytes) {
+            req->error_status = MHD_HTTP_CONTENT_TOO_LARGE;
+            req->error_msg = "payload larger than max_request_bytes";
+            *stop = false;
+            return MHD_YES;
+        }
         count(s, 0, 0, 1, 0);
         return send_reason(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "payload larger than max_request_bytes");
     }
@@ -427,14 +658,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!req) {
         req = ag_xcalloc(1, sizeof *req);
         req->route = route_of(url);
+        req->srv = s;
+        req->conn = c;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        req->slot = ci ? ci->socket_context : NULL;
+        atomic_init(&req->phase, P_RECEIVING);
         *con_cls = req;
         pthread_mutex_lock(&s->stats_mu);
         s->stats.requests++;
         pthread_mutex_unlock(&s->stats_mu);
         bool stop;
-        enum MHD_Result rc = early_checks(s, l, c, req, method, &stop);
+        enum MHD_Result rc = early_checks(s, l, c, req, method, version, &stop);
         if (stop) req->replied = true;
         return rc;
+    }
+    if (atomic_load_explicit(&req->phase, memory_order_acquire) == P_COMMITTED) {
+        ag_conn_restart(s->deadlines, req->slot);   /* the answer's own time */
+        return answer_traces(s, c, method, url, req, req->commit_status);
     }
     if (req->replied) {           /* replied early: discard whatever follows */
         *upload_data_size = 0;
@@ -457,9 +698,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case R_STATS:
         forward(s, c, method, url, req);
         return send_reply(s, c, MHD_HTTP_OK, NULL, (void *)"", 0, false, NULL);
-    case R_INFO:
-        return send_reply(s, c, MHD_HTTP_OK, "application/json", s->info.data, s->info.len,
-                          false, NULL);
+    case R_INFO: return send_info(s, c);
     case R_TELEMETRY: return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)"{}", 2,
                                         false, NULL);
     case R_API: return handle_api(s, c, url);
@@ -474,21 +713,48 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     listener *l = cls;
     request *req = *con_cls;
     if (!req) return;
+    /* the next request on this connection has its own deadline */
+    ag_conn_restart(l->srv->deadlines, req->slot);
     atomic_fetch_sub(&l->srv->inflight, req->accounted);
     ag_buf_free(&req->body);
     free(req);
     *con_cls = NULL;
 }
 
+/* Every connection gets a deadline (deadline.h) from its start. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    listener *l = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? ag_deadlines_add(l->srv->deadlines, ci->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        ag_deadlines_remove(l->srv->deadlines, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Over --max-connections, a new connection is closed unanswered. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    listener *l = cls;
+    return ag_deadlines_full(l->srv->deadlines) ? MHD_NO : MHD_YES;
+}
+
 /* ---- startup ---- */
 
 static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags,
-                                       const struct sockaddr *addr, int fd)
+                                       const struct sockaddr *addr, int fd, unsigned threads)
 {
     l->srv = s;
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_CONNECTION_LIMIT, s->cfg->max_connections, NULL},
+        /* the real limit is on_accept's, for the whole agent; this one,
+         * which libmicrohttpd splits between its threads, only backs it up */
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->cfg->max_connections + 64 * threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->cfg->connection_timeout, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
         /* MHD reads a body in pieces of its per-connection buffer: at the
          * default 32 KiB a 430 KB payload took ~18 poll+recv pairs and as
          * many callbacks, at 128 KiB ~4 (3% less agent CPU per span on the
@@ -496,6 +762,7 @@ static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 128 * 1024, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_INCREMENT, 32 * 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, l},
         /* MHD's default: SO_REUSEADDR, so a restarted agent gets its port
          * back at once, but not SO_REUSEPORT, which let a second agent
          * bind the same port and silently take half the traffic into
@@ -503,10 +770,12 @@ static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags
         {addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_LISTEN_SOCKET, addr ? 0 : fd, (void *)addr},
         {MHD_OPTION_END, 0, NULL},
     };
-    return MHD_start_daemon(flags | MHD_USE_THREAD_PER_CONNECTION |
-                                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+    /* epoll with a pool of threads: an idle or slow connection costs a
+     * descriptor and a little memory, not a thread; a request waiting
+     * for its commit is suspended, not sleeping on a pool thread. */
+    return MHD_start_daemon(flags | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                                 MHD_USE_ERROR_LOG,
-                            0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts,
+                            0, on_accept, l, on_request, l, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
 }
 
@@ -526,13 +795,46 @@ static int start_tcp(ag_server *s, char *err, size_t errlen)
         s->loopback = (ntohl(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr) >> 24) == 127;
     else
         s->loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
-    s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1);
+    s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1, TCP_THREADS);
     freeaddrinfo(res);
     if (!s->tcp)
         return snprintf(err, errlen, "cannot listen on %s:%d (in use?)", c->listen_host,
                         c->listen_port), -1;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->tcp, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : c->listen_port;
+    return 0;
+}
+
+/* Makes path free for bind: nothing there, or a socket nobody listens on
+ * (a previous agent's, left by kill -9), which is removed. Anything else
+ * is refused: a regular file or directory is not ours to delete, and a
+ * socket that accepts a connection belongs to a live agent whose traffic
+ * a second one must not take over. */
+static int claim_socket_path(const struct sockaddr_un *sa, char *err, size_t errlen)
+{
+    const char *path = sa->sun_path;
+    struct stat st;
+    if (lstat(path, &st)) {
+        if (errno == ENOENT) return 0;
+        return snprintf(err, errlen, "--socket %s: %s", path, strerror(errno)), -1;
+    }
+    if (!S_ISSOCK(st.st_mode))
+        return snprintf(err, errlen, "--socket %s: exists and is not a socket; not removing it",
+                        path), -1;
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return snprintf(err, errlen, "--socket %s: %s", path, strerror(errno)), -1;
+    int live = connect(probe, (const struct sockaddr *)sa, sizeof *sa) == 0;
+    int e = errno;
+    close(probe);
+    if (live)
+        return snprintf(err, errlen, "--socket %s: another process is listening on it "
+                        "(another ctrace-agent?)", path), -1;
+    if (e != ECONNREFUSED)
+        return snprintf(err, errlen, "--socket %s: cannot tell whether it is in use: %s", path,
+                        strerror(e)), -1;
+    if (unlink(path) && errno != ENOENT)
+        return snprintf(err, errlen, "--socket %s: cannot remove the stale socket: %s", path,
+                        strerror(errno)), -1;
     return 0;
 }
 
@@ -544,16 +846,20 @@ static int start_unix(ag_server *s, char *err, size_t errlen)
     if (strlen(path) >= sizeof sa.sun_path)
         return snprintf(err, errlen, "--socket: path too long"), -1;
     strcpy(sa.sun_path, path);
-    unlink(path);   /* a stale socket from a previous run */
+    if (claim_socket_path(&sa, err, errlen)) return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 128)) {
+    struct stat st;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 128) ||
+        stat(path, &st)) {
         snprintf(err, errlen, "--socket %s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
     s->unix_fd = fd;
+    s->unix_dev = st.st_dev;
+    s->unix_ino = st.st_ino;
     s->unix_l.is_unix = true;
-    s->unix_daemon = start_daemon(s, &s->unix_l, 0, NULL, fd);
+    s->unix_daemon = start_daemon(s, &s->unix_l, 0, NULL, fd, UNIX_THREADS);
     if (!s->unix_daemon) return snprintf(err, errlen, "--socket %s: cannot serve", path), -1;
     return 0;
 }
@@ -566,7 +872,12 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_s
     s->store = store;
     s->fwd = fwd;
     s->unix_fd = -1;
+    if (gethostname(s->hostname, sizeof s->hostname)) s->hostname[0] = '\0';
+    s->hostname[sizeof s->hostname - 1] = '\0';
     pthread_mutex_init(&s->stats_mu, NULL);
+    pthread_mutex_init(&s->wait_mu, NULL);
+    pthread_cond_init(&s->wait_done, NULL);
+    s->deadlines = ag_deadlines_start(c->connection_timeout, c->max_connections);
     atomic_init(&s->inflight, 0);
     atomic_init(&s->ready, false);
     if ((c->listen_host && start_tcp(s, err, errlen)) ||
@@ -582,15 +893,30 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_s
 
 int ag_server_port(const ag_server *s) { return s->port; }
 
+bool ag_server_loopback(const ag_server *s) { return s->loopback; }
+
 void ag_server_stop(ag_server *s)
 {
     if (!s) return;
+    /* every suspended request resumed first (their commits go on: the
+     * store closes after the server); new ones are refused meanwhile */
+    pthread_mutex_lock(&s->wait_mu);
+    s->stopping = true;
+    while (s->waiting) pthread_cond_wait(&s->wait_done, &s->wait_mu);
+    pthread_mutex_unlock(&s->wait_mu);
     if (s->tcp) MHD_stop_daemon(s->tcp);
     if (s->unix_daemon) MHD_stop_daemon(s->unix_daemon);
     if (s->unix_fd >= 0) {
         close(s->unix_fd);
-        unlink(s->cfg->socket_path);
+        /* only the socket this agent made: not one that replaced it */
+        struct stat st;
+        if (!lstat(s->cfg->socket_path, &st) && st.st_dev == s->unix_dev &&
+            st.st_ino == s->unix_ino)
+            unlink(s->cfg->socket_path);
     }
+    ag_deadlines_stop(s->deadlines);
+    pthread_cond_destroy(&s->wait_done);
+    pthread_mutex_destroy(&s->wait_mu);
     ag_buf_free(&s->info);
     free(s);
 }

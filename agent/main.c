@@ -7,6 +7,7 @@
  * the mask and only sigtimedwait here ever sees them; SIGPIPE is ignored
  * because clients and upstreams may vanish mid-write. */
 #include "config.h"
+#include "datalock.h"
 #include "forward.h"
 #include "http.h"
 #include "retention.h"
@@ -20,18 +21,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
+/* The exit status when the database is damaged: a supervisor can tell it
+ * from a bad flag (2) or another start-up failure (1) and not loop. */
+enum { EXIT_DAMAGED = 3 };
+
+/* Descriptors beyond the connections: SQLite's files and readers, the
+ * listeners, libmicrohttpd's epoll and wake-up pipes, curl, the lock. */
+enum { RESERVED_FDS = 256 };
+
+/* Raises the soft descriptor limit as far as the hard one allows (1,024
+ * by default, less than the connections the agent holds), and lowers
+ * --max-connections to what fits, saying so, rather than failing to
+ * accept later. */
+static void fit_descriptor_limit(ag_config *c)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return;
+    rlim_t want = (rlim_t)c->max_connections + RESERVED_FDS;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl)) getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= want) return;
+    unsigned fit = rl.rlim_cur > 2 * RESERVED_FDS ? (unsigned)(rl.rlim_cur - RESERVED_FDS) : RESERVED_FDS;
+    fprintf(stderr, "ctrace-agent: the descriptor limit (%llu) allows %u connections, not %u: "
+            "serving %u (raise ulimit -n)\n", (unsigned long long)rl.rlim_cur, fit,
+            c->max_connections, fit);
+    c->max_connections = fit;
+}
+
+/* host as a URL writes it: an IPv6 literal in brackets. */
+static void url_host(char *out, size_t n, const char *host)
+{
+    snprintf(out, n, strchr(host, ':') ? "[%s]" : "%s", host);
+}
+
+/* The startup line never shows the token: it ends up in logs and
+ * terminals' scrollback. The UI URL names an address a browser on this
+ * machine can open, loopback for a wildcard bind. */
 static void print_startup(const ag_config *c, const ag_server *srv)
 {
-    char ui[512] = "";
+    char ui[600] = "";
     if (c->listen_host) {
         const char *h = c->listen_host;
-        bool v6 = strchr(h, ':') != NULL;
-        const char *shown = !strcmp(h, "0.0.0.0") || !strcmp(h, "::") ? "127.0.0.1" : h;
-        snprintf(ui, sizeof ui, "http://%s%s%s:%d/%s%s", v6 ? "[" : "", shown, v6 ? "]" : "",
-                 ag_server_port(srv), c->token ? "?token=" : "", c->token ? c->token : "");
-        printf("ctrace-agent %s listening on http://%s%s%s:%d", AG_VERSION, v6 ? "[" : "", h,
-               v6 ? "]" : "", ag_server_port(srv));
+        const char *shown = !strcmp(h, "0.0.0.0") ? "127.0.0.1" : !strcmp(h, "::") ? "::1" : h;
+        char bound[300], open[300];
+        url_host(bound, sizeof bound, h);
+        url_host(open, sizeof open, shown);
+        snprintf(ui, sizeof ui, "http://%s:%d/%s", open, ag_server_port(srv),
+                 c->token ? " (token required)" : "");
+        printf("ctrace-agent %s listening on http://%s:%d", AG_VERSION, bound,
+               ag_server_port(srv));
     } else {
         printf("ctrace-agent %s listening", AG_VERSION);
     }
@@ -42,6 +84,13 @@ static void print_startup(const ag_config *c, const ag_server *srv)
     printf("ctrace-agent: retention %s, max size %s, forwarding %s%s\n",
            c->retention_seconds > 0 ? "on" : "off", c->max_size ? "on" : "off",
            c->forward_url ? "to " : "off", c->forward_url ? c->forward_url : "");
+    if (c->listen_host && !ag_server_loopback(srv) && !c->token)
+        fprintf(stderr,
+                "ctrace-agent: WARNING: listening on %s, beyond loopback, without a token:\n"
+                "ctrace-agent: WARNING: anyone who can reach port %d can read every stored trace\n"
+                "ctrace-agent: WARNING: in the UI and query API. Give --token-file PATH (or\n"
+                "ctrace-agent: WARNING: CTRACE_AGENT_TOKEN), or listen on 127.0.0.1.\n",
+                c->listen_host, ag_server_port(srv));
     fflush(stdout);
 }
 
@@ -53,9 +102,10 @@ static void print_stats(ag_server *srv, ag_forwarder *fwd, uint64_t *last_spans,
     if (s.spans == *last_spans) return;
     double rate = (double)(s.spans - *last_spans) / ((double)(now - *last_t) / 1e9);
     printf("ctrace-agent: %llu payloads, %llu spans stored (%.0f spans/s), %llu rejected, "
-           "%llu chunks dropped by normalization",
+           "%llu chunks dropped by normalization, %llu spans dropped over the per-span limit",
            (unsigned long long)s.payloads, (unsigned long long)s.spans, rate,
-           (unsigned long long)s.rejected, (unsigned long long)s.dropped_chunks);
+           (unsigned long long)s.rejected, (unsigned long long)s.dropped_chunks,
+           (unsigned long long)s.dropped_spans);
     if (fwd) {
         ag_forward_stats f;
         ag_forwarder_get_stats(fwd, &f);
@@ -75,7 +125,7 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "summary")) return ag_summary_main(argc - 1, argv + 1, stdout);
 
     ag_config cfg;
-    char err[512];
+    char err[1024];
     int rc = ag_config_parse(argc, argv, &cfg, err, sizeof err);
     if (rc) {
         if (rc < 0) fprintf(stderr, "ctrace-agent: %s\n", err);
@@ -84,6 +134,14 @@ int main(int argc, char **argv)
     }
     if (ag_mkdirs(cfg.data_dir)) {
         fprintf(stderr, "ctrace-agent: cannot create %s: %s\n", cfg.data_dir, strerror(errno));
+        ag_config_free(&cfg);
+        return 1;
+    }
+    fit_descriptor_limit(&cfg);
+    int lock = ag_datalock_acquire(cfg.data_dir, err, sizeof err);
+    if (lock < 0) {
+        fprintf(stderr, "ctrace-agent: %s\n", err);
+        ag_config_free(&cfg);
         return 1;
     }
     sigset_t sigs;
@@ -96,10 +154,13 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     ag_store *store = NULL;
-    ag_store_opts so = {cfg.db_path, cfg.sync_full, 0};
-    if (ag_store_open(&so, &store, err, sizeof err)) {
+    ag_store_opts so = {cfg.db_path, cfg.sync_full, 0, true};
+    rc = ag_store_open(&so, &store, err, sizeof err);
+    if (rc) {
         fprintf(stderr, "ctrace-agent: %s\n", err);
-        return 1;
+        curl_global_cleanup();
+        ag_config_free(&cfg);
+        return rc == AG_STORE_DAMAGED ? EXIT_DAMAGED : 1;
     }
     ag_forwarder *fwd = cfg.forward_url ? ag_forwarder_start(cfg.forward_url, cfg.forward_queue_bytes)
                                         : NULL;
@@ -108,13 +169,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctrace-agent: %s\n", err);
         ag_forwarder_stop(fwd, 0);
         ag_store_close(store);
+        curl_global_cleanup();
+        ag_config_free(&cfg);
         return 1;
     }
     ag_retention *ret = NULL;
-    if (cfg.retention_seconds > 0 || cfg.max_size > 0)
+    if ((cfg.retention_seconds > 0 || cfg.max_size > 0) && !ag_store_read_only(store))
         ret = ag_retention_start(cfg.db_path, cfg.retention_seconds, cfg.max_size,
                                  cfg.retention_interval);
     print_startup(&cfg, srv);
+    if (ag_store_read_only(store))
+        fprintf(stderr, "ctrace-agent: WARNING: the disk holding %s is full: serving the stored "
+                "traces read-only; payloads are refused (507) until space is freed and the "
+                "agent restarted\n", cfg.db_path);
 
     uint64_t last_spans = 0;
     int64_t last_t = ag_mono_ns();
@@ -124,6 +191,8 @@ int main(int argc, char **argv)
         if (sig > 0) break;
         print_stats(srv, fwd, &last_spans, &last_t);
     }
+    last_spans = (uint64_t)-1;   /* the counters once more, whatever changed */
+    print_stats(srv, fwd, &last_spans, &last_t);
     printf("ctrace-agent: shutting down\n");
     ag_server_stop(srv);
     ag_retention_stop(ret);
@@ -135,6 +204,7 @@ int main(int argc, char **argv)
            (unsigned long long)st.commits, (unsigned long long)st.traces,
            (unsigned long long)st.spans);
     curl_global_cleanup();
+    ag_datalock_release(lock);
     ag_config_free(&cfg);
     return 0;
 }

@@ -12,6 +12,7 @@
  * pages per transaction. Each transaction is short, so the writer's group
  * commit waits for at most one of them (it has a busy timeout). */
 #include "retention.h"
+#include "buf.h"
 #include "store.h"
 #include "util.h"
 #include "walk.h"
@@ -169,6 +170,7 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
     if (max_age > 0) {
         int64_t cutoff = ag_now_ns() - (int64_t)(max_age * 1e9);
         char **services = ag_walk_services(db);   /* no index on start alone: walk.h */
+        if (!services) return -1;
         for (char **service = services; *service && n >= 0; service++)
             while (!*stop && (n = delete_some(db, "SELECT id, block FROM traces"
                                                   " WHERE service = ?3 AND start < ?1 LIMIT ?2",
@@ -219,12 +221,7 @@ static void *retention_main(void *arg)
         }
         pthread_mutex_lock(&r->mu);
         if (r->stop) break;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        double secs = r->interval > 0.05 ? r->interval : 0.05;
-        until.tv_sec += (time_t)secs;
-        until.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
-        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        struct timespec until = ag_realtime_in(r->interval > 0.05 ? r->interval : 0.05);
         pthread_cond_timedwait(&r->cond, &r->mu, &until);
     }
     pthread_mutex_unlock(&r->mu);
@@ -235,8 +232,7 @@ static void *retention_main(void *arg)
 ag_retention *ag_retention_start(const char *path, double max_age, uint64_t max_size,
                                  double interval)
 {
-    ag_retention *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    ag_retention *r = ag_xcalloc(1, sizeof *r);
     r->path = (char *)path;
     r->max_age = max_age;
     r->max_size = max_size;
@@ -244,8 +240,8 @@ ag_retention *ag_retention_start(const char *path, double max_age, uint64_t max_
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cond, NULL);
     if (pthread_create(&r->thread, NULL, retention_main, r)) {
-        free(r);
-        return NULL;
+        fprintf(stderr, "ctrace-agent: cannot start the retention thread\n");
+        abort();   /* the agent's policy (buf.h): no database growing unbounded instead */
     }
     return r;
 }

@@ -10,7 +10,8 @@
 
 typedef struct ag_retention ag_retention;
 
-/* Starts the thread (first pass right away). NULL on failure. */
+/* Starts the thread (first pass right away). Aborts when out of memory or
+ * when the thread cannot start, as the agent does (buf.h); never NULL. */
 ag_retention *ag_retention_start(const char *db_path, double max_age_seconds,
                                  uint64_t max_size_bytes, double interval_seconds);
 /* Interrupts a pass between two transactions and joins. NULL ok. */

@@ -1,6 +1,6 @@
 /* SQLite storage with group commit (see store.h for the design).
  *
- * Durability contract: ag_store_submit returns 0 only after COMMIT returned
+ * Durability contract: ag_store_submit calls back with 0 only after COMMIT returned
  * SQLITE_OK; with synchronous=FULL the WAL was fsynced by then, so the
  * request's data survives kill -9 and power loss; the HTTP layer answers 200
  * only after that. A failed commit rolls the whole group back and every
@@ -10,7 +10,7 @@
  * Pipelined fsync (with --sync full): the writer's connection runs with
  * synchronous=NORMAL, so COMMIT writes the group's WAL frames without
  * waiting for the disk, and the group moves on to the syncer thread, which
- * fdatasyncs the WAL file and only then wakes the group's submitters. While
+ * fdatasyncs the WAL file and only then calls back the group's submitters. While
  * the disk flushes group N the writer already writes group N+1, so a
  * commit cycle costs max(write, fsync) instead of their sum. The guarantee
  * is the one synchronous=FULL gives: a 200 is sent after an fsync that
@@ -24,19 +24,26 @@
  * Backpressure: the queue is bounded in bytes; a submitter waits for room,
  * which slows clients down instead of growing memory. */
 #include "store.h"
+#include "buf.h"
 #include "hist.h"
 #include "util.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { READER_POOL = 16, WAL_RESTART_FRAMES = 16384 /* 128 MiB of 8 KiB pages */ };
+enum {
+    READER_POOL = 16,
+    WAL_RESTART_FRAMES = 16384,   /* 128 MiB of 8 KiB pages */
+    WAL_LOW_DISK_FRAMES = 256,    /* 2 MiB, when the disk runs low */
+};
+#define LOW_DISK_BYTES (256ULL << 20)
 
 struct ag_store {
     char *path;
@@ -64,6 +71,13 @@ struct ag_store {
     pthread_mutex_t ck_mu;
     pthread_cond_t ck_cond;
     bool ck_stop;
+    /* the first sign of a damaged database (mu), "" while none was seen */
+    char damage[256];
+    bool disk_full;            /* the last commit failed for want of space (mu) */
+    bool ck_truncate;          /* ck_mu: the checkpointer truncates the WAL now */
+    bool read_only;            /* opened on a full disk: no writer (store.h) */
+    bool disk_low;             /* writer: under LOW_DISK_BYTES free at the last look */
+    int64_t disk_checked_ns;   /* writer: when it looked */
 };
 
 static const char *SCHEMA =
@@ -99,7 +113,8 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS operations("
     " service TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL,"
     " PRIMARY KEY(service, name, resource)) WITHOUT ROWID;"
-    "PRAGMA user_version = 3;";
+    "PRAGMA user_version = 4;";
+enum { AG_SCHEMA_VERSION = 4 };   /* the user_version SCHEMA sets */
 
 /* ag_hist_merge(a, b): the sum of two encoded histograms (upserts). */
 static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -114,7 +129,23 @@ static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             return;
         }
     }
-    unsigned char out[AG_HIST_BUCKETS * 6];
+    unsigned char out[AG_HIST_ENCODED_MAX];
+    size_t len = ag_hist_encode(&h, out);
+    sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+}
+
+/* ag_hist_upgrade(old): a histogram of user_version <= 3 re-encoded; a
+ * damaged one becomes empty (its row keeps its hits and errors) rather
+ * than stopping the upgrade of everything else. */
+static void sql_hist_upgrade(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    ag_hist h;
+    memset(&h, 0, sizeof h);
+    const void *p = sqlite3_value_blob(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    (void)argc;
+    if (p && n > 0 && ag_hist_upgrade_add(&h, p, (size_t)n)) memset(&h, 0, sizeof h);
+    unsigned char out[AG_HIST_ENCODED_MAX];
     size_t len = ag_hist_encode(&h, out);
     sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
 }
@@ -128,12 +159,14 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return -1;
 }
 
-sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t errlen)
+/* ag_store_connect, also giving the failure's SQLite result code. */
+static sqlite3 *connect_db(const char *path, bool readonly, char *err, size_t errlen, int *code)
 {
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_NOMUTEX |
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
                 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        *code = db ? sqlite3_extended_errcode(db) : SQLITE_NOMEM;
         snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
@@ -141,12 +174,21 @@ sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t err
     sqlite3_busy_timeout(db, 10000);
     sqlite3_create_function(db, "ag_hist_merge", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             sql_hist_merge, NULL, NULL);
+    sqlite3_create_function(db, "ag_hist_upgrade", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            sql_hist_upgrade, NULL, NULL);
     if (exec(db, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
                  "PRAGMA mmap_size=268435456;", err, errlen)) {
+        *code = sqlite3_extended_errcode(db);
         sqlite3_close(db);
         return NULL;
     }
     return db;
+}
+
+sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t errlen)
+{
+    int code;
+    return connect_db(path, readonly, err, errlen, &code);
 }
 
 static int prepare(ag_store *s, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
@@ -163,6 +205,14 @@ static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     int version = 0;
+    /* a database already at this schema is not written to at start: a
+     * restart on a full disk must come up to show what is stored */
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    if (sqlite3_finalize(st) != SQLITE_OK)
+        return snprintf(err, errlen, "%s", sqlite3_errmsg(db)), -1;
+    if (version == AG_SCHEMA_VERSION) return 0;
     if (exec(db, "BEGIN IMMEDIATE", err, errlen)) return -1;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
@@ -175,14 +225,19 @@ static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
                             "ALTER TABLE traces ADD COLUMN block_len INTEGER;", err, errlen)
                  : 0;
     if (!rc) rc = exec(db, SCHEMA, err, errlen);
+    /* before 4, histograms had 12.5% buckets in another encoding (hist.h) */
+    if (!rc && version >= 1 && version < 4)
+        rc = exec(db, "UPDATE service_minutes SET hist = ag_hist_upgrade(hist);"
+                      "UPDATE resource_minutes SET hist = ag_hist_upgrade(hist);", err, errlen);
     if (!rc) rc = exec(db, "COMMIT", err, errlen);
     if (rc) exec(db, "ROLLBACK", NULL, 0);
     return rc;
 }
 
-static int open_writer(ag_store *s, char *err, size_t errlen)
+static int open_writer(ag_store *s, char *err, size_t errlen, int *code)
 {
-    s->db = ag_store_connect(s->path, false, err, errlen);
+    *code = SQLITE_OK;
+    s->db = connect_db(s->path, false, err, errlen, code);
     if (!s->db) return -1;
     /* page size and incremental vacuum only take effect on a new file */
     if (exec(s->db, "PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL;", err, errlen) ||
@@ -261,11 +316,11 @@ static int write_rows(ag_store *s, const ag_batch *b)
 
 static int write_aggregates(ag_store *s, const ag_aggmap *m)
 {
-    unsigned char hist[AG_HIST_BUCKETS * 6];
+    unsigned char hist[AG_HIST_ENCODED_MAX];
     for (size_t i = 0; i < m->cap; i++) {
         const ag_agg_entry *e = &m->slots[i];
         if (!e->service) continue;
-        size_t hlen = ag_hist_encode(e->hist, hist);
+        size_t hlen = ag_hist_acc_encode(&e->hist, hist);
         sqlite3_stmt *st;
         if (!e->resource) {
             st = s->up_service;
@@ -297,6 +352,32 @@ static int write_aggregates(ag_store *s, const ag_aggmap *m)
 }
 
 /* Writes a group of batches in one transaction. 0 when committed. */
+static bool is_damage(int code)
+{
+    return (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB;
+}
+
+/* Records the first damage seen and says once how to recover (mu held). */
+static void note_damage(ag_store *s, const char *what)
+{
+    if (s->damage[0]) return;
+    snprintf(s->damage, sizeof s->damage, "%s", what);
+    fprintf(stderr, "ctrace-agent: the database %s is damaged (%s)\n%s", s->path, what,
+            AG_STORE_RECOVERY_HINT);
+}
+
+/* The disk is full: the WAL, which keeps the size it grew to, is most of
+ * what can be given back. Every committed frame is normally already
+ * copied into the database by the passive checkpoints, so a TRUNCATE
+ * checkpoint (the checkpointer's, waiting for readers) empties it. */
+static void reclaim_wal(ag_store *s)
+{
+    pthread_mutex_lock(&s->ck_mu);
+    s->ck_truncate = true;
+    pthread_cond_signal(&s->ck_cond);
+    pthread_mutex_unlock(&s->ck_mu);
+}
+
 static int commit_group(ag_store *s, ag_batch *group)
 {
     ag_aggmap merged;
@@ -309,42 +390,76 @@ static int commit_group(ag_store *s, ag_batch *group)
     if (!rc) rc = write_aggregates(s, &merged);
     if (!rc) rc = exec(s->db, "COMMIT", NULL, 0);
     if (rc) {
+        int code = sqlite3_extended_errcode(s->db);
         fprintf(stderr, "ctrace-agent: commit failed: %s\n", sqlite3_errmsg(s->db));
+        if (is_damage(code)) {
+            pthread_mutex_lock(&s->mu);
+            note_damage(s, sqlite3_errmsg(s->db));
+            pthread_mutex_unlock(&s->mu);
+        }
         exec(s->db, "ROLLBACK", NULL, 0);
+        if ((code & 0xff) == SQLITE_FULL) {
+            rc = AG_STORE_FULL;
+            reclaim_wal(s);
+        }
     }
     ag_aggmap_free(&merged);
     return rc;
 }
 
-/* Wakes b's submitter alone (mu held): a broadcast on one shared
- * condition woke every waiting HTTP thread at each commit, and most went
- * back to sleep. The submitter frees b only after taking mu again, so b
- * stays valid until the caller's loop has moved past it. */
-static void mark_done(ag_batch *b, int rc)
+/* Tells b's submitter how its commit went and releases b (mu held): the
+ * queue's room goes back first, so a submitter waiting for it can go on. */
+static void mark_done(ag_store *s, ag_batch *b, int rc)
 {
-    b->status = rc;
-    b->done = true;
-    pthread_cond_signal(b->wake);
+    s->queued_bytes -= b->queued_bytes;
+    pthread_cond_broadcast(&s->space);
+    b->on_done(b->on_done_arg, rc);
+    ag_batch_free(b);
 }
 
-/* Marks every batch of the list done with status rc, counts them and wakes
+/* Marks every batch of the list done with status rc, counts them and tells
  * their submitters (mu held): the writer's path without fsync and the
  * syncer's both end here. */
 static void acknowledge(ag_store *s, ag_batch *batches, int rc)
 {
     s->stats.failed_commits += rc != 0;
-    for (ag_batch *b = batches; b; b = b->next) {
+    s->disk_full = rc == AG_STORE_FULL;
+    for (ag_batch *b = batches, *next; b; b = next) {
+        next = b->next;
         s->stats.batches++;
         if (!rc) s->stats.traces += b->rows_len, s->stats.spans += b->spans;
-        mark_done(b, rc);
+        mark_done(s, b, rc);
     }
 }
 
-/* Marks a group done with status rc and wakes its submitters (mu held). */
+/* Marks a group done with status rc and tells its submitters (mu held). */
 static void finish_group(ag_store *s, ag_batch *group, int rc)
 {
     s->stats.commits++;
     acknowledge(s, group, rc);
+}
+
+static bool disk_low(const char *path);
+
+/* When the disk runs low, the writer itself truncates the WAL after a
+ * commit once it holds more than WAL_LOW_DISK_FRAMES: the checkpointer's
+ * attempts compete with the writer for its lock and lost under steady
+ * ingest, and the WAL, which keeps the size it grew to, took the last of
+ * the disk while the database could not grow. Free space is looked at
+ * every 100 ms at most. */
+static void truncate_wal_if_disk_low(ag_store *s)
+{
+    int64_t now = ag_mono_ns();
+    if (now - s->disk_checked_ns >= 100000000LL) {
+        s->disk_checked_ns = now;
+        s->disk_low = disk_low(s->path);
+    }
+    if (!s->disk_low) return;
+    char wal[4096];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (stat(wal, &st) || st.st_size < (off_t)WAL_LOW_DISK_FRAMES * 8192) return;
+    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 }
 
 static void *writer_main(void *arg)
@@ -359,6 +474,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         int rc = commit_group(s, group);
+        if (!rc) truncate_wal_if_disk_low(s);
 
         pthread_mutex_lock(&s->mu);
         if (rc || !s->sync_wal) {
@@ -435,37 +551,37 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
-int ag_store_submit(ag_store *s, ag_batch *b)
+void ag_store_submit(ag_store *s, ag_batch *b, ag_store_done_fn *done, void *arg)
 {
-    size_t bytes = ag_batch_bytes(b);
-    pthread_cond_t wake;
-    pthread_cond_init(&wake, NULL);
     b->next = NULL;
-    b->done = false;
-    b->wake = &wake;
+    b->queued_bytes = ag_batch_bytes(b);
+    b->on_done = done;
+    b->on_done_arg = arg;
     pthread_mutex_lock(&s->mu);
     /* a batch larger than the whole cap still goes in when the queue is empty */
-    while (s->queued_bytes && s->queued_bytes + bytes > s->max_queue_bytes && !s->stopping)
+    while (s->queued_bytes && s->queued_bytes + b->queued_bytes > s->max_queue_bytes &&
+           !s->stopping)
         pthread_cond_wait(&s->space, &s->mu);
-    if (s->stopping) {
+    if (s->stopping || s->read_only) {
+        done(arg, s->read_only ? AG_STORE_FULL : -1);
         pthread_mutex_unlock(&s->mu);
-        pthread_cond_destroy(&wake);
         ag_batch_free(b);
-        return -1;
+        return;
     }
-    s->queued_bytes += bytes;
+    s->queued_bytes += b->queued_bytes;
     if (s->tail) s->tail->next = b;
     else s->head = b;
     s->tail = b;
     pthread_cond_signal(&s->work);
-    while (!b->done) pthread_cond_wait(&wake, &s->mu);
-    s->queued_bytes -= bytes;
-    pthread_cond_broadcast(&s->space);
     pthread_mutex_unlock(&s->mu);
-    pthread_cond_destroy(&wake);
-    int rc = b->status;
-    ag_batch_free(b);
-    return rc;
+}
+
+/* Whether the file system holding path has less than LOW_DISK_BYTES free. */
+static bool disk_low(const char *path)
+{
+    struct statvfs fs;
+    if (statvfs(path, &fs)) return false;
+    return (uint64_t)fs.f_bavail * fs.f_frsize < LOW_DISK_BYTES;
 }
 
 /* Checkpoints the WAL in the background; PASSIVE never blocks the writer. */
@@ -480,19 +596,27 @@ static void *checkpointer_main(void *arg)
     }
     pthread_mutex_lock(&s->ck_mu);
     while (!s->ck_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 200 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&s->ck_cond, &s->ck_mu, &until);
+        struct timespec until = ag_realtime_in(0.2);
+        if (!s->ck_truncate) pthread_cond_timedwait(&s->ck_cond, &s->ck_mu, &until);
         if (s->ck_stop) break;
+        bool truncate = s->ck_truncate;
+        s->ck_truncate = false;
         pthread_mutex_unlock(&s->ck_mu);
+        if (truncate) {
+            int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+            fprintf(stderr, "ctrace-agent: disk full: %s\n", rc == SQLITE_OK
+                    ? "the WAL was checkpointed and truncated; payloads are refused until space is freed"
+                    : "the WAL could not be truncated; payloads are refused until space is freed");
+            pthread_mutex_lock(&s->ck_mu);
+            continue;
+        }
         int log = 0, done = 0;
         sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         /* Under constant writes a passive checkpoint never catches up with
          * the end of the WAL, so the WAL would grow without bound. Past
          * WAL_RESTART_FRAMES, a RESTART checkpoint makes the writer wait
-         * (a few hundred ms at most) and the WAL start over. */
+         * (a few hundred ms at most) and the WAL start over. When the disk
+         * runs low, the writer truncates it (truncate_wal_if_disk_low). */
         if (log > WAL_RESTART_FRAMES)
             sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         pthread_mutex_lock(&s->ck_mu);
@@ -503,11 +627,72 @@ static void *checkpointer_main(void *arg)
     return NULL;
 }
 
+static void finalize_writer_statements(ag_store *s)
+{
+    sqlite3_finalize(s->ins_trace);
+    sqlite3_finalize(s->ins_block);
+    sqlite3_finalize(s->up_service);
+    sqlite3_finalize(s->up_resource);
+    sqlite3_finalize(s->ins_op);
+    s->ins_trace = s->ins_block = s->up_service = s->up_resource = s->ins_op = NULL;
+}
+
+/* The disk is too full for the writer even to open (SQLite needs room
+ * for the WAL and its index): serve what is stored, read-only, rather
+ * than not start. Readers open the file immutable, which needs neither;
+ * payloads are refused (AG_STORE_FULL) until a restart with room. */
+static int open_read_only(ag_store *s, char *err, size_t errlen)
+{
+    finalize_writer_statements(s);
+    sqlite3_close(s->db);
+    s->db = NULL;
+    s->read_only = true;
+    s->disk_full = true;
+    sqlite3 *probe = ag_store_reader(s);
+    if (!probe) {
+        snprintf(err, errlen, "the disk is full and %s cannot be read either", s->path);
+        return -1;
+    }
+    ag_store_release(s, probe);
+    return 0;
+}
+
+/* The store cannot keep its promises without its threads: abort, as on
+ * running out of memory (buf.h), rather than run half of it. */
+static void start_thread(pthread_t *t, void *(*main)(void *), void *arg, const char *name)
+{
+    if (pthread_create(t, NULL, main, arg)) {
+        fprintf(stderr, "ctrace-agent: cannot start the store's %s thread\n", name);
+        abort();
+    }
+}
+
+/* PRAGMA quick_check: every page of every b-tree is read and checked
+ * (not the indexes against the tables, which integrity_check adds at
+ * O(N log N)): one read of the whole file. A damaged database is refused
+ * at start, with the way out, rather than served with holes. */
+static int check_integrity(ag_store *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(3)", -1, &st, NULL);
+    ag_buf problems = {0};
+    while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(st, 0);
+        if (line && strcmp(line, "ok")) ag_buf_printf(&problems, "%s%s", problems.len ? "; " : "", line);
+    }
+    if (rc != SQLITE_OK || (sqlite3_finalize(st) != SQLITE_OK && !problems.len))
+        ag_buf_printf(&problems, "%s", sqlite3_errmsg(s->db));
+    if (!problems.len) return 0;
+    snprintf(err, errlen, "the database %s is damaged (%s)\n%s", s->path, ag_buf_cstr(&problems),
+             AG_STORE_RECOVERY_HINT);
+    ag_buf_free(&problems);
+    return AG_STORE_DAMAGED;
+}
+
 int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errlen)
 {
-    ag_store *s = calloc(1, sizeof *s);
-    if (!s) return snprintf(err, errlen, "out of memory"), -1;
-    s->path = strdup(o->path);
+    ag_store *s = ag_xcalloc(1, sizeof *s);
+    s->path = ag_xstrdup(o->path);
     s->max_queue_bytes = o->max_queue_bytes ? o->max_queue_bytes : 256u << 20;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
@@ -518,15 +703,31 @@ int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errl
     pthread_cond_init(&s->ck_cond, NULL);
     s->sync_wal = o->sync_full;
     s->wal_fd = -1;
-    if (open_writer(s, err, errlen)) {
+    int code;
+    int rc = open_writer(s, err, errlen, &code);
+    if (rc && s->db) code = sqlite3_extended_errcode(s->db);
+    /* a damaged header fails the first statement with "file is not a
+     * database": say what it means and what to do, not which pragma failed */
+    if (rc && is_damage(code)) {
+        snprintf(err, errlen, "the database %s is damaged (%s)\n%s", s->path,
+                 sqlite3_errstr(code), AG_STORE_RECOVERY_HINT);
+        rc = AG_STORE_DAMAGED;
+    }
+    if (rc && (code & 0xff) == SQLITE_FULL && open_read_only(s, err, errlen) == 0) {
+        *out = s;
+        return 0;
+    }
+    if (!rc && o->check_integrity) rc = check_integrity(s, err, errlen);
+    if (rc) {
+        finalize_writer_statements(s);
         sqlite3_close(s->db);
         free(s->path);
         free(s);
-        return -1;
+        return rc;
     }
-    pthread_create(&s->writer, NULL, writer_main, s);
-    pthread_create(&s->syncer, NULL, syncer_main, s);
-    pthread_create(&s->checkpointer, NULL, checkpointer_main, s);
+    start_thread(&s->writer, writer_main, s, "writer");
+    start_thread(&s->syncer, syncer_main, s, "syncer");
+    start_thread(&s->checkpointer, checkpointer_main, s, "checkpointer");
     *out = s;
     return 0;
 }
@@ -534,6 +735,12 @@ int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errl
 void ag_store_close(ag_store *s)
 {
     if (!s) return;
+    if (s->read_only) {
+        for (int i = 0; i < s->pool_len; i++) sqlite3_close(s->pool[i]);
+        free(s->path);
+        free(s);
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_cond_broadcast(&s->work);
@@ -546,15 +753,37 @@ void ag_store_close(ag_store *s)
     pthread_cond_signal(&s->ck_cond);
     pthread_mutex_unlock(&s->ck_mu);
     pthread_join(s->checkpointer, NULL);
-    sqlite3_finalize(s->ins_trace);
-    sqlite3_finalize(s->ins_block);
-    sqlite3_finalize(s->up_service);
-    sqlite3_finalize(s->up_resource);
-    sqlite3_finalize(s->ins_op);
+    finalize_writer_statements(s);
     for (int i = 0; i < s->pool_len; i++) sqlite3_close(s->pool[i]);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
+}
+
+/* A reader on a full disk. Pages are read, not mapped: on tmpfs, a hole
+ * that a failed checkpoint left in the file raises SIGBUS when mapped and
+ * there is no page to give it. The WAL is read through its existing index
+ * when it can be (everything acknowledged is visible); failing that, the
+ * database file alone, immutable (SQLite then needs no WAL index at all,
+ * and shows the state of the last completed checkpoint). */
+static sqlite3 *connect_on_full_disk(ag_store *s, char *err, size_t errlen)
+{
+    sqlite3 *db = ag_store_connect(s->path, true, err, errlen);
+    if (db && (exec(db, "PRAGMA mmap_size=0", err, errlen) ||
+               exec(db, "SELECT count(*) FROM sqlite_master", err, errlen))) {
+        sqlite3_close(db);
+        db = NULL;
+    }
+    if (db) return db;
+    ag_buf uri = {0};
+    ag_buf_printf(&uri, "file:%s?immutable=1", s->path);
+    db = ag_store_connect(ag_buf_cstr(&uri), true, err, errlen);
+    ag_buf_free(&uri);
+    if (db && exec(db, "PRAGMA mmap_size=0", err, errlen)) {
+        sqlite3_close(db);
+        db = NULL;
+    }
+    return db;
 }
 
 sqlite3 *ag_store_reader(ag_store *s)
@@ -564,7 +793,8 @@ sqlite3 *ag_store_reader(ag_store *s)
     pthread_mutex_unlock(&s->pool_mu);
     if (db) return db;
     char err[256];
-    db = ag_store_connect(s->path, true, err, sizeof err);
+    db = s->read_only ? connect_on_full_disk(s, err, sizeof err)
+                      : ag_store_connect(s->path, true, err, sizeof err);
     if (!db) fprintf(stderr, "ctrace-agent: reader: %s\n", err);
     return db;
 }
@@ -582,6 +812,33 @@ void ag_store_release(ag_store *s, sqlite3 *db)
 }
 
 const char *ag_store_path(const ag_store *s) { return s->path; }
+
+void ag_store_note_read_error(ag_store *s, int code, const char *what)
+{
+    if (!is_damage(code)) return;
+    pthread_mutex_lock(&s->mu);
+    note_damage(s, what);
+    pthread_mutex_unlock(&s->mu);
+}
+
+bool ag_store_disk_full(ag_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool full = s->disk_full;
+    pthread_mutex_unlock(&s->mu);
+    return full;
+}
+
+bool ag_store_read_only(const ag_store *s) { return s->read_only; }
+
+bool ag_store_damage(ag_store *s, char *out, size_t outlen)
+{
+    pthread_mutex_lock(&s->mu);
+    bool damaged = s->damage[0] != '\0';
+    if (damaged) snprintf(out, outlen, "%s", s->damage);
+    pthread_mutex_unlock(&s->mu);
+    return damaged;
+}
 
 void ag_store_get_stats(ag_store *s, ag_store_stats *out)
 {

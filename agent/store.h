@@ -1,8 +1,9 @@
 /* Durable storage in one SQLite file (WAL), with group commit.
  *
  * Requests never write to SQLite themselves: they hand a finished batch
- * (batch.h) to ag_store_submit, which queues it and sleeps until the single
- * writer thread has committed it. The writer takes *every* batch queued
+ * (batch.h) to ag_store_submit, which queues it; the submitter is called
+ * back once the single writer thread has committed it (and the WAL is
+ * synced), so no HTTP thread sleeps on the disk. The writer takes *every* batch queued
  * while its previous commit ran and writes them in one transaction, so under
  * load one fsync covers many requests and SQLite's per-transaction cost is
  * paid once per group, not per request. A separate thread checkpoints the
@@ -29,6 +30,7 @@
 
 #include "batch.h"
 #include "storedblob.h"
+#include "util.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -54,21 +56,45 @@ typedef struct {
     const char *path;          /* the database file */
     bool sync_full;            /* fsync the WAL on every commit (default) */
     size_t max_queue_bytes;    /* submitters wait while more is queued */
+    bool check_integrity;      /* PRAGMA quick_check before serving */
 } ag_store_opts;
+
+/* ag_store_open's result for a damaged database (other failures: -1). */
+#define AG_STORE_DAMAGED (-2)
+/* A submitted batch's status when the disk is full (other failures: -1). */
+#define AG_STORE_FULL (-3)
+/* What the agent says after it found the database damaged. */
+#define AG_STORE_RECOVERY_HINT                                                              \
+    "To recover: stop ctrace-agent, move ctrace.db (and ctrace.db-wal, ctrace.db-shm) out\n"  \
+    "of the data directory and start it again, which creates an empty database. To rescue\n" \
+    "what is readable: sqlite3 OLD.db .recover | sqlite3 DATA_DIR/ctrace.db (agent stopped).\n"
 
 typedef struct {
     uint64_t commits, batches, traces, spans, failed_commits;
 } ag_store_stats;
 
 /* Opens (creating if needed) the database and starts the writer and
- * checkpointer threads. Returns 0 and *out, or -1 with a reason in err. */
-int ag_store_open(const ag_store_opts *opts, ag_store **out, char *err, size_t errlen);
+ * checkpointer threads (aborting if a thread cannot start). Returns 0 and
+ * *out; on a disk too full for the writer to open, 0 and a read-only
+ * store (ag_store_read_only: readers only, every batch AG_STORE_FULL); AG_STORE_DAMAGED when the integrity check fails, -1 on any other
+ * failure, both with a reason in err. */
+AG_MUST_CHECK int ag_store_open(const ag_store_opts *opts, ag_store **out, char *err,
+                                size_t errlen);
 /* Drains the queue, stops the threads, closes every connection. NULL ok. */
 void ag_store_close(ag_store *s);
 
-/* Queues b and blocks until it is committed (0) or its commit failed (-1).
- * Takes ownership of b in both cases. */
-int ag_store_submit(ag_store *s, ag_batch *b);
+/* Called once per submitted batch with 0 when it is committed and durable,
+ * AG_STORE_FULL when the disk had no room for it (the WAL is then
+ * truncated to give space back), -1 when its commit failed otherwise or
+ * the store is closing. It runs on a store
+ * thread (or, when the store is closing, on the submitter's), with the
+ * store's lock held: it must be quick and must not call into the store.
+ * The batch is freed after it returns. */
+typedef void ag_store_done_fn(void *arg, int status);
+
+/* Queues b; done(arg, status) follows exactly once. Takes ownership of b.
+ * Blocks only while the queue is over max_queue_bytes (backpressure). */
+void ag_store_submit(ag_store *s, ag_batch *b, ag_store_done_fn *done, void *arg);
 
 /* A read-only connection from the pool; never NULL unless the database
  * cannot be opened (then NULL). Give it back with ag_store_release. */
@@ -76,11 +102,24 @@ sqlite3 *ag_store_reader(ag_store *s);
 void ag_store_release(ag_store *s, sqlite3 *db);
 
 const char *ag_store_path(const ag_store *s);
+
+/* A reader's error with SQLite (extended) result code `code`: when it
+ * says the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB), the store
+ * logs it with AG_STORE_RECOVERY_HINT once and ag_store_damage reports
+ * it from then on. Other codes are ignored. */
+void ag_store_note_read_error(ag_store *s, int code, const char *what);
+/* Whether the last commit failed for want of space (or the store is read-only). */
+bool ag_store_disk_full(ag_store *s);
+/* Whether the store was opened read-only on a full disk. */
+bool ag_store_read_only(const ag_store *s);
+/* Whether damage was seen since the store opened; its description in out. */
+bool ag_store_damage(ag_store *s, char *out, size_t outlen);
 void ag_store_get_stats(ag_store *s, ag_store_stats *out);
 
 /* A new connection with the agent's pragmas and SQL functions, for a
  * thread of its own (retention) or a tool (summary). Returns NULL and a
  * reason in err on failure. The caller closes it with sqlite3_close. */
-sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t errlen);
+AG_MUST_CHECK sqlite3 *ag_store_connect(const char *path, bool readonly, char *err,
+                                        size_t errlen);
 
 #endif

@@ -3,16 +3,19 @@
  * slowest ten; opens the database read-only so it can run next to the agent
  * without taking the write lock. */
 #include "summary.h"
+#include "buf.h"
 #include "config.h"
 #include "hist.h"
 #include "store.h"
 #include "util.h"
 
 #include <getopt.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 static void fmt_duration(char *out, size_t n, double ns)
 {
@@ -22,6 +25,37 @@ static void fmt_duration(char *out, size_t n, double ns)
     else snprintf(out, n, "%.0fns", ns);
 }
 
+/* Writes text in exactly `width` terminal columns (width < 0: as wide as
+ * it is): cut at a character boundary, padded with spaces. Columns are
+ * counted with wcwidth, so accents take one and CJK characters two; bytes
+ * that are not UTF-8 and control characters (a name could carry terminal
+ * escapes) are written as '?'. Runs under the C.UTF-8 locale that
+ * ag_summary_main selects for this thread. */
+static void put_column(FILE *out, const char *text, int width)
+{
+    mbstate_t state;
+    memset(&state, 0, sizeof state);
+    int used = 0;
+    size_t len = strlen(text);
+    for (size_t off = 0; off < len;) {
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, text + off, len - off, &state);
+        int cols = 1;
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+            memset(&state, 0, sizeof state);
+            n = 1, wc = L'?';
+        } else if ((cols = wcwidth(wc)) < 0) {
+            wc = L'?', cols = 1;
+        }
+        if (width >= 0 && used + cols > width) break;
+        if (wc == L'?' && text[off] != '?') fputc('?', out);
+        else fwrite(text + off, 1, n, out);
+        used += cols;
+        off += n;
+    }
+    for (; used < width; used++) fputc(' ', out);
+}
+
 static void print_row(FILE *out, const char *indent, const char *label, int width,
                       uint64_t hits, uint64_t errors, const ag_hist *h)
 {
@@ -29,9 +63,11 @@ static void print_row(FILE *out, const char *indent, const char *label, int widt
     fmt_duration(p50, sizeof p50, (double)ag_hist_quantile(h, 0.5));
     fmt_duration(p95, sizeof p95, (double)ag_hist_quantile(h, 0.95));
     fmt_duration(p99, sizeof p99, (double)ag_hist_quantile(h, 0.99));
-    fprintf(out, "%s%-*.*s %10llu %7llu %6.1f%% %9s %9s %9s\n", indent, width, width, label,
-            (unsigned long long)hits, (unsigned long long)errors,
-            hits ? 100.0 * (double)errors / (double)hits : 0.0, p50, p95, p99);
+    fputs(indent, out);
+    put_column(out, label, width);
+    fprintf(out, " %10llu %7llu %6.1f%% %9s %9s %9s\n", (unsigned long long)hits,
+            (unsigned long long)errors, hits ? 100.0 * (double)errors / (double)hits : 0.0, p50,
+            p95, p99);
 }
 
 /* Prints the groups of a "SELECT key, hits, errors, hist ... ORDER BY key"
@@ -55,14 +91,16 @@ static size_t fold(sqlite3_stmt *st, row **out)
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *key = (const char *)sqlite3_column_text(st, 0);
         if (!n || strcmp(rows[n - 1].key, key)) {
-            rows = realloc(rows, (n + 1) * sizeof *rows);
+            rows = ag_xrealloc(rows, (n + 1) * sizeof *rows);
             memset(&rows[n], 0, sizeof rows[n]);
-            rows[n++].key = strdup(key);
+            rows[n++].key = ag_xstrdup(key ? key : "");
         }
         row *r = &rows[n - 1];
         r->hits += (uint64_t)sqlite3_column_int64(st, 1);
         r->errors += (uint64_t)sqlite3_column_int64(st, 2);
-        ag_hist_decode_add(&r->hist, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+        if (ag_hist_decode_add(&r->hist, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)))
+            fprintf(stderr, "ctrace-agent summary: a damaged latency histogram of %s skipped\n",
+                    r->key);
     }
     if (n) qsort(rows, n, sizeof *rows, by_hits);
     *out = rows;
@@ -121,9 +159,12 @@ static void print_slowest(sqlite3 *db, FILE *out)
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        fprintf(out, "%s%s  %-10s %-5d %-6s %-19s %s %s\n", hi, lo, dur, sqlite3_column_int(st, 6),
-                sqlite3_column_int(st, 7) ? "yes" : "no", when, sqlite3_column_text(st, 2),
-                sqlite3_column_text(st, 3));
+        fprintf(out, "%s%s  %-10s %-5d %-6s %-19s ", hi, lo, dur, sqlite3_column_int(st, 6),
+                sqlite3_column_int(st, 7) ? "yes" : "no", when);
+        put_column(out, (const char *)sqlite3_column_text(st, 2), -1);
+        fputc(' ', out);
+        put_column(out, (const char *)sqlite3_column_text(st, 3), -1);
+        fputc('\n', out);
         n++;
     }
     if (!n) fprintf(out, "  (no traces)\n");
@@ -149,7 +190,7 @@ int ag_summary_main(int argc, char **argv, FILE *out)
             return 2;
         }
     }
-    char *dir = data ? strdup(data) : ag_default_data_dir();
+    char *dir = data ? ag_xstrdup(data) : ag_default_data_dir();
     char path[4096], err[512];
     snprintf(path, sizeof path, "%s/ctrace.db", dir);
     free(dir);
@@ -174,8 +215,15 @@ int ag_summary_main(int argc, char **argv, FILE *out)
     if (sqlite3_step(st) == SQLITE_ROW) traces = sqlite3_column_int64(st, 0), spans = sqlite3_column_int64(st, 1);
     sqlite3_finalize(st);
     fprintf(out, "ctrace summary of %s: %lld chunks, %lld spans\n", path, traces, spans);
+    /* names are UTF-8 whatever the user's locale: count columns in UTF-8 */
+    locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t previous = utf8 ? uselocale(utf8) : (locale_t)0;
     print_services(db, out);
     print_slowest(db, out);
+    if (utf8) {
+        uselocale(previous);
+        freelocale(utf8);
+    }
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(db);
     return 0;

@@ -86,9 +86,13 @@ static int advance_top(ag_walk *w)
 {
     entry *e = &w->heap[0];
     if (!e->cursor && !(e->cursor = prepare_cursor(w, e->service))) return -1;
-    if (sqlite3_step(e->cursor) == SQLITE_ROW) {
+    int rc = sqlite3_step(e->cursor);
+    if (rc == SQLITE_ROW) {
         e->id = sqlite3_column_int64(e->cursor, 0);
         e->start = sqlite3_column_int64(e->cursor, 1);
+    } else if (rc != SQLITE_DONE) {   /* a read error is not the end of the rows */
+        snprintf(w->err, w->errlen, "%s", sqlite3_errmsg(w->db));
+        return -1;
     } else {
         w->done[w->done_len++] = e->cursor;
         w->heap[0] = w->heap[--w->heap_len];
@@ -116,8 +120,11 @@ static void seed(ag_walk *w)
     sqlite3_bind_int64(probe, 4, r->after ? r->after_start : INT64_MAX);
     for (char **s = w->services; *s; s++) {
         sqlite3_bind_text(probe, 1, *s, -1, SQLITE_STATIC);
-        if (sqlite3_step(probe) == SQLITE_ROW && sqlite3_column_type(probe, 0) != SQLITE_NULL)
+        int rc = sqlite3_step(probe);
+        if (rc == SQLITE_ROW && sqlite3_column_type(probe, 0) != SQLITE_NULL)
             w->heap[w->heap_len++] = (entry){sqlite3_column_int64(probe, 0), INT64_MAX, *s, NULL};
+        else if (rc != SQLITE_ROW && rc != SQLITE_DONE && !*w->err)
+            snprintf(w->err, w->errlen, "%s", sqlite3_errmsg(w->db));
         sqlite3_reset(probe);
     }
     sqlite3_finalize(probe);
@@ -139,6 +146,11 @@ ag_walk *ag_walk_open(sqlite3 *db, const char *columns, const ag_walk_range *ran
         w->services[0] = ag_xstrdup(range->service);
     } else {
         w->services = ag_walk_services(db);
+        if (!w->services) {
+            snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+            ag_walk_close(w);
+            return NULL;
+        }
     }
     w->range.service = NULL;   /* the caller's string need not outlive the walk */
     size_t n = 0;
@@ -184,7 +196,9 @@ char **ag_walk_services(sqlite3 *db)
     sqlite3_prepare_v2(db, "SELECT min(service) FROM traces", -1, &first, NULL);
     sqlite3_prepare_v2(db, "SELECT min(service) FROM traces WHERE service > ?1", -1, &next, NULL);
     sqlite3_stmt *st = first;
-    while (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    int rc = first && next ? SQLITE_ROW : SQLITE_ERROR;
+    while (rc == SQLITE_ROW && (rc = sqlite3_step(st)) == SQLITE_ROW &&
+           sqlite3_column_type(st, 0) != SQLITE_NULL) {
         if (len + 1 == cap) out = ag_xrealloc(out, (cap *= 2) * sizeof *out);
         out[len] = ag_xstrdup((const char *)sqlite3_column_text(st, 0));
         sqlite3_reset(st);
@@ -195,6 +209,10 @@ char **ag_walk_services(sqlite3 *db)
     out[len] = NULL;
     sqlite3_finalize(first);
     sqlite3_finalize(next);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        ag_walk_services_free(out);
+        return NULL;
+    }
     return out;
 }
 

@@ -14,6 +14,8 @@
 #ifndef AG_WALK_H
 #define AG_WALK_H
 
+#include "util.h"
+
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,7 +34,7 @@ typedef struct {
  * list of columns of traces). Returns NULL only when a statement cannot be
  * prepared (a damaged database), with SQLite's message in err; err must
  * outlive the walk, whose later statements may fail the same way. */
-ag_walk *ag_walk_open(sqlite3 *db, const char *columns, const ag_walk_range *range, char *err,
+AG_MUST_CHECK ag_walk *ag_walk_open(sqlite3 *db, const char *columns, const ag_walk_range *range, char *err,
                       size_t errlen);
 /* The statement holding the next row (columns 0 and 1: id, start), or NULL
  * after the last, or when a statement could not be prepared (err is then
@@ -42,8 +44,9 @@ sqlite3_stmt *ag_walk_next(ag_walk *w);
 void ag_walk_close(ag_walk *w);
 
 /* Every service that has a row in traces, in order, as a NULL-terminated
- * array of strings; the caller frees each string and the array. Never NULL
- * (aborts on out-of-memory); on an SQLite error the list stops early. */
+ * array of strings; the caller frees each string and the array (aborts on
+ * out-of-memory). NULL on an SQLite error (sqlite3_errmsg(db) says which):
+ * a list cut short would pass for the whole one. */
 char **ag_walk_services(sqlite3 *db);
 void ag_walk_services_free(char **services);
 

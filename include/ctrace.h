@@ -49,6 +49,22 @@ enum {
 /* A returned error code as a static string; never NULL. */
 const char *ct_strerror(int rc);
 
+/* -- allocator -------------------------------------------------------------
+ * The core allocates through these three functions (libc's by default), as
+ * SQLite does with SQLITE_CONFIG_MALLOC: tests install one that fails on
+ * the Nth call. realloc(NULL, n) must behave as malloc(n), free(NULL) must
+ * be a no-op. */
+typedef struct ct_allocator {
+    void *(*malloc)(size_t size);
+    void *(*realloc)(void *block, size_t size);
+    void (*free)(void *block);
+} ct_allocator;
+
+/* Installs allocator (copied; NULL restores libc's). Only while no ctrace
+ * object (config, tracer, span, writer) exists: a block must be freed by the
+ * allocator that made it. CT_OK, or CT_EINVAL when a function is missing. */
+int ct_set_allocator(const ct_allocator *allocator);
+
 /* -- configuration -------------------------------------------------------
  * A ct_config gathers settings from defaults, then the DD_* environment,
  * then explicit calls; ct_tracer_new finalizes and validates it. */
@@ -108,6 +124,9 @@ typedef struct ct_remote_parent {
     uint64_t span_id;
     int sampling_priority;        /* CT_PRIORITY_UNSET when unknown */
     const char *origin;           /* NUL-terminated, may be NULL */
+    const char *tracestate;       /* the W3C tracestate, NUL-terminated, may be
+                                     NULL: kept on the trace so that the other
+                                     vendors' entries travel on downstream */
 } ct_remote_parent;
 
 #define CT_PRIORITY_UNSET (-128)

@@ -1,7 +1,7 @@
 // The trace explorer's entry point: a hash router over the pages.
 //
 // The URL holds the whole state of a page (#/services?range=1d,
-// #/search?service=web&error=1, #/trace/<id>), so every view can be shared
+// #/search?service=web&error=1, #/trace/<id>, #/compare/<id>/<id>), so every view can be shared
 // and reloaded. Each page module exports render(view, context) and may
 // return a cleanup function, called when the page is left (to stop polling,
 // drop listeners). context.signal aborts the page's requests when it is left.
@@ -16,6 +16,7 @@ const ROUTES = [
   {pattern: /^\/service\/([^/]+)$/, load: () => import('./page_service.js'), nav: 'services'},
   {pattern: /^\/search$/, load: () => import('./page_search.js'), nav: 'search'},
   {pattern: /^\/trace\/([^/]+)$/, load: () => import('./page_trace.js'), nav: 'search'},
+  {pattern: /^\/compare\/([^/]+)\/([^/]+)$/, load: () => import('./page_compare.js'), nav: 'search'},
   {pattern: /^\/live$/, load: () => import('./page_live.js'), nav: 'live'},
 ];
 

@@ -1,6 +1,7 @@
 // Trace view: the timeline (flame graph by default, or waterfall) with its
 // minimap, a legend of services, and the detail of the selected span.
 // The URL keeps the view and the selected span: #/trace/<id>?view=waterfall&span=<span id>.
+// The critical path is drawn along the bars; "Compare" opens #/compare.
 
 import {h, clipped, route, routeWithQuery, message} from './dom.js';
 import {api, ApiError} from './api.js';
@@ -44,7 +45,10 @@ export async function render(view, {params: [traceId], query, signal}) {
         h('button', {type: 'button', 'aria-label': 'Zoom in', onclick: () => timeline?.zoomBy(0.5)}, '+'),
         h('button', {type: 'button', 'aria-label': 'Zoom out', onclick: () => timeline?.zoomBy(2)}, '−'),
         h('button', {type: 'button', onclick: () => timeline?.resetZoom()}, 'Reset zoom')),
-      h('span', {class: 'hint'}, 'Drag to pan · Ctrl+wheel or +/− to zoom · double-click a span to zoom to it · arrows walk the tree')),
+      compareForm(model.traceId || traceId),
+      h('span', {class: 'hint critical-hint', title: 'The stretches of the spans that the trace waited on (Jaeger\'s critical path)'},
+        h('span', {class: 'critical-key'}), 'critical path'),
+      h('span', {class: 'hint'}, 'Drag to pan · Ctrl+wheel or +/− to zoom · double-click a span to zoom to it · arrows walk the tree · ▸ folds a subtree (waterfall)')),
     legend(model),
     h('div', {class: 'trace-layout'}, main, detail));
 
@@ -88,6 +92,17 @@ export async function render(view, {params: [traceId], query, signal}) {
     document.removeEventListener('keydown', onKey);
     timeline.destroy();
   };
+}
+
+// "Compare with …": another trace's ID opens #/compare/<this>/<that>.
+function compareForm(traceId) {
+  const input = h('input', {type: 'text', name: 'other', placeholder: 'Compare with trace ID',
+    'aria-label': 'Trace ID to compare with', spellcheck: 'false', autocomplete: 'off'});
+  return h('form', {class: 'compare-form group', onsubmit: (event) => {
+    event.preventDefault();
+    const other = input.value.trim().toLowerCase();
+    if (other) location.hash = route('compare', traceId, other);
+  }}, input, h('button', {type: 'submit'}, 'Compare'));
 }
 
 function breadcrumbs(root, model) {

@@ -78,6 +78,13 @@ function errorSection(meta) {
     stack ? h('pre', {class: 'stack'}, stack) : null);
 }
 
+// Datadog sends a link's W3C trace flags with bit 31 set, meaning "flags
+// present"; what the user set is the low 8 bits (01: sampled).
+function w3cFlags(flags) {
+  const w3c = Number(flags) & 0xff;
+  return `${w3c.toString(16).padStart(2, '0')}${w3c & 1 ? ' (sampled)' : ''}`;
+}
+
 function linksSection(links, model, onSelectSpan) {
   if (!links || !links.length) return null;
   return [h('h3', {}, `Span links (${links.length})`), h('ul', {class: 'links'}, links.map((link) => {
@@ -89,7 +96,7 @@ function linksSection(links, model, onSelectSpan) {
     return h('li', {},
       fields([['Trace ID', idValue(link.trace_id)], ['Span ID', idValue(link.span_id)],
         ...(link.tracestate ? [['Tracestate', link.tracestate]] : []),
-        ...(link.flags ? [['Flags', String(link.flags)]] : [])]),
+        ...(link.flags ? [['Flags', w3cFlags(link.flags)]] : [])]),
       target,
       Object.keys(attributes).length ? keyValueTable(attributes, 'link-attributes') : null);
   }))];

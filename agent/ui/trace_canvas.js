@@ -8,7 +8,8 @@
 //
 // Interaction: drag to pan, Ctrl/⌘+wheel or +/− to zoom, wheel to scroll,
 // double-click a span to zoom to it, drag on the minimap to choose a time
-// window, arrow keys to walk the tree, 0 to reset the zoom.
+// window, arrow keys to walk the tree, 0 to reset the zoom. In the
+// waterfall a span's triangle (or Left/Right on it) folds its subtree.
 
 import {h} from './dom.js';
 import {formatDuration, serviceColor, themeColor, onThemeChange} from './format.js';
@@ -34,6 +35,10 @@ export class TraceTimeline {
     this.pointer = null;
     this.frameRequest = 0;
     this.colors = new Map();
+    // Waterfall rows: the spans in depth-first order, without the
+    // descendants of collapsed spans.
+    this.collapsed = new Map();  // span -> how many descendants it hides
+    this.layoutWaterfall();
 
     this.minimap = h('canvas', {class: 'minimap', 'aria-label': 'Minimap of the whole trace; drag to choose a time window'});
     this.canvas = h('canvas', {class: 'timeline', tabindex: 0, role: 'img',
@@ -62,7 +67,7 @@ export class TraceTimeline {
   // --- geometry ------------------------------------------------------------
 
   get rowHeight() { return ROW_HEIGHT[this.mode]; }
-  get rowCount() { return this.mode === 'flame' ? this.model.rows.length : this.model.order.length; }
+  get rowCount() { return this.mode === 'flame' ? this.model.rows.length : this.visible.length; }
   get contentHeight() { return this.rowCount * this.rowHeight; }
   get timelineLeft() { return this.mode === 'flame' ? 0 : Math.round(Math.min(380, Math.max(180, this.width * 0.3))); }
   get timelineWidth() { return Math.max(10, this.width - this.timelineLeft - 8); }
@@ -77,13 +82,22 @@ export class TraceTimeline {
   }
 
   rowTop(span) {
-    return AXIS_HEIGHT + (this.mode === 'flame' ? span.row : span.order) * this.rowHeight - this.scrollTop;
+    const row = this.mode === 'flame' ? span.row : this.visibleIndex.get(span);
+    return row === undefined ? -Infinity : AXIS_HEIGHT + row * this.rowHeight - this.scrollTop;
+  }
+
+  // Where a waterfall row's expand/collapse triangle sits, left of its chip.
+  indentOf(span) { return 18 + Math.min(span.depth, 24) * 12; }
+
+  onToggle(span, x) {
+    return this.mode === 'waterfall' && span.children.length > 0 &&
+      x >= this.indentOf(span) - 16 && x < this.indentOf(span);
   }
 
   spanAt(x, y) {
     if (y < AXIS_HEIGHT) return null;
     const index = Math.floor((y - AXIS_HEIGHT + this.scrollTop) / this.rowHeight);
-    if (this.mode === 'waterfall') return this.model.order[index] || null;
+    if (this.mode === 'waterfall') return this.visible[index] || null;
     const row = this.model.rows[index];
     if (!row || x < this.timelineLeft) return null;
     const tolerance = (2 * (this.viewEnd - this.viewStart)) / this.timelineWidth;
@@ -113,6 +127,28 @@ export class TraceTimeline {
     this.scrollTop = 0;
     this.resize();
     if (this.selected) this.reveal(this.selected);
+  }
+
+  layoutWaterfall() {
+    this.visible = [];
+    this.visibleIndex = new Map();
+    let hiddenBelow = Infinity;  // depth under which the spans are hidden
+    for (const span of this.model.order) {
+      if (span.depth > hiddenBelow) continue;
+      hiddenBelow = this.collapsed.has(span) ? span.depth : Infinity;
+      this.visibleIndex.set(span, this.visible.length);
+      this.visible.push(span);
+    }
+  }
+
+  // Collapse or expand a span's subtree in the waterfall.
+  toggle(span, collapse = !this.collapsed.has(span)) {
+    if (!span.children.length || collapse === this.collapsed.has(span)) return;
+    if (collapse) this.collapsed.set(span, countDescendants(this.model, span));
+    else this.collapsed.delete(span);
+    this.layoutWaterfall();
+    if (this.selected && !this.visibleIndex.has(this.selected)) this.selected = span;
+    this.resize();
   }
 
   setView(start, end) {
@@ -153,6 +189,10 @@ export class TraceTimeline {
 
   // Scroll and pan so the span is in view, keeping the zoom when it fits.
   reveal(span) {
+    let hidden = false;
+    for (let ancestor = span.parent; ancestor; ancestor = ancestor.parent)
+      hidden = this.collapsed.delete(ancestor) || hidden;
+    if (hidden) { this.layoutWaterfall(); this.resize(); }
     const top = this.rowTop(span) + this.scrollTop - AXIS_HEIGHT;
     const visible = this.height - AXIS_HEIGHT;
     if (top < this.scrollTop) this.scrollTop = top;
@@ -185,6 +225,7 @@ export class TraceTimeline {
     const theme = {
       background: themeColor('--panel'), alternate: themeColor('--panel-alt'), text: themeColor('--canvas-text'),
       muted: themeColor('--muted'), border: themeColor('--border'), error: themeColor('--error'), selection: themeColor('--selection'),
+      critical: themeColor('--critical'),
     };
     context.fillStyle = theme.background;
     context.fillRect(0, 0, this.width, this.height);
@@ -192,10 +233,13 @@ export class TraceTimeline {
     context.textBaseline = 'middle';
     this.drawGrid(context, theme);
     if (this.mode === 'flame') this.drawFlame(context, theme); else this.drawWaterfall(context, theme);
+    this.drawCriticalPath(context, theme);
     this.drawAxis(context, theme);
     this.drawMinimap(theme);
     this.canvas.dataset.drawn = this.mode;
     this.canvas.dataset.spans = String(this.model.spans.length);
+    this.canvas.dataset.rows = String(this.rowCount);
+    this.canvas.dataset.critical = String(this.model.criticalPath.length);
   }
 
   ticks() {
@@ -302,7 +346,7 @@ export class TraceTimeline {
     context.fillStyle = theme.alternate;
     context.fillRect(0, AXIS_HEIGHT, left, this.height);
     for (let index = firstRow; index <= lastRow; index++) {
-      const span = this.model.order[index];
+      const span = this.visible[index];
       const y = AXIS_HEIGHT + index * rowHeight - this.scrollTop;
       const middle = y + rowHeight / 2;
       if (span === this.selected || span === this.hovered) {
@@ -310,13 +354,19 @@ export class TraceTimeline {
         context.fillRect(left, y, this.width - left, rowHeight);
       }
       // Label column: indentation shows depth (capped so deep traces stay readable).
-      const indent = 6 + Math.min(span.depth, 24) * 10;
+      const indent = this.indentOf(span);
+      if (span.children.length) {
+        context.fillStyle = theme.muted;
+        context.textAlign = 'center';
+        context.fillText(this.collapsed.has(span) ? '\u25b8' : '\u25be', indent - 7, middle);
+      }
       context.fillStyle = this.colorOf(span.service);
       context.fillRect(indent, y + 6, 8, rowHeight - 12);
       context.fillStyle = span.error ? theme.error : theme.text;
       context.textAlign = 'left';
       const nameRoom = left - indent - 20;
-      const name = fit(`${span.service} ${span.name}`, nameRoom, characterWidth);
+      const folded = this.collapsed.has(span) ? ` (+${this.collapsed.get(span)})` : '';
+      const name = fit(`${span.service} ${span.name}${folded}`, nameRoom, characterWidth);
       context.fillText(name, indent + 12, middle);
       // Bar and duration.
       if (span.end >= this.viewStart && span.start <= this.viewEnd) {
@@ -342,6 +392,20 @@ export class TraceTimeline {
     context.fillStyle = theme.border;
     context.fillRect(left - 1, AXIS_HEIGHT, 1, this.height);
     this.outline(context, this.selected, theme.selection, 2);
+  }
+
+  // The critical path: a dark line along the top of each stretch of a bar
+  // that the trace's duration waited on.
+  drawCriticalPath(context, theme) {
+    const left = this.timelineLeft;
+    context.fillStyle = theme.critical;
+    for (const {span, start, end} of this.model.criticalPath) {
+      const y = this.rowTop(span);
+      if (y + this.rowHeight < AXIS_HEIGHT || y > this.height || end < this.viewStart || start > this.viewEnd) continue;
+      const x0 = Math.max(this.xOf(start), left);
+      const x1 = Math.min(this.xOf(end), this.width);
+      context.fillRect(x0, y + (this.mode === 'flame' ? 2 : 4), Math.max(x1 - x0, 1), 3);
+    }
   }
 
   // The whole trace in miniature, drawn once per size and theme; each frame
@@ -417,7 +481,8 @@ export class TraceTimeline {
       if (!pointer || pointer.dragged) return;
       const [x, y] = position(event);
       const span = this.spanAt(x, y);
-      if (span) this.select(span);
+      if (span && this.onToggle(span, x)) this.toggle(span);
+      else if (span) this.select(span);
     });
     canvas.addEventListener('pointerleave', () => { if (!this.pointer) this.hover(null); });
     canvas.addEventListener('dblclick', (event) => {
@@ -455,7 +520,7 @@ export class TraceTimeline {
     this.tip.replaceChildren(
       h('div', {}, h('strong', {}, span.name)),
       h('div', {}, `${span.service} · ${span.resource}`),
-      h('div', {}, `${formatDuration(span.duration)} (self ${formatDuration(span.selfTime)})${span.error ? ' · error' : ''}`));
+      h('div', {}, `${formatDuration(span.duration)} (self ${formatDuration(span.selfTime)})${span.error ? ' · error' : ''}${span.critical ? ' · on the critical path' : ''}`));
     this.tip.hidden = false;
     const tipWidth = Math.min(420, this.tip.offsetWidth || 300);
     this.tip.style.left = `${Math.max(0, Math.min(x + 14, this.width - tipWidth - 4))}px`;
@@ -470,12 +535,22 @@ export class TraceTimeline {
     this.canvas.addEventListener('keydown', (event) => {
       const span = this.selected;
       const root = this.model.order[0];
+      const flame = this.mode === 'flame';
+      const row = span ? this.visibleIndex.get(span) : undefined;
+      // In the waterfall, Left and Right fold and unfold first, as in a tree view.
+      const folds = span && !flame && span.children.length > 0;
       let next = null;
       switch (event.key) {
-        case 'ArrowUp': next = span ? (this.mode === 'flame' ? span.parent : this.model.order[span.order - 1]) : root; break;
-        case 'ArrowDown': next = span ? (this.mode === 'flame' ? span.children[0] : this.model.order[span.order + 1]) : root; break;
-        case 'ArrowLeft': next = span ? (this.mode === 'flame' ? sibling(this.model, span, -1) : span.parent) : root; break;
-        case 'ArrowRight': next = span ? (this.mode === 'flame' ? sibling(this.model, span, 1) : span.children[0]) : root; break;
+        case 'ArrowUp': next = span ? (flame ? span.parent : this.visible[row - 1]) : root; break;
+        case 'ArrowDown': next = span ? (flame ? span.children[0] : this.visible[row + 1]) : root; break;
+        case 'ArrowLeft':
+          if (folds && !this.collapsed.has(span)) this.toggle(span, true);
+          else next = span ? (flame ? sibling(this.model, span, -1) : span.parent) : root;
+          break;
+        case 'ArrowRight':
+          if (folds && this.collapsed.has(span)) this.toggle(span, false);
+          else next = span ? (flame ? sibling(this.model, span, 1) : span.children[0]) : root;
+          break;
         case 'Home': next = root; break;
         case 'Enter': next = span || root; break;
         case '+': case '=': this.zoomBy(0.5); break;
@@ -514,6 +589,14 @@ export class TraceTimeline {
       drag = null;
     });
   }
+}
+
+// A subtree is contiguous in depth-first order: no recursion, so a trace
+// thousands of levels deep cannot exhaust the stack.
+function countDescendants(model, span) {
+  let end = span.order + 1;
+  while (end < model.order.length && model.order[end].depth > span.depth) end++;
+  return end - span.order - 1;
 }
 
 function sibling(model, span, direction) {

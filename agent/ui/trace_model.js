@@ -5,6 +5,8 @@
 // - rows: the flame graph's rows. A span sits below its parent; when two
 //   spans of one level overlap in time (async work, fan-out) the later one
 //   moves down a row, so nothing is drawn over anything else.
+// - criticalPath: the stretches of time that made the trace as long as it
+//   is (see criticalPath below); span.critical tells whether a span has one.
 // Everything is iterative: a trace may be 10,000 spans deep.
 
 export function buildTraceModel(answer) {
@@ -64,10 +66,39 @@ export function buildTraceModel(answer) {
   }
   if (!spans.length) { begin = 0; end = 1; }
   if (end <= begin) end = begin + 1;
+  const path = roots.length ? criticalPath(roots.reduce((a, b) => (b.end > a.end ? b : a))) : [];
+  for (const segment of path) segment.span.critical = true;
   return {
     traceId: answer.trace_id, startUs: traceStartUs, spans, roots, order, rows, byId,
     begin, end, services: [...services.entries()].sort((a, b) => b[1] - a[1]), errors,
+    criticalPath: path,
   };
+}
+
+// The critical path below `root`, as Jaeger computes it: walking back from
+// the end of a span, the child that finished last before that moment is
+// what the span was waiting for; the span's own work fills the gaps, and
+// the walk goes on from where that child started. Each span needs only the
+// moment it must end by, so a stack of (span, end) replaces recursion.
+// Returns {span, start, end} segments (in no particular order).
+export function criticalPath(root) {
+  const segments = [];
+  const pending = [[root, root.end]];
+  while (pending.length) {
+    const [span, limit] = pending.pop();
+    let moment = Math.min(span.end, limit);
+    const children = span.children.slice().sort((a, b) => b.end - a.end || b.start - a.start);
+    for (const child of children) {
+      if (moment <= span.start) break;
+      if (child.start >= moment) continue;
+      const childEnd = Math.min(child.end, moment);
+      if (childEnd < moment) segments.push({span, start: childEnd, end: moment});
+      pending.push([child, childEnd]);
+      moment = Math.max(child.start, span.start);
+    }
+    if (moment > span.start) segments.push({span, start: span.start, end: moment});
+  }
+  return segments;
 }
 
 function walk(roots, order, visited) {

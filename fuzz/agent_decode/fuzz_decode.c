@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int json = (data[0] >> 2) & 1 && v != AG_V05;
     char err[256];
     ag_batch *b = ag_intake_build(v, json, (const char *)data + 1, size - 1, "python",
-                                  1700000000000000000LL, NULL, err, sizeof err);
+                                  1700000000000000000LL, NULL, NULL, err, sizeof err);
     if (!b) return 0;
     ag_buf scratch = {0};
     for (size_t i = 0; i < b->rows_len; i++) {

@@ -27,6 +27,10 @@ def install() -> None:
         if os.environ.get("DD_TRACE_DEBUG", "").strip().lower() in ("true", "1"):
             logging.getLogger("ddtrace").setLevel(logging.DEBUG)
         from ddtrace._tracer import tracer  # noqa: F401  (reads DD_* now)
+        from ddtrace._config import config
+        if config._otel_enabled:
+            from ddtrace import _otel_context
+            _otel_context.enable_at_import()
         # ddtrace 4.16 patches nothing when tracing is disabled.
         if _tracing_enabled():
             from ddtrace._monkey import _patch_all

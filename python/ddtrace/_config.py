@@ -250,7 +250,9 @@ class Config:
         self._peer_service_defaults = _env_bool("DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED", False)
         self._remove_integration_service_names = _env_bool(
             "DD_TRACE_REMOVE_INTEGRATION_SERVICE_NAMES_ENABLED", False)
-        self._otel_enabled = _env_bool("DD_TRACE_OTEL_ENABLED", False)
+        # ddtrace reads OTEL_SDK_DISABLED=false as enabled when DD_ is unset.
+        sdk_disabled = os.environ.get("OTEL_SDK_DISABLED", "").strip().lower()
+        self._otel_enabled = _env_bool("DD_TRACE_OTEL_ENABLED", sdk_disabled == "false")
         self._load_query_string_obfuscation()
 
     def _load_query_string_obfuscation(self) -> None:

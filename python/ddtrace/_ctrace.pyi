@@ -48,12 +48,26 @@ class Span:
     duration: Optional[float]
     duration_ns: Optional[int]
     finished: bool
+    parent_id: Optional[int]
+    def __init__(
+        self,
+        name: str,
+        service: Optional[str] = ...,
+        resource: Optional[str] = ...,
+        span_type: Optional[str] = ...,
+        trace_id: Optional[int] = ...,
+        span_id: Optional[int] = ...,
+        parent_id: Optional[int] = ...,
+        start: Optional[float] = ...,
+        context: Optional["Context"] = ...,
+        on_finish: Optional[List[Callable[["Span"], None]]] = ...,
+        span_api: str = ...,
+        links: Optional[List[Any]] = ...,
+    ) -> None: ...
     @property
     def trace_id(self) -> int: ...
     @property
     def span_id(self) -> int: ...
-    @property
-    def parent_id(self) -> Optional[int]: ...
     @property
     def context(self) -> Context: ...
     @property

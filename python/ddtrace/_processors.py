@@ -14,6 +14,12 @@ Recording the last span completes the segment in C as usual: sampling,
 chunk tags and the writer see the processed spans.
 
 Without processors the hook is unset and a finish pays one NULL test.
+With them, once a local trace is processed, the active ContextVar is moved
+off its finished spans so that they are freed (ddtrace frees them; without
+processors ctrace leaves the last finished span of a context in its
+ContextVar until the next span starts there: resetting it at every finish
+would cost a ContextVar set per span). A disabled tracer runs no
+processor, as in ddtrace.
 
 As in ddtrace: a processor returning None or [] drops the trace and the
 chain stops; a processor that raises is skipped (the spans go on as they
@@ -27,7 +33,10 @@ partial chunk, as ddtrace does, so memory stays bounded.
 """
 import logging
 import os
+import weakref
 from typing import Any, Dict, List, Optional, Sequence
+
+from ddtrace import _ctrace
 
 log = logging.getLogger("ddtrace")
 
@@ -46,7 +55,8 @@ def _partial_flush_min_spans() -> Optional[int]:
 class SpanGroups:
     """The deferred spans of each local trace, until it completes."""
 
-    def __init__(self, processors: Sequence[Any]) -> None:
+    def __init__(self, tracer, processors: Sequence[Any]) -> None:
+        self.tracer = weakref.ref(tracer)  # the tracer holds this through its hook
         self.processors = list(processors)
         self.pending: Dict[int, List[Any]] = {}
         self.min_spans = _partial_flush_min_spans()
@@ -75,7 +85,9 @@ class SpanGroups:
 
     def _send(self, group: List[Any]) -> None:
         group.sort(key=lambda s: s.start_ns)
-        kept = self._process(list(group))
+        # As ddtrace: a disabled tracer runs no processor (nothing is sent).
+        tracer = self.tracer()
+        kept = self._process(list(group)) if tracer is not None and tracer.enabled else group
         kept_ids = {id(s) for s in kept}
         for span in group:
             if id(span) not in kept_ids:
@@ -84,6 +96,7 @@ class SpanGroups:
         for span in sorted((s for s in group if id(s) in kept_ids),
                            key=lambda s: s._local_root is s):
             span._record_deferred()
+        _ctrace._release_finished_active()  # the trace's spans can be freed
 
     def _process(self, spans: List[Any]) -> List[Any]:
         for processor in self.processors:
@@ -113,4 +126,4 @@ def configure(tracer, processors: Sequence[Any]) -> None:
         tracer._finish_hook = None
         previous.release_all()
     if processors:
-        tracer._finish_hook = SpanGroups(processors).on_finish
+        tracer._finish_hook = SpanGroups(tracer, processors).on_finish

@@ -3,11 +3,13 @@ cheap in Python and rare at run time: the decorator, configure(), the
 context provider object, exit and fork hooks."""
 import atexit
 import functools
+import importlib.util
 import inspect
 import logging
 import os
 import pathlib
 import platform
+import re
 import sys
 from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
 
@@ -23,28 +25,85 @@ _ctrace._set_logger(log.warning)
 EXIT_FLUSH_TIMEOUT = 2.0
 
 
-def _inferred_service() -> Optional[str]:
-    """The service name ddtrace infers when DD_SERVICE is unset: for
-    ``python path/app.py``, the highest directory above the script that
-    still holds Python files; for ``python -m pkg``, the module."""
-    argv = getattr(sys, "argv", None) or []
-    if not argv or not argv[0]:
-        return None
-    if argv[0] == "-m" and len(argv) > 1:
-        return argv[1]
-    script = pathlib.Path(argv[0])
-    if script.suffix != ".py" or not script.exists():
-        return None
-    top = script.resolve().parent
-    current = top.parent
+_PYTHON_COMMAND = re.compile(r"(^|/)(?!.*\.py$)(python(\d+(\.\d+)?)?$)")
+
+
+def _is_executable(path: str) -> bool:
+    """A file under some ``*bin`` directory (pytest, gunicorn, ...)."""
+    path = os.path.normpath(path)
+    if not os.path.isfile(path):
+        return False
+    directory = os.path.dirname(path)
+    while directory and os.path.dirname(directory) != directory:
+        if os.path.basename(directory).endswith("bin"):
+            return True
+        directory = os.path.dirname(directory)
+    return False
+
+
+def _service_of_path(path: pathlib.Path) -> Optional[str]:
+    """The dotted package holding path (a chain of ``__init__.py``
+    directories), else the highest directory above it that still holds
+    Python files."""
+    directory = path if path.is_dir() else path.parent
+    packages: List[str] = []
+    current = directory
+    while current != current.parent and (current / "__init__.py").exists():
+        packages.insert(0, current.name)
+        current = current.parent
+    if packages:
+        return ".".join(packages)
+    top = current = directory
     while current != current.parent and any(current.glob("*.py")):
         top, current = current, current.parent
     return top.name or None
 
 
-#: The service ddtrace infers, found once when the tracer is made (it walks
-#: directories) and read by every injected log record.
-_INFERRED_SERVICE = ""
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _service_from_args(args: List[str], skip_after_flags: bool) -> Optional[str]:
+    after_flag = module_next = False
+    for arg in args:
+        is_flag = arg.startswith("-") and not arg.startswith("--ddtrace")
+        if module_next and _module_exists(arg):
+            return arg
+        if not ((after_flag and skip_after_flags) or is_flag or "=" in arg):
+            path = pathlib.Path(arg).resolve()
+            if path.exists():
+                return _service_of_path(path)
+        if is_flag and arg == "-m":
+            module_next = True
+        after_flag = is_flag
+    return None
+
+
+def _inferred_service(argv: Optional[List[str]] = None) -> Optional[str]:
+    """The service ddtrace 4 infers when DD_SERVICE is unset, from the
+    command line: ``python -m pkg`` gives the module; a script or a path
+    argument (``pytest tests/``) gives the package holding it, else the
+    highest directory above it holding Python files. Interpreters and
+    programs under a ``bin`` directory are skipped. Never raises."""
+    try:
+        args = list(sys.argv if argv is None else argv)
+        if not any(_PYTHON_COMMAND.search(a) for a in args + [sys.executable]):
+            return None
+        args = [a for a in args if not _PYTHON_COMMAND.search(a) and not _is_executable(a)]
+        return _service_from_args(args, True) or _service_from_args(args, False)
+    except Exception:  # inference must never break the application
+        return None
+
+
+#: The default service as ddtrace's config.service holds it (DD_SERVICE,
+#: DD_TAGS' service, else the inferred one; "" when none), found once when
+#: the tracer is made (inference walks directories) and read by every
+#: injected log record.
+_CONFIG_SERVICE = ""
+_UNNAMED_SERVICE = "unnamed-python-service"
 
 
 class Tracer(_ctrace.Tracer):
@@ -56,10 +115,14 @@ class Tracer(_ctrace.Tracer):
     _instances = 0
 
     def __init__(self) -> None:
-        global _INFERRED_SERVICE
-        _INFERRED_SERVICE = _inferred_service() or ""
-        super().__init__(default_service=_INFERRED_SERVICE or "unnamed-python-service",
+        global _CONFIG_SERVICE
+        inferred = _inferred_service()
+        super().__init__(default_service=inferred or _UNNAMED_SERVICE,
                          lang_version=platform.python_version())
+        # ddtrace has no service at all when nothing names one; ctrace's
+        # spans then carry "unnamed-python-service", but logs say "".
+        _CONFIG_SERVICE = self._default_service if (
+            inferred or self._default_service != _UNNAMED_SERVICE) else ""
         Tracer._instances += 1
         if Tracer._instances > 1:
             log.error("Initializing multiple Tracer instances is not supported. "
@@ -138,8 +201,11 @@ class Tracer(_ctrace.Tracer):
 
     def shutdown(self, timeout: Optional[float] = None) -> None:
         """Flush (waiting at most ``timeout`` seconds) and stop sending;
-        spans started afterwards are not sent."""
+        spans started afterwards are not sent. As in ddtrace, the tracer is
+        then disabled and nothing stays active."""
         self._shutdown(timeout)
+        self.enabled = False
+        _ctrace.activate(None)
 
     def get_log_correlation_context(
             self, active: Optional[Union[_ctrace.Span, _ctrace.Context]] = None) -> Dict[str, str]:
@@ -158,9 +224,9 @@ class Tracer(_ctrace.Tracer):
         return {
             "dd.trace_id": trace_id,
             "dd.span_id": span_id,
-            "dd.service": os.environ.get("DD_SERVICE") or _INFERRED_SERVICE,
-            "dd.env": os.environ.get("DD_ENV", ""),
+            "dd.service": _CONFIG_SERVICE,
             "dd.version": os.environ.get("DD_VERSION", ""),
+            "dd.env": os.environ.get("DD_ENV", ""),
         }
 
     def __repr__(self) -> str:

@@ -14,7 +14,17 @@
  * never fit a payload. Failures (no connection, timeout, 408, 429, 5xx)
  * keep the backlog and retry it with an exponential backoff, so an agent
  * restart loses nothing. A 404/415 on v0.5 switches to v0.4 and re-encodes
- * the same frames; a 413 halves the batch.
+ * the same frames.
+ *
+ * A 413 means the agent takes smaller payloads than we send. The writer
+ * remembers it: `agent_limit` drops below the smallest payload refused and
+ * stays there for the writer's life (an agent's body limit is
+ * configuration, not weather); the refused batch is retried in halves. So
+ * 413s stop after the first few and every later payload is as large as
+ * the agent takes. A batch over the limit is split locally, before any
+ * request. A single chunk the agent still refuses is dropped, counted, and
+ * the writer backs off as after a failure, so an agent that refuses
+ * everything sees one request per backoff step, not a storm of them.
  *
  * Memory is bounded by writer_buffer_bytes over pending + backlog together:
  * a submit that would pass it drops that (newest) chunk and counts it. The
@@ -37,6 +47,7 @@
  * otherwise its easy handle may be mid-transfer and is abandoned too.
  */
 #include "agent_writer.h"
+#include "alloc.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -108,7 +119,13 @@ typedef struct agent_writer {
     ct_buffer incoming;
     ct_buffer backlog;
     size_t backlog_head;          /* offset of the first undelivered frame */
-    uint32_t batch_limit;         /* chunks per payload after a 413; 0 none */
+    uint32_t batch_limit;         /* chunks per payload while splitting a
+                                     batch over agent_limit; 0 none */
+    size_t agent_limit;           /* largest payload to send: payload_cap,
+                                     then below the smallest one refused
+                                     with 413 */
+    int refused_too_large;        /* the last attempt was a single chunk
+                                     refused with 413: back off */
     ct_buffer payload;
     ct_http_reply reply;
     ct_transport *transport;
@@ -167,8 +184,8 @@ static void destroy_locks(agent_writer *w)
 static void rate_table_free(rate_table *table)
 {
     for (size_t i = 0; i < table->count; i++)
-        free(table->entries[i].key);
-    free(table->entries);
+        ct_free(table->entries[i].key);
+    ct_free(table->entries);
     table->entries = NULL;
     table->count = 0;
 }
@@ -182,7 +199,7 @@ static int rate_table_parse(rate_table *table, const uint8_t *json,
     cJSON *rates = cJSON_GetObjectItemCaseSensitive(root, "rate_by_service");
     int rc = cJSON_IsObject(rates) ? CT_OK : CT_EINVAL;
     size_t n = rc == CT_OK ? (size_t)cJSON_GetArraySize(rates) : 0;
-    table->entries = n ? calloc(n, sizeof *table->entries) : NULL;
+    table->entries = n ? ct_calloc(n, sizeof *table->entries) : NULL;
     table->count = 0;
     if (n && !table->entries)
         rc = CT_ENOMEM;
@@ -191,7 +208,7 @@ static int rate_table_parse(rate_table *table, const uint8_t *json,
         if (!cJSON_IsNumber(item) || !item->string)
             continue;
         rate_entry *e = &table->entries[table->count];
-        if (!(e->key = strdup(item->string))) {
+        if (!(e->key = ct_strdup(item->string))) {
             rc = CT_ENOMEM;
             break;
         }
@@ -333,7 +350,7 @@ static batch next_batch(const agent_writer *w)
         ct_frame_header h;
         memcpy(&h, p, sizeof h);
         size_t size = sizeof h + h.records_len;
-        if (b.chunks && (b.bytes + size > w->payload_cap ||
+        if (b.chunks && (b.bytes + size > w->agent_limit ||
                          (w->batch_limit && b.chunks >= w->batch_limit)))
             break;
         b.bytes += size;
@@ -374,6 +391,17 @@ static void log_payload(agent_writer *w, const char *path, const batch *b,
                                      : ct_strerror(rc));
 }
 
+/* The agent answered, but not 2xx: say what it answered. */
+static void log_refusal(agent_writer *w, const char *path, const batch *b,
+                        size_t bytes, long status)
+{
+    fprintf(stderr,
+            "ctrace: sending %u traces (%llu spans, %zu bytes) to %s%s "
+            "failed: the agent answered HTTP %ld\n",
+            b->chunks, (unsigned long long)b->spans, bytes, w->url, path,
+            status);
+}
+
 /* What an HTTP reply (or its absence) means for the batch. */
 static attempt_result classify(agent_writer *w, int rc, long status,
                                const batch *b)
@@ -389,9 +417,15 @@ static attempt_result classify(agent_writer *w, int rc, long status,
                         "(HTTP %ld): switching to v0.4\n", w->url, status);
         return ATTEMPT_AGAIN;
     }
-    if (status == 413 && b->chunks > 1) {
-        w->batch_limit = b->chunks / 2;
-        return ATTEMPT_AGAIN;
+    if (status == 413) {
+        if (w->payload.len <= w->agent_limit)
+            w->agent_limit = w->payload.len > 1 ? w->payload.len - 1 : 1;
+        if (b->chunks > 1) {
+            w->batch_limit = b->chunks / 2;
+            return ATTEMPT_AGAIN;
+        }
+        w->refused_too_large = 1;
+        return ATTEMPT_REJECTED;
     }
     if (status == 408 || status == 429 || status >= 500)
         return ATTEMPT_FAILED;
@@ -411,9 +445,11 @@ static attempt_result attempt_batch(agent_writer *w, batch *b)
         return ATTEMPT_REJECTED; /* a bug: never retry malformed frames */
     if (rc != CT_OK)
         return ATTEMPT_FAILED;   /* out of memory: maybe not next time */
-    if (w->payload.len > w->payload_cap) {
-        if (b->chunks == 1)
-            return ATTEMPT_REJECTED;
+    if (w->payload.len > w->payload_cap && b->chunks == 1)
+        return ATTEMPT_REJECTED;
+    /* A single chunk over agent_limit is still tried once: only the
+     * agent knows whether it fits. */
+    if (w->payload.len > w->agent_limit && b->chunks > 1) {
         w->batch_limit = b->chunks / 2;
         return ATTEMPT_AGAIN;
     }
@@ -432,10 +468,13 @@ static attempt_result attempt_batch(agent_writer *w, batch *b)
     attempt_result result = classify(w, rc, w->reply.status, b);
     if (result == ATTEMPT_DELIVERED)
         update_rates(w, &w->reply.body);
-    if (result == ATTEMPT_FAILED && !w->debug &&
+    if ((result == ATTEMPT_FAILED || result == ATTEMPT_REJECTED) && !w->debug &&
         now_s() - w->last_failure_log >= FAILURE_LOG_INTERVAL_S) {
         w->last_failure_log = now_s();
-        log_payload(w, path, b, w->payload.len, rc ? rc : CT_EIO, 0, 0);
+        if (rc == CT_OK)
+            log_refusal(w, path, b, w->payload.len, w->reply.status);
+        else
+            log_payload(w, path, b, w->payload.len, rc, 0, 0);
     }
     return result;
 }
@@ -466,6 +505,15 @@ static void account(agent_writer *w, attempt_result result, const batch *b)
     pthread_mutex_unlock(&w->lock);
 }
 
+/* Schedules the next attempt after one more consecutive failure:
+ * interval x 2^failures, at most BACKOFF_MAX_S. */
+static void back_off(agent_writer *w)
+{
+    double backoff = w->interval_s * (double)(1u << (w->failures < 6 ? w->failures : 6));
+    w->failures++;
+    w->retry_at = now_s() + (backoff < BACKOFF_MAX_S ? backoff : BACKOFF_MAX_S);
+}
+
 /* Tries every batch of the backlog once, in order; stops at the first
  * failure (the rest would most likely fail alike). CT_OK when the backlog
  * ended empty. */
@@ -478,16 +526,17 @@ static int deliver_backlog(agent_writer *w)
         if (result == ATTEMPT_AGAIN)
             continue;
         if (result == ATTEMPT_FAILED) {
-            double backoff = w->interval_s * (double)(1u << (w->failures < 6
-                                                            ? w->failures : 6));
-            w->failures++;
-            w->retry_at = now_s() + (backoff < BACKOFF_MAX_S ? backoff
-                                                             : BACKOFF_MAX_S);
+            back_off(w);
             return CT_ECONNECT;
         }
         consume_batch(w, &b);
-        w->failures = 0;
         w->batch_limit = 0;
+        if (w->refused_too_large) {
+            w->refused_too_large = 0;
+            back_off(w);
+            return CT_ENOSPC;
+        }
+        w->failures = 0;
     }
     return CT_OK;
 }
@@ -732,6 +781,7 @@ static void agent_after_fork_child(ct_writer *writer)
     w->failures = 0;
     w->retry_at = 0;
     w->batch_limit = 0;
+    w->refused_too_large = 0;
     memset(&w->stats, 0, sizeof w->stats);
     w->logged_traces_dropped = w->logged_spans_dropped = 0;
 }
@@ -746,11 +796,11 @@ static void agent_free(agent_writer *w)
     ct_buffer_release(&w->payload);
     ct_buffer_release(&w->reply.body);
     rate_table_free(&w->rates);
-    free(w->url);
-    free((char *)w->transport_options.lang_version);
-    free((char *)w->transport_options.lang_interpreter);
-    free((char *)w->transport_options.tracer_version);
-    free(w);
+    ct_free(w->url);
+    ct_free((char *)w->transport_options.lang_version);
+    ct_free((char *)w->transport_options.lang_interpreter);
+    ct_free((char *)w->transport_options.tracer_version);
+    ct_free(w);
 }
 
 static void agent_destroy(ct_writer *writer, int timeout_ms)
@@ -792,7 +842,7 @@ static ct_transport *curl_factory(void *arg, const ct_transport_options *o,
 
 static char *dup_or_empty(const char *s)
 {
-    return strdup(s ? s : "");
+    return ct_strdup(s ? s : "");
 }
 
 static void apply_config(agent_writer *w, const ct_config *c)
@@ -804,6 +854,7 @@ static void apply_config(agent_writer *w, const ct_config *c)
                                              : (size_t)20 << 20;
     /* Early wake at half a payload: the round then sends about one full
      * payload without waiting for the interval. */
+    w->agent_limit = w->payload_cap;
     w->wake_threshold = w->payload_cap / 2;
     if (w->wake_threshold > w->buffer_cap / 2)
         w->wake_threshold = w->buffer_cap / 2;
@@ -820,7 +871,7 @@ ct_writer *ct_agent_writer_new_with(const ct_config *config,
                                     ct_transport_factory factory,
                                     void *factory_arg, int *rc)
 {
-    agent_writer *w = calloc(1, sizeof *w);
+    agent_writer *w = ct_calloc(1, sizeof *w);
     if (!w) {
         *rc = CT_ENOMEM;
         return NULL;

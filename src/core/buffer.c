@@ -7,6 +7,7 @@
  * any memory is touched, so a full buffer stays exactly as it was.
  */
 #include "buffer.h"
+#include "alloc.h"
 
 #include <stdlib.h>
 
@@ -24,7 +25,7 @@ int ct_buffer_reserve(ct_buffer *buffer, size_t extra)
         capacity *= 2;
     if (buffer->cap && capacity > buffer->cap)
         capacity = buffer->cap;
-    uint8_t *data = realloc(buffer->data, capacity);
+    uint8_t *data = ct_realloc(buffer->data, capacity);
     if (!data)
         return CT_ENOMEM;
     buffer->data = data;
@@ -34,7 +35,7 @@ int ct_buffer_reserve(ct_buffer *buffer, size_t extra)
 
 void ct_buffer_release(ct_buffer *buffer)
 {
-    free(buffer->data);
+    ct_free(buffer->data);
     buffer->data = NULL;
     buffer->len = 0;
     buffer->capacity = 0;
@@ -42,7 +43,7 @@ void ct_buffer_release(ct_buffer *buffer)
 
 void ct_buffer_move(ct_buffer *to, ct_buffer *from)
 {
-    free(to->data);
+    ct_free(to->data);
     to->data = from->data;
     to->len = from->len;
     to->capacity = from->capacity;

@@ -5,6 +5,7 @@
  * value keeps the previous one and prints one line naming the variable.
  */
 #include "config.h"
+#include "alloc.h"
 
 #include "sampler.h"
 
@@ -19,12 +20,18 @@
 #define MiB (1024u * 1024u)
 #define DEFAULT_SOCKET "/var/run/datadog/apm.socket"
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? ct_strdup(s) : NULL; }
 
-static void replace(char **slot, const char *value)
+/* Sets *slot to a copy of value (NULL for an empty one). CT_OK, or
+ * CT_ENOMEM with *slot unchanged. */
+static int replace(char **slot, const char *value)
 {
-    free(*slot);
-    *slot = (value && *value) ? strdup(value) : NULL;
+    char *copy = NULL;
+    if (value && *value && !(copy = ct_strdup(value)))
+        return CT_ENOMEM;
+    ct_free(*slot);
+    *slot = copy;
+    return CT_OK;
 }
 
 static int parse_bool(const char *value, int *out)
@@ -64,7 +71,7 @@ static int parse_size(const char *value, size_t *out)
 
 ct_config *ct_config_new(void)
 {
-    ct_config *config = calloc(1, sizeof *config);
+    ct_config *config = ct_calloc(1, sizeof *config);
     if (!config)
         return NULL;
     config->enabled = 1;
@@ -78,10 +85,10 @@ ct_config *ct_config_new(void)
     config->partial_flush_min_spans = 300;
     config->sample_rate = -1;
     config->rate_limit = 100;
-    config->agent_url = strdup(access(DEFAULT_SOCKET, W_OK) == 0
+    config->agent_url = ct_strdup(access(DEFAULT_SOCKET, W_OK) == 0
                                    ? "unix://" DEFAULT_SOCKET
                                    : "http://localhost:8126");
-    config->tracer_version = strdup(CTRACE_VERSION);
+    config->tracer_version = ct_strdup(CTRACE_VERSION);
     if (!config->agent_url || !config->tracer_version) {
         ct_config_free(config);
         return NULL;
@@ -89,9 +96,11 @@ ct_config *ct_config_new(void)
     return config;
 }
 
-int ct_config_parse_tags(ct_config *config, const char *text)
+/* ddtrace's parse_tags_str: "k:v,k2:v2" or "k:v k2:v2", appended to
+ * *pairs. Malformed items are skipped. CT_OK or CT_ENOMEM. */
+static int parse_pairs(const char *text, ct_config_tag **pairs, size_t *count)
 {
-    char *copy = strdup(text);
+    char *copy = ct_strdup(text);
     if (!copy)
         return CT_ENOMEM;
     int comma = strchr(copy, ',') != NULL;
@@ -109,18 +118,30 @@ int ct_config_parse_tags(ct_config *config, const char *text)
         const char *value = colon ? colon + 1 : "";
         if (colon)
             *colon = '\0';
-        ct_config_tag *grown = realloc(config->tags, (config->tag_count + 1) * sizeof *grown);
+        ct_config_tag *grown = ct_realloc(*pairs, (*count + 1) * sizeof *grown);
         if (!grown) {
-            free(copy);
+            ct_free(copy);
             return CT_ENOMEM;
         }
-        config->tags = grown;
-        grown[config->tag_count].key = strdup(item);
-        grown[config->tag_count].value = strdup(value);
-        config->tag_count++;
+        *pairs = grown;
+        char *key = ct_strdup(item), *value_copy = ct_strdup(value);
+        if (!key || !value_copy) {
+            ct_free(key);
+            ct_free(value_copy);
+            ct_free(copy);
+            return CT_ENOMEM;
+        }
+        grown[*count].key = key;
+        grown[*count].value = value_copy;
+        (*count)++;
     }
-    free(copy);
+    ct_free(copy);
     return CT_OK;
+}
+
+int ct_config_parse_tags(ct_config *config, const char *text)
+{
+    return parse_pairs(text, &config->tags, &config->tag_count);
 }
 
 /* DD_AGENT_HOST / DD_TRACE_AGENT_PORT build an http URL unless a full
@@ -136,8 +157,7 @@ static int set_agent_part(ct_config *config, const char *host, const char *port)
     char url[512];
     int ipv6 = strchr(host, ':') != NULL;
     snprintf(url, sizeof url, ipv6 ? "http://[%s]:%s" : "http://%s:%s", host, port);
-    replace(&config->agent_url, url);
-    return CT_OK;
+    return replace(&config->agent_url, url);
 }
 
 static int set_agent_url(ct_config *config, const char *value)
@@ -145,8 +165,7 @@ static int set_agent_url(ct_config *config, const char *value)
     if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8) &&
         strncmp(value, "unix://", 7))
         return CT_EINVAL;
-    replace(&config->agent_url, value);
-    return CT_OK;
+    return replace(&config->agent_url, value);
 }
 
 int ct_config_set(ct_config *config, const char *name, const char *value)
@@ -154,10 +173,12 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
     if (!config || !name || !value)
         return CT_EINVAL;
     double d;
-    if (!strcmp(name, "DD_SERVICE")) replace(&config->service, value);
-    else if (!strcmp(name, "DD_ENV")) replace(&config->env, value);
-    else if (!strcmp(name, "DD_VERSION")) replace(&config->version, value);
+    if (!strcmp(name, "DD_SERVICE")) return replace(&config->service, value);
+    else if (!strcmp(name, "DD_ENV")) return replace(&config->env, value);
+    else if (!strcmp(name, "DD_VERSION")) return replace(&config->version, value);
     else if (!strcmp(name, "DD_TAGS")) return ct_config_parse_tags(config, value);
+    else if (!strcmp(name, "DD_SERVICE_MAPPING"))
+        return parse_pairs(value, &config->service_mapping, &config->service_mapping_count);
     else if (!strcmp(name, "DD_TRACE_ENABLED")) return parse_bool(value, &config->enabled);
     else if (!strcmp(name, "DD_TRACE_DEBUG")) return parse_bool(value, &config->debug);
     else if (!strcmp(name, "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED"))
@@ -189,7 +210,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
     } else if (!strcmp(name, "DD_TRACE_SAMPLING_RULES")) {
         if (!ct_sampling_rules_valid(value))
             return CT_EINVAL;
-        replace(&config->sampling_rules, value);
+        return replace(&config->sampling_rules, value);
     } else if (!strcmp(name, "DD_TRACE_SAMPLE_RATE")) {
         if (parse_double(value, &d, 0) != CT_OK || d > 1)
             return CT_EINVAL;
@@ -200,8 +221,8 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
         config->rate_limit = d < 0 ? -1 : floor(d); /* ddtrace: int() */
     } else if (!strcmp(name, "_CT_IN_MEMORY_WRITER"))
         return parse_bool(value, &config->in_memory_writer);
-    else if (!strcmp(name, "_CT_LANG_VERSION")) replace(&config->lang_version, value);
-    else if (!strcmp(name, "_CT_LANG_INTERPRETER")) replace(&config->lang_interpreter, value);
+    else if (!strcmp(name, "_CT_LANG_VERSION")) return replace(&config->lang_version, value);
+    else if (!strcmp(name, "_CT_LANG_INTERPRETER")) return replace(&config->lang_interpreter, value);
     else return CT_EINVAL;
     return CT_OK;
 }
@@ -209,7 +230,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
 /* In the order that makes later ones win where ddtrace says so: the URL
  * after host and port. */
 const char *const ct_config_env_names[] = {
-    "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_TRACE_ENABLED",
+    "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_SERVICE_MAPPING", "DD_TRACE_ENABLED",
     "DD_TRACE_DEBUG", "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED",
     "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_TRACE_AGENT_URL",
     "DD_TRACE_AGENT_TIMEOUT_SECONDS", "DD_TRACE_API_VERSION",
@@ -221,6 +242,18 @@ const char *const ct_config_env_names[] = {
 const size_t ct_config_env_name_count =
     sizeof ct_config_env_names / sizeof *ct_config_env_names;
 
+/* What a valid value looks like, where the name alone does not say. An
+ * invalid agent URL is ignored (the default is kept) rather than fatal, as
+ * it is in ddtrace (ValueError at import): configuration never stops the
+ * application. */
+static const char *invalid_hint(const char *name)
+{
+    if (!strcmp(name, "DD_TRACE_AGENT_URL"))
+        return " (it must start with http://, https:// or unix://; the default agent URL is "
+               "used)";
+    return "";
+}
+
 int ct_config_load_env(ct_config *config)
 {
     for (size_t i = 0; i < ct_config_env_name_count; i++) {
@@ -231,38 +264,72 @@ int ct_config_load_env(ct_config *config)
         if (rc == CT_ENOMEM)
             return rc;
         if (rc != CT_OK)
-            fprintf(stderr, "ctrace: ignoring invalid %s=%s\n", ct_config_env_names[i], value);
+            fprintf(stderr, "ctrace: ignoring invalid %s=%s%s\n", ct_config_env_names[i], value,
+                    invalid_hint(ct_config_env_names[i]));
     }
     return CT_OK;
 }
 
+/* *to = a copy of from (NULL stays NULL); 0 when out of memory. */
+static int copy_string(char **to, const char *from)
+{
+    *to = dup_or_null(from);
+    return !from || *to;
+}
+
+/* Deep copy of count pairs into *to (NULL when none); 0 when out of
+ * memory, *to then holding what was copied and *copied how many were
+ * tried, for ct_config_free. */
+static int copy_pairs(const ct_config_tag *from, size_t count, ct_config_tag **to, size_t *copied)
+{
+    *to = NULL;
+    *copied = 0;
+    if (!count)
+        return 1;
+    if (!(*to = ct_calloc(count, sizeof **to)))
+        return 0;
+    int ok = 1;
+    /* counted as soon as tried, so ct_config_free frees a half copy */
+    for (size_t i = 0; ok && i < count; i++) {
+        (*copied)++;
+        ok = copy_string(&(*to)[i].key, from[i].key) & copy_string(&(*to)[i].value, from[i].value);
+    }
+    return ok;
+}
+
+static void free_pairs(ct_config_tag *pairs, size_t count)
+{
+    for (size_t i = 0; pairs && i < count; i++) {
+        ct_free(pairs[i].key);
+        ct_free(pairs[i].value);
+    }
+    ct_free(pairs);
+}
+
 ct_config *ct_config_copy(const ct_config *from)
 {
-    ct_config *config = calloc(1, sizeof *config);
+    ct_config *config = ct_calloc(1, sizeof *config);
     if (!config)
         return NULL;
     *config = *from;
-    config->service = dup_or_null(from->service);
-    config->env = dup_or_null(from->env);
-    config->version = dup_or_null(from->version);
-    config->agent_url = dup_or_null(from->agent_url);
-    config->lang_version = dup_or_null(from->lang_version);
-    config->lang_interpreter = dup_or_null(from->lang_interpreter);
-    config->tracer_version = dup_or_null(from->tracer_version);
-    config->sampling_rules = dup_or_null(from->sampling_rules);
-    config->tags = NULL;
-    config->tag_count = 0;
-    if (from->tag_count) {
-        config->tags = calloc(from->tag_count, sizeof *config->tags);
-        if (!config->tags) {
-            ct_config_free(config);
-            return NULL;
-        }
-        config->tag_count = from->tag_count;
-        for (size_t i = 0; i < from->tag_count; i++) {
-            config->tags[i].key = dup_or_null(from->tags[i].key);
-            config->tags[i].value = dup_or_null(from->tags[i].value);
-        }
+    config->tags = config->service_mapping = NULL; /* from's until copied */
+    config->tag_count = config->service_mapping_count = 0;
+    int ok = copy_string(&config->service, from->service);
+    ok &= copy_string(&config->env, from->env);
+    ok &= copy_string(&config->version, from->version);
+    ok &= copy_string(&config->agent_url, from->agent_url);
+    ok &= copy_string(&config->lang_version, from->lang_version);
+    ok &= copy_string(&config->lang_interpreter, from->lang_interpreter);
+    ok &= copy_string(&config->tracer_version, from->tracer_version);
+    ok &= copy_string(&config->sampling_rules, from->sampling_rules);
+    if (ok)
+        ok = copy_pairs(from->tags, from->tag_count, &config->tags, &config->tag_count);
+    if (ok)
+        ok = copy_pairs(from->service_mapping, from->service_mapping_count,
+                        &config->service_mapping, &config->service_mapping_count);
+    if (!ok) {
+        ct_config_free(config);
+        return NULL;
     }
     return config;
 }
@@ -271,18 +338,15 @@ void ct_config_free(ct_config *config)
 {
     if (!config)
         return;
-    free(config->service);
-    free(config->env);
-    free(config->version);
-    free(config->agent_url);
-    free(config->lang_version);
-    free(config->lang_interpreter);
-    free(config->tracer_version);
-    free(config->sampling_rules);
-    for (size_t i = 0; i < config->tag_count; i++) {
-        free(config->tags[i].key);
-        free(config->tags[i].value);
-    }
-    free(config->tags);
-    free(config);
+    ct_free(config->service);
+    ct_free(config->env);
+    ct_free(config->version);
+    ct_free(config->agent_url);
+    ct_free(config->lang_version);
+    ct_free(config->lang_interpreter);
+    ct_free(config->tracer_version);
+    ct_free(config->sampling_rules);
+    free_pairs(config->tags, config->tag_count);
+    free_pairs(config->service_mapping, config->service_mapping_count);
+    ct_free(config);
 }

@@ -27,6 +27,8 @@ struct ct_config {
     char *version;              /* DD_VERSION */
     ct_config_tag *tags;        /* DD_TAGS */
     size_t tag_count;
+    ct_config_tag *service_mapping; /* DD_SERVICE_MAPPING: from:to pairs */
+    size_t service_mapping_count;
     int enabled;                /* DD_TRACE_ENABLED (1) */
     int debug;                  /* DD_TRACE_DEBUG (0) */
     int trace_id_128;           /* DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED (1) */

@@ -25,6 +25,7 @@
  *   same bytes whichever tracer sent them.
  */
 #include "encoder.h"
+#include "alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -566,13 +567,13 @@ static int table_init(string_table *t)
         t->memo[i].len = UINT32_MAX; /* matches no string */
     t->tid_index = t->dm_index = UINT32_MAX;
     t->mask = 1023;
-    t->slots = calloc(t->mask + 1, sizeof *t->slots);
+    t->slots = ct_calloc(t->mask + 1, sizeof *t->slots);
     return t->slots ? CT_OK : CT_ENOMEM;
 }
 
 static void table_release(string_table *t)
 {
-    free(t->slots);
+    ct_free(t->slots);
     ct_buffer_release(&t->packed);
     ct_buffer_release(&t->json);
 }
@@ -580,7 +581,7 @@ static void table_release(string_table *t)
 static int table_grow(string_table *t)
 {
     size_t new_mask = t->mask * 2 + 1;
-    intern_slot *slots = calloc(new_mask + 1, sizeof *slots);
+    intern_slot *slots = ct_calloc(new_mask + 1, sizeof *slots);
     if (!slots)
         return CT_ENOMEM;
     for (size_t i = 0; i <= t->mask; i++) {
@@ -591,7 +592,7 @@ static int table_grow(string_table *t)
             j = (j + 1) & new_mask;
         slots[j] = t->slots[i];
     }
-    free(t->slots);
+    ct_free(t->slots);
     t->slots = slots;
     t->mask = new_mask;
     return CT_OK;

@@ -17,6 +17,7 @@
  * which would round and disagree with ddtrace near the threshold.
  */
 #include "sampler.h"
+#include "alloc.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -192,14 +193,14 @@ struct ct_sampler {
 
 static void rule_clear(sampling_rule *rule)
 {
-    free(rule->service);
-    free(rule->name);
-    free(rule->resource);
+    ct_free(rule->service);
+    ct_free(rule->name);
+    ct_free(rule->resource);
     for (size_t i = 0; i < rule->tag_count; i++) {
-        free(rule->tags[i].key);
-        free(rule->tags[i].pattern);
+        ct_free(rule->tags[i].key);
+        ct_free(rule->tags[i].pattern);
     }
-    free(rule->tags);
+    ct_free(rule->tags);
 }
 
 /* A JSON pattern: strings as they are; numbers and booleans as ddtrace's
@@ -212,11 +213,11 @@ static int pattern_of(const cJSON *item, char **out)
     if (!item || cJSON_IsNull(item))
         return CT_OK;
     if (cJSON_IsString(item))
-        *out = strdup(item->valuestring);
+        *out = ct_strdup(item->valuestring);
     else if (cJSON_IsNumber(item) && item->valuedouble == floor(item->valuedouble) &&
              fabs(item->valuedouble) < 1e15) {
         snprintf(buffer, sizeof buffer, "%.0f", item->valuedouble);
-        *out = strdup(buffer);
+        *out = ct_strdup(buffer);
     } else
         return CT_EINVAL;
     return *out ? CT_OK : CT_ENOMEM;
@@ -245,7 +246,7 @@ static int parse_tags(const cJSON *tags, sampling_rule *rule)
     if (!cJSON_IsObject(tags))
         return CT_EINVAL;
     int count = cJSON_GetArraySize(tags);
-    rule->tags = calloc(count ? (size_t)count : 1, sizeof *rule->tags);
+    rule->tags = ct_calloc(count ? (size_t)count : 1, sizeof *rule->tags);
     if (!rule->tags)
         return CT_ENOMEM;
     for (const cJSON *tag = tags->child; tag; tag = tag->next) {
@@ -256,7 +257,7 @@ static int parse_tags(const cJSON *tags, sampling_rule *rule)
         if (rc != CT_OK)
             return rc;
         rule->tag_count++;
-        if (!(t->key = strdup(tag->string)))
+        if (!(t->key = ct_strdup(tag->string)))
             return CT_ENOMEM;
         t->wildcards_only = wildcards_only(t->pattern);
     }
@@ -282,7 +283,7 @@ static int parse_rule(const cJSON *object, sampling_rule *rule, const char **why
     if (rc == CT_OK)
         rc = pattern_of(cJSON_GetObjectItemCaseSensitive(object, "resource"), &rule->resource);
     if (rc == CT_OK && rule->resource && !*rule->resource) { /* ddtrace: "" = any */
-        free(rule->resource);
+        ct_free(rule->resource);
         rule->resource = NULL;
     }
     if (rc == CT_OK)
@@ -302,7 +303,7 @@ int ct_sampling_rules_valid(const char *text)
 
 static int add_rule(ct_sampler *sampler, const sampling_rule *rule)
 {
-    sampling_rule *grown = realloc(sampler->rules, (sampler->rule_count + 1) * sizeof *grown);
+    sampling_rule *grown = ct_realloc(sampler->rules, (sampler->rule_count + 1) * sizeof *grown);
     if (!grown)
         return CT_ENOMEM;
     sampler->rules = grown;
@@ -344,7 +345,7 @@ ct_sampler *ct_sampler_new(const char *rules_json, double sample_rate,
                            double rate_limit, ct_agent_rate_fn agent_rate,
                            void *agent_rate_arg)
 {
-    ct_sampler *sampler = calloc(1, sizeof *sampler);
+    ct_sampler *sampler = ct_calloc(1, sizeof *sampler);
     if (!sampler)
         return NULL;
     sampler->agent_rate = agent_rate;
@@ -369,9 +370,9 @@ void ct_sampler_free(ct_sampler *sampler)
         return;
     for (size_t i = 0; i < sampler->rule_count; i++)
         rule_clear(&sampler->rules[i]);
-    free(sampler->rules);
+    ct_free(sampler->rules);
     pthread_mutex_destroy(&sampler->limiter_lock);
-    free(sampler);
+    ct_free(sampler);
 }
 
 size_t ct_sampler_rule_count(const ct_sampler *sampler)

@@ -3,6 +3,7 @@
  * object so that "no type" or an empty tag value never allocates.
  */
 #include "shared_string.h"
+#include "alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ ct_string *ct_string_new(const char *bytes, size_t len)
         return ct_string_empty();
     if (len >= UINT32_MAX)
         return NULL;
-    ct_string *s = malloc(sizeof *s + len + 1);
+    ct_string *s = ct_malloc(sizeof *s + len + 1);
     if (!s)
         return NULL;
     atomic_init(&s->refcount, 1);
@@ -35,5 +36,5 @@ ct_string *ct_string_new(const char *bytes, size_t len)
 
 void ct_string_free_(ct_string *s)
 {
-    free(s);
+    ct_free(s);
 }

@@ -9,6 +9,7 @@
  * while the span runs.
  */
 #include "span.h"
+#include "alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
             trace->sampling_priority = remote->sampling_priority;
         if (remote->origin && remote->origin[0])
             trace->origin = ct_string_new(remote->origin, strlen(remote->origin));
+        if (remote->tracestate && remote->tracestate[0])
+            trace->tracestate = ct_string_new(remote->tracestate, strlen(remote->tracestate));
     } else {
         uint64_t high = tracer->config->trace_id_128
                             ? ct_ids_trace_high(start_ns / 1000000000)
@@ -54,6 +57,8 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
     return trace;
 }
 
+static inline void give_spares(ct_span *span);
+
 /* Tags ddtrace sets when a span is created. (runtime-id and process_id of
  * a local root are added when it is serialized: storing them here cost two
  * allocations per trace.) */
@@ -61,6 +66,8 @@ static int add_start_tags(ct_span *span, ct_tracer *tracer)
 {
     const ct_tracer_keys *k = &tracer->keys;
     int rc = CT_OK;
+    if (tracer->env || tracer->global_tags.meta_count)
+        give_spares(span);
     if (tracer->global_tags.meta_count || tracer->global_tags.metric_count)
         rc |= ct_tags_merge(&span->tags, &tracer->global_tags);
     if (tracer->env)
@@ -90,7 +97,7 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
                          : parent      ? parent->service
                                        : tracer->service;
     span->name = ct_string_ref(args->name ? args->name : ct_string_empty());
-    span->service = ct_string_ref(service);
+    span->service = ct_string_ref(ct_tracer_map_service(tracer, service));
     span->resource = ct_string_ref(args->resource);
     span->type = ct_string_ref(args->type);
     span->parent_service = parent ? ct_string_ref(parent->service) : NULL;
@@ -101,19 +108,70 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     return CT_OK;
 
 out_of_memory:
+    if (!span->trace) /* else releasing abandons it, which counts it */
+        ct_count_add(&tracer->spans_dropped, 1);
     ct_span_release(span);
     span->finished = 1; /* nothing left to send */
     return CT_ENOMEM;
 }
 
+int ct_span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
+                           uint64_t span_id)
+{
+    ct_span_start_args own = *args;
+    own.parent = NULL;
+    int rc = ct_span_start(span, tracer, &own);
+    if (rc != CT_OK)
+        return rc;
+    span->trace->detached = 1;
+    if (span_id)
+        span->span_id = span->trace->root_span_id = span_id;
+    ct_string_assign(&span->service, ct_string_ref(args->service));
+    ct_tags_clear(&span->tags);
+    return CT_OK;
+}
+
+/* Gives a span's empty maps spare arrays from its tracer (lock-free mode:
+ * the caller serializes, so the spares need no lock): no malloc for the
+ * first tags of a span. */
+static inline void give_spares(ct_span *span)
+{
+    ct_tracer *tracer = span->trace ? span->trace->tracer : NULL;
+    if (tracer && tracer->lock_free)
+        ct_tags_give(&span->tags,
+                     span->tags.meta_capacity ? NULL : ct_spare_take(&tracer->spare_meta),
+                     span->tags.metric_capacity ? NULL
+                                                : ct_spare_take(&tracer->spare_metrics));
+}
+
 int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
 {
+    if (!span->tags.meta_capacity)
+        give_spares(span);
     return ct_tags_set_meta(&span->tags, key, value);
 }
 
 int ct_span_set_metric_s(ct_span *span, ct_string *key, double value)
 {
+    if (!span->tags.metric_capacity)
+        give_spares(span);
     return ct_tags_set_metric(&span->tags, key, value);
+}
+
+/* Drops the span's tags, keeping their arrays as spares when it can. */
+static void release_tags(ct_span *span)
+{
+    if (!span->tags.meta_capacity && !span->tags.metric_capacity)
+        return; /* never had a tag: nothing to drop (the common span) */
+    ct_tracer *tracer = span->trace ? span->trace->tracer : NULL;
+    if (!tracer || !tracer->lock_free) {
+        ct_tags_clear(&span->tags);
+        return;
+    }
+    void *meta, *metrics;
+    ct_tags_clear_keeping(&span->tags, &meta, &metrics);
+    ct_spare_put(&tracer->spare_meta, meta);
+    ct_spare_put(&tracer->spare_metrics, metrics);
 }
 
 static void link_clear(ct_link *link)
@@ -139,7 +197,7 @@ int ct_span_add_link(ct_span *span, const ct_link *link)
         }
     if (span->link_count == span->link_capacity) {
         uint32_t wanted = span->link_capacity ? span->link_capacity * 2 : 2;
-        ct_link *grown = realloc(span->links, wanted * sizeof *grown);
+        ct_link *grown = ct_realloc(span->links, wanted * sizeof *grown);
         if (!grown) {
             link_clear(&copy);
             return CT_ENOMEM;
@@ -191,10 +249,10 @@ void ct_span_release(ct_span *span)
     ct_string_unref(span->parent_service);
     span->name = span->service = span->resource = span->type = NULL;
     span->parent_service = NULL;
-    ct_tags_clear(&span->tags);
+    release_tags(span);
     for (uint32_t i = 0; i < span->link_count; i++)
         link_clear(&span->links[i]);
-    free(span->links);
+    ct_free(span->links);
     span->links = NULL;
     span->link_count = span->link_capacity = 0;
     ct_trace_unref(span->trace);
@@ -271,8 +329,11 @@ static int put_links(ct_buffer *out, const ct_span *span)
 }
 
 /* The tags the span's position in its trace implies: flags for the common
- * ones (span_record.h), extra tags for the rare ones. */
-static uint32_t derived_tags(const ct_span *span, ct_extra_tags *derived)
+ * ones (span_record.h), extra tags for the rare ones. Always inlined:
+ * serialization runs it once per span (reads of the tracer's tags, its
+ * second caller, made the compiler stop inlining it: +32 instructions). */
+static inline __attribute__((always_inline)) uint32_t
+derived_tags(const ct_span *span, ct_extra_tags *derived)
 {
     ct_tracer *tracer = span->trace->tracer;
     const ct_tracer_keys *k = &tracer->keys;
@@ -293,6 +354,41 @@ static uint32_t derived_tags(const ct_span *span, ct_extra_tags *derived)
         ct_extra_meta(derived, k->origin->data, k->origin->len,
                       span->trace->origin->data, span->trace->origin->len);
     return flags;
+}
+
+void ct_span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_tags *implied)
+{
+    ct_record_reader reader;
+    memset(&reader.header, 0, sizeof reader.header);
+    memset(&reader.chunk, 0, sizeof reader.chunk);
+    extra->meta_count = extra->metric_count = 0;
+    implied->meta_count = implied->metric_count = 0;
+    ct_trace *trace = span->trace;
+    if (!trace || trace->detached)
+        return;
+    uint32_t flags = span->local_root ? CT_RECORD_LOCAL_ROOT : 0;
+    if (span->finished)
+        flags |= derived_tags(span, extra);
+    if (trace->open_spans) {
+        /* ddtrace adds the rest when the chunk is processed */
+        extra->meta_count = extra->metric_count = 0;
+    } else if (span->finished && span->local_root &&
+               trace->sampling_priority != CT_PRIORITY_UNSET) {
+        ct_extra_tags chunk_extra;
+        flags |= CT_RECORD_CHUNK_HEAD |
+                 ct_trace_chunk_tags(trace, &chunk_extra, &reader.chunk, 0);
+        for (uint32_t i = 0; i < chunk_extra.meta_count; i++)
+            ct_extra_meta(extra, chunk_extra.meta[i].key, chunk_extra.meta[i].key_len,
+                          chunk_extra.meta[i].value, chunk_extra.meta[i].value_len);
+        for (uint32_t i = 0; i < chunk_extra.metric_count; i++)
+            ct_extra_metric(extra, chunk_extra.metrics[i].key, chunk_extra.metrics[i].key_len,
+                            chunk_extra.metrics[i].value);
+    }
+    if (!flags)
+        return;
+    reader.header.flags = flags;
+    reader.header.trace_id_high = trace->trace_id_high;
+    ct_record_implied(&reader, &trace->tracer->record_context, implied);
 }
 
 int ct_span_serialize(const ct_span *span, ct_extra_tags *extra,

@@ -53,8 +53,18 @@ typedef struct ct_span_start_args {
 } ct_span_start_args;
 
 /* Starts span (caller-owned memory, contents ignored) in tracer. CT_OK, or
- * CT_ENOMEM with span left released (safe to ct_span_release again). */
+ * CT_ENOMEM with span left released (safe to ct_span_release again) and
+ * counted in spans_dropped. */
 int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args);
+
+/* Starts a detached span: ddtrace's `Span(...)` built by hand, outside the
+ * tracer. It starts a segment of its own (args->parent is ignored; remote
+ * as for ct_span_start), with span_id (0: a random one), exactly
+ * args->service (no default, no mapping), none of the tracer's tags, and
+ * the segment is never sent. Kept apart from ct_span_start so that the
+ * hot path does not test for it. Same results as ct_span_start. */
+int ct_span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
+                           uint64_t span_id);
 
 /* Finishes at finish_ns (0: now) and records the span in its segment, which
  * may complete the trace and hand it to the writer. CT_ESTATE if already
@@ -91,6 +101,19 @@ struct ct_record_chunk;
 int ct_span_serialize(const ct_span *span, struct ct_extra_tags *extra,
                       const struct ct_record_chunk *chunk, uint32_t chunk_flags,
                       ct_buffer *out);
+
+/* The tags the tracer adds to this span as of now, for readers (ddtrace's
+ * get_tag/get_metrics show them): what its record will imply (into
+ * implied) and the rare derived ones (into extra), computed from the span's
+ * flags and its segment's decision rather than stored, so the hot path
+ * never writes them (span_record.h). An open local root shows runtime-id
+ * and process_id; a finished span also `_dd.top_level`, `_dd.base_service`,
+ * `_dd.origin`, and a finished local root the chunk's sampling tags, as in
+ * ddtrace. A detached span has none. Reads the segment without its lock:
+ * for callers that serialize every call (the Python layer). Can't fail. */
+struct ct_implied_tags;
+void ct_span_tracer_tags(const ct_span *span, struct ct_extra_tags *extra,
+                         struct ct_implied_tags *implied);
 
 /* The resource as seen by users: the resource, or the name when unset. */
 static inline ct_string *ct_span_resource(const ct_span *span)

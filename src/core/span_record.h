@@ -143,10 +143,19 @@ void ct_record_implied(const ct_record_reader *r, const ct_record_context *conte
 int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta,
                        const char *key, size_t len);
 
+/* The lengths of the keys implied as meta (language, _dd.p.dm: 8,
+ * _dd.p.tid: 9, runtime-id: 10) and as metrics (process_id: 10,
+ * _dd.agent_psr, _dd.top_level: 13, _sampling_priority_v1: 21), as bit
+ * masks: most own keys are rejected by their length alone. */
+#define CT_IMPLIED_META_LENGTHS ((1u << 8) | (1u << 9) | (1u << 10))
+#define CT_IMPLIED_METRIC_LENGTHS ((1u << 10) | (1u << 13) | (1u << 21))
+
 static inline int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
                                     const char *key, size_t len)
 {
-    return flags && ct_record_implies_(flags, trace_id_high, meta, key, len);
+    uint32_t lengths = meta ? CT_IMPLIED_META_LENGTHS : CT_IMPLIED_METRIC_LENGTHS;
+    return flags && len < 32 && ((lengths >> len) & 1) &&
+           ct_record_implies_(flags, trace_id_high, meta, key, len);
 }
 
 /* A few tags added to a record as it is written, without allocating: the

@@ -11,6 +11,7 @@
  * partial-flush's worth of records.
  */
 #include "trace.h"
+#include "alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ static ct_trace *take_spare(ct_tracer *tracer)
 {
     ct_trace *trace = tracer->spare_traces;
     if (!trace)
-        return calloc(1, sizeof *trace);
+        return ct_calloc(1, sizeof *trace);
     tracer->spare_traces = trace->spare;
     tracer->spare_count--;
     ct_buffer records = trace->records; /* keeps its capacity, len is 0 */
@@ -49,7 +50,7 @@ static void give_back(ct_trace *trace)
     ct_tracer *tracer = trace->tracer;
     if (!tracer->lock_free || tracer->spare_count >= SPARE_TRACES_MAX) {
         ct_buffer_release(&trace->records);
-        free(trace);
+        ct_free(trace);
         return;
     }
     if (trace->records.capacity > SPARE_RECORDS_MAX)
@@ -66,7 +67,7 @@ void ct_trace_free_spares(ct_tracer *tracer)
         ct_trace *trace = tracer->spare_traces;
         tracer->spare_traces = trace->spare;
         ct_buffer_release(&trace->records);
-        free(trace);
+        ct_free(trace);
     }
     tracer->spare_count = 0;
 }
@@ -74,7 +75,7 @@ void ct_trace_free_spares(ct_tracer *tracer)
 ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
                        uint64_t trace_id_low)
 {
-    ct_trace *trace = tracer->lock_free ? take_spare(tracer) : calloc(1, sizeof *trace);
+    ct_trace *trace = tracer->lock_free ? take_spare(tracer) : ct_calloc(1, sizeof *trace);
     if (!trace)
         return NULL;
     atomic_init(&trace->refcount, 1);
@@ -110,6 +111,7 @@ void ct_trace_unref(ct_trace *trace)
         ct_tracer_count_drop(trace->tracer, trace->record_count);
     ct_string_unref(trace->decision_maker);
     ct_string_unref(trace->origin);
+    ct_string_unref(trace->tracestate);
     ct_tags_clear(&trace->propagated);
     if (!trace->tracer->lock_free)
         pthread_mutex_destroy(&trace->lock);
@@ -197,8 +199,8 @@ static uint32_t sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
  * extra, borrowing the segment's strings. The priority was decided before
  * (decide_sampling); a decision made here (manual, local) replaces a
  * propagated `_dd.p.dm`. */
-static uint32_t chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_chunk *chunk,
-                           uint32_t partial_flushes)
+uint32_t ct_trace_chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_chunk *chunk,
+                             uint32_t partial_flushes)
 {
     const ct_tracer_keys *k = &trace->tracer->keys;
     uint32_t flags = 0;
@@ -251,7 +253,7 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
         return CT_EINVAL;
     ct_extra_tags extra;
     ct_record_chunk chunk;
-    uint32_t flags = chunk_tags(trace, &extra, &chunk, partial_flushes);
+    uint32_t flags = ct_trace_chunk_tags(trace, &extra, &chunk, partial_flushes);
     int rc = ct_buffer_reserve(out, records->len + 256);
     if (rc == CT_OK)
         rc = ct_record_rewrite(&reader, &extra, flags, &chunk, out);
@@ -266,7 +268,7 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
 static int should_send(const ct_trace *trace)
 {
     const ct_tracer *tracer = trace->tracer;
-    return atomic_load_explicit(&tracer->enabled, memory_order_relaxed) &&
+    return !trace->detached && atomic_load_explicit(&tracer->enabled, memory_order_relaxed) &&
            !atomic_load_explicit(&tracer->shut_down, memory_order_relaxed) &&
            trace->fork_generation == ct_tracer_fork_generation();
 }
@@ -327,7 +329,7 @@ static void submit_with_root(ct_trace *trace, const ct_span *root)
         ct_buffer *chunk = chunk_buffer(trace, &local);
         ct_extra_tags extra;
         ct_record_chunk decision;
-        uint32_t flags = chunk_tags(trace, &extra, &decision, 0);
+        uint32_t flags = ct_trace_chunk_tags(trace, &extra, &decision, 0);
         int rc = ct_span_serialize(root, &extra, &decision, flags, chunk);
         if (rc == CT_OK && trace->records.len)
             rc = ct_buffer_append(chunk, trace->records.data, trace->records.len);

@@ -42,8 +42,12 @@ typedef struct ct_trace {
     int32_t sampling_priority;      /* CT_PRIORITY_UNSET until decided */
     ct_string *decision_maker;      /* "_dd.p.dm" value; NULL: default */
     ct_string *origin;              /* "_dd.origin"; NULL when none */
+    ct_string *tracestate;          /* the remote parent's W3C tracestate;
+                                       NULL when none */
     ct_sampling_decision sampling;  /* valid when sampled_locally */
     uint8_t sampled_locally;        /* the sampler decided the priority */
+    uint8_t detached;               /* never sent: a span built by hand
+                                       (ct_span_start_args.detached) */
     ct_tags propagated;             /* trace-level "_dd.p.*" tags */
     ct_buffer records;              /* records of finished, unsent spans */
     unsigned fork_generation;       /* dropped when it is not the current one */
@@ -91,6 +95,15 @@ void ct_trace_decide_sampling(ct_trace *trace);
 /* The local root span is going away (released): the sampler must not read
  * it any more. */
 void ct_trace_forget_root(ct_trace *trace, const struct ct_span *span);
+
+/* The chunk-level tags a chunk of this segment starts with: the sampling
+ * decision into chunk, the CT_RECORD_* flags of the implied ones
+ * (returned), the rare others into extra (cleared first; it borrows the
+ * segment's strings). An undecided priority becomes auto-keep. Can't fail. */
+struct ct_extra_tags;
+struct ct_record_chunk;
+uint32_t ct_trace_chunk_tags(ct_trace *trace, struct ct_extra_tags *extra,
+                             struct ct_record_chunk *chunk, uint32_t partial_flushes);
 
 /* Sets the sampling priority and decision maker ("-4" for manual). */
 void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_maker);

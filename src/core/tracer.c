@@ -9,6 +9,7 @@
  * parent's threads may have held.
  */
 #include "tracer.h"
+#include "alloc.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -128,15 +129,55 @@ static void free_keys(ct_tracer_keys *k)
         ct_string_unref(slots[i]);
 }
 
+/* A DD_TAGS entry's value, or NULL (the last entry of the key wins). */
+static const char *config_tag(const ct_config *config, const char *key)
+{
+    const char *value = NULL;
+    for (size_t i = 0; i < config->tag_count; i++)
+        if (!strcmp(config->tags[i].key, key))
+            value = config->tags[i].value;
+    return value;
+}
+
+/* DD_TAGS become every span's tags, except `service` and `version`: as in
+ * ddtrace they are the defaults of DD_SERVICE and DD_VERSION instead. */
 static int global_tags_from_config(ct_tracer *tracer)
 {
     for (size_t i = 0; i < tracer->config->tag_count; i++) {
         const ct_config_tag *tag = &tracer->config->tags[i];
+        if (!strcmp(tag->key, "service") || !strcmp(tag->key, "version"))
+            continue;
         if (ct_tracer_set_tag(tracer, tag->key, strlen(tag->key), tag->value,
                               strlen(tag->value)) != CT_OK)
             return CT_ENOMEM;
     }
     return CT_OK;
+}
+
+int ct_tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to)
+{
+    ct_string *k = ct_string_new(from, strlen(from));
+    ct_string *v = ct_string_new(to, strlen(to));
+    int rc = (k && v) ? ct_tags_set_meta(&tracer->service_mapping, k, v) : CT_ENOMEM;
+    ct_string_unref(k);
+    ct_string_unref(v);
+    return rc;
+}
+
+static int service_mapping_from_config(ct_tracer *tracer)
+{
+    const ct_config *config = tracer->config;
+    for (size_t i = 0; i < config->service_mapping_count; i++)
+        if (ct_tracer_map_service_to(tracer, config->service_mapping[i].key,
+                                     config->service_mapping[i].value) != CT_OK)
+            return CT_ENOMEM;
+    return CT_OK;
+}
+
+ct_string *ct_tracer_map_service_(const ct_tracer *tracer, ct_string *service)
+{
+    ct_string *mapped = ct_tags_get_meta(&tracer->service_mapping, service->data, service->len);
+    return mapped ? mapped : service;
 }
 
 static ct_writer *make_writer(const ct_config *config, int *rc)
@@ -170,15 +211,17 @@ static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
 {
     const ct_config *config = tracer->config;
     const char *service = config->service ? config->service
+                          : config_tag(config, "service") ? config_tag(config, "service")
                           : options->default_service ? options->default_service
                                                      : "unnamed-c-service";
+    const char *version = config->version ? config->version : config_tag(config, "version");
     tracer->service = string_or_null(service);
     tracer->env = string_or_null(config->env);
-    tracer->version = string_or_null(config->version);
+    tracer->version = string_or_null(version);
     tracer->language = string_or_null(options->language ? options->language : "c");
     tracer->runtime_id = new_runtime_id();
     if (!tracer->service || (config->env && !tracer->env) ||
-        (config->version && !tracer->version) || !tracer->language ||
+        (version && !tracer->version) || !tracer->language ||
         !tracer->runtime_id)
         return CT_ENOMEM;
     return make_keys(&tracer->keys);
@@ -192,9 +235,9 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
     rc = rc ? rc : &ignored;
     *rc = CT_OK;
     options = options ? options : &defaults;
-    ct_tracer *tracer = calloc(1, sizeof *tracer);
+    ct_tracer *tracer = ct_calloc(1, sizeof *tracer);
     if (!tracer || !(tracer->config = ct_config_copy(config))) {
-        free(tracer);
+        ct_free(tracer);
         *rc = CT_ENOMEM;
         return NULL;
     }
@@ -202,6 +245,7 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
     atomic_init(&tracer->enabled, tracer->config->enabled);
     tracer->process_id = (double)getpid();
     if (init_strings(tracer, options) != CT_OK || global_tags_from_config(tracer) != CT_OK ||
+        service_mapping_from_config(tracer) != CT_OK ||
         !(tracer->writer = make_writer(tracer->config, rc)) ||
         !(tracer->sampler = make_sampler(tracer))) {
         if (*rc == CT_OK)
@@ -213,6 +257,16 @@ ct_tracer *ct_tracer_new_with(const ct_config *config,
     tracer->writer->context = &tracer->record_context;
     register_tracer(tracer);
     return tracer;
+}
+
+void ct_spare_put(ct_spare_arrays *spares, void *array)
+{
+    if (!array)
+        return;
+    if (spares->count == CT_SPARE_ARRAYS_MAX)
+        ct_free(array);
+    else
+        spares->arrays[spares->count++] = array;
 }
 
 ct_tracer *ct_tracer_new(const ct_config *config, int *rc)
@@ -243,10 +297,15 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
     ct_string_unref(tracer->runtime_id);
     ct_string_unref(tracer->language);
     ct_tags_clear(&tracer->global_tags);
+    ct_tags_clear(&tracer->service_mapping);
     ct_buffer_release(&tracer->frame);
     ct_trace_free_spares(tracer);
+    while (tracer->spare_meta.count)
+        ct_free(ct_spare_take(&tracer->spare_meta));
+    while (tracer->spare_metrics.count)
+        ct_free(ct_spare_take(&tracer->spare_metrics));
     ct_config_free(tracer->config);
-    free(tracer);
+    ct_free(tracer);
 }
 
 int ct_tracer_flush(ct_tracer *tracer, int timeout_ms)
@@ -304,7 +363,7 @@ static ct_string *option_string(const char *s, ptrdiff_t len)
 
 ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
 {
-    ct_span *span = malloc(sizeof *span);
+    ct_span *span = ct_malloc(sizeof *span);
     if (!span) {
         ct_tracer_count_drop(tracer, 1);
         return NULL;
@@ -318,14 +377,18 @@ ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
         .remote = options->remote,
         .start_ns = options->start_ns,
     };
-    int rc = ct_span_start(span, tracer, &args);
+    /* a string that could not be copied would be a span with a wrong name */
+    int copied = (!options->name || args.name) && (!options->service || args.service) &&
+                 (!options->resource || args.resource) && (!options->type || args.type);
+    int rc = copied ? ct_span_start(span, tracer, &args) : CT_ENOMEM;
     ct_string_unref(args.name);
     ct_string_unref(args.service);
     ct_string_unref(args.resource);
     ct_string_unref(args.type);
     if (rc != CT_OK) {
-        free(span);
-        ct_tracer_count_drop(tracer, 1);
+        ct_free(span);
+        if (!copied) /* else ct_span_start counted it */
+            ct_tracer_count_drop(tracer, 1);
         return NULL;
     }
     return span;
@@ -338,7 +401,7 @@ void ct_span_free(ct_span *span)
     if (!span->finished)
         ct_span_finish_at(span, 0);
     ct_span_release(span);
-    free(span);
+    ct_free(span);
 }
 
 int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,

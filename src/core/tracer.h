@@ -28,6 +28,13 @@ typedef struct ct_tracer_keys {
         *error_type, *error_message, *error_stack;
 } ct_tracer_keys;
 
+/* A few spare tag arrays (tags.h, CT_TAGS_FIRST_CAPACITY entries each). */
+#define CT_SPARE_ARRAYS_MAX 16
+typedef struct ct_spare_arrays {
+    void *arrays[CT_SPARE_ARRAYS_MAX];
+    uint32_t count;
+} ct_spare_arrays;
+
 struct ct_tracer {
     ct_config *config;
     ct_writer *writer;
@@ -37,6 +44,7 @@ struct ct_tracer {
     ct_string *runtime_id;        /* a new one in a forked child */
     ct_string *language;          /* "python" from the Python layer, else "c" */
     ct_tags global_tags;          /* DD_TAGS, then set_tag */
+    ct_tags service_mapping;      /* DD_SERVICE_MAPPING: service -> service */
     double process_id;
     ct_record_context record_context; /* language, runtime_id, process_id for
                                          the encoder (writer->context) */
@@ -48,6 +56,8 @@ struct ct_tracer {
     struct ct_trace *spare_traces; /* freed segments kept for reuse (lock-free
                                       only; trace.c), linked through .spare */
     uint32_t spare_count;
+    ct_spare_arrays spare_meta, spare_metrics; /* tag arrays of released
+                                      spans, for the next ones (lock-free only) */
     struct ct_sampler *sampler;   /* decides priorities (sampler.h) */
     atomic_uint_fast64_t spans_started, spans_finished, traces_completed,
         traces_dropped, spans_dropped;
@@ -72,11 +82,38 @@ unsigned ct_tracer_fork_generation(void);
 /* Stops sending: spans after this are not sent. Flushes with a deadline. */
 void ct_tracer_shutdown(ct_tracer *tracer, int timeout_ms);
 
+/* A spare array, or NULL when there is none. */
+static inline void *ct_spare_take(ct_spare_arrays *spares)
+{
+    return spares->count ? spares->arrays[--spares->count] : NULL;
+}
+
+/* Keeps array (may be NULL) as a spare, or frees it when there are enough. */
+void ct_spare_put(ct_spare_arrays *spares, void *array);
+
 /* Counts drops (the writer counts its own). */
 static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)
 {
     ct_count_add(&tracer->traces_dropped, 1);
     ct_count_add(&tracer->spans_dropped, spans);
 }
+
+/* DD_SERVICE_MAPPING: the service a span started with `service` gets
+ * (ddtrace maps at span start only, not in the service setter). The one
+ * place mapping lives: ddtrace.config.service_mapping calls in through
+ * ct_tracer_map_service_to. Borrowed result; inline for the common answer
+ * (no mapping: service itself). Accepts NULL. */
+ct_string *ct_tracer_map_service_(const ct_tracer *tracer, ct_string *service);
+static inline ct_string *ct_tracer_map_service(const ct_tracer *tracer, ct_string *service)
+{
+    return service && tracer->service_mapping.meta_count
+               ? ct_tracer_map_service_(tracer, service)
+               : service;
+}
+
+/* Adds (or replaces) the mapping from -> to (NUL-terminated, copied).
+ * CT_OK or CT_ENOMEM. Not safe while other threads start spans of this
+ * tracer: call it before they do, or under the caller's lock (the GIL). */
+int ct_tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to);
 
 #endif

@@ -14,6 +14,7 @@
  * application. curl_global_init runs once per process (pthread_once).
  */
 #include "transport.h"
+#include "alloc.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -125,9 +126,9 @@ static void curl_destroy(ct_transport *base)
     if (t->curl)
         curl_easy_cleanup(t->curl);
     curl_slist_free_all(t->headers);
-    free(t->base_url);
-    free(t->socket_path);
-    free(t);
+    ct_free(t->base_url);
+    ct_free(t->socket_path);
+    ct_free(t);
 }
 
 static const ct_transport_ops curl_ops = {curl_send, curl_destroy};
@@ -140,14 +141,18 @@ static int parse_url(curl_transport *t, const char *url)
     if (strncmp(url, "unix://", 7) == 0) {
         if (url[7] != '/')
             return CT_EINVAL;
-        t->socket_path = strdup(url + 7);
-        t->base_url = strdup("http://localhost");
+        t->socket_path = ct_strdup(url + 7);
+        t->base_url = ct_strdup("http://localhost");
     } else if (strncmp(url, "http://", 7) == 0 ||
                strncmp(url, "https://", 8) == 0) {
         size_t len = strlen(url);
         while (len && url[len - 1] == '/')
             len--;
-        t->base_url = strndup(url, len);
+        t->base_url = ct_malloc(len + 1);
+        if (t->base_url) {
+            memcpy(t->base_url, url, len);
+            t->base_url[len] = '\0';
+        }
     } else {
         return CT_EINVAL;
     }
@@ -214,7 +219,7 @@ ct_transport *ct_curl_transport_new(const ct_transport_options *options,
         *rc = CT_ENOMEM;
         return NULL;
     }
-    curl_transport *t = calloc(1, sizeof *t);
+    curl_transport *t = ct_calloc(1, sizeof *t);
     if (!t) {
         *rc = CT_ENOMEM;
         return NULL;

@@ -8,6 +8,7 @@
  * fork reset) is the real one minus the network.
  */
 #include "writer.h"
+#include "alloc.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ static void memory_destroy(ct_writer *writer, int timeout_ms)
     memory_writer *w = (memory_writer *)writer;
     pthread_mutex_destroy(&w->lock);
     ct_buffer_release(&w->frames);
-    free(w);
+    ct_free(w);
 }
 
 static const ct_writer_ops memory_ops = {
@@ -87,7 +88,7 @@ static const ct_writer_ops memory_ops = {
 
 ct_writer *ct_memory_writer_new(size_t cap_bytes)
 {
-    memory_writer *w = calloc(1, sizeof *w);
+    memory_writer *w = ct_calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->base.ops = &memory_ops;

@@ -15,6 +15,7 @@
 
 #define PRIORITY_KEY "_sampling_priority_v1"
 #define ORIGIN_KEY "_dd.origin"
+#define TRACESTATE_KEY "tracestate"
 
 static PyObject *dict_or_new(PyObject **slot)
 {
@@ -154,6 +155,14 @@ PyObject *ct_ext_context_for_span(PySpan *span)
         if (origin)
             PyDict_SetItemString(context->meta, ORIGIN_KEY, origin);
         Py_XDECREF(origin);
+    }
+    /* The upstream tracestate, so that injection re-sends the other
+     * vendors' entries (ddtrace's spans share the extracted context). */
+    if (trace && trace->tracestate) {
+        PyObject *tracestate = ct_ext_to_str(trace->tracestate);
+        if (tracestate)
+            PyDict_SetItemString(context->meta, TRACESTATE_KEY, tracestate);
+        Py_XDECREF(tracestate);
     }
     span->context = (PyObject *)context;
     Py_INCREF(context);

@@ -43,6 +43,7 @@ struct PySpan {
     PyObject *parent;         /* strong: the local parent Span, or NULL */
     PyObject *context;        /* strong, lazily created Context */
     PyObject *events;         /* list of span events (dicts) or NULL */
+    PyObject *on_finish;      /* list of callables or NULL: Span(on_finish=) */
     PyObject *weakrefs;
     uint8_t started;          /* the embedded span was started */
     uint8_t deferred;         /* finished, not yet recorded: held by the
@@ -81,8 +82,15 @@ extern ct_ext_state ct_ext;
  * exception set when the object is not a str or out of memory. */
 ct_string *ct_ext_string(PyObject *str);
 /* str(value) as a shared string, ddtrace's way (lone surrogates replaced,
- * bytes decoded); NULL when str() itself raises (exception cleared). */
+ * bytes decoded); NULL when str() itself raises: an Exception is cleared,
+ * anything else (KeyboardInterrupt, SystemExit) is left set for the caller
+ * to propagate, as ddtrace only catches Exception. */
 ct_string *ct_ext_string_of(PyObject *value);
+/* Called with an exception set by user code (__str__, __float__, ...):
+ * clears it and returns 0 when it is an Exception (bad tag input is
+ * ignored, as in ddtrace), else leaves it set and returns -1: the entry
+ * point must then return NULL. */
+int ct_ext_swallow_error(void);
 /* A shared string as a Python str (new reference). */
 PyObject *ct_ext_to_str(const ct_string *s);
 /* Drops every cached string (fork, shutdown). */

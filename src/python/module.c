@@ -82,6 +82,27 @@ static PyObject *module_active(PyObject *module, PyObject *unused)
     return ct_ext_active();
 }
 
+/* Trace processors ran on a local trace: the ContextVar may still hold its
+ * finished spans (finish does not reset it: that would cost a ContextVar
+ * set per span; reads skip finished spans instead). Activate what a read
+ * would return, so those spans can be freed, as ddtrace frees them. */
+static PyObject *module_release_finished_active(PyObject *module, PyObject *unused)
+{
+    PyObject *current;
+    if (PyContextVar_Get(ct_ext.active, Py_None, &current) < 0)
+        return NULL;
+    int finished = Py_IS_TYPE(current, &PySpan_Type) && ((PySpan *)current)->span.finished;
+    Py_DECREF(current);
+    if (!finished)
+        Py_RETURN_NONE;
+    PyObject *active = ct_ext_active();
+    int rc = active ? ct_ext_activate(active) : -1;
+    Py_XDECREF(active);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *module_set_logger(PyObject *module, PyObject *callable)
 {
     Py_INCREF(callable);
@@ -101,6 +122,8 @@ static PyObject *module_after_fork_child(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"activate", (PyCFunction)module_activate, METH_O, "Make a Span or Context (or None) active."},
     {"active", (PyCFunction)module_active, METH_NOARGS, "The active Span or Context, or None."},
+    {"_release_finished_active", (PyCFunction)module_release_finished_active, METH_NOARGS,
+     "Activate the first unfinished ancestor of a finished active span."},
     {"_set_logger", (PyCFunction)module_set_logger, METH_O, "The callable warnings go to."},
     {"_after_fork_child", (PyCFunction)module_after_fork_child, METH_NOARGS, "Reset the active span in a forked child."},
     {NULL},

@@ -18,9 +18,8 @@
 
 #include "args.h"
 #include "clock.h"
+#include "ids.h"
 #include "trace.h"
-
-#define MAX_SAFE_INTEGER (1LL << 53)
 
 static ct_tracer *core_tracer(PySpan *self) { return self->tracer->tracer; }
 
@@ -34,6 +33,7 @@ static int remote_parent_from(PyObject *parent, ct_remote_parent *remote)
     remote->span_id = context->span_id;
     remote->sampling_priority = CT_PRIORITY_UNSET;
     remote->origin = NULL;
+    remote->tracestate = NULL;
     if (context->metrics) {
         PyObject *priority = PyDict_GetItemString(context->metrics, "_sampling_priority_v1");
         if (priority && PyNumber_Check(priority)) {
@@ -48,12 +48,20 @@ static int remote_parent_from(PyObject *parent, ct_remote_parent *remote)
         if (origin && PyUnicode_Check(origin))
             remote->origin = PyUnicode_AsUTF8(origin);
         PyErr_Clear();
+        PyObject *tracestate = PyDict_GetItemString(context->meta, "tracestate");
+        if (tracestate && PyUnicode_Check(tracestate))
+            remote->tracestate = PyUnicode_AsUTF8(tracestate);
+        PyErr_Clear();
     }
     return 0;
 }
 
-/* Copies the `_dd.p.*` tags of a remote context into the new segment. */
-static void propagate_tags(ct_trace *trace, PyObject *parent)
+/* What a local root takes from its remote parent's meta, as ddtrace does:
+ * the `_dd.p.*` tags and `_dd.propagation_error` go to the segment (every
+ * chunk carries them, and propagation reads them: a segment with an error
+ * injects no x-datadog-tags), `_dd.parent_id` (the last Datadog parent,
+ * from tracestate) to the root span itself. */
+static void inherit_remote_meta(PySpan *self, PyObject *parent)
 {
     PyTraceContext *context = (PyTraceContext *)parent;
     if (!context->meta)
@@ -64,16 +72,86 @@ static void propagate_tags(ct_trace *trace, PyObject *parent)
         if (!PyUnicode_Check(key) || !PyUnicode_Check(value))
             continue;
         const char *text = PyUnicode_AsUTF8(key);
-        if (!text || strncmp(text, "_dd.p.", 6) != 0) {
+        if (!text) {
             PyErr_Clear();
             continue;
         }
+        int trace_level = !strncmp(text, "_dd.p.", 6) || !strcmp(text, "_dd.propagation_error");
+        int root_level = !strcmp(text, "_dd.parent_id");
+        if (!trace_level && !root_level)
+            continue;
         ct_string *k = ct_ext_string(key), *v = ct_ext_string(value);
-        if (k && v && !ct_string_equals(k, "_dd.p.tid", 9))
-            ct_tags_set_meta(&trace->propagated, k, v);
+        if (k && v && trace_level && !ct_string_equals(k, "_dd.p.tid", 9))
+            ct_tags_set_meta(&self->span.trace->propagated, k, v);
+        else if (k && v && root_level)
+            ct_span_set_meta(&self->span, k, v);
         ct_string_unref(k);
         ct_string_unref(v);
     }
+}
+
+/* The set_link keyword arguments of a link given as a dict of them, or as
+ * an object with ddtrace's SpanLink fields (new reference; NULL: skip). */
+static PyObject *link_arguments(PyObject *item)
+{
+    if (PyDict_Check(item)) {
+        Py_INCREF(item);
+        return item;
+    }
+    static const char *const fields[] = {"trace_id", "span_id", "tracestate", "flags",
+                                         "attributes"};
+    PyObject *kwargs = PyDict_New();
+    for (size_t i = 0; kwargs && i < sizeof fields / sizeof *fields; i++) {
+        PyObject *value = PyObject_GetAttrString(item, fields[i]);
+        if (!value) {
+            PyErr_Clear();
+            continue;
+        }
+        if (PyDict_SetItemString(kwargs, fields[i], value) < 0)
+            Py_CLEAR(kwargs);
+        Py_DECREF(value);
+    }
+    return kwargs;
+}
+
+/* Adds links (a list of dicts of Span.set_link arguments, or of SpanLink-
+ * shaped objects) to the span: Span(links=...), and the span_links of a
+ * Context a root starts from (propagation's restart behaviour), as in
+ * ddtrace. Bad items are skipped, never raised. */
+static void add_links(PySpan *self, PyObject *links)
+{
+    if (!links || !PyList_Check(links) || PyList_GET_SIZE(links) == 0)
+        return;
+    PyObject *items = PySequence_List(links); /* a copy: str() may run user code */
+    PyObject *set_link = PyObject_GetAttrString((PyObject *)self, "set_link");
+    PyObject *empty = PyTuple_New(0);
+    for (Py_ssize_t i = 0; items && set_link && empty && i < PyList_GET_SIZE(items); i++) {
+        PyObject *kwargs = link_arguments(PyList_GET_ITEM(items, i));
+        PyObject *result = kwargs ? PyObject_Call(set_link, empty, kwargs) : NULL;
+        Py_XDECREF(kwargs);
+        Py_XDECREF(result);
+        PyErr_Clear();
+    }
+    Py_XDECREF(items);
+    Py_XDECREF(set_link);
+    Py_XDECREF(empty);
+    PyErr_Clear();
+}
+
+/* A root started from a Context with baggage shares that baggage (its
+ * children find it through the root's Context), as in ddtrace. */
+static void inherit_baggage(PySpan *self, PyObject *parent)
+{
+    PyObject *baggage = ((PyTraceContext *)parent)->baggage;
+    if (!baggage || !PyDict_Check(baggage) || PyDict_GET_SIZE(baggage) == 0)
+        return;
+    PyObject *context = ct_ext_context_for_span(self);
+    if (context) {
+        Py_INCREF(baggage);
+        Py_XSETREF(((PyTraceContext *)context)->baggage, baggage);
+    }
+    Py_XDECREF(context);
+    PyErr_Clear();
 }
 
 static ct_string *optional_string(PyObject *obj)
@@ -82,11 +160,10 @@ static ct_string *optional_string(PyObject *obj)
     return obj ? ct_ext_string_of(obj) : NULL;
 }
 
-PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
-                          PyObject *resource, PyObject *span_type,
-                          PyObject *parent, int activate)
+/* A new Span object of type, not yet started. */
+static PySpan *span_alloc(PyTypeObject *type, PyTracer *tracer)
 {
-    PySpan *self = PyObject_New(PySpan, &PySpan_Type);
+    PySpan *self = PyObject_GC_New(PySpan, type);
     if (!self)
         return NULL;
     self->tracer = tracer;
@@ -94,9 +171,20 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
     self->parent = NULL;
     self->context = NULL;
     self->events = NULL;
+    self->on_finish = NULL;
     self->weakrefs = NULL;
     self->started = 0;
     self->deferred = 0;
+    return self;
+}
+
+PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
+                          PyObject *resource, PyObject *span_type,
+                          PyObject *parent, int activate)
+{
+    PySpan *self = span_alloc(&PySpan_Type, tracer);
+    if (!self)
+        return NULL;
 
     ct_remote_parent remote;
     ct_span_start_args args = {0};
@@ -109,22 +197,29 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
         remote_parent_from(parent, &remote);
         args.remote = &remote;
     }
+    /* each str() may raise KeyboardInterrupt & co: stop at the first */
     args.name = ct_ext_string_of(name);
-    args.service = optional_string(service);
-    args.resource = optional_string(resource);
-    args.type = optional_string(span_type);
-    int rc = ct_span_start(&self->span, tracer->tracer, &args);
+    args.service = PyErr_Occurred() ? NULL : optional_string(service);
+    args.resource = PyErr_Occurred() ? NULL : optional_string(resource);
+    args.type = PyErr_Occurred() ? NULL : optional_string(span_type);
+    int rc = PyErr_Occurred() ? CT_EINVAL /* str() raised KeyboardInterrupt & co */
+                              : ct_span_start(&self->span, tracer->tracer, &args);
     ct_string_unref(args.name);
     ct_string_unref(args.service);
     ct_string_unref(args.resource);
     ct_string_unref(args.type);
     if (rc != CT_OK) {
         Py_DECREF(self);
-        return (PySpan *)PyErr_NoMemory();
+        return rc == CT_EINVAL ? NULL : (PySpan *)PyErr_NoMemory();
     }
     self->started = 1;
-    if (is_remote && self->span.local_root)
-        propagate_tags(self->span.trace, parent);
+    if (self->parent) /* see Span_traverse: a root waits for its events */
+        PyObject_GC_Track((PyObject *)self);
+    if (is_remote && self->span.local_root) {
+        inherit_remote_meta(self, parent);
+        add_links(self, ((PyTraceContext *)parent)->span_links);
+        inherit_baggage(self, parent);
+    }
     if (activate && ct_ext_activate((PyObject *)self) < 0) {
         Py_DECREF(self);
         return NULL;
@@ -132,8 +227,48 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
     return self;
 }
 
+/* GC support: a span's events are a live list user code can put anything
+ * in, the span itself included (an event whose attributes hold the span),
+ * and a child leads back to its parent, whose events may hold the child.
+ * Tracer and Context are not GC types, so no collectable cycle goes through
+ * them. Hence a span without a parent can only be in a cycle once it has
+ * events: such a span is tracked from then on (new_events), which keeps
+ * the tracking off the commonest span, a root that never gets events (two
+ * calls into the GC, ~80 instructions per span). */
+static int Span_traverse(PySpan *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->events);
+    Py_VISIT(self->on_finish);
+    Py_VISIT(self->context);
+    Py_VISIT(self->parent);
+    Py_VISIT(self->tracer);
+    return 0;
+}
+
+/* Breaks a cycle through what user code can reach and change (the events,
+ * the on_finish callbacks, the Context); the parent and the tracer are kept: finish needs them, and
+ * they are part of a cycle only through one of those two. */
+static int Span_clear(PySpan *self)
+{
+    Py_CLEAR(self->events);
+    Py_CLEAR(self->on_finish);
+    Py_CLEAR(self->context);
+    return 0;
+}
+
+/* The span's events list, created empty when missing (new reference
+ * kept in self->events; NULL with an exception when out of memory). */
+static PyObject *new_events(PySpan *self)
+{
+    if (!self->events && (self->events = PyList_New(0)) &&
+        !PyObject_GC_IsTracked((PyObject *)self))
+        PyObject_GC_Track((PyObject *)self);
+    return self->events;
+}
+
 static void Span_dealloc(PySpan *self)
 {
+    PyObject_GC_UnTrack((PyObject *)self);
     if (self->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)self);
     if (self->deferred)
@@ -143,8 +278,9 @@ static void Span_dealloc(PySpan *self)
     Py_XDECREF(self->parent);
     Py_XDECREF(self->context);
     Py_XDECREF(self->events);
+    Py_XDECREF(self->on_finish);
     Py_XDECREF(self->tracer);
-    PyObject_Free(self);
+    PyObject_GC_Del(self);
 }
 
 /* -- tags ----------------------------------------------------------------------- */
@@ -153,7 +289,8 @@ static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
 {
     ct_string *v = ct_ext_string_of(value);
     if (!v) {
-        ct_ext_warn("error setting tag %s, ignoring it", key->data);
+        if (!PyErr_Occurred()) /* else KeyboardInterrupt & co: propagated */
+            ct_ext_warn("error setting tag %s, ignoring it", key->data);
         return -1;
     }
     int rc = ct_span_set_meta(&self->span, key, v);
@@ -169,7 +306,7 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
     if (ct_string_equals(key, "_dd.measured", 12)) {
         int truth = PyObject_IsTrue(value);
         if (truth < 0) {
-            PyErr_Clear();
+            ct_ext_swallow_error();
             return;
         }
         d = truth;
@@ -178,7 +315,7 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
     } else {
         PyObject *number = PyNumber_Float(value); /* float(): "1.5" works too */
         if (!number) {
-            PyErr_Clear();
+            ct_ext_swallow_error();
             return;
         }
         d = PyFloat_AS_DOUBLE(number);
@@ -194,6 +331,8 @@ static int is_integer(PyObject *value)
     return PyLong_Check(value) && !PyBool_Check(value);
 }
 
+/* An int ddtrace 4 routes to metrics: any that fits in 64 signed bits
+ * (metrics travel as doubles, so beyond 2**53 the value is rounded). */
 static int small_integer(PyObject *value)
 {
     int overflow;
@@ -202,7 +341,7 @@ static int small_integer(PyObject *value)
         PyErr_Clear();
         return 0;
     }
-    return !overflow && v <= MAX_SAFE_INTEGER && v >= -MAX_SAFE_INTEGER;
+    return !overflow;
 }
 
 int ct_ext_number_tag(PyObject *value, double *number)
@@ -274,11 +413,14 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
         set_metric(self, k, value);
     } else if (ct_string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
         PyObject *as_int = PyNumber_Long(value);
+        if (!as_int && ct_ext_swallow_error() < 0) {
+            ct_string_unref(k);
+            return;
+        }
         if (as_int && small_integer(as_int))
             set_metric(self, k, as_int);
         else
             set_meta_str(self, k, value);
-        PyErr_Clear();
         Py_XDECREF(as_int);
     } else if (!set_special_tag(self, k, value)) {
         set_meta_str(self, k, value);
@@ -298,6 +440,8 @@ static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     set_tag(self, a[0], a[1] ? a[1] : Py_None);
+    if (PyErr_Occurred()) /* only what ct_ext_swallow_error kept */
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -311,6 +455,8 @@ static PyObject *Span_set_tag_str(PySpan *self, PyObject *const *args, Py_ssize_
     if (k)
         set_meta_str(self, k, args[1]);
     ct_string_unref(k);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -328,8 +474,12 @@ static PyObject *Span_set_tags(PySpan *self, PyObject *tags)
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *pair = PyList_GET_ITEM(items, i);
         set_tag(self, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1));
+        if (PyErr_Occurred())
+            break;
     }
     Py_DECREF(items);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -343,6 +493,8 @@ static PyObject *Span_set_metric(PySpan *self, PyObject *const *args, Py_ssize_t
     if (k)
         set_metric(self, k, args[1]);
     ct_string_unref(k);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -359,8 +511,12 @@ static PyObject *Span_set_metrics(PySpan *self, PyObject *metrics)
         if (k)
             set_metric(self, k, PyTuple_GET_ITEM(pair, 1));
         ct_string_unref(k);
+        if (PyErr_Occurred())
+            break;
     }
     Py_DECREF(items);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -374,14 +530,78 @@ static int key_of(PyObject *key, const char **data, Py_ssize_t *len)
     return *data != NULL;
 }
 
+/* The tags the tracer adds (runtime-id, _sampling_priority_v1, ...): not
+ * stored on the span but computed on read (ct_span_tracer_tags), and they
+ * win over own tags of the same key, as in the payload. */
+typedef struct tracer_tags {
+    ct_extra_tags extra;
+    ct_implied_tags implied;
+} tracer_tags;
+
+static void tracer_tags_of(PySpan *self, tracer_tags *t)
+{
+    if (self->started)
+        ct_span_tracer_tags(&self->span, &t->extra, &t->implied);
+    else
+        t->extra.meta_count = t->extra.metric_count = t->implied.meta_count =
+            t->implied.metric_count = 0;
+}
+
+static int same_key(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
+/* The tracer's meta value for key as a str (new reference), or NULL. */
+static PyObject *tracer_meta(const tracer_tags *t, const char *key, size_t len)
+{
+    for (uint32_t i = 0; i < t->implied.meta_count; i++)
+        if (same_key(t->implied.meta[i].key.ptr, t->implied.meta[i].key.len, key, len))
+            return PyUnicode_DecodeUTF8(t->implied.meta[i].value.ptr,
+                                        t->implied.meta[i].value.len, "replace");
+    for (uint32_t i = 0; i < t->extra.meta_count; i++)
+        if (same_key(t->extra.meta[i].key, t->extra.meta[i].key_len, key, len))
+            return PyUnicode_DecodeUTF8(t->extra.meta[i].value, t->extra.meta[i].value_len,
+                                        "replace");
+    return NULL;
+}
+
+static int tracer_metric(const tracer_tags *t, const char *key, size_t len, double *value)
+{
+    for (uint32_t i = 0; i < t->implied.metric_count; i++)
+        if (same_key(t->implied.metrics[i].key.ptr, t->implied.metrics[i].key.len, key, len)) {
+            *value = t->implied.metrics[i].value;
+            return 1;
+        }
+    for (uint32_t i = 0; i < t->extra.metric_count; i++)
+        if (same_key(t->extra.metrics[i].key, t->extra.metrics[i].key_len, key, len)) {
+            *value = t->extra.metrics[i].value;
+            return 1;
+        }
+    return 0;
+}
+
 static PyObject *Span_get_tag(PySpan *self, PyObject *key)
 {
     const char *data;
     Py_ssize_t len;
     if (!key_of(key, &data, &len))
         Py_RETURN_NONE;
+    tracer_tags t;
+    tracer_tags_of(self, &t);
+    PyObject *theirs = tracer_meta(&t, data, (size_t)len);
+    if (theirs)
+        return theirs;
     ct_string *value = ct_tags_get_meta(&self->span.tags, data, (size_t)len);
     return ct_ext_to_str(value);
+}
+
+/* A metric as ddtrace returns it: an int when it was an int. */
+static PyObject *metric_value(double value)
+{
+    if (fabs(value) <= 0x1p63 && value == floor(value)) /* ints set as ints */
+        return PyLong_FromDouble(value);
+    return PyFloat_FromDouble(value);
 }
 
 static PyObject *Span_get_metric(PySpan *self, PyObject *key)
@@ -389,39 +609,67 @@ static PyObject *Span_get_metric(PySpan *self, PyObject *key)
     const char *data;
     Py_ssize_t len;
     double value;
-    if (!key_of(key, &data, &len) ||
+    if (!key_of(key, &data, &len))
+        Py_RETURN_NONE;
+    tracer_tags t;
+    tracer_tags_of(self, &t);
+    if (!tracer_metric(&t, data, (size_t)len, &value) &&
         !ct_tags_get_metric(&self->span.tags, data, (size_t)len, &value))
         Py_RETURN_NONE;
-    if (value == (double)(long long)value && fabs(value) <= (double)MAX_SAFE_INTEGER)
-        return PyLong_FromLongLong((long long)value);
-    return PyFloat_FromDouble(value);
+    return metric_value(value);
+}
+
+static int put_item(PyObject *dict, PyObject *k, PyObject *v)
+{
+    int rc = (k && v) ? PyDict_SetItem(dict, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
 }
 
 static PyObject *Span_get_tags(PySpan *self, PyObject *unused)
 {
     PyObject *dict = PyDict_New();
-    for (uint32_t i = 0; dict && i < self->span.tags.meta_count; i++) {
-        PyObject *k = ct_ext_to_str(self->span.tags.meta[i].key);
-        PyObject *v = ct_ext_to_str(self->span.tags.meta[i].value);
-        if (!k || !v || PyDict_SetItem(dict, k, v) < 0)
+    for (uint32_t i = 0; dict && i < self->span.tags.meta_count; i++)
+        if (put_item(dict, ct_ext_to_str(self->span.tags.meta[i].key),
+                     ct_ext_to_str(self->span.tags.meta[i].value)) < 0)
             Py_CLEAR(dict);
-        Py_XDECREF(k);
-        Py_XDECREF(v);
-    }
+    tracer_tags t;
+    tracer_tags_of(self, &t);
+    for (uint32_t i = 0; dict && i < t.extra.meta_count; i++)
+        if (put_item(dict, PyUnicode_DecodeUTF8(t.extra.meta[i].key, t.extra.meta[i].key_len,
+                                                "replace"),
+                     PyUnicode_DecodeUTF8(t.extra.meta[i].value, t.extra.meta[i].value_len,
+                                          "replace")) < 0)
+            Py_CLEAR(dict);
+    for (uint32_t i = 0; dict && i < t.implied.meta_count; i++)
+        if (put_item(dict, PyUnicode_DecodeUTF8(t.implied.meta[i].key.ptr,
+                                                t.implied.meta[i].key.len, "replace"),
+                     PyUnicode_DecodeUTF8(t.implied.meta[i].value.ptr,
+                                          t.implied.meta[i].value.len, "replace")) < 0)
+            Py_CLEAR(dict);
     return dict;
 }
 
 static PyObject *Span_get_metrics(PySpan *self, PyObject *unused)
 {
     PyObject *dict = PyDict_New();
-    for (uint32_t i = 0; dict && i < self->span.tags.metric_count; i++) {
-        PyObject *k = ct_ext_to_str(self->span.tags.metrics[i].key);
-        PyObject *v = Span_get_metric(self, k);
-        if (!k || !v || PyDict_SetItem(dict, k, v) < 0)
+    for (uint32_t i = 0; dict && i < self->span.tags.metric_count; i++)
+        if (put_item(dict, ct_ext_to_str(self->span.tags.metrics[i].key),
+                     metric_value(self->span.tags.metrics[i].value)) < 0)
             Py_CLEAR(dict);
-        Py_XDECREF(k);
-        Py_XDECREF(v);
-    }
+    tracer_tags t;
+    tracer_tags_of(self, &t);
+    for (uint32_t i = 0; dict && i < t.extra.metric_count; i++)
+        if (put_item(dict, PyUnicode_DecodeUTF8(t.extra.metrics[i].key,
+                                                t.extra.metrics[i].key_len, "replace"),
+                     metric_value(t.extra.metrics[i].value)) < 0)
+            Py_CLEAR(dict);
+    for (uint32_t i = 0; dict && i < t.implied.metric_count; i++)
+        if (put_item(dict, PyUnicode_DecodeUTF8(t.implied.metrics[i].key.ptr,
+                                                t.implied.metrics[i].key.len, "replace"),
+                     metric_value(t.implied.metrics[i].value)) < 0)
+            Py_CLEAR(dict);
     return dict;
 }
 
@@ -562,9 +810,7 @@ static PyObject *Span_record_exception(PySpan *self, PyObject *const *args, Py_s
                                                  "attributes", attributes)
                                  : NULL;
     Py_XDECREF(attributes);
-    if (event && !self->events)
-        self->events = PyList_New(0);
-    if (event && self->events)
+    if (event && new_events(self))
         PyList_Append(self->events, event);
     Py_XDECREF(event);
     PyErr_Clear();
@@ -610,6 +856,8 @@ static void link_attributes(ct_link *link, PyObject *attributes)
             ct_tags_set_meta(&link->attributes, k, v);
         ct_string_unref(k);
         ct_string_unref(v);
+        if (PyErr_Occurred()) /* KeyboardInterrupt & co: the caller raises */
+            return;
     }
 }
 
@@ -631,11 +879,15 @@ static PyObject *Span_set_link(PySpan *self, PyObject *const *args, Py_ssize_t n
     if (ct_arg_or_null(a[3]) && PyLong_Check(a[3]))
         link.flags = (uint32_t)PyLong_AsUnsignedLongMask(a[3]) | 0x80000000u;
     link.tracestate = ct_arg_or_null(a[2]) ? ct_ext_string_of(a[2]) : NULL;
-    link_attributes(&link, a[4]);
-    PyErr_Clear();
-    ct_span_add_link(&self->span, &link);
+    if (!PyErr_Occurred())
+        link_attributes(&link, a[4]);
+    int interrupted = PyErr_Occurred() && ct_ext_swallow_error() < 0;
+    if (!interrupted)
+        ct_span_add_link(&self->span, &link);
     ct_string_unref(link.tracestate);
     ct_tags_clear(&link.attributes);
+    if (interrupted)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -658,8 +910,11 @@ static PyObject *Span_link_span(PySpan *self, PyObject *const *args, Py_ssize_t 
     ct_link link = {context->trace_id_high, context->trace_id_low, context->span_id, 0,
                     NULL, CT_TAGS_INIT};
     link_attributes(&link, a[1]);
-    ct_span_add_link(&self->span, &link);
+    if (!PyErr_Occurred())
+        ct_span_add_link(&self->span, &link);
     ct_tags_clear(&link.attributes);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -715,15 +970,45 @@ static void defer_finish(PySpan *self, int64_t finish_ns)
     PyErr_Restore(type, value, tb);
 }
 
+/* A span built with Span(on_finish=[...]) (detached: never sent) calls
+ * its callbacks once it is finished, as ddtrace does; a callback that
+ * raises is logged and skipped, never raised into the caller. */
+static void call_on_finish(PySpan *self, int64_t finish_ns)
+{
+    ct_span_finish_at(&self->span, finish_ns);
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    /* Taken from the span: they run once, and a callback that refers to the
+     * span (a closure) then no longer keeps it alive in a cycle. Run from a
+     * copy: a callback may change the list. */
+    PyObject *given = self->on_finish;
+    self->on_finish = NULL;
+    PyObject *callbacks = PySequence_List(given);
+    Py_DECREF(given);
+    for (Py_ssize_t i = 0; callbacks && i < PyList_GET_SIZE(callbacks); i++) {
+        PyObject *result = PyObject_CallOneArg(PyList_GET_ITEM(callbacks, i),
+                                               (PyObject *)self);
+        if (!result)
+            ct_ext_warn("error in a Span on_finish callback, ignoring it");
+        Py_XDECREF(result);
+        PyErr_Clear();
+    }
+    Py_XDECREF(callbacks);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+}
+
 int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
 {
     if (!self->started || self->span.finished)
         return 0;
     store_events(self);
-    if (self->tracer->finish_hook)
-        defer_finish(self, finish_ns);
-    else
+    if (__builtin_expect(!self->on_finish && !self->tracer->finish_hook, 1))
         ct_span_finish_at(&self->span, finish_ns);
+    else if (self->on_finish)
+        call_on_finish(self, finish_ns);
+    else
+        defer_finish(self, finish_ns);
     return 0; /* its parent is active again: see ct_ext_active */
 }
 
@@ -873,6 +1158,18 @@ static PyObject *Span_get_parent_id(PySpan *self, void *c)
         Py_RETURN_NONE;
     return PyLong_FromUnsignedLongLong(self->span.parent_id);
 }
+static int Span_set_parent_id(PySpan *self, PyObject *v, void *c)
+{
+    if (!v) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete span attribute");
+        return -1;
+    }
+    uint64_t id = v == Py_None ? 0 : PyLong_AsUnsignedLongLongMask(v);
+    if (PyErr_Occurred())
+        return -1;
+    self->span.parent_id = id;
+    return 0;
+}
 static PyObject *Span_get_start_ns(PySpan *self, void *c)
 {
     return PyLong_FromLongLong(self->span.start_ns);
@@ -973,7 +1270,7 @@ static PyObject *Span_get_local_root(PySpan *self, void *c)
  * for bridges that add events other than exceptions (OpenTelemetry). */
 static PyObject *Span_get_events(PySpan *self, void *c)
 {
-    if (!self->events && !(self->events = PyList_New(0)))
+    if (!new_events(self))
         return NULL;
     Py_INCREF(self->events);
     return self->events;
@@ -1014,7 +1311,7 @@ static PyGetSetDef Span_getset[] = {
     {"trace_id", (getter)Span_get_trace_id, NULL, "the trace id (128-bit by default)", NULL},
     {"_trace_id_64bits", (getter)Span_get_trace_id_64, NULL, "the low 64 bits of the trace id", NULL},
     {"span_id", (getter)Span_get_span_id, NULL, "the span id", NULL},
-    {"parent_id", (getter)Span_get_parent_id, NULL, "the parent's span id, None for a root", NULL},
+    {"parent_id", (getter)Span_get_parent_id, (setter)Span_set_parent_id, "the parent's span id, None for a root", NULL},
     {"start_ns", (getter)Span_get_start_ns, (setter)Span_set_start_ns, "start, ns since the epoch", NULL},
     {"start", (getter)Span_get_start, (setter)Span_set_start, "start, seconds since the epoch", NULL},
     {"duration_ns", (getter)Span_get_duration_ns, (setter)Span_set_duration_ns, "duration in ns, None until finished", NULL},
@@ -1053,17 +1350,142 @@ static PyMethodDef Span_methods[] = {
     {NULL},
 };
 
+/* -- Span(...) built by hand ------------------------------------------------------ */
+
+/* The global tracer (ddtrace._tracer.tracer), new reference or NULL. */
+static PyTracer *global_tracer(void)
+{
+    PyObject *module = PyImport_ImportModule("ddtrace._tracer");
+    PyObject *tracer = module ? PyObject_GetAttrString(module, "tracer") : NULL;
+    Py_XDECREF(module);
+    if (tracer && !PyObject_TypeCheck(tracer, &PyTracer_Type)) {
+        PyErr_SetString(PyExc_RuntimeError, "ddtrace._tracer.tracer is not a Tracer");
+        Py_CLEAR(tracer);
+    }
+    return (PyTracer *)tracer;
+}
+
+static int id_arg(PyObject *value, uint64_t *id)
+{
+    *id = 0;
+    if (!ct_arg_or_null(value))
+        return 0;
+    if (!PyLong_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "span ids must be ints");
+        return -1;
+    }
+    *id = PyLong_AsUnsignedLongLongMask(value);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* Ids, start and trace-level state (priority, origin) of a hand-built span:
+ * the ids given, else new ones; the context's priority and origin. */
+static int detached_args(const ct_tracer *tracer, PyObject *trace_id, PyObject *parent_id,
+                         PyObject *context, ct_remote_parent *remote)
+{
+    memset(remote, 0, sizeof *remote);
+    remote->sampling_priority = CT_PRIORITY_UNSET;
+    if (context && PyObject_TypeCheck(context, &PyTraceContext_Type))
+        remote_parent_from(context, remote);
+    remote->trace_id_high = remote->trace_id_low = 0;
+    if (ct_arg_or_null(trace_id) &&
+        (!PyLong_Check(trace_id) ||
+         !split_trace_id(trace_id, &remote->trace_id_high, &remote->trace_id_low))) {
+        PyErr_SetString(PyExc_TypeError, "trace_id must be an int");
+        return -1;
+    }
+    if (!remote->trace_id_high && !remote->trace_id_low) { /* a new trace */
+        remote->trace_id_low = ct_ids_random64();
+        if (tracer->config->trace_id_128)
+            remote->trace_id_high = ct_ids_trace_high(ct_clock_wall_ns() / 1000000000);
+    }
+    return id_arg(parent_id, &remote->span_id);
+}
+
+/* ddtrace's Span(name, service=, resource=, span_type=, trace_id=,
+ * span_id=, parent_id=, start=, context=, on_finish=, span_api=, links=):
+ * a span outside the tracer, as tests and helpers build them. It is never
+ * sent and gets none of the tracer's tags; on_finish callbacks run at
+ * finish; links are SpanLink-shaped objects or dicts of set_link
+ * arguments. */
+static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"name", "service", "resource", "span_type", "trace_id",
+                            "span_id", "parent_id", "start", "context", "on_finish",
+                            "span_api", "links", NULL};
+    PyObject *a[12] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOOOOOOOO", names, &a[0], &a[1],
+                                     &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9],
+                                     &a[10], &a[11]))
+        return NULL;
+    if (ct_arg_or_null(a[9]) && !PyList_Check(a[9])) {
+        PyErr_SetString(PyExc_TypeError, "on_finish must be a list of callables");
+        return NULL;
+    }
+    ct_remote_parent remote;
+    ct_span_start_args start = {.remote = &remote};
+    uint64_t span_id;
+    PyTracer *tracer = global_tracer();
+    if (!tracer)
+        return NULL;
+    if (detached_args(tracer->tracer, a[4], a[6], a[8], &remote) < 0 ||
+        id_arg(a[5], &span_id) < 0) {
+        Py_DECREF(tracer);
+        return NULL;
+    }
+    if (ct_arg_or_null(a[7])) {
+        double seconds = PyFloat_AsDouble(a[7]);
+        if (seconds == -1.0 && PyErr_Occurred()) {
+            Py_DECREF(tracer);
+            return NULL;
+        }
+        start.start_ns = (int64_t)(seconds * 1e9);
+    }
+    PySpan *self = span_alloc(type, tracer);
+    Py_DECREF(tracer);
+    if (!self)
+        return NULL;
+    start.name = ct_ext_string_of(a[0]);
+    start.service = optional_string(a[1]);
+    start.resource = optional_string(a[2]);
+    start.type = optional_string(a[3]);
+    int rc = ct_span_start_detached(&self->span, self->tracer->tracer, &start, span_id);
+    ct_string_unref(start.name);
+    ct_string_unref(start.service);
+    ct_string_unref(start.resource);
+    ct_string_unref(start.type);
+    if (rc != CT_OK) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->started = 1;
+    self->span.parent_id = remote.span_id;
+    add_links(self, ct_arg_or_null(a[11]));
+    if (ct_arg_or_null(a[9])) { /* kept as given: ddtrace's callers append later */
+        Py_INCREF(a[9]);
+        self->on_finish = a[9];
+        /* a callback may close over the span: a cycle the GC must see */
+        if (!PyObject_GC_IsTracked((PyObject *)self))
+            PyObject_GC_Track((PyObject *)self);
+    }
+    return (PyObject *)self;
+}
+
 PyTypeObject PySpan_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "ddtrace.trace.Span",
     .tp_basicsize = sizeof(PySpan),
     .tp_dealloc = (destructor)Span_dealloc,
     .tp_repr = (reprfunc)Span_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A timed operation. Create with tracer.trace() or tracer.start_span().",
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A timed operation. Create with tracer.trace() or tracer.start_span(); "
+              "Span(name, ...) builds one outside the tracer, never sent.",
+    .tp_traverse = (traverseproc)Span_traverse,
+    .tp_clear = (inquiry)Span_clear,
     .tp_weaklistoffset = offsetof(PySpan, weakrefs),
     .tp_methods = Span_methods,
     .tp_getset = Span_getset,
+    .tp_new = Span_new,
 };
 
 int ct_ext_span_type_init(PyObject *module)

@@ -112,12 +112,21 @@ ct_string *ct_ext_string_of(PyObject *value)
     }
     PyObject *str = PyObject_Str(value);
     if (!str) {
-        PyErr_Clear();
+        ct_ext_swallow_error();
         return NULL;
     }
     ct_string *s = convert(str);
     Py_DECREF(str);
     return s;
+}
+
+int ct_ext_swallow_error(void)
+{
+    if (PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return -1;
 }
 
 PyObject *ct_ext_to_str(const ct_string *s)

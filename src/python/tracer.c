@@ -159,8 +159,11 @@ static PyObject *Tracer_set_tags(PyTracer *self, PyObject *tags)
     Py_ssize_t pos = 0;
     while (PyDict_Next(tags, &pos, &key, &value)) {
         ct_string *k = ct_ext_string_of(key);
-        if (!k)
+        if (!k) {
+            if (PyErr_Occurred())
+                return NULL;
             continue;
+        }
         /* routed as Span.set_tag routes them */
         double number;
         if (ct_ext_number_tag(value, &number)) {
@@ -173,7 +176,21 @@ static PyObject *Tracer_set_tags(PyTracer *self, PyObject *tags)
             ct_string_unref(v);
         }
         ct_string_unref(k);
+        if (PyErr_Occurred()) /* KeyboardInterrupt & co from a __str__ */
+            return NULL;
     }
+    Py_RETURN_NONE;
+}
+
+/* _map_service(from, to): spans started with service `from` get `to`
+ * (DD_SERVICE_MAPPING's entry point for ddtrace.config.service_mapping). */
+static PyObject *Tracer_map_service(PyTracer *self, PyObject *args)
+{
+    const char *from, *to;
+    if (check_ready(self) < 0 || !PyArg_ParseTuple(args, "ss:_map_service", &from, &to))
+        return NULL;
+    if (ct_tracer_map_service_to(self->tracer, from, to) != CT_OK)
+        return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 
@@ -336,6 +353,7 @@ static PyMethodDef Tracer_methods[] = {
     {"current_root_span", (PyCFunction)Tracer_current_root_span, METH_NOARGS, "The local root of the active span, or None."},
     {"current_trace_context", (PyCFunction)Tracer_current_trace_context, METH_NOARGS, "The active Context, or None."},
     {"set_tags", (PyCFunction)Tracer_set_tags, METH_O, "Tags for every span created afterwards."},
+    {"_map_service", (PyCFunction)Tracer_map_service, METH_VARARGS, "Spans started with service `from` get `to`."},
     {"flush", (PyCFunction)(void (*)(void))Tracer_flush, METH_FASTCALL | METH_KEYWORDS, "Send what is buffered and wait (GIL released)."},
     {"_shutdown", (PyCFunction)(void (*)(void))Tracer_shutdown, METH_FASTCALL | METH_KEYWORDS, "Flush and stop sending."},
     {"_stats", (PyCFunction)Tracer_stats, METH_NOARGS, "Counters of spans and traces, sent and dropped."},

@@ -61,7 +61,7 @@ class Agent:
         first = self.proc.stdout.readline()
         self.output = [first]
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
-        m = re.search(r'listening on http://[^:]+:(\d+)', first)
+        m = re.search(r'listening on http://(?:\[[^\]]*\]|[^:/]+):(\d+)', first)
         if not m:
             self.proc.wait(5)
             raise AssertionError('agent did not start: %r' % ''.join(self.output))
@@ -185,6 +185,16 @@ def v05(traces):
              {ix(k): float(v) for k, v in s.get('metrics', {}).items()}, ix(s.get('type', ''))]
             for s in t] for t in traces]
     return msgpack.packb([table, out], use_bin_type=True)
+
+
+def read_until_closed(sock):
+    """Everything the peer sends until it closes the connection."""
+    reply = b''
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return reply
+        reply += data
 
 
 def trace_count(agent):

@@ -10,7 +10,7 @@ import time
 import msgpack
 import pytest
 
-from conftest import agent_binary, span, trace_count
+from conftest import agent_binary, read_until_closed, span, trace_count
 
 GOOD = msgpack.packb([[span(1, 1)]], use_bin_type=True)
 
@@ -82,7 +82,7 @@ def test_ui_is_served_with_a_strict_csp(agent):
 
 def test_token_guards_the_api_and_ui_but_not_intake(agent_factory):
     a = agent_factory('--token', 's3cret')
-    assert 'token=s3cret' in a.output[0]
+    assert 's3cret' not in a.output[0] and '(token required)' in a.output[0]
     assert a.request('GET', '/api/v1/services')[0] == 401
     assert a.request('GET', '/')[0] == 401
     assert a.request('GET', '/api/v1/services', headers={'Authorization': 'Bearer wrong'})[0] == 401
@@ -110,12 +110,7 @@ def test_unix_socket(agent_factory, tmp_path):
     s.connect(sock_path)
     s.sendall(b'PUT /v0.4/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/msgpack\r\n'
               b'Content-Length: %d\r\nConnection: close\r\n\r\n' % len(GOOD) + GOOD)
-    reply = b''
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        reply += chunk
+    reply = read_until_closed(s)
     assert reply.startswith(b'HTTP/1.1 200') and b'rate_by_service' in reply
     assert json.loads(a.request('GET', '/info')[2])['config']['receiver_socket'] == sock_path
     assert trace_count(a) == 1
@@ -128,7 +123,7 @@ def test_stalled_clients_do_not_block_others(agent_factory):
     stalled = []
     for _ in range(20):   # headers announce a body that never comes
         s = socket.create_connection(('127.0.0.1', a.port))
-        s.sendall(b'PUT /v0.4/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/msgpack\r\n'
+        s.sendall(b'PUT /v0.4/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/msgpack\r\n'
                   b'Content-Length: 100000\r\n\r\n' + GOOD[:5])
         stalled.append(s)
     garbage = socket.create_connection(('127.0.0.1', a.port))
@@ -191,3 +186,70 @@ def test_connection_limit_bounds_concurrent_connections(agent_factory):
         s.close()
     time.sleep(0.3)
     assert a.request('GET', '/info')[0] == 200
+
+
+# ---- the bind policy: Host checks, web pages, the warning beyond loopback ----
+
+def test_intake_and_info_check_host_on_a_loopback_bind(agent):
+    evil = {'Host': 'evil.example:%d' % agent.port, 'Content-Type': 'application/msgpack'}
+    assert agent.request('PUT', '/v0.4/traces', GOOD, evil)[0] == 403
+    assert agent.request('GET', '/info', headers=evil)[0] == 403
+    assert trace_count(agent) == 0
+    for host in ('localhost:%d' % agent.port, '127.0.0.1:%d' % agent.port, socket.gethostname()):
+        headers = {'Host': host, 'Content-Type': 'application/msgpack'}
+        assert agent.request('PUT', '/v0.4/traces', GOOD, headers)[0] == 200, host
+    assert trace_count(agent) == 3
+
+
+def test_web_pages_cannot_post_traces(agent):
+    """A fetch() from a page on another port of localhost is same-site, and a
+    body without Content-Type was read as JSON: refused by Origin."""
+    body = json.dumps([[span(7, 1)]]).encode()
+    for marks in ({'Origin': 'http://localhost:3000'}, {'Sec-Fetch-Site': 'same-site'},
+                  {'Origin': 'null', 'Content-Type': 'text/plain'}):
+        for path in ('/v0.4/traces', '/v0.3/traces', '/v0.6/stats'):
+            assert agent.request('POST', path, body, marks)[0] == 403, (marks, path)
+    assert trace_count(agent) == 0
+    assert agent.request('POST', '/v0.4/traces', body)[0] == 200   # a tracer's JSON still works
+    assert trace_count(agent) == 1
+
+
+def test_wildcard_bind_warns_without_token_and_keeps_the_host_check(agent_factory):
+    a = agent_factory('--listen', '0.0.0.0:0')
+    time.sleep(0.2)
+    out = ''.join(a.output)
+    assert 'WARNING: listening on 0.0.0.0, beyond loopback, without a token' in out
+    assert 'UI http://127.0.0.1:%d/' % a.port in a.output[0]
+    assert a.request('GET', '/api/v1/services', headers={'Host': 'evil.example'})[0] == 403
+    assert a.request('GET', '/', headers={'Host': 'evil.example:%d' % a.port})[0] == 403
+    assert a.request('GET', '/api/v1/services', headers={'Host': '192.0.2.7:%d' % a.port})[0] == 200
+    # beyond loopback tracers name the agent by any DNS name: intake takes it
+    headers = {'Host': 'datadog-agent:8126', 'Content-Type': 'application/msgpack'}
+    assert a.request('PUT', '/v0.4/traces', GOOD, headers)[0] == 200
+
+
+def test_wildcard_bind_with_a_token_does_not_warn(agent_factory):
+    a = agent_factory('--listen', '0.0.0.0:0', '--token', 'hunter2')
+    time.sleep(0.2)
+    assert 'WARNING' not in ''.join(a.output)
+
+
+def test_ipv6_wildcard_bind_prints_a_ui_url_a_browser_opens(tmp_path):
+    import re
+    import subprocess
+    proc = subprocess.Popen([agent_binary(), '--listen', '[::]:0', '--data', str(tmp_path),
+                             '--token', 'x'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        first = proc.stdout.readline()
+        m = re.search(r'listening on http://\[::\]:(\d+), .*UI (http://\S+)', first)
+        assert m, first
+        port = int(m.group(1))
+        assert m.group(2) == 'http://[::1]:%d/' % port
+        conn = http.client.HTTPConnection('::1', port, timeout=10)
+        conn.request('GET', '/', headers={'Authorization': 'Bearer x'})
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -3,6 +3,7 @@ through every query API endpoint."""
 import json
 import random
 import sqlite3
+import struct
 import time
 
 import msgpack
@@ -243,8 +244,8 @@ def test_services_resources_latency_operations(agent):
     assert web['hits'] == 15 and web['errors'] == 3 and web['error_rate'] == pytest.approx(0.2)
     assert web['rps'] == pytest.approx(15 / 3600, abs=1e-4)
     assert web['p50_ns'] <= web['p95_ns'] <= web['p99_ns']
-    # log buckets: within ~7% of the exact 15th of [1, 3, ..., 29] ms
-    assert web['p50_ns'] == pytest.approx(15_000_000, rel=0.07)
+    # DDSketch-style buckets: within 1% of the exact 8th of [1, 3, ..., 29] ms
+    assert web['p50_ns'] == pytest.approx(15_000_000, rel=0.01)
     assert sum(b['hits'] for b in web['series']) == 15
     assert by['db']['hits'] == 30   # parent is another service: top-level
     res = agent.api('/api/v1/services/web/resources', start=now - 3600, end=now)
@@ -282,6 +283,44 @@ def test_data_survives_a_clean_restart(agent):
     assert agent.api('/api/v1/traces/31337')['span_count'] == 3
 
 
+def test_a_nine_millisecond_request_is_reported_within_one_percent(agent):
+    # the log-linear buckets of user_version 3 reported 9.00 ms as 8.91 ms
+    agent.send('v0.5', v05([[span(41001, 1, start=NOW_NS - 10**9, duration=9_000_000)]]))
+    now = time.time()
+    web = agent.api('/api/v1/services', start=now - 600, end=now)['services'][0]
+    for key in ('p50_ns', 'p95_ns', 'p99_ns'):
+        assert web[key] == pytest.approx(9_000_000, rel=0.01)
+    latency = agent.api('/api/v1/latency', service=web['service'], start=now - 600, end=now)
+    [bucket] = latency['buckets']
+    assert bucket['lower_ns'] <= 9_000_000 <= bucket['upper_ns'] and bucket['count'] == 1
+
+
+def old_histogram(buckets):
+    """A histogram as user_version <= 3 stored it: (u16 bucket, u32 count)
+    pairs of log-linear buckets, 8 an octave."""
+    return b''.join(struct.pack('<HI', b, c) for b, c in buckets)
+
+
+def test_histograms_of_an_older_database_are_carried_over(agent):
+    agent.send('v0.5', v05([three_span_trace(31341)]))
+    agent.stop()
+    db = sqlite3.connect(agent.db_path)
+    minute = (NOW_NS // 10**9 // 60 - 2) * 60
+    # old bucket 180 ((24 - 2) * 8 + 4) holds [12 << 21, 13 << 21) ns: 26.2 ms
+    db.executescript('DELETE FROM service_minutes; DELETE FROM resource_minutes;'
+                     'PRAGMA user_version = 3;')
+    db.execute('INSERT INTO service_minutes VALUES(?, ?, 4, 0, 100, ?)',
+               (minute, 'legacy', old_histogram([(180, 4)])))
+    db.commit()
+    db.close()
+    agent.start()
+    now = time.time()
+    [legacy] = [s for s in agent.api('/api/v1/services', start=now - 3600, end=now)['services']
+                if s['service'] == 'legacy']
+    assert legacy['hits'] == 4
+    assert legacy['p50_ns'] == pytest.approx(((12 << 21) + (13 << 21)) / 2, rel=0.01)
+
+
 def old_row_blob(span_id, start, duration):
     """A chunk's blob as blob.h describes it (version 1), one span."""
     strings = ['web', 'flask.request', 'GET /old', 'web', 'env', 'test']
@@ -296,6 +335,7 @@ def test_a_database_from_before_blocks_and_id_ranges_is_upgraded(agent):
     agent.stop()
     db = sqlite3.connect(agent.db_path)
     db.executescript('DELETE FROM traces; DROP TABLE blocks;'
+                     'DELETE FROM service_minutes; DELETE FROM resource_minutes;'
                      'DROP INDEX traces_by_range_trace_id;'
                      'ALTER TABLE traces DROP COLUMN block;'
                      'ALTER TABLE traces DROP COLUMN block_offset;'
@@ -317,6 +357,6 @@ def test_a_database_from_before_blocks_and_id_ranges_is_upgraded(agent):
     assert len(agent.api('/api/v1/traces', tag='env:test')['traces']) == 2
     db = sqlite3.connect('file:%s?mode=ro' % agent.db_path, uri=True)
     indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert db.execute('PRAGMA user_version').fetchone()[0] == 3
+    assert db.execute('PRAGMA user_version').fetchone()[0] == 4
     db.close()
     assert 'traces_by_trace_id' not in indexes and 'traces_by_range_trace_id' in indexes

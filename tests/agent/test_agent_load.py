@@ -126,7 +126,7 @@ class Load:
         while not self.stop.is_set():
             try:
                 s = socket.create_connection(('127.0.0.1', self.agent.port), timeout=5)
-                s.sendall(b'PUT %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n'
+                s.sendall(b'PUT %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: %s\r\n'
                           b'Content-Length: %d\r\n\r\n' % (path.encode(), ctype.encode(), len(body)) +
                           body[:len(body) // 2])
                 self.stop.wait(1.5)   # never sends the rest; the connection is held open

@@ -31,7 +31,7 @@ static int has(const ag_aggmap *m, int64_t minute, const char *service, const ch
 {
     const ag_agg_entry *e = find(m, minute, service, resource);
     return e && e->hits == hits && e->errors == errors && e->duration_sum == sum &&
-           ag_hist_count(e->hist) == hits;
+           ag_hist_acc_count(&e->hist) == hits;
 }
 
 static void test_hits_land_in_resource_and_service_entries(void)

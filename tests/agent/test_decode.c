@@ -64,7 +64,7 @@ static int decode(ag_version v, const char *p, size_t n, seen *s, char *err)
     ag_arena a;
     ag_arena_init(&a);
     memset(s, 0, sizeof *s);
-    int rc = ag_decode(v, p, n, &a, collect, s, err, 256);
+    int rc = ag_decode(v, p, n, &a, collect, s, NULL, err, 256);
     ag_arena_free(&a);
     return rc;
 }
@@ -171,13 +171,156 @@ static void test_depth_and_counts(void)
     CHECK(decode(AG_V04, "", 0, &s, err) != 0 && strstr(err, "empty"));
 }
 
+/* One trace of spans {span_id: i+1, meta: pairs x ("" -> "")} (raw bytes:
+ * msgpack-c packs repeated keys as given). */
+static void pack_spans_with_meta(msgpack_sbuffer *sb, int spans, uint32_t pairs)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, (size_t)spans);
+    for (int i = 0; i < spans; i++) {
+        msgpack_pack_map(&pk, 3);
+        pack_str(&pk, "trace_id"); msgpack_pack_uint64(&pk, 5);
+        pack_str(&pk, "span_id"); msgpack_pack_uint64(&pk, (uint64_t)i + 1);
+        pack_str(&pk, "meta");
+        msgpack_pack_map(&pk, pairs);
+        for (uint32_t k = 0; k < pairs; k++) pack_str(&pk, ""), pack_str(&pk, "");
+    }
+}
+
+static int count_spans(void *ctx, ag_trace *t, char *err, size_t errlen)
+{
+    *(size_t *)ctx += t->len;
+    return 0;
+}
+
+/* The budget is charged while decoding and given back whatever the
+ * outcome: a leaked charge would shrink --max-inflight for good. */
+static void test_budget_is_charged_and_always_released(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    pack_spans_with_meta(&sb, 4, 20000);     /* ~160 KB decoding to ~2.6 MB */
+    atomic_size_t used = 0;
+    ag_budget roomy = {&used, 64u << 20}, tight = {&used, 1u << 20};
+    ag_arena a;
+    ag_arena_init(&a);
+    char err[256];
+    size_t spans = 0;
+    ag_decode_opts opts = {&roomy, 0, 0};
+    CHECK(ag_decode(AG_V04, sb.data, sb.size, &a, count_spans, &spans, &opts, err, sizeof err) == 0);
+    CHECK(spans == 4 && used == 0);
+    CHECK(opts.decoded_bytes >= 4 * 20000 * sizeof(ag_tag));
+    opts = (ag_decode_opts){&tight, 0, 0};
+    int rc = ag_decode(AG_V04, sb.data, sb.size, &a, count_spans, &spans, &opts, err, sizeof err);
+    CHECK(rc == AG_DECODE_OVER_BUDGET && strstr(err, "--max-inflight") && used == 0);
+    /* malformed after charging: refused, nothing left charged */
+    opts = (ag_decode_opts){&roomy, 0, 0};
+    CHECK(ag_decode(AG_V04, sb.data, sb.size - 3, &a, count_spans, &spans, &opts, err, sizeof err) == -1);
+    CHECK(used == 0);
+    /* the intake path, JSON conversion included */
+    ag_intake_counts counts;
+    ag_batch *b = ag_intake_build(AG_V04, false, sb.data, sb.size, NULL, 1700000000000000000LL,
+                                  &tight, &counts, err, sizeof err);
+    CHECK(!b && counts.over_budget && used == 0);
+    static const char json[] = "[[{\"trace_id\": 1, \"span_id\": 2, \"meta\": {\"a\": \"b\"}}]]";
+    b = ag_intake_build(AG_V04, true, json, sizeof json - 1, NULL, 1700000000000000000LL, &roomy,
+                        &counts, err, sizeof err);
+    CHECK(b && counts.spans == 1 && used == 0);
+    ag_batch_free(b);
+    ag_arena_free(&a);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A span over the object limit is skipped and counted, in both formats;
+ * its neighbours are kept. */
+static void test_span_over_the_object_limit_is_dropped(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);   /* v0.4: [[small, huge, small]] */
+    msgpack_pack_array(&pk, 3);
+    for (int i = 0; i < 3; i++) {
+        uint32_t pairs = i == 1 ? AG_DECODE_MAX_SPAN_OBJECTS / 2 + 1 : 1;
+        msgpack_pack_map(&pk, 2);
+        pack_str(&pk, "span_id"); msgpack_pack_uint64(&pk, (uint64_t)i + 1);
+        pack_str(&pk, "meta");
+        msgpack_pack_map(&pk, pairs);
+        for (uint32_t k = 0; k < pairs; k++) pack_str(&pk, ""), pack_str(&pk, "");
+    }
+    ag_arena a;
+    ag_arena_init(&a);
+    char err[256];
+    size_t spans = 0;
+    ag_decode_opts opts = {NULL, 0, 0};
+    CHECK(ag_decode(AG_V04, sb.data, sb.size, &a, count_spans, &spans, &opts, err, sizeof err) == 0);
+    CHECK(spans == 2 && opts.dropped_spans == 1);
+    /* v0.5: [["", "s"], [[span, huge span]]] */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_array(&pk, 2); pack_str(&pk, ""); pack_str(&pk, "s");
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, 2);
+    for (int i = 0; i < 2; i++) {
+        uint32_t pairs = i ? AG_DECODE_MAX_SPAN_OBJECTS / 2 + 1 : 1;
+        msgpack_pack_array(&pk, 12);
+        for (int f = 0; f < 9; f++) msgpack_pack_uint64(&pk, f == 4 ? (uint64_t)i + 1 : 1);
+        msgpack_pack_map(&pk, pairs);
+        for (uint32_t k = 0; k < pairs; k++) msgpack_pack_uint64(&pk, 0), msgpack_pack_uint64(&pk, 1);
+        msgpack_pack_map(&pk, 0);
+        msgpack_pack_uint64(&pk, 0);
+    }
+    spans = 0;
+    opts = (ag_decode_opts){NULL, 0, 0};
+    CHECK(ag_decode(AG_V05, sb.data, sb.size, &a, count_spans, &spans, &opts, err, sizeof err) == 0);
+    CHECK(spans == 1 && opts.dropped_spans == 1);
+    /* a span over the limit that is also truncated is still malformed */
+    opts = (ag_decode_opts){NULL, 0, 0};
+    CHECK(ag_decode(AG_V05, sb.data, sb.size - 2, &a, count_spans, &spans, &opts, err, sizeof err) == -1);
+    ag_arena_free(&a);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A blob decoded within a memory limit: a prefix of its spans, cut after
+ * the span that passed the limit, and said to be cut. */
+static void test_blob_prefix_stops_at_the_limit(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    pack_spans_with_meta(&sb, 1000, 2);
+    char err[256];
+    ag_batch *b = ag_intake_build(AG_V04, false, sb.data, sb.size, NULL, 1700000000000000000LL,
+                                  NULL, NULL, err, sizeof err);
+    CHECK(b && b->rows_len == 1);
+    if (b) {
+        ag_buf scratch = {0};
+        const char *blob = ag_batch_row_blob(b, &b->rows[0], &scratch);
+        ag_arena a;
+        ag_arena_init(&a);
+        ag_trace t;
+        size_t limit = 20000;
+        CHECK(ag_blob_decode_prefix(blob, b->rows[0].blob_len, 5, &a, &t, &limit) == 1);
+        CHECK(t.len > 10 && t.len < 1000 && limit > 20000 && limit < 20000 + 2 * sizeof(ag_span) + 256);
+        CHECK(t.spans[t.len - 1].span_id == t.len && t.spans[0].meta_len == 2);
+        limit = SIZE_MAX;
+        CHECK(ag_blob_decode_prefix(blob, b->rows[0].blob_len, 5, &a, &t, &limit) == 0 && t.len == 1000);
+        ag_arena_free(&a);
+        ag_buf_free(&scratch);
+    }
+    ag_batch_free(b);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_blob_round_trip(void)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     pack_v04(&sb, 1234, 0);
     char err[256];
-    ag_batch *b = ag_intake_build(AG_V04, false, sb.data, sb.size, "go", 1700000000000000000LL, NULL,
+    ag_batch *b = ag_intake_build(AG_V04, false, sb.data, sb.size, "go", 1700000000000000000LL, NULL, NULL,
                                   err, sizeof err);
     CHECK(b && b->rows_len == 1 && b->spans == 1);
     if (b) {
@@ -258,6 +401,9 @@ int main(void)
     test_v05();
     test_json();
     test_depth_and_counts();
+    test_budget_is_charged_and_always_released();
+    test_span_over_the_object_limit_is_dropped();
+    test_blob_prefix_stops_at_the_limit();
     test_blob_round_trip();
     test_blob_keeps_look_alike_strings_apart();
     return TAP_DONE();

@@ -163,15 +163,31 @@ CT_TEST(load_env_reads_dd_variables)
     ct_config_free(c);
 }
 
+CT_TEST(service_mapping_parses_as_dd_tags_does)
+{
+    ct_config *c = ct_config_new();
+    CT_ASSERT(ct_config_set(c, "DD_SERVICE_MAPPING", "mysql:db, redis:cache,bad") == CT_OK);
+    CT_ASSERT(c->service_mapping_count == 3);
+    CT_ASSERT(!strcmp(c->service_mapping[0].key, "mysql") &&
+              !strcmp(c->service_mapping[0].value, "db"));
+    CT_ASSERT(!strcmp(c->service_mapping[1].key, "redis") &&
+              !strcmp(c->service_mapping[1].value, "cache"));
+    CT_ASSERT(c->tag_count == 0);
+    ct_config_free(c);
+}
+
 CT_TEST(copy_is_deep)
 {
     ct_config *c = ct_config_new();
     ct_config_set(c, "DD_SERVICE", "svc");
     ct_config_parse_tags(c, "k:v");
+    ct_config_set(c, "DD_SERVICE_MAPPING", "mysql:db");
     ct_config *copy = ct_config_copy(c);
     ct_config_free(c);
     CT_ASSERT(copy && !strcmp(copy->service, "svc"));
     CT_ASSERT(copy->tag_count == 1 && !strcmp(copy->tags[0].value, "v"));
+    CT_ASSERT(copy->service_mapping_count == 1 &&
+              !strcmp(copy->service_mapping[0].value, "db"));
     ct_config_free(copy);
     ct_config_free(NULL);
 }

@@ -282,6 +282,28 @@ CT_TEST(remote_parent_continues_its_trace)
     ct_tracer_free(tracer, 0);
 }
 
+/* The remote parent's tracestate lives on the segment (the Python layer
+ * re-injects its other vendors' entries), and is not a tag of any span. */
+CT_TEST(remote_tracestate_is_kept_on_the_segment_not_tagged)
+{
+    ct_tracer *tracer = new_tracer(NULL);
+    ct_remote_parent remote = {.trace_id_low = 0x5678, .span_id = 99, .sampling_priority = 1,
+                               .tracestate = "dd=s:1,other=v1"};
+    ct_span_options options = {.name = "server", .name_len = -1, .service_len = -1,
+                               .resource_len = -1, .type_len = -1, .remote = &remote};
+    ct_span *span = ct_span_new(tracer, &options);
+    ct_span *child = start(tracer, "child", span);
+    CT_ASSERT(child->trace->tracestate &&
+              ct_string_equals(child->trace->tracestate, "dd=s:1,other=v1", 15));
+    ct_span_free(child);
+    ct_span_free(span);
+    captured *c = capture(tracer);
+    char value[64];
+    CT_ASSERT(!meta_of(find(c, "server"), "tracestate", value, sizeof value));
+    release(c);
+    ct_tracer_free(tracer, 0);
+}
+
 /* A lock-free tracer (Python's) recycles dead segments: a recycled one
  * must carry nothing of the trace it held before. */
 CT_TEST(recycled_segments_start_clean)
@@ -444,6 +466,103 @@ CT_TEST(service_resource_and_type_options)
     release(c);
     ct_span_free(child);
     ct_span_free(parent);
+    ct_tracer_free(tracer, 0);
+}
+
+CT_TEST(service_mapping_renames_services_at_span_start)
+{
+    const char *settings[] = {"DD_SERVICE_MAPPING", "db:mapped-db,c-test:renamed", NULL};
+    ct_tracer *tracer = new_tracer(settings);
+    ct_span_options options = {.name = "op", .name_len = -1, .service = "db", .service_len = -1,
+                               .resource_len = -1, .type_len = -1};
+    ct_span *explicit = ct_span_new(tracer, &options);
+    ct_span *inherited = start(tracer, "inherited", explicit);
+    ct_span *fallback = start(tracer, "fallback", NULL);
+    ct_span_finish(inherited, 0);
+    ct_span_finish(explicit, 0);
+    ct_span_finish(fallback, 0);
+    captured *c = capture(tracer);
+    CT_ASSERT(str_is(find(c, "op")->service, "mapped-db"));
+    CT_ASSERT(str_is(find(c, "inherited")->service, "mapped-db"));
+    CT_ASSERT(str_is(find(c, "fallback")->service, "renamed"));
+    release(c);
+    ct_span_free(inherited);
+    ct_span_free(explicit);
+    ct_span_free(fallback);
+    ct_tracer_free(tracer, 0);
+}
+
+CT_TEST(dd_tags_service_and_version_are_defaults_not_tags)
+{
+    ct_config *config = ct_config_new();
+    ct_config_set(config, "_CT_IN_MEMORY_WRITER", "1");
+    ct_config_set(config, "DD_TAGS", "service:from-tags,version:9,team:x");
+    ct_tracer *tracer = ct_tracer_new(config, NULL);
+    ct_config_free(config);
+    lifecycle_context = &tracer->record_context;
+    ct_span *span = start(tracer, "op", NULL);
+    ct_span_finish(span, 0);
+    captured *c = capture(tracer);
+    const ct_record_reader *r = find(c, "op");
+    char value[64];
+    CT_ASSERT(str_is(r->service, "from-tags"));
+    CT_ASSERT(meta_of(r, "version", value, sizeof value) && !strcmp(value, "9"));
+    CT_ASSERT(meta_of(r, "team", value, sizeof value) && !strcmp(value, "x"));
+    CT_ASSERT(!meta_of(r, "service", value, sizeof value));
+    release(c);
+    ct_span_free(span);
+    ct_tracer_free(tracer, 0);
+}
+
+CT_TEST(a_detached_span_is_never_sent_and_has_no_tracer_tags)
+{
+    ct_tracer *tracer = new_tracer((const char *const[]){"DD_ENV", "prod", NULL});
+    ct_span span;
+    ct_span_start_args args = {.name = ct_string_new("alone", 5)};
+    CT_ASSERT(ct_span_start_detached(&span, tracer, &args, 42) == CT_OK);
+    CT_ASSERT(span.span_id == 42 && span.service == NULL && span.tags.meta_count == 0);
+    ct_extra_tags extra;
+    ct_implied_tags implied;
+    CT_ASSERT(ct_span_finish_at(&span, 0) == CT_OK);
+    ct_span_tracer_tags(&span, &extra, &implied);
+    CT_ASSERT(implied.meta_count == 0 && implied.metric_count == 0 && extra.meta_count == 0);
+    ct_span_release(&span);
+    ct_string_unref(args.name);
+    ct_tracer_stats stats;
+    ct_tracer_get_stats(tracer, &stats);
+    CT_ASSERT(stats.traces_completed == 0 && stats.spans_dropped == 0);
+    ct_tracer_free(tracer, 0);
+}
+
+static int implied_metric_is(const ct_implied_tags *t, const char *key, double value)
+{
+    for (uint32_t i = 0; i < t->metric_count; i++)
+        if (str_is(t->metrics[i].key, key))
+            return t->metrics[i].value == value;
+    return 0;
+}
+
+CT_TEST(tracer_tags_on_read_follow_what_the_record_will_imply)
+{
+    ct_tracer *tracer = new_tracer(NULL);
+    ct_span *root = start(tracer, "root", NULL);
+    ct_span *child = start(tracer, "child", root);
+    ct_extra_tags extra;
+    ct_implied_tags implied;
+    ct_span_tracer_tags(child, &extra, &implied);
+    CT_ASSERT(implied.meta_count == 0 && implied.metric_count == 0);
+    ct_span_tracer_tags(root, &extra, &implied);  /* open root: runtime-id, process_id */
+    CT_ASSERT(implied.meta_count == 1 && str_is(implied.meta[0].key, "runtime-id"));
+    CT_ASSERT(implied.metric_count == 1 && str_is(implied.metrics[0].key, "process_id"));
+    ct_span_finish(child, 0);
+    ct_span_finish(root, 0);
+    ct_span_tracer_tags(root, &extra, &implied);  /* finished root: the chunk's tags */
+    CT_ASSERT(implied_metric_is(&implied, "_sampling_priority_v1", 1));
+    CT_ASSERT(implied_metric_is(&implied, "_dd.top_level", 1));
+    ct_span_tracer_tags(child, &extra, &implied);
+    CT_ASSERT(!implied_metric_is(&implied, "_dd.top_level", 1));
+    ct_span_free(child);
+    ct_span_free(root);
     ct_tracer_free(tracer, 0);
 }
 

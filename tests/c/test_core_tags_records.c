@@ -101,6 +101,120 @@ CT_TEST(many_tags_are_all_kept)
     CT_ASSERT(tags.meta_count == 0 && tags.meta == NULL);
 }
 
+/* Constant time proven by counting, not timing: the entries compared by
+ * the last sets and gets of a 100,000-tag map are a handful per call, as
+ * for the first ones. A linear map compared ~100,000 per call here. */
+CT_TEST(set_and_get_compare_a_bounded_number_of_entries_at_any_size)
+{
+    ct_tags tags = CT_TAGS_INIT;
+    char key[32];
+    ct_string *v = s("v");
+    uint64_t last_probes = 0;
+    for (int i = 0; i < 100000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ct_string *k = s(key);
+        uint64_t before = ct_tags_probes;
+        CT_ASSERT(ct_tags_set_meta(&tags, k, v) == CT_OK);
+        CT_ASSERT(i % 2 || ct_tags_set_metric(&tags, k, i) == CT_OK); /* moves it */
+        if (i >= 99000)
+            last_probes += ct_tags_probes - before;
+        ct_string_unref(k);
+    }
+    CT_ASSERT(tags.meta_index.slots && tags.metric_index.slots); /* indexed */
+    CT_ASSERT(last_probes >= 1000 && last_probes < 1000 * 2 * 8);
+    uint64_t before = ct_tags_probes;
+    double d;
+    CT_ASSERT(ct_tags_get_metric(&tags, "k99998", 6, &d) && d == 99998);
+    CT_ASSERT(meta_is(&tags, "k99999", "v"));
+    CT_ASSERT(!ct_tags_get_meta(&tags, "nope", 4));
+    CT_ASSERT(ct_tags_probes - before < 3 * 8);
+    CT_ASSERT(tags.meta_count == 50000 && tags.metric_count == 50000);
+    ct_tags_clear(&tags);
+    ct_string_unref(v);
+}
+
+/* The indexed maps against a model: random sets of both kinds and removes
+ * over a small key space, so keys keep moving between the maps, entries
+ * move on removal and probe runs are shifted back. */
+CT_TEST(indexed_maps_agree_with_a_model_under_random_changes)
+{
+    enum { KEYS = 300 };
+    ct_tags tags = CT_TAGS_INIT;
+    int kind[KEYS] = {0}; /* 0 absent, 1 meta, 2 metric */
+    int value[KEYS] = {0};
+    ct_string *keys[KEYS], *values[10];
+    char text[32];
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(text, sizeof text, "key.%d", i);
+        keys[i] = s(text);
+    }
+    for (int i = 0; i < 10; i++) {
+        snprintf(text, sizeof text, "%d", i);
+        values[i] = s(text);
+    }
+    uint64_t state = 42;
+    for (int step = 0; step < 200000; step++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        int k = (int)((state >> 33) % KEYS), op = (int)((state >> 20) % 5);
+        int val = (int)((state >> 40) % 10);
+        if (op == 0) {
+            ct_tags_remove(&tags, keys[k]->data, keys[k]->len);
+            kind[k] = 0;
+        } else if (op <= 2) {
+            CT_ASSERT(ct_tags_set_meta(&tags, keys[k], values[val]) == CT_OK);
+            kind[k] = 1, value[k] = val;
+        } else {
+            CT_ASSERT(ct_tags_set_metric(&tags, keys[k], val) == CT_OK);
+            kind[k] = 2, value[k] = val;
+        }
+    }
+    uint32_t metas = 0, metrics = 0;
+    for (int k = 0; k < KEYS; k++) {
+        double d;
+        ct_string *got = ct_tags_get_meta(&tags, keys[k]->data, keys[k]->len);
+        int has_metric = ct_tags_get_metric(&tags, keys[k]->data, keys[k]->len, &d);
+        CT_ASSERT(kind[k] == 1 ? got == values[value[k]] : got == NULL);
+        CT_ASSERT(kind[k] == 2 ? has_metric && d == value[k] : !has_metric);
+        metas += kind[k] == 1;
+        metrics += kind[k] == 2;
+    }
+    CT_ASSERT(tags.meta_count == metas && tags.metric_count == metrics);
+    CT_ASSERT(tags.meta_index.slots != NULL); /* the index was exercised */
+    ct_tags_clear(&tags);
+    for (int i = 0; i < KEYS; i++)
+        ct_string_unref(keys[i]);
+    for (int i = 0; i < 10; i++)
+        ct_string_unref(values[i]);
+}
+
+/* One huge value costs a truncated tag, not the trace: cut at a character
+ * boundary (é is two bytes) within CT_TAG_VALUE_MAX, marked with "...". */
+CT_TEST(an_over_long_meta_value_is_truncated_at_a_character_boundary)
+{
+    size_t len = 21u << 20; /* over the 20 MiB writer buffer on its own */
+    char *big = malloc(len);
+    CT_ASSERT(big != NULL);
+    big[0] = 'x';
+    for (size_t i = 1; i + 1 < len; i += 2)
+        big[i] = '\xc3', big[i + 1] = '\xa9';
+    ct_tags tags = CT_TAGS_INIT;
+    ct_string *k = s("error.stack"), *v = ct_string_new(big, len);
+    free(big);
+    CT_ASSERT(ct_tags_set_meta(&tags, k, v) == CT_OK);
+    ct_string *got = ct_tags_get_meta(&tags, "error.stack", 11);
+    CT_ASSERT(got && got->len <= CT_TAG_VALUE_MAX && got->len > CT_TAG_VALUE_MAX - 8);
+    CT_ASSERT(memcmp(got->data + got->len - 3, "...", 3) == 0);
+    CT_ASSERT((got->len - 3) % 2 == 1); /* 'x' then whole two-byte characters */
+    CT_ASSERT(memcmp(got->data, v->data, got->len - 3) == 0);
+    ct_string *exact = ct_string_new(v->data, CT_TAG_VALUE_MAX);
+    CT_ASSERT(ct_tags_set_meta(&tags, k, exact) == CT_OK);
+    CT_ASSERT(ct_tags_get_meta(&tags, "error.stack", 11) == exact); /* at the limit: kept */
+    ct_tags_clear(&tags);
+    ct_string_unref(exact);
+    ct_string_unref(k);
+    ct_string_unref(v);
+}
+
 CT_TEST(remove_and_merge)
 {
     ct_tags a = CT_TAGS_INIT, b = CT_TAGS_INIT;

@@ -102,9 +102,14 @@ def _output(proc: subprocess.Popen) -> str:
 
 
 def run_script(tracer: str, code: str, env: Optional[Dict[str, str]] = None,
-               timeout: float = 120.0, args: Sequence[str] = ()) -> List[List[dict]]:
-    """Runs ``code`` under ``tracer``'s ddtrace-run; the traces it sent."""
-    with RecordingAgent() as agent:
+               timeout: float = 120.0, args: Sequence[str] = (),
+               rates: Optional[Dict[str, float]] = None) -> List[List[dict]]:
+    """Runs ``code`` under ``tracer``'s ddtrace-run; the traces it sent.
+    ``rates``: the rate_by_service the agent answers (its default else)."""
+    agent = RecordingAgent()
+    if rates is not None:
+        agent.rates = rates
+    with agent:
         proc = subprocess.run(
             [bin_path(tracer, "ddtrace-run"), bin_path(tracer, "python"), "-c",
              textwrap.dedent(code), *args],
@@ -119,18 +124,23 @@ def run_script(tracer: str, code: str, env: Optional[Dict[str, str]] = None,
 class Server:
     """A server program under ``tracer``'s ddtrace-run, on ``port``.
     ``argv[0]`` names a console script of the tracer's virtualenv
-    (``gunicorn``, ``uvicorn``, ``python``)."""
+    (``gunicorn``, ``uvicorn``, ``python``). ``ddtrace_run=False`` starts
+    it as is, for apps that set the tracer up in their own code."""
 
     def __init__(self, tracer: str, argv: Sequence[str], port: int,
-                 env: Optional[Dict[str, str]] = None, cwd: str = HERE) -> None:
+                 env: Optional[Dict[str, str]] = None, cwd: str = HERE,
+                 ddtrace_run: bool = True) -> None:
         self.tracer, self.argv, self.port, self.env, self.cwd = tracer, list(argv), port, env, cwd
+        self.ddtrace_run = ddtrace_run
         self.agent = RecordingAgent()
         self.proc: Optional[subprocess.Popen] = None
         self.output = ""
 
     def __enter__(self) -> "Server":
         self.agent.start()
-        argv = [bin_path(self.tracer, "ddtrace-run"), bin_path(self.tracer, self.argv[0]), *self.argv[1:]]
+        argv = [bin_path(self.tracer, self.argv[0]), *self.argv[1:]]
+        if self.ddtrace_run:
+            argv.insert(0, bin_path(self.tracer, "ddtrace-run"))
         self.proc = subprocess.Popen(argv, env=tracer_env(self.agent, self.env), cwd=self.cwd,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      start_new_session=True)
@@ -146,20 +156,27 @@ class Server:
         return "http://127.0.0.1:%d" % self.port
 
     def __exit__(self, *exc: Any) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
         if self.proc is not None:
+            stop_process_group(self.proc)
             self.output = _output(self.proc)
         time.sleep(0.1)
         self.agent.stop()
 
     def traces(self) -> List[List[dict]]:
         return self.agent.traces()
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM to a server started with ``start_new_session`` (and its
+    workers), so tracers flush; SIGKILL if it is not gone in ``timeout``."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def wait_for_spans(agent_or_server: Any, count: int, timeout: float = 10.0) -> List[List[dict]]:

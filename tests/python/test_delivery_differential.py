@@ -7,28 +7,9 @@ import os
 
 import pytest
 
-from delivery_helpers import run_traced
+from delivery_helpers import (CTRACE_ONLY_METRICS, DDTRACE_ONLY_META, DDTRACE_ONLY_METRICS,
+                              DDTRACE_PYTHON, run_traced)
 from recording_agent import RecordingAgent
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DDTRACE_PYTHON = os.path.join(ROOT, ".venv-ddtrace", "bin", "python")
-
-# Keys ddtrace 4.x adds that ctrace deliberately does not (yet):
-DDTRACE_ONLY_META = {
-    "_dd.tags.process",  # process tags (entrypoint, workdir): a 4.x feature
-                         # for the backend's service catalog, not the protocol
-    "_dd.svc_src",       # where the service name came from (integration
-                         # attribution); meaningless without integrations
-}
-DDTRACE_ONLY_METRICS = {
-    "_dd.tracer_kr",     # ddtrace 4's record of the sampling rate it kept at,
-                         # replaced in ctrace by the documented _dd.agent_psr
-}
-# Keys ctrace adds that ddtrace 4.x leaves out:
-CTRACE_ONLY_METRICS = {
-    "_dd.agent_psr",     # the agent-rate sampling decision (mechanism 0/1), as
-                         # the protocol documents it and ddtrace 2.x/3.x sent
-}
 
 SCRIPT = '''
 import asyncio, threading

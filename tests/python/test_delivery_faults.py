@@ -100,6 +100,55 @@ def test_413_splits_payloads():
         assert all(r[2] <= 3000 for r in agent.requests if r[1] == 200)
 
 
+def test_413_size_is_remembered_after_a_success():
+    """Once 413s taught the tracer the agent's limit, later payloads fit,
+    flush after flush (it used to forget the size at every success and
+    halve its way down again)."""
+    code = MAKE_TRACES.format(n=0, flush_timeout=10) + '''
+for round in range(5):
+    for i in range(100):
+        with tracer.trace("op", service="svc", resource="x%d-%d" % (round, i)):
+            pass
+    tracer.flush(10)
+'''
+    with RecordingAgent() as agent:
+        agent.max_body = 3000
+        run_traced(code, agent.url)
+        agent.spans()
+        statuses = [r[1] for r in agent.requests]
+    # a few 413s teach the limit (3 here); forgetting it made 30, 176 KB
+    assert 1 <= statuses.count(413) <= 6
+    assert len(agent.spans()) == 500
+
+
+def test_a_500_is_logged_with_its_status():
+    with RecordingAgent() as agent:
+        agent.status = 500
+        proc = run_traced(MAKE_TRACES.format(n=5, flush_timeout=1), agent.url)
+    assert "the agent answered HTTP 500" in proc.stderr
+    assert "transfer error" not in proc.stderr
+
+
+def test_a_trace_with_a_21_mib_tag_value_is_delivered_truncated():
+    """One value over the writer's 20 MiB buffer used to drop its whole
+    trace (logged as a full buffer)."""
+    code = '''
+    import json
+    from ddtrace import tracer
+    with tracer.trace("op", resource="big"):
+        with tracer.trace("child") as child:
+            child.set_tag("error.stack", "x" * (21 << 20))
+    tracer.flush(10)
+    print(json.dumps(tracer._stats()))
+    '''
+    with RecordingAgent() as agent:
+        stats = last_json(run_traced(code, agent.url))
+        spans = agent.wait_for_spans(2)
+    assert stats["traces_dropped"] == 0 and stats["traces_sent"] == 1
+    child = [s for s in spans if s["name"] == "child"][0]
+    assert len(child["meta"]["error.stack"]) == 25000
+
+
 def test_agent_killed_and_restarted_loses_nothing():
     code = '''
     import json, time

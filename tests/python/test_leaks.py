@@ -92,3 +92,24 @@ def test_unsent_spans_are_freed_when_their_objects_die(tracer):
     gc.collect()
     assert rss_bytes() - rss_before < 16 * 1024 * 1024
     assert tracer._take_payload(4)[1] == 0
+
+
+def test_a_span_referenced_from_its_own_events_is_collected(tracer):
+    """Span events are a live list user code can put the span itself in;
+    without GC support such a span (and its trace's memory) was never freed."""
+    import weakref
+    refs = []
+    for finished in (True, False):
+        span = tracer.trace("cyclic")
+        child = tracer.trace("child")       # made before its parent has events
+        span._events.append({"name": "self", "attributes": {"span": span}})
+        span._events.append(child)          # a cycle through the child's parent
+        child.finish()
+        if finished:
+            span.finish()
+        refs += [weakref.ref(span), weakref.ref(child)]
+        del span, child
+    tracer.context_provider.activate(None)
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4
+    tracer._take_payload(4)

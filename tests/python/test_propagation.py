@@ -230,6 +230,34 @@ def test_inject_from_a_live_span_decides_sampling_first():
     child.finish()
 
 
+CHILD_SPAN_SCRIPT = r'''
+from ddtrace import tracer
+from ddtrace.propagation.http import HTTPPropagator
+import json
+ctx = HTTPPropagator.extract({"traceparent": "00-%032x-%016x-01" % (0x1234, 0x5678),
+                              "tracestate": "dd=s:1;t.dm:-4,other=v1,more=v2"})
+with tracer.start_span("server", child_of=ctx, activate=True):
+    with tracer.trace("client") as client:
+        headers = {}
+        HTTPPropagator.inject(client, headers)
+print(json.dumps(headers["tracestate"].replace("%016x" % client.span_id, "<client>")))
+'''
+
+
+@needs_ddtrace
+def test_vendor_tracestate_entries_travel_through_local_spans_as_in_ddtrace():
+    """A trace continued from a W3C parent re-sends the other vendors'
+    entries from any of its spans, not only from the extracted Context."""
+    def tracestate(python):
+        proc = subprocess.run([python, "-c", CHILD_SPAN_SCRIPT], capture_output=True, text=True,
+                              env=dict(os.environ, DD_TRACE_ENABLED="false"), timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout.splitlines()[-1])
+    ours = tracestate(sys.executable)
+    assert ours == tracestate(DDTRACE_PYTHON)
+    assert ours.endswith(",other=v1,more=v2") and "p:<client>" in ours
+
+
 def test_style_none_and_env_selection(monkeypatch):
     from ddtrace.propagation import http
     monkeypatch.setenv("DD_TRACE_PROPAGATION_STYLE", "none")

@@ -185,6 +185,14 @@ def workload(tracer, inp, wrapped, loop, rounds):
                 except RcError:
                     span.set_exc_info(*sys.exc_info())
                 span.finish()
+            # cycles: a span in its own events, a child in its parent's
+            cyclic = tracer.trace(inp.child)
+            cyclic._events.append({"name": inp.value, "attributes": {"span": cyclic}})
+            inner = tracer.trace(inp.child)
+            cyclic._events.append(inner)
+            inner.finish()
+            cyclic.finish()
+            del cyclic, inner
             extracted = HTTPPropagator.extract(inp.headers)
             with tracer.start_span(inp.child, child_of=extracted, activate=True):
                 pass

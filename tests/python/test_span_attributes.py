@@ -145,3 +145,18 @@ def test_span_fields_in_the_v04_payload(tracer):
     assert set(s) >= {"trace_id", "span_id", "parent_id", "name", "service", "resource",
                       "type", "start", "duration", "error", "meta", "metrics"}
     assert s["span_id"] == span.span_id
+
+
+def test_span_built_by_hand_is_freed_after_its_on_finish_closure_ran(tracer):
+    import gc
+    import weakref
+    from ddtrace.trace import Span
+    seen, callbacks = [], []
+    span = Span("closure", on_finish=callbacks)
+    callbacks.append(lambda s, keep=span: seen.append(keep.name))  # span -> list -> span
+    span_ref = weakref.ref(span)
+    span.finish()
+    span.finish()
+    del span, callbacks
+    gc.collect()
+    assert seen == ["closure"] and span_ref() is None

@@ -82,3 +82,16 @@ def test_no_request_leaves_the_agent_origin(agent, open_page):
     page.wait_for_timeout(500)
     assert recorder.requests, "no request recorded"
     assert all(url.startswith(agent.base_url + "/") for url in recorder.requests), recorder.foreign_requests(agent.base_url)
+
+
+def test_trace_comparison_shows_hostile_names_as_text(agent, open_page):
+    page, _ = open_page(agent)
+    xss, tree = agent.data["xss"], agent.data["tree"]
+    visit(page, f"/#/compare/{hex_trace_id(xss)}/{hex_trace_id(tree)}", "compare")
+    # names reach it as the agent normalized them: shown verbatim, inert
+    stored = page.evaluate(f"fetch('/api/v1/traces/{hex_trace_id(xss)}').then(r => r.json())")
+    first = page.locator("table.compare tbody tr td").first.inner_text()
+    assert first == "%s %s" % (stored["spans"][0]["service"], stored["spans"][0]["name"])
+    kinds = page.locator("table.compare tbody tr").evaluate_all("rows => rows.map(r => r.dataset.kind)")
+    assert set(kinds) == {"removed", "added"}   # nothing in common
+    assert_inert(page)

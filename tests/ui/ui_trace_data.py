@@ -139,7 +139,9 @@ def tree_trace(start_ns):
     cache = make_span(trace_id, cache_id, root_id, name="redis.command", service="redis", resource="GET cart:42",
                       start_ns=start_ns + 5_000_000, duration_ns=1_000_000, span_type="cache",
                       meta={"redis.key": "cart:42"}, metrics={"_dd.top_level": 1}, **common)
+    # flags as Datadog tracers send them: bit 31 says "set", 01 is sampled
     cache["span_links"] = [{"trace_id": trace_id, "trace_id_high": high, "span_id": query_id,
+                            "flags": (1 << 31) | 1,
                             "attributes": {"link.reason": "reads what the query wrote"}}]
     return [root, query, connect, cache]
 

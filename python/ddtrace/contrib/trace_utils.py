@@ -22,15 +22,11 @@ from urllib import parse
 import wrapt
 
 from ddtrace._config import IntegrationConfig, config
+from ddtrace._pin import _PROXY as _PIN_PROXY_TYPE
 from ddtrace._pin import Pin
 from ddtrace.ext import http, net
 
 log = logging.getLogger("ddtrace")
-
-#: What every wrapt proxy and wrapper derives from. In wrapt 2,
-#: ``wrapt.ObjectProxy`` is a subclass that ``FunctionWrapper`` does not
-#: derive from, so testing against it misses every wrapped function.
-_PROXY = getattr(wrapt, "BaseObjectProxy", wrapt.ObjectProxy)
 
 USER_AGENT_PATTERNS = ("http-user-agent", "user-agent")
 REQUEST = "request"
@@ -44,16 +40,21 @@ def wrap(module: Any, name: str, wrapper: Callable) -> None:
     wrapt.wrap_function_wrapper(module, name, wrapper)
 
 
+#: What every wrapt proxy is an instance of. In wrapt 2, FunctionWrapper
+#: derives from BaseObjectProxy, not from wrapt.ObjectProxy (a subclass).
+PROXY_TYPE = _PIN_PROXY_TYPE
+
+
 def iswrapped(obj: Any, attr: Optional[str] = None) -> bool:
     if attr is not None:
         obj = getattr(obj, attr, None)
-    return isinstance(obj, _PROXY)
+    return isinstance(obj, PROXY_TYPE)
 
 
 def unwrap(obj: Any, attr: str) -> None:
     """Put back what ``wrap`` replaced; a no-op if ``attr`` is not wrapped."""
     current = getattr(obj, attr, None)
-    if isinstance(current, _PROXY) and hasattr(current, "__wrapped__"):
+    if isinstance(current, PROXY_TYPE) and hasattr(current, "__wrapped__"):
         setattr(obj, attr, current.__wrapped__)
 
 
@@ -101,6 +102,14 @@ def ext_service(pin: Optional[Pin], int_config: IntegrationConfig, default: Opti
     return default
 
 
+def mapped_service(service: Optional[str]) -> Optional[str]:
+    """``service`` as ``DD_SERVICE_MAPPING`` renames it: what a span of
+    that service is created with (the core tags ``version`` on a span of
+    the application's own service only, so the name must be right from
+    the start)."""
+    return config.service_mapping.get(service, service) if service else service
+
+
 def set_service_and_source(span: Any, service: Optional[str], int_config: IntegrationConfig,
                            default_service_key: str = "_default_service") -> None:
     """Set ``span.service`` (through ``DD_SERVICE_MAPPING``) and, as ddtrace
@@ -130,6 +139,15 @@ def service_and_source(service: Optional[str], int_config: IntegrationConfig,
     elif config._is_user_provided_service:
         source = "m"
     return service, source
+
+
+def inherit_service_source(span: Any) -> None:
+    """``_dd.svc_src`` of a span that took its service from its parent (a
+    template render inside a view): the parent's, as ddtrace 4 copies it."""
+    parent = getattr(span, "_parent", None)
+    source = parent.get_tag("_dd.svc_src") if parent is not None else None
+    if source:
+        span.set_tag("_dd.svc_src", source)
 
 
 def distributed_tracing_enabled(int_config: IntegrationConfig, default: bool = False) -> bool:
@@ -166,6 +184,8 @@ def _redact_query(query: Union[str, bytes]) -> bytes:
 
 
 def _redact_url(url: str, query: Optional[str]) -> str:
+    if not query and "?" not in url:
+        return url  # nothing to redact: skip urlparse, a third of a request's tagging
     parts = parse.urlparse(url)
     source = query or parts.query
     if not source:

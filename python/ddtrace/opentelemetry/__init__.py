@@ -1,5 +1,6 @@
 """OpenTelemetry API over ctrace: ``TracerProvider`` for code written
-against ``opentelemetry-api``.
+against ``opentelemetry-api``, and so for the opentelemetry-instrumentation-*
+packages.
 
 Usage, as with ddtrace::
 
@@ -7,17 +8,28 @@ Usage, as with ddtrace::
     from ddtrace.opentelemetry import TracerProvider
     trace.set_tracer_provider(TracerProvider())
 
-Each OTel span wraps a ddtrace Span, so OTel and ddtrace-API spans form one
-trace: ctrace's active span is the parent of both kinds (an OTel span
-started with no explicit ``context`` is a child of the active ddtrace span,
-and ``start_as_current_span`` activates its ddtrace span as well as setting
-the OTel context). Mapping, as ddtrace's: OTel name -> resource; the
-operation name is derived from kind and semantic attributes at ``end()``
-(``http.server.request``, ``<db.system>.query``, ``internal``...); kind ->
-``span.kind``; status ERROR -> ``error=1`` and ``error.message``;
-attributes -> tags (``operation.name``, ``service.name``, ``resource.name``,
-``span.type`` set those fields); events -> span events; links -> span
-links. Bad input is logged and ignored, never raised.
+or ``DD_TRACE_OTEL_ENABLED=true`` with ``ddtrace-run`` / ``import
+ddtrace.auto``, which set the provider when ``opentelemetry.trace`` is
+imported.
+
+Each OTel span wraps a ctrace Span, and OTel's current context and ctrace's
+active span are one (``ddtrace._otel_context``, installed by the provider):
+``trace.use_span()`` / ``context.attach()`` make a span active for
+``tracer.trace()`` and log correlation, and a ``tracer.trace()`` span is
+what ``trace.get_current_span()`` returns. A span context carries the W3C
+tracestate (``dd=`` and the other vendors' entries) both ways.
+
+Mapping: the OTel name is the fallback resource; at ``end()`` the operation
+name, resource and span type come from the kind and semantic attributes as
+the Datadog agent maps OTLP spans (``_mapping``: ``http.server.request``
+with resource ``GET /users/{id}`` from ``http.route``, ``db.statement`` as
+a database span's resource, server -> ``web``, client -> ``http`` or the
+database's type, others -> ``custom``); kind -> ``span.kind`` (left out
+for internal spans, as ddtrace does); status ERROR -> ``error=1`` and
+``error.message``; ``http.response.status_code`` -> ``http.status_code``;
+attributes -> tags (``operation.name``, ``service.name``,
+``resource.name``, ``span.type`` set those fields); events -> span events;
+links -> span links. Bad input is logged and ignored, never raised.
 """
 import logging
 import time
@@ -25,21 +37,31 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
-from ddtrace import _ctrace
+from ddtrace import _ctrace, _otel_context
 from ddtrace._tracer import tracer as _dd_tracer
 from ddtrace.constants import ERROR_MSG, SPAN_KIND
+from ddtrace.opentelemetry import _mapping
 
 log = logging.getLogger("ddtrace")
 
 __all__ = ["TracerProvider"]
 
 _MAPPED_FIELDS = {"service.name": "service", "resource.name": "resource", "span.type": "span_type"}
+_SPECIAL_KEYS = frozenset(_MAPPED_FIELDS) | {"http.response.status_code"}
+_KINDS = {kind.name.lower(): kind for kind in SpanKind}
 
 
 class TracerProvider(otel_trace.TracerProvider):
-    """Hands out Tracers writing ctrace spans."""
+    """Hands out Tracers writing ctrace spans. Making one also makes OTel's
+    current context ctrace's (see ``ddtrace._otel_context``)."""
+
+    def __init__(self) -> None:
+        try:
+            _otel_context.install()
+        except Exception:
+            log.warning("ctrace: could not install the OpenTelemetry runtime context", exc_info=True)
 
     def get_tracer(self, instrumenting_module_name: str,
                    instrumenting_library_version: Optional[str] = None,
@@ -62,7 +84,7 @@ class Tracer(otel_trace.Tracer):
                                          resource=str(name), activate=False)
         if start_time:
             ddspan.start_ns = int(start_time)
-        span = Span(ddspan, kind, record_exception, set_status_on_exception)
+        span = Span(ddspan, kind, str(name), record_exception, set_status_on_exception)
         if attributes:
             span.set_attributes(attributes)
         for link in links or ():
@@ -79,89 +101,80 @@ class Tracer(otel_trace.Tracer):
                               end_on_exit: bool = True) -> Iterator["Span"]:
         span = self.start_span(name, context, kind, attributes, links, start_time,
                                record_exception, set_status_on_exception)
+        # use_span attaches the span's context, which activates its ctrace
+        # span too, and detaching gives ctrace's active span back.
         with otel_trace.use_span(span, end_on_exit=end_on_exit,
                                  record_exception=record_exception,
                                  set_status_on_exception=set_status_on_exception):
-            previous = _ctrace.active()
-            _ctrace.activate(span._ddspan)
-            try:
-                yield span
-            finally:
-                # The ddtrace span of this block gives way to what was active.
-                _ctrace.activate(previous)
+            yield span
 
 
 def _parent(context: Optional[otel_context.Context]):
-    """The ddtrace parent: the active ddtrace span or context when no OTel
-    context is given, else the span of that context (remote or ours)."""
-    if context is None:
-        return _ctrace.active()
+    """The ctrace parent: the span of ``context`` (the current context when
+    None), ours or remote; None starts a new trace."""
     otel_span = otel_trace.get_current_span(context)
-    if isinstance(otel_span, Span):
-        return otel_span._ddspan
-    span_context = otel_span.get_span_context()
-    if not span_context.is_valid:
-        return None
-    return _ctrace.Context(trace_id=span_context.trace_id, span_id=span_context.span_id,
-                           sampling_priority=1 if span_context.trace_flags.sampled else 0)
-
-
-def _datadog_operation_name(kind: SpanKind, tag) -> str:
-    """ddtrace's (and dd-trace-java's) operation name for an OTel span."""
-    if tag("operation.name"):
-        return tag("operation.name")
-    if tag("http.request.method") and kind in (SpanKind.SERVER, SpanKind.CLIENT):
-        return "http.server.request" if kind == SpanKind.SERVER else "http.client.request"
-    if tag("db.system") and kind == SpanKind.CLIENT:
-        return tag("db.system") + ".query"
-    if tag("messaging.system") and tag("messaging.operation") and kind != SpanKind.INTERNAL:
-        return tag("messaging.system") + "." + tag("messaging.operation")
-    if tag("rpc.system") and kind in (SpanKind.SERVER, SpanKind.CLIENT):
-        side = "server" if kind == SpanKind.SERVER else "client"
-        return "%s.%s.request" % (tag("rpc.system"), side)
-    if tag("graphql.operation.type"):
-        return "graphql.server.request"
-    if kind in (SpanKind.SERVER, SpanKind.CLIENT):
-        side = "server" if kind == SpanKind.SERVER else "client"
-        protocol = tag("network.protocol.name")
-        return "%s.%s.request" % (protocol, side) if protocol else side + ".request"
-    return kind.name.lower()
+    ddspan = getattr(otel_span, "_ddspan", None)
+    if ddspan is not None:
+        return ddspan
+    parent = _otel_context.remote_context(otel_span.get_span_context())
+    if parent is None and context is None:
+        # OTel's runtime context is not ours (replaced after the provider
+        # was made): ctrace's active span is still the best parent.
+        return _ctrace.active()
+    return parent
 
 
 class Span(otel_trace.Span):
-    """An OTel span backed by a ddtrace Span."""
+    """An OTel span backed by a ctrace Span."""
 
-    def __init__(self, ddspan, kind: SpanKind, record_exception: bool = True,
-                 set_status_on_exception: bool = True) -> None:
+    def __init__(self, ddspan, kind: SpanKind, name: Optional[str],
+                 record_exception: bool = True, set_status_on_exception: bool = True) -> None:
         self._ddspan = ddspan
         self.kind = kind
+        # The OTel name, the resource when no attribute says better; None
+        # for the view of a ddtrace-API span, whose fields are left alone.
+        self._name = name
+        self._explicit_resource = False  # a resource.name attribute wins
         self._record_exception = record_exception
         self._set_status_on_exception = set_status_on_exception
-        ddspan.set_tag(SPAN_KIND, kind.name.lower())
+        if name is not None and kind is not SpanKind.INTERNAL:
+            ddspan.set_tag(SPAN_KIND, kind.name.lower())
+
+    @classmethod
+    def _of(cls, ddspan) -> "Span":
+        """The OTel view of a span started with the ddtrace API."""
+        kind = _KINDS.get(ddspan.get_tag(SPAN_KIND) or "", SpanKind.INTERNAL)
+        return cls(ddspan, kind, None)
 
     def get_span_context(self) -> SpanContext:
-        context = self._ddspan.context
-        priority = context.sampling_priority
-        flags = TraceFlags(TraceFlags.SAMPLED if priority is None or priority > 0 else 0)
-        return SpanContext(self._ddspan.trace_id, self._ddspan.span_id, is_remote=False,
-                           trace_flags=flags, trace_state=TraceState())
+        return _otel_context.span_context(self._ddspan)
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
         for key, value in attributes.items():
             self.set_attribute(key, value)
 
     def set_attribute(self, key: str, value: Any) -> None:
-        if not self.is_recording():
+        # Instrumentations set ~20 attributes per request: plain ones go
+        # straight to set_tag, the rest to _set_special.
+        ddspan = self._ddspan
+        if ddspan.finished:
             return
+        if key in _SPECIAL_KEYS or isinstance(value, (list, tuple)):
+            self._set_special(key, value)
+        else:
+            ddspan.set_tag(key, value)
+
+    def _set_special(self, key: str, value: Any) -> None:
         field = _MAPPED_FIELDS.get(key)
         if field is not None:
             setattr(self._ddspan, field, str(value))
-        elif isinstance(value, (list, tuple)):
+            self._explicit_resource |= field == "resource"
+        elif key == "http.response.status_code":
+            self._ddspan.set_tag("http.status_code", str(value))  # ddtrace's mapping
+        else:
             # ddtrace flattens sequences to key.0, key.1, ...
             for index, item in enumerate(value):
                 self._ddspan.set_tag("%s.%d" % (key, index), item)
-        else:
-            self._ddspan.set_tag(key, value)
 
     def add_event(self, name: str, attributes: Optional[Mapping[str, Any]] = None,
                   timestamp: Optional[int] = None) -> None:
@@ -183,7 +196,8 @@ class Span(otel_trace.Span):
 
     def update_name(self, name: str) -> None:
         if self.is_recording():
-            self._ddspan.resource = str(name)
+            self._name = str(name)
+            self._ddspan.resource = self._name
 
     def is_recording(self) -> bool:
         return not self._ddspan.finished
@@ -213,9 +227,21 @@ class Span(otel_trace.Span):
     def end(self, end_time: Optional[int] = None) -> None:
         if not self.is_recording():
             return
-        kind = self.kind
-        self._ddspan.name = _datadog_operation_name(kind, self._ddspan.get_tag)
+        if self._name is not None:
+            self._map_fields()
         self._ddspan.finish(end_time / 1e9 if end_time else None)
+
+    def _map_fields(self) -> None:
+        ddspan, kind = self._ddspan, self.kind
+        tag = ddspan.get_tag
+        try:
+            ddspan.name = _mapping.operation_name(kind, tag)
+            if not self._explicit_resource:
+                ddspan.resource = _mapping.resource(kind, tag, self._name)
+            if not ddspan.span_type:
+                ddspan.span_type = _mapping.span_type(kind, tag)
+        except Exception:
+            log.debug("ctrace: mapping an OpenTelemetry span failed", exc_info=True)
 
     def __exit__(self, exc_type, exc_val, exc_tb) -> None:
         if exc_val is not None and self.is_recording():

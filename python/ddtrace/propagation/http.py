@@ -44,6 +44,10 @@ _PROPAGATION_STYLE_NONE = "none"
 _STYLES = (PROPAGATION_STYLE_DATADOG, PROPAGATION_STYLE_B3_MULTI, PROPAGATION_STYLE_B3_SINGLE,
            _PROPAGATION_STYLE_W3C_TRACECONTEXT, _PROPAGATION_STYLE_BAGGAGE)
 _DEFAULT_STYLES = "datadog,tracecontext,baggage"
+#: DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT: continue the upstream trace,
+#: restart (a new trace linked to the upstream one, baggage kept) or ignore
+#: the headers altogether.
+_BEHAVIORS = ("continue", "restart", "ignore")
 
 _MAX_UINT_64BITS = (1 << 64) - 1
 _TRACESTATE_MAX_MEMBERS = 32
@@ -71,7 +75,7 @@ def _parse_styles(*names: str) -> List[str]:
         for style in [item] if item == "b3 single header" else item.split():
             style = PROPAGATION_STYLE_B3_SINGLE if style == "b3 single header" else style
             if style == _PROPAGATION_STYLE_NONE:
-                return []
+                continue  # as ddtrace: "none" next to other styles is ignored
             if style in _STYLES:
                 if style not in styles:
                     styles.append(style)
@@ -89,6 +93,11 @@ class _Config:
         self.extract = _parse_styles("DD_TRACE_PROPAGATION_STYLE_EXTRACT", "DD_TRACE_PROPAGATION_STYLE")
         self.extract_first = os.environ.get("DD_TRACE_PROPAGATION_EXTRACT_FIRST", "").lower() in (
             "1", "true")
+        behavior = os.environ.get("DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT", "continue").strip().lower()
+        if behavior not in _BEHAVIORS:
+            log.warning("unknown DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT %r ignored", behavior)
+            behavior = "continue"
+        self.behavior_extract = behavior
         try:
             self.tags_max_length = int(os.environ.get("DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH", "512"))
         except ValueError:
@@ -187,7 +196,7 @@ def _extract_tracecontext(headers: Dict[str, Any]) -> Optional[dict]:
     trace_id, span_id, flags = parsed
     meta = {_W3C_TRACEPARENT_KEY: traceparent.strip()}
     priority: Optional[int] = flags & 1
-    origin = None
+    origin = state_priority = None
     tracestate = _header(headers, _HTTP_HEADER_TRACESTATE)
     if tracestate:
         members = _tracestate_members(tracestate)
@@ -203,7 +212,7 @@ def _extract_tracecontext(headers: Dict[str, Any]) -> Optional[dict]:
                     meta[_LAST_DD_PARENT_ID_KEY] = last_parent
                 priority = _w3c_priority(flags & 1, state_priority, origin)
     return {"trace_id": trace_id, "span_id": span_id, "sampling_priority": priority,
-            "dd_origin": origin, "meta": meta}
+            "dd_origin": origin, "meta": meta, "dd_priority": state_priority}
 
 
 def _b3_id(text: Optional[str]) -> Optional[int]:
@@ -308,14 +317,17 @@ def _sampled_context(context) -> Tuple[Any, Optional[Span]]:
     return ctx, span
 
 
-def _propagated_tags(ctx, span) -> Dict[str, str]:
+def _propagated_tags(ctx, span) -> Tuple[Dict[str, str], bool]:
+    """The `_dd.p.*` tags to propagate, and whether the trace carries a
+    propagation error (then ddtrace sends no x-datadog-tags)."""
     tags = _ctrace._trace_tags(span if span is not None else ctx)
     if tags is None:
         tags = {k: v for k, v in ctx._meta.items() if k.startswith("_dd.p.")}
+    error = tags.pop(_PROPAGATION_ERROR_KEY, None) is not None or _PROPAGATION_ERROR_KEY in ctx._meta
     tags.pop("_dd.p.tid", None)
     if ctx.trace_id and ctx.trace_id > _MAX_UINT_64BITS:
         tags["_dd.p.tid"] = "%016x" % (ctx.trace_id >> 64)
-    return tags
+    return tags, error
 
 
 def _quote(text: str, safe: str) -> str:
@@ -339,14 +351,14 @@ def _inject_baggage(ctx, headers: Dict[str, str]) -> None:
         headers[_HTTP_HEADER_BAGGAGE] = ",".join(items)
 
 
-def _inject_datadog(ctx, tags, headers) -> None:
+def _inject_datadog(ctx, tags, error, headers) -> None:
     headers[HTTP_HEADER_TRACE_ID] = str(ctx.trace_id & _MAX_UINT_64BITS)
     headers[HTTP_HEADER_PARENT_ID] = str(ctx.span_id)
     if ctx.sampling_priority is not None:
         headers[HTTP_HEADER_SAMPLING_PRIORITY] = str(ctx.sampling_priority)
     if ctx.dd_origin is not None:
         headers[HTTP_HEADER_ORIGIN] = str(ctx.dd_origin)
-    if _PROPAGATION_ERROR_KEY in ctx._meta or not tags:
+    if error or not tags:
         return
     value, error = _ctrace._prop_format_datadog_tags(list(tags.items()), config.tags_max_length)
     if error:
@@ -406,6 +418,53 @@ def _inject_tracecontext(ctx, span, tags, headers) -> None:
         (["dd=" + dd] if dd else []) + others[:_TRACESTATE_MAX_MEMBERS - 1])
 
 
+def _w3c_tracestate(context) -> str:
+    """The ``tracestate`` value injection would send for ``context`` (a
+    Span or Context): its ``dd=`` member first, then the other vendors'.
+    The OpenTelemetry bridge hands it to OTel's propagators and links."""
+    ctx, span = _sampled_context(context)
+    if not ctx.trace_id or not ctx.span_id:
+        return ""
+    headers: Dict[str, str] = {}
+    _inject_tracecontext(ctx, span, _propagated_tags(ctx, span)[0], headers)
+    return headers.get(_HTTP_HEADER_TRACESTATE, "")
+
+
+def _context_from_w3c(trace_id: int, span_id: int, sampled: Optional[bool], tracestate: str) -> Context:
+    """A remote Context as the ``tracecontext`` style extracts it from a
+    traceparent of these ids and flags and this ``tracestate`` (``dd=``
+    gives priority, origin and ``_dd.p.*`` tags; other vendors are kept for
+    re-injection). ``sampled=None`` (no decision upstream) leaves the
+    priority to the ``dd=`` member, or undecided."""
+    traceparent = _ctrace._prop_format_traceparent(
+        trace_id >> 64, trace_id & _MAX_UINT_64BITS, span_id, bool(sampled))
+    headers = {_HTTP_HEADER_TRACEPARENT: traceparent}
+    if tracestate:
+        headers[_HTTP_HEADER_TRACESTATE] = tracestate
+    args = _extract_tracecontext(headers)
+    if args is None:
+        return Context()
+    if sampled is None:
+        args["sampling_priority"] = args["dd_priority"]
+    return Context(trace_id=args["trace_id"], span_id=args["span_id"],
+                   sampling_priority=args["sampling_priority"], dd_origin=args["dd_origin"],
+                   meta=args["meta"])
+
+
+def _restart_links(style: str, args: dict) -> List[dict]:
+    """DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT=restart: the upstream context
+    becomes a span link of the new trace's root (Span.set_link arguments,
+    which spans started from the Context apply)."""
+    if not args["trace_id"] or not args["span_id"]:
+        return []
+    priority = args["sampling_priority"]
+    tracestate = (args["meta"].get(_W3C_TRACESTATE_KEY, "")
+                  if style == _PROPAGATION_STYLE_W3C_TRACECONTEXT else None)
+    return [{"trace_id": args["trace_id"], "span_id": args["span_id"], "tracestate": tracestate,
+             "flags": 1 if priority and priority > 0 else 0,
+             "attributes": {"reason": "propagation_behavior_extract", "context_headers": style}}]
+
+
 class HTTPPropagator:
     """Injects a trace's context into HTTP headers and extracts it back,
     in the styles configured by DD_TRACE_PROPAGATION_STYLE*."""
@@ -428,9 +487,9 @@ class HTTPPropagator:
             _inject_baggage(ctx, headers)
         if not ctx.trace_id or not ctx.span_id:
             return
-        tags = _propagated_tags(ctx, span)
+        tags, error = _propagated_tags(ctx, span)
         if PROPAGATION_STYLE_DATADOG in config.inject:
-            _inject_datadog(ctx, tags, headers)
+            _inject_datadog(ctx, tags, error, headers)
         if PROPAGATION_STYLE_B3_MULTI in config.inject:
             _inject_b3multi(ctx, headers)
         if PROPAGATION_STYLE_B3_SINGLE in config.inject:
@@ -450,7 +509,7 @@ class HTTPPropagator:
 
     @staticmethod
     def _extract(headers) -> Context:
-        if not headers or not config.extract:
+        if not headers or not config.extract or config.behavior_extract == "ignore":
             return Context()
         normalized = {}
         for name, value in headers.items():
@@ -471,6 +530,8 @@ class HTTPPropagator:
         if not found:
             return Context(baggage=baggage)
         args = _resolve(found)
+        if config.behavior_extract == "restart":
+            return Context(baggage=baggage, span_links=_restart_links(found[0][0], args))
         return Context(trace_id=args["trace_id"], span_id=args["span_id"],
                        sampling_priority=args["sampling_priority"], dd_origin=args["dd_origin"],
                        meta=args["meta"], baggage=baggage)

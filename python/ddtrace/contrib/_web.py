@@ -1,0 +1,112 @@
+"""The spans web framework integrations (WSGI, Flask, Django) make,
+written once:
+
+- ``start_span``: a span of the integration, with the service it
+  resolves to (given at creation: the core tags ``version`` only on the
+  application's own service), ``_dd.svc_src`` and ``component``;
+- ``traced_call``: the user's function (a view, a hook, a middleware)
+  inside such a span; its exception is recorded, unless of a type the
+  framework uses for control flow (``NotFound``, ``Http404``), and
+  re-raised unchanged. The span's own setup runs under ``safety.guard``.
+"""
+import sys
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from ddtrace import config
+from ddtrace._tracer import tracer
+from ddtrace.contrib import _code_origin, _safety, trace_utils
+
+
+#: (integration config, the settings its service depends on) -> (service
+#: the span is created with, the tags every span of it starts with:
+#: ``_dd.svc_src`` and ``component``): resolving them costs
+#: more than the span itself, and a request makes a dozen spans of one
+#: integration. Bounded: cleared when a program keeps changing services.
+_resolved: Dict[tuple, Tuple[Optional[str], Dict[str, str]]] = {}
+
+
+def _service_key(int_config: Any) -> tuple:
+    mapping = config.service_mapping
+    return (id(int_config), int_config.get("service"), int_config.get("service_name"),
+            config._user_service, id(mapping), len(mapping))
+
+
+def start_span(name: str, int_config: Any, span_type: Optional[str] = None,
+               resource: Optional[str] = None, child_of: Any = None) -> Any:
+    """An active span of the integration, child of the active span or of
+    ``child_of``."""
+    key = _service_key(int_config)
+    known = _resolved.get(key)
+    service = trace_utils.int_service(None, int_config) if known is None else None
+    mapped = trace_utils.mapped_service(service) if known is None else known[0]
+    if child_of is not None:
+        span = tracer.start_span(name, child_of=child_of, activate=True, span_type=span_type, service=mapped)
+    else:
+        span = tracer.trace(name, span_type=span_type, service=mapped)
+    try:  # (inline, not finished_on_failure: this runs for every span)
+        if resource is not None:
+            span.resource = resource
+        if known is None:
+            trace_utils.set_service_and_source(span, service, int_config)
+            span.set_tag("component", int_config.integration_name)
+            if len(_resolved) > 64:
+                _resolved.clear()
+            first_tags = {"component": int_config.integration_name}
+            source = span.get_tag("_dd.svc_src")
+            if source:
+                first_tags["_dd.svc_src"] = source
+            _resolved[key] = (mapped, first_tags)
+        else:
+            span.set_tags(known[1])
+    except BaseException:
+        span.finish()
+        raise
+    return span
+
+
+class finished_on_failure:
+    """``with finished_on_failure(*spans):`` finishes ``spans`` (last
+    first) if the block raises, then lets the exception go on: a span left
+    open by a failure halfway through its setup would stay active and
+    adopt the next request on the thread."""
+
+    __slots__ = ("spans",)
+
+    def __init__(self, *spans: Any) -> None:
+        self.spans = spans
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            for span in reversed(self.spans):
+                span.finish()
+        return False
+
+
+def traced_call(int_config: Any, wrapped: Callable, args: Any, kwargs: Any, name: str,
+                resource: Optional[str] = None, ignored: tuple = (),
+                origin: Optional[_code_origin.Location] = None,
+                tags: Optional[Dict[str, str]] = None) -> Any:
+    """``wrapped(*args, **kwargs)`` inside a ``name`` span; ``origin``
+    names the code of an entry point (a view) on it and on the root."""
+    span = None
+    try:  # (inline, not _safety.guard: this runs for every span)
+        span = start_span(name, int_config, resource=resource)
+        if tags:
+            span.set_tags(tags)
+        if origin is not None:
+            _code_origin.tag(span, tracer.current_root_span(), origin)
+    except Exception:
+        _safety.failed(int_config.integration_name, sys.exc_info())
+    if span is None:
+        return wrapped(*args, **kwargs)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as exc:
+        if not isinstance(exc, ignored):
+            span.set_exc_info(*sys.exc_info())
+        raise
+    finally:
+        span.finish()

@@ -1,0 +1,240 @@
+"""Tracing a WSGI request, shared by ``DDWSGIMiddleware`` and Flask.
+
+One request is four spans, as ddtrace makes them:
+
+- the request span (``wsgi.request``, ``flask.request``), type ``web``,
+  the local root, child of the distributed context of the incoming
+  headers; it carries the HTTP tags and the status the app answered;
+- the application span, the call of the WSGI app itself;
+- the start_response span (generic middleware only), inside the app;
+- the response span, from the app's return until the server closes the
+  response iterable (the body may be streamed long after the app
+  returned); closing it finishes the request span.
+
+The user's app is always called, and its exceptions go through
+unchanged; the tracing around it runs under ``safety.guard`` so that a
+failure of ours costs spans, never the request.
+"""
+import sys
+from typing import Any, Callable, Dict, Iterable, Mapping
+from urllib.parse import quote
+
+import wrapt
+
+from ddtrace import config
+from ddtrace._tracer import tracer
+from ddtrace.contrib import _safety, _web, trace_utils
+from ddtrace.ext import SpanKind, SpanTypes
+
+config._add("wsgi", dict(_default_service="wsgi", distributed_tracing=True))
+
+
+def get_request_headers(environ: Mapping[str, Any]) -> Dict[str, str]:
+    """The request's headers from ``HTTP_*`` keys, named as sent
+    (``HTTP_X_REQUEST_ID`` -> ``X-Request-Id``), plus the two PEP 3333
+    keeps without the prefix."""
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").title()] = value
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").title()] = environ[key]
+    return headers
+
+
+def construct_url(environ: Mapping[str, Any]) -> str:
+    """The request's URL as PEP 3333 rebuilds it, preferring the raw
+    request line the server kept (``RAW_URI``/``REQUEST_URI``) so that
+    percent-escapes and non-UTF-8 bytes read as the client sent them."""
+    url = environ.get("wsgi.url_scheme", "http") + "://"
+    if environ.get("HTTP_HOST"):
+        url += environ["HTTP_HOST"]
+    else:
+        url += environ.get("SERVER_NAME", "")
+        port = environ.get("SERVER_PORT", "")
+        default = "443" if environ.get("wsgi.url_scheme") == "https" else "80"
+        if port and port != default:
+            url += ":" + port
+    script_name = environ.get("SCRIPT_NAME") or ""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if raw:
+        if script_name.rstrip("/") and not raw.startswith(script_name.rstrip("/") + "/"):
+            url += quote(script_name)
+        url += raw
+        if environ.get("QUERY_STRING") and "?" not in raw:
+            url += "?" + environ["QUERY_STRING"]
+    else:
+        url += quote(script_name) + quote(environ.get("PATH_INFO") or "")
+        if environ.get("QUERY_STRING"):
+            url += "?" + environ["QUERY_STRING"]
+    return url
+
+
+class _TracedIterable(wrapt.ObjectProxy):
+    """The app's response iterable; closing it (the server always does)
+    finishes the response span, then the request span."""
+
+    def __init__(self, wrapped: Iterable, middleware: "_DDWSGIMiddlewareBase",
+                 request_span: Any, response_span: Any) -> None:
+        super().__init__(wrapped)
+        self._self_middleware = middleware
+        self._self_request_span = request_span
+        self._self_response_span = response_span
+        self._self_iterator = None
+
+    def __iter__(self):
+        self._self_iterator = iter(self.__wrapped__)
+        return self
+
+    def __next__(self):
+        if self._self_iterator is None:
+            self._self_iterator = iter(self.__wrapped__)
+        try:
+            return next(self._self_iterator)
+        except StopIteration:
+            raise
+        except BaseException:
+            with _safety.guard(self._self_middleware._config.integration_name):
+                self._self_response_span.set_exc_info(*sys.exc_info())
+                self._self_request_span.set_exc_info(*sys.exc_info())
+            self._finish()
+            raise
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.__wrapped__, "close"):
+                self.__wrapped__.close()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        with _safety.guard(self._self_middleware._config.integration_name):
+            self._self_response_span.finish()
+            self._self_request_span.finish()
+
+    def __del__(self) -> None:
+        # a server that never closes the iterable still ends the request
+        self._finish()
+
+
+class _DDWSGIMiddlewareBase:
+    """The request, application and response spans around a WSGI app.
+    Subclasses name the spans and add their own tags in the hooks."""
+
+    _request_span_name = "wsgi.request"
+    _application_span_name = "wsgi.application"
+    _response_span_name = "wsgi.response"
+
+    def __init__(self, application: Callable, int_config: Any, app_is_iterator: bool = False) -> None:
+        self.app = application
+        self._config = int_config
+        self.app_is_iterator = app_is_iterator
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable:
+        name = self._config.integration_name
+        request_span = app_span = None
+        with _safety.guard(name):
+            request_span, app_span = self._start_request(environ)
+        if request_span is None:
+            return self.app(environ, start_response)
+        try:
+            result = self.app(environ, self._intercept_start_response(start_response, request_span))
+        except BaseException:
+            with _safety.guard(name):
+                app_span.set_exc_info(*sys.exc_info())
+                app_span.finish()
+                self._request_span_modifier(request_span, environ)
+                request_span.set_exc_info(*sys.exc_info())
+                request_span.finish()
+            raise
+        response_span = None
+        with _safety.guard(name):
+            app_span.finish()
+            self._request_span_modifier(request_span, environ)
+            response_span = _web.start_span(self._response_span_name, self._config, child_of=request_span)
+            self._response_span_modifier(response_span, result)
+        if response_span is None:
+            return result
+        return _TracedIterable(result, self, request_span, response_span)
+
+    def _start_request(self, environ: Dict[str, Any]):
+        headers = get_request_headers(environ)
+        trace_utils.activate_distributed_headers(
+            tracer, int_config=self._config, request_headers={k.lower(): v for k, v in headers.items()})
+        request_span = _web.start_span(self._request_span_name, self._config, span_type=SpanTypes.WEB)
+        with _web.finished_on_failure(request_span):
+            request_span.set_tag("span.kind", SpanKind.SERVER)
+            self._set_request_http_meta(request_span, environ, headers)
+            app_span = _web.start_span(self._application_span_name, self._config)
+        with _web.finished_on_failure(request_span, app_span):
+            self._request_started(environ, request_span, app_span)
+        return request_span, app_span
+
+    def _request_started(self, environ: Dict[str, Any], request_span: Any, app_span: Any) -> None:
+        """Tags the request span when both spans exist."""
+
+    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str]) -> None:
+        # The headers go as sent (``User-Agent``): ddtrace's WSGI middleware
+        # tags no user agent, only the headers DD_TRACE_HEADER_TAGS names.
+        trace_utils.set_http_meta(request_span, self._config, method=environ.get("REQUEST_METHOD"),
+                                  url=construct_url(environ), query=environ.get("QUERY_STRING"),
+                                  request_headers=headers)
+
+    def _intercept_start_response(self, start_response: Callable, request_span: Any) -> Callable:
+        def traced_start_response(status: str, headers: Any, exc_info: Any = None):
+            with _safety.guard(self._config.integration_name):
+                self._on_start_response(request_span, status, headers)
+            return self._traced_start_response(start_response, status, headers, exc_info)
+        return traced_start_response
+
+    def _on_start_response(self, request_span: Any, status: str, headers: Any) -> None:
+        code, _, message = str(status).partition(" ")
+        trace_utils.set_http_meta(request_span, self._config, status_code=code,
+                                  status_msg=message or None, response_headers=dict(headers or ()))
+
+    def _traced_start_response(self, start_response: Callable, status: str, headers: Any, exc_info: Any):
+        return start_response(status, headers, exc_info)
+
+    # hooks -------------------------------------------------------------------------
+    def _request_span_modifier(self, request_span: Any, environ: Dict[str, Any]) -> None:
+        """Tags the request span once the app has run."""
+
+    def _response_span_modifier(self, response_span: Any, result: Any) -> None:
+        """Tags the response span."""
+
+
+def default_wsgi_span_modifier(span: Any, environ: Dict[str, Any]) -> None:
+    span.resource = "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+
+
+class DDWSGIMiddleware(_DDWSGIMiddlewareBase):
+    """WSGI middleware tracing ``application``.
+
+    :param application: the WSGI application
+    :param tracer: ignored (ddtrace deprecated it: the global tracer is used)
+    :param span_modifier: ``f(request_span, environ)``, by default the
+        resource ``METHOD PATH_INFO``
+    :param app_is_iterator: the app is an iterator of chunks
+    """
+
+    def __init__(self, application: Callable, tracer: Any = None,
+                 span_modifier: Callable = default_wsgi_span_modifier, app_is_iterator: bool = False) -> None:
+        super().__init__(application, config.wsgi, app_is_iterator=app_is_iterator)
+        self.span_modifier = span_modifier
+
+    def _traced_start_response(self, start_response, status, headers, exc_info):
+        span = None
+        with _safety.guard("wsgi"):
+            span = _web.start_span("wsgi.start_response", self._config, span_type=SpanTypes.WEB)
+            span.set_tag("span.kind", SpanKind.SERVER)
+        if span is None:
+            return start_response(status, headers, exc_info)
+        with span:
+            return start_response(status, headers, exc_info)
+
+    def _request_span_modifier(self, request_span, environ):
+        self.span_modifier(request_span, environ)
+
+    def _response_span_modifier(self, response_span, result):
+        response_span.set_tag("result_class", type(result).__name__)
