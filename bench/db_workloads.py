@@ -1,36 +1,43 @@
 """Data-layer workloads, run in a child process by bench_db.py.
 
-    python db_workloads.py --mode {untraced,traced} --pg-dsn DSN --redis-port N \
-        --iterations N --samples N
+    python db_workloads.py --pg-dsn DSN --redis-port N --iterations N --samples N
 
-Prints one JSON object on stdout: {op: [ns per call, one per sample]}.
-Imports only the standard library, the drivers and (when traced) the
-``ddtrace`` of its virtualenv, so the same file runs in .venv (ctrace) and
-.venv-ddtrace (the real ddtrace). Traced means ``ddtrace.patch(...)`` of the
-three libraries; each call is a trace of its own, as a query outside any
-request would be.
+Prints one JSON object on stdout: {op: {"untraced": [ns per call, ...],
+"traced": [...]}}, the two alternating sample by sample in this one
+process, so both see the same machine and the same server. Imports only
+the standard library, the drivers and the ``ddtrace`` of its virtualenv,
+so the same file runs in .venv (ctrace) and .venv-ddtrace (the real
+ddtrace). Untraced clients are made before ``ddtrace.patch(...)`` (a Redis
+command calls the unpatched ``execute_command``); traced ones after. Each
+traced call is a trace of its own, as a query outside any request would be.
 """
 import argparse
 import json
+import sqlite3
 import time
+
+import psycopg2
+import redis
 
 perf_counter_ns = time.perf_counter_ns
 OPS = ("sqlite3", "postgres", "redis")
 
 
 def clients(pg_dsn, redis_port):
-    import sqlite3
-
-    import psycopg2
-    import redis
-    sqlite_cursor = sqlite3.connect(":memory:").cursor()
-    pg_cursor = psycopg2.connect(pg_dsn).cursor()
+    """{op: (untraced call, traced call)}."""
+    import ddtrace
+    raw_sqlite = sqlite3.connect(":memory:").cursor()
+    raw_pg = psycopg2.connect(pg_dsn).cursor()
+    raw_execute_command = redis.Redis.execute_command
     cache = redis.Redis(host="127.0.0.1", port=redis_port)
     cache.set("k", "v")
+    ddtrace.patch(sqlite3=True, psycopg=True, redis=True)
+    traced_sqlite = sqlite3.connect(":memory:").cursor()
+    traced_pg = psycopg2.connect(pg_dsn).cursor()
     return {
-        "sqlite3": lambda: sqlite_cursor.execute("SELECT 1"),
-        "postgres": lambda: pg_cursor.execute("SELECT 1"),
-        "redis": lambda: cache.get("k"),
+        "sqlite3": (lambda: raw_sqlite.execute("SELECT 1"), lambda: traced_sqlite.execute("SELECT 1")),
+        "postgres": (lambda: raw_pg.execute("SELECT 1"), lambda: traced_pg.execute("SELECT 1")),
+        "redis": (lambda: raw_execute_command(cache, "GET", "k"), lambda: cache.execute_command("GET", "k")),
     }
 
 
@@ -43,20 +50,21 @@ def sample(call, iterations):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=("untraced", "traced"), required=True)
     ap.add_argument("--pg-dsn", required=True)
     ap.add_argument("--redis-port", type=int, required=True)
     ap.add_argument("--iterations", type=int, default=500)
     ap.add_argument("--samples", type=int, default=5)
     a = ap.parse_args()
-    if a.mode == "traced":
-        import ddtrace
-        ddtrace.patch(sqlite3=True, psycopg=True, redis=True)
     calls = clients(a.pg_dsn, a.redis_port)
     result = {}
     for op in OPS:
-        sample(calls[op], max(1, a.iterations // 5))       # warm-up
-        result[op] = [sample(calls[op], a.iterations) for _ in range(a.samples)]
+        untraced, traced = calls[op]
+        sample(untraced, max(1, a.iterations // 5))       # warm-up
+        sample(traced, max(1, a.iterations // 5))
+        result[op] = {"untraced": [], "traced": []}
+        for _ in range(a.samples):
+            result[op]["untraced"].append(sample(untraced, a.iterations))
+            result[op]["traced"].append(sample(traced, a.iterations))
     print(json.dumps(result))
 
 

@@ -1,8 +1,7 @@
-"""One request, one trace across processes: a web request that queries
-PostgreSQL, uses Redis and queues a Celery task, handled by a web process
-and a real Celery worker, both under ddtrace-run, gives one connected
-trace. (The web span is a manual root in an http.server handler: the Flask
-integration is not on main yet.)"""
+"""One request, one trace across processes: a request to a Flask app that
+queries PostgreSQL, uses Redis and queues a Celery task, handled by the web
+process and a real Celery worker, both under ddtrace-run (which traces
+Flask, psycopg2, redis and Celery), gives one connected trace."""
 import time
 import urllib.request
 
@@ -26,17 +25,24 @@ def test_a_request_that_queries_caches_and_queues_is_one_trace_across_web_and_wo
                 assert reply.read() == b"21"
             assert _celery_run_arrived(agent)
         traces = data_apps.joined_by_trace(agent.traces())
-    [request] = [t for t in traces if any(s["name"] == "web.request" for s in t)]
+    [request] = [t for t in traces if any(s["name"] == "flask.request" for s in t)]
     by_id = {s["span_id"]: s for s in request}
-    parent = {s["name"]: by_id.get(s["parent_id"], {}).get("name") for s in request}
-    assert parent["web.request"] is None
-    assert parent["postgres.query"] == "web.request"
-    assert parent["celery.apply"] == "web.request"
-    assert parent["celery.run"] == "celery.apply"                 # in the worker, same trace
+    root = [s for s in request if s["parent_id"] == 0]
+    assert [(s["name"], s["resource"]) for s in root] == [("flask.request", "GET /order")]
+
+    def request_span_of(span):      # the flask.request span above a span, through its parents
+        while span["parent_id"] in by_id and span["name"] != "flask.request":
+            span = by_id[span["parent_id"]]
+        return span["name"]
+    [query] = [s for s in request if s["name"] == "postgres.query"]
+    [apply] = [s for s in request if s["name"] == "celery.apply"]
+    [run] = [s for s in request if s["name"] == "celery.run"]
+    assert request_span_of(query) == request_span_of(apply) == "flask.request"
+    assert by_id[run["parent_id"]] is apply                       # in the worker, same trace
     [count] = [s for s in request if s["resource"] == "INCRBY" and s["metrics"].get("out.redis_db") == 5]
-    assert by_id[count["parent_id"]]["name"] == "web.request"     # the app's own Redis
+    assert request_span_of(count) == "flask.request"               # the app's own Redis
     pids = {s["name"]: s["metrics"].get("process_id") for s in request if "process_id" in s["metrics"]}
-    assert pids["web.request"] != pids["celery.run"]              # two processes, one trace
+    assert pids["flask.request"] != pids["celery.run"]            # two processes, one trace
 
 
 def _celery_run_arrived(agent):

@@ -9,7 +9,7 @@ application sees the very result or exception redis-py gives, and the span
 records the exception."""
 import os
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import redis
 
@@ -84,20 +84,22 @@ def _tags(raw_command: str, instance: Any) -> Dict[str, Any]:
     return tags
 
 
-def _command_span(instance: Any, args: tuple) -> Optional[Any]:
+def _command_span(instance: Any, args: tuple) -> Tuple[Optional[Any], str]:
+    """The span of a command and the command's name ("" with no span)."""
     # on every command: try/except, not the guard's generator, and the
     # config read by subscript (an IntegrationConfig attribute goes through
     # a Python __getattr__)
     cfg = _config
     try:
         query = stringify_cache_args(args, cmd_max_len=cfg["cmd_max_length"])
-        resource = query.split(" ", 1)[0] if cfg["resource_only_command"] else query
+        command = query.split(" ", 1)[0]
         tags = _tags(query, instance)
         tags[redisx.ARGS_LEN] = len(args)      # an int: a metric
     except Exception:
         _safety.failed("redis")
-        return None
-    return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags)
+        return None, ""
+    resource = command if cfg["resource_only_command"] else query
+    return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags), command
 
 
 def _pipeline_span(instance: Any) -> Optional[Any]:
@@ -115,34 +117,26 @@ def _pipeline_span(instance: Any) -> Optional[Any]:
     return start_span(cfg, redisx.CMD, resource, SpanTypes.REDIS, tags)
 
 
-def _command_name(args: tuple) -> str:
-    name = args[0] if args else ""
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", errors="backslashreplace")
-    return str(name).split(" ", 1)[0]
-
-
-def _finish_command(span: Any, args: tuple, exc_info: Any, result: Any) -> None:
+def _finish_command(span: Any, command: str, exc_info: Any, result: Any) -> None:
     count = None
-    try:
-        command = _command_name(args)
-        if command in ROW_RETURNING_COMMANDS:
+    if command in ROW_RETURNING_COMMANDS:
+        try:
             count = 0 if exc_info is not None else row_count(command, result)
-    except Exception:
-        _safety.failed("redis")
+        except Exception:
+            _safety.failed("redis")
     finish_span(span, _config, exc_info, count)
 
 
 def _traced_execute_command(wrapped, instance, args, kwargs):
-    span = _command_span(instance, args)
+    span, command = _command_span(instance, args)
     if span is None:
         return wrapped(*args, **kwargs)
     try:
         result = wrapped(*args, **kwargs)
     except BaseException:
-        _finish_command(span, args, sys.exc_info(), None)
+        _finish_command(span, command, sys.exc_info(), None)
         raise
-    _finish_command(span, args, None, result)
+    _finish_command(span, command, None, result)
     return result
 
 
@@ -151,15 +145,15 @@ def _traced_execute_pipeline(wrapped, instance, args, kwargs):
 
 
 async def _traced_async_execute_command(wrapped, instance, args, kwargs):
-    span = _command_span(instance, args)
+    span, command = _command_span(instance, args)
     if span is None:
         return await wrapped(*args, **kwargs)
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException:
-        _finish_command(span, args, sys.exc_info(), None)
+        _finish_command(span, command, sys.exc_info(), None)
         raise
-    _finish_command(span, args, None, result)
+    _finish_command(span, command, None, result)
     return result
 
 
