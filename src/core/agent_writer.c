@@ -920,9 +920,10 @@ int ct_agent_writer_rate(ct_writer *writer, const char *service,
         return CT_ENOENT;
     agent_writer *w = (agent_writer *)writer;
     pthread_mutex_lock(&w->rates_lock);
+    /* the exact key only: ddtrace 4.x applies no rate to a service the
+     * agent did not name (the trace keeps the default mechanism, -0),
+     * where 2.x fell back to the "service:,env:" rate */
     int rc = find_rate(&w->rates, service ? service : "", env ? env : "", rate);
-    if (rc != CT_OK)
-        rc = find_rate(&w->rates, "", "", rate);
     pthread_mutex_unlock(&w->rates_lock);
     return rc;
 }

@@ -38,8 +38,8 @@ ct_writer *ct_agent_writer_new_with(const ct_config *config,
                                     void *factory_arg, int *rc);
 
 /* The agent's sampling rate for (service, env), either NULL meaning "":
- * the rate of "service:<service>,env:<env>", else of the default key
- * "service:,env:". CT_OK with *rate set, or CT_ENOENT when the agent gave
+ * the rate of exactly "service:<service>,env:<env>", as ddtrace 4.x reads
+ * rate_by_service (the default key "service:,env:" is no fallback). CT_OK with *rate set, or CT_ENOENT when the agent gave
  * none (yet) or writer is not an agent writer. Thread-safe, does not wait on
  * the writer thread beyond a short mutex; can't fail otherwise. */
 int ct_agent_writer_rate(ct_writer *writer, const char *service,

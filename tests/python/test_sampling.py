@@ -289,3 +289,36 @@ def test_constants_match_ddtrace():
             if name.startswith("_") and not name.startswith(("_SAMPLING", "_ORIGIN")):
                 continue
             assert getattr(constants, name) == value, name
+
+
+DEFAULT_KEY_SCRIPT = """
+    import json
+    from ddtrace import tracer
+    tracer.trace("warmup").finish()
+    tracer.flush()
+    import time; time.sleep(0.5)      # the reply carries rate_by_service
+    for i in range(20):
+        tracer.trace("op").finish()
+"""
+
+
+@needs_ddtrace
+def test_the_agents_default_key_is_no_fallback_as_in_ddtrace_4():
+    # An agent naming only "service:,env:" decides nothing for service
+    # "svc" in ddtrace 4.16: its traces keep the default mechanism (-0)
+    # and are all kept; ctrace reads rate_by_service the same way.
+    def decisions(python):
+        with RecordingAgent() as agent:
+            agent.rates = {"service:,env:": 0.0001}
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "_CT_"))}
+            env.update({"DD_SERVICE": "svc", "DD_TRACE_AGENT_URL": agent.url,
+                        "DD_TRACE_WRITER_INTERVAL_SECONDS": "0.05",
+                        "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
+                        "DD_REMOTE_CONFIGURATION_ENABLED": "false"})
+            subprocess.run([python, "-c", textwrap.dedent(DEFAULT_KEY_SCRIPT)], env=env,
+                           check=True, capture_output=True, timeout=60)
+            spans = [s for s in agent.wait_for_spans(21) if s["name"] == "op"]
+        return sorted((s["meta"].get("_dd.p.dm"), s["metrics"].get("_sampling_priority_v1"))
+                      for s in spans)
+    theirs, ours = decisions(DDTRACE_PYTHON), decisions(sys.executable)
+    assert ours == theirs == [("-0", 1.0)] * 20
