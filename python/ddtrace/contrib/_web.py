@@ -27,6 +27,7 @@ _resolved: Dict[tuple, Tuple[Optional[str], Optional[str], Dict[str, str]]] = {}
 
 
 def _service_key(int_config: Any) -> tuple:
+    # (start_span and traced_call build the same key inline: keep the three alike)
     mapping = config.service_mapping
     return (id(int_config), int_config.get("service"), int_config.get("service_name"),
             config._user_service, id(mapping), len(mapping))
@@ -105,8 +106,21 @@ def traced_call(int_config: Any, wrapped: Callable, args: Any, kwargs: Any, name
     """``wrapped(*args, **kwargs)`` inside a ``name`` span; ``origin``
     names the code of an entry point (a view) on it and on the root."""
     span = None
-    try:  # (inline, not _safety.guard: this runs for every span)
-        span = start_span(name, int_config, resource=resource)
+    try:  # (inline, not _safety.guard, nor start_span: a frame per span)
+        mapping = config.service_mapping
+        known = _resolved.get((id(int_config), int_config.get("service"), int_config.get("service_name"),
+                               config._user_service, id(mapping), len(mapping)))
+        if known is None:
+            known = resolved_service(int_config)
+        span = tracer.trace(name, service=known[1])
+        try:
+            if resource is not None:
+                span.resource = resource
+            span.set_tags(known[2])
+        except BaseException:  # (as start_span: a span half set up is not left active)
+            span.finish()
+            span = None
+            raise
         if tags:
             span.set_tags(tags)
         if origin is not None:

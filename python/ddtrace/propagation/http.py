@@ -523,16 +523,24 @@ class HTTPPropagator:
     def extract(headers: Mapping[str, Any]) -> Context:
         """A new Context from ``headers`` (an empty one when they carry no
         valid trace). Never raises."""
+        context = HTTPPropagator._extract_carried(headers)
+        return context if context is not None else Context()
+
+    @staticmethod
+    def _extract_carried(headers: Mapping[str, Any]) -> Optional[Context]:
+        """``extract``, but None where it would make an empty Context
+        because no configured style's header is there: integrations skip
+        the Context on most requests. Never raises."""
         try:
             return HTTPPropagator._extract(headers)
         except Exception:
             log.debug("error while extracting propagation headers", exc_info=True)
-            return Context()
+            return None
 
     @staticmethod
-    def _extract(headers) -> Context:
+    def _extract(headers) -> Optional[Context]:
         if not headers or not config.extract or config.behavior_extract == "ignore":
-            return Context()
+            return None
         normalized = {}
         for name, value in headers.items():
             if type(name) is not str:  # (inline for str: a request has a dozen headers)
@@ -541,7 +549,7 @@ class HTTPPropagator:
                     continue
             normalized[name.lower()] = value
         if not _carries_propagation(normalized):
-            return Context(baggage={})
+            return None
         found: List[Tuple[str, dict]] = []
         for style in config.extract:
             extractor = _EXTRACTORS.get(style)

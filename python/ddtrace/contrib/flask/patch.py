@@ -160,13 +160,13 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
         request_span.set_tag("flask.version", _FLASK_VERSION)
         environ[_ENVIRON_KEY] = (request_span, app_span)
 
-    def _set_request_http_meta(self, request_span, environ, headers):
+    def _set_request_http_meta(self, request_span, environ, headers, lowered):
         query = environ.get("QUERY_STRING") or ""
         url = _base_url(environ)
         trace_utils.set_http_meta(
             request_span, self._config, method=environ.get("REQUEST_METHOD"),
             url=url + ("?" + query if query else ""), query=query,
-            request_headers={k.lower(): v for k, v in headers.items()})
+            request_headers=lowered)
 
     def _on_start_response(self, request_span, status, headers):
         code = str(status).partition(" ")[0]

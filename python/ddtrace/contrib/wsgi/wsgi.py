@@ -170,13 +170,13 @@ class _DDWSGIMiddlewareBase:
 
     def _start_request(self, environ: Dict[str, Any]):
         headers = get_request_headers(environ)
-        trace_utils.activate_distributed_headers(
-            tracer, int_config=self._config, request_headers={k.lower(): v for k, v in headers.items()})
+        lowered = {k.lower(): v for k, v in headers.items()}
+        trace_utils.activate_distributed_headers(tracer, int_config=self._config, request_headers=lowered)
         request_span = _web.start_span(self._request_span_name, self._config, span_type=SpanTypes.WEB)
         app_span = None
         try:  # (not finished_on_failure: this runs for every request)
             request_span.set_tag("span.kind", SpanKind.SERVER)
-            self._set_request_http_meta(request_span, environ, headers)
+            self._set_request_http_meta(request_span, environ, headers, lowered)
             app_span = _web.start_span(self._application_span_name, self._config)
             self._request_started(environ, request_span, app_span)
         except BaseException:
@@ -190,7 +190,10 @@ class _DDWSGIMiddlewareBase:
     def _request_started(self, environ: Dict[str, Any], request_span: Any, app_span: Any) -> None:
         """Tags the request span when both spans exist."""
 
-    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str]) -> None:
+    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str],
+                               lowered: Dict[str, str]) -> None:
+        """``headers`` as sent, ``lowered`` with lowercase names (shared:
+        do not change it)."""
         # The headers go as sent (``User-Agent``): ddtrace's WSGI middleware
         # tags no user agent, only the headers DD_TRACE_HEADER_TAGS names.
         trace_utils.set_http_meta(request_span, self._config, method=environ.get("REQUEST_METHOD"),
