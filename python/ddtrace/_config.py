@@ -175,13 +175,13 @@ class IntegrationConfig(dict):
         ``DD_TRACE_HTTP_CLIENT_TAG_QUERY_STRING``."""
         if not self.global_config._http_tag_query_string:
             return False
-        value = self.get("default_http_tag_query_string") or os.environ.get(
-            "DD_HTTP_SERVER_TAG_QUERY_STRING", "true")
+        value = self.get("default_http_tag_query_string") or self.global_config._http_server_tag_query_string
         return str(value).lower() not in ("false", "0")
 
     @property
     def is_header_tracing_configured(self) -> bool:
-        return self.http.is_header_tracing_configured or self.global_config._http.is_header_tracing_configured
+        # (the two HttpConfig properties, inline: every request span asks)
+        return bool(self.http._header_tags or self.global_config._http._header_tags)
 
     def _header_tag_name(self, header_name: str) -> Optional[str]:
         name = self.http._header_tag_name(header_name)
@@ -220,7 +220,10 @@ class _HTTPServerConfig:
         return self._error_ranges
 
     def is_error_code(self, status_code: int) -> bool:
-        return any(low <= status_code <= high for low, high in self._error_ranges)
+        for low, high in self._error_ranges:  # (a loop, not any(): asked once per request)
+            if low <= status_code <= high:
+                return True
+        return False
 
 
 def _deep_merge(source: Dict[str, Any], destination: Dict[str, Any]) -> Dict[str, Any]:
@@ -246,6 +249,7 @@ class Config:
         self._http = HttpConfig(header_tags=parse_tags_str(os.environ.get("DD_TRACE_HEADER_TAGS")))
         self.http_server = self._http_server = _HTTPServerConfig()
         self._http_client_tag_query_string = os.environ.get("DD_TRACE_HTTP_CLIENT_TAG_QUERY_STRING", "true")
+        self._http_server_tag_query_string = os.environ.get("DD_HTTP_SERVER_TAG_QUERY_STRING", "true")
         self._dbm_propagation_mode = os.environ.get("DD_DBM_PROPAGATION_MODE", "disabled").strip().lower()
         self._peer_service_defaults = _env_bool("DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED", False)
         self._remove_integration_service_names = _env_bool(

@@ -101,8 +101,10 @@ def _inferred_service(argv: Optional[List[str]] = None) -> Optional[str]:
 #: The default service as ddtrace's config.service holds it (DD_SERVICE,
 #: DD_TAGS' service, else the inferred one; "" when none), found once when
 #: the tracer is made (inference walks directories) and read by every
-#: injected log record.
+#: injected log record. DD_VERSION and DD_ENV, as log records carry them,
+#: are read then too, not once per record.
 _CONFIG_SERVICE = ""
+_LOG_VERSION = _LOG_ENV = ""
 _UNNAMED_SERVICE = "unnamed-python-service"
 
 
@@ -115,7 +117,8 @@ class Tracer(_ctrace.Tracer):
     _instances = 0
 
     def __init__(self) -> None:
-        global _CONFIG_SERVICE
+        global _CONFIG_SERVICE, _LOG_VERSION, _LOG_ENV
+        _LOG_VERSION, _LOG_ENV = os.environ.get("DD_VERSION", ""), os.environ.get("DD_ENV", "")
         inferred = _inferred_service()
         super().__init__(default_service=inferred or _UNNAMED_SERVICE,
                          lang_version=platform.python_version())
@@ -225,8 +228,8 @@ class Tracer(_ctrace.Tracer):
             "dd.trace_id": trace_id,
             "dd.span_id": span_id,
             "dd.service": _CONFIG_SERVICE,
-            "dd.version": os.environ.get("DD_VERSION", ""),
-            "dd.env": os.environ.get("DD_ENV", ""),
+            "dd.version": _LOG_VERSION,
+            "dd.env": _LOG_ENV,
         }
 
     def __repr__(self) -> str:

@@ -275,3 +275,41 @@ def test_style_none_and_env_selection(monkeypatch):
         monkeypatch.delenv("DD_TRACE_PROPAGATION_STYLE_INJECT", raising=False)
         http.config.reload()
     assert http.config.extract == ["datadog", "tracecontext", "baggage"]
+
+
+#: one header set per style, the headers named as in a WSGI environ's lowercase keys
+KEY_HEADER_CASES = {
+    "datadog": {"x-datadog-trace-id": "7", "x-datadog-parent-id": "9"},
+    "tracecontext": {"traceparent": "00-" + "0" * 31 + "7-" + "0" * 15 + "9-01"},
+    "b3multi": {"x-b3-traceid": "7", "x-b3-spanid": "9"},
+    "b3": {"b3": "7-9-1"},
+}
+
+
+@pytest.mark.parametrize("style", sorted(KEY_HEADER_CASES))
+@pytest.mark.parametrize("form", ["lowercase", "wsgi"])
+def test_extract_skips_no_style_whose_key_header_is_present(style, form):
+    """Extraction is skipped when no style's key header is there: each
+    style must still be found by its key header, in both forms it reads,
+    among other styles that find nothing."""
+    from ddtrace.propagation import http
+    from ddtrace.propagation.http import HTTPPropagator
+    headers = KEY_HEADER_CASES[style]
+    if form == "wsgi":
+        headers = {"http_" + k.replace("-", "_"): v for k, v in headers.items()}
+    http.config.extract = [s for s in ["baggage", "datadog", "tracecontext", "b3multi", "b3"] if s != style] + [style]
+    try:
+        ctx = HTTPPropagator.extract(dict(headers, **{"user-agent": "x"}))
+    finally:
+        http.config.reload()
+    assert (ctx.trace_id, ctx.span_id) == (7, 9)
+
+
+def test_extract_without_propagation_headers_gives_a_new_empty_context_each_time():
+    from ddtrace.propagation.http import HTTPPropagator
+    first = HTTPPropagator.extract({"user-agent": "x", "x-datadog-parent-id": "9", "b3-other": "1"})
+    second = HTTPPropagator.extract({"user-agent": "x"})
+    assert first is not second
+    assert (first.trace_id, first.span_id, first.get_all_baggage_items()) == (None, None, {})
+    first.set_baggage_item("k", "v")
+    assert second.get_all_baggage_items() == {}

@@ -17,47 +17,61 @@ from ddtrace._tracer import tracer
 from ddtrace.contrib import _code_origin, _safety, trace_utils
 
 
-#: (integration config, the settings its service depends on) -> (service
-#: the span is created with, the tags every span of it starts with:
-#: ``_dd.svc_src`` and ``component``): resolving them costs
-#: more than the span itself, and a request makes a dozen spans of one
-#: integration. Bounded: cleared when a program keeps changing services.
-_resolved: Dict[tuple, Tuple[Optional[str], Dict[str, str]]] = {}
+#: (integration config, the settings its service depends on) ->
+#: (service it resolves to, the service its spans get after
+#: DD_SERVICE_MAPPING, the tags every span of it starts with: ``component``
+#: and ``_dd.svc_src``): resolving them costs more than the span itself, and
+#: a request makes a dozen spans of one integration. Bounded: cleared when a
+#: program keeps changing services.
+_resolved: Dict[tuple, Tuple[Optional[str], Optional[str], Dict[str, str]]] = {}
 
 
 def _service_key(int_config: Any) -> tuple:
+    # (start_span and traced_call build the same key inline: keep the three alike)
     mapping = config.service_mapping
     return (id(int_config), int_config.get("service"), int_config.get("service_name"),
             config._user_service, id(mapping), len(mapping))
+
+
+def _resolve(key: tuple, int_config: Any) -> Tuple[Optional[str], Optional[str], Dict[str, str]]:
+    service = trace_utils.int_service(None, int_config)
+    mapped, source = trace_utils.service_and_source(service, int_config)
+    tags = {"component": int_config.integration_name}
+    if source:
+        tags["_dd.svc_src"] = source
+    if len(_resolved) > 64:
+        _resolved.clear()
+    known = _resolved[key] = (service, mapped, tags)
+    return known
+
+
+def resolved_service(int_config: Any) -> Tuple[Optional[str], Optional[str], Dict[str, str]]:
+    """``(int_service, the service after DD_SERVICE_MAPPING, first tags)``
+    of the integration under the current settings; the dict is shared:
+    pass it to ``set_tags``, never change it."""
+    key = _service_key(int_config)
+    known = _resolved.get(key)
+    return known if known is not None else _resolve(key, int_config)
 
 
 def start_span(name: str, int_config: Any, span_type: Optional[str] = None,
                resource: Optional[str] = None, child_of: Any = None) -> Any:
     """An active span of the integration, child of the active span or of
     ``child_of``."""
-    key = _service_key(int_config)
+    mapping = config.service_mapping  # (_service_key inline: a call fewer per span)
+    key = (id(int_config), int_config.get("service"), int_config.get("service_name"),
+           config._user_service, id(mapping), len(mapping))
     known = _resolved.get(key)
-    service = trace_utils.int_service(None, int_config) if known is None else None
-    mapped = trace_utils.mapped_service(service) if known is None else known[0]
+    if known is None:
+        known = _resolve(key, int_config)
     if child_of is not None:
-        span = tracer.start_span(name, child_of=child_of, activate=True, span_type=span_type, service=mapped)
+        span = tracer.start_span(name, child_of=child_of, activate=True, span_type=span_type, service=known[1])
     else:
-        span = tracer.trace(name, span_type=span_type, service=mapped)
+        span = tracer.trace(name, span_type=span_type, service=known[1])
     try:  # (inline, not finished_on_failure: this runs for every span)
         if resource is not None:
             span.resource = resource
-        if known is None:
-            trace_utils.set_service_and_source(span, service, int_config)
-            span.set_tag("component", int_config.integration_name)
-            if len(_resolved) > 64:
-                _resolved.clear()
-            first_tags = {"component": int_config.integration_name}
-            source = span.get_tag("_dd.svc_src")
-            if source:
-                first_tags["_dd.svc_src"] = source
-            _resolved[key] = (mapped, first_tags)
-        else:
-            span.set_tags(known[1])
+        span.set_tags(known[2])
     except BaseException:
         span.finish()
         raise
@@ -92,8 +106,21 @@ def traced_call(int_config: Any, wrapped: Callable, args: Any, kwargs: Any, name
     """``wrapped(*args, **kwargs)`` inside a ``name`` span; ``origin``
     names the code of an entry point (a view) on it and on the root."""
     span = None
-    try:  # (inline, not _safety.guard: this runs for every span)
-        span = start_span(name, int_config, resource=resource)
+    try:  # (inline, not _safety.guard, nor start_span: a frame per span)
+        mapping = config.service_mapping
+        known = _resolved.get((id(int_config), int_config.get("service"), int_config.get("service_name"),
+                               config._user_service, id(mapping), len(mapping)))
+        if known is None:
+            known = resolved_service(int_config)
+        span = tracer.trace(name, service=known[1])
+        try:
+            if resource is not None:
+                span.resource = resource
+            span.set_tags(known[2])
+        except BaseException:  # (as start_span: a span half set up is not left active)
+            span.finish()
+            span = None
+            raise
         if tags:
             span.set_tags(tags)
         if origin is not None:

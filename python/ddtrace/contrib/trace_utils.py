@@ -25,6 +25,7 @@ from ddtrace._config import IntegrationConfig, config
 from ddtrace._pin import _PROXY as _PIN_PROXY_TYPE
 from ddtrace._pin import Pin
 from ddtrace.ext import http, net
+from ddtrace.propagation.http import HTTPPropagator
 
 log = logging.getLogger("ddtrace")
 
@@ -327,8 +328,7 @@ def activate_distributed_headers(tracer: Any, int_config: Optional[IntegrationCo
         return
     if not (override or (int_config is not None and distributed_tracing_enabled(int_config))):
         return
-    from ddtrace.propagation.http import HTTPPropagator
-    context = HTTPPropagator.extract(request_headers)
+    context = HTTPPropagator._extract_carried(request_headers)
     if context is None or not (context.trace_id or context._baggage):
         return
     current = tracer.current_trace_context()
@@ -340,5 +340,4 @@ def activate_distributed_headers(tracer: Any, int_config: Optional[IntegrationCo
 def inject_headers(span: Any, headers: Dict[str, str]) -> None:
     """Write ``span``'s context into outgoing ``headers`` in every
     configured propagation style."""
-    from ddtrace.propagation.http import HTTPPropagator
     HTTPPropagator.inject(span, headers)  # a Span: sampling is decided first

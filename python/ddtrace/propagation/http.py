@@ -267,6 +267,28 @@ _EXTRACTORS = {
     PROPAGATION_STYLE_B3_SINGLE: _extract_b3,
 }
 
+#: style -> the header without which its extractor finds nothing, in both
+#: forms ``_header`` reads: most requests carry none, and one lookup per
+#: style then saves every extractor's call.
+_KEY_HEADERS = {
+    style: (name, "http_" + name.replace("-", "_"))
+    for style, name in ((PROPAGATION_STYLE_DATADOG, HTTP_HEADER_TRACE_ID),
+                        (_PROPAGATION_STYLE_W3C_TRACECONTEXT, _HTTP_HEADER_TRACEPARENT),
+                        (PROPAGATION_STYLE_B3_MULTI, _HTTP_HEADER_B3_TRACE_ID),
+                        (PROPAGATION_STYLE_B3_SINGLE, _HTTP_HEADER_B3_SINGLE),
+                        (_PROPAGATION_STYLE_BAGGAGE, _HTTP_HEADER_BAGGAGE))
+}
+
+
+def _carries_propagation(normalized: Dict[str, Any]) -> bool:
+    """Whether ``normalized`` has the key header of a configured style;
+    an unknown style is assumed present (its extractor decides)."""
+    for style in config.extract:
+        names = _KEY_HEADERS.get(style)
+        if names is None or names[0] in normalized or names[1] in normalized:
+            return True
+    return False
+
 
 def _resolve(found: List[Tuple[str, dict]]) -> dict:
     """ddtrace's rule: the first style is primary; a W3C context of the same
@@ -501,21 +523,33 @@ class HTTPPropagator:
     def extract(headers: Mapping[str, Any]) -> Context:
         """A new Context from ``headers`` (an empty one when they carry no
         valid trace). Never raises."""
+        context = HTTPPropagator._extract_carried(headers)
+        return context if context is not None else Context()
+
+    @staticmethod
+    def _extract_carried(headers: Mapping[str, Any]) -> Optional[Context]:
+        """``extract``, but None where it would make an empty Context
+        because no configured style's header is there: integrations skip
+        the Context on most requests. Never raises."""
         try:
             return HTTPPropagator._extract(headers)
         except Exception:
             log.debug("error while extracting propagation headers", exc_info=True)
-            return Context()
+            return None
 
     @staticmethod
-    def _extract(headers) -> Context:
+    def _extract(headers) -> Optional[Context]:
         if not headers or not config.extract or config.behavior_extract == "ignore":
-            return Context()
+            return None
         normalized = {}
         for name, value in headers.items():
-            name = _text(name)
-            if name is not None:
-                normalized[name.lower()] = value
+            if type(name) is not str:  # (inline for str: a request has a dozen headers)
+                name = _text(name)
+                if name is None:
+                    continue
+            normalized[name.lower()] = value
+        if not _carries_propagation(normalized):
+            return None
         found: List[Tuple[str, dict]] = []
         for style in config.extract:
             extractor = _EXTRACTORS.get(style)

@@ -8,7 +8,7 @@ the traceback). A Starlette ``Mount`` runs a second traced app inside the
 first: ``scope["datadog"]["request_spans"]`` holds the spans of every
 level, outermost first, so the router can name each by its route.
 
-The tracing code runs under ``_safety.guard``: if making the span fails
+The tracing code runs under ``_safety.guard`` (or its inline form): if making the span fails
 the request is served untraced, if tagging it fails the span goes out
 with fewer tags but still ends; the app's own exceptions pass through
 unchanged.
@@ -20,8 +20,8 @@ from typing import Any, Callable, Dict, Mapping, Optional
 from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace._tracer import tracer
-from ddtrace.contrib import trace_utils
-from ddtrace.contrib._safety import guard
+from ddtrace.contrib import _web, trace_utils
+from ddtrace.contrib._safety import failed, guard
 from ddtrace.contrib.asgi.utils import bytes_to_str, extract_headers, guarantee_single_callable
 from ddtrace.ext import SpanKind, SpanTypes, http
 
@@ -101,15 +101,20 @@ class TraceMiddleware:
         self.span_modifier = span_modifier
 
     async def __call__(self, scope: Any, receive: Callable, send: Callable) -> Any:
+        # (try/except _safety.failed inline, not guard: this runs for every request)
         started = None
         if scope.get("type") == "http":
-            with guard(self.integration_config.integration_name):
+            try:
                 started = self._start(scope)
+            except Exception:
+                failed(self.integration_config.integration_name, sys.exc_info())
         if started is None:
             return await self.app(scope, receive, send)
-        span, headers, service = started
-        with guard(self.integration_config.integration_name):
-            self._tag_request(scope, span, headers, service)
+        span, headers, resolved = started
+        try:
+            self._tag_request(scope, span, headers, resolved)
+        except Exception:
+            failed(self.integration_config.integration_name, sys.exc_info())
         try:
             return await self.app(scope, receive, self._traced_send(scope, span, send))
         except Exception as exc:
@@ -118,8 +123,10 @@ class TraceMiddleware:
                 self.handle_exception_span(exc, span)
             raise
         finally:
-            with guard(self.integration_config.integration_name):
-                self._end(scope, span, service)
+            try:
+                self._end(scope, span, resolved)
+            except Exception:
+                failed(self.integration_config.integration_name, sys.exc_info())
             span.finish()  # outside the guard: ends even if _end failed
 
     def _start(self, scope: Any) -> Any:
@@ -128,21 +135,22 @@ class TraceMiddleware:
         headers = extract_headers(scope)
         if not is_subapp:
             trace_utils.activate_distributed_headers(tracer, int_config=integration, request_headers=headers)
-        service = trace_utils.int_service(None, integration)
+        resolved = _web.resolved_service(integration)
         method = scope["method"]
-        span = tracer.trace(integration.get("request_span_name", "asgi.request"), service=service,
+        span = tracer.trace(integration.get("request_span_name", "asgi.request"), service=resolved[0],
                             resource="%s %s" % (method, scope["path"]), span_type=SpanTypes.WEB)
         scope.setdefault("datadog", {"request_spans": []})["request_spans"].append(span)
-        return span, headers, service
+        return span, headers, resolved
 
-    def _tag_request(self, scope: Any, span: Any, headers: Dict[str, str], service: Optional[str]) -> None:
+    def _tag_request(self, scope: Any, span: Any, headers: Dict[str, str], resolved: tuple) -> None:
         """The request's tags; a failure here leaves the span untagged
         but still ended with the response."""
         integration = self.integration_config
         method = scope["method"]
-        span.set_tag("component", integration.integration_name)
+        span.set_tags(resolved[2])  # component, _dd.svc_src
         span.set_tag("span.kind", SpanKind.SERVER)
-        trace_utils.set_service_and_source(span, service, integration)
+        if resolved[1]:
+            span.service = resolved[1]
         if self.span_modifier is not None:
             self.span_modifier(span, scope)
         query = bytes_to_str(scope.get("query_string", b"")) or None
@@ -154,16 +162,20 @@ class TraceMiddleware:
 
     def _traced_send(self, scope: Any, span: Any, send: Callable) -> Callable:
         async def traced_send(message: Mapping[str, Any]) -> Any:
-            with guard(self.integration_config.integration_name):
+            try:
                 self._on_response_message(scope, span, message)
+            except Exception:
+                failed(self.integration_config.integration_name, sys.exc_info())
             try:
                 return await send(message)
             finally:
                 if (message.get("type") == "http.response.body" and not message.get("more_body", False)
                         and span.error == 0):
-                    with guard(self.integration_config.integration_name):
+                    try:
                         _resolve_route(scope, span)
                         span.finish()
+                    except Exception:
+                        failed(self.integration_config.integration_name, sys.exc_info())
         return traced_send
 
     def _on_response_message(self, scope: Any, span: Any, message: Mapping[str, Any]) -> None:
@@ -175,10 +187,18 @@ class TraceMiddleware:
         trace_utils.set_http_meta(span, self.integration_config, status_code=status,
                                   response_headers=extract_headers(message))
 
-    def _end(self, scope: Any, span: Any, service: Optional[str]) -> None:
+    def _end(self, scope: Any, span: Any, resolved: tuple) -> None:
         _resolve_route(scope, span)
         spans = scope.get("datadog", {}).get("request_spans")
         if spans and span in spans:
             spans.remove(span)
         # as ddtrace, the integration's service again: a change inside the app does not stick
-        trace_utils.set_service_and_source(span, service, self.integration_config)
+        now = _web.resolved_service(self.integration_config)
+        if now[0] != resolved[0]:  # the settings changed during the request
+            trace_utils.set_service_and_source(span, resolved[0], self.integration_config)
+            return
+        source = now[2].get("_dd.svc_src")
+        if source:
+            span.set_tag("_dd.svc_src", source)
+        if now[1]:
+            span.service = now[1]

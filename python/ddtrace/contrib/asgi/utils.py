@@ -36,4 +36,7 @@ def extract_headers(scope_or_message: Mapping[str, Any]) -> Dict[str, str]:
     headers = scope_or_message.get("headers")
     if not headers:
         return {}
-    return {bytes_to_str(name): bytes_to_str(value) for name, value in headers}
+    # (bytes_to_str inline: a call per name and value of every request)
+    return {(name.decode(errors="ignore") if isinstance(name, bytes) else name):
+            (value.decode(errors="ignore") if isinstance(value, bytes) else value)
+            for name, value in headers}

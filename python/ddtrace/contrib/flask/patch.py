@@ -11,6 +11,7 @@ error handlers are wrapped when they are registered, so only apps
 created after patching are traced in full (as with ddtrace).
 """
 import re
+import sys
 from typing import Any, Callable, Optional
 
 import flask
@@ -78,20 +79,23 @@ def _traced_function(func: Callable, name: Optional[str] = None, resource: Optio
         return func
     span_name = name or func_name(func)
     origin = _code_origin.location(func) if is_view else None
+    tags = {"flask.signal": signal} if signal else None
+    traced_call = _web.traced_call  # (called directly, not through _traced_call: a frame per span)
 
     def wrapper(wrapped, instance, args, kwargs):
         if not tracer.enabled:
             return wrapped(*args, **kwargs)
-        return _traced_call(wrapped, args, kwargs, span_name, resource=resource, signal=signal,
-                            origin=origin)
+        return traced_call(_CONFIG, wrapped, args, kwargs, span_name, resource, (), origin, tags)
     return wrapt.FunctionWrapper(func, wrapper)
 
 
 def _simple_wrapper(name: str, ignored: tuple = ()) -> Callable:
+    traced_call = _web.traced_call
+
     def wrapper(wrapped, instance, args, kwargs):
         if not tracer.enabled:
             return wrapped(*args, **kwargs)
-        return _traced_call(wrapped, args, kwargs, name, ignored=ignored)
+        return traced_call(_CONFIG, wrapped, args, kwargs, name, None, ignored)
     return wrapper
 
 
@@ -113,7 +117,7 @@ def _set_route_tags(request: Any, span: Any) -> None:
 def _set_request_tags(request: Any, span: Any) -> None:
     _set_route_tags(request, span)
     view_args = request.view_args
-    if view_args and config.flask.get("collect_view_args"):
+    if view_args and _CONFIG.get("collect_view_args"):
         for key, value in view_args.items():
             span.set_tag("flask.view_args." + key, value)
 
@@ -128,14 +132,16 @@ def _request_step_wrapper(step: str) -> Callable:
     def wrapper(wrapped, instance, args, kwargs):
         if not tracer.enabled:
             return wrapped(*args, **kwargs)
-        with _safety.guard("flask"):
+        try:  # (inline, not _safety.guard: this runs for every request)
             request = flask.request._get_current_object()
             spans = request.environ.pop(_ENVIRON_KEY, None)
             if spans is not None:
                 request_span, app_span = spans
                 _set_request_tags(request, app_span)
                 _set_route_tags(request, request_span)
-        return _traced_call(wrapped, args, kwargs, name, ignored=ignored)
+        except Exception:
+            _safety.failed("flask", sys.exc_info())
+        return _web.traced_call(_CONFIG, wrapped, args, kwargs, name, None, ignored)
     return wrapper
 
 
@@ -154,13 +160,13 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
         request_span.set_tag("flask.version", _FLASK_VERSION)
         environ[_ENVIRON_KEY] = (request_span, app_span)
 
-    def _set_request_http_meta(self, request_span, environ, headers):
+    def _set_request_http_meta(self, request_span, environ, headers, lowered):
         query = environ.get("QUERY_STRING") or ""
         url = _base_url(environ)
         trace_utils.set_http_meta(
             request_span, self._config, method=environ.get("REQUEST_METHOD"),
             url=url + ("?" + query if query else ""), query=query,
-            request_headers={k.lower(): v for k, v in headers.items()})
+            request_headers=lowered)
 
     def _on_start_response(self, request_span, status, headers):
         code = str(status).partition(" ")[0]

@@ -82,6 +82,7 @@ class _TracedIterable(wrapt.ObjectProxy):
         self._self_request_span = request_span
         self._self_response_span = response_span
         self._self_iterator = None
+        self._self_finished = False
 
     def __iter__(self):
         self._self_iterator = iter(self.__wrapped__)
@@ -109,9 +110,14 @@ class _TracedIterable(wrapt.ObjectProxy):
             self._finish()
 
     def _finish(self) -> None:
-        with _safety.guard(self._self_middleware._config.integration_name):
+        if self._self_finished:
+            return
+        self._self_finished = True
+        try:  # (inline, not _safety.guard: this runs for every request)
             self._self_response_span.finish()
             self._self_request_span.finish()
+        except Exception:
+            _safety.failed(self._self_middleware._config.integration_name, sys.exc_info())
 
     def __del__(self) -> None:
         # a server that never closes the iterable still ends the request
@@ -134,8 +140,10 @@ class _DDWSGIMiddlewareBase:
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable:
         name = self._config.integration_name
         request_span = app_span = None
-        with _safety.guard(name):
+        try:  # (inline, not _safety.guard, here and below: this runs for every request)
             request_span, app_span = self._start_request(environ)
+        except Exception:
+            _safety.failed(name, sys.exc_info())
         if request_span is None:
             return self.app(environ, start_response)
         try:
@@ -149,32 +157,43 @@ class _DDWSGIMiddlewareBase:
                 request_span.finish()
             raise
         response_span = None
-        with _safety.guard(name):
+        try:
             app_span.finish()
             self._request_span_modifier(request_span, environ)
             response_span = _web.start_span(self._response_span_name, self._config, child_of=request_span)
             self._response_span_modifier(response_span, result)
+        except Exception:
+            _safety.failed(name, sys.exc_info())
         if response_span is None:
             return result
         return _TracedIterable(result, self, request_span, response_span)
 
     def _start_request(self, environ: Dict[str, Any]):
         headers = get_request_headers(environ)
-        trace_utils.activate_distributed_headers(
-            tracer, int_config=self._config, request_headers={k.lower(): v for k, v in headers.items()})
+        lowered = {k.lower(): v for k, v in headers.items()}
+        trace_utils.activate_distributed_headers(tracer, int_config=self._config, request_headers=lowered)
         request_span = _web.start_span(self._request_span_name, self._config, span_type=SpanTypes.WEB)
-        with _web.finished_on_failure(request_span):
+        app_span = None
+        try:  # (not finished_on_failure: this runs for every request)
             request_span.set_tag("span.kind", SpanKind.SERVER)
-            self._set_request_http_meta(request_span, environ, headers)
+            self._set_request_http_meta(request_span, environ, headers, lowered)
             app_span = _web.start_span(self._application_span_name, self._config)
-        with _web.finished_on_failure(request_span, app_span):
             self._request_started(environ, request_span, app_span)
+        except BaseException:
+            # a span left open would stay active and adopt the next request
+            if app_span is not None:
+                app_span.finish()
+            request_span.finish()
+            raise
         return request_span, app_span
 
     def _request_started(self, environ: Dict[str, Any], request_span: Any, app_span: Any) -> None:
         """Tags the request span when both spans exist."""
 
-    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str]) -> None:
+    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str],
+                               lowered: Dict[str, str]) -> None:
+        """``headers`` as sent, ``lowered`` with lowercase names (shared:
+        do not change it)."""
         # The headers go as sent (``User-Agent``): ddtrace's WSGI middleware
         # tags no user agent, only the headers DD_TRACE_HEADER_TAGS names.
         trace_utils.set_http_meta(request_span, self._config, method=environ.get("REQUEST_METHOD"),
@@ -183,8 +202,10 @@ class _DDWSGIMiddlewareBase:
 
     def _intercept_start_response(self, start_response: Callable, request_span: Any) -> Callable:
         def traced_start_response(status: str, headers: Any, exc_info: Any = None):
-            with _safety.guard(self._config.integration_name):
+            try:  # (inline, not _safety.guard: this runs for every request)
                 self._on_start_response(request_span, status, headers)
+            except Exception:
+                _safety.failed(self._config.integration_name, sys.exc_info())
             return self._traced_start_response(start_response, status, headers, exc_info)
         return traced_start_response
 
