@@ -16,7 +16,7 @@ Nothing here raises on bad input: a header or URL that cannot be read is
 left out of the span.
 """
 import logging
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
 from urllib import parse
 
 import wrapt
@@ -57,6 +57,33 @@ def unwrap(obj: Any, attr: str) -> None:
     current = getattr(obj, attr, None)
     if isinstance(current, PROXY_TYPE) and hasattr(current, "__wrapped__"):
         setattr(obj, attr, current.__wrapped__)
+
+
+#: The module attribute saying an integration's patch() has run.
+_PATCHED = "_datadog_patch"
+
+
+def patch_attributes(module: Any, wrappers: Dict[str, Callable]) -> None:
+    """Wrap each dotted attribute of ``module`` (``"Client.send"``) with its
+    wrapper, once: a second call does nothing. What most ``patch()`` do."""
+    if getattr(module, _PATCHED, False):
+        return
+    setattr(module, _PATCHED, True)
+    for path, wrapper in wrappers.items():
+        wrap(module, path, wrapper)
+
+
+def unpatch_attributes(module: Any, paths: Iterable[str]) -> None:
+    """Undo ``patch_attributes`` for these dotted attributes."""
+    if not getattr(module, _PATCHED, False):
+        return
+    setattr(module, _PATCHED, False)
+    for path in paths:
+        owner_path, _, attr = path.rpartition(".")
+        owner = module
+        for part in owner_path.split(".") if owner_path else ():
+            owner = getattr(owner, part)
+        unwrap(owner, attr)
 
 
 def with_traced_module(func: Callable) -> Callable:

@@ -103,17 +103,13 @@ def _traced_session_init(wrapped, instance, args, kwargs):
         instance._connector = _TracedConnector(instance._connector)
 
 
+_WRAPPERS = {"ClientSession.__init__": _traced_session_init,
+             "ClientSession._request": _traced_request}
+
+
 def patch() -> None:
-    if getattr(aiohttp, "_datadog_patch", False):
-        return
-    aiohttp._datadog_patch = True
-    trace_utils.wrap(aiohttp, "ClientSession.__init__", _traced_session_init)
-    trace_utils.wrap(aiohttp, "ClientSession._request", _traced_request)
+    trace_utils.patch_attributes(aiohttp, _WRAPPERS)
 
 
 def unpatch() -> None:
-    if not getattr(aiohttp, "_datadog_patch", False):
-        return
-    aiohttp._datadog_patch = False
-    trace_utils.unwrap(aiohttp.ClientSession, "__init__")
-    trace_utils.unwrap(aiohttp.ClientSession, "_request")
+    trace_utils.unpatch_attributes(aiohttp, _WRAPPERS)

@@ -100,17 +100,12 @@ async def _traced_async_send(wrapped, instance, args, kwargs):
         return holder[0]
 
 
+_WRAPPERS = {"Client.send": _traced_send, "AsyncClient.send": _traced_async_send}
+
+
 def patch() -> None:
-    if getattr(httpx, "_datadog_patch", False):
-        return
-    httpx._datadog_patch = True
-    trace_utils.wrap(httpx, "Client.send", _traced_send)
-    trace_utils.wrap(httpx, "AsyncClient.send", _traced_async_send)
+    trace_utils.patch_attributes(httpx, _WRAPPERS)
 
 
 def unpatch() -> None:
-    if not getattr(httpx, "_datadog_patch", False):
-        return
-    httpx._datadog_patch = False
-    trace_utils.unwrap(httpx.Client, "send")
-    trace_utils.unwrap(httpx.AsyncClient, "send")
+    trace_utils.unpatch_attributes(httpx, _WRAPPERS)

@@ -91,22 +91,18 @@ def _load_name(instance, args, kwargs) -> str:
 
 
 def patch() -> None:
-    if getattr(jinja2, "__datadog_patch", False):
-        return
-    jinja2.__datadog_patch = True
     render = _traced("jinja2.render", _own_name, measured=True)
-    trace_utils.wrap(jinja2, "environment.Template.render", render)
-    trace_utils.wrap(jinja2, "environment.Template.generate", render)
-    trace_utils.wrap(jinja2, "environment.Environment.compile", _traced("jinja2.compile", _compile_name))
-    trace_utils.wrap(jinja2, "environment.Environment._load_template",
-                     _traced("jinja2.load", _load_name, tag_path=True))
+    trace_utils.patch_attributes(jinja2, {
+        "environment.Template.render": render,
+        "environment.Template.generate": render,
+        "environment.Environment.compile": _traced("jinja2.compile", _compile_name),
+        "environment.Environment._load_template": _traced("jinja2.load", _load_name, tag_path=True),
+    })
+
+
+_PATHS = ("environment.Template.render", "environment.Template.generate",
+          "environment.Environment.compile", "environment.Environment._load_template")
 
 
 def unpatch() -> None:
-    if not getattr(jinja2, "__datadog_patch", False):
-        return
-    jinja2.__datadog_patch = False
-    trace_utils.unwrap(jinja2.Template, "render")
-    trace_utils.unwrap(jinja2.Template, "generate")
-    trace_utils.unwrap(jinja2.Environment, "compile")
-    trace_utils.unwrap(jinja2.Environment, "_load_template")
+    trace_utils.unpatch_attributes(jinja2, _PATHS)

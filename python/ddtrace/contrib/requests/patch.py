@@ -84,14 +84,8 @@ trace_utils.wrap(requests.adapters.HTTPAdapter, "send", _wrap_adapter_send)
 
 
 def patch() -> None:
-    if getattr(requests, "__datadog_patch", False):
-        return
-    requests.__datadog_patch = True
-    trace_utils.wrap(requests, "Session.send", _wrap_send)
+    trace_utils.patch_attributes(requests, {"Session.send": _wrap_send})
 
 
 def unpatch() -> None:
-    if not getattr(requests, "__datadog_patch", False):
-        return
-    requests.__datadog_patch = False
-    trace_utils.unwrap(requests.Session, "send")
+    trace_utils.unpatch_attributes(requests, ["Session.send"])
