@@ -73,7 +73,7 @@ struct ag_store {
     bool ck_stop;
     /* the first sign of a damaged database (mu), "" while none was seen */
     char damage[256];
-    bool disk_full;            /* the last commit failed for want of space (mu) */
+    bool disk_full;            /* the writer's last commit failed for want of space (mu) */
     bool ck_truncate;          /* ck_mu: the checkpointer truncates the WAL now */
     bool read_only;            /* opened on a full disk: no writer (store.h) */
     bool disk_low;             /* writer: under LOW_DISK_BYTES free at the last look */
@@ -423,7 +423,6 @@ static void mark_done(ag_store *s, ag_batch *b, int rc)
 static void acknowledge(ag_store *s, ag_batch *batches, int rc)
 {
     s->stats.failed_commits += rc != 0;
-    s->disk_full = rc == AG_STORE_FULL;
     for (ag_batch *b = batches, *next; b; b = next) {
         next = b->next;
         s->stats.batches++;
@@ -477,6 +476,10 @@ static void *writer_main(void *arg)
         if (!rc) truncate_wal_if_disk_low(s);
 
         pthread_mutex_lock(&s->mu);
+        /* Set here, in commit order, not where batches are acknowledged:
+         * the syncer acknowledges an earlier, successful group after a
+         * later one has already failed for want of space. */
+        s->disk_full = rc == AG_STORE_FULL;
         if (rc || !s->sync_wal) {
             finish_group(s, group, rc);
             continue;
