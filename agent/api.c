@@ -456,10 +456,10 @@ static int api_latency(sqlite3 *db, const ag_params *q, ag_buf *out)
 
 /* ---- trace search and tail ---- */
 
-static void put_trace_summary(ag_buf *b, sqlite3_stmt *st, int c0)
+/* Writes a trace row's fields (columns from c0: SUMMARY_COLUMNS) without
+ * the closing brace, so a search can add its matching span. */
+static void put_trace_fields(ag_buf *b, sqlite3_stmt *st, int c0)
 {
-    /* columns from c0: trace_id, trace_id_high, start, duration, service,
-     * resource, name, error, span_count */
     ag_buf_puts(b, "{\"trace_id\":");
     ag_jw_trace_id(b, (uint64_t)sqlite3_column_int64(st, c0 + 1), (uint64_t)sqlite3_column_int64(st, c0));
     ag_buf_puts(b, ",\"service\":");
@@ -468,43 +468,96 @@ static void put_trace_summary(ag_buf *b, sqlite3_stmt *st, int c0)
     ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 5), (size_t)sqlite3_column_bytes(st, c0 + 5));
     ag_buf_puts(b, ",\"name\":");
     ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 6), (size_t)sqlite3_column_bytes(st, c0 + 6));
-    ag_buf_printf(b, ",\"start_us\":%lld,\"duration_ns\":%lld,\"error\":%d,\"span_count\":%d}",
+    ag_buf_printf(b, ",\"start_us\":%lld,\"duration_ns\":%lld,\"error\":%d,\"span_count\":%d",
                   (long long)(sqlite3_column_int64(st, c0 + 2) / 1000),
                   (long long)sqlite3_column_int64(st, c0 + 3), sqlite3_column_int(st, c0 + 7),
                   sqlite3_column_int(st, c0 + 8));
 }
 
+static void put_trace_summary(ag_buf *b, sqlite3_stmt *st, int c0)
+{
+    put_trace_fields(b, st, c0);
+    ag_buf_putc(b, '}');
+}
+
 #define SUMMARY_COLUMNS "trace_id, trace_id_high, start, duration, service, resource, name, error, span_count"
+#define SUMMARY_COLUMNS_T                                                                    \
+    "t.trace_id, t.trace_id_high, t.start, t.duration, t.service, t.resource, t.name, t.error," \
+    " t.span_count"
 
 typedef struct {
     const char *key, *value;
     size_t key_len, value_len;
 } tag_filter;
 
-static bool chunk_has_tags(const void *blob, size_t len, const tag_filter *tags, int ntags)
+/* What one span must be to match a search: every condition holds on that
+ * same span (NULL, -1, false: no condition). */
+typedef struct {
+    const char *service, *resource, *name;
+    int64_t min_d, max_d;
+    bool only_errors;
+    const tag_filter *tags;
+    int ntags;
+} span_filter;
+
+static bool str_is(ag_str s, const char *want)
+{
+    return !want || (strlen(want) == s.len && !memcmp(s.ptr, want, s.len));
+}
+
+static bool span_has_tag(const ag_span *s, const tag_filter *tag)
+{
+    for (size_t m = 0; m < s->meta_len; m++)
+        if (s->meta[m].key.len == tag->key_len && s->meta[m].value.len == tag->value_len &&
+            !memcmp(s->meta[m].key.ptr, tag->key, tag->key_len) &&
+            !memcmp(s->meta[m].value.ptr, tag->value, tag->value_len))
+            return true;
+    return false;
+}
+
+static bool span_matches(const ag_span *s, const span_filter *f)
+{
+    if ((f->min_d >= 0 && s->duration < f->min_d) || (f->max_d >= 0 && s->duration > f->max_d) ||
+        (f->only_errors && !s->error) || !str_is(s->service, f->service) ||
+        !str_is(s->resource, f->resource) || !str_is(s->name, f->name))
+        return false;
+    for (int k = 0; k < f->ntags; k++)
+        if (!span_has_tag(s, &f->tags[k])) return false;
+    return true;
+}
+
+/* ,"name":...,"service":...,"resource":... of a span */
+static void put_span_names(ag_buf *b, const ag_span *s)
+{
+    ag_buf_puts(b, ",\"name\":");
+    ag_jw_str(b, s->name.ptr, s->name.len);
+    ag_buf_puts(b, ",\"service\":");
+    ag_jw_str(b, s->service.ptr, s->service.len);
+    ag_buf_puts(b, ",\"resource\":");
+    ag_jw_str(b, s->resource.ptr, s->resource.len);
+}
+
+/* Whether a span of the chunk matches f; if so, adds the longest such span
+ * to out as ,"match":{...}. A blob that does not decode matches nothing. */
+static bool chunk_match(const void *blob, size_t len, const span_filter *f, ag_buf *out)
 {
     ag_arena a;
     ag_arena_init(&a);
     ag_trace t;
-    bool ok = true;
-    if (ag_blob_decode(blob, len, 0, &a, &t) == 0) {
-        for (int k = 0; k < ntags && ok; k++) {
-            bool found = false;
-            for (size_t i = 0; i < t.len && !found; i++) {
-                const ag_span *s = &t.spans[i];
-                for (size_t m = 0; m < s->meta_len && !found; m++)
-                    found = s->meta[m].key.len == tags[k].key_len &&
-                            s->meta[m].value.len == tags[k].value_len &&
-                            !memcmp(s->meta[m].key.ptr, tags[k].key, tags[k].key_len) &&
-                            !memcmp(s->meta[m].value.ptr, tags[k].value, tags[k].value_len);
-            }
-            ok = found;
-        }
-    } else {
-        ok = false;
+    const ag_span *best = NULL;
+    if (ag_blob_decode(blob, len, 0, &a, &t) == 0)
+        for (size_t i = 0; i < t.len; i++)
+            if (span_matches(&t.spans[i], f) && (!best || t.spans[i].duration > best->duration))
+                best = &t.spans[i];
+    if (best) {
+        ag_buf_puts(out, ",\"match\":{\"span_id\":");
+        ag_jw_span_id(out, best->span_id);
+        put_span_names(out, best);
+        ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"error\":%d}",
+                      (long long)(best->start / 1000), (long long)best->duration, best->error ? 1 : 0);
     }
     ag_arena_free(&a);
-    return ok;
+    return best != NULL;
 }
 
 static int parse_tags(const ag_params *q, tag_filter *tags, int *ntags)
@@ -518,6 +571,33 @@ static int parse_tags(const ag_params *q, tag_filter *tags, int *ntags)
         (*ntags)++;
     }
     return 0;
+}
+
+/* The rows a search by service walks: that service's entries (spanidx.h)
+ * newest first, each with its chunk's row. Columns: chunk id, start,
+ * SUMMARY_COLUMNS from 2, then the longest span's duration and whether any
+ * span of the service is an error. */
+static sqlite3_stmt *service_rows(sqlite3 *db, const ag_walk_range *wr)
+{
+    sqlite3_stmt *st = prepare(db, wr->after
+        ? "SELECT c.chunk, c.start, " SUMMARY_COLUMNS_T ", c.duration, c.error"
+          " FROM chunk_services c CROSS JOIN traces t ON t.id = c.chunk"
+          " WHERE c.service = ?1 AND c.start >= ?2 AND c.start < ?3"
+          " AND (c.start < ?4 OR (c.start = ?4 AND c.chunk < ?5))"
+          " ORDER BY c.start DESC, c.chunk DESC"
+        : "SELECT c.chunk, c.start, " SUMMARY_COLUMNS_T ", c.duration, c.error"
+          " FROM chunk_services c CROSS JOIN traces t ON t.id = c.chunk"
+          " WHERE c.service = ?1 AND c.start >= ?2 AND c.start < ?3"
+          " ORDER BY c.start DESC, c.chunk DESC");
+    if (!st) return NULL;
+    sqlite3_bind_text(st, 1, wr->service, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, wr->start_ns);
+    sqlite3_bind_int64(st, 3, wr->end_ns);
+    if (wr->after) {
+        sqlite3_bind_int64(st, 4, wr->after_start);
+        sqlite3_bind_int64(st, 5, wr->after_id);
+    }
+    return st;
 }
 
 static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
@@ -539,21 +619,29 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     int64_t cur_start = 0, cur_id = 0;
     if (cursor && *cursor && parse_cursor(cursor, &cur_start, &cur_id))
         return error(out, 400, "bad cursor");
-
-    /* Only the indexed conditions (service, time) go to SQL; the others are
-     * checked here, so the scan limit below bounds the work however rare a
-     * match is. */
-    ag_walk_range wr = {service && *service ? service : NULL, (int64_t)(r.start * 1e9),
-                        (int64_t)(r.end * 1e9), cursor && *cursor, cur_start, cur_id};
-    char walk_err[256];
-    ag_walk *walk = ag_walk_open(db, SUMMARY_COLUMNS, &wr, walk_err, sizeof walk_err);
-    if (!walk) return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
-    sqlite3_stmt *st, *blob_st = NULL;
-    bool only_errors = err && (!strcmp(err, "1") || !strcmp(err, "true"));
+    if (service && !*service) service = NULL;
     if (resource && !*resource) resource = NULL;
     if (name && !*name) name = NULL;
+    span_filter f = {service, resource, name, min_d, max_d,
+                     err && (!strcmp(err, "1") || !strcmp(err, "true")), tags, ntags};
+    bool span_level = service || resource || name || ntags || min_d >= 0 || max_d >= 0 || f.only_errors;
+
+    /* Only the indexed conditions (service, time) go to SQL; the others are
+     * checked here, on the index row first, then on the decoded chunk, so
+     * the scan limit below bounds the work however rare a match is. */
+    ag_walk_range wr = {service, (int64_t)(r.start * 1e9), (int64_t)(r.end * 1e9),
+                        cursor && *cursor, cur_start, cur_id};
+    char walk_err[256] = "";
+    ag_walk *walk = NULL;
+    sqlite3_stmt *svc_st = NULL;
+    if (service) {
+        if (!(svc_st = service_rows(db, &wr))) return 500;
+    } else if (!(walk = ag_walk_open(db, SUMMARY_COLUMNS, &wr, walk_err, sizeof walk_err))) {
+        return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
+    }
+    sqlite3_stmt *st, *blob_st = NULL;
     ag_stored_blobs *blobs = NULL;
-    if (ntags) {
+    if (span_level) {
         blob_st = prepare(db, "SELECT " AG_STORED_BLOB_COLUMNS " FROM traces WHERE id = ?");
         blobs = ag_stored_blobs_new(db);
     }
@@ -562,41 +650,47 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     int64_t found = 0, scanned = 0, last_start = 0, last_id = 0;
     bool more = false;
     uint64_t seen[1000][2];
-    while ((st = ag_walk_next(walk))) {
+    while ((st = svc_st ? (next_row(svc_st) ? svc_st : NULL) : ag_walk_next(walk))) {
         last_id = sqlite3_column_int64(st, 0);
         last_start = sqlite3_column_int64(st, 1);
         if (found == limit || ++scanned > SEARCH_SCAN_LIMIT) {
             more = true;
             break;
         }
-        /* columns: id, start, then SUMMARY_COLUMNS from 2 */
+        /* columns: id, start, then SUMMARY_COLUMNS from 2; for a service,
+         * its longest span's duration and any error at 11, 12; otherwise
+         * the chunk's span (its whole length) and any error bound them */
         uint64_t lo = (uint64_t)sqlite3_column_int64(st, 2), hi = (uint64_t)sqlite3_column_int64(st, 3);
-        int64_t duration = sqlite3_column_int64(st, 5);
-        if ((min_d >= 0 && duration < min_d) || (max_d >= 0 && duration > max_d) ||
-            (only_errors && !sqlite3_column_int(st, 9)) ||
-            (resource && strcmp((const char *)sqlite3_column_text(st, 7), resource)) ||
-            (name && strcmp((const char *)sqlite3_column_text(st, 8), name)))
-            continue;
+        int64_t longest = sqlite3_column_int64(st, svc_st ? 11 : 5);
+        int any_error = sqlite3_column_int(st, svc_st ? 12 : 9);
+        if ((min_d >= 0 && longest < min_d) || (f.only_errors && !any_error)) continue;
         bool dup = false;
         for (int64_t i = 0; i < found && !dup; i++) dup = seen[i][0] == lo && seen[i][1] == hi;
         if (dup) continue;
-        if (ntags) {
+        size_t mark = out->len;
+        if (found) ag_buf_putc(out, ',');
+        put_trace_fields(out, st, 2);
+        if (span_level) {
             sqlite3_bind_int64(blob_st, 1, last_id);
             const void *blob;
             size_t blob_len;
             bool ok = next_row(blob_st);
             if (ok && ag_stored_blobs_get(blobs, blob_st, 0, &blob, &blob_len))
                 ok = false, read_failed(SQLITE_CORRUPT, "damaged trace block");
-            ok = ok && chunk_has_tags(blob, blob_len, tags, ntags);
+            ok = ok && chunk_match(blob, blob_len, &f, out);
             sqlite3_reset(blob_st);
-            if (!ok) continue;
+            if (!ok) {
+                out->len = mark;
+                continue;
+            }
         }
+        ag_buf_putc(out, '}');
         seen[found][0] = lo;
         seen[found][1] = hi;
-        if (found++) ag_buf_putc(out, ',');
-        put_trace_summary(out, st, 2);
+        found++;
     }
     ag_walk_close(walk);
+    sqlite3_finalize(svc_st);
     sqlite3_finalize(blob_st);
     ag_stored_blobs_free(blobs);
     if (*walk_err) return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
@@ -858,12 +952,7 @@ static void put_span(ag_buf *b, const ag_span *s, uint64_t high, int64_t trace_s
     ag_buf_puts(b, ",\"parent_id\":");
     if (s->parent_id) ag_jw_span_id(b, s->parent_id);
     else ag_buf_puts(b, "null");
-    ag_buf_puts(b, ",\"name\":");
-    ag_jw_str(b, s->name.ptr, s->name.len);
-    ag_buf_puts(b, ",\"service\":");
-    ag_jw_str(b, s->service.ptr, s->service.len);
-    ag_buf_puts(b, ",\"resource\":");
-    ag_jw_str(b, s->resource.ptr, s->resource.len);
+    put_span_names(b, s);
     ag_buf_puts(b, ",\"type\":");
     ag_jw_str(b, s->type.ptr, s->type.len);
     ag_buf_printf(b, ",\"start_us\":%lld,\"offset_ns\":%lld,\"duration_ns\":%lld,\"error\":%d,",

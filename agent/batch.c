@@ -28,6 +28,7 @@ void ag_batch_free(ag_batch *b)
     free(b->blocks);
     ag_buf_free(&b->content);
     ag_aggmap_free(&b->agg);
+    ag_spanidx_free(&b->idx);
     ag_blob_encoder_free(&b->enc);
     free(b);
 }
@@ -35,7 +36,8 @@ void ag_batch_free(ag_batch *b)
 size_t ag_batch_bytes(const ag_batch *b)
 {
     size_t bytes = b->data.cap + b->rows_cap * sizeof(ag_row) + b->agg.cap * sizeof(ag_agg_entry) +
-                   ag_aggmap_hist_bytes(&b->agg) + b->content.cap;
+                   ag_aggmap_hist_bytes(&b->agg) + b->content.cap +
+                   ag_spanidx_bytes(&b->idx);
     for (size_t i = 0; i < b->blocks_len; i++) bytes += b->blocks[i].cap;
     return bytes;
 }
@@ -223,6 +225,7 @@ void ag_batch_add(ag_batch *b, const ag_trace *t)
         ag_aggmap_add(&b->agg, minute, s->service.ptr, s->service.len, s->resource.ptr,
                       s->resource.len, s->name.ptr, s->name.len, s->duration, s->error);
     }
+    ag_spanidx_add(&b->idx, t, b->rows_len);
     add_row(b, t, root);
     b->spans += t->len;
     if (parents != small) free(parents);

@@ -107,12 +107,14 @@ static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int
                            const char *service)
 {
     if (limit > CHUNK) limit = CHUNK;
-    sqlite3_stmt *sel = NULL, *d1 = NULL;
+    sqlite3_stmt *sel = NULL, *d1 = NULL, *d2 = NULL;
     int64_t n = 0;
     deleted_row rows[CHUNK];
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, select_sql, -1, &sel, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "DELETE FROM traces WHERE id = ?", -1, &d1, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "DELETE FROM chunk_services WHERE chunk = ?", -1, &d2, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(sel, 1, arg);
         sqlite3_bind_int64(sel, 2, limit);
@@ -121,12 +123,15 @@ static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int
             rows[n++] = (deleted_row){sqlite3_column_int64(sel, 0), sqlite3_column_int64(sel, 1)};
         for (int64_t i = 0; i < n && rc == SQLITE_OK; i++) {
             sqlite3_bind_int64(d1, 1, rows[i].id);
-            if (sqlite3_step(d1) != SQLITE_DONE) rc = SQLITE_ERROR;
+            sqlite3_bind_int64(d2, 1, rows[i].id);
+            if (sqlite3_step(d1) != SQLITE_DONE || sqlite3_step(d2) != SQLITE_DONE) rc = SQLITE_ERROR;
             sqlite3_reset(d1);
+            sqlite3_reset(d2);
         }
     }
     sqlite3_finalize(sel);
     sqlite3_finalize(d1);
+    sqlite3_finalize(d2);
     if (rc == SQLITE_OK) rc = delete_emptied_blocks(db, rows, n);
     if (rc == SQLITE_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return n;
     fprintf(stderr, "ctrace-agent: retention: %s\n", sqlite3_errmsg(db));

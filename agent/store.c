@@ -48,7 +48,7 @@ enum {
 struct ag_store {
     char *path;
     sqlite3 *db;               /* the writer's connection */
-    sqlite3_stmt *ins_trace, *ins_block, *up_service, *up_resource, *ins_op;
+    sqlite3_stmt *ins_trace, *ins_block, *up_service, *up_resource, *ins_op, *ins_svc;
     pthread_t writer, checkpointer, syncer;
     pthread_mutex_t mu;
     pthread_cond_t work, space, synced;
@@ -113,8 +113,16 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS operations("
     " service TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL,"
     " PRIMARY KEY(service, name, resource)) WITHOUT ROWID;"
-    "PRAGMA user_version = 4;";
-enum { AG_SCHEMA_VERSION = 4 };   /* the user_version SCHEMA sets */
+    /* one row per (chunk, distinct service) for span-level search
+     * (spanidx.h); by chunk too, so retention deletes a chunk's rows (chunk
+     * ids only grow: that index is appended to, a few pages per commit) */
+    "CREATE TABLE IF NOT EXISTS chunk_services("
+    " service TEXT NOT NULL, start INTEGER NOT NULL, chunk INTEGER NOT NULL,"
+    " span_id INTEGER NOT NULL, duration INTEGER NOT NULL, error INTEGER NOT NULL,"
+    " PRIMARY KEY(service, start, chunk)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS chunk_services_by_chunk ON chunk_services(chunk);"
+    "PRAGMA user_version = 5;";
+enum { AG_SCHEMA_VERSION = 5 };   /* the user_version SCHEMA sets */
 
 /* ag_hist_merge(a, b): the sum of two encoded histograms (upserts). */
 static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -229,6 +237,13 @@ static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
     if (!rc && version >= 1 && version < 4)
         rc = exec(db, "UPDATE service_minutes SET hist = ag_hist_upgrade(hist);"
                       "UPDATE resource_minutes SET hist = ag_hist_upgrade(hist);", err, errlen);
+    /* before 5, only chunk roots were indexed: their rows stand for the
+     * stored chunks (span id 0: unknown; the blob decides the match), whose
+     * other services are not indexed (docs/query-api.md) */
+    if (!rc && version >= 1 && version < 5)
+        rc = exec(db, "INSERT OR IGNORE INTO chunk_services(service, start, chunk, span_id,"
+                      " duration, error) SELECT service, start, id, 0, duration, error FROM traces;",
+                  err, errlen);
     if (!rc) rc = exec(db, "COMMIT", err, errlen);
     if (rc) exec(db, "ROLLBACK", NULL, 0);
     return rc;
@@ -272,7 +287,9 @@ static int open_writer(ag_store *s, char *err, size_t errlen, int *code)
                       " duration_sum=duration_sum+excluded.duration_sum, name=excluded.name,"
                       " hist=ag_hist_merge(hist, excluded.hist)", &s->up_resource, err, errlen) ||
            prepare(s, "INSERT OR IGNORE INTO operations(service, name, resource) VALUES(?,?,?)",
-                   &s->ins_op, err, errlen)
+                   &s->ins_op, err, errlen) ||
+           prepare(s, "INSERT OR IGNORE INTO chunk_services(service, start, chunk, span_id,"
+                      " duration, error) VALUES(?,?,?,?,?,?)", &s->ins_svc, err, errlen)
         ? -1 : 0;
 }
 
@@ -283,10 +300,46 @@ static int step_reset(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Inserts a batch's blocks, each followed by its rows. */
+/* Inserts the service entries (spanidx.h) of row `row`, chunk id `chunk`,
+ * from *next on (entries are in row order). */
+static int write_services(ag_store *s, const ag_batch *b, size_t row, sqlite3_int64 chunk,
+                          sqlite3_int64 start, size_t *next)
+{
+    const ag_spanidx *x = &b->idx;
+    for (; *next < x->svc_len && x->svc[*next].row == row; (*next)++) {
+        const ag_svc_entry *e = &x->svc[*next];
+        sqlite3_stmt *st = s->ins_svc;
+        sqlite3_bind_text(st, 1, ag_spanidx_str(x, e->service), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, start);
+        sqlite3_bind_int64(st, 3, chunk);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)e->span_id);
+        sqlite3_bind_int64(st, 5, e->duration);
+        sqlite3_bind_int(st, 6, e->error);
+        if (step_reset(st)) return -1;
+    }
+    return 0;
+}
+
+/* Every (service, name, resource) of the batch's spans (spanidx.h). */
+static int write_operations(ag_store *s, const ag_spanidx *x)
+{
+    for (size_t i = 0; i < x->ops_cap; i++) {
+        const ag_op_entry *e = &x->ops[i];
+        if (e->service == SIZE_MAX) continue;
+        sqlite3_bind_text(s->ins_op, 1, ag_spanidx_str(x, e->service), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->ins_op, 2, ag_spanidx_str(x, e->name), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->ins_op, 3, ag_spanidx_str(x, e->resource), -1, SQLITE_STATIC);
+        if (step_reset(s->ins_op)) return -1;
+    }
+    return 0;
+}
+
+/* Inserts a batch's blocks, each followed by its rows and their service
+ * entries, then its operations. */
 static int write_rows(ag_store *s, const ag_batch *b)
 {
     sqlite3_int64 block = 0;
+    size_t next_svc = 0;
     for (size_t i = 0, next_block = 0; i < b->rows_len; i++) {
         const ag_row *r = &b->rows[i];
         const char *d = b->data.data;
@@ -309,9 +362,11 @@ static int write_rows(ag_store *s, const ag_batch *b)
         sqlite3_bind_int64(st, 10, block);
         sqlite3_bind_int64(st, 11, (sqlite3_int64)r->blob);
         sqlite3_bind_int64(st, 12, (sqlite3_int64)r->blob_len);
-        if (step_reset(st)) return -1;
+        if (step_reset(st) ||
+            write_services(s, b, i, sqlite3_last_insert_rowid(s->db), r->start, &next_svc))
+            return -1;
     }
-    return 0;
+    return write_operations(s, &b->idx);
 }
 
 static int write_aggregates(ag_store *s, const ag_aggmap *m)
@@ -343,10 +398,6 @@ static int write_aggregates(ag_store *s, const ag_aggmap *m)
         sqlite3_bind_int64(st, 7, e->duration_sum);
         sqlite3_bind_blob(st, 8, hist, (int)hlen, SQLITE_STATIC);
         if (step_reset(st)) return -1;
-        sqlite3_bind_text(s->ins_op, 1, e->service, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->ins_op, 2, e->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->ins_op, 3, e->resource, -1, SQLITE_STATIC);
-        if (step_reset(s->ins_op)) return -1;
     }
     return 0;
 }
@@ -637,7 +688,8 @@ static void finalize_writer_statements(ag_store *s)
     sqlite3_finalize(s->up_service);
     sqlite3_finalize(s->up_resource);
     sqlite3_finalize(s->ins_op);
-    s->ins_trace = s->ins_block = s->up_service = s->up_resource = s->ins_op = NULL;
+    sqlite3_finalize(s->ins_svc);
+    s->ins_trace = s->ins_block = s->up_service = s->up_resource = s->ins_op = s->ins_svc = NULL;
 }
 
 /* The disk is too full for the writer even to open (SQLite needs room

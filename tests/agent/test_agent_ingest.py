@@ -177,6 +177,7 @@ def test_search_filters_and_paging(agent):
     assert starts == sorted(starts, reverse=True)
     t0 = res['traces'][0]
     assert set(t0) == {'trace_id', 'service', 'resource', 'name', 'start_us', 'duration_ns', 'error', 'span_count'}
+    assert set(agent.api('/api/v1/traces', service='web')['traces'][0]) == set(t0) | {'match'}
     assert t0['span_count'] == 2
     assert {t['service'] for t in agent.api('/api/v1/traces', service='web')['traces']} == {'web'}
     assert len(agent.api('/api/v1/traces', service='web')['traces']) == 15
@@ -185,7 +186,9 @@ def test_search_filters_and_paging(agent):
     assert len(agent.api('/api/v1/traces', error=1)['traces']) == 3
     got = agent.api('/api/v1/traces', min_duration_ns=25_000_000)['traces']
     assert sorted(t['duration_ns'] for t in got) == [i * 1_000_000 for i in range(25, 31)]
-    assert len(agent.api('/api/v1/traces', max_duration_ns=5_000_000)['traces']) == 5
+    # duration filters apply to a matching span: every trace has a 1 us db span
+    assert len(agent.api('/api/v1/traces', max_duration_ns=5_000_000)['traces']) == 30
+    assert len(agent.api('/api/v1/traces', service='web', max_duration_ns=5_000_000)['traces']) == 3
     assert len(agent.api('/api/v1/traces', tag='customer:c1')['traces']) == 6
     assert len(agent.api('/api/v1/traces', tag=['customer:c1', 'env:test'])['traces']) == 6
     assert agent.api('/api/v1/traces', tag=['customer:c1', 'env:prod'])['traces'] == []
@@ -357,6 +360,6 @@ def test_a_database_from_before_blocks_and_id_ranges_is_upgraded(agent):
     assert len(agent.api('/api/v1/traces', tag='env:test')['traces']) == 2
     db = sqlite3.connect('file:%s?mode=ro' % agent.db_path, uri=True)
     indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert db.execute('PRAGMA user_version').fetchone()[0] == 4
+    assert db.execute('PRAGMA user_version').fetchone()[0] == 5
     db.close()
     assert 'traces_by_trace_id' not in indexes and 'traces_by_range_trace_id' in indexes
