@@ -50,11 +50,19 @@ export async function render(view, {params: [service], query, signal}) {
     showCharts(charts, summary, servicesAnswer, latency);
   }
   resources.replaceChildren(resourcesTable(service, resourcesAnswer, range, query));
-  erroring.replaceChildren(traceTable(errorTraces.traces || [], {compact: true, emptyText: 'No erroring trace in this time range.'}));
+  erroring.replaceChildren(traceTable(serviceRows(errorTraces), {compact: true, emptyText: 'No erroring trace in this time range.'}));
 
   slowest.replaceChildren(traceTable(await slowestTraces(service, summary, timeWindow, signal),
     {compact: true, emptyText: 'No trace in this time range.'}));
   view.dataset.ready = 'service';
+}
+
+// A search by service matches this service's spans anywhere in a trace,
+// also inside another service's: each row shows its matching span (the
+// service's longest in that trace), and links to the whole trace.
+function serviceRows(answer) {
+  return (answer.traces || []).map((trace) => (trace.match ? {...trace, resource: trace.match.resource,
+    name: trace.match.name, duration_ns: trace.match.duration_ns, error: trace.match.error} : trace));
 }
 
 // The API lists traces newest first and cannot sort by duration: ask for
@@ -63,7 +71,7 @@ export async function render(view, {params: [service], query, signal}) {
 // too few, the newest ones fill in.
 async function slowestTraces(service, summary, timeWindow, signal) {
   const wanted = 10;
-  const byDuration = (answer) => (answer.traces || []).sort((a, b) => b.duration_ns - a.duration_ns);
+  const byDuration = (answer) => serviceRows(answer).sort((a, b) => b.duration_ns - a.duration_ns);
   let traces = [];
   if (summary && summary.p95_ns > 0) {
     traces = byDuration(await api.traces({service, min_duration_ns: Math.floor(summary.p95_ns / 2), limit: 500, ...timeWindow}, signal));
