@@ -481,9 +481,6 @@ static void put_trace_summary(ag_buf *b, sqlite3_stmt *st, int c0)
 }
 
 #define SUMMARY_COLUMNS "trace_id, trace_id_high, start, duration, service, resource, name, error, span_count"
-#define SUMMARY_COLUMNS_T                                                                    \
-    "t.trace_id, t.trace_id_high, t.start, t.duration, t.service, t.resource, t.name, t.error," \
-    " t.span_count"
 
 typedef struct {
     const char *key, *value;
@@ -573,31 +570,80 @@ static int parse_tags(const ag_params *q, tag_filter *tags, int *ntags)
     return 0;
 }
 
-/* The rows a search by service walks: that service's entries (spanidx.h)
- * newest first, each with its chunk's row. Columns: chunk id, start,
- * SUMMARY_COLUMNS from 2, then the longest span's duration and whether any
- * span of the service is an error. */
-static sqlite3_stmt *service_rows(sqlite3 *db, const ag_walk_range *wr)
+/* The rows a search by service walks: through block_services (store.c,
+ * spanidx.h), newest block first, the chunks of each block that hold a span
+ * of the service, newest first (so in the order they were stored), skipping
+ * blocks outside the time range or without a span long enough or an error
+ * when the filter asks for them. Rows: id, start, SUMMARY_COLUMNS from 2. */
+typedef struct {
+    sqlite3_stmt *blocks, *row;
+    ag_buf bits;
+    int64_t first, k;          /* the block's first chunk; next bit to test (-1: none) */
+    const ag_walk_range *wr;
+    const span_filter *f;
+} service_walk;
+
+static bool service_walk_open(service_walk *w, sqlite3 *db, const ag_walk_range *wr, const span_filter *f)
 {
-    sqlite3_stmt *st = prepare(db, wr->after
-        ? "SELECT c.chunk, c.start, " SUMMARY_COLUMNS_T ", c.duration, c.error"
-          " FROM chunk_services c CROSS JOIN traces t ON t.id = c.chunk"
-          " WHERE c.service = ?1 AND c.start >= ?2 AND c.start < ?3"
-          " AND (c.start < ?4 OR (c.start = ?4 AND c.chunk < ?5))"
-          " ORDER BY c.start DESC, c.chunk DESC"
-        : "SELECT c.chunk, c.start, " SUMMARY_COLUMNS_T ", c.duration, c.error"
-          " FROM chunk_services c CROSS JOIN traces t ON t.id = c.chunk"
-          " WHERE c.service = ?1 AND c.start >= ?2 AND c.start < ?3"
-          " ORDER BY c.start DESC, c.chunk DESC");
-    if (!st) return NULL;
-    sqlite3_bind_text(st, 1, wr->service, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, wr->start_ns);
-    sqlite3_bind_int64(st, 3, wr->end_ns);
-    if (wr->after) {
-        sqlite3_bind_int64(st, 4, wr->after_start);
-        sqlite3_bind_int64(st, 5, wr->after_id);
+    *w = (service_walk){.k = -1, .wr = wr, .f = f};
+    w->blocks = prepare(db, "SELECT first_chunk, chunks, min_start, max_start, max_duration, error"
+                            " FROM block_services WHERE service = ?1 AND first_chunk < ?2"
+                            " ORDER BY block DESC");
+    w->row = prepare(db, "SELECT id, start, " SUMMARY_COLUMNS " FROM traces WHERE id = ?1");
+    if (!w->blocks || !w->row) return false;
+    sqlite3_bind_text(w->blocks, 1, wr->service, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(w->blocks, 2, wr->after ? wr->after_id : INT64_MAX);
+    return true;
+}
+
+/* Loads the next block worth looking into; false after the last. */
+static bool service_walk_block(service_walk *w)
+{
+    while (next_row(w->blocks)) {
+        const span_filter *f = w->f;
+        if (sqlite3_column_int64(w->blocks, 3) < w->wr->start_ns ||
+            sqlite3_column_int64(w->blocks, 2) >= w->wr->end_ns ||
+            (f->min_d >= 0 && sqlite3_column_int64(w->blocks, 4) < f->min_d) ||
+            (f->only_errors && !sqlite3_column_int(w->blocks, 5)))
+            continue;
+        w->first = sqlite3_column_int64(w->blocks, 0);
+        w->bits.len = 0;
+        ag_buf_append(&w->bits, sqlite3_column_blob(w->blocks, 1), (size_t)sqlite3_column_bytes(w->blocks, 1));
+        w->k = (int64_t)w->bits.len * 8 - 1;
+        return true;
     }
-    return st;
+    return false;
+}
+
+static sqlite3_stmt *service_walk_next(service_walk *w)
+{
+    sqlite3_reset(w->row);
+    for (;;) {
+        for (; w->k >= 0; w->k--) {
+            if (!(w->bits.data[w->k / 8] & (1 << (w->k % 8)))) continue;
+            int64_t id = w->first + w->k;
+            if (w->wr->after && id >= w->wr->after_id) continue;
+            sqlite3_bind_int64(w->row, 1, id);
+            if (!next_row(w->row)) {   /* deleted by retention since, or a read error */
+                sqlite3_reset(w->row);
+                continue;
+            }
+            int64_t start = sqlite3_column_int64(w->row, 1);
+            if (start >= w->wr->start_ns && start < w->wr->end_ns) {
+                w->k--;
+                return w->row;
+            }
+            sqlite3_reset(w->row);
+        }
+        if (!service_walk_block(w)) return NULL;
+    }
+}
+
+static void service_walk_close(service_walk *w)
+{
+    sqlite3_finalize(w->blocks);
+    sqlite3_finalize(w->row);
+    ag_buf_free(&w->bits);
 }
 
 static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
@@ -633,9 +679,9 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
                         cursor && *cursor, cur_start, cur_id};
     char walk_err[256] = "";
     ag_walk *walk = NULL;
-    sqlite3_stmt *svc_st = NULL;
+    service_walk sw = {0};
     if (service) {
-        if (!(svc_st = service_rows(db, &wr))) return 500;
+        if (!service_walk_open(&sw, db, &wr, &f)) return service_walk_close(&sw), 500;
     } else if (!(walk = ag_walk_open(db, SUMMARY_COLUMNS, &wr, walk_err, sizeof walk_err))) {
         return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
     }
@@ -650,20 +696,19 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     int64_t found = 0, scanned = 0, last_start = 0, last_id = 0;
     bool more = false;
     uint64_t seen[1000][2];
-    while ((st = svc_st ? (next_row(svc_st) ? svc_st : NULL) : ag_walk_next(walk))) {
+    while ((st = service ? service_walk_next(&sw) : ag_walk_next(walk))) {
         last_id = sqlite3_column_int64(st, 0);
         last_start = sqlite3_column_int64(st, 1);
         if (found == limit || ++scanned > SEARCH_SCAN_LIMIT) {
             more = true;
             break;
         }
-        /* columns: id, start, then SUMMARY_COLUMNS from 2; for a service,
-         * its longest span's duration and any error at 11, 12; otherwise
-         * the chunk's span (its whole length) and any error bound them */
+        /* columns: id, start, then SUMMARY_COLUMNS from 2; the chunk's
+         * length bounds its spans' durations, its error says if any is one */
         uint64_t lo = (uint64_t)sqlite3_column_int64(st, 2), hi = (uint64_t)sqlite3_column_int64(st, 3);
-        int64_t longest = sqlite3_column_int64(st, svc_st ? 11 : 5);
-        int any_error = sqlite3_column_int(st, svc_st ? 12 : 9);
-        if ((min_d >= 0 && longest < min_d) || (f.only_errors && !any_error)) continue;
+        if ((min_d >= 0 && sqlite3_column_int64(st, 5) < min_d) ||
+            (f.only_errors && !sqlite3_column_int(st, 9)))
+            continue;
         bool dup = false;
         for (int64_t i = 0; i < found && !dup; i++) dup = seen[i][0] == lo && seen[i][1] == hi;
         if (dup) continue;
@@ -690,7 +735,7 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
         found++;
     }
     ag_walk_close(walk);
-    sqlite3_finalize(svc_st);
+    service_walk_close(&sw);
     sqlite3_finalize(blob_st);
     ag_stored_blobs_free(blobs);
     if (*walk_err) return read_failed(sqlite3_extended_errcode(db), walk_err), 500;

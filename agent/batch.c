@@ -16,6 +16,7 @@ ag_batch *ag_batch_new(void)
 {
     ag_batch *b = ag_xcalloc(1, sizeof *b);
     ag_aggmap_init(&b->agg);
+    ag_spanidx_init(&b->idx);
     return b;
 }
 
@@ -201,6 +202,7 @@ static void add_row(ag_batch *b, const ag_trace *t, size_t root)
     r->resource = put_str(b, rs->resource);
     r->name = put_str(b, rs->name);
     r->block = b->blocks_len;
+    ag_spanidx_add(&b->idx, t, (int64_t)r->block, (int64_t)(b->rows_len - 1), start);
     r->blob = b->content.len;
     ag_blob_encode(&b->enc, t, &b->content);
     r->blob_len = b->content.len - r->blob;
@@ -225,7 +227,6 @@ void ag_batch_add(ag_batch *b, const ag_trace *t)
         ag_aggmap_add(&b->agg, minute, s->service.ptr, s->service.len, s->resource.ptr,
                       s->resource.len, s->name.ptr, s->name.len, s->duration, s->error);
     }
-    ag_spanidx_add(&b->idx, t, b->rows_len);
     add_row(b, t, root);
     b->spans += t->len;
     if (parents != small) free(parents);

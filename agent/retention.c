@@ -70,20 +70,24 @@ static int64_t neighbour_block(sqlite3_stmt *st, int64_t id)
     return block;
 }
 
-/* Deletes the blocks the deleted rows leave with no row. A block's rows are
+/* Deletes the blocks the deleted rows leave with no row, and their
+ * span-search entries (store.c: block_services). A block's rows are
  * consecutive in id order (the writer inserts them one after another, and
  * new rows and blocks always get ids above every existing one), so a block
  * keeps a row only if the nearest surviving row on one side of one of its
  * deleted rows is its. Returns an SQLite result code. */
 static int delete_emptied_blocks(sqlite3 *db, deleted_row *rows, int64_t n)
 {
-    sqlite3_stmt *before = NULL, *after = NULL, *del = NULL;
+    sqlite3_stmt *before = NULL, *after = NULL, *del = NULL, *del_svc = NULL;
     int rc = sqlite3_prepare_v2(db, "SELECT block FROM traces WHERE id < ? ORDER BY id DESC LIMIT 1",
                                 -1, &before, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db, "SELECT block FROM traces WHERE id > ? ORDER BY id LIMIT 1", -1,
                                 &after, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "DELETE FROM blocks WHERE id = ?", -1, &del, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "DELETE FROM blocks WHERE id = ?1", -1, &del, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "DELETE FROM block_services WHERE block = ?1", -1, &del_svc, NULL);
     qsort(rows, (size_t)n, sizeof *rows, by_block);
     for (int64_t i = 0; i < n && rc == SQLITE_OK; i++) {
         int64_t block = rows[i].block;
@@ -91,12 +95,15 @@ static int delete_emptied_blocks(sqlite3 *db, deleted_row *rows, int64_t n)
         if (neighbour_block(before, rows[i].id) == block || neighbour_block(after, rows[i].id) == block)
             continue;
         sqlite3_bind_int64(del, 1, block);
-        if (sqlite3_step(del) != SQLITE_DONE) rc = SQLITE_ERROR;
+        sqlite3_bind_int64(del_svc, 1, block);
+        if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(del_svc) != SQLITE_DONE) rc = SQLITE_ERROR;
         sqlite3_reset(del);
+        sqlite3_reset(del_svc);
     }
     sqlite3_finalize(before);
     sqlite3_finalize(after);
     sqlite3_finalize(del);
+    sqlite3_finalize(del_svc);
     return rc;
 }
 
@@ -107,14 +114,12 @@ static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int
                            const char *service)
 {
     if (limit > CHUNK) limit = CHUNK;
-    sqlite3_stmt *sel = NULL, *d1 = NULL, *d2 = NULL;
+    sqlite3_stmt *sel = NULL, *d1 = NULL;
     int64_t n = 0;
     deleted_row rows[CHUNK];
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, select_sql, -1, &sel, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "DELETE FROM traces WHERE id = ?", -1, &d1, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, "DELETE FROM chunk_services WHERE chunk = ?", -1, &d2, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(sel, 1, arg);
         sqlite3_bind_int64(sel, 2, limit);
@@ -123,15 +128,12 @@ static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int
             rows[n++] = (deleted_row){sqlite3_column_int64(sel, 0), sqlite3_column_int64(sel, 1)};
         for (int64_t i = 0; i < n && rc == SQLITE_OK; i++) {
             sqlite3_bind_int64(d1, 1, rows[i].id);
-            sqlite3_bind_int64(d2, 1, rows[i].id);
-            if (sqlite3_step(d1) != SQLITE_DONE || sqlite3_step(d2) != SQLITE_DONE) rc = SQLITE_ERROR;
+            if (sqlite3_step(d1) != SQLITE_DONE) rc = SQLITE_ERROR;
             sqlite3_reset(d1);
-            sqlite3_reset(d2);
         }
     }
     sqlite3_finalize(sel);
     sqlite3_finalize(d1);
-    sqlite3_finalize(d2);
     if (rc == SQLITE_OK) rc = delete_emptied_blocks(db, rows, n);
     if (rc == SQLITE_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return n;
     fprintf(stderr, "ctrace-agent: retention: %s\n", sqlite3_errmsg(db));

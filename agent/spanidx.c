@@ -1,13 +1,17 @@
-/* Per-chunk service entries and per-batch operation triples (spanidx.h). */
+/* Per-(block, service) chunk bitmaps and per-batch operation triples
+ * (spanidx.h). */
 #include "spanidx.h"
 #include "util.h"
 
 #include <stdbool.h>
-
 #include <stdlib.h>
 #include <string.h>
 
-void ag_spanidx_init(ag_spanidx *x) { memset(x, 0, sizeof *x); }
+void ag_spanidx_init(ag_spanidx *x)
+{
+    memset(x, 0, sizeof *x);
+    x->last_svc = SIZE_MAX;
+}
 
 static size_t put_str(ag_spanidx *x, ag_str s)
 {
@@ -23,49 +27,70 @@ static bool str_is(const ag_spanidx *x, size_t off, ag_str s)
     return strlen(p) == s.len && !memcmp(p, s.ptr, s.len);
 }
 
-static size_t pow2_at_least(size_t n)
+static void svc_slots_grow(ag_spanidx *x)
 {
-    size_t c = 16;
-    while (c < n) c *= 2;
-    return c;
+    size_t cap = x->svc_slots_cap ? x->svc_slots_cap * 2 : 64;
+    free(x->svc_slots);
+    x->svc_slots = ag_xmalloc(cap * sizeof *x->svc_slots);
+    for (size_t i = 0; i < cap; i++) x->svc_slots[i] = SIZE_MAX;
+    x->svc_slots_cap = cap;
+    for (size_t e = 0; e < x->svc_len; e++) {
+        size_t h = (size_t)x->svc[e].hash & (cap - 1);
+        while (x->svc_slots[h] != SIZE_MAX) h = (h + 1) & (cap - 1);
+        x->svc_slots[h] = e;
+    }
 }
 
-/* Distinct services of one chunk: a hash of span indexes into t, so the
- * work stays linear in spans however many services a hostile chunk names. */
-static void add_services(ag_spanidx *x, const ag_trace *t, size_t row)
+static bool svc_is(const ag_spanidx *x, size_t e, int64_t block, ag_str service)
 {
-    size_t cap = pow2_at_least(2 * t->len), small[64];
-    size_t *slot = cap <= 64 ? small : ag_xmalloc(cap * sizeof *slot);
-    for (size_t i = 0; i < cap; i++) slot[i] = SIZE_MAX;
-    for (size_t i = 0; i < t->len; i++) {
-        const ag_span *s = &t->spans[i];
-        size_t h = (size_t)ag_fnv1a(s->service.ptr, s->service.len, 0) & (cap - 1);
-        while (slot[h] != SIZE_MAX && !str_is(x, x->svc[slot[h]].service, s->service))
-            h = (h + 1) & (cap - 1);
-        if (slot[h] == SIZE_MAX) {
-            if (x->svc_len == x->svc_cap) {
-                x->svc_cap = x->svc_cap ? x->svc_cap * 2 : 64;
-                x->svc = ag_xrealloc(x->svc, x->svc_cap * sizeof *x->svc);
-            }
-            slot[h] = x->svc_len;
-            x->svc[x->svc_len++] = (ag_svc_entry){row, put_str(x, s->service), s->span_id,
-                                                  s->duration, s->error != 0};
-            continue;
-        }
-        ag_svc_entry *e = &x->svc[slot[h]];
-        if (s->duration > e->duration) e->duration = s->duration, e->span_id = s->span_id;
-        e->error |= s->error != 0;
+    return x->svc[e].block == block && str_is(x, x->svc[e].service, service);
+}
+
+/* The entry of (block, service), created if need be. */
+static ag_svc_entry *svc_get(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start)
+{
+    if (x->last_svc != SIZE_MAX && svc_is(x, x->last_svc, block, service)) return &x->svc[x->last_svc];
+    if (2 * (x->svc_len + 1) > x->svc_slots_cap) svc_slots_grow(x);
+    uint64_t hash = ag_fnv1a(service.ptr, service.len, (uint64_t)block);
+    size_t h = (size_t)hash & (x->svc_slots_cap - 1);
+    for (; x->svc_slots[h] != SIZE_MAX; h = (h + 1) & (x->svc_slots_cap - 1))
+        if (x->svc[x->svc_slots[h]].hash == hash && svc_is(x, x->svc_slots[h], block, service))
+            return &x->svc[x->last_svc = x->svc_slots[h]];
+    if (x->svc_len == x->svc_cap) {
+        x->svc_cap = x->svc_cap ? x->svc_cap * 2 : 32;
+        x->svc = ag_xrealloc(x->svc, x->svc_cap * sizeof *x->svc);
     }
-    if (slot != small) free(slot);
+    x->svc_slots[h] = x->last_svc = x->svc_len;
+    ag_svc_entry *e = &x->svc[x->svc_len++];
+    *e = (ag_svc_entry){block, put_str(x, service), row, NULL, 0, start, start, -1, 0, hash};
+    return e;
+}
+
+void ag_spanidx_note(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start,
+                     int64_t duration, int error)
+{
+    ag_svc_entry *e = svc_get(x, block, row, service, start);
+    size_t bit = (size_t)(row - e->first_row);
+    if (bit / 8 >= e->bits_len) {
+        size_t len = bit / 8 + 1, cap = e->bits_len ? e->bits_len : 1;
+        while (cap < len) cap *= 2;
+        /* bits_len is the capacity; bytes past the last bit stay zero */
+        e->bits = ag_xrealloc(e->bits, cap);
+        memset(e->bits + e->bits_len, 0, cap - e->bits_len);
+        e->bits_len = cap;
+    }
+    e->bits[bit / 8] |= (uint8_t)(1u << (bit % 8));
+    if (start < e->min_start) e->min_start = start;
+    if (start > e->max_start) e->max_start = start;
+    if (duration > e->max_duration) e->max_duration = duration;
+    e->error |= error != 0;
 }
 
 static uint64_t op_hash(const ag_span *s)
 {
     uint64_t h = ag_fnv1a(s->service.ptr, s->service.len, 0);
-    h = ag_fnv1a("\0", 1, h);
-    h = ag_fnv1a(s->name.ptr, s->name.len, h);
-    h = ag_fnv1a("\0", 1, h);
-    return ag_fnv1a(s->resource.ptr, s->resource.len, h);
+    h = ag_fnv1a(s->name.ptr, s->name.len, h ^ 1);
+    return ag_fnv1a(s->resource.ptr, s->resource.len, h ^ 2);
 }
 
 static void ops_grow(ag_spanidx *x)
@@ -100,21 +125,29 @@ static void add_op(ag_spanidx *x, const ag_span *s)
     x->ops_len++;
 }
 
-void ag_spanidx_add(ag_spanidx *x, const ag_trace *t, size_t row)
+void ag_spanidx_add(ag_spanidx *x, const ag_trace *t, int64_t block, int64_t row, int64_t start)
 {
-    add_services(x, t, row);
-    for (size_t i = 0; i < t->len; i++) add_op(x, &t->spans[i]);
+    for (size_t i = 0; i < t->len; i++) {
+        const ag_span *s = &t->spans[i];
+        ag_spanidx_note(x, block, row, s->service, start, s->duration, s->error);
+        add_op(x, s);
+    }
 }
 
 size_t ag_spanidx_bytes(const ag_spanidx *x)
 {
-    return x->data.cap + x->svc_cap * sizeof *x->svc + x->ops_cap * sizeof *x->ops;
+    size_t bytes = x->data.cap + x->svc_cap * sizeof *x->svc + x->ops_cap * sizeof *x->ops +
+                   x->svc_slots_cap * sizeof *x->svc_slots;
+    for (size_t i = 0; i < x->svc_len; i++) bytes += x->svc[i].bits_len;
+    return bytes;
 }
 
 void ag_spanidx_free(ag_spanidx *x)
 {
     ag_buf_free(&x->data);
+    for (size_t i = 0; i < x->svc_len; i++) free(x->svc[i].bits);
     free(x->svc);
+    free(x->svc_slots);
     free(x->ops);
     ag_spanidx_init(x);
 }

@@ -44,6 +44,7 @@ enum {
     WAL_LOW_DISK_FRAMES = 256,    /* 2 MiB, when the disk runs low */
 };
 #define LOW_DISK_BYTES (256ULL << 20)
+enum { OPS_SEEN_SLOTS = 4096 };
 
 struct ag_store {
     char *path;
@@ -77,8 +78,17 @@ struct ag_store {
     bool ck_truncate;          /* ck_mu: the checkpointer truncates the WAL now */
     bool read_only;            /* opened on a full disk: no writer (store.h) */
     bool disk_low;             /* writer: under LOW_DISK_BYTES free at the last look */
+    /* writer: hashes of (service, name, resource) triples already in
+     * operations, direct-mapped, so each batch's triples (a few dozen, the
+     * same ones batch after batch) cost no INSERT once stored; emptied when
+     * a commit fails, since its inserts were rolled back */
+    uint64_t ops_seen[OPS_SEEN_SLOTS];
     int64_t disk_checked_ns;   /* writer: when it looked */
 };
+
+#define AG_INSERT_BLOCK_SERVICE_SQL                                                     \
+    "INSERT INTO block_services(service, block, first_chunk, chunks, min_start, max_start," \
+    " max_duration, error) VALUES(?,?,?,?,?,?,?,?)"
 
 static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS traces("
@@ -113,14 +123,15 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS operations("
     " service TEXT NOT NULL, name TEXT NOT NULL, resource TEXT NOT NULL,"
     " PRIMARY KEY(service, name, resource)) WITHOUT ROWID;"
-    /* one row per (chunk, distinct service) for span-level search
-     * (spanidx.h); by chunk too, so retention deletes a chunk's rows (chunk
-     * ids only grow: that index is appended to, a few pages per commit) */
-    "CREATE TABLE IF NOT EXISTS chunk_services("
-    " service TEXT NOT NULL, start INTEGER NOT NULL, chunk INTEGER NOT NULL,"
-    " span_id INTEGER NOT NULL, duration INTEGER NOT NULL, error INTEGER NOT NULL,"
-    " PRIMARY KEY(service, start, chunk)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS chunk_services_by_chunk ON chunk_services(chunk);"
+    /* span-level search (spanidx.h): per (block, service), which chunks
+     * (bit k: chunk first_chunk + k) hold a span of the service; by block
+     * too, for retention (block ids only grow: appended, a page a commit) */
+    "CREATE TABLE IF NOT EXISTS block_services("
+    " service TEXT NOT NULL, block INTEGER NOT NULL, first_chunk INTEGER NOT NULL,"
+    " chunks BLOB NOT NULL, min_start INTEGER NOT NULL, max_start INTEGER NOT NULL,"
+    " max_duration INTEGER NOT NULL, error INTEGER NOT NULL,"
+    " PRIMARY KEY(service, block)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS block_services_by_block ON block_services(block);"
     "PRAGMA user_version = 5;";
 enum { AG_SCHEMA_VERSION = 5 };   /* the user_version SCHEMA sets */
 
@@ -207,6 +218,40 @@ static int prepare(ag_store *s, const char *sql, sqlite3_stmt **st, char *err, s
     return -1;
 }
 
+static int write_block_services(sqlite3_stmt *st, const ag_spanidx *x,
+                                const int64_t *block_ids, const int64_t *row_ids);
+
+/* The block_services entries of the chunks stored before user_version 5,
+ * from their rows (root service, start, duration, error): one pass in id
+ * order. A chunk stored inline (before user_version 3) has no block: the
+ * negated chunk id stands for it. */
+static int index_stored_roots(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL;
+    ag_spanidx x;
+    ag_spanidx_init(&x);
+    /* built anew: a database opened by this version, then by an older one, has rows */
+    int rc = sqlite3_exec(db, "DELETE FROM block_services", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "SELECT id, coalesce(block, -id), service, start, duration,"
+                                    " error FROM traces ORDER BY id", -1, &sel, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, AG_INSERT_BLOCK_SERVICE_SQL, -1, &ins, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        ag_str service = {(const char *)sqlite3_column_text(sel, 2), (size_t)sqlite3_column_bytes(sel, 2)};
+        ag_spanidx_note(&x, sqlite3_column_int64(sel, 1), sqlite3_column_int64(sel, 0), service,
+                        sqlite3_column_int64(sel, 3), sqlite3_column_int64(sel, 4),
+                        sqlite3_column_int(sel, 5));
+        rc = SQLITE_OK;
+    }
+    if (rc == SQLITE_DONE) rc = write_block_services(ins, &x, NULL, NULL) ? SQLITE_ERROR : SQLITE_OK;
+    if (rc != SQLITE_OK) snprintf(err, errlen, "indexing stored chunks: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    ag_spanidx_free(&x);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 /* Creates the tables of a new database, or brings an older one to this
  * schema, in one transaction so that a crash leaves one or the other. */
 static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
@@ -237,13 +282,9 @@ static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
     if (!rc && version >= 1 && version < 4)
         rc = exec(db, "UPDATE service_minutes SET hist = ag_hist_upgrade(hist);"
                       "UPDATE resource_minutes SET hist = ag_hist_upgrade(hist);", err, errlen);
-    /* before 5, only chunk roots were indexed: their rows stand for the
-     * stored chunks (span id 0: unknown; the blob decides the match), whose
-     * other services are not indexed (docs/query-api.md) */
-    if (!rc && version >= 1 && version < 5)
-        rc = exec(db, "INSERT OR IGNORE INTO chunk_services(service, start, chunk, span_id,"
-                      " duration, error) SELECT service, start, id, 0, duration, error FROM traces;",
-                  err, errlen);
+    /* before 5, only chunk roots were indexed (by service): the stored
+     * chunks are found by their root's service (docs/query-api.md) */
+    if (!rc && version >= 1 && version < 5) rc = index_stored_roots(db, err, errlen);
     if (!rc) rc = exec(db, "COMMIT", err, errlen);
     if (rc) exec(db, "ROLLBACK", NULL, 0);
     return rc;
@@ -288,8 +329,7 @@ static int open_writer(ag_store *s, char *err, size_t errlen, int *code)
                       " hist=ag_hist_merge(hist, excluded.hist)", &s->up_resource, err, errlen) ||
            prepare(s, "INSERT OR IGNORE INTO operations(service, name, resource) VALUES(?,?,?)",
                    &s->ins_op, err, errlen) ||
-           prepare(s, "INSERT OR IGNORE INTO chunk_services(service, start, chunk, span_id,"
-                      " duration, error) VALUES(?,?,?,?,?,?)", &s->ins_svc, err, errlen)
+           prepare(s, AG_INSERT_BLOCK_SERVICE_SQL, &s->ins_svc, err, errlen)
         ? -1 : 0;
 }
 
@@ -300,21 +340,23 @@ static int step_reset(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Inserts the service entries (spanidx.h) of row `row`, chunk id `chunk`,
- * from *next on (entries are in row order). */
-static int write_services(ag_store *s, const ag_batch *b, size_t row, sqlite3_int64 chunk,
-                          sqlite3_int64 start, size_t *next)
+/* Inserts x's entries; block_ids and row_ids map its keys (the batch's
+ * block and row indexes) to ids, NULL when the keys are the ids. */
+static int write_block_services(sqlite3_stmt *st, const ag_spanidx *x,
+                                const int64_t *block_ids, const int64_t *row_ids)
 {
-    const ag_spanidx *x = &b->idx;
-    for (; *next < x->svc_len && x->svc[*next].row == row; (*next)++) {
-        const ag_svc_entry *e = &x->svc[*next];
-        sqlite3_stmt *st = s->ins_svc;
+    for (size_t i = 0; i < x->svc_len; i++) {
+        const ag_svc_entry *e = &x->svc[i];
+        size_t len = e->bits_len;
+        while (len && !e->bits[len - 1]) len--;   /* bits_len is a capacity */
         sqlite3_bind_text(st, 1, ag_spanidx_str(x, e->service), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, start);
-        sqlite3_bind_int64(st, 3, chunk);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)e->span_id);
-        sqlite3_bind_int64(st, 5, e->duration);
-        sqlite3_bind_int(st, 6, e->error);
+        sqlite3_bind_int64(st, 2, block_ids ? block_ids[e->block] : e->block);
+        sqlite3_bind_int64(st, 3, row_ids ? row_ids[e->first_row] : e->first_row);
+        sqlite3_bind_blob(st, 4, e->bits, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, e->min_start);
+        sqlite3_bind_int64(st, 6, e->max_start);
+        sqlite3_bind_int64(st, 7, e->max_duration);
+        sqlite3_bind_int(st, 8, e->error);
         if (step_reset(st)) return -1;
     }
     return 0;
@@ -325,7 +367,9 @@ static int write_operations(ag_store *s, const ag_spanidx *x)
 {
     for (size_t i = 0; i < x->ops_cap; i++) {
         const ag_op_entry *e = &x->ops[i];
-        if (e->service == SIZE_MAX) continue;
+        uint64_t *seen = &s->ops_seen[e->hash % OPS_SEEN_SLOTS];
+        if (e->service == SIZE_MAX || *seen == (e->hash | 1)) continue;
+        *seen = e->hash | 1;   /* | 1: an empty slot (0) matches no triple */
         sqlite3_bind_text(s->ins_op, 1, ag_spanidx_str(x, e->service), -1, SQLITE_STATIC);
         sqlite3_bind_text(s->ins_op, 2, ag_spanidx_str(x, e->name), -1, SQLITE_STATIC);
         sqlite3_bind_text(s->ins_op, 3, ag_spanidx_str(x, e->resource), -1, SQLITE_STATIC);
@@ -339,15 +383,21 @@ static int write_operations(ag_store *s, const ag_spanidx *x)
 static int write_rows(ag_store *s, const ag_batch *b)
 {
     sqlite3_int64 block = 0;
-    size_t next_svc = 0;
-    for (size_t i = 0, next_block = 0; i < b->rows_len; i++) {
+    /* the ids the rows and blocks get, for their block_services entries */
+    int64_t *ids = ag_xmalloc((b->rows_len + b->blocks_len + 1) * sizeof *ids);
+    int64_t *block_ids = ids + b->rows_len;
+    int rc = 0;
+    for (size_t i = 0, next_block = 0; i < b->rows_len && !rc; i++) {
         const ag_row *r = &b->rows[i];
         const char *d = b->data.data;
         while (next_block <= r->block) {   /* rows are in block order */
             const ag_buf *data = &b->blocks[next_block++];
             sqlite3_bind_blob(s->ins_block, 1, data->data, (int)data->len, SQLITE_STATIC);
-            if (step_reset(s->ins_block)) return -1;
-            block = sqlite3_last_insert_rowid(s->db);
+            if (step_reset(s->ins_block)) {
+                free(ids);
+                return -1;
+            }
+            block = block_ids[next_block - 1] = sqlite3_last_insert_rowid(s->db);
         }
         sqlite3_stmt *st = s->ins_trace;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)r->trace_id);
@@ -362,11 +412,12 @@ static int write_rows(ag_store *s, const ag_batch *b)
         sqlite3_bind_int64(st, 10, block);
         sqlite3_bind_int64(st, 11, (sqlite3_int64)r->blob);
         sqlite3_bind_int64(st, 12, (sqlite3_int64)r->blob_len);
-        if (step_reset(st) ||
-            write_services(s, b, i, sqlite3_last_insert_rowid(s->db), r->start, &next_svc))
-            return -1;
+        rc = step_reset(st);
+        ids[i] = sqlite3_last_insert_rowid(s->db);
     }
-    return write_operations(s, &b->idx);
+    if (!rc) rc = write_block_services(s->ins_svc, &b->idx, block_ids, ids);
+    free(ids);
+    return rc ? -1 : write_operations(s, &b->idx);
 }
 
 static int write_aggregates(ag_store *s, const ag_aggmap *m)
@@ -449,6 +500,7 @@ static int commit_group(ag_store *s, ag_batch *group)
             pthread_mutex_unlock(&s->mu);
         }
         exec(s->db, "ROLLBACK", NULL, 0);
+        memset(s->ops_seen, 0, sizeof s->ops_seen);
         if ((code & 0xff) == SQLITE_FULL) {
             rc = AG_STORE_FULL;
             reclaim_wal(s);

@@ -14,7 +14,9 @@
  * blob.h, lies in a block; indexed by id range and trace id, and by
  * service and start, walk.h), blocks (the chunks' blobs compressed, block.h),
  * service_minutes and resource_minutes (per-minute aggregates with
- * histograms), operations (names and resources seen per service).
+ * histograms), operations (names and resources seen per service, on any
+ * span), block_services (which chunks of each block hold a span of each
+ * service, for span-level search: spanidx.h).
  *
  * Why trace ids are indexed per id range: trace ids are random, so a
  * plain index on them puts every new row on a different leaf page, and

@@ -13,7 +13,10 @@
 2. Fill: the database is filled to --spans spans (default 10 million, or
    CTRACE_BENCH_SPANS) with unique trace ids spread over the last hour.
 3. Query: p50/p99 latency of trace by id, service overview, resources,
-   latency distribution, trace search (service, duration, tag) and tail.
+   latency distribution, trace search (service, duration, tag), span-level
+   search on non-root spans (service, resource, tag, min-duration with
+   error, and a service+resource that matches nothing: the scan limit's
+   worst case) and tail.
 
 Usage: bench/bench_agent.py [--spans N] [--clients N] [--seconds S] [--quick]
        [--ingest-only] [--repeat N]
@@ -137,6 +140,15 @@ def bench_queries(port, n_payloads, rounds):
         'search: min_duration 40ms': lambda: '/api/v1/traces?service=%s&min_duration_ns=40000000' % svc,
         'search: error=1': lambda: '/api/v1/traces?error=1&limit=50',
         'search: tag http.route': lambda: '/api/v1/traces?service=%s&tag=http.route:/users/%%3F' % svc,
+        # span-level search: every trace's redis span, db span and template
+        # span are children of another service's root (agent_payloads.py)
+        'span: service of a non-root': lambda: '/api/v1/traces?service=redis&limit=50',
+        'span: resource of a non-root': lambda: '/api/v1/traces?resource=index.html&limit=50',
+        'span: tag on a non-root': lambda: '/api/v1/traces?tag=db.system:postgresql&limit=50',
+        'span: min_duration+error non-root': lambda: (
+            '/api/v1/traces?service=redis&min_duration_ns=150000&error=1&limit=50'),
+        'span: service+resource, rare': lambda: (
+            '/api/v1/traces?service=%s-db&resource=nosuch&limit=50' % svc),
         'tail (100 newest)': lambda: '/api/v1/tail?limit=100',
     }
     out = {}

@@ -128,8 +128,8 @@ def test_a_database_of_user_version_4_is_upgraded(agent):
     assert agent.send('v0.4', [checkout_trace(601)])[0] == 200
     agent.stop()
     db = sqlite3.connect(agent.db_path)
-    # as version 4 wrote it: no chunk_services table
-    db.executescript('DROP TABLE chunk_services; PRAGMA user_version = 4;')
+    # as version 4 wrote it: no block_services table
+    db.executescript('DROP TABLE block_services; PRAGMA user_version = 4;')
     db.close()
     agent.start()
     # the chunk's root service is found, as before
