@@ -2,13 +2,15 @@
  *
  * RED metrics never touch the trace tables: they fold the per-minute rows
  * of service_minutes/resource_minutes into the requested range and its
- * series buckets, merging histograms for the percentiles. Search walks the
- * traces table newest first through the (service, start) index (walk.h:
- * one service's rows, or the merge of every service's), filters rows on
- * their columns and, for tag filters, on the chunk blob, and stops at the
- * page size or after a bounded number of rows examined, handing back a
- * cursor, so every request has a bounded cost even at tens of millions of
- * spans.
+ * series buckets, merging histograms for the percentiles. Search matches
+ * spans, any span of a trace: by service it walks block_services (which
+ * chunks of each block hold a span of the service: spanidx.h), otherwise
+ * the traces table newest first (walk.h: the merge of every service's
+ * rows); it filters chunks on what their row or block entry bounds
+ * (duration, error), then decodes the chunk to find a span meeting every
+ * condition, and stops at the page size or after a bounded number of rows
+ * examined, handing back a cursor, so every request has a bounded cost
+ * even at tens of millions of spans.
  *
  * Read errors: a statement that fails to prepare or a step that ends in
  * anything but SQLITE_DONE (a damaged page, an I/O error), a damaged blob

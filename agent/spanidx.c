@@ -7,11 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ag_spanidx_init(ag_spanidx *x)
-{
-    memset(x, 0, sizeof *x);
-    x->last_svc = SIZE_MAX;
-}
+void ag_spanidx_init(ag_spanidx *x) { memset(x, 0, sizeof *x); }
 
 static size_t put_str(ag_spanidx *x, ag_str s)
 {
@@ -49,27 +45,37 @@ static bool svc_is(const ag_spanidx *x, size_t e, int64_t block, ag_str service)
 /* The entry of (block, service), created if need be. */
 static ag_svc_entry *svc_get(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start)
 {
-    if (x->last_svc != SIZE_MAX && svc_is(x, x->last_svc, block, service)) return &x->svc[x->last_svc];
     if (2 * (x->svc_len + 1) > x->svc_slots_cap) svc_slots_grow(x);
     uint64_t hash = ag_fnv1a(service.ptr, service.len, (uint64_t)block);
     size_t h = (size_t)hash & (x->svc_slots_cap - 1);
     for (; x->svc_slots[h] != SIZE_MAX; h = (h + 1) & (x->svc_slots_cap - 1))
         if (x->svc[x->svc_slots[h]].hash == hash && svc_is(x, x->svc_slots[h], block, service))
-            return &x->svc[x->last_svc = x->svc_slots[h]];
+            return &x->svc[x->svc_slots[h]];
     if (x->svc_len == x->svc_cap) {
         x->svc_cap = x->svc_cap ? x->svc_cap * 2 : 32;
         x->svc = ag_xrealloc(x->svc, x->svc_cap * sizeof *x->svc);
     }
-    x->svc_slots[h] = x->last_svc = x->svc_len;
+    x->svc_slots[h] = x->svc_len;
     ag_svc_entry *e = &x->svc[x->svc_len++];
     *e = (ag_svc_entry){block, put_str(x, service), row, NULL, 0, start, start, -1, 0, hash};
     return e;
 }
 
-void ag_spanidx_note(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start,
-                     int64_t duration, int error)
+/* The entry of (block, service) for a span of the current chunk: by the
+ * string's address when the chunk already hit it. */
+static ag_svc_entry *svc_get_cached(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start)
 {
+    for (size_t i = 0; i < x->seen_svc_len; i++)
+        if (x->seen_svc[i].service == service.ptr && x->seen_svc[i].len == service.len)
+            return &x->svc[x->seen_svc[i].entry];
     ag_svc_entry *e = svc_get(x, block, row, service, start);
+    if (x->seen_svc_len < 8)
+        x->seen_svc[x->seen_svc_len++] = (typeof(x->seen_svc[0])){service.ptr, service.len, (size_t)(e - x->svc)};
+    return e;
+}
+
+static void note(ag_svc_entry *e, int64_t row, int64_t start, int64_t duration, int error)
+{
     size_t bit = (size_t)(row - e->first_row);
     if (bit / 8 >= e->bits_len) {
         size_t len = bit / 8 + 1, cap = e->bits_len ? e->bits_len : 1;
@@ -84,6 +90,12 @@ void ag_spanidx_note(ag_spanidx *x, int64_t block, int64_t row, ag_str service, 
     if (start > e->max_start) e->max_start = start;
     if (duration > e->max_duration) e->max_duration = duration;
     e->error |= error != 0;
+}
+
+void ag_spanidx_note(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start,
+                     int64_t duration, int error)
+{
+    note(svc_get(x, block, row, service, start), row, start, duration, error);
 }
 
 static uint64_t op_hash(const ag_span *s)
@@ -111,6 +123,14 @@ static void ops_grow(ag_spanidx *x)
 
 static void add_op(ag_spanidx *x, const ag_span *s)
 {
+    /* the same address and length is the same string within the chunk */
+    for (size_t i = 0; i < x->seen_op_len; i++)
+        if (x->seen_op[i].service.ptr == s->service.ptr && x->seen_op[i].name.ptr == s->name.ptr &&
+            x->seen_op[i].resource.ptr == s->resource.ptr && x->seen_op[i].service.len == s->service.len &&
+            x->seen_op[i].name.len == s->name.len && x->seen_op[i].resource.len == s->resource.len)
+            return;
+    if (x->seen_op_len < 8)
+        x->seen_op[x->seen_op_len++] = (typeof(x->seen_op[0])){s->service, s->name, s->resource};
     if (2 * (x->ops_len + 1) > x->ops_cap) ops_grow(x);
     uint64_t hash = op_hash(s);
     size_t h = (size_t)hash & (x->ops_cap - 1);
@@ -127,9 +147,10 @@ static void add_op(ag_spanidx *x, const ag_span *s)
 
 void ag_spanidx_add(ag_spanidx *x, const ag_trace *t, int64_t block, int64_t row, int64_t start)
 {
+    x->seen_svc_len = x->seen_op_len = 0;
     for (size_t i = 0; i < t->len; i++) {
         const ag_span *s = &t->spans[i];
-        ag_spanidx_note(x, block, row, s->service, start, s->duration, s->error);
+        note(svc_get_cached(x, block, row, s->service, start), row, start, s->duration, s->error);
         add_op(x, s);
     }
 }

@@ -46,14 +46,21 @@ typedef struct {
     size_t svc_len, svc_cap;
     size_t *svc_slots;         /* open addressing over svc; SIZE_MAX: empty */
     size_t svc_slots_cap;
-    size_t last_svc;           /* the last entry hit: spans run in services */
+    /* what this chunk's spans already hit, by string address (decoded
+     * strings repeat their address within a chunk: one entry per distinct
+     * service or triple is then hashed, not one per span); reset per chunk,
+     * since an address may hold another string in the next request */
+    struct { const char *service; size_t len, entry; } seen_svc[8];
+    struct { ag_str service, name, resource; } seen_op[8];
+    size_t seen_svc_len, seen_op_len;
     ag_op_entry *ops;          /* open addressing, distinct triples; service SIZE_MAX: empty */
     size_t ops_len, ops_cap;
 } ag_spanidx;
 
 void ag_spanidx_init(ag_spanidx *x);
 /* Notes that chunk `row` (rows only grow) of block `block` has a span of
- * service with that start, duration and error. Never fails (aborts on
+ * service with that start, duration and error (service is copied: it
+ * need not outlive the call). Never fails (aborts on
  * out-of-memory); hashed, so linear in what is noted whatever the names. */
 void ag_spanidx_note(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start,
                      int64_t duration, int error);
