@@ -20,14 +20,23 @@ def stored_trace_ids(agent):
         db.close()
 
 
-def blocks_without_rows(agent):
-    """Blocks no chunk points to: retention must delete them with their rows."""
+def count(agent, sql):
     db = sqlite3.connect('file:%s?mode=ro' % agent.db_path, uri=True)
     try:
-        return db.execute('SELECT count(*) FROM blocks WHERE id NOT IN'
-                          ' (SELECT block FROM traces WHERE block IS NOT NULL)').fetchone()[0]
+        return db.execute(sql).fetchone()[0]
     finally:
         db.close()
+
+
+def blocks_without_rows(agent):
+    """Blocks no chunk points to: retention must delete them with their rows."""
+    return count(agent, 'SELECT count(*) FROM blocks WHERE id NOT IN'
+                        ' (SELECT block FROM traces WHERE block IS NOT NULL)')
+
+
+def search_entries_without_blocks(agent):
+    """Span-search entries of deleted blocks: retention deletes them too."""
+    return count(agent, 'SELECT count(*) FROM block_services WHERE block NOT IN (SELECT id FROM blocks)')
 
 
 @pytest.mark.parametrize('kill_after', [0.3, 0.9, 1.6])
@@ -91,6 +100,8 @@ def test_retention_by_age_runs_in_the_background(agent_factory):
         time.sleep(0.1)
     # trace 2's block, shared with the deleted trace 1, stays; trace 3's goes
     assert trace_count(a) == 1 and blocks_without_rows(a) == 0
+    assert search_entries_without_blocks(a) == 0
+    assert a.api('/api/v1/traces', service='billing')['traces'] == []
     a.api('/api/v1/traces/2')
 
 
