@@ -22,10 +22,20 @@ const COLUMNS = [
     cell: (trace) => trace.error ? h('span', {class: 'badge'}, 'error') : h('span', {class: 'muted'}, 'ok')},
 ];
 
+// A span search's rows name the span that matched (any span of the trace,
+// not necessarily its root): its service, operation and duration.
+const MATCH_COLUMN = {key: 'match', label: 'Matching span', class: 'name',
+  value: (trace) => (trace.match ? trace.match.duration_ns : -1),
+  cell: (trace) => (trace.match
+    ? clipped('span', `${trace.match.service} · ${trace.match.name} · ${formatDuration(trace.match.duration_ns)}`)
+    : h('span', {class: 'muted'}, '–'))};
+
 // compact: without the service and operation columns, for half-width lists
-// of one service's traces.
+// of one service's traces. With a span search's matches, a column shows them.
 export function traceTable(traces, {sortKey = null, sortDirection = 'desc', emptyText = 'No trace matches.', compact = false} = {}) {
-  const columns = compact ? COLUMNS.filter((column) => column.key !== 'service' && column.key !== 'name') : COLUMNS;
+  const withMatch = traces.some((trace) => trace.match)
+    ? [...COLUMNS.slice(0, 4), MATCH_COLUMN, ...COLUMNS.slice(4)] : COLUMNS;
+  const columns = compact ? COLUMNS.filter((column) => column.key !== 'service' && column.key !== 'name') : withMatch;
   const table = sortableTable({
     columns, rows: traces, sortKey, sortDirection, emptyText,
     rowHref: (trace) => route('trace', trace.trace_id),

@@ -57,3 +57,16 @@ def test_a_nested_service_shows_its_slowest_and_erroring_traces(nested_agent, op
     rows.first.click()
     page.wait_for_selector("#view[data-ready='trace']")
     assert page.url.endswith("#/trace/" + hex_trace_id(nested_agent.traces[-1]))
+
+
+def test_search_by_a_nested_service_names_the_matching_span(nested_agent, open_page):
+    page, _ = open_page(nested_agent)
+    visit(page, "/#/search?service=ledger&error=1", "search")
+    rows = page.locator("table.traces tbody tr")
+    assert rows.count() == 1
+    headers = page.locator("table.traces thead th").all_inner_texts()
+    assert any(text.startswith("Matching span") for text in headers), headers
+    text = rows.first.inner_text()
+    # the row is the gateway trace; the match is ledger's erroring span
+    assert "GET /checkout" in text and "ledger · ledger.write · 3" in text
+    assert page.locator("table.traces img").count() == 0
