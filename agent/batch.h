@@ -15,6 +15,7 @@
 #include "blob.h"
 #include "block.h"
 #include "span.h"
+#include "svcmap.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -37,6 +38,7 @@ typedef struct ag_batch {
     size_t blocks_len, blocks_cap;
     ag_buf content;                   /* the open block: blobs not compressed yet */
     ag_aggmap agg;
+    ag_svcmap svcmap;                 /* service-map edges and pending children */
     uint64_t spans;
     uint64_t dropped_chunks;
     uint64_t parent_probes;           /* hash slots examined finding parents:
