@@ -13,7 +13,8 @@
 2. Fill: the database is filled to --spans spans (default 10 million, or
    CTRACE_BENCH_SPANS) with unique trace ids spread over the last hour.
 3. Query: p50/p99 latency of trace by id, service overview, resources,
-   latency distribution, trace search (service, duration, tag) and tail.
+   latency distribution, trace search (service, duration, tag), tail and
+   the service map over the day.
 
 Usage: bench/bench_agent.py [--spans N] [--clients N] [--seconds S] [--quick]
        [--ingest-only] [--repeat N]
@@ -138,6 +139,7 @@ def bench_queries(port, n_payloads, rounds):
         'search: error=1': lambda: '/api/v1/traces?error=1&limit=50',
         'search: tag http.route': lambda: '/api/v1/traces?service=%s&tag=http.route:/users/%%3F' % svc,
         'tail (100 newest)': lambda: '/api/v1/tail?limit=100',
+        'service map (1d)': lambda: '/api/v1/servicemap?start=%d&end=%d' % (now - 86400, now),
     }
     out = {}
     for name, make in cases.items():
