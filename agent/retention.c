@@ -217,8 +217,9 @@ static void *retention_main(void *arg)
         int64_t t0 = ag_mono_ns();
         /* resolving first: a pass that deletes chunks may take long, and the
          * map's delay is the interval, not the interval plus a deletion */
+        int64_t after_id = 0;
         while (!r->stop && ag_svcmap_resolve(db, ag_now_ns() / 1000000000LL, r->svcmap_wait,
-                                             SVCMAP_RESOLVE_ROWS) == SVCMAP_RESOLVE_ROWS) {}
+                                             SVCMAP_RESOLVE_ROWS, &after_id) == SVCMAP_RESOLVE_ROWS) {}
         int64_t n = r->max_age > 0 || r->max_size > 0
                         ? ag_retention_pass(db, r->max_age, r->max_size, &r->stop) : 0;
         if (n > 0) {

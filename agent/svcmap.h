@@ -81,13 +81,16 @@ extern const char AG_SVCMAP_SCHEMA[];
  * a SQLite error (the caller rolls back). */
 AG_MUST_CHECK int ag_svcmap_write(sqlite3 *db, const ag_svcmap *m, int64_t now_s);
 
-/* One resolution pass in its own transaction: up to `limit` pending rows,
- * oldest first, are looked up in the stored chunks of their trace; found
- * parents become edges, rows pending for more than wait_s seconds without
- * one are counted in svcmap_unresolved and dropped, others wait for the
- * next pass. Returns the number of rows resolved or dropped, -1 on a
- * database error (message on stderr). */
-int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit);
+/* One step of a resolution pass, in its own transaction: up to `limit`
+ * pending rows after *after_id (0 to start), oldest first, are looked up in
+ * the stored chunks of their trace; a parent of another service makes an
+ * edge, one of the same service (a chunk flushed apart) none; rows pending
+ * for wait_s seconds without a parent are counted in svcmap_unresolved;
+ * all those are deleted, the others wait for the next pass. *after_id
+ * advances past the rows examined. Returns how many were examined (under
+ * limit: the pass is over), -1 on a database error (message on stderr). */
+int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit,
+                          int64_t *after_id);
 
 /* Deletes the rows of minutes before cutoff_s (retention). */
 void ag_svcmap_expire(sqlite3 *db, int64_t cutoff_s);

@@ -124,7 +124,8 @@ static int prepare_resolve(sqlite3 *db, resolve_stmts *s)
 {
     memset(s, 0, sizeof *s);
     return sqlite3_prepare_v2(db, "SELECT id, trace_id, parent_id, service, env, minute,"
-                                  " duration, error, added FROM svcmap_pending ORDER BY id LIMIT ?",
+                                  " duration, error, added FROM svcmap_pending WHERE id > ? ORDER BY id"
+                                  " LIMIT ?",
                               -1, &s->pending, NULL) ||
            sqlite3_prepare_v2(db, AG_TRACE_BY_ID_SQL, -1, &s->by_id, NULL) ||
            sqlite3_prepare_v2(db, "DELETE FROM svcmap_pending WHERE id = ?", -1, &s->del, NULL) ||
@@ -153,11 +154,13 @@ static int resolve_one(sqlite3 *db, resolve_stmts *s, ag_stored_blobs *blobs, ag
     char *caller = parent_service(s->by_id, blobs, (uint64_t)sqlite3_column_int64(p, 1),
                                   (uint64_t)sqlite3_column_int64(p, 2));
     (void)db;
-    if (caller) {
+    if (caller && !strcmp(caller, service)) {
+        /* a chunk of the same process flushed apart (partial flush): its
+         * parent is found, but a call within a service is no edge */
+    } else if (caller) {
         ag_svcmap_add_edge(edges, minute, (ag_str){env, strlen(env)},
                            (ag_str){caller, strlen(caller)}, (ag_str){service, strlen(service)},
                            sqlite3_column_int64(p, 6), sqlite3_column_int(p, 7));
-        free(caller);
     } else if ((double)(now_s - sqlite3_column_int64(p, 8)) >= wait_s) {
         sqlite3_bind_int64(s->unresolved, 1, minute);
         sqlite3_bind_text(s->unresolved, 2, env, -1, SQLITE_TRANSIENT);
@@ -166,11 +169,13 @@ static int resolve_one(sqlite3 *db, resolve_stmts *s, ag_stored_blobs *blobs, ag
     } else {
         return 0;
     }
+    free(caller);
     sqlite3_bind_int64(s->del, 1, sqlite3_column_int64(p, 0));
     return step_reset(s->del) ? -1 : 1;
 }
 
-int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit)
+int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit,
+                          int64_t *after_id)
 {
     resolve_stmts s;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;
@@ -182,19 +187,20 @@ int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit)
     ag_stored_blobs *blobs = ag_stored_blobs_new(db);
     ag_svcmap edges;
     ag_svcmap_init(&edges);
-    int64_t done = 0;
+    int64_t examined = 0;
     int rc = 0;
-    sqlite3_bind_int(s.pending, 1, limit);
+    sqlite3_bind_int64(s.pending, 1, *after_id);
+    sqlite3_bind_int(s.pending, 2, limit);
     while (!rc && sqlite3_step(s.pending) == SQLITE_ROW) {
-        int r = resolve_one(db, &s, blobs, &edges, now_s, wait_s);
-        if (r < 0) rc = -1;
-        else done += r;
+        *after_id = sqlite3_column_int64(s.pending, 0);
+        examined++;
+        if (resolve_one(db, &s, blobs, &edges, now_s, wait_s) < 0) rc = -1;
     }
     finalize_resolve(&s);
     ag_stored_blobs_free(blobs);
     if (!rc) rc = ag_svcmap_write(db, &edges, now_s);
     ag_svcmap_free(&edges);
-    if (!rc && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return done;
+    if (!rc && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return examined;
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 fail:
     fprintf(stderr, "ctrace-agent: service map: %s\n", sqlite3_errmsg(db));

@@ -124,3 +124,16 @@ def test_retention_removes_the_service_map_rows(agent_factory):
 def test_bad_parameters_are_a_400(agent, params):
     agent.api('/api/v1/servicemap', expect=400, **params)
     assert agent.request('GET', '/info')[0] == 200
+
+
+def test_a_chunk_flushed_apart_from_its_own_service_is_no_edge(agent_factory):
+    """A tracer's partial flush sends one process's trace as several chunks:
+    the parent is found, in the same service, and no self-edge appears."""
+    a = agent_factory('--servicemap-wait', '1s', *FAST)
+    assert a.send('v0.4', [[span(5, 1, service='api')]])[0] == 200
+    assert a.send('v0.4', [[span(5, 2, 1, service='api'), span(5, 3, 2, service='cache')]])[0] == 200
+    # after the wait the pending child is gone without counting as unresolved
+    time.sleep(1.5)
+    body = servicemap(a)
+    assert set(edges(body)) == {('api', 'cache')}
+    assert body['unresolved'] == 0
