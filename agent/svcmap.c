@@ -9,9 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void forget_recent(ag_svcmap *m)
+{
+    for (int i = 0; i < 4; i++) m->recent[i] = SIZE_MAX;
+}
+
 void ag_svcmap_init(ag_svcmap *m)
 {
     memset(m, 0, sizeof *m);
+    forget_recent(m);
 }
 
 void ag_svcmap_free(ag_svcmap *m)
@@ -64,17 +70,37 @@ static void grow(ag_svcmap *m)
     free(m->slots);
     m->slots = slots;
     m->cap = cap;
+    forget_recent(m);
+}
+
+static ag_svcmap_edge *recent_hit(ag_svcmap *m, int64_t minute, ag_str env, ag_str from,
+                                  ag_str to)
+{
+    for (int i = 0; i < 4; i++) {
+        size_t j = m->recent[i];
+        if (j == SIZE_MAX) continue;
+        ag_svcmap_edge *e = &m->slots[j];
+        if (e->minute == minute && str_is(e->to, e->to_len, to) &&
+            str_is(e->from, e->from_len, from) && str_is(e->env, e->env_len, env))
+            return e;
+    }
+    return NULL;
 }
 
 static ag_svcmap_edge *find_or_insert(ag_svcmap *m, int64_t minute, ag_str env, ag_str from,
                                       ag_str to)
 {
+    ag_svcmap_edge *e = recent_hit(m, minute, env, from, to);
+    if (e) return e;
     grow(m);
     uint64_t h = edge_hash(minute, env, from, to);
     size_t j = h & (m->cap - 1);
+    m->recent_next = (m->recent_next + 1) & 3;
     for (; m->slots[j].from; j = (j + 1) & (m->cap - 1))
-        if (edge_is(&m->slots[j], h, minute, env, from, to)) return &m->slots[j];
-    ag_svcmap_edge *e = &m->slots[j];
+        if (edge_is(&m->slots[j], h, minute, env, from, to))
+            return m->recent[m->recent_next] = j, &m->slots[j];
+    m->recent[m->recent_next] = j;
+    e = &m->slots[j];
     memset(e, 0, sizeof *e);
     e->minute = minute;
     e->env = ag_xstrndup(env.ptr ? env.ptr : "", env.len);
@@ -138,17 +164,21 @@ static int same_str(ag_str a, ag_str b)
 
 void ag_svcmap_add_chunk(ag_svcmap *m, const ag_trace *t, const long *parents)
 {
+    /* env is a setting of the process, and a chunk is one process's spans:
+     * the first span that has one speaks for the chunk (one lookup, not
+     * one a span) */
+    ag_str env = {"", 0};
+    for (size_t i = 0; i < t->len && !env.len; i++) env = span_env(&t->spans[i]);
     for (size_t i = 0; i < t->len; i++) {
         const ag_span *s = &t->spans[i];
         int64_t minute = s->start / 1000000000LL / 60 * 60;
         if (parents[i] >= 0) {
             const ag_span *p = &t->spans[parents[i]];
             if (!same_str(p->service, s->service))
-                ag_svcmap_add_edge(m, minute, span_env(s), p->service, s->service, s->duration,
-                                   s->error);
+                ag_svcmap_add_edge(m, minute, env, p->service, s->service, s->duration, s->error);
         } else if (s->parent_id) {
             add_pending(m, s->trace_id, s->parent_id, minute, s->duration, s->error, s->service,
-                        span_env(s));
+                        env);
         }
     }
 }

@@ -50,6 +50,10 @@ typedef struct {
 typedef struct {
     ag_svcmap_edge *slots;      /* open addressing; from == NULL is empty */
     size_t cap, len;
+    size_t recent[4];           /* slots of the last edges counted: a chunk's
+                                   spans repeat a few edges, and comparing
+                                   them is cheaper than hashing three names */
+    unsigned recent_next;
     ag_svcmap_pending *pending;
     size_t pending_len, pending_cap;
     char *strings;              /* the pending rows' strings */
