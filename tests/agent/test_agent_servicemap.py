@@ -4,6 +4,7 @@ processes, resolved in the background against the stored chunks of the
 trace, whichever chunk arrives first. A child whose parent never arrives is
 counted as unresolved, never an edge. Real agent over a real socket."""
 import math
+import sqlite3
 import time
 
 import pytest
@@ -104,15 +105,28 @@ def test_missing_parent_is_counted_not_an_edge(agent_factory):
     assert servicemap(a)['edges'] == []
 
 
-def test_retention_removes_the_service_map_rows(agent_factory):
-    a = agent_factory('--retention', '1h', *FAST)
+@pytest.mark.parametrize('retention, expected', [
+    ('0', {('x', 'y'), ('x', 'z')}),   # kept: the old edge is stored
+    ('1h', {('x', 'z')}),              # the old minute's edge goes with its chunks
+])
+def test_retention_removes_the_service_map_rows(agent_factory, retention, expected):
+    a = agent_factory('--retention', retention, *FAST)
     old = NOW_NS - 2 * 3600 * 10**9
     assert a.send('v0.4', [[span(1, 1, service='x', start=old), span(1, 2, 1, service='y', start=old)],
-                           [span(2, 1, service='x'), span(2, 2, 1, service='z')]])[0] == 200
+                           [span(2, 1, service='x'), span(2, 2, 1, service='z')],
+                           [span(3, 5, 99, service='w', start=old)]])[0] == 200
     now = time.time()
     wide = dict(start=now - 3 * 3600, end=now)
-    assert wait_for(lambda: set(edges(servicemap(a, **wide))) == {('x', 'z')})
-    assert set(edges(servicemap(a, **wide))) == {('x', 'z')}
+    assert wait_for(lambda: set(edges(servicemap(a, **wide))) == expected)
+    time.sleep(0.5)
+    assert set(edges(servicemap(a, **wide))) == expected
+    # the old child still waiting for its parent goes too (or stays pending)
+    db = sqlite3.connect('file:%s?mode=ro' % a.db_path, uri=True)
+    try:
+        pending = db.execute('SELECT count(*) FROM svcmap_pending').fetchone()[0]
+    finally:
+        db.close()
+    assert pending == (1 if retention == '0' else 0)
 
 
 @pytest.mark.parametrize('params', [
