@@ -144,7 +144,7 @@ static void finalize_resolve(resolve_stmts *s)
 
 /* Resolves or gives up on the pending row st is on: 1 when it is done
  * with (deleted), 0 when it waits, -1 on a database error. */
-static int resolve_one(sqlite3 *db, resolve_stmts *s, ag_stored_blobs *blobs, ag_svcmap *edges,
+static int resolve_one(resolve_stmts *s, ag_stored_blobs *blobs, ag_svcmap *edges,
                        int64_t now_s, double wait_s)
 {
     sqlite3_stmt *p = s->pending;
@@ -153,7 +153,6 @@ static int resolve_one(sqlite3 *db, resolve_stmts *s, ag_stored_blobs *blobs, ag
     int64_t minute = sqlite3_column_int64(p, 5);
     char *caller = parent_service(s->by_id, blobs, (uint64_t)sqlite3_column_int64(p, 1),
                                   (uint64_t)sqlite3_column_int64(p, 2));
-    (void)db;
     if (caller && !strcmp(caller, service)) {
         /* a chunk of the same process flushed apart (partial flush): its
          * parent is found, but a call within a service is no edge */
@@ -194,7 +193,7 @@ int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit,
     while (!rc && sqlite3_step(s.pending) == SQLITE_ROW) {
         *after_id = sqlite3_column_int64(s.pending, 0);
         examined++;
-        if (resolve_one(db, &s, blobs, &edges, now_s, wait_s) < 0) rc = -1;
+        if (resolve_one(&s, blobs, &edges, now_s, wait_s) < 0) rc = -1;
     }
     finalize_resolve(&s);
     ag_stored_blobs_free(blobs);
