@@ -23,9 +23,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* SVCMAP_RESOLVE_ROWS: pending service-map rows resolved per transaction,
- * so intake waits for one such transaction at most */
-enum { CHUNK = 2000, VACUUM_PAGES = 4000, SVCMAP_RESOLVE_ROWS = 500 };
+/* SVCMAP_RESOLVE_ROWS: pending service-map rows resolved per transaction.
+ * Each is a lookup of its trace (~1 ms at a million chunks) made while the
+ * transaction holds the write lock, so intake waits for at most one such
+ * short transaction. */
+enum { CHUNK = 2000, VACUUM_PAGES = 4000, SVCMAP_RESOLVE_ROWS = 64 };
 
 struct ag_retention {
     char *path;
