@@ -1136,6 +1136,167 @@ static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out)
     return 200;
 }
 
+/* ---- service map (svcmap.h) ---- */
+
+/* One edge of the answer: the rows of svcmap_minutes come sorted by
+ * (caller, callee), so only the last edge is ever added to. */
+typedef struct {
+    char *from, *to;
+    uint64_t calls, errors;
+    uint64_t p[3];
+} map_edge;
+
+typedef struct {
+    char *service;
+    uint64_t hits, errors;
+} map_node;
+
+typedef struct {
+    map_edge *edges;
+    size_t edges_len, edges_cap;
+    map_node *nodes;
+    size_t nodes_len, nodes_cap;
+    bool truncated;
+} service_map;
+
+static map_node *map_node_get(service_map *m, const char *service, bool create)
+{
+    for (size_t i = 0; i < m->nodes_len; i++)
+        if (!strcmp(m->nodes[i].service, service)) return &m->nodes[i];
+    if (!create) return NULL;
+    if (m->nodes_len == MAX_GROUPS) return m->truncated = true, NULL;
+    if (m->nodes_len == m->nodes_cap) {
+        m->nodes_cap = m->nodes_cap ? m->nodes_cap * 2 : 16;
+        m->nodes = ag_xrealloc(m->nodes, m->nodes_cap * sizeof *m->nodes);
+    }
+    map_node *n = &m->nodes[m->nodes_len++];
+    *n = (map_node){ag_xstrdup(service), 0, 0};
+    return n;
+}
+
+/* Folds the edge rows of the range into m->edges, one histogram at a time. */
+static void map_read_edges(sqlite3 *db, const range *r, const char *env, service_map *m)
+{
+    sqlite3_stmt *st = prepare(db, "SELECT caller, callee, calls, errors, hist FROM svcmap_minutes"
+                               " WHERE minute >= ?1 AND minute < ?2 AND (?3 IS NULL OR env = ?3)"
+                               " ORDER BY caller, callee");
+    sqlite3_bind_int64(st, 1, r->first_minute);
+    sqlite3_bind_double(st, 2, r->end);
+    if (env) sqlite3_bind_text(st, 3, env, -1, SQLITE_STATIC);
+    ag_hist *h = ag_xcalloc(1, sizeof *h);
+    map_edge *e = NULL;
+    while (next_row(st)) {
+        const char *from = (const char *)sqlite3_column_text(st, 0);
+        const char *to = (const char *)sqlite3_column_text(st, 1);
+        if (!e || strcmp(e->from, from) || strcmp(e->to, to)) {
+            if (e) ag_hist_quantiles(h, PERCENTILES, 3, e->p), memset(h, 0, sizeof *h);
+            if (m->edges_len == MAX_GROUPS) {
+                m->truncated = true;
+                e = NULL;
+                break;
+            }
+            if (m->edges_len == m->edges_cap) {
+                m->edges_cap = m->edges_cap ? m->edges_cap * 2 : 16;
+                m->edges = ag_xrealloc(m->edges, m->edges_cap * sizeof *m->edges);
+            }
+            e = &m->edges[m->edges_len++];
+            *e = (map_edge){ag_xstrdup(from), ag_xstrdup(to), 0, 0, {0}};
+        }
+        e->calls += (uint64_t)sqlite3_column_int64(st, 2);
+        e->errors += (uint64_t)sqlite3_column_int64(st, 3);
+        if (ag_hist_decode_add(h, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)))
+            read_failed(SQLITE_CORRUPT, "damaged service map histogram");
+    }
+    if (e) ag_hist_quantiles(h, PERCENTILES, 3, e->p);
+    free(h);
+    sqlite3_finalize(st);
+}
+
+/* Every service with hits in the range is a node; with env, only the
+ * services of that env's edges (the per-service aggregates have no env). */
+static void map_read_nodes(sqlite3 *db, const range *r, bool all, service_map *m)
+{
+    for (size_t i = 0; i < m->edges_len; i++) {
+        map_node_get(m, m->edges[i].from, true);
+        map_node_get(m, m->edges[i].to, true);
+    }
+    sqlite3_stmt *st = prepare(db, "SELECT service, sum(hits), sum(errors) FROM service_minutes"
+                               " WHERE minute >= ? AND minute < ? GROUP BY service");
+    sqlite3_bind_int64(st, 1, r->first_minute);
+    sqlite3_bind_double(st, 2, r->end);
+    while (next_row(st)) {
+        map_node *n = map_node_get(m, (const char *)sqlite3_column_text(st, 0), all);
+        if (!n) continue;
+        n->hits = (uint64_t)sqlite3_column_int64(st, 1);
+        n->errors = (uint64_t)sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+}
+
+static uint64_t map_unresolved(sqlite3 *db, const range *r, const char *env)
+{
+    sqlite3_stmt *st = prepare(db, "SELECT coalesce(sum(count), 0) FROM svcmap_unresolved"
+                               " WHERE minute >= ?1 AND minute < ?2 AND (?3 IS NULL OR env = ?3)");
+    sqlite3_bind_int64(st, 1, r->first_minute);
+    sqlite3_bind_double(st, 2, r->end);
+    if (env) sqlite3_bind_text(st, 3, env, -1, SQLITE_STATIC);
+    uint64_t n = next_row(st) ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void put_map(ag_buf *out, const service_map *m, const range *r, uint64_t unresolved)
+{
+    double seconds = r->end - r->start;
+    ag_buf_putc(out, '{');
+    put_range(out, r);
+    ag_buf_puts(out, ",\"nodes\":[");
+    for (size_t i = 0; i < m->nodes_len; i++) {
+        const map_node *n = &m->nodes[i];
+        ag_buf_puts(out, i ? ",{\"service\":" : "{\"service\":");
+        ag_jw_cstr(out, n->service);
+        ag_buf_printf(out, ",\"hits\":%llu,\"errors\":%llu}", (unsigned long long)n->hits,
+                      (unsigned long long)n->errors);
+    }
+    ag_buf_puts(out, "],\"edges\":[");
+    for (size_t i = 0; i < m->edges_len; i++) {
+        const map_edge *e = &m->edges[i];
+        ag_buf_puts(out, i ? ",{\"from\":" : "{\"from\":");
+        ag_jw_cstr(out, e->from);
+        ag_buf_puts(out, ",\"to\":");
+        ag_jw_cstr(out, e->to);
+        ag_buf_printf(out, ",\"calls\":%llu,\"errors\":%llu,\"rps\":", (unsigned long long)e->calls,
+                      (unsigned long long)e->errors);
+        ag_jw_double(out, round((double)e->calls / seconds * 1e4) / 1e4);
+        ag_buf_puts(out, ",\"error_rate\":");
+        ag_jw_double(out, e->calls ? (double)e->errors / (double)e->calls : 0);
+        ag_buf_putc(out, ',');
+        put_percentile_values(out, e->p);
+        ag_buf_putc(out, '}');
+    }
+    ag_buf_printf(out, "],\"unresolved\":%llu,\"truncated\":%s}", (unsigned long long)unresolved,
+                  m->truncated ? "true" : "false");
+}
+
+static int api_servicemap(sqlite3 *db, const ag_params *q, ag_buf *out)
+{
+    range r;
+    int status;
+    if (parse_range(q, &r, out, &status)) return status;
+    const char *env = ag_params_get(q, "env");
+    if (env && !*env) env = NULL;
+    if (env && strlen(env) > 200) return error(out, 400, "env must be at most 200 bytes");
+    service_map m = {0};
+    map_read_edges(db, &r, env, &m);
+    map_read_nodes(db, &r, env == NULL, &m);
+    put_map(out, &m, &r, map_unresolved(db, &r, env));
+    for (size_t i = 0; i < m.edges_len; i++) free(m.edges[i].from), free(m.edges[i].to);
+    for (size_t i = 0; i < m.nodes_len; i++) free(m.nodes[i].service);
+    free(m.edges);
+    free(m.nodes);
+    return 200;
+}
+
 /* ---- routing ---- */
 
 /* A 500 for a request whose reads failed, logged, and reported to the
@@ -1174,6 +1335,7 @@ int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf 
         status = api_trace(db, path + sizeof trace_prefix - 1, out);
     else if (!strcmp(path, "/api/v1/tail")) status = api_tail(db, q, out);
     else if (!strcmp(path, "/api/v1/operations")) status = api_operations(db, q, out);
+    else if (!strcmp(path, "/api/v1/servicemap")) status = api_servicemap(db, q, out);
     else status = error(out, 404, "no such endpoint");
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (read_error[0]) status = answer_read_error(store, db, path, out);

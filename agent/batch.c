@@ -17,6 +17,7 @@ ag_batch *ag_batch_new(void)
     ag_batch *b = ag_xcalloc(1, sizeof *b);
     ag_aggmap_init(&b->agg);
     ag_spanidx_init(&b->idx);
+    ag_svcmap_init(&b->svcmap);
     return b;
 }
 
@@ -30,6 +31,7 @@ void ag_batch_free(ag_batch *b)
     ag_buf_free(&b->content);
     ag_aggmap_free(&b->agg);
     ag_spanidx_free(&b->idx);
+    ag_svcmap_free(&b->svcmap);
     ag_blob_encoder_free(&b->enc);
     free(b);
 }
@@ -38,7 +40,8 @@ size_t ag_batch_bytes(const ag_batch *b)
 {
     size_t bytes = b->data.cap + b->rows_cap * sizeof(ag_row) + b->agg.cap * sizeof(ag_agg_entry) +
                    ag_aggmap_hist_bytes(&b->agg) + b->content.cap +
-                   ag_spanidx_bytes(&b->idx);
+                   ag_spanidx_bytes(&b->idx) +
+                   ag_svcmap_bytes(&b->svcmap);
     for (size_t i = 0; i < b->blocks_len; i++) bytes += b->blocks[i].cap;
     return bytes;
 }
@@ -227,6 +230,7 @@ void ag_batch_add(ag_batch *b, const ag_trace *t)
         ag_aggmap_add(&b->agg, minute, s->service.ptr, s->service.len, s->resource.ptr,
                       s->resource.len, s->name.ptr, s->name.len, s->duration, s->error);
     }
+    ag_svcmap_add_chunk(&b->svcmap, t, parents);
     add_row(b, t, root);
     b->spans += t->len;
     if (parents != small) free(parents);

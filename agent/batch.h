@@ -16,6 +16,7 @@
 #include "block.h"
 #include "span.h"
 #include "spanidx.h"
+#include "svcmap.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -39,6 +40,7 @@ typedef struct ag_batch {
     ag_buf content;                   /* the open block: blobs not compressed yet */
     ag_aggmap agg;
     ag_spanidx idx;                   /* span-level search entries (spanidx.h) */
+    ag_svcmap svcmap;                 /* service-map edges and pending children */
     uint64_t spans;
     uint64_t dropped_chunks;
     uint64_t parent_probes;           /* hash slots examined finding parents:

@@ -33,7 +33,12 @@ void ag_config_usage(FILE *f)
         "  --max-size SIZE         keep the database under this size by dropping the\n"
         "                          oldest traces: 500MiB, 4GiB (default 4GiB; 0 = none)\n"
         "  --retention-interval DURATION\n"
-        "                          how often retention runs (default 30s)\n"
+        "                          how often retention runs, and resolves the service\n"
+        "                          map's calls between processes (default 30s)\n"
+        "  --servicemap-wait DURATION\n"
+        "                          how long a span waits for its parent span from\n"
+        "                          another process before it is counted as unresolved\n"
+        "                          instead of an edge of the service map (default 5m)\n"
         "  --forward URL           also forward every accepted payload, unchanged, to\n"
         "                          this Datadog agent (e.g. http://localhost:8127)\n"
         "  --forward-queue SIZE    memory for payloads waiting to be forwarded; when\n"
@@ -113,7 +118,7 @@ static int parse_listen(const char *v, ag_config *c, char *err, size_t errlen)
 }
 
 enum {
-    OPT_LISTEN = 256, OPT_SOCKET, OPT_DATA, OPT_RETENTION, OPT_MAX_SIZE, OPT_RET_INTERVAL,
+    OPT_LISTEN = 256, OPT_SOCKET, OPT_DATA, OPT_RETENTION, OPT_MAX_SIZE, OPT_RET_INTERVAL, OPT_SVCMAP_WAIT,
     OPT_FORWARD, OPT_FORWARD_QUEUE, OPT_TOKEN, OPT_MAX_REQUEST, OPT_MAX_CONN, OPT_CONN_TIMEOUT,
     OPT_MAX_INFLIGHT, OPT_SYNC, OPT_ENV, OPT_HELP, OPT_VERSION, OPT_TOKEN_FILE,
 };
@@ -157,6 +162,7 @@ static int apply(int opt, const char *v, ag_config *c, char *err, size_t errlen)
     case OPT_DATA: free(c->data_dir); c->data_dir = ag_xstrdup(v); return 0;
     case OPT_RETENTION: return set_duration("--retention", v, &c->retention_seconds, err, errlen);
     case OPT_RET_INTERVAL: return set_duration("--retention-interval", v, &c->retention_interval, err, errlen);
+    case OPT_SVCMAP_WAIT: return set_duration("--servicemap-wait", v, &c->svcmap_wait, err, errlen);
     case OPT_MAX_SIZE: return set_size("--max-size", v, &c->max_size, err, errlen);
     case OPT_FORWARD:
         if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && strncmp(v, "unix://", 7))
@@ -208,6 +214,7 @@ int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errle
         {"retention", required_argument, 0, OPT_RETENTION},
         {"max-size", required_argument, 0, OPT_MAX_SIZE},
         {"retention-interval", required_argument, 0, OPT_RET_INTERVAL},
+        {"servicemap-wait", required_argument, 0, OPT_SVCMAP_WAIT},
         {"forward", required_argument, 0, OPT_FORWARD},
         {"forward-queue", required_argument, 0, OPT_FORWARD_QUEUE},
         {"token", required_argument, 0, OPT_TOKEN},
@@ -228,6 +235,7 @@ int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errle
     c->retention_seconds = 7 * 86400;
     c->max_size = 4ULL << 30;
     c->retention_interval = 30;
+    c->svcmap_wait = 300;
     c->max_request_bytes = 50ULL << 20;
     c->max_connections = 4096;
     c->connection_timeout = 30;

@@ -21,6 +21,7 @@ typedef struct {
     double retention_seconds;  /* 0: keep forever */
     uint64_t max_size;         /* bytes; 0: unlimited */
     double retention_interval; /* seconds between retention passes */
+    double svcmap_wait;        /* seconds a child waits for a remote parent */
     char *forward_url;
     char *token;
     uint64_t max_request_bytes;

@@ -174,9 +174,9 @@ int main(int argc, char **argv)
         return 1;
     }
     ag_retention *ret = NULL;
-    if ((cfg.retention_seconds > 0 || cfg.max_size > 0) && !ag_store_read_only(store))
+    if (!ag_store_read_only(store))
         ret = ag_retention_start(cfg.db_path, cfg.retention_seconds, cfg.max_size,
-                                 cfg.retention_interval);
+                                 cfg.retention_interval, cfg.svcmap_wait);
     print_startup(&cfg, srv);
     if (ag_store_read_only(store))
         fprintf(stderr, "ctrace-agent: WARNING: the disk holding %s is full: serving the stored "

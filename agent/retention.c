@@ -23,11 +23,15 @@
 #include <stdlib.h>
 #include <time.h>
 
-enum { CHUNK = 2000, VACUUM_PAGES = 4000 };
+/* SVCMAP_RESOLVE_ROWS: pending service-map rows resolved per transaction.
+ * Each is a lookup of its trace (~1 ms at a million chunks) made while the
+ * transaction holds the write lock, so intake waits for at most one such
+ * short transaction. */
+enum { CHUNK = 2000, VACUUM_PAGES = 4000, SVCMAP_RESOLVE_ROWS = 64 };
 
 struct ag_retention {
     char *path;
-    double max_age, interval;
+    double max_age, interval, svcmap_wait;
     uint64_t max_size;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -192,6 +196,7 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
                                   "DELETE FROM resource_minutes WHERE minute < %lld;",
                  (long long)(cutoff / 1000000000LL), (long long)(cutoff / 1000000000LL));
         sqlite3_exec(db, sql, NULL, NULL, NULL);
+        ag_svcmap_expire(db, cutoff / 1000000000LL);
     }
     if (max_size > 0 && live_bytes(db) > (int64_t)max_size) {
         int64_t target = (int64_t)((double)max_size * 0.9), live;
@@ -219,7 +224,13 @@ static void *retention_main(void *arg)
     while (!r->stop) {
         pthread_mutex_unlock(&r->mu);
         int64_t t0 = ag_mono_ns();
-        int64_t n = ag_retention_pass(db, r->max_age, r->max_size, &r->stop);
+        /* resolving first: a pass that deletes chunks may take long, and the
+         * map's delay is the interval, not the interval plus a deletion */
+        int64_t after_id = 0;
+        while (!r->stop && ag_svcmap_resolve(db, ag_now_ns() / 1000000000LL, r->svcmap_wait,
+                                             SVCMAP_RESOLVE_ROWS, &after_id) == SVCMAP_RESOLVE_ROWS) {}
+        int64_t n = r->max_age > 0 || r->max_size > 0
+                        ? ag_retention_pass(db, r->max_age, r->max_size, &r->stop) : 0;
         if (n > 0) {
             printf("ctrace-agent: retention: deleted %lld chunks in %.1f s; database %.1f MiB\n",
                    (long long)n, (double)(ag_mono_ns() - t0) / 1e9,
@@ -237,13 +248,14 @@ static void *retention_main(void *arg)
 }
 
 ag_retention *ag_retention_start(const char *path, double max_age, uint64_t max_size,
-                                 double interval)
+                                 double interval, double svcmap_wait)
 {
     ag_retention *r = ag_xcalloc(1, sizeof *r);
     r->path = (char *)path;
     r->max_age = max_age;
     r->max_size = max_size;
     r->interval = interval;
+    r->svcmap_wait = svcmap_wait;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cond, NULL);
     if (pthread_create(&r->thread, NULL, retention_main, r)) {

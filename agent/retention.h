@@ -10,10 +10,13 @@
 
 typedef struct ag_retention ag_retention;
 
-/* Starts the thread (first pass right away). Aborts when out of memory or
+/* Starts the thread (first pass right away). Each pass also resolves the
+ * service map's pending children (svcmap.h), giving up on a parent after
+ * svcmap_wait seconds; with max_age and max_size 0 it only does that. Aborts when out of memory or
  * when the thread cannot start, as the agent does (buf.h); never NULL. */
 ag_retention *ag_retention_start(const char *db_path, double max_age_seconds,
-                                 uint64_t max_size_bytes, double interval_seconds);
+                                 uint64_t max_size_bytes, double interval_seconds,
+                                 double svcmap_wait_seconds);
 /* Interrupts a pass between two transactions and joins. NULL ok. */
 void ag_retention_stop(ag_retention *r);
 

@@ -310,7 +310,10 @@ static int open_writer(ag_store *s, char *err, size_t errlen, int *code)
          * over at WAL_RESTART_FRAMES): writing over blocks the file already
          * has makes each fdatasync cheaper than extending it again. */
         exec(s->db, "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=268435456;", err, errlen) ||
-        create_or_upgrade(s->db, err, errlen))
+        create_or_upgrade(s->db, err, errlen) ||
+        /* the service map's tables came without a user_version of their
+         * own: IF NOT EXISTS writes nothing once they are there */
+        exec(s->db, AG_SVCMAP_SCHEMA, err, errlen))
         return -1;
     return prepare(s, "INSERT INTO traces(trace_id, trace_id_high, start, duration, service,"
                       " resource, name, error, span_count, spans, block, block_offset, block_len)"
@@ -484,12 +487,16 @@ static int commit_group(ag_store *s, ag_batch *group)
 {
     ag_aggmap merged;
     ag_aggmap_init(&merged);
+    ag_svcmap edges;
+    ag_svcmap_init(&edges);
     int rc = exec(s->db, "BEGIN IMMEDIATE", NULL, 0);
     for (ag_batch *b = group; !rc && b; b = b->next) {
         rc = write_rows(s, b);
         ag_aggmap_merge(&merged, &b->agg);
+        ag_svcmap_merge(&edges, &b->svcmap);
     }
     if (!rc) rc = write_aggregates(s, &merged);
+    if (!rc) rc = ag_svcmap_write(s->db, &edges, ag_now_ns() / 1000000000LL);
     if (!rc) rc = exec(s->db, "COMMIT", NULL, 0);
     if (rc) {
         int code = sqlite3_extended_errcode(s->db);
@@ -507,6 +514,7 @@ static int commit_group(ag_store *s, ag_batch *group)
         }
     }
     ag_aggmap_free(&merged);
+    ag_svcmap_free(&edges);
     return rc;
 }
 

@@ -16,7 +16,7 @@
    latency distribution, trace search (service, duration, tag), span-level
    search on non-root spans (service, resource, tag, min-duration with
    error, and a service+resource that matches nothing: the scan limit's
-   worst case) and tail.
+   worst case), tail and the service map over the day.
 
 Usage: bench/bench_agent.py [--spans N] [--clients N] [--seconds S] [--quick]
        [--ingest-only] [--repeat N]
@@ -150,6 +150,7 @@ def bench_queries(port, n_payloads, rounds):
         'span: service+resource, rare': lambda: (
             '/api/v1/traces?service=%s-db&resource=nosuch&limit=50' % svc),
         'tail (100 newest)': lambda: '/api/v1/tail?limit=100',
+        'service map (1d)': lambda: '/api/v1/servicemap?start=%d&end=%d' % (now - 86400, now),
     }
     out = {}
     for name, make in cases.items():

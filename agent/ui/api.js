@@ -37,4 +37,5 @@ export const api = {
   trace: (traceId, signal) => getJson(`traces/${segment(traceId)}`, null, signal),
   tail: (query, signal) => getJson('tail', query, signal),
   operations: (service, signal) => getJson('operations', {service}, signal),
+  servicemap: (query, signal) => getJson('servicemap', query, signal),
 };

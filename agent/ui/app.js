@@ -1,7 +1,7 @@
 // The trace explorer's entry point: a hash router over the pages.
 //
 // The URL holds the whole state of a page (#/services?range=1d,
-// #/search?service=web&error=1, #/trace/<id>, #/compare/<id>/<id>), so every view can be shared
+// #/search?service=web&error=1, #/map, #/trace/<id>, #/compare/<id>/<id>), so every view can be shared
 // and reloaded. Each page module exports render(view, context) and may
 // return a cleanup function, called when the page is left (to stop polling,
 // drop listeners). context.signal aborts the page's requests when it is left.
@@ -18,6 +18,7 @@ const ROUTES = [
   {pattern: /^\/trace\/([^/]+)$/, load: () => import('./page_trace.js'), nav: 'search'},
   {pattern: /^\/compare\/([^/]+)\/([^/]+)$/, load: () => import('./page_compare.js'), nav: 'search'},
   {pattern: /^\/live$/, load: () => import('./page_live.js'), nav: 'live'},
+  {pattern: /^\/map$/, load: () => import('./page_map.js'), nav: 'map'},
 ];
 
 function loadOtherPagesWhenIdle() {

@@ -7,7 +7,7 @@ import pytest
 from conftest import span
 
 RANGE_ENDPOINTS = ('/api/v1/services', '/api/v1/services/web/resources', '/api/v1/latency',
-                   '/api/v1/traces')
+                   '/api/v1/traces', '/api/v1/servicemap')
 
 
 @pytest.mark.parametrize('path', RANGE_ENDPOINTS)
