@@ -153,12 +153,18 @@ int ct_span_tag_lost(ct_span *span)
     return CT_ENOMEM;
 }
 
-int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
+int ct_span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value)
 {
     if (!span->tags.meta_capacity)
         give_spares(span);
-    return ct_tags_set_meta(&span->tags, key, value) == CT_OK ? CT_OK
-                                                                : ct_span_tag_lost(span);
+    return ct_tags_set_meta_taking(&span->tags, key, value) == CT_OK
+               ? CT_OK
+               : ct_span_tag_lost(span);
+}
+
+int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
+{
+    return ct_span_set_meta_taking(span, key, ct_string_ref(value));
 }
 
 int ct_span_set_metric_s(ct_span *span, ct_string *key, double value)

@@ -86,6 +86,9 @@ void ct_span_release(ct_span *span);
  * other tags and the loss is counted (ct_tracer_stats.tags_dropped). */
 int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value);
 int ct_span_set_metric_s(ct_span *span, ct_string *key, double value);
+/* ct_span_set_meta taking the caller's reference to value (see
+ * ct_tags_set_meta_taking). */
+int ct_span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value);
 
 /* Counts one tag of span lost to an allocation failure before it reached a
  * setter (its key or value could not be copied); returns CT_ENOMEM. */

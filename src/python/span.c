@@ -293,9 +293,7 @@ static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
             ct_ext_warn("error setting tag %s, ignoring it", key->data);
         return -1;
     }
-    int rc = ct_span_set_meta(&self->span, key, v);
-    ct_string_unref(v);
-    return rc == CT_OK ? 0 : -1;
+    return ct_span_set_meta_taking(&self->span, key, v) == CT_OK ? 0 : -1;
 }
 
 /* ddtrace's set_metric: _dd.measured becomes 0/1, non-numbers go through
