@@ -120,10 +120,11 @@ static void common_headers(ag_server *s, struct MHD_Response *r)
     MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
 }
 
-/* Sends body (taking ownership of a malloc'd buffer when owned). */
+/* Sends body (taking ownership of a malloc'd buffer when owned). allow is
+ * the Allow header a 405 must carry (RFC 9110, 15.5.6), else NULL. */
 static enum MHD_Result send_reply(ag_server *s, struct MHD_Connection *c, unsigned status,
                                   const char *ctype, void *body, size_t len, bool owned,
-                                  const char *cookie)
+                                  const char *allow)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -133,7 +134,7 @@ static enum MHD_Result send_reply(ag_server *s, struct MHD_Connection *c, unsign
     }
     common_headers(s, r);
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
-    if (cookie) MHD_add_response_header(r, "Set-Cookie", cookie);
+    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
@@ -146,24 +147,41 @@ static enum MHD_Result send_text(ag_server *s, struct MHD_Connection *c, unsigne
                       false, NULL);
 }
 
-static enum MHD_Result send_json_error(ag_server *s, struct MHD_Connection *c, unsigned status,
-                                       const char *msg)
+/* An API error: {"error": msg}; allow as in send_reply. */
+static enum MHD_Result send_json_error_allowing(ag_server *s, struct MHD_Connection *c,
+                                                unsigned status, const char *msg,
+                                                const char *allow)
 {
     ag_buf b = {0};
     ag_buf_puts(&b, "{\"error\":");
     ag_jw_cstr(&b, msg);
     ag_buf_puts(&b, "}");
-    return send_reply(s, c, status, "application/json; charset=utf-8", b.data, b.len, true, NULL);
+    return send_reply(s, c, status, "application/json; charset=utf-8", b.data, b.len, true,
+                      allow);
 }
 
-/* An intake error: one line of text, as the Datadog agent answers. */
-static enum MHD_Result send_reason(ag_server *s, struct MHD_Connection *c, unsigned status,
-                                   const char *reason)
+static enum MHD_Result send_json_error(ag_server *s, struct MHD_Connection *c, unsigned status,
+                                       const char *msg)
+{
+    return send_json_error_allowing(s, c, status, msg, NULL);
+}
+
+/* An intake error: one line of text, as the Datadog agent answers; allow
+ * as in send_reply. */
+static enum MHD_Result send_reason_allowing(ag_server *s, struct MHD_Connection *c,
+                                            unsigned status, const char *reason,
+                                            const char *allow)
 {
     ag_buf b = {0};
     ag_buf_puts(&b, reason);
     ag_buf_putc(&b, '\n');
-    return send_reply(s, c, status, "text/plain; charset=utf-8", b.data, b.len, true, NULL);
+    return send_reply(s, c, status, "text/plain; charset=utf-8", b.data, b.len, true, allow);
+}
+
+static enum MHD_Result send_reason(ag_server *s, struct MHD_Connection *c, unsigned status,
+                                   const char *reason)
+{
+    return send_reason_allowing(s, c, status, reason, NULL);
 }
 
 /* ---- routing and checks ---- */
@@ -585,7 +603,8 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
         return send_text(s, c, MHD_HTTP_FORBIDDEN, "requests from web pages are refused\n");
     if (browser_side) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-            return send_json_error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is supported");
+            return send_json_error_allowing(s, c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                            "only GET is supported", "GET, HEAD");
         if (check_token(s, c) < 0)
             return req->route == R_API
                 ? send_json_error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token")
@@ -595,7 +614,8 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
     unsigned status = framing_error(c, req->route, method, version, &reason);
     if (status) {
         count(s, 0, 0, 1, 0);
-        return send_reason(s, c, status, reason);
+        return send_reason_allowing(s, c, status, reason,
+                                    status == MHD_HTTP_METHOD_NOT_ALLOWED ? "PUT, POST" : NULL);
     }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;

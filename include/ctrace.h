@@ -106,6 +106,7 @@ typedef struct ct_tracer_stats {
     uint64_t traces_completed;     /* handed to the writer */
     uint64_t traces_dropped;       /* not kept: buffer full, no memory, ... */
     uint64_t spans_dropped;
+    uint64_t tags_dropped;         /* lost to no memory; the span kept the rest */
     uint64_t traces_sent;          /* acknowledged by the agent */
     uint64_t spans_sent;
     uint64_t payloads_sent;
@@ -148,6 +149,9 @@ ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options);
 /* Finishes the span if needed, then frees it. Accepts NULL. */
 void ct_span_free(ct_span *span);
 
+/* Sets a string tag (meta) or a number tag (metric), copying key and value.
+ * CT_ENOMEM when the tag could not be stored: the span keeps its other tags
+ * and the loss is counted in ct_tracer_stats.tags_dropped. */
 int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,
                     const char *value, size_t value_len);
 int ct_span_set_metric(ct_span *span, const char *key, size_t key_len,

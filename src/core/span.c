@@ -144,18 +144,35 @@ static inline void give_spares(ct_span *span)
                                                 : ct_spare_take(&tracer->spare_metrics));
 }
 
-int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
+int ct_span_tag_lost(ct_span *span)
+{
+    /* A span whose start failed has no segment: it is counted in
+     * spans_dropped, and its tags go with it. */
+    if (span->trace)
+        ct_count_add(&span->trace->tracer->tags_dropped, 1);
+    return CT_ENOMEM;
+}
+
+int ct_span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value)
 {
     if (!span->tags.meta_capacity)
         give_spares(span);
-    return ct_tags_set_meta(&span->tags, key, value);
+    return ct_tags_set_meta_taking(&span->tags, key, value) == CT_OK
+               ? CT_OK
+               : ct_span_tag_lost(span);
+}
+
+int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
+{
+    return ct_span_set_meta_taking(span, key, ct_string_ref(value));
 }
 
 int ct_span_set_metric_s(ct_span *span, ct_string *key, double value)
 {
     if (!span->tags.metric_capacity)
         give_spares(span);
-    return ct_tags_set_metric(&span->tags, key, value);
+    return ct_tags_set_metric(&span->tags, key, value) == CT_OK ? CT_OK
+                                                                  : ct_span_tag_lost(span);
 }
 
 /* Drops the span's tags, keeping their arrays as spares when it can. */

@@ -81,9 +81,18 @@ int ct_span_stop_at(ct_span *span, int64_t finish_ns);
 /* Frees what the span owns; abandons it if unfinished. Idempotent. */
 void ct_span_release(ct_span *span);
 
-/* Tag setters on shared strings (the span takes its own references). */
+/* Tag setters on shared strings (the span takes its own references).
+ * CT_OK, or CT_ENOMEM when the tag could not be stored: the span keeps its
+ * other tags and the loss is counted (ct_tracer_stats.tags_dropped). */
 int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value);
 int ct_span_set_metric_s(ct_span *span, ct_string *key, double value);
+/* ct_span_set_meta taking the caller's reference to value (see
+ * ct_tags_set_meta_taking). */
+int ct_span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value);
+
+/* Counts one tag of span lost to an allocation failure before it reached a
+ * setter (its key or value could not be copied); returns CT_ENOMEM. */
+int ct_span_tag_lost(ct_span *span);
 
 /* Adds a link (copied). CT_OK or CT_ENOMEM. A link to the same span id
  * replaces the earlier one, as in ddtrace. */

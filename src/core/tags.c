@@ -288,31 +288,37 @@ static ct_string *truncated(const ct_string *value)
 
 /* -- the API ----------------------------------------------------------------------- */
 
-int ct_tags_set_meta(ct_tags *tags, ct_string *key, ct_string *value)
+int ct_tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value)
 {
     if (value->len > CT_TAG_VALUE_MAX) {
         ct_string *cut = truncated(value);
+        ct_string_unref(value);
         if (!cut)
             return CT_ENOMEM;
-        int rc = ct_tags_set_meta(tags, key, cut);
-        ct_string_unref(cut);
-        return rc;
+        value = cut;
     }
     long i = find_meta(tags, key);
     if (i >= 0) {
-        ct_string_assign(&tags->meta[i].value, ct_string_ref(value));
+        ct_string_assign(&tags->meta[i].value, value);
         return CT_OK;
     }
     map m = meta_map(tags);
-    if (map_reserve(&m) != CT_OK)
+    if (map_reserve(&m) != CT_OK) {
+        ct_string_unref(value);
         return CT_ENOMEM;
+    }
     long stale = tags->metric_count ? find_metric(tags, key) : -1;
     if (stale >= 0)
         remove_metric_at(tags, (uint32_t)stale);
     tags->meta[tags->meta_count].key = ct_string_ref(key);
-    tags->meta[tags->meta_count].value = ct_string_ref(value);
+    tags->meta[tags->meta_count].value = value;
     map_added(&m);
     return CT_OK;
+}
+
+int ct_tags_set_meta(ct_tags *tags, ct_string *key, ct_string *value)
+{
+    return ct_tags_set_meta_taking(tags, key, ct_string_ref(value));
 }
 
 int ct_tags_set_metric(ct_tags *tags, ct_string *key, double value)

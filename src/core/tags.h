@@ -66,6 +66,10 @@ typedef struct ct_tags {
  * its own); a value over CT_TAG_VALUE_MAX is stored truncated. Removes a
  * metric of the same key. CT_OK or CT_ENOMEM (nothing changed). */
 int ct_tags_set_meta(ct_tags *tags, ct_string *key, ct_string *value);
+/* The same, taking the caller's reference to value (released on
+ * CT_ENOMEM too): a setter that made value for this call saves a
+ * reference and a release per tag. */
+int ct_tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value);
 /* Same for a metric. */
 int ct_tags_set_metric(ct_tags *tags, ct_string *key, double value);
 

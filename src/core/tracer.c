@@ -332,6 +332,7 @@ void ct_tracer_get_stats(const ct_tracer *tracer, ct_tracer_stats *stats)
     stats->traces_completed = atomic_load(&tracer->traces_completed);
     stats->traces_dropped = atomic_load(&tracer->traces_dropped);
     stats->spans_dropped = atomic_load(&tracer->spans_dropped);
+    stats->tags_dropped = atomic_load(&tracer->tags_dropped);
     tracer->writer->ops->get_stats(tracer->writer, stats);
 }
 
@@ -409,7 +410,7 @@ int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,
 {
     ct_string *k = ct_string_new(key, key_len);
     ct_string *v = ct_string_new(value, value_len);
-    int rc = (k && v) ? ct_span_set_meta(span, k, v) : CT_ENOMEM;
+    int rc = (k && v) ? ct_span_set_meta(span, k, v) : ct_span_tag_lost(span);
     ct_string_unref(k);
     ct_string_unref(v);
     return rc;
@@ -420,7 +421,7 @@ int ct_span_set_metric(ct_span *span, const char *key, size_t key_len, double va
     if (value != value || value - value != 0)
         return CT_EINVAL; /* NaN or infinite: ddtrace ignores them too */
     ct_string *k = ct_string_new(key, key_len);
-    int rc = k ? ct_span_set_metric_s(span, k, value) : CT_ENOMEM;
+    int rc = k ? ct_span_set_metric_s(span, k, value) : ct_span_tag_lost(span);
     ct_string_unref(k);
     return rc;
 }

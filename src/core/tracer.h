@@ -60,7 +60,7 @@ struct ct_tracer {
                                       spans, for the next ones (lock-free only) */
     struct ct_sampler *sampler;   /* decides priorities (sampler.h) */
     atomic_uint_fast64_t spans_started, spans_finished, traces_completed,
-        traces_dropped, spans_dropped;
+        traces_dropped, spans_dropped, tags_dropped;
     struct ct_tracer *next_registered;
 };
 

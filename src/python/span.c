@@ -287,15 +287,13 @@ static void Span_dealloc(PySpan *self)
 
 static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
 {
-    ct_string *v = ct_ext_string_of(value);
+    ct_string *v = PyUnicode_CheckExact(value) ? ct_ext_string(value) : ct_ext_string_of(value);
     if (!v) {
         if (!PyErr_Occurred()) /* else KeyboardInterrupt & co: propagated */
             ct_ext_warn("error setting tag %s, ignoring it", key->data);
         return -1;
     }
-    int rc = ct_span_set_meta(&self->span, key, v);
-    ct_string_unref(v);
-    return rc == CT_OK ? 0 : -1;
+    return ct_span_set_meta_taking(&self->span, key, v) == CT_OK ? 0 : -1;
 }
 
 /* ddtrace's set_metric: _dd.measured becomes 0/1, non-numbers go through
@@ -312,6 +310,12 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
         d = truth;
     } else if (PyFloat_CheckExact(value)) {
         d = PyFloat_AS_DOUBLE(value);
+    } else if (PyLong_CheckExact(value)) { /* float(int) without the float object */
+        d = PyLong_AsDouble(value);
+        if (d == -1.0 && PyErr_Occurred()) {
+            ct_ext_swallow_error(); /* OverflowError, as float() raises */
+            return;
+        }
     } else {
         PyObject *number = PyNumber_Float(value); /* float(): "1.5" works too */
         if (!number) {
@@ -364,6 +368,8 @@ static void set_priority(PySpan *self, int priority)
 /* The special keys of ddtrace's set_tag; 1 when handled completely. */
 static int set_special_tag(PySpan *self, ct_string *key, PyObject *value)
 {
+    if (key->len != 11 && key->len != 12 && key->len != 15)
+        return 0; /* none of the keys below: most tags stop here */
     if (ct_string_equals(key, "manual.keep", 11)) {
         set_priority(self, 2);
         return 1;
@@ -388,6 +394,29 @@ static int set_special_tag(PySpan *self, ct_string *key, PyObject *value)
     return 0;
 }
 
+/* ddtrace's routing of a tag by its value's type and its key. */
+static void set_tag_routed(PySpan *self, ct_string *k, PyObject *value)
+{
+    if (ct_string_equals(k, "http.status_code", 16)) {
+        set_meta_str(self, k, value);
+    } else if (is_integer(value) && small_integer(value)) {
+        set_metric(self, k, value);
+    } else if (PyFloat_Check(value)) {
+        set_metric(self, k, value);
+    } else if (ct_string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
+        PyObject *as_int = PyNumber_Long(value);
+        if (!as_int && ct_ext_swallow_error() < 0)
+            return;
+        if (as_int && small_integer(as_int))
+            set_metric(self, k, as_int);
+        else
+            set_meta_str(self, k, value);
+        Py_XDECREF(as_int);
+    } else if (!set_special_tag(self, k, value)) {
+        set_meta_str(self, k, value);
+    }
+}
+
 static void set_tag(PySpan *self, PyObject *key, PyObject *value)
 {
     ct_string *k;
@@ -405,25 +434,16 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
             ct_ext_warn("Ignoring tag pair: key must be a string");
         return;
     }
-    if (ct_string_equals(k, "http.status_code", 16)) {
-        set_meta_str(self, k, value);
-    } else if (is_integer(value) && small_integer(value)) {
-        set_metric(self, k, value);
-    } else if (PyFloat_Check(value)) {
-        set_metric(self, k, value);
-    } else if (ct_string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
-        PyObject *as_int = PyNumber_Long(value);
-        if (!as_int && ct_ext_swallow_error() < 0) {
-            ct_string_unref(k);
-            return;
-        }
-        if (as_int && small_integer(as_int))
-            set_metric(self, k, as_int);
-        else
+    if (PyUnicode_CheckExact(value)) {
+        /* The common tag, a str: no number to route it by, so only the
+         * keys that act on a str value are looked at (the type checks
+         * below cost a subtype walk each for a str). */
+        if (ct_string_equals(k, "network.destination.port", 24))
+            set_tag_routed(self, k, value); /* "8080" becomes a metric */
+        else if (!set_special_tag(self, k, value))
             set_meta_str(self, k, value);
-        Py_XDECREF(as_int);
-    } else if (!set_special_tag(self, k, value)) {
-        set_meta_str(self, k, value);
+    } else {
+        set_tag_routed(self, k, value);
     }
     ct_string_unref(k);
 }
@@ -433,8 +453,12 @@ static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t na
 {
     static const char *const names[] = {"key", "value"};
     PyObject *a[2];
-    if (ct_parse_args("set_tag", args, nargs, kwnames, names, a, 2) < 0)
+    if (nargs == 2 && !kwnames) { /* set_tag(k, v), nearly every call */
+        a[0] = args[0];
+        a[1] = args[1];
+    } else if (ct_parse_args("set_tag", args, nargs, kwnames, names, a, 2) < 0) {
         return NULL;
+    }
     if (!a[0]) {
         PyErr_SetString(PyExc_TypeError, "set_tag() missing required argument 'key'");
         return NULL;

@@ -245,12 +245,13 @@ static PyObject *Tracer_stats(PyTracer *self, PyObject *unused)
     ct_tracer_stats s;
     ct_tracer_get_stats(self->tracer, &s);
     return Py_BuildValue(
-        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}",
+        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}",
         "spans_started", (unsigned long long)s.spans_started,
         "spans_finished", (unsigned long long)s.spans_finished,
         "traces_completed", (unsigned long long)s.traces_completed,
         "traces_dropped", (unsigned long long)s.traces_dropped,
         "spans_dropped", (unsigned long long)s.spans_dropped,
+        "tags_dropped", (unsigned long long)s.tags_dropped,
         "traces_sent", (unsigned long long)s.traces_sent,
         "spans_sent", (unsigned long long)s.spans_sent,
         "payloads_sent", (unsigned long long)s.payloads_sent,

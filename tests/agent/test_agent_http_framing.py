@@ -65,10 +65,40 @@ def test_http_1_1_without_host_is_a_400(agent):
     assert trace_count(agent) == 1
 
 
+def allow_header(reply):
+    """The Allow header of a raw reply, or None."""
+    head = reply.split(b'\r\n\r\n', 1)[0].split(b'\r\n')[1:]
+    values = [line.split(b':', 1)[1].strip() for line in head
+              if line.split(b':', 1)[0].strip().lower() == b'allow']
+    assert len(values) <= 1
+    return values[0] if values else None
+
+
 @pytest.mark.parametrize('method', [b'DELETE', b'GET', b'PATCH'])
 def test_intake_takes_only_put_and_post(agent, method):
     status, reply = exchange(agent, intake(method=method))
     assert status == 405 and b'PUT or POST' in reply
+    # RFC 9110 15.5.6: a 405 says which methods the resource takes
+    assert allow_header(reply) == b'PUT, POST'
+
+
+@pytest.mark.parametrize('path', [b'/v0.5/traces', b'/v0.4/services', b'/v0.6/stats'])
+def test_every_intake_405_carries_allow(agent, path):
+    head = [b'DELETE ' + path + b' HTTP/1.1', b'Host: 127.0.0.1', b'Connection: close']
+    status, reply = exchange(agent, head)
+    assert status == 405 and allow_header(reply) == b'PUT, POST'
+
+
+@pytest.mark.parametrize('path', ['/api/v1/services', '/'])
+def test_the_api_and_ui_405_carries_allow(agent, path):
+    status, headers, body = agent.request('POST', path, body=b'{}')
+    assert status == 405 and headers['allow'] == 'GET, HEAD'
+
+
+def test_a_request_that_is_allowed_has_no_allow_header(agent):
+    head = intake(extra=[b'Content-Length: %d' % len(GOOD)])
+    status, reply = exchange(agent, head, GOOD)
+    assert status == 200 and allow_header(reply) is None
 
 
 def test_a_gzip_body_is_a_415_with_a_reason(agent):
