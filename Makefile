@@ -119,7 +119,8 @@ stop:
 bench: build peers
 	$(PY) bench/run.py
 
-# Every libFuzzer target for FUZZ_SECONDS each (default 30); see tools/fuzz.
+# Every libFuzzer target for FUZZ_SECONDS each (default 30): meson builds
+# them in build/fuzz (-Dfuzz=true, clang, ASan+UBSan), tools/fuzz runs them.
 FUZZ_SECONDS ?= 30
 fuzz: deps
 	tools/fuzz $(FUZZ_SECONDS)
