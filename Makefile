@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # keeps options between runs; a helper build may have turned one off).
 BUILD_ARGS  ?= -Csetup-args=-Dagent=true -Csetup-args=-Dtracer=true
 
-.PHONY: all deps build check test test-c test-sanitizers test-valgrind test-python test-all-pythons demo stop bench fuzz clean
+.PHONY: all deps build check test test-c test-js test-sanitizers test-valgrind test-python test-all-pythons demo stop bench fuzz clean
 
 all: build
 
@@ -64,10 +64,16 @@ test-python: build peers
 	$(PY) -m playwright --version >/dev/null
 	$(PYTEST_RUN)
 
-# The edit-test loop: rebuild, the C tests, the Python tests; no apt step,
-# no sanitizers, no valgrind (make test runs those, as CI does). It needs a
-# .venv that `make build` made once (that run installs the system packages).
-check: peers
+# The explorer's pure modules (format.js, trace_model.js) under node's own
+# test runner, no browser; the pages themselves are tested in tests/ui.
+test-js:
+	node --test tests/ui/unit/*.test.mjs
+
+# The edit-test loop: the JS unit tests, rebuild, the C tests, the Python
+# tests; no apt step, no sanitizers, no valgrind (make test runs those, as
+# CI does). It needs a .venv that `make build` made once (that run installs
+# the system packages).
+check: peers test-js
 	@[ -f $(VENV)/.deps-stamp ] || { echo "make check: run make build once first"; exit 1; }
 	$(PIP_INSTALL_SELF)
 	$(VENV)/bin/meson test -C $(BUILD_DIR) --print-errorlogs
@@ -104,7 +110,7 @@ test-sanitizers: deps peers
 test-valgrind: build
 	$(VENV)/bin/meson test -C $(BUILD_DIR) --setup valgrind --suite valgrind --print-errorlogs
 
-test: test-c test-sanitizers test-valgrind test-python
+test: test-c test-js test-sanitizers test-valgrind test-python
 
 # The wheel and the tracer's tests on CPython 3.9 to 3.13 (not in CI's run).
 test-all-pythons: deps peers
