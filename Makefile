@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # keeps options between runs; a helper build may have turned one off).
 BUILD_ARGS  ?= -Csetup-args=-Dagent=true -Csetup-args=-Dtracer=true
 
-.PHONY: all deps build test test-c test-sanitizers test-valgrind test-python test-all-pythons demo stop bench fuzz clean
+.PHONY: all deps build check test test-c test-js test-sanitizers test-valgrind test-python test-all-pythons demo stop bench fuzz clean
 
 all: build
 
@@ -50,19 +50,34 @@ peers: .venv-ddtrace/.stamp .venv-otel/.stamp
 
 # `pip install .` into .venv, incremental thanks to a fixed meson build dir;
 # installs the `ddtrace` module and the `ctrace-agent` command.
+PIP_INSTALL_SELF = $(PY) -m pip install -q --no-build-isolation -Cbuild-dir=$(BUILD_DIR) $(BUILD_ARGS) .
 build: deps
-	$(PY) -m pip install -q --no-build-isolation -Cbuild-dir=$(BUILD_DIR) $(BUILD_ARGS) .
+	$(PIP_INSTALL_SELF)
 
 test-c: build
 	$(VENV)/bin/meson test -C $(BUILD_DIR) --print-errorlogs
 
+# Every Python test folder in one pytest process (pyproject's testpaths);
+# PYTEST_ARGS narrows it, e.g. PYTEST_ARGS=tests/agent/test_agent_http.py.
+PYTEST_RUN = $(PY) -m pytest -q --timeout=300 $(PYTEST_ARGS)
 test-python: build peers
 	$(PY) -m playwright --version >/dev/null
-	@# one pytest run per folder: each has a conftest of its own that its
-	@# tests import helpers from, and one process would mix them up
-	for dir in tests/python tests/agent tests/integrations tests/ui; do \
-	  $(PY) -m pytest -q --timeout=300 $(PYTEST_ARGS) $$dir || exit 1; \
-	done
+	$(PYTEST_RUN)
+
+# The explorer's pure modules (format.js, trace_model.js) under node's own
+# test runner, no browser; the pages themselves are tested in tests/ui.
+test-js:
+	node --test tests/ui/unit/*.test.mjs
+
+# The edit-test loop: the JS unit tests, rebuild, the C tests, the Python
+# tests; no apt step, no sanitizers, no valgrind (make test runs those, as
+# CI does). It needs a .venv that `make build` made once (that run installs
+# the system packages).
+check: peers test-js
+	@[ -f $(VENV)/.deps-stamp ] || { echo "make check: run make build once first"; exit 1; }
+	$(PIP_INSTALL_SELF)
+	$(VENV)/bin/meson test -C $(BUILD_DIR) --print-errorlogs
+	$(PYTEST_RUN)
 
 # The C tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer,
 # the threaded ones and the agent's server with ThreadSanitizer: any finding
@@ -95,7 +110,7 @@ test-sanitizers: deps peers
 test-valgrind: build
 	$(VENV)/bin/meson test -C $(BUILD_DIR) --setup valgrind --suite valgrind --print-errorlogs
 
-test: test-c test-sanitizers test-valgrind test-python
+test: test-c test-js test-sanitizers test-valgrind test-python
 
 # The wheel and the tracer's tests on CPython 3.9 to 3.13 (not in CI's run).
 test-all-pythons: deps peers
@@ -110,7 +125,8 @@ stop:
 bench: build peers
 	$(PY) bench/run.py
 
-# Every libFuzzer target for FUZZ_SECONDS each (default 30); see tools/fuzz.
+# Every libFuzzer target for FUZZ_SECONDS each (default 30): meson builds
+# them in build/fuzz (-Dfuzz=true, clang, ASan+UBSan), tools/fuzz runs them.
 FUZZ_SECONDS ?= 30
 fuzz: deps
 	tools/fuzz $(FUZZ_SECONDS)

@@ -1,5 +1,6 @@
-/* Decoding of trace payloads: Datadog v0.3/v0.4 (msgpack; JSON through
- * json2mp.h) and v0.5 (string table + 12-element span arrays).
+/* Decoding of trace payloads: Datadog v0.3/v0.4 (msgpack; JSON is first
+ * converted to msgpack by ag_json_to_msgpack, below, in json2mp.c) and v0.5
+ * (string table + 12-element span arrays).
  *
  * The decoder walks the payload one chunk at a time and hands each decoded
  * chunk to a callback, so memory stays proportional to one chunk plus the

@@ -2,13 +2,21 @@
  *
  * Requests never write to SQLite themselves: they hand a finished batch
  * (batch.h) to ag_store_submit, which queues it; the submitter is called
- * back once the single writer thread has committed it (and the WAL is
- * synced), so no HTTP thread sleeps on the disk. The writer takes *every* batch queued
- * while its previous commit ran and writes them in one transaction, so under
- * load one fsync covers many requests and SQLite's per-transaction cost is
- * paid once per group, not per request. A separate thread checkpoints the
- * WAL so the writer never stalls on it. Readers (query API) use their own
- * connections from a small pool and see committed data only.
+ * back once the batch is durable, so no HTTP thread sleeps on the disk.
+ * Three threads own the file:
+ * - the writer takes *every* batch queued while its previous commit ran and
+ *   writes them in one transaction, so under load SQLite's per-transaction
+ *   cost is paid once per group, not per request;
+ * - the syncer (sync_full only) fdatasyncs the WAL after each commit and
+ *   only then calls back that group's submitters, while the writer already
+ *   commits the next group: one fsync covers many requests, and a commit
+ *   cycle costs max(write, fsync), not their sum (store.c has the proof
+ *   that this is as durable as synchronous=FULL); without sync_full the
+ *   writer calls back itself after COMMIT;
+ * - the checkpointer copies the WAL into the database so the writer never
+ *   stalls on it.
+ * Readers (query API) use their own connections from a small pool and see
+ * committed data only.
  *
  * Tables: traces (one row per chunk: its summary, and where its blob,
  * blob.h, lies in a block; indexed by id range and trace id, and by

@@ -29,8 +29,10 @@ AG_MUST_CHECK int ag_parse_size(const char *s, uint64_t *out);
 
 /* A trace id as the query API accepts it: 32 hex digits (128-bit), 16 hex
  * digits, or decimal digits (64- or 128-bit). Returns 0 and fills high/low, -1 otherwise.
- * *maybe_decimal is set when a 16-digit string of decimal digits was read
- * as hex but could also be a decimal id (the caller may retry). */
+ * A 16-digit string of decimal digits is read as hex, but could also be a
+ * decimal id: then *has_decimal_alt is set and *decimal_alt holds that
+ * reading (the caller may retry with it); otherwise *has_decimal_alt is
+ * false and *decimal_alt is left alone. */
 AG_MUST_CHECK int ag_parse_trace_id(const char *s, uint64_t *high, uint64_t *low,
                       uint64_t *decimal_alt, bool *has_decimal_alt);
 /* Exactly 16 hex digits (either case) -> 0 and *out; -1 otherwise. */

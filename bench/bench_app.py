@@ -29,8 +29,9 @@ tracing cost of a system in a round is its CPU per request minus the
 baseline's in the same round; the figure is the median over rounds (±
 half the interquartile range). The client's own CPU is not counted.
 
-Targets (issue 11): ctrace's cost at most 1/10 of ddtrace's for the same
-spans, and below the OTel SDK's.
+Targets, so that tracing a web app costs what a native tracer costs:
+ctrace's cost at most 1/10 of ddtrace's for the same spans, and below the
+OTel SDK's.
 """
 import argparse
 import http.client

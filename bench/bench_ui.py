@@ -21,7 +21,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from conftest import CHROMIUM, RunningAgent  # noqa: E402
+from ui_support import CHROMIUM, RunningAgent  # noqa: E402
 from ui_trace_data import big_trace, day_of_services, hex_trace_id  # noqa: E402
 
 

@@ -158,3 +158,17 @@ export function seriesPoints(series, field) {
   const isLatency = field.endsWith('_ns');
   return (series || []).map((point) => [point.t, isLatency && !point.hits ? null : point[field]]);
 }
+
+// The two sparklines of a row of the services and service pages (a service
+// or a resource with its per-minute series).
+export function requestsSparkline(row, start, end, step) {
+  return sparkline({start, end, step, title: `Requests and errors of ${row.service || row.resource} over time`,
+    layers: [{kind: 'bar', points: seriesPoints(row.series, 'hits')},
+      {kind: 'bar', class: 'errors', points: seriesPoints(row.series, 'errors')}]});
+}
+
+export function latencySparkline(row, start, end, step) {
+  return sparkline({start, end, step, title: `p50 and p95 latency of ${row.service || row.resource} over time`,
+    layers: [{kind: 'line', class: 'p50', points: seriesPoints(row.series, 'p50_ns')},
+      {kind: 'line', class: 'p95', points: seriesPoints(row.series, 'p95_ns')}]});
+}

@@ -1,4 +1,7 @@
-// Formatting of durations, times, rates and ids, and the colour of a service.
+// Formatting of durations, times, rates and ids, and the hue of a service.
+// Pure functions of their arguments (no DOM, no window), so node's test
+// runner tests them as they are (tests/ui/unit); colour.js turns the hue
+// into a colour for the current theme.
 
 export function formatDuration(ns) {
   if (ns === null || ns === undefined || Number.isNaN(ns)) return '–';
@@ -70,8 +73,9 @@ export function shortId(traceId) {
   return String(traceId || '').replace(/^0{16}/, '');
 }
 
-// A stable colour per service, so one service looks the same on every page.
-// The hue comes from a hash of the name; lightness follows the theme.
+// A stable hue per service, so one service looks the same on every page.
+// The hue comes from a hash of the name; lightness follows the theme
+// (colour.js).
 const hueCache = new Map();
 export function serviceHue(service) {
   let hue = hueCache.get(service);
@@ -92,24 +96,4 @@ export function serviceHue(service) {
     hueCache.set(service, hue);
   }
   return hue;
-}
-
-const darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
-export function isDark() {
-  return darkQuery.matches;
-}
-
-export function serviceColor(service) {
-  const hue = serviceHue(service || '');
-  return isDark() ? `hsl(${hue} 45% 42%)` : `hsl(${hue} 60% 72%)`;
-}
-
-export function onThemeChange(callback) {
-  darkQuery.addEventListener('change', callback);
-  return () => darkQuery.removeEventListener('change', callback);
-}
-
-// A CSS custom property of the current theme, for canvas drawing.
-export function themeColor(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }

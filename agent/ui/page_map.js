@@ -6,7 +6,8 @@
 
 import {h, s, route, message} from './dom.js';
 import {api} from './api.js';
-import {formatDuration, formatPercent, formatRate, formatCount, serviceColor} from './format.js';
+import {formatDuration, formatPercent, formatRate, formatCount} from './format.js';
+import {serviceColor} from './colour.js';
 import {resolveRange, rangeSelect, apiRange} from './time_range.js';
 
 const NODE_W = 170, NODE_H = 44, COLUMN = 400, ROW = 84, MARGIN = 24;

@@ -8,7 +8,8 @@ import {timeChart, latencyHistogram, seriesPoints} from './charts.js';
 import {sortableTable, installRowNavigation} from './table.js';
 import {resolveRange, rangeSelect, rangeQuery, apiRange} from './time_range.js';
 import {replaceQuery} from './url.js';
-import {colourChip, requestsSparkline, latencySparkline} from './page_services.js';
+import {colourChip} from './colour.js';
+import {requestsSparkline, latencySparkline} from './charts.js';
 import {traceTable} from './trace_list.js';
 
 export async function render(view, {params: [service], query, signal}) {

@@ -3,8 +3,9 @@
 
 import {h, clipped, route, message} from './dom.js';
 import {api} from './api.js';
-import {formatDuration, formatPercent, formatRate, formatCount, serviceColor} from './format.js';
-import {sparkline, seriesPoints} from './charts.js';
+import {formatDuration, formatPercent, formatRate, formatCount} from './format.js';
+import {colourChip} from './colour.js';
+import {requestsSparkline, latencySparkline} from './charts.js';
 import {sortableTable, installRowNavigation} from './table.js';
 import {resolveRange, rangeSelect, rangeQuery, apiRange} from './time_range.js';
 import {replaceQuery} from './url.js';
@@ -87,22 +88,4 @@ function servicesTable(services, answer, query) {
     },
     emptyText: 'No service has sent traces in this time range.',
   });
-}
-
-export function colourChip(service) {
-  const chip = h('span', {class: 'chip', 'aria-hidden': 'true'});
-  chip.style.backgroundColor = serviceColor(service);
-  return chip;
-}
-
-export function requestsSparkline(row, start, end, step) {
-  return sparkline({start, end, step, title: `Requests and errors of ${row.service || row.resource} over time`,
-    layers: [{kind: 'bar', points: seriesPoints(row.series, 'hits')},
-      {kind: 'bar', class: 'errors', points: seriesPoints(row.series, 'errors')}]});
-}
-
-export function latencySparkline(row, start, end, step) {
-  return sparkline({start, end, step, title: `p50 and p95 latency of ${row.service || row.resource} over time`,
-    layers: [{kind: 'line', class: 'p50', points: seriesPoints(row.series, 'p50_ns')},
-      {kind: 'line', class: 'p95', points: seriesPoints(row.series, 'p95_ns')}]});
 }

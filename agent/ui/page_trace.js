@@ -9,7 +9,7 @@ import {formatDuration, formatDateTime, formatCount, shortId} from './format.js'
 import {buildTraceModel} from './trace_model.js';
 import {TraceTimeline} from './trace_canvas.js';
 import {renderSpanDetail} from './span_detail.js';
-import {colourChip} from './page_services.js';
+import {colourChip} from './colour.js';
 import {replaceQuery} from './url.js';
 
 const LEGEND_SIZE = 12;

@@ -3,7 +3,7 @@
 
 import {h, append, clipped, route, routeWithQuery} from './dom.js';
 import {formatDuration, formatDateTime, formatPercent} from './format.js';
-import {colourChip} from './page_services.js';
+import {colourChip} from './colour.js';
 
 // Error details live in meta under these keys (ddtrace and older tracers).
 const ERROR_KEYS = {type: ['error.type', 'error.kind'], message: ['error.message', 'error.msg'], stack: ['error.stack']};

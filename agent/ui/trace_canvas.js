@@ -12,7 +12,8 @@
 // waterfall a span's triangle (or Left/Right on it) folds its subtree.
 
 import {h} from './dom.js';
-import {formatDuration, serviceColor, themeColor, onThemeChange} from './format.js';
+import {formatDuration} from './format.js';
+import {serviceColor, themeColor, onThemeChange} from './colour.js';
 import {spanInRowAt} from './trace_model.js';
 
 const AXIS_HEIGHT = 22;

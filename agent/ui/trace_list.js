@@ -3,7 +3,7 @@
 import {h, clipped, route} from './dom.js';
 import {formatDuration, formatDateTime, formatTime, formatCount} from './format.js';
 import {sortableTable} from './table.js';
-import {colourChip} from './page_services.js';
+import {colourChip} from './colour.js';
 
 const COLUMNS = [
   {key: 'start_us', label: 'Time', class: 'w-time', value: (trace) => trace.start_us,

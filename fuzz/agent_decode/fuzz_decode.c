@@ -3,7 +3,7 @@
  * It runs the exact pipeline the agent runs before the database
  * (ag_intake_build: decode, normalize, batch and blob encoding, block
  * compression) and then decodes every blob it produced, so a crash or
- * sanitizer report anywhere in that path is found. Built with clang by tools/fuzz; replayed
+ * sanitizer report anywhere in that path is found. Built with libFuzzer by meson -Dfuzz=true (make fuzz); replayed
  * without clang by ../replay.c in the ordinary test suite. */
 #include "blob.h"
 #include "intake.h"

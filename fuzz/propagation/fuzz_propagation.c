@@ -8,7 +8,7 @@
  *     parser reads again to the same values (ids, flags, tags);
  *   - formatters never write past their documented sizes.
  * A broken contract calls abort(), so libFuzzer keeps the input. Built
- * with clang by tools/fuzz; replayed without clang by ../replay.c in the
+ * with libFuzzer by meson -Dfuzz=true (make fuzz); replayed without clang by ../replay.c in the
  * ordinary test run (meson test propagation_corpus). */
 #include "propagation.h"
 

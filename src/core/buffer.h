@@ -30,7 +30,6 @@ typedef struct ct_buffer {
  * on failure the buffer is unchanged. */
 int ct_buffer_reserve(ct_buffer *buffer, size_t extra);
 
-/* Appends len bytes. Same failures as ct_buffer_reserve. */
 /* memcpy for the short strings of span records (names, tag keys, ids):
  * fixed-size moves the compiler inlines, instead of a call into libc's
  * general memcpy for every few bytes. Same contract as memcpy. */
@@ -51,6 +50,7 @@ static inline void ct_copy_small(uint8_t *dst, const void *src, size_t len)
     }
 }
 
+/* Appends len bytes. Same failures as ct_buffer_reserve. */
 static inline int ct_buffer_append(ct_buffer *buffer, const void *bytes,
                                    size_t len)
 {

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import Agent, agent_binary, span
+from agent_harness import Agent, agent_binary, span
 
 FLAGS = ['--listen', '--socket', '--data', '--retention', '--max-size', '--retention-interval',
          '--forward', '--forward-queue', '--token', '--max-request-bytes', '--max-connections',

@@ -6,7 +6,7 @@ import os
 import sqlite3
 import subprocess
 
-from conftest import agent_binary, span
+from agent_harness import agent_binary, span
 
 
 def filled(agent_factory, traces=300):

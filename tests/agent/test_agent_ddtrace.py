@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from agent_harness import ROOT
 
 DDTRACE_PY = os.path.join(ROOT, '.venv-ddtrace', 'bin', 'python')
 

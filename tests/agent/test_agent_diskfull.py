@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from conftest import Agent, span
+from agent_harness import Agent, span
 
 SIZE_MB = 48
 

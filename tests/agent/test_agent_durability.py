@@ -8,7 +8,7 @@ import time
 import msgpack
 import pytest
 
-from conftest import NOW_NS, span, trace_count, v05
+from agent_harness import NOW_NS, span, trace_count, v05
 
 
 def stored_trace_ids(agent):

@@ -10,7 +10,7 @@ import time
 import msgpack
 import pytest
 
-from conftest import agent_binary, read_until_closed, span, trace_count
+from agent_harness import agent_binary, read_until_closed, span, trace_count
 
 GOOD = msgpack.packb([[span(1, 1)]], use_bin_type=True)
 

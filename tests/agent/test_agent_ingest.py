@@ -9,7 +9,7 @@ import time
 import msgpack
 import pytest
 
-from conftest import NOW_NS, span, trace_count, v05
+from agent_harness import NOW_NS, span, trace_count, v05
 
 RATES = {'rate_by_service': {'service:,env:': 1}}
 

@@ -14,7 +14,7 @@ import time
 import msgpack
 import pytest
 
-from conftest import ROOT, span
+from agent_harness import ROOT, span
 
 sys.path.insert(0, os.path.join(ROOT, 'bench'))
 from hostile_payloads import SPAN as MAKE, payload, v05_span, vm_hwm_bytes as hwm  # noqa: E402

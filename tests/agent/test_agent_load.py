@@ -19,7 +19,7 @@ import time
 
 import msgpack
 
-from conftest import span, v05
+from agent_harness import span, v05
 
 CLIENTS = 50
 GARBAGE_CLIENTS = 6

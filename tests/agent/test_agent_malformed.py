@@ -7,7 +7,7 @@ import sqlite3
 import msgpack
 import pytest
 
-from conftest import span, trace_count, v05
+from agent_harness import span, trace_count, v05
 
 GOOD = msgpack.packb([[span(1, 1), span(1, 2, 1)]], use_bin_type=True)
 

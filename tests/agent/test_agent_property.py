@@ -4,7 +4,7 @@ import itertools
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import NOW_NS, v05
+from agent_harness import NOW_NS, v05
 
 ids = itertools.count(10**12)
 text = st.text(alphabet=st.characters(blacklist_categories=('Cs',)), min_size=1, max_size=40)

@@ -4,7 +4,7 @@ agent keeps serving (a range whose bucket count overflowed int64 used to
 reach an allocation and abort the agent)."""
 import pytest
 
-from conftest import span
+from agent_harness import span
 
 RANGE_ENDPOINTS = ('/api/v1/services', '/api/v1/services/web/resources', '/api/v1/latency',
                    '/api/v1/traces', '/api/v1/servicemap')

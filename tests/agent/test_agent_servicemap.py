@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import NOW_NS, span
+from agent_harness import NOW_NS, span
 
 FAST = ('--retention-interval', '200ms')
 

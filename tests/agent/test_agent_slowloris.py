@@ -10,7 +10,7 @@ import time
 
 import msgpack
 
-from conftest import span, trace_count
+from agent_harness import span, trace_count
 
 HELD = 1000
 
@@ -158,7 +158,7 @@ def limits_of(pid):
 def start_with_nofile(tmp_path, soft, hard, *args):
     import resource
     import subprocess
-    from conftest import agent_binary
+    from agent_harness import agent_binary
 
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -4,7 +4,7 @@ resource; a database of user_version 4 is brought to 5 at start."""
 import sqlite3
 import time
 
-from conftest import NOW_NS, span, v05
+from agent_harness import NOW_NS, span, v05
 
 HOSTILE = '<img src=x onerror=alert(1)>"\'&\u00e9\u2603'
 

@@ -6,7 +6,7 @@ capture."""
 import os
 import sys
 
-from conftest import ROOT
+from agent_harness import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, 'bench'))
 import payload_shape  # noqa: E402

@@ -140,7 +140,7 @@ def test_ddtrace_run_with_otel_enabled_installs_the_provider_and_context():
 def _ctrace_agent(data_dir):
     """A real ctrace-agent, started by the agent tests' own helper."""
     spec = importlib.util.spec_from_file_location(
-        "agent_fixtures", os.path.join(differential.ROOT, "tests", "agent", "conftest.py"))
+        "agent_harness", os.path.join(differential.ROOT, "tests", "agent", "agent_harness.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.Agent(data_dir).start()

@@ -1,7 +1,7 @@
 """The import paths and the seed's three styles (decorator, context
 manager, manual start/finish) produce correct traces unchanged."""
 import ddtrace
-from helpers import span_named, take_spans, take_traces
+from tracer_helpers import span_named, take_spans, take_traces
 
 
 def test_both_import_paths_give_the_same_global_tracer_and_types():
@@ -64,7 +64,7 @@ def test_seed_style_manual_api_sends_the_span_only_at_finish(tracer):
 
 
 def test_seed_example_script_runs_unchanged():
-    from helpers import run_script
+    from tracer_helpers import run_script
     proc = run_script("""
         from ddtrace import tracer
 
@@ -77,7 +77,7 @@ def test_seed_example_script_runs_unchanged():
             pass
         span = tracer.trace('operations.pertinentes')
         span.finish()
-        from helpers import take_traces
+        from tracer_helpers import take_traces
         print(len(take_traces(tracer)))
     """)
     assert proc.stdout.strip().splitlines()[-1] == "3"

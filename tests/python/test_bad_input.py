@@ -8,7 +8,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from helpers import decode_payload, span_named, take_spans, take_traces
+from tracer_helpers import decode_payload, span_named, take_spans, take_traces
 
 
 class RaisingStr:

@@ -18,7 +18,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from ddtrace.propagation.http import HTTPPropagator  # noqa: E402
 
 from ddtrace.opentelemetry import TracerProvider  # noqa: E402
-from helpers import span_named, take_spans  # noqa: E402
+from tracer_helpers import span_named, take_spans  # noqa: E402
 
 
 @pytest.fixture
@@ -195,7 +195,7 @@ def test_the_runtime_context_is_registered_as_an_entry_point():
 
 
 def test_otel_enabled_at_ddtrace_run_sets_the_provider():
-    from helpers import run_script
+    from tracer_helpers import run_script
     proc = run_script("""
         from ddtrace import _bootstrap
         _bootstrap.install()

@@ -3,7 +3,7 @@ span are parented to it; spans finished on another thread or out of order."""
 import asyncio
 import threading
 
-from helpers import span_named, take_spans, take_traces
+from tracer_helpers import span_named, take_spans, take_traces
 
 
 def test_each_thread_sees_its_own_active_span(tracer):
@@ -209,7 +209,7 @@ def test_a_forked_child_sends_neither_the_parents_traces_nor_repeats_its_ids(tra
     pid = os.fork()
     if pid == 0:  # the child
         try:
-            from helpers import take_traces as take
+            from tracer_helpers import take_traces as take
             inherited = take(tracer)
             spans = [tracer.start_span("c") for _ in range(5)]
             ids = [s.span_id for s in spans]

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from helpers import run_script, run_traces, span_named, take_traces
+from tracer_helpers import run_script, run_traces, span_named, take_traces
 
 ENV = {"DD_SERVICE": "app", "DD_ENV": "prod", "DD_VERSION": "1.2"}
 
@@ -170,7 +170,7 @@ def test_dd_tags_with_colons_in_the_value_keeps_the_rest():
 def test_dd_trace_enabled_false_creates_spans_but_sends_nothing():
     proc = run_script("""
         from ddtrace import tracer
-        from helpers import take_traces
+        from tracer_helpers import take_traces
         assert tracer.enabled is False
         with tracer.trace("quiet") as span:
             assert tracer.current_span() is span
@@ -184,7 +184,7 @@ def test_128_bit_trace_ids_can_be_disabled():
     proc = run_script("""
         import json
         from ddtrace import tracer
-        from helpers import take_traces
+        from tracer_helpers import take_traces
         with tracer.trace("root") as span:
             pass
         print(json.dumps([span.trace_id, take_traces(tracer)]))
@@ -210,7 +210,7 @@ def test_partial_flush_sends_finished_spans_of_a_long_trace_early():
     proc = run_script("""
         import json
         from ddtrace import tracer
-        from helpers import take_traces
+        from tracer_helpers import take_traces
         root = tracer.trace("root")
         for i in range(12):
             with tracer.trace("child"):
@@ -234,7 +234,7 @@ def test_partial_flush_disabled_keeps_the_trace_whole():
     proc = run_script("""
         import json
         from ddtrace import tracer
-        from helpers import take_traces
+        from tracer_helpers import take_traces
         with tracer.trace("root"):
             for i in range(20):
                 with tracer.trace("child"):

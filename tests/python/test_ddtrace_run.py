@@ -16,7 +16,7 @@ DDTRACE_RUN = os.path.join(os.path.dirname(sys.executable), "ddtrace-run")
 PROGRAM = """
 import json, logging, sys
 from ddtrace import tracer
-from helpers import take_traces
+from tracer_helpers import take_traces
 logging.basicConfig(format="%(dd.service)s|%(dd.env)s|%(dd.trace_id)s|%(message)s",
                     level=logging.INFO, stream=sys.stdout)
 with tracer.trace("work") as span:

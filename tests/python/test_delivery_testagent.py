@@ -86,7 +86,7 @@ def test_agent():
     port = free_port()
     env = dict(os.environ, ENABLED_CHECKS=CHECKS, DD_POOL_TRACE_CHECK_FAILURES="true")
     # The test agent forwards to DD_TRACE_AGENT_URL when it is set (the
-    # suite's conftest points it at a closed port): it must not forward.
+    # caller's environment may set it): it must not forward.
     env.pop("DD_TRACE_AGENT_URL", None)
     proc = subprocess.Popen([exe, "--port", str(port), "--pool-trace-check-failures=true",
                              "--otlp-http-port", str(free_port()),

@@ -122,7 +122,7 @@ def test_shutdown_flushes_and_later_spans_are_not_sent(agent):
 
 
 def test_shutdown_then_spans_are_not_in_the_in_memory_writer():
-    from helpers import run_traces
+    from tracer_helpers import run_traces
     traces = run_traces("""
         from ddtrace import tracer
         with tracer.trace("before"):

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from helpers import run_script
+from tracer_helpers import run_script
 
 DDTRACE_PYTHON = os.path.join(os.path.dirname(__file__), "..", "..", ".venv-ddtrace", "bin", "python")
 

@@ -6,7 +6,7 @@ from opentracing import Format
 
 from ddtrace import tracer
 from ddtrace.opentracer import Tracer
-from helpers import take_traces
+from tracer_helpers import take_traces
 
 
 @pytest.fixture

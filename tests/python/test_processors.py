@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from ddtrace.trace import TraceFilter
-from helpers import run_traces, span_named, take_spans, take_traces
+from tracer_helpers import run_traces, span_named, take_spans, take_traces
 
 
 class Recorder(TraceFilter):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from helpers import span_named, take_spans, take_traces
+from tracer_helpers import span_named, take_spans, take_traces
 
 
 def test_trace_id_is_128_bit_with_unix_seconds_shifted_in_the_upper_half(tracer):

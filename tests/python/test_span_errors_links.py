@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from ddtrace.trace import Context
-from helpers import span_named, take_spans
+from tracer_helpers import span_named, take_spans
 
 
 class CustomError(Exception):

@@ -5,7 +5,7 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from helpers import take_spans
+from tracer_helpers import take_spans
 
 
 def sent(tracer, span):

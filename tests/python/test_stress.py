@@ -12,7 +12,7 @@ trace holds exactly the spans that were made for it.
 """
 import textwrap
 
-from helpers import run_script
+from tracer_helpers import run_script
 
 PRELUDE = textwrap.dedent("""
     import asyncio, collections, faulthandler, os, queue, sys, threading, time

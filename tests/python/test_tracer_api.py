@@ -3,7 +3,7 @@ the context provider, set_tags, enabled, flush."""
 import pytest
 
 from ddtrace.trace import Context, Span
-from helpers import run_traces, span_named, take_spans, take_traces
+from tracer_helpers import run_traces, span_named, take_spans, take_traces
 
 
 def test_trace_returns_an_activated_span_child_of_the_active_one(tracer):

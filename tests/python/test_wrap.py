@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from helpers import span_named, take_spans
+from tracer_helpers import span_named, take_spans
 
 SLEEP = 0.05
 

@@ -1,4 +1,4 @@
-"""The timing limits of the issue, measured in headless Chromium against a
+"""The explorer's load-time budgets, measured in headless Chromium against a
 real agent holding a 10,000-span trace and 200 services with a day of data:
 the trace opens (navigation to flame graph drawn) in under 2 s, the services
 page renders in under 1 s. The figures are printed and written to

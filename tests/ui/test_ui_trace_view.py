@@ -32,6 +32,19 @@ def test_flame_graph_is_the_default_and_shows_the_span_count(agent, open_page):
     screenshot(page, "trace-flame")
 
 
+def test_opening_a_trace_needs_no_other_page(agent, open_page):
+    """What pages share (colour chip, sparklines) has modules of its own: with
+    every other page's module failing to evaluate, a trace still opens (the
+    other pages' idle preloads fail quietly)."""
+    page, _ = open_page(agent)
+    for other in ("page_services", "page_service", "page_search", "page_compare", "page_live"):
+        page.route(f"**/{other}.js", lambda route: route.fulfill(
+            status=200, content_type="text/javascript", body="throw new Error('not the trace page');"))
+    canvas = open_trace(page, agent.data["tree"])
+    assert canvas.get_attribute("data-spans") == "4"
+    assert page.locator(".chip").count() > 0
+
+
 def test_waterfall_lists_spans_depth_first_under_their_parents(agent, open_page):
     page, _ = open_page(agent)
     tree = agent.data["tree"]

@@ -71,7 +71,7 @@ def run_traces(code: str, env: Optional[Dict[str, str]] = None) -> List[List[dic
     script = textwrap.dedent(code) + textwrap.dedent("""
         import json as _json
         from ddtrace import tracer as _tracer
-        from helpers import take_traces as _take
+        from tracer_helpers import take_traces as _take
         print(_json.dumps(_take(_tracer)))
     """)
     proc = run_script(script, env)
