@@ -1,4 +1,4 @@
-/* Unit tests for agent/agg.c: every hit lands in its (minute, service,
+/* Unit tests for agent/model/agg.c: every hit lands in its (minute, service,
  * resource) entry and in its service-wide entry, keys that differ by a
  * byte, a length or the minute stay apart, the table grows without losing
  * anything, and merging two maps adds them entry by entry. */

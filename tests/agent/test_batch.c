@@ -1,4 +1,4 @@
-/* Unit tests for agent/batch.c's parent lookup: each span's parent is the
+/* Unit tests for agent/intake/batch.c's parent lookup: each span's parent is the
  * first other span carrying its parent_id, whatever the ids (duplicates,
  * a span naming itself, ids sharing their low bits), and the work stays
  * linear in spans for ids a sender picks to collide: the hash slots

@@ -1,4 +1,4 @@
-/* Unit tests for agent/blob.c: a chunk comes back from its blob exactly,
+/* Unit tests for agent/model/blob.c: a chunk comes back from its blob exactly,
  * whatever its strings (many distinct ones that make the interning table
  * grow, long ones that differ only in the middle, look-alikes of every
  * short length), with each distinct string stored once; an encoder reused

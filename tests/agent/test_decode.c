@@ -1,4 +1,4 @@
-/* Unit tests for agent/decode.c, json2mp.c and blob.c: every intake format
+/* Unit tests for agent/intake/decode.c, json2mp.c and model/blob.c: every intake format
  * decodes to the same spans, malformed input is rejected with a reason, and
  * a blob reads back exactly what was written. */
 #include "blob.h"

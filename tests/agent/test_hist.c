@@ -1,4 +1,4 @@
-/* Unit tests for agent/hist.c: every duration from 1 ns to 2^48 ns is
+/* Unit tests for agent/model/hist.c: every duration from 1 ns to 2^48 ns is
  * reported within 1% by the bucket that holds it, buckets are ordered and
  * contiguous, quantiles of a distribution are within 1% of the exact order
  * statistic, the encoding round-trips and refuses malformed input, and a

@@ -1,5 +1,6 @@
-/* Unit tests for agent/normalize.c against the Datadog agent's rules. */
+/* Unit tests for agent/intake/normalize.c against the Datadog agent's rules. */
 #include "normalize.h"
+#include "utf8.h"
 #include "tap.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Unit tests for agent/svcmap.c: a chunk's spans whose parent is in the
+/* Unit tests for agent/model/svcmap.c: a chunk's spans whose parent is in the
  * chunk with another service count one call of that edge, same-service
  * children and roots none, roots with a remote parent become pending; keys
  * differing by env, a byte or the minute stay apart (through the recent-edge

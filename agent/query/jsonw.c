@@ -3,31 +3,12 @@
  * hold anything, so the writer validates as it copies and never emits
  * invalid JSON. */
 #include "jsonw.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-size_t ag_utf8_seq_len(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    size_t n;
-    unsigned min;
-    if (c >= 0xc2 && c <= 0xdf) n = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) n = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4, min = 0x10000;
-    else return 0;
-    if (avail < n) return 0;
-    unsigned cp = c & (0xff >> (n + 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return n;
-}
 
 void ag_jw_str(ag_buf *b, const char *s, size_t len)
 {

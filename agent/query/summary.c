@@ -4,7 +4,6 @@
  * without taking the write lock. */
 #include "summary.h"
 #include "buf.h"
-#include "config.h"
 #include "hist.h"
 #include "store.h"
 #include "util.h"

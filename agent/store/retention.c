@@ -14,6 +14,7 @@
 #include "retention.h"
 #include "buf.h"
 #include "store.h"
+#include "svcmap_store.h"
 #include "util.h"
 #include "walk.h"
 

@@ -26,6 +26,7 @@
 #include "store.h"
 #include "buf.h"
 #include "hist.h"
+#include "svcmap_store.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -960,4 +961,14 @@ void ag_store_get_stats(ag_store *s, ag_store_stats *out)
     pthread_mutex_lock(&s->mu);
     *out = s->stats;
     pthread_mutex_unlock(&s->mu);
+}
+
+char *ag_default_data_dir(void)
+{
+    ag_buf b = {0};
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg) ag_buf_printf(&b, "%s/ctrace", xdg);
+    else ag_buf_printf(&b, "%s/.local/share/ctrace", home && *home ? home : ".");
+    return ag_buf_cstr(&b);
 }

@@ -16,16 +16,15 @@
  *    missing after the wait is dropped and counted per (minute, service) in
  *    svcmap_unresolved: it is never an edge.
  *
- * Tables (created with the store's, CREATE IF NOT EXISTS): svcmap_minutes,
- * svcmap_pending, svcmap_unresolved. Retention deletes their rows by minute
- * as it deletes the other aggregates. */
+ * The tables, the resolution pass and retention are the store's
+ * (store/svcmap_store.h); this header is the in-memory side only, so the
+ * intake builds edges without seeing SQLite. */
 #ifndef AG_SVCMAP_H
 #define AG_SVCMAP_H
 
 #include "hist.h"
 #include "span.h"
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,29 +73,5 @@ void ag_svcmap_add_chunk(ag_svcmap *m, const ag_trace *t, const long *parents);
 void ag_svcmap_merge(ag_svcmap *into, const ag_svcmap *from);
 /* Heap bytes m holds, for the intake's memory accounting. */
 size_t ag_svcmap_bytes(const ag_svcmap *m);
-
-/* ---- storage (the writer's and the retention thread's connections) ---- */
-
-/* The tables, for the store's schema script. */
-extern const char AG_SVCMAP_SCHEMA[];
-
-/* Upserts m's edges and inserts its pending children on db, inside the
- * caller's transaction. now_s stamps the pending rows. Returns 0, or -1 on
- * a SQLite error (the caller rolls back). */
-AG_MUST_CHECK int ag_svcmap_write(sqlite3 *db, const ag_svcmap *m, int64_t now_s);
-
-/* One step of a resolution pass, in its own transaction: up to `limit`
- * pending rows after *after_id (0 to start), oldest first, are looked up in
- * the stored chunks of their trace; a parent of another service makes an
- * edge, one of the same service (a chunk flushed apart) none; rows pending
- * for wait_s seconds without a parent are counted in svcmap_unresolved;
- * all those are deleted, the others wait for the next pass. *after_id
- * advances past the rows examined. Returns how many were examined (under
- * limit: the pass is over), -1 on a database error (message on stderr). */
-int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit,
-                          int64_t *after_id);
-
-/* Deletes the rows of minutes before cutoff_s (retention). */
-void ag_svcmap_expire(sqlite3 *db, int64_t cutoff_s);
 
 #endif

@@ -132,4 +132,10 @@ void ag_store_get_stats(ag_store *s, ag_store_stats *out);
 AG_MUST_CHECK sqlite3 *ag_store_connect(const char *path, bool readonly, char *err,
                                         size_t errlen);
 
+/* Where the store lives unless --data says otherwise (the server and the
+ * summary command share it): $XDG_DATA_HOME/ctrace or
+ * ~/.local/share/ctrace. malloc'd, the caller frees it; never fails (aborts
+ * on out of memory). */
+char *ag_default_data_dir(void);
+
 #endif

@@ -1,10 +1,10 @@
-/* The service map's tables (see svcmap.h): writing a commit's edges and
+/* The service map's tables (see svcmap_store.h): writing a commit's edges and
  * pending children, resolving pending children against the stored chunks
  * of their trace, and retention. */
 #include "blob.h"
 #include "store.h"
 #include "storedblob.h"
-#include "svcmap.h"
+#include "svcmap_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

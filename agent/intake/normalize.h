@@ -35,12 +35,7 @@ int ag_normalize_trace(ag_trace *t, const ag_norm_opts *opts, ag_arena *a,
                        const char **reason);
 
 /* Exposed for the unit tests; all return views valid as long as the input
- * and the arena. */
-bool ag_utf8_valid(const char *s, size_t len);
-/* Replaces each run of invalid bytes with U+FFFD (Go's strings.ToValidUTF8). */
-ag_str ag_repair_utf8(ag_str s, ag_arena *a);
-/* Longest prefix of at most limit bytes that ends on a UTF-8 boundary. */
-ag_str ag_truncate_utf8(ag_str s, size_t limit);
+ * and the arena (the UTF-8 helpers they build on are utf8.h). */
 /* Truncated to limit at a boundary with "..." appended, if over limit. */
 ag_str ag_truncate_ellipsis(ag_str s, size_t limit, ag_arena *a);
 /* Datadog tag normalization: lowercase, [a-z0-9:./-_] and letters kept,

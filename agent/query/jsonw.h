@@ -25,7 +25,4 @@ void ag_jw_trace_id(ag_buf *b, uint64_t high, uint64_t low);
 /* "0123...": 16 lowercase hex digits. */
 void ag_jw_span_id(ag_buf *b, uint64_t id);
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
-size_t ag_utf8_seq_len(const unsigned char *s, size_t avail);
-
 #endif

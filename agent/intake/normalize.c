@@ -7,67 +7,12 @@
  * check whether a string needs work at all, because nearly all of them do
  * not and this runs for every string of every span. */
 #include "normalize.h"
-#include "jsonw.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-bool ag_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        /* skip ASCII eight bytes at a time: nearly every string is ASCII */
-        while (len - i >= 8) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ULL) break;
-            i += 8;
-        }
-        if (i >= len) break;
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n = ag_utf8_seq_len(p + i, len - i);
-        if (!n) return false;
-        i += n;
-    }
-    return true;
-}
-
-ag_str ag_repair_utf8(ag_str s, ag_arena *a)
-{
-    if (ag_utf8_valid(s.ptr, s.len)) return s;
-    const unsigned char *p = (const unsigned char *)s.ptr;
-    char *out = ag_arena_alloc(a, s.len * 3 + 1);
-    size_t o = 0, i = 0;
-    bool in_bad_run = false;
-    while (i < s.len) {
-        size_t n = p[i] < 0x80 ? 1 : ag_utf8_seq_len(p + i, s.len - i);
-        if (n) {
-            memcpy(out + o, p + i, n);
-            o += n, i += n;
-            in_bad_run = false;
-            continue;
-        }
-        if (!in_bad_run) memcpy(out + o, "\xef\xbf\xbd", 3), o += 3;
-        in_bad_run = true;
-        i++;
-    }
-    return (ag_str){out, o};
-}
-
-ag_str ag_truncate_utf8(ag_str s, size_t limit)
-{
-    if (s.len <= limit) return s;
-    size_t n = limit;
-    /* back up over continuation bytes so the cut is at a boundary */
-    while (n > 0 && ((unsigned char)s.ptr[n] & 0xc0) == 0x80) n--;
-    return (ag_str){s.ptr, n};
-}
 
 ag_str ag_truncate_ellipsis(ag_str s, size_t limit, ag_arena *a)
 {

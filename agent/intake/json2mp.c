@@ -7,7 +7,7 @@
  * counts are patched once the closing bracket is seen, so nothing is parsed
  * twice. Depth is bounded, so hostile nesting cannot exhaust the stack. */
 #include "decode.h"
-#include "jsonw.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -67,21 +67,6 @@ static int hex4(jparser *j, unsigned *out)
     return 0;
 }
 
-static void put_utf8(ag_buf *b, unsigned cp)
-{
-    char u[4];
-    int n;
-    if (cp < 0x80) u[0] = (char)cp, n = 1;
-    else if (cp < 0x800) u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
-        u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-    else
-        u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-    ag_buf_append(b, u, (size_t)n);
-}
-
 /* Parses a string (after the opening quote) into tmp, then packs it. */
 static int parse_string(jparser *j, ag_buf *tmp)
 {
@@ -119,7 +104,7 @@ static int parse_string(jparser *j, ag_buf *tmp)
             } else if (cp >= 0xd800 && cp <= 0xdfff) {
                 cp = 0xfffd;   /* lone surrogate: repaired like invalid UTF-8 */
             }
-            put_utf8(tmp, cp);
+            ag_utf8_put(tmp, cp);
             break;
         default: return JFAIL(j, "JSON: bad escape at offset %zu", j->off - 1);
         }

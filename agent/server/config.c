@@ -3,6 +3,7 @@
  * stops the agent at startup with the offending flag named. */
 #include "config.h"
 #include "buf.h"
+#include "store.h"
 #include "util.h"
 
 #include <errno.h>
@@ -69,16 +70,6 @@ void ag_config_usage(FILE *f)
         "ctrace-agent summary prints services, resources and the slowest traces of\n"
         "the database in --data (the agent may be running or not).\n",
         f);
-}
-
-char *ag_default_data_dir(void)
-{
-    ag_buf b = {0};
-    const char *xdg = getenv("XDG_DATA_HOME");
-    const char *home = getenv("HOME");
-    if (xdg && *xdg) ag_buf_printf(&b, "%s/ctrace", xdg);
-    else ag_buf_printf(&b, "%s/.local/share/ctrace", home && *home ? home : ".");
-    return ag_buf_cstr(&b);
 }
 
 int ag_mkdirs(const char *path)

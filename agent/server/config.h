@@ -40,8 +40,6 @@ typedef struct {
 AG_MUST_CHECK int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errlen);
 void ag_config_free(ag_config *c);
 void ag_config_usage(FILE *f);
-/* $XDG_DATA_HOME/ctrace or ~/.local/share/ctrace (malloc'd). */
-char *ag_default_data_dir(void);
 /* mkdir -p; 0 or -1 with errno. */
 AG_MUST_CHECK int ag_mkdirs(const char *path);
 
