@@ -152,25 +152,3 @@ void ag_hex64(uint64_t v, char out[17])
     }
     out[16] = '\0';
 }
-
-/* Eight bytes per step, then a final avalanche (as in splitmix64): the
- * agent hashes every string of every span, so a byte-at-a-time FNV was a
- * visible share of intake time. */
-uint64_t ag_fnv1a(const void *p, size_t n, uint64_t h)
-{
-    const unsigned char *c = p;
-    h ^= n * 0x9e3779b97f4a7c15ULL;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, c, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-        c += 8, n -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, c, n);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 29;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
-}

@@ -1,5 +1,5 @@
 /* Small parsers and formatters shared by the agent: clock, durations and
- * sizes from the command line, ids in hex or decimal, hashing. */
+ * sizes from the command line, ids in hex or decimal (hashing is hash.h). */
 #ifndef AG_UTIL_H
 #define AG_UTIL_H
 
@@ -40,10 +40,5 @@ AG_MUST_CHECK int ag_parse_hex64(const char *s, size_t len, uint64_t *out);
 
 /* Writes 16 lowercase hex digits and a '\0' into out[17]. */
 void ag_hex64(uint64_t v, char out[17]);
-
-/* A fast 64-bit string hash (not cryptographic; not FNV any more, the
- * name stayed). */
-uint64_t ag_fnv1a(const void *p, size_t n, uint64_t seed);
-#define AG_FNV_SEED 0xcbf29ce484222325ULL
 
 #endif

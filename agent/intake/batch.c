@@ -6,6 +6,7 @@
  * (compressed once it holds AG_BLOCK_CONTENT_BYTES), and count top-level
  * spans into the batch's per-minute aggregates. */
 #include "batch.h"
+#include "hash.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -95,13 +96,7 @@ static uint64_t id_seed(void)
 
 static size_t id_slot(uint64_t id, uint64_t seed, size_t mask)
 {
-    uint64_t h = id ^ seed;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return (size_t)h & mask;
+    return (size_t)ag_hash_mix64(id ^ seed) & mask;
 }
 
 /* One slot per distinct span id: the first two spans carrying it. Equal

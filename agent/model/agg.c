@@ -3,6 +3,7 @@
  * map can outlive the request that filled it. */
 #include "agg.h"
 #include "buf.h"
+#include "hash.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -33,12 +34,12 @@ void ag_aggmap_free(ag_aggmap *m)
  * (resource_hash), so adding both hashes the service once. */
 static uint64_t service_hash(int64_t minute, const char *s, size_t sl)
 {
-    return ag_fnv1a(s, sl, AG_FNV_SEED ^ (uint64_t)minute * 0x9e3779b97f4a7c15ULL);
+    return ag_hash_bytes(s, sl, AG_HASH_SEED ^ (uint64_t)minute * AG_HASH_GOLDEN);
 }
 
 static uint64_t resource_hash(uint64_t service_hash, const char *r, size_t rl)
 {
-    return ag_fnv1a(r, rl, service_hash ^ 1);
+    return ag_hash_bytes(r, rl, service_hash ^ 1);
 }
 
 /* Lengths first: entries keep them, so no strlen on a lookup. */

@@ -5,6 +5,7 @@
  * cursor: blobs were written by this file, but a damaged database must
  * still not crash the agent, so every read is bounds-checked. */
 #include "blob.h"
+#include "hash.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -115,7 +116,8 @@ static inline void pk_raw(ag_buf *b, const char *p, size_t n, int bin)
 
 /* The interning hash: every byte counts (a sampled hash would let a
  * payload of look-alike strings make interning quadratic), but no call to
- * memcpy for the tail, which the shared ag_fnv1a makes. */
+ * memcpy for the tail, which ag_hash_bytes makes; the same steps (hash.h)
+ * otherwise. */
 static inline uint64_t load_tail(const unsigned char *p, size_t n)
 {
     uint64_t w = 0;
@@ -132,20 +134,17 @@ static inline uint64_t load_tail(const unsigned char *p, size_t n)
 static inline uint64_t intern_hash(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    uint64_t h = n * 0x9e3779b97f4a7c15ULL;
+    uint64_t h = n * AG_HASH_GOLDEN;
     size_t i = 0;
     for (; n - i > 8; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
+        h = ag_hash_step(h, w);
     }
     uint64_t w;
     if (n >= 8) memcpy(&w, p + n - 8, 8);   /* overlaps the last word */
     else w = load_tail(p, n);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 29;
-    return h * 0x94d049bb133111ebULL;
+    return ag_hash_last(h, w);
 }
 
 static void reset_table(ag_blob_encoder *e, size_t need)
@@ -203,7 +202,7 @@ static inline uint64_t slot_key(ag_str s, uint64_t *head, uint64_t *tail)
 
 static inline uint32_t slot_len(size_t n) { return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; }
 
-static inline size_t first_slot(uint64_t h, size_t cap) { return (h ^ (h >> 31)) & (cap - 1); }
+static inline size_t first_slot(uint64_t h, size_t cap) { return ag_hash_fold(h) & (cap - 1); }
 
 /* Doubles the table (kept at most half full) and re-inserts this chunk's
  * strings. A chunk rarely has more than a few dozen distinct strings, so
@@ -266,7 +265,7 @@ static uint32_t intern(ag_blob_encoder *e, ag_str s)
     /* multiplied, not shifted: heap strings are 16-byte aligned, which
      * left a quarter of a shifted index's slots in use */
     struct ag_blob_ptr_slot *pc =
-        &e->by_pointer[((uintptr_t)s.ptr * 0x9e3779b97f4a7c15ULL) >> 56];
+        &e->by_pointer[((uintptr_t)s.ptr * AG_HASH_GOLDEN) >> 56];
     if (pc->generation == e->generation && pc->ptr == s.ptr && pc->len == s.len) {
         e->pointer_hits++;
         return pc->index;

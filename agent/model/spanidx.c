@@ -1,6 +1,7 @@
 /* Per-(block, service) chunk bitmaps and per-batch operation triples
  * (spanidx.h). */
 #include "spanidx.h"
+#include "hash.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -46,7 +47,7 @@ static bool svc_is(const ag_spanidx *x, size_t e, int64_t block, ag_str service)
 static ag_svc_entry *svc_get(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start)
 {
     if (2 * (x->svc_len + 1) > x->svc_slots_cap) svc_slots_grow(x);
-    uint64_t hash = ag_fnv1a(service.ptr, service.len, (uint64_t)block);
+    uint64_t hash = ag_hash_bytes(service.ptr, service.len, (uint64_t)block);
     size_t h = (size_t)hash & (x->svc_slots_cap - 1);
     for (; x->svc_slots[h] != SIZE_MAX; h = (h + 1) & (x->svc_slots_cap - 1))
         if (x->svc[x->svc_slots[h]].hash == hash && svc_is(x, x->svc_slots[h], block, service))
@@ -100,9 +101,9 @@ void ag_spanidx_note(ag_spanidx *x, int64_t block, int64_t row, ag_str service, 
 
 static uint64_t op_hash(const ag_span *s)
 {
-    uint64_t h = ag_fnv1a(s->service.ptr, s->service.len, 0);
-    h = ag_fnv1a(s->name.ptr, s->name.len, h ^ 1);
-    return ag_fnv1a(s->resource.ptr, s->resource.len, h ^ 2);
+    uint64_t h = ag_hash_bytes(s->service.ptr, s->service.len, 0);
+    h = ag_hash_bytes(s->name.ptr, s->name.len, h ^ 1);
+    return ag_hash_bytes(s->resource.ptr, s->resource.len, h ^ 2);
 }
 
 static void ops_grow(ag_spanidx *x)

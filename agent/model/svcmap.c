@@ -4,6 +4,7 @@
  * and histogram so a map outlives the request that filled it. */
 #include "svcmap.h"
 #include "buf.h"
+#include "hash.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -38,10 +39,10 @@ void ag_svcmap_free(ag_svcmap *m)
 
 static uint64_t edge_hash(int64_t minute, ag_str env, ag_str from, ag_str to)
 {
-    uint64_t h = AG_FNV_SEED ^ (uint64_t)minute * 0x9e3779b97f4a7c15ULL;
-    h = ag_fnv1a(env.ptr, env.len, h);
-    h = ag_fnv1a(from.ptr, from.len, h ^ 1);
-    return ag_fnv1a(to.ptr, to.len, h ^ 2);
+    uint64_t h = AG_HASH_SEED ^ (uint64_t)minute * AG_HASH_GOLDEN;
+    h = ag_hash_bytes(env.ptr, env.len, h);
+    h = ag_hash_bytes(from.ptr, from.len, h ^ 1);
+    return ag_hash_bytes(to.ptr, to.len, h ^ 2);
 }
 
 static int str_is(const char *s, uint32_t len, ag_str v)

@@ -4,6 +4,7 @@
  * every trace (ctrace-agent wants them all), and span_events is true so
  * tracers that can send native span events do. */
 #include "info.h"
+#include "hash.h"
 #include "jsonw.h"
 #include "util.h"
 
@@ -32,5 +33,5 @@ void ag_info_build(const ag_config *c, int port, ag_buf *b, char state[17])
                   c->max_connections, c->connection_timeout,
                   (unsigned long long)c->max_request_bytes);
     ag_buf_puts(b, "}");
-    ag_hex64(ag_fnv1a(b->data, b->len, AG_FNV_SEED), state);
+    ag_hex64(ag_hash_bytes(b->data, b->len, AG_HASH_SEED), state);
 }
