@@ -19,6 +19,7 @@
  * keys are skipped by check_object, which enforces the depth and object
  * limits. */
 #include "decode.h"
+#include "mpwire.h"
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -115,27 +116,20 @@ static int need(reader *r, size_t n)
     return r->len - r->off >= n ? 0 : -1;
 }
 
-static uint64_t be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = v << 8 | p[i];
-    return v;
-}
-
 /* Reads an array header (nil reads as an empty array). */
 static int read_array_header(reader *r, const char *what, uint32_t *n)
 {
     if (need(r, 1)) return FAIL(r, "truncated payload: expected %s", what);
     unsigned c = r->p[r->off];
     int width = 0;
-    if (c >= 0x90 && c <= 0x9f) *n = c & 0x0f;
-    else if (c == 0xc0) *n = 0;
-    else if (c == 0xdc) width = 2;
-    else if (c == 0xdd) width = 4;
+    if (ag_mp_is_fixarray(c)) *n = c & 0x0f;
+    else if (c == AG_MP_NIL) *n = 0;
+    else if (c == AG_MP_ARRAY16) width = 2;
+    else if (c == AG_MP_ARRAY32) width = 4;
     else return FAIL(r, "%s is not an array (byte 0x%02x at offset %zu)", what, c, r->off);
     if (need(r, 1 + (size_t)width))
         return FAIL(r, "truncated payload in %s header", what);
-    if (width) *n = (uint32_t)be(r->p + r->off + 1, width);
+    if (width) *n = (uint32_t)ag_mp_load_be(r->p + r->off + 1, width);
     r->off += 1 + (size_t)width;
     if (*n > r->len - r->off)
         return FAIL(r, "%s claims %u elements but only %zu bytes follow", what, *n,
@@ -158,38 +152,40 @@ static int check_object(reader *r, int depth, size_t *objects)
     unsigned c = r->p[r->off++];
     uint64_t skip = 0, items = 0;
     int hdr = 0;
-    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) return 0;
-    if (c >= 0xa0 && c <= 0xbf) skip = c & 0x1f;
-    else if (c >= 0x90 && c <= 0x9f) items = c & 0x0f;
-    else if (c >= 0x80 && c <= 0x8f) items = 2 * (uint64_t)(c & 0x0f);
+    if (c <= AG_MP_POSFIXINT_MAX || c >= AG_MP_NEGFIXINT || c == AG_MP_NIL || c == AG_MP_FALSE ||
+        c == AG_MP_TRUE)
+        return 0;
+    if (ag_mp_is_fixstr(c)) skip = c & 0x1f;
+    else if (ag_mp_is_fixarray(c)) items = c & 0x0f;
+    else if (ag_mp_is_fixmap(c)) items = 2 * (uint64_t)(c & 0x0f);
     else switch (c) {
-    case 0xcc: case 0xd0: skip = 1; break;
-    case 0xcd: case 0xd1: skip = 2; break;
-    case 0xce: case 0xd2: case 0xca: skip = 4; break;
-    case 0xcf: case 0xd3: case 0xcb: skip = 8; break;
-    case 0xd4: skip = 2; break;
-    case 0xd5: skip = 3; break;
-    case 0xd6: skip = 5; break;
-    case 0xd7: skip = 9; break;
-    case 0xd8: skip = 17; break;
-    case 0xc4: case 0xd9: hdr = 1; break;
-    case 0xc5: case 0xda: hdr = 2; break;
-    case 0xc6: case 0xdb: hdr = 4; break;
-    case 0xc7: hdr = 1; skip = 1; break;   /* ext: length then type byte */
-    case 0xc8: hdr = 2; skip = 1; break;
-    case 0xc9: hdr = 4; skip = 1; break;
-    case 0xdc: case 0xde: hdr = -2; break;
-    case 0xdd: case 0xdf: hdr = -4; break;
+    case AG_MP_UINT8: case AG_MP_INT8: skip = 1; break;
+    case AG_MP_UINT16: case AG_MP_INT16: skip = 2; break;
+    case AG_MP_UINT32: case AG_MP_INT32: case AG_MP_FLOAT32: skip = 4; break;
+    case AG_MP_UINT64: case AG_MP_INT64: case AG_MP_FLOAT64: skip = 8; break;
+    case AG_MP_FIXEXT1: skip = 2; break;   /* fixext: type byte then data */
+    case AG_MP_FIXEXT2: skip = 3; break;
+    case AG_MP_FIXEXT4: skip = 5; break;
+    case AG_MP_FIXEXT8: skip = 9; break;
+    case AG_MP_FIXEXT16: skip = 17; break;
+    case AG_MP_BIN8: case AG_MP_STR8: hdr = 1; break;
+    case AG_MP_BIN16: case AG_MP_STR16: hdr = 2; break;
+    case AG_MP_BIN32: case AG_MP_STR32: hdr = 4; break;
+    case AG_MP_EXT8: hdr = 1; skip = 1; break;   /* ext: length then type byte */
+    case AG_MP_EXT16: hdr = 2; skip = 1; break;
+    case AG_MP_EXT32: hdr = 4; skip = 1; break;
+    case AG_MP_ARRAY16: case AG_MP_MAP16: hdr = -2; break;
+    case AG_MP_ARRAY32: case AG_MP_MAP32: hdr = -4; break;
     default: return FAIL(r, "invalid msgpack byte 0x%02x at offset %zu", c, r->off - 1);
     }
     if (hdr > 0) {
         if (need(r, (size_t)hdr)) return FAIL(r, "truncated payload at offset %zu", r->off);
-        skip += be(r->p + r->off, hdr);
+        skip += ag_mp_load_be(r->p + r->off, hdr);
         r->off += (size_t)hdr;
     } else if (hdr < 0) {
         if (need(r, (size_t)-hdr)) return FAIL(r, "truncated payload at offset %zu", r->off);
-        items = be(r->p + r->off, -hdr);
-        if (c == 0xde || c == 0xdf) items *= 2;
+        items = ag_mp_load_be(r->p + r->off, -hdr);
+        if (c == AG_MP_MAP16 || c == AG_MP_MAP32) items *= 2;
         r->off += (size_t)-hdr;
     }
     if (skip) {
@@ -367,11 +363,11 @@ static int truncated(reader *r)
 static int read_raw_body(reader *r, unsigned c, ag_str *out)
 {
     size_t n, hdr = 0;
-    if (c >= 0xa0 && c <= 0xbf) n = c & 0x1f;
+    if (ag_mp_is_fixstr(c)) n = c & 0x1f;
     else {
-        hdr = c == 0xd9 || c == 0xc4 ? 1 : c == 0xda || c == 0xc5 ? 2 : 4;
+        hdr = (size_t)ag_mp_raw_len_width(c);
         if (need(r, 1 + hdr)) return truncated(r);
-        n = (size_t)be(r->p + r->off + 1, (int)hdr);
+        n = (size_t)ag_mp_load_be(r->p + r->off + 1, (int)hdr);
     }
     if (r->len - r->off - 1 - hdr < n) {
         return FAIL(r, "truncated payload: %zu bytes needed at offset %zu", n, r->off + 1 + hdr);
@@ -381,28 +377,17 @@ static int read_raw_body(reader *r, unsigned c, ag_str *out)
     return 0;
 }
 
-static int is_raw(unsigned c)
-{
-    return (c >= 0xa0 && c <= 0xbf) || c == 0xd9 || c == 0xda || c == 0xdb || c == 0xc4 ||
-           c == 0xc5 || c == 0xc6;
-}
-
-static int is_str(unsigned c)
-{
-    return (c >= 0xa0 && c <= 0xbf) || c == 0xd9 || c == 0xda || c == 0xdb;
-}
-
 /* nil -> "", str or bin -> a view of the body. */
 static int read_str(reader *r, ag_str *out, const char *field)
 {
     if (need(r, 1)) return truncated(r);
     unsigned c = r->p[r->off];
-    if (c == 0xc0) {
+    if (c == AG_MP_NIL) {
         r->off++;
         *out = (ag_str){"", 0};
         return 0;
     }
-    if (!is_raw(c)) return FAIL(r, "%s must be a string", field);
+    if (!ag_mp_is_raw(c)) return FAIL(r, "%s must be a string", field);
     return read_raw_body(r, c, out);
 }
 
@@ -414,27 +399,27 @@ static int read_int_bits(reader *r, uint64_t *out, int *negative)
     unsigned c = r->p[r->off];
     int width;
     *negative = 0;
-    if (c <= 0x7f) {
+    if (c <= AG_MP_POSFIXINT_MAX) {
         *out = c;
         r->off++;
         return 0;
     }
-    if (c >= 0xe0) {
+    if (c >= AG_MP_NEGFIXINT) {
         *out = (uint64_t)(int64_t)(int8_t)c;
         *negative = 1;
         r->off++;
         return 0;
     }
     switch (c) {
-    case 0xcc: case 0xd0: width = 1; break;
-    case 0xcd: case 0xd1: width = 2; break;
-    case 0xce: case 0xd2: width = 4; break;
-    case 0xcf: case 0xd3: width = 8; break;
+    case AG_MP_UINT8: case AG_MP_INT8: width = 1; break;
+    case AG_MP_UINT16: case AG_MP_INT16: width = 2; break;
+    case AG_MP_UINT32: case AG_MP_INT32: width = 4; break;
+    case AG_MP_UINT64: case AG_MP_INT64: width = 8; break;
     default: return 1;   /* not an integer */
     }
     if (need(r, 1 + (size_t)width)) return truncated(r), -1;
-    uint64_t v = be(r->p + r->off + 1, width);
-    if (c >= 0xd0) {   /* sign-extend */
+    uint64_t v = ag_mp_load_be(r->p + r->off + 1, width);
+    if (c >= AG_MP_INT8) {   /* sign-extend */
         int shift = 64 - 8 * width;
         int64_t sv = shift ? (int64_t)(v << shift) >> shift : (int64_t)v;
         v = (uint64_t)sv;
@@ -449,7 +434,7 @@ static int read_int_bits(reader *r, uint64_t *out, int *negative)
 static int read_u64(reader *r, uint64_t *out, const char *field)
 {
     if (need(r, 1)) return truncated(r);
-    if (r->p[r->off] == 0xc0) {
+    if (r->p[r->off] == AG_MP_NIL) {
         r->off++;
         *out = 0;
         return 0;
@@ -472,14 +457,14 @@ static int read_f64(reader *r, double *out, const char *field)
 {
     if (need(r, 1)) return truncated(r);
     unsigned c = r->p[r->off];
-    if (c == 0xcb) {
+    if (c == AG_MP_FLOAT64) {
         if (need(r, 9)) return truncated(r);
-        uint64_t bits = be(r->p + r->off + 1, 8);
+        uint64_t bits = ag_mp_load_be(r->p + r->off + 1, 8);
         memcpy(out, &bits, sizeof *out);
         r->off += 9;
         return 0;
     }
-    if (c == 0xc0) {
+    if (c == AG_MP_NIL) {
         r->off++;
         *out = 0;
         return 0;
@@ -499,13 +484,13 @@ static int read_map_header(reader *r, uint32_t *n)
     if (need(r, 1)) return truncated(r);
     unsigned c = r->p[r->off];
     int width;
-    if (c >= 0x80 && c <= 0x8f) {
+    if (ag_mp_is_fixmap(c)) {
         *n = c & 0x0f;
         width = 0;
-    } else if (c == 0xde || c == 0xdf) {
-        width = c == 0xde ? 2 : 4;
+    } else if (c == AG_MP_MAP16 || c == AG_MP_MAP32) {
+        width = c == AG_MP_MAP16 ? 2 : 4;
         if (need(r, 1 + (size_t)width)) return truncated(r);
-        *n = (uint32_t)be(r->p + r->off + 1, width);
+        *n = (uint32_t)ag_mp_load_be(r->p + r->off + 1, width);
     } else {
         return 1;
     }
@@ -522,13 +507,13 @@ static int read_array_header_of(reader *r, uint32_t *n)
     if (need(r, 1)) return truncated(r);
     unsigned c = r->p[r->off];
     int width;
-    if (c >= 0x90 && c <= 0x9f) {
+    if (ag_mp_is_fixarray(c)) {
         *n = c & 0x0f;
         width = 0;
-    } else if (c == 0xdc || c == 0xdd) {
-        width = c == 0xdc ? 2 : 4;
+    } else if (c == AG_MP_ARRAY16 || c == AG_MP_ARRAY32) {
+        width = c == AG_MP_ARRAY16 ? 2 : 4;
         if (need(r, 1 + (size_t)width)) return truncated(r);
-        *n = (uint32_t)be(r->p + r->off + 1, width);
+        *n = (uint32_t)ag_mp_load_be(r->p + r->off + 1, width);
     } else {
         return 1;
     }
@@ -541,7 +526,7 @@ static int read_array_header_of(reader *r, uint32_t *n)
 
 static int is_nil(reader *r)
 {
-    if (r->off < r->len && r->p[r->off] == 0xc0) {
+    if (r->off < r->len && r->p[r->off] == AG_MP_NIL) {
         r->off++;
         return 1;
     }
@@ -563,7 +548,7 @@ static int read_string_map(reader *r, ag_arena *a, size_t *objects, ag_tag **out
     if (!tags) return -1;
     for (uint32_t i = 0; i < n; i++) {
         if (need(r, 1)) return truncated(r);
-        if (!is_raw(r->p[r->off])) return FAIL(r, "%s keys must be strings", field);
+        if (!ag_mp_is_raw(r->p[r->off])) return FAIL(r, "%s keys must be strings", field);
         if (read_raw_body(r, r->p[r->off], &tags[i].key) ||
             read_str(r, &tags[i].value, field))
             return -1;
@@ -584,7 +569,7 @@ static int read_metrics(reader *r, ag_arena *a, size_t *objects, ag_span *s)
     if (!m) return -1;
     for (uint32_t i = 0; i < n; i++) {
         if (need(r, 1)) return truncated(r);
-        if (!is_raw(r->p[r->off])) return FAIL(r, "span.metrics keys must be strings");
+        if (!ag_mp_is_raw(r->p[r->off])) return FAIL(r, "span.metrics keys must be strings");
         if (read_raw_body(r, r->p[r->off], &m[i].key) ||
             read_f64(r, &m[i].value, "span.metrics value"))
             return -1;
@@ -605,12 +590,12 @@ static int check_meta_struct(reader *r, size_t *objects)
     for (uint32_t i = 0; i < n; i++) {
         ag_str ignored;
         if (need(r, 1)) return truncated(r);
-        if (!is_str(r->p[r->off])) return FAIL(r, "span.meta_struct keys must be strings");
+        if (!ag_mp_is_str(r->p[r->off])) return FAIL(r, "span.meta_struct keys must be strings");
         if (read_raw_body(r, r->p[r->off], &ignored)) return -1;
         if (need(r, 1)) return truncated(r);
         unsigned c = r->p[r->off];
-        if (c == 0xc0) r->off++;
-        else if (c == 0xc4 || c == 0xc5 || c == 0xc6) {
+        if (c == AG_MP_NIL) r->off++;
+        else if (c == AG_MP_BIN8 || c == AG_MP_BIN16 || c == AG_MP_BIN32) {
             if (read_raw_body(r, c, &ignored)) return -1;
         } else {
             return FAIL(r, "span.meta_struct values must be bin");
@@ -679,10 +664,10 @@ static int read_span_v04(reader *r, msgpack_unpacked *unp, ag_arena *a, ag_span 
         if (need(r, 1)) return truncated(r);
         unsigned c = r->p[r->off];
         ag_str key;
-        if (!is_raw(c)) return FAIL(r, "span keys must be strings");
+        if (!ag_mp_is_raw(c)) return FAIL(r, "span keys must be strings");
         if (read_raw_body(r, c, &key)) return -1;
         int64_t e = 0;
-        switch (is_str(c) ? span_key(key) : K_OTHER) {
+        switch (ag_mp_is_str(c) ? span_key(key) : K_OTHER) {
         case K_SERVICE: rc = read_str(r, &s->service, "span.service"); break;
         case K_NAME: rc = read_str(r, &s->name, "span.name"); break;
         case K_RESOURCE: rc = read_str(r, &s->resource, "span.resource"); break;
@@ -736,7 +721,7 @@ static int read_index(reader *r, const string_table *t, ag_str *out, const char 
 static int not_nil(reader *r, int element)
 {
     if (need(r, 1)) return truncated(r);
-    if (r->p[r->off] == 0xc0) return FAIL(r, "v0.5 span element %d is nil", element);
+    if (r->p[r->off] == AG_MP_NIL) return FAIL(r, "v0.5 span element %d is nil", element);
     return 0;
 }
 
@@ -796,7 +781,7 @@ static int read_string_table(reader *r, ag_arena *a, string_table *t)
     t->strings = ag_arena_alloc(a, bytes);
     for (uint32_t i = 0; i < n; i++) {
         if (need(r, 1)) return truncated(r);
-        if (!is_str(r->p[r->off]))
+        if (!ag_mp_is_str(r->p[r->off]))
             return FAIL(r, "v0.5 string table entry %u is not a string", i);
         if (read_raw_body(r, r->p[r->off], &t->strings[i])) return -1;
     }

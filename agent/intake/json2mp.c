@@ -7,6 +7,7 @@
  * counts are patched once the closing bracket is seen, so nothing is parsed
  * twice. Depth is bounded, so hostile nesting cannot exhaust the stack. */
 #include "decode.h"
+#include "mpwire.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -157,11 +158,7 @@ static int literal(jparser *j, const char *word)
 
 static void patch_count(ag_buf *out, size_t at, uint32_t count)
 {
-    unsigned char *h = (unsigned char *)out->data + at + 1;
-    h[0] = (unsigned char)(count >> 24);
-    h[1] = (unsigned char)(count >> 16);
-    h[2] = (unsigned char)(count >> 8);
-    h[3] = (unsigned char)count;
+    ag_mp_store_be((unsigned char *)out->data + at + 1, count, 4);
 }
 
 static int parse_value(jparser *j, ag_buf *tmp, int depth);
@@ -171,7 +168,7 @@ static int parse_container(jparser *j, ag_buf *tmp, int depth, int is_map)
     if (depth > JSON_MAX_DEPTH) return JFAIL(j, "JSON: nesting deeper than %d levels", JSON_MAX_DEPTH);
     char close = is_map ? '}' : ']';
     size_t header = j->out->len;
-    unsigned char h[5] = {is_map ? 0xdf : 0xdd, 0, 0, 0, 0};
+    unsigned char h[5] = {is_map ? AG_MP_MAP32 : AG_MP_ARRAY32, 0, 0, 0, 0};
     ag_buf_append(j->out, h, 5);
     uint32_t count = 0;
     skip_ws(j);

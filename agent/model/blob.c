@@ -6,6 +6,7 @@
  * still not crash the agent, so every read is bounds-checked. */
 #include "blob.h"
 #include "hash.h"
+#include "mpwire.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -44,28 +45,23 @@ static inline unsigned char *room(ag_buf *b, size_t n)
     return (unsigned char *)b->data + b->len;
 }
 
-static inline void put_be(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
-}
-
 static inline void pk_tagged(ag_buf *b, unsigned char tag, uint64_t v, int n)
 {
     unsigned char *p = room(b, 9);
     p[0] = tag;
-    put_be(p + 1, v, n);
+    ag_mp_store_be(p + 1, v, n);
     b->len += 1 + (size_t)n;
 }
 
 static inline void pk_uint(ag_buf *b, uint64_t v)
 {
-    if (v <= 0x7f) {
+    if (v <= AG_MP_POSFIXINT_MAX) {
         *room(b, 1) = (unsigned char)v;
         b->len++;
-    } else if (v <= 0xff) pk_tagged(b, 0xcc, v, 1);
-    else if (v <= 0xffff) pk_tagged(b, 0xcd, v, 2);
-    else if (v <= 0xffffffffu) pk_tagged(b, 0xce, v, 4);
-    else pk_tagged(b, 0xcf, v, 8);
+    } else if (v <= 0xff) pk_tagged(b, AG_MP_UINT8, v, 1);
+    else if (v <= 0xffff) pk_tagged(b, AG_MP_UINT16, v, 2);
+    else if (v <= 0xffffffffu) pk_tagged(b, AG_MP_UINT32, v, 4);
+    else pk_tagged(b, AG_MP_UINT64, v, 8);
 }
 
 static inline void pk_int(ag_buf *b, int64_t v)
@@ -74,43 +70,43 @@ static inline void pk_int(ag_buf *b, int64_t v)
     else if (v >= -32) {
         *room(b, 1) = (unsigned char)(int8_t)v;
         b->len++;
-    } else if (v >= INT8_MIN) pk_tagged(b, 0xd0, (uint64_t)v, 1);
-    else if (v >= INT16_MIN) pk_tagged(b, 0xd1, (uint64_t)v, 2);
-    else if (v >= INT32_MIN) pk_tagged(b, 0xd2, (uint64_t)v, 4);
-    else pk_tagged(b, 0xd3, (uint64_t)v, 8);
+    } else if (v >= INT8_MIN) pk_tagged(b, AG_MP_INT8, (uint64_t)v, 1);
+    else if (v >= INT16_MIN) pk_tagged(b, AG_MP_INT16, (uint64_t)v, 2);
+    else if (v >= INT32_MIN) pk_tagged(b, AG_MP_INT32, (uint64_t)v, 4);
+    else pk_tagged(b, AG_MP_INT64, (uint64_t)v, 8);
 }
 
 static inline void pk_double(ag_buf *b, double d)
 {
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
-    pk_tagged(b, 0xcb, bits, 8);
+    pk_tagged(b, AG_MP_FLOAT64, bits, 8);
 }
 
 static inline void pk_nil(ag_buf *b)
 {
-    *room(b, 1) = 0xc0;
+    *room(b, 1) = AG_MP_NIL;
     b->len++;
 }
 
 static inline void pk_array(ag_buf *b, size_t n)
 {
-    if (n <= 15) {
-        *room(b, 1) = (unsigned char)(0x90 | n);
+    if (n <= AG_MP_FIX_MAX) {
+        *room(b, 1) = (unsigned char)(AG_MP_FIXARRAY | n);
         b->len++;
-    } else if (n <= 0xffff) pk_tagged(b, 0xdc, n, 2);
-    else pk_tagged(b, 0xdd, n, 4);
+    } else if (n <= 0xffff) pk_tagged(b, AG_MP_ARRAY16, n, 2);
+    else pk_tagged(b, AG_MP_ARRAY32, n, 4);
 }
 
 /* A str (bin when bin is set) with its body. */
 static inline void pk_raw(ag_buf *b, const char *p, size_t n, int bin)
 {
-    if (!bin && n <= 31) {
-        *room(b, 1) = (unsigned char)(0xa0 | n);
+    if (!bin && n <= AG_MP_FIXSTR_MAX) {
+        *room(b, 1) = (unsigned char)(AG_MP_FIXSTR | n);
         b->len++;
-    } else if (n <= 0xff) pk_tagged(b, bin ? 0xc4 : 0xd9, n, 1);
-    else if (n <= 0xffff) pk_tagged(b, bin ? 0xc5 : 0xda, n, 2);
-    else pk_tagged(b, bin ? 0xc6 : 0xdb, n, 4);
+    } else if (n <= 0xff) pk_tagged(b, bin ? AG_MP_BIN8 : AG_MP_STR8, n, 1);
+    else if (n <= 0xffff) pk_tagged(b, bin ? AG_MP_BIN16 : AG_MP_STR16, n, 2);
+    else pk_tagged(b, bin ? AG_MP_BIN32 : AG_MP_STR32, n, 4);
     ag_buf_append(b, p, n);
 }
 
@@ -409,8 +405,7 @@ static uint64_t rd_be(cursor *c, int n)
         c->bad = 1;
         return 0;
     }
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = v << 8 | c->p[c->off + (size_t)i];
+    uint64_t v = ag_mp_load_be(c->p + c->off, n);
     c->off += (size_t)n;
     return v;
 }
@@ -429,18 +424,18 @@ static uint64_t rd_uint(cursor *c)
     int b = peek(c);
     if (b < 0) return 0;
     c->off++;
-    if (b <= 0x7f) return (uint64_t)b;
+    if (b <= AG_MP_POSFIXINT_MAX) return (uint64_t)b;
     switch (b) {
-    case 0xcc: return rd_be(c, 1);
-    case 0xcd: return rd_be(c, 2);
-    case 0xce: return rd_be(c, 4);
-    case 0xcf: return rd_be(c, 8);
-    case 0xd0: return (uint64_t)(int64_t)(int8_t)rd_be(c, 1);
-    case 0xd1: return (uint64_t)(int64_t)(int16_t)rd_be(c, 2);
-    case 0xd2: return (uint64_t)(int64_t)(int32_t)rd_be(c, 4);
-    case 0xd3: return rd_be(c, 8);
+    case AG_MP_UINT8: return rd_be(c, 1);
+    case AG_MP_UINT16: return rd_be(c, 2);
+    case AG_MP_UINT32: return rd_be(c, 4);
+    case AG_MP_UINT64: return rd_be(c, 8);
+    case AG_MP_INT8: return (uint64_t)(int64_t)(int8_t)rd_be(c, 1);
+    case AG_MP_INT16: return (uint64_t)(int64_t)(int16_t)rd_be(c, 2);
+    case AG_MP_INT32: return (uint64_t)(int64_t)(int32_t)rd_be(c, 4);
+    case AG_MP_INT64: return rd_be(c, 8);
     default:
-        if (b >= 0xe0) return (uint64_t)(int64_t)(int8_t)b;
+        if (b >= AG_MP_NEGFIXINT) return (uint64_t)(int64_t)(int8_t)b;
         c->bad = 1;
         return 0;
     }
@@ -449,7 +444,7 @@ static uint64_t rd_uint(cursor *c)
 static double rd_double(cursor *c)
 {
     int b = peek(c);
-    if (b == 0xcb) {
+    if (b == AG_MP_FLOAT64) {
         c->off++;
         uint64_t bits = rd_be(c, 8);
         double d;
@@ -464,16 +459,16 @@ static uint32_t rd_array(cursor *c)
     int b = peek(c);
     if (b < 0) return 0;
     c->off++;
-    if (b >= 0x90 && b <= 0x9f) return (uint32_t)(b & 0x0f);
-    if (b == 0xdc) return (uint32_t)rd_be(c, 2);
-    if (b == 0xdd) return (uint32_t)rd_be(c, 4);
+    if (ag_mp_is_fixarray((unsigned)b)) return (uint32_t)(b & 0x0f);
+    if (b == AG_MP_ARRAY16) return (uint32_t)rd_be(c, 2);
+    if (b == AG_MP_ARRAY32) return (uint32_t)rd_be(c, 4);
     c->bad = 1;
     return 0;
 }
 
 static int rd_nil(cursor *c)
 {
-    if (peek(c) == 0xc0) {
+    if (peek(c) == AG_MP_NIL) {
         c->off++;
         return 1;
     }
@@ -486,10 +481,8 @@ static ag_str rd_raw(cursor *c)
     if (b < 0) return (ag_str){"", 0};
     c->off++;
     size_t n;
-    if (b >= 0xa0 && b <= 0xbf) n = (size_t)(b & 0x1f);
-    else if (b == 0xd9 || b == 0xc4) n = rd_be(c, 1);
-    else if (b == 0xda || b == 0xc5) n = rd_be(c, 2);
-    else if (b == 0xdb || b == 0xc6) n = rd_be(c, 4);
+    if (ag_mp_is_fixstr((unsigned)b)) n = (size_t)(b & 0x1f);
+    else if (ag_mp_is_raw((unsigned)b)) n = rd_be(c, ag_mp_raw_len_width((unsigned)b));
     else {
         c->bad = 1;
         return (ag_str){"", 0};
