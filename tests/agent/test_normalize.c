@@ -1,6 +1,5 @@
 /* Unit tests for agent/intake/normalize.c against the Datadog agent's rules. */
 #include "normalize.h"
-#include "utf8.h"
 #include "tap.h"
 
 #include <string.h>
@@ -11,11 +10,7 @@ static int eq(ag_str a, const char *b) { return a.len == strlen(b) && !memcmp(a.
 
 static void test_strings(ag_arena *a)
 {
-    CHECK(eq(ag_truncate_utf8(S("h\xc3\xa9llo"), 2), "h"));        /* never cuts a rune */
-    CHECK(eq(ag_truncate_utf8(S("abc"), 5), "abc"));
     CHECK(eq(ag_truncate_ellipsis(S("abcdef"), 3, a), "abc..."));
-    CHECK(eq(ag_repair_utf8(S("a\xff\xfe" "b\xc3"), a), "a\xef\xbf\xbd" "b\xef\xbf\xbd"));
-    CHECK(ag_utf8_valid("plain ascii text", 16) && !ag_utf8_valid("\xed\xa0\x80", 3));
     CHECK(eq(ag_normalize_tag(S("My Service!!"), false, a), "my_service"));
     CHECK(eq(ag_normalize_tag(S("__9lives"), false, a), "9lives"));
     CHECK(eq(ag_normalize_tag(S("9lives"), true, a), "lives"));
