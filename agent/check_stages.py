@@ -80,7 +80,7 @@ def main():
         print(p)
     if problems:
         return 1
-    print('%d stages use only the libraries they may' % len(args.stage))
+    print('all %d checked: each stage uses only the libraries it may' % len(args.stage))
     return 0
 
 
