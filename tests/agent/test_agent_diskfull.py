@@ -68,7 +68,7 @@ def test_a_full_disk_refuses_payloads_and_keeps_serving_reads(small_disk):
         a.start()
         state = info(a)
         assert state['read_only'] is True and state['disk_full'] is True
-        assert 'read-only' in ''.join(a.output)
+        assert a.wait_output('read-only'), a.output
         for t in (acked[0], acked[len(acked) // 2], acked[-1]):
             assert a.api('/api/v1/traces/%d' % t)['span_count'] == 1
         status, body = a.send('v0.4', [[span(1, 1)]])
