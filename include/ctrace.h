@@ -37,13 +37,20 @@ extern "C" {
 
 #define CTRACE_VERSION "0.1.0"
 
-/* Error codes: 0 or a negative errno value. */
+/* Error codes: 0 or a negative errno value. Every code any ctrace function
+ * returns is listed here, so ct_strerror names each one. */
 enum {
     CT_OK = 0,
-    CT_ENOMEM = -12,   /* allocation failed; the data concerned was dropped */
-    CT_EINVAL = -22,   /* an argument was invalid; nothing was changed */
-    CT_ENOSPC = -28,   /* a buffer reached its cap; the data was dropped */
-    CT_ESTATE = -71,   /* wrong state: finished span, shut down tracer */
+    CT_EIO = -5,          /* a transfer to the agent failed otherwise */
+    CT_ENOMEM = -12,      /* allocation failed; the data concerned was dropped */
+    CT_EINVAL = -22,      /* an argument was invalid; nothing was changed */
+    CT_ENOSPC = -28,      /* a buffer reached its cap; the data was dropped */
+    CT_ENODATA = -61,     /* no value known yet (the agent sent no sampling
+                             rate for this service and env) */
+    CT_ESTATE = -71,      /* wrong state: finished span, shut down tracer */
+    CT_ETIMEDOUT = -110,  /* the agent sent no complete reply in time */
+    CT_ECONNECT = -111,   /* ECONNREFUSED: no agent, or it went away */
+    CT_ECANCELED = -125,  /* aborted by the caller (shutdown deadline) */
 };
 
 /* A returned error code as a static string; never NULL. */

@@ -196,7 +196,7 @@ static int agent_rate(void *arg, const char *service, const char *env, double *r
 {
     ct_tracer *tracer = arg;
     if (!ct_writer_is_agent(tracer->writer))
-        return CT_ENOENT;
+        return CT_ENODATA;
     return ct_agent_writer_rate(tracer->writer, service, env, rate);
 }
 
@@ -348,7 +348,7 @@ const char *ct_strerror(int rc)
     case CT_ETIMEDOUT: return "timed out";
     case CT_EIO: return "transfer error";
     case CT_ECANCELED: return "canceled";
-    case CT_ENOENT: return "no such file (unix socket)";
+    case CT_ENODATA: return "no value known (yet)";
     default: return "unknown error";
     }
 }

@@ -630,6 +630,15 @@ CT_TEST(strerror_names_every_code)
 {
     CT_ASSERT(!strcmp(ct_strerror(CT_OK), "ok"));
     CT_ASSERT(strlen(ct_strerror(CT_ENOMEM)) > 0 && strlen(ct_strerror(-9999)) > 0);
+    /* each code of ctrace.h has a message of its own, none the fallback */
+    const int codes[] = {CT_OK, CT_EIO, CT_ENOMEM, CT_EINVAL, CT_ENOSPC, CT_ENODATA,
+                         CT_ESTATE, CT_ETIMEDOUT, CT_ECONNECT, CT_ECANCELED};
+    const size_t n = sizeof codes / sizeof codes[0];
+    for (size_t i = 0; i < n; i++) {
+        CT_ASSERT(strcmp(ct_strerror(codes[i]), ct_strerror(-9999)) != 0);
+        for (size_t j = i + 1; j < n; j++)
+            CT_ASSERT(strcmp(ct_strerror(codes[i]), ct_strerror(codes[j])) != 0);
+    }
 }
 
 CT_TEST_MAIN()
