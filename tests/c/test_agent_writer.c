@@ -16,7 +16,7 @@
 
 #include "agent_writer.h"
 #include "record_builder.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 
 /* -- the fake agent ---------------------------------------------------------- */
 

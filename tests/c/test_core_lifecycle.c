@@ -13,7 +13,7 @@
 #include "span.h"
 #include "record_tags.h"
 #include "span_record.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 #include "trace.h"
 #include "tracer.h"
 #include "writer.h"
