@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ctrace_internal.h"
 #include "ids.h"
 #include "span_record.h"
 #include "trace.h"
@@ -546,3 +547,8 @@ uint64_t ct_span_trace_id_high(const ct_span *span)
 {
     return span->trace ? span->trace->trace_id_high : 0;
 }
+
+/* -- the bindings' view (ctrace_internal.h) ------------------------------------ */
+
+void ct__span_record_stopped(ct_span *span) { ct_trace_record_span(span->trace, span); }
+void ct__span_abandon_stopped(ct_span *span) { ct_trace_abandon_span(span->trace); }

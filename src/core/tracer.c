@@ -21,6 +21,7 @@
 #include "span.h"
 #include "trace.h"
 #include "agent_writer.h"
+#include "encoder.h"
 #include "sampler.h"
 #include "transport.h"
 
@@ -154,7 +155,7 @@ static int global_tags_from_config(ct_tracer *tracer)
     return CT_OK;
 }
 
-int ct_tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to)
+int ct__tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to)
 {
     ct_string *k = ct_string_new(from, strlen(from));
     ct_string *v = ct_string_new(to, strlen(to));
@@ -168,7 +169,7 @@ static int service_mapping_from_config(ct_tracer *tracer)
 {
     const ct_config *config = tracer->config;
     for (size_t i = 0; i < config->service_mapping_count; i++)
-        if (ct_tracer_map_service_to(tracer, config->service_mapping[i].key,
+        if (ct__tracer_map_service_to(tracer, config->service_mapping[i].key,
                                      config->service_mapping[i].value) != CT_OK)
             return CT_ENOMEM;
     return CT_OK;
@@ -227,7 +228,7 @@ static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
     return make_keys(&tracer->keys);
 }
 
-ct_tracer *ct_tracer_new_with(const ct_config *config,
+ct_tracer *ct__tracer_new_with(const ct_config *config,
                               const ct_tracer_options *options, int *rc)
 {
     static const ct_tracer_options defaults = {0};
@@ -271,10 +272,10 @@ void ct_spare_put(ct_spare_arrays *spares, void *array)
 
 ct_tracer *ct_tracer_new(const ct_config *config, int *rc)
 {
-    return ct_tracer_new_with(config, NULL, rc);
+    return ct__tracer_new_with(config, NULL, rc);
 }
 
-void ct_tracer_shutdown(ct_tracer *tracer, int timeout_ms)
+void ct__tracer_shutdown(ct_tracer *tracer, int timeout_ms)
 {
     if (atomic_exchange(&tracer->shut_down, 1))
         return;
@@ -351,4 +352,48 @@ const char *ct_strerror(int rc)
     case CT_ENODATA: return "no value known (yet)";
     default: return "unknown error";
     }
+}
+
+/* -- the bindings' view (ctrace_internal.h) ------------------------------------ */
+
+int ct__tracer_set_global_meta(ct_tracer *tracer, ct_string *key, ct_string *value)
+{
+    return ct_tags_set_meta(&tracer->global_tags, key, value);
+}
+
+int ct__tracer_set_global_metric(ct_tracer *tracer, ct_string *key, double value)
+{
+    return ct_tags_set_metric(&tracer->global_tags, key, value);
+}
+
+int ct__tracer_enabled(const ct_tracer *tracer) { return atomic_load(&tracer->enabled); }
+void ct__tracer_set_enabled(ct_tracer *tracer, int enabled)
+{
+    atomic_store(&tracer->enabled, enabled);
+}
+
+ct_string *ct__tracer_service(const ct_tracer *tracer) { return tracer->service; }
+const char *ct__tracer_agent_url(const ct_tracer *tracer) { return tracer->config->agent_url; }
+
+int ct__tracer_trace_id_128(const ct_tracer *tracer) { return tracer->config->trace_id_128; }
+
+ct_error_keys ct__tracer_error_keys(const ct_tracer *tracer)
+{
+    const ct_tracer_keys *k = &tracer->keys;
+    return (ct_error_keys){k->error_type, k->error_message, k->error_stack};
+}
+
+int ct__tracer_take_payload(ct_tracer *tracer, int api_version, ct_buffer *payload,
+                            uint32_t *chunks)
+{
+    if (!ct_writer_is_memory(tracer->writer))
+        return CT_ESTATE;
+    ct_buffer frames = CT_BUFFER_INIT;
+    uint64_t spans;
+    ct_memory_writer_take(tracer->writer, &frames, chunks, &spans);
+    int rc = ct_encode_payload(api_version == 5 ? CT_API_V05 : CT_API_V04,
+                               &tracer->record_context, frames.data, frames.len, *chunks,
+                               payload);
+    ct_buffer_release(&frames);
+    return rc;
 }

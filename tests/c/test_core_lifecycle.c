@@ -312,7 +312,7 @@ CT_TEST(recycled_segments_start_clean)
     ct_config_set(config, "_CT_IN_MEMORY_WRITER", "1");
     ct_tracer_options options = {.lock_free = 1};
     int rc;
-    ct_tracer *tracer = ct_tracer_new_with(config, &options, &rc);
+    ct_tracer *tracer = ct__tracer_new_with(config, &options, &rc);
     ct_config_free(config);
     CT_ASSERT(tracer && tracer->lock_free);
     lifecycle_context = &tracer->record_context;
@@ -402,8 +402,8 @@ CT_TEST(after_shutdown_nothing_is_sent)
 {
     ct_tracer *tracer = new_tracer(NULL);
     ct_span_free(start(tracer, "before", NULL));
-    ct_tracer_shutdown(tracer, 100);
-    ct_tracer_shutdown(tracer, 100); /* twice is fine */
+    ct__tracer_shutdown(tracer, 100);
+    ct__tracer_shutdown(tracer, 100); /* twice is fine */
     ct_span_free(start(tracer, "after", NULL));
     captured *c = capture(tracer);
     CT_ASSERT(c->record_count == 1 && find(c, "before"));
