@@ -16,9 +16,11 @@
  *   concerned is dropped and counted in ct_tracer_stats.
  * - Strings are (pointer, length) pairs of UTF-8; they are copied, never
  *   retained: the caller keeps ownership of what it passes in.
- * - The caller owns span memory: a ct_span is either embedded in the
- *   caller's own object (ct_span_start, ct_span_release) or allocated by
- *   ct_span_new / ct_span_free. A span keeps its segment alive.
+ * - Spans: ct_span is opaque here; a C program makes one with ct_span_new
+ *   and frees it with ct_span_free. A span keeps its segment alive. (The
+ *   language bindings embed a span in their own objects instead, through
+ *   the core's internal API, src/core/ctrace_internal.h: the ct__ names
+ *   there are not part of this API and may change.)
  * - Threads: a tracer may be used from any number of threads. One span must
  *   not be mutated from two threads at once (like a FILE*); finishing spans
  *   of one segment from different threads is safe (the segment locks).
