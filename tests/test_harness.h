@@ -6,9 +6,10 @@
  * runs before main). Inside a test, CT_ASSERT(cond) fails the test and
  * returns from it (later steps would only crash on what failed);
  * CHECK(cond) fails the test and goes on, so that one run reports every
- * broken case of a table (the agent's tests are written with it). CT_TEST_MAIN() defines main: it runs every
- * registered test, or only those whose name contains argv[1], and prints
- * the Test Anything Protocol (TAP) on stdout — the plan "1..N", then
+ * broken case of a table (the agent's tests are written with it).
+ * CT_TEST_MAIN() defines main: it runs every registered test, or only those
+ * whose name contains argv[1], and prints the Test Anything Protocol (TAP)
+ * on stdout — the plan "1..N", then
  * "ok I - name" or "not ok I - name" per test, the failed assertions as
  * "# file:line: ..." comments — which meson reads (`protocol: 'tap'`), so
  * it counts tests, not assertions. The exit status is nonzero when a test
@@ -19,7 +20,7 @@
  *
  * The failure flag is global, not a parameter, so helpers called from a
  * test may use CHECK too. Tests of one executable run in one process, in
- * the order they are defined.
+ * the order they are written.
  */
 #ifndef CT_TEST_HARNESS_H
 #define CT_TEST_HARNESS_H
@@ -31,6 +32,7 @@ typedef void (*ct_test_fn)(void);
 typedef struct ct_test_entry {
     const char *name;
     ct_test_fn fn;
+    int line;                  /* where it is defined: the order they run in */
 } ct_test_entry;
 
 #define CT_TEST_MAX 256
@@ -43,7 +45,7 @@ static int ct_test_failed; /* the running test failed */
     __attribute__((constructor)) static void ct_register_##name(void)         \
     {                                                                         \
         if (ct_test_count < CT_TEST_MAX)                                      \
-            ct_tests[ct_test_count++] = (ct_test_entry){#name, name};         \
+            ct_tests[ct_test_count++] = (ct_test_entry){#name, name, __LINE__}; \
     }                                                                         \
     static void name(void)
 
@@ -73,10 +75,23 @@ static inline int ct_test_selected(const ct_test_entry *test, const char *filter
     return !filter || strstr(test->name, filter);
 }
 
+/* Constructors run in an order the toolchain picks (GCC with LTO runs them
+ * backwards): sort by line, so tests run and are numbered as written. */
+static inline void ct_test_sort(void)
+{
+    for (int i = 1; i < ct_test_count; i++)
+        for (int j = i; j > 0 && ct_tests[j - 1].line > ct_tests[j].line; j--) {
+            ct_test_entry swap = ct_tests[j];
+            ct_tests[j] = ct_tests[j - 1];
+            ct_tests[j - 1] = swap;
+        }
+}
+
 /* Runs the selected tests and prints TAP; the exit status of main. */
 static inline int ct_test_run_all(const char *filter)
 {
     int selected = 0, failed = 0;
+    ct_test_sort();
     for (int i = 0; i < ct_test_count; i++)
         selected += ct_test_selected(&ct_tests[i], filter);
     printf("1..%d\n", selected);
