@@ -21,8 +21,9 @@
  * - the trace segment and the tracer as opaque types, through the ct__trace_*
  *   and ct__tracer_* functions below (defined in trace.c and tracer.c).
  *
- * Every ct__ function expects what the binding guarantees: one caller at a
- * time (the GIL); none of them blocks.
+ * Types and functions declared here are named ct__. Every ct__ function
+ * expects what the binding guarantees: one caller at a time (the GIL);
+ * none of them blocks.
  */
 #ifndef CT_INTERNAL_H
 #define CT_INTERNAL_H
@@ -49,15 +50,15 @@ void ct__use_single_lock(void);
 /* -- tracer -------------------------------------------------------------- */
 
 /* Options of a binding's tracer, beyond the config. */
-typedef struct ct_tracer_options {
+typedef struct ct__tracer_options {
     int lock_free;                /* every call made under one lock (the GIL) */
     const char *language;         /* "python" */
     const char *default_service;  /* when DD_SERVICE is unset */
-} ct_tracer_options;
+} ct__tracer_options;
 
 /* ct_tracer_new with options (NULL: defaults). NULL and *rc on failure. */
 ct_tracer *ct__tracer_new_with(const ct_config *config,
-                               const ct_tracer_options *options, int *rc);
+                               const ct__tracer_options *options, int *rc);
 
 /* Stops sending: spans after this are not sent. Flushes with a deadline
  * (ms, <0 forever). The tracer stays valid until ct_tracer_free. */
@@ -88,10 +89,10 @@ int ct__tracer_trace_id_128(const ct_tracer *tracer);
 
 /* The keys of the error tags (error.type, error.message, error.stack),
  * made once per tracer; borrowed. */
-typedef struct ct_error_keys {
+typedef struct ct__error_keys {
     ct_string *type, *message, *stack;
-} ct_error_keys;
-ct_error_keys ct__tracer_error_keys(const ct_tracer *tracer);
+} ct__error_keys;
+ct__error_keys ct__tracer_error_keys(const ct_tracer *tracer);
 
 /* What the in-memory writer (_CT_IN_MEMORY_WRITER=1) holds, encoded as the
  * agent would receive it (api_version 4 or 5) into payload (caller-owned,

@@ -208,7 +208,7 @@ static ct_sampler *make_sampler(ct_tracer *tracer)
                           agent_rate, tracer);
 }
 
-static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
+static int init_strings(ct_tracer *tracer, const ct__tracer_options *options)
 {
     const ct_config *config = tracer->config;
     const char *service = config->service ? config->service
@@ -229,9 +229,9 @@ static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
 }
 
 ct_tracer *ct__tracer_new_with(const ct_config *config,
-                              const ct_tracer_options *options, int *rc)
+                              const ct__tracer_options *options, int *rc)
 {
-    static const ct_tracer_options defaults = {0};
+    static const ct__tracer_options defaults = {0};
     int ignored;
     rc = rc ? rc : &ignored;
     *rc = CT_OK;
@@ -377,10 +377,10 @@ const char *ct__tracer_agent_url(const ct_tracer *tracer) { return tracer->confi
 
 int ct__tracer_trace_id_128(const ct_tracer *tracer) { return tracer->config->trace_id_128; }
 
-ct_error_keys ct__tracer_error_keys(const ct_tracer *tracer)
+ct__error_keys ct__tracer_error_keys(const ct_tracer *tracer)
 {
     const ct_tracer_keys *k = &tracer->keys;
-    return (ct_error_keys){k->error_type, k->error_message, k->error_stack};
+    return (ct__error_keys){k->error_type, k->error_message, k->error_stack};
 }
 
 int ct__tracer_take_payload(ct_tracer *tracer, int api_version, ct_buffer *payload,

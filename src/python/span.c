@@ -773,7 +773,7 @@ void ct_ext_span_set_exc_info(PySpan *self, PyObject *type, PyObject *value, PyO
         return;
     PyObject *saved_type, *saved_value, *saved_tb;
     PyErr_Fetch(&saved_type, &saved_value, &saved_tb);
-    ct_error_keys k = ct__tracer_error_keys(core_tracer(self));
+    ct__error_keys k = ct__tracer_error_keys(core_tracer(self));
     ct__span_set_error(&self->span, 1);
     PyObject *type_name = exception_type_name(type);
     PyErr_Clear();

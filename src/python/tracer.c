@@ -29,7 +29,7 @@ static int Tracer_init(PyTracer *self, PyObject *args, PyObject *kwargs)
     if (lang_version)
         ct_config_set(config, "_CT_LANG_VERSION", lang_version);
     ct_config_set(config, "_CT_LANG_INTERPRETER", "CPython");
-    ct_tracer_options options = {.lock_free = 1, .language = "python",
+    ct__tracer_options options = {.lock_free = 1, .language = "python",
                                  .default_service = default_service};
     int rc;
     self->tracer = ct__tracer_new_with(config, &options, &rc);

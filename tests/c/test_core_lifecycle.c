@@ -310,7 +310,7 @@ CT_TEST(recycled_segments_start_clean)
 {
     ct_config *config = ct_config_new();
     ct_config_set(config, "_CT_IN_MEMORY_WRITER", "1");
-    ct_tracer_options options = {.lock_free = 1};
+    ct__tracer_options options = {.lock_free = 1};
     int rc;
     ct_tracer *tracer = ct__tracer_new_with(config, &options, &rc);
     ct_config_free(config);
