@@ -4,13 +4,13 @@
  * depend on where one string ends and the next begins, and one flipped
  * input bit changes about half the output bits. */
 #include "hash.h"
-#include "tap.h"
+#include "../test_harness.h"
 
 #include <string.h>
 
 static uint64_t h(const char *s) { return ag_hash_bytes(s, strlen(s), AG_HASH_SEED); }
 
-static void test_values_follow_the_definition(void)
+CT_TEST(test_values_follow_the_definition)
 {
     CHECK(h("") == 0x0dc0080b671218d9ULL);
     CHECK(h("web") == 0x3ae588286ca54598ULL);
@@ -18,7 +18,7 @@ static void test_values_follow_the_definition(void)
     CHECK(h("GET /api/v1/traces/{id} 200") == 0x031a3420de2e1fb0ULL); /* three words and a tail */
 }
 
-static void test_chained_strings_keep_their_boundary(void)
+CT_TEST(test_chained_strings_keep_their_boundary)
 {
     uint64_t ab_c = ag_hash_bytes("c", 1, ag_hash_bytes("ab", 2, AG_HASH_SEED) ^ 1);
     uint64_t a_bc = ag_hash_bytes("bc", 2, ag_hash_bytes("a", 1, AG_HASH_SEED) ^ 1);
@@ -29,7 +29,7 @@ static void test_chained_strings_keep_their_boundary(void)
 
 static int popcount(uint64_t x) { return __builtin_popcountll(x); }
 
-static void test_one_bit_changes_about_half_the_output(void)
+CT_TEST(test_one_bit_changes_about_half_the_output)
 {
     char buf[40];
     memset(buf, 'x', sizeof buf);
@@ -49,10 +49,4 @@ static void test_one_bit_changes_about_half_the_output(void)
     CHECK(popcount(ag_hash_mix64(0x1000) ^ ag_hash_mix64(0x1001)) >= 12);
 }
 
-int main(void)
-{
-    test_values_follow_the_definition();
-    test_chained_strings_keep_their_boundary();
-    test_one_bit_changes_about_half_the_output();
-    return TAP_DONE();
-}
+CT_TEST_MAIN()

@@ -3,7 +3,7 @@
  * replace each bad run with one U+FFFD, cuts on a boundary, and an encoder
  * whose every output the validator accepts. */
 #include "utf8.h"
-#include "tap.h"
+#include "../test_harness.h"
 
 #include <string.h>
 
@@ -13,7 +13,7 @@ static int eq(ag_str a, const char *b) { return a.len == strlen(b) && !memcmp(a.
 
 static size_t seq(const char *s, size_t n) { return ag_utf8_seq_len((const unsigned char *)s, n); }
 
-static void test_sequence_lengths(void)
+CT_TEST(test_sequence_lengths)
 {
     CHECK(seq("a", 1) == 1);
     CHECK(seq("\xc3\xa9", 2) == 2);
@@ -28,24 +28,28 @@ static void test_sequence_lengths(void)
     CHECK(seq("\x80", 1) == 0);                 /* a lone continuation byte */
 }
 
-static void test_valid_and_repair(ag_arena *a)
+CT_TEST(test_valid_and_repair)
 {
+    ag_arena arena;
+    ag_arena_init(&arena);
+    ag_arena *a = &arena;
     CHECK(ag_utf8_valid("plain ascii text", 16) && !ag_utf8_valid("\xed\xa0\x80", 3));
     /* the eight-byte ASCII fast path must not skip a bad byte after it */
     CHECK(!ag_utf8_valid("abcdefgh\xff", 9) && ag_utf8_valid("abcdefgh\xc3\xa9", 10));
     CHECK(eq(ag_repair_utf8(S("a\xff\xfe" "b\xc3"), a), "a\xef\xbf\xbd" "b\xef\xbf\xbd"));
     ag_str ok = S("caf\xc3\xa9");
     CHECK(ag_repair_utf8(ok, a).ptr == ok.ptr);  /* valid: the same view, nothing copied */
+    ag_arena_free(&arena);
 }
 
-static void test_truncate(void)
+CT_TEST(test_truncate)
 {
     CHECK(eq(ag_truncate_utf8(S("h\xc3\xa9llo"), 2), "h"));   /* never cuts a rune */
     CHECK(eq(ag_truncate_utf8(S("h\xc3\xa9llo"), 3), "h\xc3\xa9"));
     CHECK(eq(ag_truncate_utf8(S("abc"), 5), "abc"));
 }
 
-static void test_encoder_round_trips(void)
+CT_TEST(test_encoder_round_trips)
 {
     const unsigned cps[] = {0, 0x7f, 0x80, 0x7ff, 0x800, 0xfffd, 0xffff, 0x10000, 0x10ffff};
     const size_t lens[] = {1, 1, 2, 2, 3, 3, 3, 4, 4};
@@ -57,14 +61,4 @@ static void test_encoder_round_trips(void)
     }
 }
 
-int main(void)
-{
-    ag_arena a;
-    ag_arena_init(&a);
-    test_sequence_lengths();
-    test_valid_and_repair(&a);
-    test_truncate();
-    test_encoder_round_trips();
-    ag_arena_free(&a);
-    return TAP_DONE();
-}
+CT_TEST_MAIN()
