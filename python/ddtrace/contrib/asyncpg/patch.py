@@ -32,6 +32,10 @@ from ddtrace.propagation import _database_monitoring as _dbm
 
 config._add("asyncpg", dict(_default_service="postgres", _dbm_injector=_dbm.default_injector))
 
+#: The settings, held once: ``config.asyncpg`` is found through the global
+#: config's Python __getattr__, several times per query otherwise.
+_config = config.asyncpg
+
 DBMS_NAME = "postgresql"
 _PROTOCOL_METHODS = ("execute", "bind_execute", "query", "bind_execute_many")
 _SPAN_TAGS = {"component": "asyncpg", db.SYSTEM: DBMS_NAME, "span.kind": SpanKind.CLIENT}
@@ -70,7 +74,7 @@ class TracedConnection(wrapt.ObjectProxy):
 
 
 def _start(pin: Pin, name: str, resource: Any, tags: Dict[str, Any]) -> Any:
-    cfg = config.asyncpg
+    cfg = _config
     if pin.service:      # a connection's own service (Pin.override)
         cfg = cfg.copy()
         cfg["service"] = pin.service
@@ -85,13 +89,13 @@ async def _traced_connect(module, pin, wrapped, instance, args, kwargs):
     try:
         conn = TracedConnection(await wrapped(*args, **kwargs), pin)
     except BaseException:
-        finish_span(span, config.asyncpg, sys.exc_info())
+        finish_span(span, _config, sys.exc_info())
         raise
     try:
         span.set_tags(connection_tags(conn))
     except Exception:
         _safety.failed("asyncpg")
-    finish_span(span, config.asyncpg)
+    finish_span(span, _config)
     return conn
 
 
@@ -106,10 +110,10 @@ async def _traced_protocol_method(module, pin, wrapped, instance, args, kwargs):
         _safety.failed("asyncpg")
         return await wrapped(*args, **kwargs)
     span = _start(pin, "postgres.query", query, tags)
-    injector = _dbm.injector_for(config.asyncpg)
+    injector = _dbm.injector_for(_config)
     if span is not None and injector is not None and getattr(wrapped, "__name__", "") != "bind_execute_many":
         args = _with_dbm_comment(span, injector, args)
-    return await await_in_span(span, config.asyncpg, wrapped, args, kwargs)
+    return await await_in_span(span, _config, wrapped, args, kwargs)
 
 
 def _with_dbm_comment(span: Any, injector: Any, args: tuple) -> tuple:
@@ -117,7 +121,7 @@ def _with_dbm_comment(span: Any, injector: Any, args: tuple) -> tuple:
     passes a prepared statement by keyword (``state=``): as in ddtrace, its
     span is still tagged (``full`` mode) and the statement sent as it is."""
     if args:
-        return with_dbm_comment(span, config.asyncpg, injector, args)
+        return with_dbm_comment(span, _config, injector, args)
     try:
         _dbm.comment_for(span, _dbm.MODE)
     except Exception:

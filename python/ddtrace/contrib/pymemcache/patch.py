@@ -27,6 +27,11 @@ config._add("pymemcache", dict(
     command_enabled=asbool(os.environ.get("DD_TRACE_MEMCACHED_COMMAND_ENABLED", "false")),
 ))
 
+#: The settings, held once: ``config.pymemcache`` is found through the
+#: global config's Python __getattr__. (What the user sets on it later
+#: lands in this same object.)
+_config = config.pymemcache
+
 _Client = pymemcache.client.base.Client
 _HashClient = pymemcache.client.hash.HashClient
 _COMMANDS = ("set", "set_many", "add", "replace", "append", "prepend", "cas", "get", "get_many", "gets",
@@ -77,7 +82,7 @@ def _row_count(command: str, result: Any) -> Any:
 
 
 def _trace(method: Callable, command: str, tags: Dict[str, Any], args: tuple, kwargs: dict) -> Any:
-    cfg = config.pymemcache
+    cfg = _config
     if cfg["command_enabled"]:
         try:
             keys = _keys_text(args)

@@ -122,7 +122,12 @@ def _command_span(instance: Any, args: tuple) -> Tuple[Optional[Any], str]:
     try:
         query = stringify_cache_args(args, VALUE_MAX_LEN, cfg["cmd_max_length"])
         command = query.split(" ", 1)[0]
-        tags = _tags(query, instance)
+        pool = getattr(instance, "connection_pool", instance)     # _tags, inline: a call fewer
+        try:
+            tags = dict(pool._ctrace_span_tags)
+        except AttributeError:
+            tags = dict(_client_tags(pool, instance))
+        tags[redisx.RAWCMD] = query
         tags[redisx.ARGS_LEN] = len(args)      # an int: a metric
     except Exception:
         _safety.failed("redis")
