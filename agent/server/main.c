@@ -182,6 +182,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctrace-agent: WARNING: the disk holding %s is full: serving the stored "
                 "traces read-only; payloads are refused (507) until space is freed and the "
                 "agent restarted\n", cfg.db_path);
+    else if (ag_store_disk_full(store))
+        fprintf(stderr, "ctrace-agent: WARNING: the disk holding %s is full (under 1 MiB "
+                "free): payloads are refused (507) until space is freed\n", cfg.db_path);
 
     uint64_t last_spans = 0;
     int64_t last_t = ag_mono_ns();

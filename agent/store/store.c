@@ -45,6 +45,9 @@ enum {
     WAL_LOW_DISK_FRAMES = 256,    /* 2 MiB, when the disk runs low */
 };
 #define LOW_DISK_BYTES (256ULL << 20)
+/* Under this, a commit of one ordinary payload (its blocks, rows and WAL
+ * frames) cannot fit: the disk is as good as full. */
+#define FULL_DISK_BYTES (1ULL << 20)
 enum { OPS_SEEN_SLOTS = 4096 };
 
 struct ag_store {
@@ -691,13 +694,15 @@ void ag_store_submit(ag_store *s, ag_batch *b, ag_store_done_fn *done, void *arg
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Whether the file system holding path has less than LOW_DISK_BYTES free. */
-static bool disk_low(const char *path)
+/* Whether the file system holding path has less than `bytes` free. */
+static bool disk_below(const char *path, uint64_t bytes)
 {
     struct statvfs fs;
     if (statvfs(path, &fs)) return false;
-    return (uint64_t)fs.f_bavail * fs.f_frsize < LOW_DISK_BYTES;
+    return (uint64_t)fs.f_bavail * fs.f_frsize < bytes;
 }
+
+static bool disk_low(const char *path) { return disk_below(path, LOW_DISK_BYTES); }
 
 /* Checkpoints the WAL in the background; PASSIVE never blocks the writer. */
 static void *checkpointer_main(void *arg)
@@ -841,6 +846,11 @@ int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errl
         free(s);
         return rc;
     }
+    /* Opening wrote nothing if the database and its -shm were there, so a
+     * disk full to the byte can still let the writer open: say it is full
+     * from the start (the first commit that fits clears it) rather than
+     * only after a payload has been refused. */
+    s->disk_full = disk_below(s->path, FULL_DISK_BYTES);
     start_thread(&s->writer, writer_main, s, "writer");
     start_thread(&s->syncer, syncer_main, s, "syncer");
     start_thread(&s->checkpointer, checkpointer_main, s, "checkpointer");

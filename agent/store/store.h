@@ -118,7 +118,8 @@ const char *ag_store_path(const ag_store *s);
  * logs it with AG_STORE_RECOVERY_HINT once and ag_store_damage reports
  * it from then on. Other codes are ignored. */
 void ag_store_note_read_error(ag_store *s, int code, const char *what);
-/* Whether the last commit failed for want of space (or the store is read-only). */
+/* Whether the last commit failed for want of space (or the store is
+ * read-only, or it opened with under 1 MiB free and has not committed since). */
 bool ag_store_disk_full(ag_store *s);
 /* Whether the store was opened read-only on a full disk. */
 bool ag_store_read_only(const ag_store *s);
