@@ -19,6 +19,12 @@ _TEST_SETTINGS = {"_CT_IN_MEMORY_WRITER": "1", "DD_TRACE_AGENT_URL": "http://127
 
 
 def _configure_global_tracer():
+    if "ddtrace" in sys.modules and not os.environ.get("_CT_IN_MEMORY_WRITER"):
+        # a module of another folder, collected first, imported ddtrace at
+        # its top: every test here would fail on the real writer instead
+        raise RuntimeError("ddtrace was imported before tests/python's conftest: a test "
+                           "module outside tests/python imports it at module level "
+                           "(move it here, or import inside the test)")
     saved = {name: os.environ.get(name) for name in _TEST_SETTINGS}
     os.environ.update(_TEST_SETTINGS)
     try:
