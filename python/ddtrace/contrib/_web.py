@@ -7,12 +7,15 @@ written once:
 - ``traced_call``: the user's function (a view, a hook, a middleware)
   inside such a span; its exception is recorded, unless of a type the
   framework uses for control flow (``NotFound``, ``Http404``), and
-  re-raised unchanged. The span's own setup runs under ``safety.guard``.
+  re-raised unchanged. The span's own setup runs under ``safety.guard``;
+- ``traced_wrapper``: the same as a wrapt wrapper in C
+  (``_ctrace.TracedCall``), for spans whose name, resource and tags are
+  fixed when the function is patched: no Python frame per call.
 """
 import sys
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from ddtrace import config
+from ddtrace import _ctrace, config
 from ddtrace._tracer import tracer
 from ddtrace.contrib import _code_origin, _safety, trace_utils
 
@@ -137,3 +140,16 @@ def traced_call(int_config: Any, wrapped: Callable, args: Any, kwargs: Any, name
         raise
     finally:
         span.finish()
+
+
+def traced_wrapper(int_config: Any, name: str, resource: Optional[str] = None,
+                   span_type: Optional[str] = None, tags: Optional[Dict[str, str]] = None,
+                   origin: Optional[_code_origin.Location] = None, ignored: tuple = ()) -> Any:
+    """A wrapt wrapper ``(wrapped, instance, args, kwargs)`` doing what
+    ``traced_call`` does, in C: the service follows ``int_config`` through
+    ``resolved_service``, and a failure of the tracing goes to
+    ``_safety.failed``. Only for ``int_config``s registered with
+    ``config._add`` (the object must stay the one the integration reads)."""
+    return _ctrace.TracedCall(tracer, int_config, resolved_service, _safety.failed, name,
+                              resource=resource, span_type=span_type, tags=tags, origin=origin,
+                              ignored=ignored)

@@ -35,10 +35,31 @@ RESPONSE = "response"
 
 
 # -- wrapping ------------------------------------------------------------------------
+class BoundFunctionWrapper(wrapt.BoundFunctionWrapper):
+    """wrapt's bound wrapper (``instance.method`` or ``Class.method`` of a
+    wrapped method), pickled as Python pickles a method: the attribute of
+    its instance, or of its class."""
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        owner = self._self_instance if self._self_instance is not None else self._self_owner
+        return getattr, (owner, self.__name__)
+
+
+class FunctionWrapper(wrapt.FunctionWrapper):
+    """wrapt's FunctionWrapper (the patch stays transparent to ``inspect``,
+    binds as the function would), pickled by reference as the function it
+    wraps: wrapt's own refuses to be pickled at all."""
+
+    __bound_function_wrapper__ = BoundFunctionWrapper
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return self.__qualname__  # a global of self.__module__, as a function
+
+
 def wrap(module: Any, name: str, wrapper: Callable) -> None:
     """Wrap ``module.<name>`` (a dotted path is followed) with
     ``wrapper(wrapped, instance, args, kwargs)``."""
-    wrapt.wrap_function_wrapper(module, name, wrapper)
+    wrapt.wrap_object(module, name, FunctionWrapper, (wrapper,))
 
 
 #: What every wrapt proxy is an instance of. In wrapt 2, FunctionWrapper

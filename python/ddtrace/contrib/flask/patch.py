@@ -64,39 +64,20 @@ def func_name(f: Any) -> str:
 
 
 # -- spans of Flask's steps -----------------------------------------------------------------
-def _traced_call(wrapped: Callable, args: Any, kwargs: Any, name: str, resource: Optional[str] = None,
-                 signal: Optional[str] = None, ignored: tuple = (),
-                 origin: Optional[_code_origin.Location] = None) -> Any:
-    return _web.traced_call(_CONFIG, wrapped, args, kwargs, name, resource=resource, ignored=ignored,
-                            origin=origin, tags={"flask.signal": signal} if signal else None)
-
-
 def _traced_function(func: Callable, name: Optional[str] = None, resource: Optional[str] = None,
                      signal: Optional[str] = None, is_view: bool = False) -> Callable:
     """``func`` (a view, hook, error handler) tracing each call; a view
     also names its code on the request (``_code_origin``)."""
     if func is None or isinstance(func, wrapt.FunctionWrapper):
         return func
-    span_name = name or func_name(func)
     origin = _code_origin.location(func) if is_view else None
     tags = {"flask.signal": signal} if signal else None
-    traced_call = _web.traced_call  # (called directly, not through _traced_call: a frame per span)
-
-    def wrapper(wrapped, instance, args, kwargs):
-        if not tracer.enabled:
-            return wrapped(*args, **kwargs)
-        return traced_call(_CONFIG, wrapped, args, kwargs, span_name, resource, (), origin, tags)
-    return wrapt.FunctionWrapper(func, wrapper)
+    return trace_utils.FunctionWrapper(func, _web.traced_wrapper(_CONFIG, name or func_name(func), resource,
+                                                           tags=tags, origin=origin))
 
 
 def _simple_wrapper(name: str, ignored: tuple = ()) -> Callable:
-    traced_call = _web.traced_call
-
-    def wrapper(wrapped, instance, args, kwargs):
-        if not tracer.enabled:
-            return wrapped(*args, **kwargs)
-        return traced_call(_CONFIG, wrapped, args, kwargs, name, None, ignored)
-    return wrapper
+    return _web.traced_wrapper(_CONFIG, name, ignored=ignored)
 
 
 # -- the request's Flask tags ---------------------------------------------------------------
@@ -126,8 +107,7 @@ def _request_step_wrapper(step: str) -> Callable:
     """``preprocess_request`` / ``dispatch_request``: the URL is matched by
     now, so the application and request spans get their Flask tags (at
     the first step; the environ entry is then dropped)."""
-    name = "flask." + step
-    ignored = (NotFound,)
+    traced = _simple_wrapper("flask." + step, (NotFound,))
 
     def wrapper(wrapped, instance, args, kwargs):
         if not tracer.enabled:
@@ -141,7 +121,7 @@ def _request_step_wrapper(step: str) -> Callable:
                 _set_route_tags(request, request_span)
         except Exception:
             _safety.failed("flask", sys.exc_info())
-        return _web.traced_call(_CONFIG, wrapped, args, kwargs, name, None, ignored)
+        return traced(wrapped, instance, args, kwargs)
     return wrapper
 
 
@@ -267,16 +247,14 @@ def _patched_render(wrapped, instance, args, kwargs):
     return wrapped(*args, **kwargs)
 
 
-def _patched_jsonify(wrapped, instance, args, kwargs):
-    if not tracer.enabled:
-        return wrapped(*args, **kwargs)
-    return _traced_call(wrapped, args, kwargs, "flask.jsonify")
-
-
 def _patched_receivers_for(signal: str) -> Callable:
+    """Each receiver of the signal traced; ``map``, not a generator: a
+    signal sent with no receiver (the common case) costs no frame."""
+    def traced_receiver(receiver):
+        return _traced_function(receiver, signal=signal)
+
     def wrapper(wrapped, instance, args, kwargs):
-        for receiver in wrapped(*args, **kwargs):
-            yield _traced_function(receiver, signal=signal)
+        return map(traced_receiver, wrapped(*args, **kwargs))
     return wrapper
 
 
@@ -299,7 +277,7 @@ def patch() -> None:
     for method in _TRACED_METHODS:
         wrap("flask", "Flask." + method, _simple_wrapper("flask." + method))
     wrap("flask", "send_file", _simple_wrapper("flask.send_file"))
-    wrap("flask", "jsonify", _patched_jsonify)
+    wrap("flask", "jsonify", _simple_wrapper("flask.jsonify"))
     wrap("flask.templating", "_render", _patched_render)
     wrap("flask", "render_template", _render_template_wrapper("render_template"))
     wrap("flask", "render_template_string", _render_template_wrapper("render_template_string"))
