@@ -27,6 +27,12 @@
  * that changed makes the object call `resolve(int_config)` (Python:
  * `_web.resolved_service`) again, which returns (service, the service
  * after DD_SERVICE_MAPPING, the first tags dict).
+ *
+ * MappedResult(func) is the other wrapper integrations need on a hot path:
+ * wrapped(*args, **kwargs) with each item of its result passed through
+ * func, lazily (map()): Flask's signals ask blinker for their receivers on
+ * every send, almost always to find none, and each receiver found is
+ * wrapped to be traced.
  */
 #include "traced_call.h"
 
@@ -416,6 +422,82 @@ static PyTypeObject TracedCall_Type = {
     .tp_new = TracedCall_new,
 };
 
+/* -- MappedResult ---------------------------------------------------------------------- */
+
+typedef struct MappedResult {
+    PyObject_HEAD
+    PyObject *func;
+    vectorcallfunc vectorcall;
+} MappedResult;
+
+static PyObject *MappedResult_vectorcall(MappedResult *self, PyObject *const *args,
+                                         size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 4 || kwnames || !PyTuple_Check(args[2]) ||
+        !PyDict_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "MappedResult expects (wrapped, instance, args tuple, kwargs dict)");
+        return NULL;
+    }
+    PyObject *result = call_wrapped(args[0], args[2], args[3]);
+    if (!result)
+        return NULL;
+    PyObject *mapped = PyObject_CallFunctionObjArgs((PyObject *)&PyMap_Type, self->func, result,
+                                                    NULL);
+    Py_DECREF(result);
+    return mapped;
+}
+
+static PyObject *MappedResult_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *func;
+    if (!PyArg_ParseTuple(args, "O:MappedResult", &func))
+        return NULL;
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "MappedResult(func): func must be callable");
+        return NULL;
+    }
+    MappedResult *self = (MappedResult *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    self->func = Py_NewRef(func);
+    self->vectorcall = (vectorcallfunc)MappedResult_vectorcall;
+    return (PyObject *)self;
+}
+
+static int MappedResult_traverse(MappedResult *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->func);
+    return 0;
+}
+
+static int MappedResult_clear(MappedResult *self)
+{
+    Py_CLEAR(self->func);
+    return 0;
+}
+
+static void MappedResult_dealloc(MappedResult *self)
+{
+    PyObject_GC_UnTrack(self);
+    MappedResult_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject MappedResult_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ddtrace._ctrace.MappedResult",
+    .tp_basicsize = sizeof(MappedResult),
+    .tp_dealloc = (destructor)MappedResult_dealloc,
+    .tp_vectorcall_offset = offsetof(MappedResult, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "wrapt wrapper(wrapped, instance, args, kwargs): map(func, wrapped(...)).",
+    .tp_traverse = (traverseproc)MappedResult_traverse,
+    .tp_clear = (inquiry)MappedResult_clear,
+    .tp_new = MappedResult_new,
+};
+
 static PyObject *intern(const char *text)
 {
     return PyUnicode_InternFromString(text);
@@ -432,8 +514,12 @@ int ct_ext_traced_call_init(PyObject *module)
     span_set_tag = PyObject_GetAttrString((PyObject *)&PySpan_Type, "set_tag");
     span_get_tag = span_set_tag ? PyObject_GetAttrString((PyObject *)&PySpan_Type, "get_tag") : NULL;
     if (!str_service || !str_service_name || !str_user_service || !str_service_mapping ||
-        !str_origin_type || !str_entry || !span_get_tag || PyType_Ready(&TracedCall_Type) < 0)
+        !str_origin_type || !str_entry || !span_get_tag || PyType_Ready(&TracedCall_Type) < 0 ||
+        PyType_Ready(&MappedResult_Type) < 0)
         return -1;
     Py_INCREF(&TracedCall_Type);
-    return PyModule_AddObject(module, "TracedCall", (PyObject *)&TracedCall_Type);
+    Py_INCREF(&MappedResult_Type);
+    if (PyModule_AddObject(module, "TracedCall", (PyObject *)&TracedCall_Type) < 0)
+        return -1;
+    return PyModule_AddObject(module, "MappedResult", (PyObject *)&MappedResult_Type);
 }

@@ -20,13 +20,17 @@
  * service, the service mapping's identity and size, the same key as
  * contrib/_web.py's cache) and asks the Python resolver again only when
  * one of them is another object.
+ *
+ * `ddtrace._ctrace.MappedResult(func)` is a second such wrapper: the
+ * wrapped call's result with each item passed through func (map()), for
+ * Flask's signal receivers, asked for on every send.
  */
 #ifndef CT_TRACED_CALL_H
 #define CT_TRACED_CALL_H
 
 #include "ext.h"
 
-/* Adds the TracedCall type to the module. 0, or -1 with an exception. */
+/* Adds the TracedCall and MappedResult types to the module. 0, or -1 with an exception. */
 int ct_ext_traced_call_init(PyObject *module);
 
 #endif

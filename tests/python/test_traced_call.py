@@ -226,3 +226,18 @@ def test_called_other_than_by_wrapt_raises_type_error(tracer):
         wrapper(len, None, ["not", "a", "tuple"], {})
     assert wrapper(len, None, ("abc",), {}) == 3
     assert span_named(take_spans(), "test.direct")
+
+
+def test_mapped_result_maps_each_item_lazily(tracer, target):
+    seen = []
+    target.items = lambda n: iter(range(n))
+    trace_utils.wrap(target, "items", _ctrace.MappedResult(lambda item: seen.append(item) or item * 10))
+    result = target.items(3)
+    assert seen == []  # nothing mapped before it is iterated
+    assert list(result) == [0, 10, 20] and seen == [0, 1, 2]
+    error = OSError("no items")
+    target.broken = lambda: (_ for _ in ()).throw(error)
+    trace_utils.wrap(target, "broken", _ctrace.MappedResult(str))
+    with pytest.raises(OSError) as caught:
+        target.broken()
+    assert caught.value is error

@@ -25,7 +25,7 @@ from ddtrace._config import IntegrationConfig, config
 from ddtrace._pin import _PROXY as _PIN_PROXY_TYPE
 from ddtrace._pin import Pin
 from ddtrace.ext import http, net
-from ddtrace.propagation.http import HTTPPropagator
+from ddtrace.propagation.http import HTTPPropagator, _carries_propagation
 
 log = logging.getLogger("ddtrace")
 
@@ -274,10 +274,17 @@ def _header_value(headers: Mapping[str, Any], name: str, case_sensitive: bool) -
 
 
 def _get_request_header_user_agent(headers: Mapping[str, Any], headers_are_case_sensitive: bool = False) -> str:
+    # the names as ASGI and lowered WSGI headers spell them first: the scan
+    # over every header for another spelling is then rarely needed
     for name in USER_AGENT_PATTERNS:
-        agent = _header_value(headers, name, headers_are_case_sensitive)
+        agent = headers.get(name)
         if agent:
             return agent
+    if headers_are_case_sensitive:
+        for name in USER_AGENT_PATTERNS:
+            agent = _header_value(headers, name, True)
+            if agent:
+                return agent
     return ""
 
 
@@ -383,6 +390,15 @@ def activate_distributed_headers(tracer: Any, int_config: Optional[IntegrationCo
     if current is not None and (not context.trace_id or context.trace_id == current.trace_id):
         return
     tracer.context_provider.activate(context)
+
+
+def _activate_lowercase_headers(tracer: Any, int_config: IntegrationConfig,
+                                request_headers: Mapping[str, Any]) -> None:
+    """``activate_distributed_headers`` for headers already named in lower
+    case (WSGI's once lowered, ASGI's by the spec): a request that carries
+    no propagation header, most of them, costs a lookup per style."""
+    if request_headers and _carries_propagation(request_headers):
+        activate_distributed_headers(tracer, int_config=int_config, request_headers=request_headers)
 
 
 def inject_headers(span: Any, headers: Dict[str, str]) -> None:

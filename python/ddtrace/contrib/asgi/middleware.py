@@ -71,8 +71,8 @@ def _request_url(scope: Mapping[str, Any], headers: Mapping[str, str]) -> Option
     return "%s?%s" % (url, bytes_to_str(query)) if query else url
 
 
-def _version_tags(scope: Mapping[str, Any]) -> Dict[str, str]:
-    tags = {}
+def _version_tags(scope: Mapping[str, Any], tags: Dict[str, str]) -> Dict[str, str]:
+    """``tags`` plus the HTTP and ASGI versions of the scope."""
     if scope.get("http_version"):
         tags[http.VERSION] = scope["http_version"]
     versions = scope.get("asgi") or {}
@@ -134,7 +134,7 @@ class TraceMiddleware:
         is_subapp = "datadog" in scope
         headers = extract_headers(scope)
         if not is_subapp:
-            trace_utils.activate_distributed_headers(tracer, int_config=integration, request_headers=headers)
+            trace_utils._activate_lowercase_headers(tracer, integration, headers)
         resolved = _web.resolved_service(integration)
         method = scope["method"]
         span = tracer.trace(integration.get("request_span_name", "asgi.request"), service=resolved[0],
@@ -147,8 +147,8 @@ class TraceMiddleware:
         but still ended with the response."""
         integration = self.integration_config
         method = scope["method"]
-        span.set_tags(resolved[2])  # component, _dd.svc_src
-        span.set_tag("span.kind", SpanKind.SERVER)
+        # component, _dd.svc_src, span.kind and the versions in one call
+        span.set_tags(_version_tags(scope, dict(resolved[2], **{"span.kind": SpanKind.SERVER})))
         if resolved[1]:
             span.service = resolved[1]
         if self.span_modifier is not None:
@@ -157,8 +157,6 @@ class TraceMiddleware:
         trace_utils.set_http_meta(span, integration, method=method, url=_request_url(scope, headers),
                                   query=query if integration.trace_query_string else None,
                                   request_headers=headers, headers_are_case_sensitive=True)
-        for key, value in _version_tags(scope).items():
-            span.set_tag(key, value)
 
     def _traced_send(self, scope: Any, span: Any, send: Callable) -> Callable:
         async def traced_send(message: Mapping[str, Any]) -> Any:

@@ -19,10 +19,10 @@ import wrapt
 from werkzeug.exceptions import NotFound
 from werkzeug.wsgi import get_current_url
 
-from ddtrace import config
+from ddtrace import _ctrace, config
 from ddtrace._tracer import tracer
 from ddtrace.contrib import _code_origin, _safety, _web, trace_utils
-from ddtrace.contrib.wsgi.wsgi import _DDWSGIMiddlewareBase
+from ddtrace.contrib.wsgi.wsgi import _DDWSGIMiddlewareBase, response_headers_to_tag
 from ddtrace.ext import SpanTypes
 
 config._add("flask", dict(
@@ -129,6 +129,7 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
     _request_span_name = "flask.request"
     _application_span_name = "flask.application"
     _response_span_name = "flask.response"
+    _reads_headers_as_sent = False
 
     def __init__(self, application: Callable) -> None:
         super().__init__(application, config.flask)
@@ -157,8 +158,8 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
             if not request_span.get_tag("flask.endpoint") and not request_span.get_tag("flask.url_rule"):
                 request_span.resource = "%s %s" % (request.method, code)
             route = request_span.get_tag("flask.url_rule")
-        trace_utils.set_http_meta(request_span, self._config, status_code=code,
-                                  response_headers=dict(headers or ()), route=route)
+        trace_utils.set_http_meta(request_span, self._config, status_code=code, route=route,
+                                  response_headers=response_headers_to_tag(self._config, headers))
 
 
 _FLASK_VERSION = get_version()
@@ -248,14 +249,11 @@ def _patched_render(wrapped, instance, args, kwargs):
 
 
 def _patched_receivers_for(signal: str) -> Callable:
-    """Each receiver of the signal traced; ``map``, not a generator: a
+    """Each receiver of the signal traced, lazily, by a C wrapper: a
     signal sent with no receiver (the common case) costs no frame."""
     def traced_receiver(receiver):
         return _traced_function(receiver, signal=signal)
-
-    def wrapper(wrapped, instance, args, kwargs):
-        return map(traced_receiver, wrapped(*args, **kwargs))
-    return wrapper
+    return _ctrace.MappedResult(traced_receiver)
 
 
 def patch() -> None:
