@@ -113,7 +113,7 @@ def _request_step_wrapper(step: str) -> Callable:
         if not tracer.enabled:
             return wrapped(*args, **kwargs)
         try:  # (inline, not _safety.guard: this runs for every request)
-            request = flask.request._get_current_object()
+            request = _REQUEST_CONTEXT.get().request
             spans = request.environ.pop(_ENVIRON_KEY, None)
             if spans is not None:
                 request_span, app_span = spans
@@ -132,8 +132,10 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
     _reads_headers_as_sent = False
 
     def __init__(self, application: Callable) -> None:
-        super().__init__(application, config.flask)
-        self._status_code = ""
+        # (the base's fields set here, not through super(): one per request)
+        self.app = application
+        self._config = _CONFIG
+        self.app_is_iterator = False
 
     def _request_started(self, environ, request_span, app_span):
         request_span.resource = "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
@@ -152,8 +154,9 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
     def _on_start_response(self, request_span, status, headers):
         code = str(status).partition(" ")[0]
         route = None
-        if flask.has_request_context():
-            request = flask.request._get_current_object()
+        context = _REQUEST_CONTEXT.get(None)
+        if context is not None:
+            request = context.request
             _set_request_tags(request, request_span)
             if not request_span.get_tag("flask.endpoint") and not request_span.get_tag("flask.url_rule"):
                 request_span.resource = "%s %s" % (request.method, code)
@@ -163,6 +166,24 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
 
 
 _FLASK_VERSION = get_version()
+
+
+class _LegacyRequestContext:
+    """Flask < 2.2's request context stack, read as 2.2's ContextVar."""
+
+    @staticmethod
+    def get(*default: Any) -> Any:
+        top = flask._request_ctx_stack.top
+        if top is None:
+            if default:
+                return default[0]
+            raise LookupError("no request context")
+        return top
+
+
+#: the current request's context (a ContextVar read costs no frame, where
+#: flask.request and has_request_context() cost one each)
+_REQUEST_CONTEXT = getattr(flask.globals, "_cv_request", None) or _LegacyRequestContext()
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.~-]*")
 
 

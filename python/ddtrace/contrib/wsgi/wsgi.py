@@ -133,7 +133,8 @@ class _TracedIterable(wrapt.ObjectProxy):
 
     def __del__(self) -> None:
         # a server that never closes the iterable still ends the request
-        self._finish()
+        if not self._self_finished:
+            self._finish()
 
 
 class _DDWSGIMiddlewareBase:
