@@ -160,10 +160,11 @@ class TraceMiddleware:
 
     def _traced_send(self, scope: Any, span: Any, send: Callable) -> Callable:
         async def traced_send(message: Mapping[str, Any]) -> Any:
-            try:
-                self._on_response_message(scope, span, message)
-            except Exception:
-                failed(self.integration_config.integration_name, sys.exc_info())
+            if message.get("type") == "http.response.start":  # (the body messages need nothing)
+                try:
+                    self._on_response_message(scope, span, message)
+                except Exception:
+                    failed(self.integration_config.integration_name, sys.exc_info())
             try:
                 return await send(message)
             finally:
@@ -177,13 +178,16 @@ class TraceMiddleware:
         return traced_send
 
     def _on_response_message(self, scope: Any, span: Any, message: Mapping[str, Any]) -> None:
-        if message.get("type") != "http.response.start" or "status" not in message:
+        """The status of an ``http.response.start`` message."""
+        if "status" not in message:
             return
+        integration = self.integration_config
         status = message["status"]
-        if self.integration_config.get("obfuscate_404_resource") and status == 404:
+        if integration.get("obfuscate_404_resource") and status == 404:
             span.resource = "%s 404" % scope.get("method")
-        trace_utils.set_http_meta(span, self.integration_config, status_code=status,
-                                  response_headers=extract_headers(message))
+        # the response headers are read only when header tags are configured
+        headers = extract_headers(message) if integration.is_header_tracing_configured else None
+        trace_utils.set_http_meta(span, integration, status_code=status, response_headers=headers)
 
     def _end(self, scope: Any, span: Any, resolved: tuple) -> None:
         _resolve_route(scope, span)
