@@ -241,3 +241,42 @@ def test_mapped_result_maps_each_item_lazily(tracer, target):
     with pytest.raises(OSError) as caught:
         target.broken()
     assert caught.value is error
+
+
+def test_references_stay_flat_over_many_calls_on_every_path(tracer, target):
+    import gc
+    message = "leak check %d" % id(tracer)
+
+    def work(x, **kwargs):
+        if x == 1:
+            raise ValueError(message)  # (a new one: a re-raised instance keeps every old traceback)
+        if x == 2:
+            raise KeyError(x)
+        return x
+
+    target.work = work
+    wrapper = traced("test.leak", tags={"k": "v"}, ignored=(KeyError,),
+                     origin=(("_dd.code_origin.type", "entry"),))
+    trace_utils.wrap(target, "work", wrapper)
+    argument = object()
+
+    def batch():
+        for i in range(3000):
+            x = i % 3
+            try:
+                target.work(x, extra=argument)
+            except (ValueError, KeyError):
+                pass
+        tracer._take_payload(4)
+
+    batch()
+    gc.collect()
+    watched = [wrapper, message, argument, INT_CONFIG, work, tracer]
+    before = [sys.getrefcount(o) for o in watched]
+    objects = len(gc.get_objects())
+    for _ in range(5):
+        batch()
+    gc.collect()
+    after = [sys.getrefcount(o) for o in watched]
+    assert after == before
+    assert len(gc.get_objects()) - objects < 50
