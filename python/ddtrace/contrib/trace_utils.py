@@ -16,7 +16,7 @@ Nothing here raises on bad input: a header or URL that cannot be read is
 left out of the span.
 """
 import logging
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, SupportsIndex, Tuple, Union
 from urllib import parse
 
 import wrapt
@@ -40,7 +40,7 @@ class BoundFunctionWrapper(wrapt.BoundFunctionWrapper):
     wrapped method), pickled as Python pickles a method: the attribute of
     its instance, or of its class."""
 
-    def __reduce_ex__(self, protocol: int) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         owner = self._self_instance if self._self_instance is not None else self._self_owner
         return getattr, (owner, self.__name__)
 
@@ -52,7 +52,7 @@ class FunctionWrapper(wrapt.FunctionWrapper):
 
     __bound_function_wrapper__ = BoundFunctionWrapper
 
-    def __reduce_ex__(self, protocol: int) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         return self.__qualname__  # a global of self.__module__, as a function
 
 
@@ -393,7 +393,7 @@ def activate_distributed_headers(tracer: Any, int_config: Optional[IntegrationCo
 
 
 def _activate_lowercase_headers(tracer: Any, int_config: IntegrationConfig,
-                                request_headers: Mapping[str, Any]) -> None:
+                                request_headers: Dict[str, Any]) -> None:
     """``activate_distributed_headers`` for headers already named in lower
     case (WSGI's once lowered, ASGI's by the spec): a request that carries
     no propagation header, most of them, costs a lookup per style."""

@@ -173,7 +173,7 @@ class _LegacyRequestContext:
 
     @staticmethod
     def get(*default: Any) -> Any:
-        top = flask._request_ctx_stack.top
+        top = getattr(flask, "_request_ctx_stack").top
         if top is None:
             if default:
                 return default[0]

@@ -16,7 +16,7 @@ unchanged; the tracing around it runs under ``safety.guard`` so that a
 failure of ours costs spans, never the request.
 """
 import sys
-from typing import Any, Callable, Dict, Iterable, Mapping
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 from urllib.parse import quote
 
 import wrapt
@@ -210,8 +210,8 @@ class _DDWSGIMiddlewareBase:
     def _request_started(self, environ: Dict[str, Any], request_span: Any, app_span: Any) -> None:
         """Tags the request span when both spans exist."""
 
-    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str],
-                               lowered: Dict[str, str]) -> None:
+    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any],
+                               headers: Optional[Dict[str, str]], lowered: Dict[str, str]) -> None:
         """``headers`` as sent (None unless ``_reads_headers_as_sent``),
         ``lowered`` with lowercase names (shared: do not change them)."""
         # The headers go as sent (``User-Agent``): ddtrace's WSGI middleware
