@@ -1,4 +1,4 @@
-/* The cost of the agent's latency histograms (agent/hist.c): nanoseconds
+/* The cost of the agent's latency histograms (agent/model/hist.c): nanoseconds
  * per recorded duration and bytes per stored (minute, service) row, for
  * minutes of log-normally distributed request latencies (median 10 ms,
  * sigma 0.8: a web service), at several hit rates. Prints one JSON line.

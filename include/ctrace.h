@@ -16,9 +16,11 @@
  *   concerned is dropped and counted in ct_tracer_stats.
  * - Strings are (pointer, length) pairs of UTF-8; they are copied, never
  *   retained: the caller keeps ownership of what it passes in.
- * - The caller owns span memory: a ct_span is either embedded in the
- *   caller's own object (ct_span_start, ct_span_release) or allocated by
- *   ct_span_new / ct_span_free. A span keeps its segment alive.
+ * - Spans: ct_span is opaque here; a C program makes one with ct_span_new
+ *   and frees it with ct_span_free. A span keeps its segment alive. (The
+ *   language bindings embed a span in their own objects instead, through
+ *   the core's internal API, src/core/ctrace_internal.h: the ct__ names
+ *   there are not part of this API and may change.)
  * - Threads: a tracer may be used from any number of threads. One span must
  *   not be mutated from two threads at once (like a FILE*); finishing spans
  *   of one segment from different threads is safe (the segment locks).
@@ -37,13 +39,20 @@ extern "C" {
 
 #define CTRACE_VERSION "0.1.0"
 
-/* Error codes: 0 or a negative errno value. */
+/* Error codes: 0 or a negative errno value. Every code any ctrace function
+ * returns is listed here, so ct_strerror names each one. */
 enum {
     CT_OK = 0,
-    CT_ENOMEM = -12,   /* allocation failed; the data concerned was dropped */
-    CT_EINVAL = -22,   /* an argument was invalid; nothing was changed */
-    CT_ENOSPC = -28,   /* a buffer reached its cap; the data was dropped */
-    CT_ESTATE = -71,   /* wrong state: finished span, shut down tracer */
+    CT_EIO = -5,          /* a transfer to the agent failed otherwise */
+    CT_ENOMEM = -12,      /* allocation failed; the data concerned was dropped */
+    CT_EINVAL = -22,      /* an argument was invalid; nothing was changed */
+    CT_ENOSPC = -28,      /* a buffer reached its cap; the data was dropped */
+    CT_ENODATA = -61,     /* no value known yet (the agent sent no sampling
+                             rate for this service and env) */
+    CT_ESTATE = -71,      /* wrong state: finished span, shut down tracer */
+    CT_ETIMEDOUT = -110,  /* the agent sent no complete reply in time */
+    CT_ECONNECT = -111,   /* ECONNREFUSED: no agent, or it went away */
+    CT_ECANCELED = -125,  /* aborted by the caller (shutdown deadline) */
 };
 
 /* A returned error code as a static string; never NULL. */

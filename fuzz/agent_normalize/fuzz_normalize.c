@@ -15,6 +15,7 @@
  * overflow, and an impossible http.status_code gone. Replayed without
  * clang by ../replay.c (meson test agent_normalize_corpus). */
 #include "normalize.h"
+#include "utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>

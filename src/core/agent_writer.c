@@ -261,7 +261,7 @@ static int find_rate(const rate_table *table, const char *service, const char *e
             return CT_OK;
         }
     }
-    return CT_ENOENT;
+    return CT_ENODATA;
 }
 
 /* -- submit (application threads) ---------------------------------------------- */
@@ -917,7 +917,7 @@ int ct_agent_writer_rate(ct_writer *writer, const char *service,
                          const char *env, double *rate)
 {
     if (!ct_writer_is_agent(writer))
-        return CT_ENOENT;
+        return CT_ENODATA;
     agent_writer *w = (agent_writer *)writer;
     pthread_mutex_lock(&w->rates_lock);
     /* the exact key only: ddtrace 4.x applies no rate to a service the

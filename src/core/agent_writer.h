@@ -17,9 +17,6 @@
 #include "transport.h"
 #include "writer.h"
 
-/* No rate known for the service/env (see ct_agent_writer_rate). */
-#define CT_ENOENT (-2)
-
 /* Makes the transport; called on the writer thread when it first needs one
  * and again after a fork. NULL and *rc on failure (the round is retried). */
 typedef ct_transport *(*ct_transport_factory)(
@@ -39,7 +36,7 @@ ct_writer *ct_agent_writer_new_with(const ct_config *config,
 
 /* The agent's sampling rate for (service, env), either NULL meaning "":
  * the rate of exactly "service:<service>,env:<env>", as ddtrace 4.x reads
- * rate_by_service (the default key "service:,env:" is no fallback). CT_OK with *rate set, or CT_ENOENT when the agent gave
+ * rate_by_service (the default key "service:,env:" is no fallback). CT_OK with *rate set, or CT_ENODATA when the agent gave
  * none (yet) or writer is not an agent writer. Thread-safe, does not wait on
  * the writer thread beyond a short mutex; can't fail otherwise. */
 int ct_agent_writer_rate(ct_writer *writer, const char *service,

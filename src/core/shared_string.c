@@ -4,6 +4,7 @@
  */
 #include "shared_string.h"
 #include "alloc.h"
+#include "ctrace_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@ static struct {
 } empty_string = {CT_STRING_STATIC, 0, {0}};
 
 int ct_counters_single_lock;
+
+void ct__use_single_lock(void) { ct_counters_single_lock = 1; }
 
 ct_string *ct_string_empty(void) { return (ct_string *)&empty_string; }
 

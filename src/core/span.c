@@ -1,5 +1,7 @@
 /*
- * span.c — span lifecycle and serialization (see span.h).
+ * span.c — span lifecycle and serialization (see span.h), and the public
+ * span API of ctrace.h (ct_span_new ... ct_span_trace_id_high), a thin
+ * layer that copies C strings into shared strings and calls the rest.
  *
  * Start does the least it can: ids, two clock reads, shared-string
  * references and the few tags ddtrace sets at creation (env, version,
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ctrace_internal.h"
 #include "ids.h"
 #include "span_record.h"
 #include "trace.h"
@@ -441,3 +444,111 @@ int ct_span_serialize(const ct_span *span, ct_extra_tags *extra,
     out->len = start;
     return CT_ENOMEM;
 }
+
+/* -- the public span API ------------------------------------------------------ */
+
+static ct_string *option_string(const char *s, ptrdiff_t len)
+{
+    if (!s)
+        return NULL;
+    return ct_string_new(s, len < 0 ? strlen(s) : (size_t)len);
+}
+
+ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
+{
+    ct_span *span = ct_malloc(sizeof *span);
+    if (!span) {
+        ct_tracer_count_drop(tracer, 1);
+        return NULL;
+    }
+    ct_span_start_args args = {
+        .name = option_string(options->name, options->name_len),
+        .service = option_string(options->service, options->service_len),
+        .resource = option_string(options->resource, options->resource_len),
+        .type = option_string(options->type, options->type_len),
+        .parent = options->parent,
+        .remote = options->remote,
+        .start_ns = options->start_ns,
+    };
+    /* a string that could not be copied would be a span with a wrong name */
+    int copied = (!options->name || args.name) && (!options->service || args.service) &&
+                 (!options->resource || args.resource) && (!options->type || args.type);
+    int rc = copied ? ct_span_start(span, tracer, &args) : CT_ENOMEM;
+    ct_string_unref(args.name);
+    ct_string_unref(args.service);
+    ct_string_unref(args.resource);
+    ct_string_unref(args.type);
+    if (rc != CT_OK) {
+        ct_free(span);
+        if (!copied) /* else ct_span_start counted it */
+            ct_tracer_count_drop(tracer, 1);
+        return NULL;
+    }
+    return span;
+}
+
+void ct_span_free(ct_span *span)
+{
+    if (!span)
+        return;
+    if (!span->finished)
+        ct_span_finish_at(span, 0);
+    ct_span_release(span);
+    ct_free(span);
+}
+
+int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,
+                    const char *value, size_t value_len)
+{
+    ct_string *k = ct_string_new(key, key_len);
+    ct_string *v = ct_string_new(value, value_len);
+    int rc = (k && v) ? ct_span_set_meta(span, k, v) : ct_span_tag_lost(span);
+    ct_string_unref(k);
+    ct_string_unref(v);
+    return rc;
+}
+
+int ct_span_set_metric(ct_span *span, const char *key, size_t key_len, double value)
+{
+    if (value != value || value - value != 0)
+        return CT_EINVAL; /* NaN or infinite: ddtrace ignores them too */
+    ct_string *k = ct_string_new(key, key_len);
+    int rc = k ? ct_span_set_metric_s(span, k, value) : ct_span_tag_lost(span);
+    ct_string_unref(k);
+    return rc;
+}
+
+int ct_span_set_error(ct_span *span, const char *type, const char *message,
+                      const char *stack)
+{
+    const ct_tracer_keys *k = &span->trace->tracer->keys;
+    span->error = 1;
+    int rc = CT_OK;
+    const char *values[] = {type, message, stack};
+    const ct_string *keys[] = {k->error_type, k->error_message, k->error_stack};
+    for (int i = 0; i < 3; i++)
+        if (values[i] && ct_span_set_tag(span, keys[i]->data, keys[i]->len,
+                                         values[i], strlen(values[i])) != CT_OK)
+            rc = CT_ENOMEM;
+    return rc;
+}
+
+int ct_span_finish(ct_span *span, int64_t finish_ns)
+{
+    return span->trace ? ct_span_finish_at(span, finish_ns) : CT_ESTATE;
+}
+
+uint64_t ct_span_id(const ct_span *span) { return span->span_id; }
+uint64_t ct_span_trace_id_low(const ct_span *span)
+{
+    return span->trace ? span->trace->trace_id_low : 0;
+}
+uint64_t ct_span_trace_id_high(const ct_span *span)
+{
+    return span->trace ? span->trace->trace_id_high : 0;
+}
+
+/* -- the bindings' view (ctrace_internal.h) ------------------------------------ */
+
+void ct__span_record_stopped(ct_span *span) { ct_trace_record_span(span->trace, span); }
+void ct__span_abandon_stopped(ct_span *span) { ct_trace_abandon_span(span->trace); }

@@ -125,7 +125,7 @@ void ct_trace_span_opened(ct_trace *trace)
     unlock(trace);
 }
 
-void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_maker)
+void ct__trace_set_priority(ct_trace *trace, int priority, const char *decision_maker)
 {
     lock(trace);
     trace->sampling_priority = priority;
@@ -156,7 +156,7 @@ static void decide_sampling(ct_trace *trace, const ct_span *root)
     trace->sampled_locally = 1;
 }
 
-void ct_trace_decide_sampling(ct_trace *trace)
+void ct__trace_decide_sampling(ct_trace *trace)
 {
     lock(trace);
     decide_sampling(trace, trace->root);
@@ -383,3 +383,29 @@ void ct_trace_abandon_span(ct_trace *trace)
     after_close(trace);
     unlock(trace);
 }
+
+/* -- the bindings' view (ctrace_internal.h) ------------------------------------ */
+
+ct_trace *ct__trace_ref(ct_trace *trace) { return ct_trace_ref(trace); }
+void ct__trace_unref(ct_trace *trace) { ct_trace_unref(trace); }
+
+int ct__trace_sampling_priority(const ct_trace *trace) { return trace->sampling_priority; }
+
+const ct_tags *ct__trace_propagated(const ct_trace *trace) { return &trace->propagated; }
+
+int ct__trace_set_propagated(ct_trace *trace, ct_string *key, ct_string *value)
+{
+    return ct_tags_set_meta(&trace->propagated, key, value);
+}
+
+const char *ct__trace_decision_maker(const ct_trace *trace)
+{
+    if (trace->decision_maker)
+        return trace->decision_maker->data;
+    return trace->sampled_locally ? trace->sampling.decision_maker : NULL;
+}
+
+ct_string *ct__trace_origin(const ct_trace *trace) { return trace->origin; }
+ct_string *ct__trace_tracestate(const ct_trace *trace) { return trace->tracestate; }
+
+uint32_t ct__trace_open_spans(const ct_trace *trace) { return trace->open_spans; }

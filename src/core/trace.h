@@ -24,6 +24,7 @@
 #include "buffer.h"
 #include "counters.h"
 #include "ctrace.h"
+#include "ctrace_internal.h"
 #include "sampler.h"
 #include "shared_string.h"
 #include "tags.h"
@@ -86,12 +87,6 @@ void ct_trace_record_span(ct_trace *trace, const struct ct_span *span);
  * (counted as dropped); the segment may complete without it. */
 void ct_trace_abandon_span(ct_trace *trace);
 
-/* Asks the sampler for a priority if nobody decided one yet (manual
- * keep/drop, a remote parent), looking at the live local root if there is
- * one. Done when the first chunk is sent, or earlier by propagation, which
- * must send a decision. Can't fail. */
-void ct_trace_decide_sampling(ct_trace *trace);
-
 /* The local root span is going away (released): the sampler must not read
  * it any more. */
 void ct_trace_forget_root(ct_trace *trace, const struct ct_span *span);
@@ -105,7 +100,5 @@ struct ct_record_chunk;
 uint32_t ct_trace_chunk_tags(ct_trace *trace, struct ct_extra_tags *extra,
                              struct ct_record_chunk *chunk, uint32_t partial_flushes);
 
-/* Sets the sampling priority and decision maker ("-4" for manual). */
-void ct_trace_set_priority(ct_trace *trace, int priority, const char *decision_maker);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * tracer.c — building, running and freeing tracers (see tracer.h), the
- * fork handlers, and the public span API for C programs.
+ * tracer.c — building, running and freeing tracers (see tracer.h) and the
+ * fork handlers. The public span API is in span.c.
  *
  * Fork: a pthread_atfork child handler runs before any code of the child.
  * It bumps the fork generation (segments of the parent are then dropped at
@@ -21,6 +21,7 @@
 #include "span.h"
 #include "trace.h"
 #include "agent_writer.h"
+#include "encoder.h"
 #include "sampler.h"
 #include "transport.h"
 
@@ -154,7 +155,7 @@ static int global_tags_from_config(ct_tracer *tracer)
     return CT_OK;
 }
 
-int ct_tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to)
+int ct__tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to)
 {
     ct_string *k = ct_string_new(from, strlen(from));
     ct_string *v = ct_string_new(to, strlen(to));
@@ -168,7 +169,7 @@ static int service_mapping_from_config(ct_tracer *tracer)
 {
     const ct_config *config = tracer->config;
     for (size_t i = 0; i < config->service_mapping_count; i++)
-        if (ct_tracer_map_service_to(tracer, config->service_mapping[i].key,
+        if (ct__tracer_map_service_to(tracer, config->service_mapping[i].key,
                                      config->service_mapping[i].value) != CT_OK)
             return CT_ENOMEM;
     return CT_OK;
@@ -196,7 +197,7 @@ static int agent_rate(void *arg, const char *service, const char *env, double *r
 {
     ct_tracer *tracer = arg;
     if (!ct_writer_is_agent(tracer->writer))
-        return CT_ENOENT;
+        return CT_ENODATA;
     return ct_agent_writer_rate(tracer->writer, service, env, rate);
 }
 
@@ -207,7 +208,7 @@ static ct_sampler *make_sampler(ct_tracer *tracer)
                           agent_rate, tracer);
 }
 
-static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
+static int init_strings(ct_tracer *tracer, const ct__tracer_options *options)
 {
     const ct_config *config = tracer->config;
     const char *service = config->service ? config->service
@@ -227,10 +228,10 @@ static int init_strings(ct_tracer *tracer, const ct_tracer_options *options)
     return make_keys(&tracer->keys);
 }
 
-ct_tracer *ct_tracer_new_with(const ct_config *config,
-                              const ct_tracer_options *options, int *rc)
+ct_tracer *ct__tracer_new_with(const ct_config *config,
+                              const ct__tracer_options *options, int *rc)
 {
-    static const ct_tracer_options defaults = {0};
+    static const ct__tracer_options defaults = {0};
     int ignored;
     rc = rc ? rc : &ignored;
     *rc = CT_OK;
@@ -271,10 +272,10 @@ void ct_spare_put(ct_spare_arrays *spares, void *array)
 
 ct_tracer *ct_tracer_new(const ct_config *config, int *rc)
 {
-    return ct_tracer_new_with(config, NULL, rc);
+    return ct__tracer_new_with(config, NULL, rc);
 }
 
-void ct_tracer_shutdown(ct_tracer *tracer, int timeout_ms)
+void ct__tracer_shutdown(ct_tracer *tracer, int timeout_ms)
 {
     if (atomic_exchange(&tracer->shut_down, 1))
         return;
@@ -348,110 +349,51 @@ const char *ct_strerror(int rc)
     case CT_ETIMEDOUT: return "timed out";
     case CT_EIO: return "transfer error";
     case CT_ECANCELED: return "canceled";
-    case CT_ENOENT: return "no such file (unix socket)";
+    case CT_ENODATA: return "no value known (yet)";
     default: return "unknown error";
     }
 }
 
-/* -- the public span API ------------------------------------------------------ */
+/* -- the bindings' view (ctrace_internal.h) ------------------------------------ */
 
-static ct_string *option_string(const char *s, ptrdiff_t len)
+int ct__tracer_set_global_meta(ct_tracer *tracer, ct_string *key, ct_string *value)
 {
-    if (!s)
-        return NULL;
-    return ct_string_new(s, len < 0 ? strlen(s) : (size_t)len);
+    return ct_tags_set_meta(&tracer->global_tags, key, value);
 }
 
-ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
+int ct__tracer_set_global_metric(ct_tracer *tracer, ct_string *key, double value)
 {
-    ct_span *span = ct_malloc(sizeof *span);
-    if (!span) {
-        ct_tracer_count_drop(tracer, 1);
-        return NULL;
-    }
-    ct_span_start_args args = {
-        .name = option_string(options->name, options->name_len),
-        .service = option_string(options->service, options->service_len),
-        .resource = option_string(options->resource, options->resource_len),
-        .type = option_string(options->type, options->type_len),
-        .parent = options->parent,
-        .remote = options->remote,
-        .start_ns = options->start_ns,
-    };
-    /* a string that could not be copied would be a span with a wrong name */
-    int copied = (!options->name || args.name) && (!options->service || args.service) &&
-                 (!options->resource || args.resource) && (!options->type || args.type);
-    int rc = copied ? ct_span_start(span, tracer, &args) : CT_ENOMEM;
-    ct_string_unref(args.name);
-    ct_string_unref(args.service);
-    ct_string_unref(args.resource);
-    ct_string_unref(args.type);
-    if (rc != CT_OK) {
-        ct_free(span);
-        if (!copied) /* else ct_span_start counted it */
-            ct_tracer_count_drop(tracer, 1);
-        return NULL;
-    }
-    return span;
+    return ct_tags_set_metric(&tracer->global_tags, key, value);
 }
 
-void ct_span_free(ct_span *span)
+int ct__tracer_enabled(const ct_tracer *tracer) { return atomic_load(&tracer->enabled); }
+void ct__tracer_set_enabled(ct_tracer *tracer, int enabled)
 {
-    if (!span)
-        return;
-    if (!span->finished)
-        ct_span_finish_at(span, 0);
-    ct_span_release(span);
-    ct_free(span);
+    atomic_store(&tracer->enabled, enabled);
 }
 
-int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,
-                    const char *value, size_t value_len)
+ct_string *ct__tracer_service(const ct_tracer *tracer) { return tracer->service; }
+const char *ct__tracer_agent_url(const ct_tracer *tracer) { return tracer->config->agent_url; }
+
+int ct__tracer_trace_id_128(const ct_tracer *tracer) { return tracer->config->trace_id_128; }
+
+ct__error_keys ct__tracer_error_keys(const ct_tracer *tracer)
 {
-    ct_string *k = ct_string_new(key, key_len);
-    ct_string *v = ct_string_new(value, value_len);
-    int rc = (k && v) ? ct_span_set_meta(span, k, v) : ct_span_tag_lost(span);
-    ct_string_unref(k);
-    ct_string_unref(v);
+    const ct_tracer_keys *k = &tracer->keys;
+    return (ct__error_keys){k->error_type, k->error_message, k->error_stack};
+}
+
+int ct__tracer_take_payload(ct_tracer *tracer, int api_version, ct_buffer *payload,
+                            uint32_t *chunks)
+{
+    if (!ct_writer_is_memory(tracer->writer))
+        return CT_ESTATE;
+    ct_buffer frames = CT_BUFFER_INIT;
+    uint64_t spans;
+    ct_memory_writer_take(tracer->writer, &frames, chunks, &spans);
+    int rc = ct_encode_payload(api_version == 5 ? CT_API_V05 : CT_API_V04,
+                               &tracer->record_context, frames.data, frames.len, *chunks,
+                               payload);
+    ct_buffer_release(&frames);
     return rc;
-}
-
-int ct_span_set_metric(ct_span *span, const char *key, size_t key_len, double value)
-{
-    if (value != value || value - value != 0)
-        return CT_EINVAL; /* NaN or infinite: ddtrace ignores them too */
-    ct_string *k = ct_string_new(key, key_len);
-    int rc = k ? ct_span_set_metric_s(span, k, value) : ct_span_tag_lost(span);
-    ct_string_unref(k);
-    return rc;
-}
-
-int ct_span_set_error(ct_span *span, const char *type, const char *message,
-                      const char *stack)
-{
-    const ct_tracer_keys *k = &span->trace->tracer->keys;
-    span->error = 1;
-    int rc = CT_OK;
-    const char *values[] = {type, message, stack};
-    const ct_string *keys[] = {k->error_type, k->error_message, k->error_stack};
-    for (int i = 0; i < 3; i++)
-        if (values[i] && ct_span_set_tag(span, keys[i]->data, keys[i]->len,
-                                         values[i], strlen(values[i])) != CT_OK)
-            rc = CT_ENOMEM;
-    return rc;
-}
-
-int ct_span_finish(ct_span *span, int64_t finish_ns)
-{
-    return span->trace ? ct_span_finish_at(span, finish_ns) : CT_ESTATE;
-}
-
-uint64_t ct_span_id(const ct_span *span) { return span->span_id; }
-uint64_t ct_span_trace_id_low(const ct_span *span)
-{
-    return span->trace ? span->trace->trace_id_low : 0;
-}
-uint64_t ct_span_trace_id_high(const ct_span *span)
-{
-    return span->trace ? span->trace->trace_id_high : 0;
 }

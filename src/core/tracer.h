@@ -17,6 +17,7 @@
 #include "config.h"
 #include "counters.h"
 #include "ctrace.h"
+#include "ctrace_internal.h"
 #include "shared_string.h"
 #include "span_record.h"
 #include "tags.h"
@@ -64,23 +65,9 @@ struct ct_tracer {
     struct ct_tracer *next_registered;
 };
 
-/* Options of the Python layer, beyond the config. */
-typedef struct ct_tracer_options {
-    int lock_free;                /* every call made under one lock (the GIL) */
-    const char *language;         /* "python" */
-    const char *default_service;  /* when DD_SERVICE is unset */
-} ct_tracer_options;
-
-/* ct_tracer_new with options (NULL: defaults). */
-ct_tracer *ct_tracer_new_with(const ct_config *config,
-                              const ct_tracer_options *options, int *rc);
-
 /* The fork generation of the process now; a segment made in another one
  * belongs to the parent and is not sent. */
 unsigned ct_tracer_fork_generation(void);
-
-/* Stops sending: spans after this are not sent. Flushes with a deadline. */
-void ct_tracer_shutdown(ct_tracer *tracer, int timeout_ms);
 
 /* A spare array, or NULL when there is none. */
 static inline void *ct_spare_take(ct_spare_arrays *spares)
@@ -101,7 +88,7 @@ static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)
 /* DD_SERVICE_MAPPING: the service a span started with `service` gets
  * (ddtrace maps at span start only, not in the service setter). The one
  * place mapping lives: ddtrace.config.service_mapping calls in through
- * ct_tracer_map_service_to. Borrowed result; inline for the common answer
+ * ct__tracer_map_service_to. Borrowed result; inline for the common answer
  * (no mapping: service itself). Accepts NULL. */
 ct_string *ct_tracer_map_service_(const ct_tracer *tracer, ct_string *service);
 static inline ct_string *ct_tracer_map_service(const ct_tracer *tracer, ct_string *service)
@@ -110,10 +97,5 @@ static inline ct_string *ct_tracer_map_service(const ct_tracer *tracer, ct_strin
                ? ct_tracer_map_service_(tracer, service)
                : service;
 }
-
-/* Adds (or replaces) the mapping from -> to (NUL-terminated, copied).
- * CT_OK or CT_ENOMEM. Not safe while other threads start spans of this
- * tracer: call it before they do, or under the caller's lock (the GIL). */
-int ct_tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to);
 
 #endif

@@ -17,14 +17,10 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "ctrace.h"
 
-/* Failures of a request that got no HTTP reply (negative errno values). */
-enum {
-    CT_ECONNECT = -111,   /* ECONNREFUSED: no agent, or it went away */
-    CT_ETIMEDOUT = -110,  /* no complete reply within the timeout */
-    CT_EIO = -5,          /* any other transfer error */
-    CT_ECANCELED = -125,  /* aborted by the caller (shutdown deadline) */
-};
+/* A request that got no HTTP reply fails with CT_ECONNECT, CT_ETIMEDOUT,
+ * CT_EIO or CT_ECANCELED (ctrace.h). */
 
 typedef struct ct_transport ct_transport;
 

@@ -54,7 +54,7 @@ static int set_priority_value(PyTraceContext *self, PyObject *priority)
                 return -1;
             p = (int)v;
         }
-        self->trace->sampling_priority = p;
+        ct__trace_set_priority(self->trace, p, NULL);
     }
     if (!dict_or_new(&self->metrics))
         return -1;
@@ -135,11 +135,11 @@ PyObject *ct_ext_context_for_span(PySpan *span)
     PyTraceContext *context = PyObject_GC_New(PyTraceContext, &PyTraceContext_Type);
     if (!context)
         return NULL;
-    ct_trace *trace = span->span.trace;
-    context->trace_id_high = trace ? trace->trace_id_high : 0;
-    context->trace_id_low = trace ? trace->trace_id_low : 0;
-    context->span_id = span->span.span_id;
-    context->trace = trace ? ct_trace_ref(trace) : NULL;
+    ct_trace *trace = ct__span_trace(&span->span);
+    context->trace_id_high = ct_span_trace_id_high(&span->span);
+    context->trace_id_low = ct_span_trace_id_low(&span->span);
+    context->span_id = ct__span_id(&span->span);
+    context->trace = trace ? ct__trace_ref(trace) : NULL;
     context->is_remote = 0;
     context->meta = PyDict_New();
     context->metrics = PyDict_New();
@@ -150,16 +150,16 @@ PyObject *ct_ext_context_for_span(PySpan *span)
         Py_DECREF(context);
         return NULL;
     }
-    if (trace && trace->origin) {
-        PyObject *origin = ct_ext_to_str(trace->origin);
+    if (trace && ct__trace_origin(trace)) {
+        PyObject *origin = ct_ext_to_str(ct__trace_origin(trace));
         if (origin)
             PyDict_SetItemString(context->meta, ORIGIN_KEY, origin);
         Py_XDECREF(origin);
     }
     /* The upstream tracestate, so that injection re-sends the other
      * vendors' entries (ddtrace's spans share the extracted context). */
-    if (trace && trace->tracestate) {
-        PyObject *tracestate = ct_ext_to_str(trace->tracestate);
+    if (trace && ct__trace_tracestate(trace)) {
+        PyObject *tracestate = ct_ext_to_str(ct__trace_tracestate(trace));
         if (tracestate)
             PyDict_SetItemString(context->meta, TRACESTATE_KEY, tracestate);
         Py_XDECREF(tracestate);
@@ -191,7 +191,7 @@ static void Context_dealloc(PyTraceContext *self)
 {
     PyObject_GC_UnTrack(self);
     Context_clear(self);
-    ct_trace_unref(self->trace);
+    ct__trace_unref(self->trace);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -233,9 +233,10 @@ static int Context_set_span_id(PyTraceContext *self, PyObject *v, void *c)
 static PyObject *Context_get_priority(PyTraceContext *self, void *c)
 {
     if (self->trace) {
-        if (self->trace->sampling_priority == CT_PRIORITY_UNSET)
+        int priority = ct__trace_sampling_priority(self->trace);
+        if (priority == CT_PRIORITY_UNSET)
             Py_RETURN_NONE;
-        return PyLong_FromLong(self->trace->sampling_priority);
+        return PyLong_FromLong(priority);
     }
     PyObject *p = self->metrics ? PyDict_GetItemString(self->metrics, PRIORITY_KEY) : NULL;
     p = p ? p : Py_None;

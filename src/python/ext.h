@@ -1,7 +1,9 @@
 /*
  * ext.h — shared declarations of the CPython extension `ddtrace._ctrace`.
  *
- * The extension is a client of the C core: a Python Span embeds a ct_span,
+ * The extension is a client of the C core through ctrace.h and the core's
+ * internal API for bindings (ctrace_internal.h, the ct__ functions; it
+ * includes no other core header): a Python Span embeds a ct_span,
  * the Tracer wraps a ct_tracer, and every piece of tracing logic (ids,
  * tags, segments, records, the writer) stays in src/core. What lives here is
  * what only Python has: converting Python objects to shared strings and tag
@@ -20,9 +22,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "span.h"
-#include "trace.h"
-#include "tracer.h"
+#include "ctrace.h"
+#include "ctrace_internal.h"
 
 typedef struct PySpan PySpan;
 

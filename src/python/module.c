@@ -31,7 +31,7 @@ PyObject *ct_ext_active(void)
     PyObject *active;
     if (PyContextVar_Get(ct_ext.active, Py_None, &active) < 0)
         return NULL;
-    while (Py_IS_TYPE(active, &PySpan_Type) && ((PySpan *)active)->span.finished) {
+    while (Py_IS_TYPE(active, &PySpan_Type) && ct__span_finished(&((PySpan *)active)->span)) {
         PyObject *parent = ((PySpan *)active)->parent;
         Py_DECREF(active);
         active = parent ? parent : Py_None;
@@ -92,7 +92,7 @@ static PyObject *module_release_finished_active(PyObject *module, PyObject *unus
     PyObject *current;
     if (PyContextVar_Get(ct_ext.active, Py_None, &current) < 0)
         return NULL;
-    int finished = Py_IS_TYPE(current, &PySpan_Type) && ((PySpan *)current)->span.finished;
+    int finished = Py_IS_TYPE(current, &PySpan_Type) && ct__span_finished(&((PySpan *)current)->span);
     Py_DECREF(current);
     if (!finished)
         Py_RETURN_NONE;
@@ -141,7 +141,7 @@ static struct PyModuleDef module_def = {
 static int init_state(void)
 {
     /* every call into the core holds the GIL: see counters.h */
-    ct_counters_single_lock = 1;
+    ct__use_single_lock();
     ct_ext.active = PyContextVar_New("datadog_contextvar", Py_None);
     PyObject *traceback = PyImport_ImportModule("traceback");
     if (traceback) {

@@ -10,8 +10,6 @@
  */
 #include "ext.h"
 
-#include "propagation.h"
-
 static PyObject *new_ref(PyObject *obj)
 {
     Py_INCREF(obj);
@@ -238,8 +236,8 @@ static PyObject *prop_baggage(PyObject *module, PyObject *arg)
  * nobody did, so that what is injected is what will be sent. */
 static PyObject *decide_sampling(PyObject *module, PyObject *arg)
 {
-    if (PyObject_TypeCheck(arg, &PySpan_Type) && ((PySpan *)arg)->span.trace)
-        ct_trace_decide_sampling(((PySpan *)arg)->span.trace);
+    if (PyObject_TypeCheck(arg, &PySpan_Type) && ct__span_trace(&((PySpan *)arg)->span))
+        ct__trace_decide_sampling(ct__span_trace(&((PySpan *)arg)->span));
     Py_RETURN_NONE;
 }
 
@@ -250,21 +248,20 @@ static PyObject *trace_tags(PyObject *module, PyObject *arg)
 {
     ct_trace *trace = NULL;
     if (PyObject_TypeCheck(arg, &PySpan_Type))
-        trace = ((PySpan *)arg)->span.trace;
+        trace = ct__span_trace(&((PySpan *)arg)->span);
     else if (PyObject_TypeCheck(arg, &PyTraceContext_Type))
         trace = ((PyTraceContext *)arg)->trace;
     if (!trace)
         Py_RETURN_NONE;
     PyObject *tags = PyDict_New();
-    for (uint32_t i = 0; tags && i < trace->propagated.meta_count; i++) {
-        const ct_meta_entry *e = &trace->propagated.meta[i];
+    const ct_tags *propagated = ct__trace_propagated(trace);
+    for (uint32_t i = 0; tags && i < propagated->meta_count; i++) {
+        const ct_meta_entry *e = &propagated->meta[i];
         if (put_pair(tags, e->key->data, e->key->len, e->value->data, e->value->len)) {
             Py_CLEAR(tags);
         }
     }
-    const char *dm = trace->decision_maker ? trace->decision_maker->data
-                     : trace->sampled_locally ? trace->sampling.decision_maker
-                                              : NULL;
+    const char *dm = ct__trace_decision_maker(trace);
     if (tags && dm && put_pair(tags, "_dd.p.dm", 8, dm, strlen(dm)))
         Py_CLEAR(tags);
     return tags;

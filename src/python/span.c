@@ -17,9 +17,6 @@
 #include <math.h>
 
 #include "args.h"
-#include "clock.h"
-#include "ids.h"
-#include "trace.h"
 
 static ct_tracer *core_tracer(PySpan *self) { return self->tracer->tracer; }
 
@@ -82,7 +79,7 @@ static void inherit_remote_meta(PySpan *self, PyObject *parent)
             continue;
         ct_string *k = ct_ext_string(key), *v = ct_ext_string(value);
         if (k && v && trace_level && !ct_string_equals(k, "_dd.p.tid", 9))
-            ct_tags_set_meta(&self->span.trace->propagated, k, v);
+            ct__trace_set_propagated(ct__span_trace(&self->span), k, v);
         else if (k && v && root_level)
             ct_span_set_meta(&self->span, k, v);
         ct_string_unref(k);
@@ -215,7 +212,7 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
     self->started = 1;
     if (self->parent) /* see Span_traverse: a root waits for its events */
         PyObject_GC_Track((PyObject *)self);
-    if (is_remote && self->span.local_root) {
+    if (is_remote && ct__span_local_root(&self->span)) {
         inherit_remote_meta(self, parent);
         add_links(self, ((PyTraceContext *)parent)->span_links);
         inherit_baggage(self, parent);
@@ -272,7 +269,7 @@ static void Span_dealloc(PySpan *self)
     if (self->weakrefs)
         PyObject_ClearWeakRefs((PyObject *)self);
     if (self->deferred)
-        ct_trace_abandon_span(self->span.trace);
+        ct__span_abandon_stopped(&self->span);
     if (self->started)
         ct_span_release(&self->span);
     Py_XDECREF(self->parent);
@@ -362,7 +359,7 @@ int ct_ext_number_tag(PyObject *value, double *number)
 
 static void set_priority(PySpan *self, int priority)
 {
-    ct_trace_set_priority(self->span.trace, priority, "-4");
+    ct__trace_set_priority(ct__span_trace(&self->span), priority, "-4");
 }
 
 /* The special keys of ddtrace's set_tag; 1 when handled completely. */
@@ -384,7 +381,7 @@ static int set_special_tag(PySpan *self, ct_string *key, PyObject *value)
     }
     if (ct_string_equals(key, "service.name", 12)) {
         ct_string *service = value == Py_None ? NULL : ct_ext_string_of(value);
-        ct_string_assign(&self->span.service, service);
+        ct__span_set_service(&self->span, service);
     } else if (ct_string_equals(key, "service.version", 15)) {
         ct_string *version_key = ct_string_new("version", 7);
         if (version_key)
@@ -616,7 +613,7 @@ static PyObject *Span_get_tag(PySpan *self, PyObject *key)
     PyObject *theirs = tracer_meta(&t, data, (size_t)len);
     if (theirs)
         return theirs;
-    ct_string *value = ct_tags_get_meta(&self->span.tags, data, (size_t)len);
+    ct_string *value = ct_tags_get_meta(ct__span_tags(&self->span), data, (size_t)len);
     return ct_ext_to_str(value);
 }
 
@@ -638,7 +635,7 @@ static PyObject *Span_get_metric(PySpan *self, PyObject *key)
     tracer_tags t;
     tracer_tags_of(self, &t);
     if (!tracer_metric(&t, data, (size_t)len, &value) &&
-        !ct_tags_get_metric(&self->span.tags, data, (size_t)len, &value))
+        !ct_tags_get_metric(ct__span_tags(&self->span), data, (size_t)len, &value))
         Py_RETURN_NONE;
     return metric_value(value);
 }
@@ -654,9 +651,10 @@ static int put_item(PyObject *dict, PyObject *k, PyObject *v)
 static PyObject *Span_get_tags(PySpan *self, PyObject *unused)
 {
     PyObject *dict = PyDict_New();
-    for (uint32_t i = 0; dict && i < self->span.tags.meta_count; i++)
-        if (put_item(dict, ct_ext_to_str(self->span.tags.meta[i].key),
-                     ct_ext_to_str(self->span.tags.meta[i].value)) < 0)
+    const ct_tags *tags = ct__span_tags(&self->span);
+    for (uint32_t i = 0; dict && i < tags->meta_count; i++)
+        if (put_item(dict, ct_ext_to_str(tags->meta[i].key),
+                     ct_ext_to_str(tags->meta[i].value)) < 0)
             Py_CLEAR(dict);
     tracer_tags t;
     tracer_tags_of(self, &t);
@@ -678,9 +676,10 @@ static PyObject *Span_get_tags(PySpan *self, PyObject *unused)
 static PyObject *Span_get_metrics(PySpan *self, PyObject *unused)
 {
     PyObject *dict = PyDict_New();
-    for (uint32_t i = 0; dict && i < self->span.tags.metric_count; i++)
-        if (put_item(dict, ct_ext_to_str(self->span.tags.metrics[i].key),
-                     metric_value(self->span.tags.metrics[i].value)) < 0)
+    const ct_tags *tags = ct__span_tags(&self->span);
+    for (uint32_t i = 0; dict && i < tags->metric_count; i++)
+        if (put_item(dict, ct_ext_to_str(tags->metrics[i].key),
+                     metric_value(tags->metrics[i].value)) < 0)
             Py_CLEAR(dict);
     tracer_tags t;
     tracer_tags_of(self, &t);
@@ -774,16 +773,16 @@ void ct_ext_span_set_exc_info(PySpan *self, PyObject *type, PyObject *value, PyO
         return;
     PyObject *saved_type, *saved_value, *saved_tb;
     PyErr_Fetch(&saved_type, &saved_value, &saved_tb);
-    const ct_tracer_keys *k = &core_tracer(self)->keys;
-    self->span.error = 1;
+    ct__error_keys k = ct__tracer_error_keys(core_tracer(self));
+    ct__span_set_error(&self->span, 1);
     PyObject *type_name = exception_type_name(type);
     PyErr_Clear();
     PyObject *message = exception_message(value);
     PyObject *stack = format_traceback(type, value, tb);
     PyErr_Clear();
-    set_meta_cstr(self, k->error_type, type_name);
-    set_meta_cstr(self, k->error_message, message);
-    set_meta_cstr(self, k->error_stack, stack);
+    set_meta_cstr(self, k.type, type_name);
+    set_meta_cstr(self, k.message, message);
+    set_meta_cstr(self, k.stack, stack);
     Py_XDECREF(type_name);
     Py_XDECREF(message);
     Py_XDECREF(stack);
@@ -968,7 +967,7 @@ static void record_deferred(PySpan *self)
     if (!self->deferred)
         return;
     self->deferred = 0;
-    ct_trace_record_span(self->span.trace, &self->span);
+    ct__span_record_stopped(&self->span);
 }
 
 /* Trace processors are configured: the span is finished but stays out of
@@ -1024,7 +1023,7 @@ static void call_on_finish(PySpan *self, int64_t finish_ns)
 
 int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
 {
-    if (!self->started || self->span.finished)
+    if (!self->started || ct__span_finished(&self->span))
         return 0;
     store_events(self);
     if (__builtin_expect(!self->on_finish && !self->tracer->finish_hook, 1))
@@ -1047,7 +1046,7 @@ static PyObject *Span_drop_deferred(PySpan *self, PyObject *unused)
 {
     if (self->deferred) {
         self->deferred = 0;
-        ct_trace_abandon_span(self->span.trace);
+        ct__span_abandon_stopped(&self->span);
     }
     Py_RETURN_NONE;
 }
@@ -1056,10 +1055,11 @@ static PyObject *Span_drop_deferred(PySpan *self, PyObject *unused)
  * for "every span of this local trace has finished". */
 static PyObject *Span_segment_state(PySpan *self, PyObject *unused)
 {
-    if (!self->started || !self->span.trace)
+    ct_trace *trace = self->started ? ct__span_trace(&self->span) : NULL;
+    if (!trace)
         return Py_BuildValue("(KI)", 0ULL, 0u);
-    return Py_BuildValue("(KI)", (unsigned long long)(uintptr_t)self->span.trace,
-                         self->span.trace->open_spans);
+    return Py_BuildValue("(KI)", (unsigned long long)(uintptr_t)trace,
+                         ct__trace_open_spans(trace));
 }
 
 static PyObject *Span_finish(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
@@ -1108,32 +1108,33 @@ static PyObject *Span_finish_with_ancestors(PySpan *self, PyObject *unused)
 
 static PyObject *get_string_attr(ct_string *s) { return ct_ext_to_str(s); }
 
-static int set_string_attr(ct_string **slot, PyObject *value, int nullable)
+static int set_string_attr(ct_span *span, void (*set)(ct_span *, ct_string *),
+                           PyObject *value, int nullable)
 {
     if (!value) {
         PyErr_SetString(PyExc_AttributeError, "cannot delete span attribute");
         return -1;
     }
     if (value == Py_None && nullable) {
-        ct_string_assign(slot, NULL);
+        set(span, NULL);
         return 0;
     }
     ct_string *s = ct_ext_string_of(value);
     if (!s)
         return PyErr_Occurred() ? -1 : (PyErr_NoMemory(), -1);
-    ct_string_assign(slot, s);
+    set(span, s);
     return 0;
 }
 
-static PyObject *Span_get_name(PySpan *self, void *c) { return get_string_attr(self->span.name); }
+static PyObject *Span_get_name(PySpan *self, void *c) { return get_string_attr(ct__span_name(&self->span)); }
 static int Span_set_name(PySpan *self, PyObject *v, void *c)
 {
-    return set_string_attr(&self->span.name, v, 0);
+    return set_string_attr(&self->span, ct__span_set_name, v, 0);
 }
-static PyObject *Span_get_service(PySpan *self, void *c) { return get_string_attr(self->span.service); }
+static PyObject *Span_get_service(PySpan *self, void *c) { return get_string_attr(ct__span_service(&self->span)); }
 static int Span_set_service(PySpan *self, PyObject *v, void *c)
 {
-    return set_string_attr(&self->span.service, v, 1);
+    return set_string_attr(&self->span, ct__span_set_service, v, 1);
 }
 static PyObject *Span_get_resource(PySpan *self, void *c)
 {
@@ -1141,12 +1142,12 @@ static PyObject *Span_get_resource(PySpan *self, void *c)
 }
 static int Span_set_resource(PySpan *self, PyObject *v, void *c)
 {
-    return set_string_attr(&self->span.resource, v, 1);
+    return set_string_attr(&self->span, ct__span_set_resource, v, 1);
 }
-static PyObject *Span_get_type(PySpan *self, void *c) { return get_string_attr(self->span.type); }
+static PyObject *Span_get_type(PySpan *self, void *c) { return get_string_attr(ct__span_type(&self->span)); }
 static int Span_set_type(PySpan *self, PyObject *v, void *c)
 {
-    return set_string_attr(&self->span.type, v, 1);
+    return set_string_attr(&self->span, ct__span_set_type, v, 1);
 }
 
 PyObject *ct_ext_u128(uint64_t high, uint64_t low)
@@ -1164,23 +1165,23 @@ PyObject *ct_ext_u128(uint64_t high, uint64_t low)
 
 static PyObject *Span_get_trace_id(PySpan *self, void *c)
 {
-    if (!self->span.trace)
+    if (!ct__span_trace(&self->span))
         Py_RETURN_NONE;
-    return ct_ext_u128(self->span.trace->trace_id_high, self->span.trace->trace_id_low);
+    return ct_ext_u128(ct_span_trace_id_high(&self->span), ct_span_trace_id_low(&self->span));
 }
 static PyObject *Span_get_trace_id_64(PySpan *self, void *c)
 {
-    return PyLong_FromUnsignedLongLong(self->span.trace ? self->span.trace->trace_id_low : 0);
+    return PyLong_FromUnsignedLongLong(ct_span_trace_id_low(&self->span));
 }
 static PyObject *Span_get_span_id(PySpan *self, void *c)
 {
-    return PyLong_FromUnsignedLongLong(self->span.span_id);
+    return PyLong_FromUnsignedLongLong(ct__span_id(&self->span));
 }
 static PyObject *Span_get_parent_id(PySpan *self, void *c)
 {
-    if (!self->span.parent_id)
+    if (!ct__span_parent_id(&self->span))
         Py_RETURN_NONE;
-    return PyLong_FromUnsignedLongLong(self->span.parent_id);
+    return PyLong_FromUnsignedLongLong(ct__span_parent_id(&self->span));
 }
 static int Span_set_parent_id(PySpan *self, PyObject *v, void *c)
 {
@@ -1191,17 +1192,16 @@ static int Span_set_parent_id(PySpan *self, PyObject *v, void *c)
     uint64_t id = v == Py_None ? 0 : PyLong_AsUnsignedLongLongMask(v);
     if (PyErr_Occurred())
         return -1;
-    self->span.parent_id = id;
+    ct__span_set_parent_id(&self->span, id);
     return 0;
 }
 static PyObject *Span_get_start_ns(PySpan *self, void *c)
 {
-    return PyLong_FromLongLong(self->span.start_ns);
+    return PyLong_FromLongLong(ct__span_start_ns(&self->span));
 }
 static int set_start_ns(PySpan *self, int64_t ns)
 {
-    self->span.start_ns = ns;
-    self->span.start_monotonic_ns = 0; /* the duration now comes from wall time */
+    ct__span_set_start_ns(&self->span, ns); /* the duration now comes from wall time */
     return 0;
 }
 static int Span_set_start_ns(PySpan *self, PyObject *v, void *c)
@@ -1213,7 +1213,7 @@ static int Span_set_start_ns(PySpan *self, PyObject *v, void *c)
 }
 static PyObject *Span_get_start(PySpan *self, void *c)
 {
-    return PyFloat_FromDouble((double)self->span.start_ns / 1e9);
+    return PyFloat_FromDouble((double)ct__span_start_ns(&self->span) / 1e9);
 }
 static int Span_set_start(PySpan *self, PyObject *v, void *c)
 {
@@ -1224,51 +1224,51 @@ static int Span_set_start(PySpan *self, PyObject *v, void *c)
 }
 static PyObject *Span_get_duration_ns(PySpan *self, void *c)
 {
-    if (self->span.duration_ns < 0)
+    if (ct__span_duration_ns(&self->span) < 0)
         Py_RETURN_NONE;
-    return PyLong_FromLongLong(self->span.duration_ns);
+    return PyLong_FromLongLong(ct__span_duration_ns(&self->span));
 }
 static int Span_set_duration_ns(PySpan *self, PyObject *v, void *c)
 {
     long long ns = v ? PyLong_AsLongLong(v) : -1;
     if (ns == -1 && (!v || PyErr_Occurred()))
         return -1;
-    self->span.duration_ns = ns;
+    ct__span_set_duration_ns(&self->span, ns);
     return 0;
 }
 static PyObject *Span_get_duration(PySpan *self, void *c)
 {
-    if (self->span.duration_ns < 0)
+    if (ct__span_duration_ns(&self->span) < 0)
         Py_RETURN_NONE;
-    return PyFloat_FromDouble((double)self->span.duration_ns / 1e9);
+    return PyFloat_FromDouble((double)ct__span_duration_ns(&self->span) / 1e9);
 }
 static int Span_set_duration(PySpan *self, PyObject *v, void *c)
 {
     double s = v ? PyFloat_AsDouble(v) : -1.0;
     if (s == -1.0 && (!v || PyErr_Occurred()))
         return -1;
-    self->span.duration_ns = (int64_t)(s * 1e9);
+    ct__span_set_duration_ns(&self->span, (int64_t)(s * 1e9));
     return 0;
 }
-static PyObject *Span_get_error(PySpan *self, void *c) { return PyLong_FromLong(self->span.error); }
+static PyObject *Span_get_error(PySpan *self, void *c) { return PyLong_FromLong(ct__span_error(&self->span)); }
 static int Span_set_error(PySpan *self, PyObject *v, void *c)
 {
     int truth = v ? PyObject_IsTrue(v) : -1;
     if (truth < 0)
         return -1;
-    self->span.error = truth;
+    ct__span_set_error(&self->span, truth);
     return 0;
 }
 static PyObject *Span_get_finished(PySpan *self, void *c)
 {
-    return PyBool_FromLong(self->span.finished);
+    return PyBool_FromLong(ct__span_finished(&self->span));
 }
 static int Span_set_finished(PySpan *self, PyObject *v, void *c)
 {
     int truth = v ? PyObject_IsTrue(v) : -1;
     if (truth < 0)
         return -1;
-    if (truth && !self->span.finished)
+    if (truth && !ct__span_finished(&self->span))
         return ct_ext_span_finish(self, 0);
     return 0;
 }
@@ -1285,7 +1285,7 @@ static PyObject *Span_get_parent(PySpan *self, void *c)
 static PyObject *Span_get_local_root(PySpan *self, void *c)
 {
     PySpan *span = self;
-    while (span->parent && !span->span.local_root)
+    while (span->parent && !ct__span_local_root(&span->span))
         span = (PySpan *)span->parent;
     Py_INCREF(span);
     return (PyObject *)span;
@@ -1303,8 +1303,8 @@ static PyObject *Span_get_events(PySpan *self, void *c)
 static PyObject *Span_get_links(PySpan *self, void *c)
 {
     PyObject *list = PyList_New(0);
-    for (uint32_t i = 0; list && i < self->span.link_count; i++) {
-        const ct_link *link = &self->span.links[i];
+    for (uint32_t i = 0; list && i < ct__span_link_count(&self->span); i++) {
+        const ct_link *link = ct__span_link(&self->span, i);
         PyObject *trace_id = ct_ext_u128(link->trace_id_high, link->trace_id_low);
         PyObject *item = trace_id ? Py_BuildValue("{s:N,s:K}", "trace_id", trace_id,
                                                   "span_id", (unsigned long long)link->span_id)
@@ -1319,10 +1319,11 @@ static PyObject *Span_get_links(PySpan *self, void *c)
 static PyObject *Span_repr(PySpan *self)
 {
     PyObject *trace_id = Span_get_trace_id(self, NULL);
+    const ct_string *name = ct__span_name(&self->span);
     PyObject *r = PyUnicode_FromFormat("<Span(id=%llu,trace_id=%S,parent_id=%llu,name=%s)>",
-                                       (unsigned long long)self->span.span_id, trace_id,
-                                       (unsigned long long)self->span.parent_id,
-                                       self->span.name ? self->span.name->data : "");
+                                       (unsigned long long)ct__span_id(&self->span), trace_id,
+                                       (unsigned long long)ct__span_parent_id(&self->span),
+                                       name ? name->data : "");
     Py_XDECREF(trace_id);
     return r;
 }
@@ -1420,7 +1421,7 @@ static int detached_args(const ct_tracer *tracer, PyObject *trace_id, PyObject *
     }
     if (!remote->trace_id_high && !remote->trace_id_low) { /* a new trace */
         remote->trace_id_low = ct_ids_random64();
-        if (tracer->config->trace_id_128)
+        if (ct__tracer_trace_id_128(tracer))
             remote->trace_id_high = ct_ids_trace_high(ct_clock_wall_ns() / 1000000000);
     }
     return id_arg(parent_id, &remote->span_id);
@@ -1483,7 +1484,7 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return PyErr_NoMemory();
     }
     self->started = 1;
-    self->span.parent_id = remote.span_id;
+    ct__span_set_parent_id(&self->span, remote.span_id);
     add_links(self, ct_arg_or_null(a[11]));
     if (ct_arg_or_null(a[9])) { /* kept as given: ddtrace's callers append later */
         Py_INCREF(a[9]);

@@ -10,7 +10,6 @@
 #include "ext.h"
 
 #include "args.h"
-#include "encoder.h"
 
 static int Tracer_init(PyTracer *self, PyObject *args, PyObject *kwargs)
 {
@@ -30,10 +29,10 @@ static int Tracer_init(PyTracer *self, PyObject *args, PyObject *kwargs)
     if (lang_version)
         ct_config_set(config, "_CT_LANG_VERSION", lang_version);
     ct_config_set(config, "_CT_LANG_INTERPRETER", "CPython");
-    ct_tracer_options options = {.lock_free = 1, .language = "python",
+    ct__tracer_options options = {.lock_free = 1, .language = "python",
                                  .default_service = default_service};
     int rc;
-    self->tracer = ct_tracer_new_with(config, &options, &rc);
+    self->tracer = ct__tracer_new_with(config, &options, &rc);
     ct_config_free(config);
     if (!self->tracer) {
         PyErr_Format(PyExc_RuntimeError, "ctrace: cannot create the tracer: %s",
@@ -130,7 +129,7 @@ static PyObject *Tracer_current_root_span(PyTracer *self, PyObject *unused)
     if (!active || active == Py_None)
         return active;
     PySpan *span = (PySpan *)active;
-    while (span->parent && !span->span.local_root)
+    while (span->parent && !ct__span_local_root(&span->span))
         span = (PySpan *)span->parent;
     Py_INCREF(span);
     Py_DECREF(active);
@@ -168,11 +167,11 @@ static PyObject *Tracer_set_tags(PyTracer *self, PyObject *tags)
         double number;
         if (ct_ext_number_tag(value, &number)) {
             if (number == number && number - number == 0) /* not NaN or inf */
-                ct_tags_set_metric(&self->tracer->global_tags, k, number);
+                ct__tracer_set_global_metric(self->tracer, k, number);
         } else {
             ct_string *v = ct_ext_string_of(value);
             if (v)
-                ct_tags_set_meta(&self->tracer->global_tags, k, v);
+                ct__tracer_set_global_meta(self->tracer, k, v);
             ct_string_unref(v);
         }
         ct_string_unref(k);
@@ -189,7 +188,7 @@ static PyObject *Tracer_map_service(PyTracer *self, PyObject *args)
     const char *from, *to;
     if (check_ready(self) < 0 || !PyArg_ParseTuple(args, "ss:_map_service", &from, &to))
         return NULL;
-    if (ct_tracer_map_service_to(self->tracer, from, to) != CT_OK)
+    if (ct__tracer_map_service_to(self->tracer, from, to) != CT_OK)
         return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
@@ -233,7 +232,7 @@ static PyObject *Tracer_shutdown(PyTracer *self, PyObject *const *args, Py_ssize
         return NULL;
     ct_tracer *tracer = self->tracer;
     Py_BEGIN_ALLOW_THREADS
-    ct_tracer_shutdown(tracer, ms);
+    ct__tracer_shutdown(tracer, ms);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -270,32 +269,25 @@ static PyObject *Tracer_take_payload(PyTracer *self, PyObject *const *args, Py_s
     int version = nargs >= 1 ? (int)PyLong_AsLong(args[0]) : 4;
     if (PyErr_Occurred())
         return NULL;
-    if (!ct_writer_is_memory(self->tracer->writer)) {
-        PyErr_SetString(PyExc_RuntimeError, "the tracer does not use the in-memory writer "
-                                            "(set _CT_IN_MEMORY_WRITER=1)");
-        return NULL;
-    }
-    ct_buffer frames = CT_BUFFER_INIT, payload = CT_BUFFER_INIT;
-    uint32_t chunks;
-    uint64_t spans;
-    ct_memory_writer_take(self->tracer->writer, &frames, &chunks, &spans);
-    int rc = ct_encode_payload(version == 5 ? CT_API_V05 : CT_API_V04,
-                               &self->tracer->record_context, frames.data, frames.len,
-                               chunks, &payload);
+    ct_buffer payload = CT_BUFFER_INIT;
+    uint32_t chunks = 0;
+    int rc = ct__tracer_take_payload(self->tracer, version, &payload, &chunks);
     PyObject *result = NULL;
     if (rc == CT_OK)
         result = Py_BuildValue("(y#I)", payload.data ? (const char *)payload.data : "",
                                (Py_ssize_t)payload.len, chunks);
+    else if (rc == CT_ESTATE)
+        PyErr_SetString(PyExc_RuntimeError, "the tracer does not use the in-memory writer "
+                                            "(set _CT_IN_MEMORY_WRITER=1)");
     else
         PyErr_Format(PyExc_RuntimeError, "encoding failed: %s", ct_strerror(rc));
-    ct_buffer_release(&frames);
     ct_buffer_release(&payload);
     return result;
 }
 
 static PyObject *Tracer_get_enabled(PyTracer *self, void *c)
 {
-    return PyBool_FromLong(self->tracer && atomic_load(&self->tracer->enabled));
+    return PyBool_FromLong(self->tracer && ct__tracer_enabled(self->tracer));
 }
 
 static int Tracer_set_enabled(PyTracer *self, PyObject *value, void *c)
@@ -303,7 +295,7 @@ static int Tracer_set_enabled(PyTracer *self, PyObject *value, void *c)
     int truth = value ? PyObject_IsTrue(value) : -1;
     if (truth < 0 || check_ready(self) < 0)
         return -1;
-    atomic_store(&self->tracer->enabled, truth);
+    ct__tracer_set_enabled(self->tracer, truth);
     return 0;
 }
 
@@ -311,14 +303,14 @@ static PyObject *Tracer_get_service(PyTracer *self, void *c)
 {
     if (!self->tracer)
         Py_RETURN_NONE;
-    return ct_ext_to_str(self->tracer->service);
+    return ct_ext_to_str(ct__tracer_service(self->tracer));
 }
 
 static PyObject *Tracer_get_agent_url(PyTracer *self, void *c)
 {
     if (!self->tracer)
         Py_RETURN_NONE;
-    return PyUnicode_FromString(self->tracer->config->agent_url);
+    return PyUnicode_FromString(ct__tracer_agent_url(self->tracer));
 }
 
 static PyObject *Tracer_get_finish_hook(PyTracer *self, void *c)

@@ -74,6 +74,17 @@ class Agent:
         for line in proc.stdout:
             self.output.append(line)
 
+    def wait_output(self, text, timeout=10):
+        """True once `text` is in what the agent printed: its lines after the
+        first are read by another thread, so a line printed just after
+        start-up may not be there yet when start() returns."""
+        end = time.time() + timeout
+        while text not in ''.join(self.output):
+            if time.time() > end:
+                return False
+            time.sleep(0.02)
+        return True
+
     def wait_ready(self, timeout=10):
         end = time.time() + timeout
         while time.time() < end:

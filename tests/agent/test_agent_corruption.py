@@ -73,7 +73,7 @@ def test_damaged_blocks_answer_500_and_show_in_info(agent_factory):
     info = json.loads(a.request('GET', '/info')[2])
     assert info['ctrace_database']['damaged'] is True
     assert 'To recover' in info['ctrace_database']['recovery']
-    assert 'is damaged' in ''.join(a.output)
+    assert a.wait_output('is damaged'), a.output
 
 
 def test_a_query_that_cannot_be_prepared_answers_500_not_empty(agent_factory):

@@ -1,9 +1,9 @@
-/* Unit tests for agent/agg.c: every hit lands in its (minute, service,
+/* Unit tests for agent/model/agg.c: every hit lands in its (minute, service,
  * resource) entry and in its service-wide entry, keys that differ by a
  * byte, a length or the minute stay apart, the table grows without losing
  * anything, and merging two maps adds them entry by entry. */
 #include "agg.h"
-#include "tap.h"
+#include "../test_harness.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +34,7 @@ static int has(const ag_aggmap *m, int64_t minute, const char *service, const ch
            ag_hist_acc_count(&e->hist) == hits;
 }
 
-static void test_hits_land_in_resource_and_service_entries(void)
+CT_TEST(test_hits_land_in_resource_and_service_entries)
 {
     ag_aggmap m;
     ag_aggmap_init(&m);
@@ -53,7 +53,7 @@ static void test_hits_land_in_resource_and_service_entries(void)
     ag_aggmap_free(&m);
 }
 
-static void test_near_keys_stay_apart(void)
+CT_TEST(test_near_keys_stay_apart)
 {
     ag_aggmap m;
     ag_aggmap_init(&m);
@@ -77,7 +77,7 @@ static void test_near_keys_stay_apart(void)
     ag_aggmap_free(&m);
 }
 
-static void test_growth_and_merge_lose_nothing(void)
+CT_TEST(test_growth_and_merge_lose_nothing)
 {
     ag_aggmap a, b, into;
     ag_aggmap_init(&a);
@@ -111,10 +111,4 @@ static void test_growth_and_merge_lose_nothing(void)
     ag_aggmap_free(&into);
 }
 
-int main(void)
-{
-    test_hits_land_in_resource_and_service_entries();
-    test_near_keys_stay_apart();
-    test_growth_and_merge_lose_nothing();
-    return TAP_DONE();
-}
+CT_TEST_MAIN()

@@ -1,11 +1,11 @@
-/* Unit tests for agent/batch.c's parent lookup: each span's parent is the
+/* Unit tests for agent/intake/batch.c's parent lookup: each span's parent is the
  * first other span carrying its parent_id, whatever the ids (duplicates,
  * a span naming itself, ids sharing their low bits), and the work stays
  * linear in spans for ids a sender picks to collide: the hash slots
  * examined are counted, so this proves it without a stopwatch (the
  * unseeded hash examined ~n^2/2 slots for such ids). */
 #include "batch.h"
-#include "tap.h"
+#include "../test_harness.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +49,7 @@ static uint64_t next_random(void)
     return rng;
 }
 
-static void test_duplicates_and_self_parents_match_the_definition(void)
+CT_TEST(test_duplicates_and_self_parents_match_the_definition)
 {
     ag_trace t = make_trace(3000);
     for (size_t i = 0; i < t.len; i++) {
@@ -61,7 +61,7 @@ static void test_duplicates_and_self_parents_match_the_definition(void)
     free(t.spans);
 }
 
-static void test_hostile_ids_stay_linear(void)
+CT_TEST(test_hostile_ids_stay_linear)
 {
     enum { N = 200000 };
     ag_trace t = make_trace(N);
@@ -83,12 +83,12 @@ static void test_hostile_ids_stay_linear(void)
     }
     double high_bits = probes_per_span(&t, 0);
     CHECK(high_bits <= 8);
-    printf("probes per span: same id %.2f, shared low bits %.2f, shared high bits %.2f\n",
+    printf("# probes per span: same id %.2f, shared low bits %.2f, shared high bits %.2f\n",
            same, low_bits, high_bits);
     free(t.spans);
 }
 
-static void test_parents_in_a_small_chunk(void)
+CT_TEST(test_parents_in_a_small_chunk)
 {
     ag_trace t = make_trace(4);
     uint64_t ids[4][2] = {{1, 0}, {2, 1}, {3, 2}, {3, 3}};
@@ -102,10 +102,4 @@ static void test_parents_in_a_small_chunk(void)
     free(t.spans);
 }
 
-int main(void)
-{
-    test_parents_in_a_small_chunk();
-    test_duplicates_and_self_parents_match_the_definition();
-    test_hostile_ids_stay_linear();
-    return TAP_DONE();
-}
+CT_TEST_MAIN()

@@ -1,4 +1,4 @@
-/* Unit tests for agent/blob.c: a chunk comes back from its blob exactly,
+/* Unit tests for agent/model/blob.c: a chunk comes back from its blob exactly,
  * whatever its strings (many distinct ones that make the interning table
  * grow, long ones that differ only in the middle, look-alikes of every
  * short length), with each distinct string stored once; an encoder reused
@@ -6,7 +6,7 @@
  * pointer cache, on (shared pointers, as v0.5 decodes) or switched off
  * (a pointer per string, as v0.4), changes nothing in the result. */
 #include "blob.h"
-#include "tap.h"
+#include "../test_harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +137,7 @@ static size_t distinct_of(size_t spans, size_t tags, size_t distinct_values)
     return 3 + (spans > 1 ? 2 : 1) + tags + distinct_values;
 }
 
-static void test_many_distinct_strings_grow_the_table(void)
+CT_TEST(test_many_distinct_strings_grow_the_table)
 {
     static chunk c;
     ag_blob_encoder e = {0};
@@ -150,7 +150,7 @@ static void test_many_distinct_strings_grow_the_table(void)
     ag_blob_encoder_free(&e);
 }
 
-static void test_short_look_alikes_stay_apart(void)
+CT_TEST(test_short_look_alikes_stay_apart)
 {
     static chunk c;
     ag_blob_encoder e = {0};
@@ -175,7 +175,7 @@ static void test_short_look_alikes_stay_apart(void)
     ag_blob_encoder_free(&e);
 }
 
-static void test_a_reused_encoder_keeps_chunks_apart(void)
+CT_TEST(test_a_reused_encoder_keeps_chunks_apart)
 {
     static chunk a, b;
     ag_blob_encoder e = {0};
@@ -191,7 +191,7 @@ static void test_a_reused_encoder_keeps_chunks_apart(void)
     ag_blob_encoder_free(&e);
 }
 
-static void test_shared_pointers_keep_the_pointer_cache(void)
+CT_TEST(test_shared_pointers_keep_the_pointer_cache)
 {
     static chunk c;
     ag_blob_encoder e = {0};
@@ -210,11 +210,4 @@ static void test_shared_pointers_keep_the_pointer_cache(void)
     ag_blob_encoder_free(&e);
 }
 
-int main(void)
-{
-    test_many_distinct_strings_grow_the_table();
-    test_short_look_alikes_stay_apart();
-    test_a_reused_encoder_keeps_chunks_apart();
-    test_shared_pointers_keep_the_pointer_cache();
-    return TAP_DONE();
-}
+CT_TEST_MAIN()

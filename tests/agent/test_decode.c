@@ -1,10 +1,10 @@
-/* Unit tests for agent/decode.c, json2mp.c and blob.c: every intake format
+/* Unit tests for agent/intake/decode.c, json2mp.c and model/blob.c: every intake format
  * decodes to the same spans, malformed input is rejected with a reason, and
  * a blob reads back exactly what was written. */
 #include "blob.h"
 #include "decode.h"
 #include "intake.h"
-#include "tap.h"
+#include "../test_harness.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
@@ -69,7 +69,7 @@ static int decode(ag_version v, const char *p, size_t n, seen *s, char *err)
     return rc;
 }
 
-static void test_v04(void)
+CT_TEST(test_v04)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -92,7 +92,7 @@ static void test_v04(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static void test_v05(void)
+CT_TEST(test_v05)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -129,7 +129,7 @@ static void test_v05(void)
     CHECK(decode(AG_V05, eleven, sizeof eleven - 1, &s, err) != 0 && strstr(err, "12 elements"));
 }
 
-static void test_json(void)
+CT_TEST(test_json)
 {
     const char *json = "[[{\"trace_id\": 18446744073709551615, \"span_id\": 1, \"service\": \"w\\u00e9b\","
                        " \"meta\": {\"k\": \"v\"}, \"metrics\": {\"m\": 2.5}, \"start\": -5}]]";
@@ -151,7 +151,7 @@ static void test_json(void)
     CHECK(rejected);
 }
 
-static void test_depth_and_counts(void)
+CT_TEST(test_depth_and_counts)
 {
     char err[256];
     seen s;
@@ -197,7 +197,7 @@ static int count_spans(void *ctx, ag_trace *t, char *err, size_t errlen)
 
 /* The budget is charged while decoding and given back whatever the
  * outcome: a leaked charge would shrink --max-inflight for good. */
-static void test_budget_is_charged_and_always_released(void)
+CT_TEST(test_budget_is_charged_and_always_released)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -235,7 +235,7 @@ static void test_budget_is_charged_and_always_released(void)
 
 /* A span over the object limit is skipped and counted, in both formats;
  * its neighbours are kept. */
-static void test_span_over_the_object_limit_is_dropped(void)
+CT_TEST(test_span_over_the_object_limit_is_dropped)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -286,7 +286,7 @@ static void test_span_over_the_object_limit_is_dropped(void)
 
 /* A blob decoded within a memory limit: a prefix of its spans, cut after
  * the span that passed the limit, and said to be cut. */
-static void test_blob_prefix_stops_at_the_limit(void)
+CT_TEST(test_blob_prefix_stops_at_the_limit)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -314,7 +314,7 @@ static void test_blob_prefix_stops_at_the_limit(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static void test_blob_round_trip(void)
+CT_TEST(test_blob_round_trip)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -360,7 +360,7 @@ static void test_blob_round_trip(void)
 
 /* Interning compares short strings by two words instead of their bytes:
  * strings one byte apart, at every length and position, stay apart. */
-static void test_blob_keeps_look_alike_strings_apart(void)
+CT_TEST(test_blob_keeps_look_alike_strings_apart)
 {
     static const char base[] = "abcdefghijklmnopqrstu";
     enum { MAX_LEN = 20 };
@@ -395,16 +395,4 @@ static void test_blob_keeps_look_alike_strings_apart(void)
     ag_blob_encoder_free(&enc);
 }
 
-int main(void)
-{
-    test_v04();
-    test_v05();
-    test_json();
-    test_depth_and_counts();
-    test_budget_is_charged_and_always_released();
-    test_span_over_the_object_limit_is_dropped();
-    test_blob_prefix_stops_at_the_limit();
-    test_blob_round_trip();
-    test_blob_keeps_look_alike_strings_apart();
-    return TAP_DONE();
-}
+CT_TEST_MAIN()

@@ -1,10 +1,10 @@
-/* Unit tests for agent/hist.c: every duration from 1 ns to 2^48 ns is
+/* Unit tests for agent/model/hist.c: every duration from 1 ns to 2^48 ns is
  * reported within 1% by the bucket that holds it, buckets are ordered and
  * contiguous, quantiles of a distribution are within 1% of the exact order
  * statistic, the encoding round-trips and refuses malformed input, and a
  * histogram of the old encoding is carried over into the right buckets. */
 #include "hist.h"
-#include "tap.h"
+#include "../test_harness.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 
 static int within(double got, double want, double rel) { return fabs(got - want) <= rel * want; }
 
-static void test_every_duration_is_reported_within_one_percent(void)
+CT_TEST(test_every_duration_is_reported_within_one_percent)
 {
     int bad = 0, prev_bucket = 0;
     /* a geometric sweep with a prime-ish ratio hits every bucket many times */
@@ -40,7 +40,7 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void test_quantiles_are_within_one_percent_of_the_order_statistic(void)
+CT_TEST(test_quantiles_are_within_one_percent_of_the_order_statistic)
 {
     enum { N = 20000 };
     static int64_t values[N];
@@ -63,7 +63,7 @@ static void test_quantiles_are_within_one_percent_of_the_order_statistic(void)
     CHECK(ag_hist_quantile(&empty, 0.5) == 0);
 }
 
-static void test_encoding_round_trips_and_refuses_malformed_blobs(void)
+CT_TEST(test_encoding_round_trips_and_refuses_malformed_blobs)
 {
     static ag_hist h, back;
     memset(&h, 0, sizeof h);
@@ -90,7 +90,7 @@ static void test_encoding_round_trips_and_refuses_malformed_blobs(void)
     CHECK(ag_hist_decode_add(&back, overlong, sizeof overlong) == -1);
 }
 
-static void test_old_histograms_are_carried_over(void)
+CT_TEST(test_old_histograms_are_carried_over)
 {
     static ag_hist h;
     memset(&h, 0, sizeof h);
@@ -109,7 +109,7 @@ static void test_old_histograms_are_carried_over(void)
 
 /* The accumulator agrees with a dense histogram fed the same durations,
  * whether it stayed small or went dense, alone or merged. */
-static void test_accumulator_matches_a_dense_histogram(void)
+CT_TEST(test_accumulator_matches_a_dense_histogram)
 {
     static ag_hist dense;
     unsigned char a_out[AG_HIST_ENCODED_MAX], d_out[AG_HIST_ENCODED_MAX];
@@ -137,12 +137,4 @@ static void test_accumulator_matches_a_dense_histogram(void)
     }
 }
 
-int main(void)
-{
-    test_accumulator_matches_a_dense_histogram();
-    test_every_duration_is_reported_within_one_percent();
-    test_quantiles_are_within_one_percent_of_the_order_statistic();
-    test_encoding_round_trips_and_refuses_malformed_blobs();
-    test_old_histograms_are_carried_over();
-    return TAP_DONE();
-}
+CT_TEST_MAIN()

@@ -1,11 +1,11 @@
-/* Unit tests for agent/svcmap.c: a chunk's spans whose parent is in the
+/* Unit tests for agent/model/svcmap.c: a chunk's spans whose parent is in the
  * chunk with another service count one call of that edge, same-service
  * children and roots none, roots with a remote parent become pending; keys
  * differing by env, a byte or the minute stay apart (through the recent-edge
  * shortcut too), the table grows without losing anything, and merging adds
  * edge by edge and keeps every pending child. */
 #include "svcmap.h"
-#include "tap.h"
+#include "../test_harness.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -39,7 +39,7 @@ static ag_span mk(uint64_t id, uint64_t parent, const char *service, ag_tag *env
     return s;
 }
 
-static void test_chunk_edges_and_pending(void)
+CT_TEST(test_chunk_edges_and_pending)
 {
     ag_tag env = {AG_STR_LIT("env"), AG_STR_LIT("prod")};
     ag_span spans[5] = {mk(1, 77, "web", &env), mk(2, 1, "web", NULL), mk(3, 2, "db", NULL),
@@ -60,7 +60,7 @@ static void test_chunk_edges_and_pending(void)
     ag_svcmap_free(&m);
 }
 
-static void test_keys_stay_apart_and_growth_keeps_everything(void)
+CT_TEST(test_keys_stay_apart_and_growth_keeps_everything)
 {
     ag_svcmap m;
     ag_svcmap_init(&m);
@@ -89,7 +89,7 @@ static void test_keys_stay_apart_and_growth_keeps_everything(void)
     ag_svcmap_free(&m);
 }
 
-static void test_merge_adds_edges_and_keeps_pending(void)
+CT_TEST(test_merge_adds_edges_and_keeps_pending)
 {
     ag_svcmap a, b, into;
     ag_svcmap_init(&a);
@@ -115,10 +115,4 @@ static void test_merge_adds_edges_and_keeps_pending(void)
     ag_svcmap_free(&into);
 }
 
-int main(void)
-{
-    test_chunk_edges_and_pending();
-    test_keys_stay_apart_and_growth_keeps_everything();
-    test_merge_adds_edges_and_keeps_pending();
-    return TAP_DONE();
-}
+CT_TEST_MAIN()

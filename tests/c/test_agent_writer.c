@@ -16,7 +16,7 @@
 
 #include "agent_writer.h"
 #include "record_builder.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 
 /* -- the fake agent ---------------------------------------------------------- */
 
@@ -476,7 +476,7 @@ CT_TEST(rate_by_service_is_read_from_replies)
     ct_config c = test_config(10, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
     double rate = -1;
-    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod", &rate) == CT_ENOENT);
+    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod", &rate) == CT_ENODATA);
     CT_ASSERT(submit_chunk(w, 1, NULL) == CT_OK);
     CT_ASSERT(w->ops->flush(w, 2000) == CT_OK);
     CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod", &rate) == CT_OK &&
@@ -484,11 +484,11 @@ CT_TEST(rate_by_service_is_read_from_replies)
     /* only the exact key, as ddtrace 4.x: near misses and other services
      * have no rate (the default key "service:,env:" is the exact key of
      * no service and no env) */
-    CT_ASSERT(ct_agent_writer_rate(w, "other", NULL, &rate) == CT_ENOENT);
-    CT_ASSERT(ct_agent_writer_rate(w, "sv", "prod", &rate) == CT_ENOENT);
-    CT_ASSERT(ct_agent_writer_rate(w, "svc", "pro", &rate) == CT_ENOENT);
-    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod2", &rate) == CT_ENOENT);
-    CT_ASSERT(ct_agent_writer_rate(w, "svc,env:prod", "", &rate) == CT_ENOENT);
+    CT_ASSERT(ct_agent_writer_rate(w, "other", NULL, &rate) == CT_ENODATA);
+    CT_ASSERT(ct_agent_writer_rate(w, "sv", "prod", &rate) == CT_ENODATA);
+    CT_ASSERT(ct_agent_writer_rate(w, "svc", "pro", &rate) == CT_ENODATA);
+    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod2", &rate) == CT_ENODATA);
+    CT_ASSERT(ct_agent_writer_rate(w, "svc,env:prod", "", &rate) == CT_ENODATA);
     CT_ASSERT(ct_agent_writer_rate(w, NULL, NULL, &rate) == CT_OK && rate == 0.25);
     w->ops->destroy(w, 1000);
     fake_release(&a);

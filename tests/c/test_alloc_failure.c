@@ -22,7 +22,7 @@
 #include "ctrace.h"
 #include "encoder.h"
 #include "span_record.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 #include "tracer.h"
 #include "writer.h"
 

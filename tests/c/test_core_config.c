@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 
 static const char *tag(const ct_config *c, const char *key)
 {

@@ -11,7 +11,7 @@
 #include "clock.h"
 #include "config.h"
 #include "ids.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 #include "tracer.h"
 
 #define MANY 100000

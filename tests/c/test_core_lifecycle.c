@@ -13,7 +13,7 @@
 #include "span.h"
 #include "record_tags.h"
 #include "span_record.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 #include "trace.h"
 #include "tracer.h"
 #include "writer.h"
@@ -310,9 +310,9 @@ CT_TEST(recycled_segments_start_clean)
 {
     ct_config *config = ct_config_new();
     ct_config_set(config, "_CT_IN_MEMORY_WRITER", "1");
-    ct_tracer_options options = {.lock_free = 1};
+    ct__tracer_options options = {.lock_free = 1};
     int rc;
-    ct_tracer *tracer = ct_tracer_new_with(config, &options, &rc);
+    ct_tracer *tracer = ct__tracer_new_with(config, &options, &rc);
     ct_config_free(config);
     CT_ASSERT(tracer && tracer->lock_free);
     lifecycle_context = &tracer->record_context;
@@ -402,8 +402,8 @@ CT_TEST(after_shutdown_nothing_is_sent)
 {
     ct_tracer *tracer = new_tracer(NULL);
     ct_span_free(start(tracer, "before", NULL));
-    ct_tracer_shutdown(tracer, 100);
-    ct_tracer_shutdown(tracer, 100); /* twice is fine */
+    ct__tracer_shutdown(tracer, 100);
+    ct__tracer_shutdown(tracer, 100); /* twice is fine */
     ct_span_free(start(tracer, "after", NULL));
     captured *c = capture(tracer);
     CT_ASSERT(c->record_count == 1 && find(c, "before"));
@@ -630,6 +630,15 @@ CT_TEST(strerror_names_every_code)
 {
     CT_ASSERT(!strcmp(ct_strerror(CT_OK), "ok"));
     CT_ASSERT(strlen(ct_strerror(CT_ENOMEM)) > 0 && strlen(ct_strerror(-9999)) > 0);
+    /* each code of ctrace.h has a message of its own, none the fallback */
+    const int codes[] = {CT_OK, CT_EIO, CT_ENOMEM, CT_EINVAL, CT_ENOSPC, CT_ENODATA,
+                         CT_ESTATE, CT_ETIMEDOUT, CT_ECONNECT, CT_ECANCELED};
+    const size_t n = sizeof codes / sizeof codes[0];
+    for (size_t i = 0; i < n; i++) {
+        CT_ASSERT(strcmp(ct_strerror(codes[i]), ct_strerror(-9999)) != 0);
+        for (size_t j = i + 1; j < n; j++)
+            CT_ASSERT(strcmp(ct_strerror(codes[i]), ct_strerror(codes[j])) != 0);
+    }
 }
 
 CT_TEST_MAIN()

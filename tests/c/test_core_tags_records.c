@@ -12,7 +12,7 @@
 #include "record_tags.h"
 #include "span_record.h"
 #include "tags.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 #include "trace.h"
 #include "tracer.h"
 

@@ -8,7 +8,7 @@
 
 #include "encoder.h"
 #include "record_builder.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 #include "writer.h"
 
 /* -- helpers ------------------------------------------------------------------ */

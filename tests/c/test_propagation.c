@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "propagation.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 
 static int count_pairs(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {

@@ -9,7 +9,7 @@
 
 #include "ctrace.h"
 #include "sampler.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 
 #define S(text) ct_string_new(text, strlen(text))
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "ctrace.h"
-#include "test_harness.h"
+#include "../test_harness.h"
 #include "writer.h"
 #include "tracer.h"
 

@@ -33,6 +33,7 @@ def _session_server(server_cls):
 postgres_server = _session_server(servers.PostgresServer)
 mariadb_server = _session_server(servers.MariaDBServer)
 redis_server = _session_server(servers.RedisServer)
+redis_cluster = _session_server(servers.RedisCluster)
 memcached_server = _session_server(servers.MemcachedServer)
 
 

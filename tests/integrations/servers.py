@@ -239,6 +239,70 @@ class RedisServer(Server):
         return "redis://%s:%d/0" % (self.host, self.port)
 
 
+class RedisClusterNode(RedisServer):
+    """One master of a Redis Cluster; its cluster bus on a free port of its
+    own (the default, port + 10000, may be taken or past 65535)."""
+
+    name = "redis-cluster"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bus_port = free_port()
+
+    def _command(self) -> List[str]:
+        return super()._command() + [
+            "--cluster-enabled", "yes", "--cluster-port", str(self.bus_port),
+            "--cluster-config-file", os.path.join(self.tmp, "nodes.conf"), "--cluster-node-timeout", "5000"]
+
+
+class RedisCluster:
+    """A Redis Cluster of three masters on loopback, the slots split among
+    them by ``redis-cli --cluster create``; ``port`` is the first node's
+    (what a client starts from)."""
+
+    name = "redis-cluster"
+    start_timeout = 60.0
+
+    def __init__(self) -> None:
+        self.nodes = [RedisClusterNode() for _ in range(3)]
+        self.host = "127.0.0.1"
+        self.port = self.nodes[0].port
+
+    def start(self) -> "RedisCluster":
+        try:
+            for node in self.nodes:
+                node.start()
+            subprocess.run(["redis-cli", "--cluster", "create"] +
+                           ["127.0.0.1:%d" % node.port for node in self.nodes] +
+                           ["--cluster-replicas", "0", "--cluster-yes"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+            self._wait_until_ok()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ok(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            states = [subprocess.run(["redis-cli", "-p", str(node.port), "cluster", "info"],
+                                     capture_output=True, text=True).stdout for node in self.nodes]
+            if all("cluster_state:ok" in state for state in states):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the Redis Cluster did not reach cluster_state:ok within %ss" % self.start_timeout)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> "RedisCluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 class MemcachedServer(Server):
     """memcached, 64 MiB, TCP only."""
 

@@ -14,7 +14,8 @@ def _env(postgres_server, down_port=None):
     return env
 
 
-@pytest.mark.parametrize("library", ["psycopg2", "psycopg", "psycopg_async"])
+@pytest.mark.parametrize("library", ["psycopg2", "psycopg", "psycopg_async", "psycopg_cursors",
+                                     "psycopg_async_cursors"])
 def test_postgres_span_trees_are_ddtraces_and_the_app_sees_the_same(postgres_server, library):
     traces = data_apps.assert_like_ddtrace("postgres_app.py", [library], _env(postgres_server))
     queries = data_apps.spans(traces, "postgres.query")
@@ -29,6 +30,12 @@ def test_postgres_span_trees_are_ddtraces_and_the_app_sees_the_same(postgres_ser
     assert failed[0]["meta"]["error.type"].endswith("errors.UndefinedTable")
     if library == "psycopg":    # composed SQL: the text the server received
         assert 'SELECT "name" FROM "items3" ORDER BY id' in [s["resource"] for s in queries]
+    if library == "psycopg_cursors":    # psycopg.Cursor(conn), not ClientCursor (as in ddtrace)
+        assert [s["resource"] for s in queries] == ["SELECT 1", "SELECT 2 AS two", "SELECT %s",
+                                                    "SELECT * FROM missing_table"]
+        assert len(data_apps.spans(traces, "psycopg.connection.commit")) == 1
+    if library == "psycopg_async_cursors":
+        assert [s["resource"] for s in queries] == ["SELECT 1", "SELECT %s", "SELECT * FROM missing_table"]
 
 
 @pytest.mark.parametrize("library", ["psycopg2", "psycopg"])

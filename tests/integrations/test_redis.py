@@ -44,3 +44,21 @@ def test_a_service_set_in_code_after_patching_names_the_spans_as_in_ddtrace(redi
     ours = differential.run_script("ctrace", code)
     differential.assert_same_trees(differential.run_script("ddtrace", code), ours)
     assert [(s["service"], s["meta"]["_dd.svc_src"]) for s in data_apps.spans(ours)] == [("my-cache", "m")]
+
+
+def test_redis_cluster_span_trees_are_ddtraces_and_the_app_sees_the_same(redis_cluster):
+    # a real cluster of three masters: keys land on different nodes
+    traces = data_apps.assert_like_ddtrace("redis_app.py", ["cluster"], {"CT_REDIS_PORT": str(redis_cluster.port)})
+    commands = sorted(data_apps.spans(traces, "redis.command"), key=lambda s: s["start"])
+    resources = [s["resource"] for s in commands]
+    # the client's start-up (CLUSTER SLOTS, COMMAND) goes through a node's own client
+    assert resources[:2] == ["CLUSTER", "COMMAND"]
+    # a multi-key DEL is a pipeline by slot; redis-py 8 queues a cluster
+    # pipeline where ddtrace does not look, so its spans show no commands
+    assert resources[2:] == ["redis.command", "SET", "SET", "SET", "GET", "GET", "GET", "GET", "MGET", "redis.command", "INCRBY",
+                             "SET", "GET", "redis.command"]
+    assert {s["meta"]["out.host"] for s in commands} == {"127.0.0.1"}
+    cluster_commands = commands[2:]
+    assert {s["metrics"]["network.destination.port"] for s in cluster_commands} == {redis_cluster.port}
+    assert [s["metrics"].get("db.row_count") for s in cluster_commands[4:9]] == [1, 1, 1, 0, 0]
+    assert [s["meta"]["error.type"] for s in commands if s["error"]] == ["redis.exceptions.ResponseError"]

@@ -38,7 +38,7 @@ def test_a_failure_of_the_tracing_code_is_counted_and_costs_the_span_not_the_que
         from ddtrace.contrib import _safety, dbapi
         def broken(*args):
             raise RuntimeError("a bug in the integration")
-        dbapi.service_and_source = broken
+        dbapi.ext_service_and_source = broken
         conn = sqlite3.connect(":memory:")
         with tracer.trace("app"):
             assert conn.execute("SELECT 41 + 1").fetchone() == (42,)

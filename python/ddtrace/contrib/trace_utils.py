@@ -190,6 +190,37 @@ def service_and_source(service: Optional[str], int_config: IntegrationConfig,
     return service, source
 
 
+#: ``dict.get`` itself: on a dict subclass (IntegrationConfig) the bound
+#: method is looked up through the type on every call, twice the cost.
+_dict_get = dict.get
+
+
+def ext_service_and_source(int_config: IntegrationConfig) -> Tuple[Optional[str], str]:
+    """``service_and_source(ext_service(None, int_config), int_config)``
+    in one pass: what a database or cache client's span is created with,
+    on every query. Read afresh each time (the user may rename the service
+    at any moment), but without the two calls, the loop, the bound ``get``
+    methods and the property behind ``_is_user_provided_service``: those
+    cost a traced Redis command a sixth of its instructions."""
+    get = _dict_get
+    default = get(int_config, "_default_service")
+    service = get(int_config, "service")
+    if service is None:
+        service = get(int_config, "service_name")
+        if service is None:
+            service = default
+    mapping = config.service_mapping
+    if mapping and service:
+        mapped = mapping.get(service, service)
+        if mapped != service:
+            return mapped, "opt.service_mapping"
+    if get(int_config, "split_by_domain", False):
+        return service, "opt.split_by_domain"
+    if not service or service == default:
+        return service, int_config.integration_name
+    return service, ("m" if config._user_service else "")
+
+
 def inherit_service_source(span: Any) -> None:
     """``_dd.svc_src`` of a span that took its service from its parent (a
     template render inside a view): the parent's, as ddtrace 4 copies it."""

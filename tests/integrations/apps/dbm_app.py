@@ -1,8 +1,11 @@
 """What the database server receives under DD_DBM_PROPAGATION_MODE: each
 client asks the server for the text of the statement it is running, so the
 comment the tracer put in front is what the app reports (psycopg2, psycopg 3
-with composed SQL, PyMySQL, mysqlclient)."""
+with composed SQL, PyMySQL, mysqlclient; "asyncpg": asyncpg alone, a text
+query, a prepared one and executemany)."""
+import asyncio
 import os
+import sys
 
 import MySQLdb
 import psycopg
@@ -28,10 +31,26 @@ def ask(conn, statement):
     conn.close()
 
 
+async def ask_asyncpg():
+    import asyncpg
+    dsn = dict(item.split("=", 1) for item in PG.split())
+    conn = await asyncpg.connect(host=dsn["host"], port=int(dsn["port"]), user=dsn["user"], database=dsn["dbname"])
+    # a text query returns no rows: it keeps its own text in a table
+    await conn.execute("CREATE TEMP TABLE seen AS " + PG_SELF)
+    seen.append(await conn.fetchval("SELECT query FROM seen"))
+    seen.append(await conn.fetchval(PG_SELF))       # prepared
+    await conn.executemany("INSERT INTO seen (query) VALUES ($1)", [("a",)])
+    seen.append(await conn.fetchval("SELECT count(*) FROM seen"))
+    await conn.close()
+
+
 with tracer.trace("app.dbm"):
-    ask(psycopg2.connect(PG), PG_SELF)
-    ask(psycopg.connect(PG), sql.SQL(PG_SELF))
-    ask(pymysql.connect(**MYSQL), MYSQL_SELF)
-    ask(MySQLdb.connect(host=MYSQL["host"], port=MYSQL["port"], user="test", passwd="test", db="test"),
-        MYSQL_SELF)
+    if sys.argv[1:] == ["asyncpg"]:
+        asyncio.run(ask_asyncpg())
+    else:
+        ask(psycopg2.connect(PG), PG_SELF)
+        ask(psycopg.connect(PG), sql.SQL(PG_SELF))
+        ask(pymysql.connect(**MYSQL), MYSQL_SELF)
+        ask(MySQLdb.connect(host=MYSQL["host"], port=MYSQL["port"], user="test", passwd="test", db="test"),
+            MYSQL_SELF)
 report(seen)

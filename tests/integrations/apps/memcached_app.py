@@ -1,13 +1,14 @@
 """pymemcache against the memcached of CT_MEMCACHED_PORT: single and multi
-commands, counters, a hash client, a client error; "failures": server down
+commands, counters, a hash client, a client error; "pooled": HashClients
+with use_pooling, one of their servers down; "failures": server down
 and a read timeout (CT_MUTE_PORT: a server that accepts and never answers). Reports what
 the app saw."""
 import os
 import socket
 import sys
 
+from pymemcache.client import hash as hash_client
 from pymemcache.client.base import Client
-from pymemcache.client.hash import HashClient
 
 from ddtrace import tracer
 from seen import failure, report
@@ -30,10 +31,23 @@ def run():
         c.set("key with spaces", "x")
     except Exception as e:
         seen.append(failure(e))
-    h = HashClient([("127.0.0.1", PORT)])
+    h = hash_client.HashClient([("127.0.0.1", PORT)])
     h.set("hk", "hv")
     seen.append(h.get("hk"))
     c.close()
+
+
+def pooled():
+    """HashClients with use_pooling: one server, then two with one down."""
+    h = hash_client.HashClient([("127.0.0.1", PORT)], use_pooling=True)
+    h.set("pk", "pv")
+    seen.append(h.get("pk"))
+    seen.append(h.get("missing", default="d"))
+    seen.append(h.delete("pk"))
+    seen.append(sorted(h.get_many(["pk", "nope"]).items()))
+    two = hash_client.HashClient([("127.0.0.1", PORT), ("127.0.0.1", int(os.environ["CT_DOWN_PORT"]))],
+                                 use_pooling=True, ignore_exc=True, connect_timeout=1)
+    seen.append([two.get("key%d" % i) for i in range(4)])
 
 
 def failures():
@@ -55,5 +69,5 @@ def failures():
 
 
 with tracer.trace("app.memcached"):
-    failures() if sys.argv[1:] == ["failures"] else run()
+    {"failures": failures, "pooled": pooled}.get(sys.argv[1] if sys.argv[1:] else "", run)()
 report(seen)

@@ -1,7 +1,8 @@
 """psycopg2, psycopg 3 (sync) and psycopg 3 (async) against the PostgreSQL of
 CT_PG_DSN ("host=... port=... user=... dbname=..."), the ways ddtrace traces
 them: cursors, executemany, callproc, connection-level execute, composed SQL,
-context managers, commit/rollback, a failing query. argv[1] picks the
+context managers, commit/rollback, a failing query, cursors built
+directly (``psycopg.Cursor(conn)``). argv[1] picks the
 library; prints what the app saw."""
 import asyncio
 import os
@@ -79,6 +80,45 @@ async def run_psycopg_async():
         await conn.rollback()
 
 
+def run_psycopg_cursors():
+    """Cursors built directly on the connection, not by conn.cursor()."""
+    import psycopg
+    from psycopg.rows import dict_row
+    with psycopg.connect(DSN) as conn:
+        cur = psycopg.Cursor(conn)
+        cur.execute("SELECT 1")
+        seen.append(cur.fetchall())
+        with psycopg.Cursor(conn, row_factory=dict_row) as named:
+            named.execute("SELECT 2 AS two")
+            seen.append(named.fetchall())
+        by_keyword = psycopg.ClientCursor(connection=conn)
+        by_keyword.execute("SELECT %s", (3,))
+        seen.append(by_keyword.fetchone())
+        cur = psycopg.Cursor(connection=conn)
+        cur.execute("SELECT %s", (4,))
+        seen.append(cur.fetchone())
+        cur.connection.commit()
+        try:
+            psycopg.Cursor(conn).execute("SELECT * FROM missing_table")
+        except Exception as e:
+            seen.append(failure(e))
+
+
+async def run_psycopg_async_cursors():
+    import psycopg
+    async with await psycopg.AsyncConnection.connect(DSN) as conn:
+        cur = psycopg.AsyncCursor(conn)
+        await cur.execute("SELECT 1")
+        seen.append(await cur.fetchall())
+        async with psycopg.AsyncCursor(connection=conn) as cur2:
+            await cur2.execute("SELECT %s", (2,))
+            seen.append(await cur2.fetchone())
+        try:
+            await psycopg.AsyncCursor(conn).execute("SELECT * FROM missing_table")
+        except Exception as e:
+            seen.append(failure(e))
+
+
 def failures(module):
     """Server down, a statement timeout, a connection killed by the server:
     each exception exactly as the driver raises it."""
@@ -115,6 +155,10 @@ with tracer.trace("app.postgres"):
         run_psycopg2()
     elif which == "psycopg":
         run_psycopg()
+    elif which == "psycopg_cursors":
+        run_psycopg_cursors()
+    elif which == "psycopg_async_cursors":
+        asyncio.run(run_psycopg_async_cursors())
     else:
         asyncio.run(run_psycopg_async())
 report(seen)

@@ -1,6 +1,7 @@
 """redis-py the ways ddtrace traces it: commands, a pipeline, a transaction,
 the asyncio client and its pipeline, a failing command, against the Redis of
-CT_REDIS_PORT. Prints what the app saw."""
+CT_REDIS_PORT; "cluster": the Redis Cluster clients (sync and asyncio).
+Prints what the app saw."""
 import asyncio
 import os
 import sys
@@ -76,9 +77,47 @@ def failures():
     seen.append(r.get("k") is not None)   # redis-py reconnects and retries
 
 
+def run_cluster():
+    """A Redis Cluster (CT_REDIS_PORT one of its nodes): commands on keys of
+    different slots, a multi-key command, a pipeline, a failing command,
+    then the asyncio cluster client."""
+    from redis.cluster import RedisCluster
+    rc = RedisCluster(host="127.0.0.1", port=PORT)
+    rc.delete("{t}1", "{t}2")       # what an earlier run left
+    for key in ("a", "b", "c"):
+        rc.set(key, key.upper())
+    seen.append([rc.get(key) for key in ("a", "b", "c", "missing")])
+    seen.append(rc.mget("{t}1", "{t}2"))
+    pipe = rc.pipeline()
+    pipe.set("{t}1", "x")
+    pipe.set("{t}n", 0)
+    pipe.incr("{t}n")
+    seen.append(pipe.execute())
+    try:
+        rc.incr("a")
+    except Exception as e:
+        seen.append(failure(e))
+    rc.close()
+    asyncio.run(run_async_cluster())
+
+
+async def run_async_cluster():
+    from redis.asyncio.cluster import RedisCluster
+    rc = RedisCluster(host="127.0.0.1", port=PORT)
+    await rc.set("aa", "1")
+    seen.append(await rc.get("aa"))
+    pipe = rc.pipeline()
+    pipe.set("{t}2", "y")
+    pipe.get("{t}2")
+    seen.append(await pipe.execute())
+    await rc.aclose()
+
+
 with tracer.trace("app.redis"):
     if sys.argv[1:] == ["failures"]:
         failures()
+    elif sys.argv[1:] == ["cluster"]:
+        run_cluster()
     else:
         run_sync()
         asyncio.run(run_async())

@@ -6,7 +6,14 @@ through one of the protocol's methods (``execute``, ``bind_execute``,
 whose resource is the SQL. Pools connect through asyncpg's own module:
 their queries are traced with the module's Pin (no connection tags), as in
 ddtrace. Both spans are created with the parent's service and renamed, so
-they carry ``version`` as ddtrace's do."""
+they carry ``version`` as ddtrace's do.
+
+With ``DD_DBM_PROPAGATION_MODE`` a query sent as text (``Protocol.query``:
+``conn.execute`` without arguments) gets the Database Monitoring comment;
+a prepared statement (``fetch``, ``execute`` with arguments) is sent as
+it is, though in ``full`` mode its span is still tagged
+``_dd.dbm_trace_injected``, and ``bind_execute_many`` (``executemany``)
+gets neither: what ddtrace 4.16 does."""
 import sys
 from typing import Any, Dict
 
@@ -17,12 +24,17 @@ import wrapt
 from ddtrace import config
 from ddtrace._pin import Pin
 from ddtrace.contrib import _safety
-from ddtrace.contrib.dbapi import MEASURED_KEY, finish_span, start_span
+from ddtrace.contrib.dbapi import MEASURED_KEY, finish_span, start_span, with_dbm_comment
 from ddtrace.contrib.dbapi_async import await_in_span
 from ddtrace.contrib.trace_utils import iswrapped, unwrap, with_traced_module, wrap
 from ddtrace.ext import SpanKind, SpanTypes, db, net
+from ddtrace.propagation import _database_monitoring as _dbm
 
-config._add("asyncpg", dict(_default_service="postgres"))
+config._add("asyncpg", dict(_default_service="postgres", _dbm_injector=_dbm.default_injector))
+
+#: The settings, held once: ``config.asyncpg`` is found through the global
+#: config's Python __getattr__, several times per query otherwise.
+_config = config.asyncpg
 
 DBMS_NAME = "postgresql"
 _PROTOCOL_METHODS = ("execute", "bind_execute", "query", "bind_execute_many")
@@ -62,7 +74,7 @@ class TracedConnection(wrapt.ObjectProxy):
 
 
 def _start(pin: Pin, name: str, resource: Any, tags: Dict[str, Any]) -> Any:
-    cfg = config.asyncpg
+    cfg = _config
     if pin.service:      # a connection's own service (Pin.override)
         cfg = cfg.copy()
         cfg["service"] = pin.service
@@ -77,13 +89,13 @@ async def _traced_connect(module, pin, wrapped, instance, args, kwargs):
     try:
         conn = TracedConnection(await wrapped(*args, **kwargs), pin)
     except BaseException:
-        finish_span(span, config.asyncpg, sys.exc_info())
+        finish_span(span, _config, sys.exc_info())
         raise
     try:
         span.set_tags(connection_tags(conn))
     except Exception:
         _safety.failed("asyncpg")
-    finish_span(span, config.asyncpg)
+    finish_span(span, _config)
     return conn
 
 
@@ -97,7 +109,24 @@ async def _traced_protocol_method(module, pin, wrapped, instance, args, kwargs):
     except Exception:
         _safety.failed("asyncpg")
         return await wrapped(*args, **kwargs)
-    return await await_in_span(_start(pin, "postgres.query", query, tags), config.asyncpg, wrapped, args, kwargs)
+    span = _start(pin, "postgres.query", query, tags)
+    injector = _dbm.injector_for(_config)
+    if span is not None and injector is not None and getattr(wrapped, "__name__", "") != "bind_execute_many":
+        args = _with_dbm_comment(span, injector, args)
+    return await await_in_span(span, _config, wrapped, args, kwargs)
+
+
+def _with_dbm_comment(span: Any, injector: Any, args: tuple) -> tuple:
+    """``args`` with a text statement (first) behind the DBM comment. asyncpg
+    passes a prepared statement by keyword (``state=``): as in ddtrace, its
+    span is still tagged (``full`` mode) and the statement sent as it is."""
+    if args:
+        return with_dbm_comment(span, _config, injector, args)
+    try:
+        _dbm.comment_for(span, _dbm.MODE)
+    except Exception:
+        _safety.failed("asyncpg")
+    return args
 
 
 def patch() -> None:

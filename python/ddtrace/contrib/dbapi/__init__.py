@@ -27,7 +27,7 @@ import wrapt
 
 from ddtrace import config
 from ddtrace.contrib import _safety
-from ddtrace.contrib.trace_utils import ext_service, iswrapped, service_and_source
+from ddtrace.contrib.trace_utils import ext_service_and_source, iswrapped
 from ddtrace.ext import SpanKind, SpanTypes, db, sql
 from ddtrace.propagation import _database_monitoring as _dbm
 
@@ -71,9 +71,9 @@ def start_span(cfg: Any, name: str, resource: Optional[str], span_type: Optional
         tracer = _global_tracer or _tracer()
         if not tracer.enabled:
             return None
-        service, source = service_and_source(ext_service(None, cfg), cfg)
-        span = tracer.trace(name, service=service if born_with_service else None, resource=resource,
-                            span_type=span_type)
+        service, source = ext_service_and_source(cfg)
+        # positional: the C side parses them without matching keywords
+        span = tracer.trace(name, service if born_with_service else None, resource, span_type)
     except Exception:
         _safety.failed(cfg.integration_name)
         return None

@@ -6,7 +6,9 @@ DSN. psycopg2's C functions that check they were given a real connection
 (``register_type``, ``quote_ident``, an adapter's ``prepare``) are handed
 the driver's connection behind the proxy, so extras such as
 ``register_json(conn)`` keep working on a traced connection. Composed SQL
-(``psycopg.sql``) is rendered to its text for the resource.
+(``psycopg.sql``) is rendered to its text for the resource. A psycopg 3
+cursor built directly on a traced connection (``psycopg.Cursor(conn)``,
+``psycopg.AsyncCursor(conn)``) is traced like one from ``conn.cursor()``.
 """
 import os
 import sys
@@ -168,6 +170,44 @@ def _async_connect_factory(module):
     return traced_connect
 
 
+# -- psycopg 3 cursors built directly ---------------------------------------------------
+def _traced_connection_argument(args, kwargs):
+    """The traced connection a cursor is built on, taken out of the
+    arguments (ddtrace's rule: ``connection=``, else the first positional
+    argument that is a traced connection), with the remaining arguments;
+    None when there is none."""
+    connection = kwargs.get("connection")
+    if connection is not None:
+        if not isinstance(connection, TracedConnection):
+            return None, args, kwargs
+        kwargs = dict(kwargs)
+        del kwargs["connection"]
+        return connection, args, kwargs
+    for index, arg in enumerate(args):
+        if isinstance(arg, TracedConnection):
+            return arg, args[:index] + args[index + 1:], kwargs
+    return None, args, kwargs
+
+
+def _cursor_factory(module):
+    """``psycopg.Cursor(conn)`` and ``psycopg.AsyncCursor(conn)`` on a
+    traced connection give a traced cursor, as ``conn.cursor()`` does.
+    The cursor is built on the traced connection itself, as in ddtrace, so
+    its ``connection`` is the traced one too."""
+    def traced_cursor(wrapped, instance, args, kwargs):
+        connection, rest, rest_kwargs = _traced_connection_argument(args, kwargs)
+        if connection is None:
+            return wrapped(*args, **kwargs)
+        cursor = wrapped(connection, *rest, **rest_kwargs)
+        fetch = config.psycopg.trace_fetch_methods
+        if issubclass(wrapped, module.AsyncCursor):
+            cursor_cls = PsycopgFetchTracedAsyncCursor if fetch else PsycopgTracedAsyncCursor
+        else:
+            cursor_cls = PsycopgFetchTracedCursor if fetch else PsycopgTracedCursor
+        return cursor_cls(cursor, cfg=config.psycopg, db_tags=connection._self_db_tags)
+    return traced_cursor
+
+
 # -- psycopg2's C functions that want the real connection ------------------------------
 def _unproxied(value):
     return value.__wrapped__ if iswrapped(value) else value
@@ -224,6 +264,8 @@ def patch() -> None:
             wrap(module, "connect", _connect_factory(module, Psycopg3TracedConnection))
             wrap(module.Connection, "connect", _connect_factory(module, Psycopg3TracedConnection))
             wrap(module.AsyncConnection, "connect", _async_connect_factory(module))
+            wrap(module, "Cursor", _cursor_factory(module))
+            wrap(module, "AsyncCursor", _cursor_factory(module))
 
 
 def unpatch() -> None:
@@ -238,6 +280,8 @@ def unpatch() -> None:
         else:
             _unwrap_classmethod(module.Connection, "connect")
             _unwrap_classmethod(module.AsyncConnection, "connect")
+            unwrap(module, "Cursor")
+            unwrap(module, "AsyncCursor")
         pin = Pin.get_from(module)
         if pin is not None:
             pin.remove_from(module)

@@ -2,8 +2,11 @@
 (and ``hash.Client``, and the clients a ``HashClient`` makes) becomes
 ``WrappedClient``, a proxy whose commands each get a ``memcached.command``
 span tagged with the server's address and, for reads, ``db.row_count``.
-A ``HashClient`` with ``use_pooling`` makes pooled clients this does not
-trace (ddtrace traces those through a HashClient proxy)."""
+``pymemcache.client.hash.HashClient`` becomes ``WrappedHashClient``: its
+clients are WrappedClients already, so a command is traced by the client
+its key picks; with ``use_pooling`` that client is a ``PooledClient``,
+and the single-key commands get a span of the HashClient's own around the
+pooled client's (whose clients are WrappedClients too), as in ddtrace 4.16."""
 import os
 from typing import Any, Callable, Dict
 
@@ -23,6 +26,11 @@ config._add("pymemcache", dict(
     _default_service=memcachedx.SERVICE,
     command_enabled=asbool(os.environ.get("DD_TRACE_MEMCACHED_COMMAND_ENABLED", "false")),
 ))
+
+#: The settings, held once: ``config.pymemcache`` is found through the
+#: global config's Python __getattr__. (What the user sets on it later
+#: lands in this same object.)
+_config = config.pymemcache
 
 _Client = pymemcache.client.base.Client
 _HashClient = pymemcache.client.hash.HashClient
@@ -74,7 +82,7 @@ def _row_count(command: str, result: Any) -> Any:
 
 
 def _trace(method: Callable, command: str, tags: Dict[str, Any], args: tuple, kwargs: dict) -> Any:
-    cfg = config.pymemcache
+    cfg = _config
     if cfg["command_enabled"]:
         try:
             keys = _keys_text(args)
@@ -90,10 +98,50 @@ class WrappedClient(wrapt.ObjectProxy):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(_Client(*args, **kwargs))
-        tags = {"component": "pymemcache", db.SYSTEM: memcachedx.DBMS_NAME, "span.kind": SpanKind.CLIENT,
-                MEASURED_KEY: 1}
-        tags.update(_address_tags(args))
-        self._self_tags = tags
+        self._self_tags = _client_tags(args)
+
+
+def _client_tags(args: tuple) -> Dict[str, Any]:
+    """A client's span tags, its address from its first argument."""
+    tags = {"component": "pymemcache", db.SYSTEM: memcachedx.DBMS_NAME, "span.kind": SpanKind.CLIENT,
+            MEASURED_KEY: 1}
+    tags.update(_address_tags(args))
+    return tags
+
+
+class WrappedHashClient(wrapt.ObjectProxy):
+    """A pymemcache ``HashClient`` whose single-key commands are traced
+    when the key's client is pooled."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(_HashClient(*args, **kwargs))
+        self._self_tags = _client_tags(args)
+
+    def _ensure_traced(self, command: str, key: Any, default: Any, args: tuple, kwargs: dict) -> Any:
+        hashed = self.__wrapped__
+        client = hashed._get_client(key)
+        if not isinstance(client, pymemcache.client.base.PooledClient):
+            return getattr(hashed, command)(key, *args, **kwargs)
+        if client is None:
+            return default
+
+        def run(*call_args: Any, **call_kwargs: Any) -> Any:
+            # what HashClient._run_cmd does with the client it picked
+            return hashed._safely_run_func(client, getattr(client, command), default, *call_args, **call_kwargs)
+        return _trace(run, command, self._self_tags, (key,) + args, kwargs)
+
+
+def _hash_command(command: str, default: Any) -> Callable:
+    def traced(self, key: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._ensure_traced(command, key, default, args, kwargs)
+    traced.__name__ = command
+    return traced
+
+
+for _name, _default in (("set", False), ("add", False), ("replace", False), ("append", False),
+                        ("prepend", False), ("cas", False), ("get", None), ("gets", None), ("delete", False),
+                        ("incr", False), ("decr", False), ("touch", False)):
+    setattr(WrappedHashClient, _name, _hash_command(_name, _default))
 
 
 def _traced_command(command: str) -> Callable:
@@ -115,6 +163,7 @@ def patch() -> None:
     pymemcache._datadog_patch = True
     pymemcache.client.base.Client = WrappedClient
     pymemcache.client.hash.Client = WrappedClient
+    pymemcache.client.hash.HashClient = WrappedHashClient
     _HashClient.client_class = WrappedClient
 
 
@@ -123,4 +172,5 @@ def unpatch() -> None:
         pymemcache._datadog_patch = False
         pymemcache.client.base.Client = _Client
         pymemcache.client.hash.Client = _Client
+        pymemcache.client.hash.HashClient = _HashClient
         _HashClient.client_class = _Client
