@@ -36,7 +36,6 @@
  */
 #include "traced_call.h"
 
-#include <stdatomic.h>
 
 typedef struct TracedCall {
     PyObject_HEAD
@@ -176,7 +175,7 @@ static int set_pairs(PySpan *span, PyObject *pairs)
 static int tag_origin(PySpan *span, PyObject *origin)
 {
     PySpan *root = span;
-    while (root->parent && !root->span.local_root)
+    while (root->parent && !ct__span_local_root(&root->span))
         root = (PySpan *)root->parent;
     PyObject *args[2] = {(PyObject *)root, str_origin_type};
     PyObject *current = PyObject_Vectorcall(span_get_tag, args, 2, NULL);
@@ -287,7 +286,7 @@ static PyObject *TracedCall_vectorcall(TracedCall *self, PyObject *const *args, 
     }
     PyObject *wrapped = args[0], *call_args = args[2], *call_kwargs = args[3];
     ct_tracer *core = self->tracer->tracer;
-    if (!core || !atomic_load(&core->enabled))
+    if (!core || !ct__tracer_enabled(core))
         return call_wrapped(wrapped, call_args, call_kwargs);
     PySpan *span = start_span(self);
     if (!span)
