@@ -16,7 +16,7 @@ Nothing here raises on bad input: a header or URL that cannot be read is
 left out of the span.
 """
 import logging
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, SupportsIndex, Tuple, Union
 from urllib import parse
 
 import wrapt
@@ -25,7 +25,7 @@ from ddtrace._config import IntegrationConfig, config
 from ddtrace._pin import _PROXY as _PIN_PROXY_TYPE
 from ddtrace._pin import Pin
 from ddtrace.ext import http, net
-from ddtrace.propagation.http import HTTPPropagator
+from ddtrace.propagation.http import HTTPPropagator, _carries_propagation
 
 log = logging.getLogger("ddtrace")
 
@@ -35,10 +35,31 @@ RESPONSE = "response"
 
 
 # -- wrapping ------------------------------------------------------------------------
+class BoundFunctionWrapper(wrapt.BoundFunctionWrapper):
+    """wrapt's bound wrapper (``instance.method`` or ``Class.method`` of a
+    wrapped method), pickled as Python pickles a method: the attribute of
+    its instance, or of its class."""
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        owner = self._self_instance if self._self_instance is not None else self._self_owner
+        return getattr, (owner, self.__name__)
+
+
+class FunctionWrapper(wrapt.FunctionWrapper):
+    """wrapt's FunctionWrapper (the patch stays transparent to ``inspect``,
+    binds as the function would), pickled by reference as the function it
+    wraps: wrapt's own refuses to be pickled at all."""
+
+    __bound_function_wrapper__ = BoundFunctionWrapper
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        return self.__qualname__  # a global of self.__module__, as a function
+
+
 def wrap(module: Any, name: str, wrapper: Callable) -> None:
     """Wrap ``module.<name>`` (a dotted path is followed) with
     ``wrapper(wrapped, instance, args, kwargs)``."""
-    wrapt.wrap_function_wrapper(module, name, wrapper)
+    wrapt.wrap_object(module, name, FunctionWrapper, (wrapper,))
 
 
 #: What every wrapt proxy is an instance of. In wrapt 2, FunctionWrapper
@@ -284,10 +305,17 @@ def _header_value(headers: Mapping[str, Any], name: str, case_sensitive: bool) -
 
 
 def _get_request_header_user_agent(headers: Mapping[str, Any], headers_are_case_sensitive: bool = False) -> str:
+    # the names as ASGI and lowered WSGI headers spell them first: the scan
+    # over every header for another spelling is then rarely needed
     for name in USER_AGENT_PATTERNS:
-        agent = _header_value(headers, name, headers_are_case_sensitive)
+        agent = headers.get(name)
         if agent:
             return agent
+    if headers_are_case_sensitive:
+        for name in USER_AGENT_PATTERNS:
+            agent = _header_value(headers, name, True)
+            if agent:
+                return agent
     return ""
 
 
@@ -393,6 +421,15 @@ def activate_distributed_headers(tracer: Any, int_config: Optional[IntegrationCo
     if current is not None and (not context.trace_id or context.trace_id == current.trace_id):
         return
     tracer.context_provider.activate(context)
+
+
+def _activate_lowercase_headers(tracer: Any, int_config: IntegrationConfig,
+                                request_headers: Dict[str, Any]) -> None:
+    """``activate_distributed_headers`` for headers already named in lower
+    case (WSGI's once lowered, ASGI's by the spec): a request that carries
+    no propagation header, most of them, costs a lookup per style."""
+    if request_headers and _carries_propagation(request_headers):
+        activate_distributed_headers(tracer, int_config=int_config, request_headers=request_headers)
 
 
 def inject_headers(span: Any, headers: Dict[str, str]) -> None:

@@ -71,8 +71,8 @@ def _request_url(scope: Mapping[str, Any], headers: Mapping[str, str]) -> Option
     return "%s?%s" % (url, bytes_to_str(query)) if query else url
 
 
-def _version_tags(scope: Mapping[str, Any]) -> Dict[str, str]:
-    tags = {}
+def _version_tags(scope: Mapping[str, Any], tags: Dict[str, str]) -> Dict[str, str]:
+    """``tags`` plus the HTTP and ASGI versions of the scope."""
     if scope.get("http_version"):
         tags[http.VERSION] = scope["http_version"]
     versions = scope.get("asgi") or {}
@@ -134,7 +134,7 @@ class TraceMiddleware:
         is_subapp = "datadog" in scope
         headers = extract_headers(scope)
         if not is_subapp:
-            trace_utils.activate_distributed_headers(tracer, int_config=integration, request_headers=headers)
+            trace_utils._activate_lowercase_headers(tracer, integration, headers)
         resolved = _web.resolved_service(integration)
         method = scope["method"]
         span = tracer.trace(integration.get("request_span_name", "asgi.request"), service=resolved[0],
@@ -147,8 +147,8 @@ class TraceMiddleware:
         but still ended with the response."""
         integration = self.integration_config
         method = scope["method"]
-        span.set_tags(resolved[2])  # component, _dd.svc_src
-        span.set_tag("span.kind", SpanKind.SERVER)
+        # component, _dd.svc_src, span.kind and the versions in one call
+        span.set_tags(_version_tags(scope, dict(resolved[2], **{"span.kind": SpanKind.SERVER})))
         if resolved[1]:
             span.service = resolved[1]
         if self.span_modifier is not None:
@@ -157,15 +157,14 @@ class TraceMiddleware:
         trace_utils.set_http_meta(span, integration, method=method, url=_request_url(scope, headers),
                                   query=query if integration.trace_query_string else None,
                                   request_headers=headers, headers_are_case_sensitive=True)
-        for key, value in _version_tags(scope).items():
-            span.set_tag(key, value)
 
     def _traced_send(self, scope: Any, span: Any, send: Callable) -> Callable:
         async def traced_send(message: Mapping[str, Any]) -> Any:
-            try:
-                self._on_response_message(scope, span, message)
-            except Exception:
-                failed(self.integration_config.integration_name, sys.exc_info())
+            if message.get("type") == "http.response.start":  # (the body messages need nothing)
+                try:
+                    self._on_response_message(scope, span, message)
+                except Exception:
+                    failed(self.integration_config.integration_name, sys.exc_info())
             try:
                 return await send(message)
             finally:
@@ -179,13 +178,16 @@ class TraceMiddleware:
         return traced_send
 
     def _on_response_message(self, scope: Any, span: Any, message: Mapping[str, Any]) -> None:
-        if message.get("type") != "http.response.start" or "status" not in message:
+        """The status of an ``http.response.start`` message."""
+        if "status" not in message:
             return
+        integration = self.integration_config
         status = message["status"]
-        if self.integration_config.get("obfuscate_404_resource") and status == 404:
+        if integration.get("obfuscate_404_resource") and status == 404:
             span.resource = "%s 404" % scope.get("method")
-        trace_utils.set_http_meta(span, self.integration_config, status_code=status,
-                                  response_headers=extract_headers(message))
+        # the response headers are read only when header tags are configured
+        headers = extract_headers(message) if integration.is_header_tracing_configured else None
+        trace_utils.set_http_meta(span, integration, status_code=status, response_headers=headers)
 
     def _end(self, scope: Any, span: Any, resolved: tuple) -> None:
         _resolve_route(scope, span)

@@ -36,7 +36,10 @@ def extract_headers(scope_or_message: Mapping[str, Any]) -> Dict[str, str]:
     headers = scope_or_message.get("headers")
     if not headers:
         return {}
-    # (bytes_to_str inline: a call per name and value of every request)
-    return {(name.decode(errors="ignore") if isinstance(name, bytes) else name):
-            (value.decode(errors="ignore") if isinstance(value, bytes) else value)
-            for name, value in headers}
+    # (bytes_to_str inline: a call per name and value of every request; a
+    # loop, not a comprehension, which is a frame of its own before 3.12)
+    result = {}
+    for name, value in headers:
+        result[name.decode(errors="ignore") if isinstance(name, bytes) else name] = (
+            value.decode(errors="ignore") if isinstance(value, bytes) else value)
+    return result

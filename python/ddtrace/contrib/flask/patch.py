@@ -19,10 +19,10 @@ import wrapt
 from werkzeug.exceptions import NotFound
 from werkzeug.wsgi import get_current_url
 
-from ddtrace import config
+from ddtrace import _ctrace, config
 from ddtrace._tracer import tracer
 from ddtrace.contrib import _code_origin, _safety, _web, trace_utils
-from ddtrace.contrib.wsgi.wsgi import _DDWSGIMiddlewareBase
+from ddtrace.contrib.wsgi.wsgi import _DDWSGIMiddlewareBase, response_headers_to_tag
 from ddtrace.ext import SpanTypes
 
 config._add("flask", dict(
@@ -64,39 +64,20 @@ def func_name(f: Any) -> str:
 
 
 # -- spans of Flask's steps -----------------------------------------------------------------
-def _traced_call(wrapped: Callable, args: Any, kwargs: Any, name: str, resource: Optional[str] = None,
-                 signal: Optional[str] = None, ignored: tuple = (),
-                 origin: Optional[_code_origin.Location] = None) -> Any:
-    return _web.traced_call(_CONFIG, wrapped, args, kwargs, name, resource=resource, ignored=ignored,
-                            origin=origin, tags={"flask.signal": signal} if signal else None)
-
-
 def _traced_function(func: Callable, name: Optional[str] = None, resource: Optional[str] = None,
                      signal: Optional[str] = None, is_view: bool = False) -> Callable:
     """``func`` (a view, hook, error handler) tracing each call; a view
     also names its code on the request (``_code_origin``)."""
     if func is None or isinstance(func, wrapt.FunctionWrapper):
         return func
-    span_name = name or func_name(func)
     origin = _code_origin.location(func) if is_view else None
     tags = {"flask.signal": signal} if signal else None
-    traced_call = _web.traced_call  # (called directly, not through _traced_call: a frame per span)
-
-    def wrapper(wrapped, instance, args, kwargs):
-        if not tracer.enabled:
-            return wrapped(*args, **kwargs)
-        return traced_call(_CONFIG, wrapped, args, kwargs, span_name, resource, (), origin, tags)
-    return wrapt.FunctionWrapper(func, wrapper)
+    return trace_utils.FunctionWrapper(func, _web.traced_wrapper(_CONFIG, name or func_name(func), resource,
+                                                           tags=tags, origin=origin))
 
 
 def _simple_wrapper(name: str, ignored: tuple = ()) -> Callable:
-    traced_call = _web.traced_call
-
-    def wrapper(wrapped, instance, args, kwargs):
-        if not tracer.enabled:
-            return wrapped(*args, **kwargs)
-        return traced_call(_CONFIG, wrapped, args, kwargs, name, None, ignored)
-    return wrapper
+    return _web.traced_wrapper(_CONFIG, name, ignored=ignored)
 
 
 # -- the request's Flask tags ---------------------------------------------------------------
@@ -126,14 +107,13 @@ def _request_step_wrapper(step: str) -> Callable:
     """``preprocess_request`` / ``dispatch_request``: the URL is matched by
     now, so the application and request spans get their Flask tags (at
     the first step; the environ entry is then dropped)."""
-    name = "flask." + step
-    ignored = (NotFound,)
+    traced = _simple_wrapper("flask." + step, (NotFound,))
 
     def wrapper(wrapped, instance, args, kwargs):
         if not tracer.enabled:
             return wrapped(*args, **kwargs)
         try:  # (inline, not _safety.guard: this runs for every request)
-            request = flask.request._get_current_object()
+            request = _REQUEST_CONTEXT.get().request
             spans = request.environ.pop(_ENVIRON_KEY, None)
             if spans is not None:
                 request_span, app_span = spans
@@ -141,7 +121,7 @@ def _request_step_wrapper(step: str) -> Callable:
                 _set_route_tags(request, request_span)
         except Exception:
             _safety.failed("flask", sys.exc_info())
-        return _web.traced_call(_CONFIG, wrapped, args, kwargs, name, None, ignored)
+        return traced(wrapped, instance, args, kwargs)
     return wrapper
 
 
@@ -149,10 +129,13 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
     _request_span_name = "flask.request"
     _application_span_name = "flask.application"
     _response_span_name = "flask.response"
+    _reads_headers_as_sent = False
 
     def __init__(self, application: Callable) -> None:
-        super().__init__(application, config.flask)
-        self._status_code = ""
+        # (the base's fields set here, not through super(): one per request)
+        self.app = application
+        self._config = _CONFIG
+        self.app_is_iterator = False
 
     def _request_started(self, environ, request_span, app_span):
         request_span.resource = "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
@@ -171,17 +154,36 @@ class _FlaskWSGIMiddleware(_DDWSGIMiddlewareBase):
     def _on_start_response(self, request_span, status, headers):
         code = str(status).partition(" ")[0]
         route = None
-        if flask.has_request_context():
-            request = flask.request._get_current_object()
+        context = _REQUEST_CONTEXT.get(None)
+        if context is not None:
+            request = context.request
             _set_request_tags(request, request_span)
             if not request_span.get_tag("flask.endpoint") and not request_span.get_tag("flask.url_rule"):
                 request_span.resource = "%s %s" % (request.method, code)
             route = request_span.get_tag("flask.url_rule")
-        trace_utils.set_http_meta(request_span, self._config, status_code=code,
-                                  response_headers=dict(headers or ()), route=route)
+        trace_utils.set_http_meta(request_span, self._config, status_code=code, route=route,
+                                  response_headers=response_headers_to_tag(self._config, headers))
 
 
 _FLASK_VERSION = get_version()
+
+
+class _LegacyRequestContext:
+    """Flask < 2.2's request context stack, read as 2.2's ContextVar."""
+
+    @staticmethod
+    def get(*default: Any) -> Any:
+        top = getattr(flask, "_request_ctx_stack").top
+        if top is None:
+            if default:
+                return default[0]
+            raise LookupError("no request context")
+        return top
+
+
+#: the current request's context (a ContextVar read costs no frame, where
+#: flask.request and has_request_context() cost one each)
+_REQUEST_CONTEXT = getattr(flask.globals, "_cv_request", None) or _LegacyRequestContext()
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.~-]*")
 
 
@@ -267,17 +269,12 @@ def _patched_render(wrapped, instance, args, kwargs):
     return wrapped(*args, **kwargs)
 
 
-def _patched_jsonify(wrapped, instance, args, kwargs):
-    if not tracer.enabled:
-        return wrapped(*args, **kwargs)
-    return _traced_call(wrapped, args, kwargs, "flask.jsonify")
-
-
 def _patched_receivers_for(signal: str) -> Callable:
-    def wrapper(wrapped, instance, args, kwargs):
-        for receiver in wrapped(*args, **kwargs):
-            yield _traced_function(receiver, signal=signal)
-    return wrapper
+    """Each receiver of the signal traced, lazily, by a C wrapper: a
+    signal sent with no receiver (the common case) costs no frame."""
+    def traced_receiver(receiver):
+        return _traced_function(receiver, signal=signal)
+    return _ctrace.MappedResult(traced_receiver)
 
 
 def patch() -> None:
@@ -299,7 +296,7 @@ def patch() -> None:
     for method in _TRACED_METHODS:
         wrap("flask", "Flask." + method, _simple_wrapper("flask." + method))
     wrap("flask", "send_file", _simple_wrapper("flask.send_file"))
-    wrap("flask", "jsonify", _patched_jsonify)
+    wrap("flask", "jsonify", _simple_wrapper("flask.jsonify"))
     wrap("flask.templating", "_render", _patched_render)
     wrap("flask", "render_template", _render_template_wrapper("render_template"))
     wrap("flask", "render_template_string", _render_template_wrapper("render_template_string"))

@@ -104,12 +104,7 @@ def _match_route(route: Any, scope: Mapping[str, Any], prefix: str) -> Optional[
     return (match, (prefix + route.path, False)) if isinstance(route, routing.Mount) else None
 
 
-def _name_spans(scope: Any, instance: Any) -> None:
-    datadog = scope["datadog"]
-    seen = datadog.setdefault("_dd_seen_routes", set())
-    if id(instance) in seen:  # FastAPI's APIRoute.handle calls Route.handle
-        return
-    seen.add(id(instance))
+def _name_spans(scope: Any, instance: Any, datadog: Any) -> None:
     spans: List[Any] = datadog.get("request_spans", [])
     method = scope.get("method")
     effective = scope.get("fastapi", {}).get("effective_route_context")
@@ -140,7 +135,12 @@ def traced_handler(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) 
     scope = args[0] if args else kwargs.get("scope")
     if scope and "datadog" in scope:
         try:  # (inline, not guard: this runs for every request)
-            _name_spans(scope, instance)
+            datadog = scope["datadog"]
+            seen = datadog.setdefault("_dd_seen_routes", set())
+            # FastAPI's APIRoute.handle calls Route.handle: name the spans once
+            if id(instance) not in seen:
+                seen.add(id(instance))
+                _name_spans(scope, instance, datadog)
         except Exception:
             failed("starlette", sys.exc_info())
     return wrapped(*args, **kwargs)

@@ -16,7 +16,7 @@ unchanged; the tracing around it runs under ``safety.guard`` so that a
 failure of ours costs spans, never the request.
 """
 import sys
-from typing import Any, Callable, Dict, Iterable, Mapping
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 from urllib.parse import quote
 
 import wrapt
@@ -33,13 +33,19 @@ def get_request_headers(environ: Mapping[str, Any]) -> Dict[str, str]:
     """The request's headers from ``HTTP_*`` keys, named as sent
     (``HTTP_X_REQUEST_ID`` -> ``X-Request-Id``), plus the two PEP 3333
     keeps without the prefix."""
+    return _request_headers(environ, str.title)
+
+
+def _request_headers(environ: Mapping[str, Any], spell: Callable[[str], str]) -> Dict[str, str]:
+    """``get_request_headers`` with the names spelled by ``spell``
+    (``str.title`` as sent, ``str.lower`` for lookups)."""
     headers = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
-            headers[key[5:].replace("_", "-").title()] = value
+            headers[spell(key[5:].replace("_", "-"))] = value
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
-            headers[key.replace("_", "-").title()] = environ[key]
+            headers[spell(key.replace("_", "-"))] = environ[key]
     return headers
 
 
@@ -69,6 +75,12 @@ def construct_url(environ: Mapping[str, Any]) -> str:
         if environ.get("QUERY_STRING"):
             url += "?" + environ["QUERY_STRING"]
     return url
+
+
+def response_headers_to_tag(int_config: Any, headers: Any) -> Any:
+    """The response headers as a dict, when header tags are configured
+    (else None: most apps tag none, and the dict costs a call)."""
+    return dict(headers or ()) if int_config.is_header_tracing_configured else None
 
 
 class _TracedIterable(wrapt.ObjectProxy):
@@ -121,7 +133,8 @@ class _TracedIterable(wrapt.ObjectProxy):
 
     def __del__(self) -> None:
         # a server that never closes the iterable still ends the request
-        self._finish()
+        if not self._self_finished:
+            self._finish()
 
 
 class _DDWSGIMiddlewareBase:
@@ -168,10 +181,17 @@ class _DDWSGIMiddlewareBase:
             return result
         return _TracedIterable(result, self, request_span, response_span)
 
+    #: whether ``_set_request_http_meta`` reads the headers as sent, not
+    #: only the lowered ones (Flask's does not: one dict fewer per request)
+    _reads_headers_as_sent = True
+
     def _start_request(self, environ: Dict[str, Any]):
-        headers = get_request_headers(environ)
-        lowered = {k.lower(): v for k, v in headers.items()}
-        trace_utils.activate_distributed_headers(tracer, int_config=self._config, request_headers=lowered)
+        if self._reads_headers_as_sent:
+            headers = get_request_headers(environ)
+            lowered = {k.lower(): v for k, v in headers.items()}
+        else:
+            headers, lowered = None, _request_headers(environ, str.lower)
+        trace_utils._activate_lowercase_headers(tracer, self._config, lowered)
         request_span = _web.start_span(self._request_span_name, self._config, span_type=SpanTypes.WEB)
         app_span = None
         try:  # (not finished_on_failure: this runs for every request)
@@ -190,10 +210,10 @@ class _DDWSGIMiddlewareBase:
     def _request_started(self, environ: Dict[str, Any], request_span: Any, app_span: Any) -> None:
         """Tags the request span when both spans exist."""
 
-    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any], headers: Dict[str, str],
-                               lowered: Dict[str, str]) -> None:
-        """``headers`` as sent, ``lowered`` with lowercase names (shared:
-        do not change it)."""
+    def _set_request_http_meta(self, request_span: Any, environ: Dict[str, Any],
+                               headers: Optional[Dict[str, str]], lowered: Dict[str, str]) -> None:
+        """``headers`` as sent (None unless ``_reads_headers_as_sent``),
+        ``lowered`` with lowercase names (shared: do not change them)."""
         # The headers go as sent (``User-Agent``): ddtrace's WSGI middleware
         # tags no user agent, only the headers DD_TRACE_HEADER_TAGS names.
         trace_utils.set_http_meta(request_span, self._config, method=environ.get("REQUEST_METHOD"),
@@ -211,8 +231,8 @@ class _DDWSGIMiddlewareBase:
 
     def _on_start_response(self, request_span: Any, status: str, headers: Any) -> None:
         code, _, message = str(status).partition(" ")
-        trace_utils.set_http_meta(request_span, self._config, status_code=code,
-                                  status_msg=message or None, response_headers=dict(headers or ()))
+        trace_utils.set_http_meta(request_span, self._config, status_code=code, status_msg=message or None,
+                                  response_headers=response_headers_to_tag(self._config, headers))
 
     def _traced_start_response(self, start_response: Callable, status: str, headers: Any, exc_info: Any):
         return start_response(status, headers, exc_info)
