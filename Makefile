@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # keeps options between runs; a helper build may have turned one off).
 BUILD_ARGS  ?= -Csetup-args=-Dagent=true -Csetup-args=-Dtracer=true
 
-.PHONY: all deps build check test test-c test-js test-sanitizers test-valgrind test-python test-all-pythons demo stop bench fuzz clean
+.PHONY: all deps build check lint format test test-c test-js test-sanitizers test-valgrind test-python test-all-pythons demo stop bench fuzz clean
 
 all: build
 
@@ -78,6 +78,22 @@ check: peers test-js
 	$(PIP_INSTALL_SELF)
 	$(VENV)/bin/meson test -C $(BUILD_DIR) --print-errorlogs
 	$(PYTEST_RUN)
+
+# Style, checked and applied: clang-format (.clang-format) over every C
+# file, ESLint (.eslintrc.json) over the explorer's modules and their unit
+# tests. Both are Debian's (tools/install-system-deps). ESLint's packages
+# live in /usr/share/nodejs, where Debian's node looks and a node from
+# elsewhere does not; its default output needs node-chalk, a mere
+# Recommends, so it prints one file:line:column line per finding instead.
+C_SOURCES  = $(shell find src include agent tests bench fuzz examples tools -name '*.[ch]' | sort)
+JS_SOURCES = $(wildcard agent/ui/*.js tests/ui/unit/*.mjs)
+ESLINT     = NODE_PATH=/usr/share/nodejs eslint --format unix
+lint: $(VENV)/.system-stamp
+	clang-format --dry-run -Werror $(C_SOURCES)
+	$(ESLINT) $(JS_SOURCES)
+
+format: $(VENV)/.system-stamp
+	clang-format -i $(C_SOURCES)
 
 # The C tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer,
 # the threaded ones and the agent's server with ThreadSanitizer: any finding

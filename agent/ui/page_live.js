@@ -17,6 +17,10 @@ export function render(view, {signal}) {
   let cursor;
   let paused = false;
   let timer = null;
+  // One poll at a time: Resume pressed while a poll waits for its answer
+  // must not start a second loop beside it, which would add the same traces
+  // twice and poll twice as often from then on.
+  let polling = false;
   const status = h('span', {class: 'muted', role: 'status'}, 'Waiting for traces…');
   const pause = h('button', {type: 'button', 'aria-pressed': 'false', onclick: () => {
     paused = !paused;
@@ -30,7 +34,17 @@ export function render(view, {signal}) {
 
   async function poll() {
     clearTimeout(timer);
-    if (paused || signal.aborted) return;
+    if (paused || signal.aborted || polling) return;
+    polling = true;
+    try {
+      await refresh();
+    } finally {
+      polling = false;
+    }
+    if (!paused && !signal.aborted) timer = setTimeout(poll, POLL_MS);
+  }
+
+  async function refresh() {
     if (!document.hidden) {
       try {
         const answer = await api.tail({after: cursor, limit: 100}, signal);
@@ -50,7 +64,6 @@ export function render(view, {signal}) {
         status.textContent = `Could not reach the agent (${error.message}); retrying.`;
       }
     }
-    if (!paused && !signal.aborted) timer = setTimeout(poll, POLL_MS);
   }
   poll();
   return () => clearTimeout(timer);

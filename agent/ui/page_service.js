@@ -4,12 +4,11 @@
 import {h, clipped, route, routeWithQuery, message} from './dom.js';
 import {api} from './api.js';
 import {formatDuration, formatPercent, formatRate, formatCount} from './format.js';
-import {timeChart, latencyHistogram, seriesPoints} from './charts.js';
+import {timeChart, latencyHistogram, seriesPoints, requestsSparkline, latencySparkline} from './charts.js';
 import {sortableTable, installRowNavigation} from './table.js';
 import {resolveRange, rangeSelect, rangeQuery, apiRange} from './time_range.js';
 import {replaceQuery} from './url.js';
 import {colourChip} from './colour.js';
-import {requestsSparkline, latencySparkline} from './charts.js';
 import {traceTable} from './trace_list.js';
 
 export async function render(view, {params: [service], query, signal}) {

@@ -7,7 +7,7 @@ import {formatDuration, formatPercent, formatRate, formatCount} from './format.j
 import {colourChip} from './colour.js';
 import {requestsSparkline, latencySparkline} from './charts.js';
 import {sortableTable, installRowNavigation} from './table.js';
-import {resolveRange, rangeSelect, rangeQuery, apiRange} from './time_range.js';
+import {resolveRange, rangeSelect, apiRange} from './time_range.js';
 import {replaceQuery} from './url.js';
 
 export async function render(view, {query, signal}) {

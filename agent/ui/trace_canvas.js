@@ -155,7 +155,7 @@ export class TraceTimeline {
   setView(start, end) {
     const total = this.model.end - this.model.begin;
     const minimum = Math.max(total / 1e6, 100);
-    let width = Math.min(Math.max(end - start, minimum), total);
+    const width = Math.min(Math.max(end - start, minimum), total);
     start = Math.min(Math.max(start, this.model.begin), this.model.end - width);
     this.viewStart = start;
     this.viewEnd = start + width;

@@ -82,6 +82,24 @@ def test_live_page_shows_a_trace_sent_after_it_opened(agent, open_page):
     screenshot(page, "live")
 
 
+def test_live_page_resumed_during_a_poll_keeps_one_poll_in_flight(agent, open_page):
+    """Pause then Resume while a poll waits for its answer: the resumed page
+    must not start a second poll beside it (two loops would each prepend the
+    same traces and poll twice as often from then on)."""
+    page, _ = open_page(agent)
+    held = []
+    page.route("**/api/v1/tail*", lambda route: held.append(route))  # answered below
+    with page.expect_request("**/api/v1/tail*"):
+        page.goto("/#/live")
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Resume").click()
+    page.wait_for_timeout(500)
+    assert len(held) == 1, "a second poll started while the first was in flight"
+    held[0].continue_()
+    page.unroute("**/api/v1/tail*")
+    wait_ready(page, "live")
+
+
 def test_long_names_do_not_break_the_layout(agent, open_page):
     from ui_trace_data import simple_trace
     import time
