@@ -141,10 +141,11 @@ static void put_be64(unsigned char *p, uint64_t v)
 static void patch(const template *t, unsigned char *body, uint64_t *seed, uint64_t *ids)
 {
     for (uint32_t i = 0; i < t->traces; i++) {
-        do ids[i] = next_random(seed) >> 1;   /* positive as int64, as tracers send */
+        do ids[i] = next_random(seed) >> 1; /* positive as int64, as tracers send */
         while (!ids[i]);
     }
-    for (uint32_t i = 0; i < t->n_tids; i++) put_be64(body + t->tids[i].offset, ids[t->tids[i].trace]);
+    for (uint32_t i = 0; i < t->n_tids; i++)
+        put_be64(body + t->tids[i].offset, ids[t->tids[i].trace]);
     uint64_t base = wall_ns() - 1000000000u, step = 1000000000u / (t->traces ? t->traces : 1);
     for (uint32_t i = 0; i < t->n_starts; i++) {
         const slot *s = &t->starts[i];
@@ -207,11 +208,12 @@ static void *client_main(void *arg)
     int fd = connect_to(c->port);
     char head[512], resp[65536];
     size_t have = 0;
-    int head_len = snprintf(head, sizeof head,
-                            "PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/msgpack\r\n"
-                            "Datadog-Meta-Lang: python\r\nX-Datadog-Trace-Count: %u\r\n"
-                            "Content-Length: %u\r\n\r\n",
-                            c->path, c->port, t->traces, t->raw_len);
+    int head_len =
+        snprintf(head, sizeof head,
+                 "PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/msgpack\r\n"
+                 "Datadog-Meta-Lang: python\r\nX-Datadog-Trace-Count: %u\r\n"
+                 "Content-Length: %u\r\n\r\n",
+                 c->path, c->port, t->traces, t->raw_len);
     unsigned char *body = malloc(t->raw_len);
     uint64_t *ids = malloc((t->traces + 1) * sizeof *ids);
     if (!body || !ids) die("out of memory");
@@ -271,9 +273,13 @@ int main(int argc, char **argv)
     pthread_barrier_t barrier;
     pthread_barrier_init(&barrier, NULL, (unsigned)n + 1);
     for (int i = 0; i < n; i++) {
-        cs[i] = (client){.tpl = &tpls[i % n_templates], .port = port, .path = argv[2],
-                         .seconds = atof(argv[3]), .barrier = &barrier,
-                         .seed = wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i * 0x632be59bd9b4e019ULL};
+        cs[i] = (client){.tpl = &tpls[i % n_templates],
+                         .port = port,
+                         .path = argv[2],
+                         .seconds = atof(argv[3]),
+                         .barrier = &barrier,
+                         .seed = wall_ns() ^ ((uint64_t)getpid() << 32) ^
+                                 (uint64_t)i * 0x632be59bd9b4e019ULL};
         pthread_create(&threads[i], NULL, client_main, &cs[i]);
     }
     pthread_barrier_wait(&barrier);
@@ -292,9 +298,10 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < cs[i].lat_len; j++) lat[k++] = cs[i].latencies[j];
     qsort(lat, lat_len, sizeof *lat, by_value);
     double cpu = cpu_seconds() - cpu0;
-    printf("requests=%llu ok_spans=%llu failed=%llu elapsed_s=%.3f p50_ms=%.2f p99_ms=%.2f cpu_s=%.3f\n",
-           (unsigned long long)requests, (unsigned long long)ok_spans, (unsigned long long)failed,
-           elapsed, lat_len ? lat[lat_len / 2] * 1e3 : 0.0,
-           lat_len ? lat[(size_t)((double)lat_len * 0.99)] * 1e3 : 0.0, cpu);
+    printf(
+        "requests=%llu ok_spans=%llu failed=%llu elapsed_s=%.3f p50_ms=%.2f p99_ms=%.2f cpu_s=%.3f\n",
+        (unsigned long long)requests, (unsigned long long)ok_spans, (unsigned long long)failed,
+        elapsed, lat_len ? lat[lat_len / 2] * 1e3 : 0.0,
+        lat_len ? lat[(size_t)((double)lat_len * 0.99)] * 1e3 : 0.0, cpu);
     return 0;
 }

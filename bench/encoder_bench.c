@@ -43,9 +43,8 @@ static void build_trace(ct_buffer *records, uint64_t trace_id)
         static const ct_record_chunk decision = {1, 0, 1.0};
         uint32_t root_flags = CT_RECORD_LOCAL_ROOT | CT_RECORD_TOP_LEVEL | CT_RECORD_CHUNK_HEAD |
                               CT_RECORD_AUTO_DM | CT_RECORD_AGENT_PSR;
-        rb_begin_flags(&b, records, 0x6b05ba3b00000000ull, trace_id,
-                       trace_id + (uint64_t)i + 1, i ? trace_id + 1 : 0,
-                       i ? "child.operation" : "web.request", "bench-service",
+        rb_begin_flags(&b, records, 0x6b05ba3b00000000ull, trace_id, trace_id + (uint64_t)i + 1,
+                       i ? trace_id + 1 : 0, i ? "child.operation" : "web.request", "bench-service",
                        resource, i ? "" : "web", i ? 0 : root_flags, &decision);
         rb_meta(&b, "component", "custom");
         rb_meta(&b, "http.method", "GET");
@@ -117,8 +116,7 @@ static void msgpackc_span(msgpack_packer *pk, const ct_record_reader *r)
     }
 }
 
-static int msgpackc_v04(const uint8_t *frames, size_t len, uint32_t chunks,
-                        ct_buffer *out)
+static int msgpackc_v04(const uint8_t *frames, size_t len, uint32_t chunks, ct_buffer *out)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, write_buffer);
@@ -141,17 +139,17 @@ static int msgpackc_v04(const uint8_t *frames, size_t len, uint32_t chunks,
 
 /* -- measurement ---------------------------------------------------------------- */
 
-typedef int (*encode_fn)(int version, const uint8_t *frames, size_t len,
-                         uint32_t chunks, ct_buffer *out);
+typedef int (*encode_fn)(int version, const uint8_t *frames, size_t len, uint32_t chunks,
+                         ct_buffer *out);
 
-static int encode_ct(int version, const uint8_t *frames, size_t len,
-                     uint32_t chunks, ct_buffer *out)
+static int encode_ct(int version, const uint8_t *frames, size_t len, uint32_t chunks,
+                     ct_buffer *out)
 {
     return ct_encode_payload((ct_api_version)version, &bench_context, frames, len, chunks, out);
 }
 
-static int encode_msgpackc(int version, const uint8_t *frames, size_t len,
-                           uint32_t chunks, ct_buffer *out)
+static int encode_msgpackc(int version, const uint8_t *frames, size_t len, uint32_t chunks,
+                           ct_buffer *out)
 {
     return msgpackc_v04(frames, len, chunks, out);
 }
@@ -162,8 +160,8 @@ static int compare_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void measure(const char *name, encode_fn fn, int version,
-                    const ct_buffer *frames, uint32_t chunks, int reps)
+static void measure(const char *name, encode_fn fn, int version, const ct_buffer *frames,
+                    uint32_t chunks, int reps)
 {
     double rates[15];
     int runs = 15;
@@ -173,8 +171,7 @@ static void measure(const char *name, encode_fn fn, int version,
         double start = now_s();
         for (int i = 0; i < reps; i++) {
             ct_buffer_clear(&out);
-            if (fn(version, frames->data, frames->len, chunks, &out) != CT_OK)
-                abort();
+            if (fn(version, frames->data, frames->len, chunks, &out) != CT_OK) abort();
         }
         double seconds = now_s() - start;
         rates[run] = (double)chunks * SPANS_PER_TRACE * reps / seconds;
@@ -193,8 +190,7 @@ int main(int argc, char **argv)
     ct_buffer frames = CT_BUFFER_INIT, records = CT_BUFFER_INIT;
     for (uint32_t t = 0; t < traces; t++) {
         build_trace(&records, 0x401cbcceb7561784ull + t * 100);
-        rb_check(ct_frame_append(&frames, records.data, records.len,
-                                 SPANS_PER_TRACE));
+        rb_check(ct_frame_append(&frames, records.data, records.len, SPANS_PER_TRACE));
         ct_buffer_clear(&records);
     }
     measure("v05", encode_ct, CT_API_V05, &frames, traces, reps);

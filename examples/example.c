@@ -15,9 +15,13 @@
 
 static void query_database(ct_tracer *tracer, const ct_span *parent)
 {
-    ct_span_options options = {.name = "db.query", .name_len = -1,
-                               .resource = "SELECT * FROM users", .resource_len = -1,
-                               .type = "sql", .type_len = -1, .parent = parent};
+    ct_span_options options = {.name = "db.query",
+                               .name_len = -1,
+                               .resource = "SELECT * FROM users",
+                               .resource_len = -1,
+                               .type = "sql",
+                               .type_len = -1,
+                               .parent = parent};
     ct_span *span = ct_span_new(tracer, &options);
     usleep(2000);
     ct_span_set_tag(span, "db.system", 9, "sqlite", 6);
@@ -27,8 +31,7 @@ static void query_database(ct_tracer *tracer, const ct_span *parent)
 
 static void render(ct_tracer *tracer, const ct_span *parent)
 {
-    ct_span_options options = {.name = "template.render", .name_len = -1,
-                               .parent = parent};
+    ct_span_options options = {.name = "template.render", .name_len = -1, .parent = parent};
     ct_span *span = ct_span_new(tracer, &options);
     ct_span_set_error(span, "TemplateError", "missing variable 'user'", NULL);
     ct_span_finish(span, 0);
@@ -38,10 +41,8 @@ static void render(ct_tracer *tracer, const ct_span *parent)
 int main(void)
 {
     ct_config *config = ct_config_new();
-    if (!config || ct_config_load_env(config) != CT_OK)
-        return 1;
-    if (!getenv("DD_SERVICE"))
-        ct_config_set(config, "DD_SERVICE", "example-c");
+    if (!config || ct_config_load_env(config) != CT_OK) return 1;
+    if (!getenv("DD_SERVICE")) ct_config_set(config, "DD_SERVICE", "example-c");
     int rc;
     ct_tracer *tracer = ct_tracer_new(config, &rc);
     ct_config_free(config);
@@ -49,9 +50,12 @@ int main(void)
         fprintf(stderr, "example: %s\n", ct_strerror(rc));
         return 1;
     }
-    ct_span_options options = {.name = "http.request", .name_len = -1,
-                               .resource = "GET /users", .resource_len = -1,
-                               .type = "web", .type_len = -1};
+    ct_span_options options = {.name = "http.request",
+                               .name_len = -1,
+                               .resource = "GET /users",
+                               .resource_len = -1,
+                               .type = "web",
+                               .type_len = -1};
     ct_span *request = ct_span_new(tracer, &options);
     query_database(tracer, request);
     render(tracer, request);
@@ -60,8 +64,7 @@ int main(void)
     ct_tracer_stats stats;
     ct_tracer_get_stats(tracer, &stats);
     printf("example: %llu spans finished, %llu traces completed\n",
-           (unsigned long long)stats.spans_finished,
-           (unsigned long long)stats.traces_completed);
+           (unsigned long long)stats.spans_finished, (unsigned long long)stats.traces_completed);
     ct_tracer_free(tracer, 2000); /* flushes with a 2 s deadline */
     return 0;
 }

@@ -43,16 +43,16 @@ extern "C" {
  * returns is listed here, so ct_strerror names each one. */
 enum {
     CT_OK = 0,
-    CT_EIO = -5,          /* a transfer to the agent failed otherwise */
-    CT_ENOMEM = -12,      /* allocation failed; the data concerned was dropped */
-    CT_EINVAL = -22,      /* an argument was invalid; nothing was changed */
-    CT_ENOSPC = -28,      /* a buffer reached its cap; the data was dropped */
-    CT_ENODATA = -61,     /* no value known yet (the agent sent no sampling
+    CT_EIO = -5,         /* a transfer to the agent failed otherwise */
+    CT_ENOMEM = -12,     /* allocation failed; the data concerned was dropped */
+    CT_EINVAL = -22,     /* an argument was invalid; nothing was changed */
+    CT_ENOSPC = -28,     /* a buffer reached its cap; the data was dropped */
+    CT_ENODATA = -61,    /* no value known yet (the agent sent no sampling
                              rate for this service and env) */
-    CT_ESTATE = -71,      /* wrong state: finished span, shut down tracer */
-    CT_ETIMEDOUT = -110,  /* the agent sent no complete reply in time */
-    CT_ECONNECT = -111,   /* ECONNREFUSED: no agent, or it went away */
-    CT_ECANCELED = -125,  /* aborted by the caller (shutdown deadline) */
+    CT_ESTATE = -71,     /* wrong state: finished span, shut down tracer */
+    CT_ETIMEDOUT = -110, /* the agent sent no complete reply in time */
+    CT_ECONNECT = -111,  /* ECONNREFUSED: no agent, or it went away */
+    CT_ECANCELED = -125, /* aborted by the caller (shutdown deadline) */
 };
 
 /* A returned error code as a static string; never NULL. */
@@ -105,23 +105,23 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms);
  * <0 forever). CT_OK when the buffer was delivered or was empty. */
 int ct_tracer_flush(ct_tracer *tracer, int timeout_ms);
 /* Adds a tag put on every span created afterwards. */
-int ct_tracer_set_tag(ct_tracer *tracer, const char *key, size_t key_len,
-                      const char *value, size_t value_len);
+int ct_tracer_set_tag(ct_tracer *tracer, const char *key, size_t key_len, const char *value,
+                      size_t value_len);
 
 /* Counters of what the tracer did and dropped; all monotonic. */
 typedef struct ct_tracer_stats {
     uint64_t spans_started;
     uint64_t spans_finished;
-    uint64_t traces_completed;     /* handed to the writer */
-    uint64_t traces_dropped;       /* not kept: buffer full, no memory, ... */
+    uint64_t traces_completed; /* handed to the writer */
+    uint64_t traces_dropped;   /* not kept: buffer full, no memory, ... */
     uint64_t spans_dropped;
-    uint64_t tags_dropped;         /* lost to no memory; the span kept the rest */
-    uint64_t traces_sent;          /* acknowledged by the agent */
+    uint64_t tags_dropped; /* lost to no memory; the span kept the rest */
+    uint64_t traces_sent;  /* acknowledged by the agent */
     uint64_t spans_sent;
     uint64_t payloads_sent;
-    uint64_t payloads_failed;      /* attempts that failed (retried later) */
-    uint64_t bytes_buffered;       /* now, not monotonic */
-    uint64_t spans_buffered;       /* now, not monotonic */
+    uint64_t payloads_failed; /* attempts that failed (retried later) */
+    uint64_t bytes_buffered;  /* now, not monotonic */
+    uint64_t spans_buffered;  /* now, not monotonic */
 } ct_tracer_stats;
 void ct_tracer_get_stats(const ct_tracer *tracer, ct_tracer_stats *stats);
 
@@ -132,9 +132,9 @@ typedef struct ct_span ct_span;
 typedef struct ct_remote_parent {
     uint64_t trace_id_high, trace_id_low;
     uint64_t span_id;
-    int sampling_priority;        /* CT_PRIORITY_UNSET when unknown */
-    const char *origin;           /* NUL-terminated, may be NULL */
-    const char *tracestate;       /* the W3C tracestate, NUL-terminated, may be
+    int sampling_priority;  /* CT_PRIORITY_UNSET when unknown */
+    const char *origin;     /* NUL-terminated, may be NULL */
+    const char *tracestate; /* the W3C tracestate, NUL-terminated, may be
                                      NULL: kept on the trace so that the other
                                      vendors' entries travel on downstream */
 } ct_remote_parent;
@@ -144,13 +144,17 @@ typedef struct ct_remote_parent {
 /* Options of a new span. NULL strings mean: service from the parent or the
  * tracer, resource = name, no type. Lengths of -1 mean NUL-terminated. */
 typedef struct ct_span_options {
-    const char *name;      ptrdiff_t name_len;
-    const char *service;   ptrdiff_t service_len;
-    const char *resource;  ptrdiff_t resource_len;
-    const char *type;      ptrdiff_t type_len;
-    const ct_span *parent;               /* local parent, or NULL */
-    const ct_remote_parent *remote;      /* used when parent is NULL */
-    int64_t start_ns;                    /* 0: now */
+    const char *name;
+    ptrdiff_t name_len;
+    const char *service;
+    ptrdiff_t service_len;
+    const char *resource;
+    ptrdiff_t resource_len;
+    const char *type;
+    ptrdiff_t type_len;
+    const ct_span *parent;          /* local parent, or NULL */
+    const ct_remote_parent *remote; /* used when parent is NULL */
+    int64_t start_ns;               /* 0: now */
 } ct_span_options;
 
 /* Allocates and starts a span; NULL on allocation failure (counted). */
@@ -161,14 +165,12 @@ void ct_span_free(ct_span *span);
 /* Sets a string tag (meta) or a number tag (metric), copying key and value.
  * CT_ENOMEM when the tag could not be stored: the span keeps its other tags
  * and the loss is counted in ct_tracer_stats.tags_dropped. */
-int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,
-                    const char *value, size_t value_len);
-int ct_span_set_metric(ct_span *span, const char *key, size_t key_len,
-                       double value);
+int ct_span_set_tag(ct_span *span, const char *key, size_t key_len, const char *value,
+                    size_t value_len);
+int ct_span_set_metric(ct_span *span, const char *key, size_t key_len, double value);
 /* Marks the span as an error with the error.type/message/stack tags; any of
  * the three may be NULL. */
-int ct_span_set_error(ct_span *span, const char *type, const char *message,
-                      const char *stack);
+int ct_span_set_error(ct_span *span, const char *type, const char *message, const char *stack);
 /* Finishes at finish_ns (0: now). Idempotent: CT_ESTATE the second time. */
 int ct_span_finish(ct_span *span, int64_t finish_ns);
 

@@ -32,7 +32,7 @@ typedef void (*ct_test_fn)(void);
 typedef struct ct_test_entry {
     const char *name;
     ct_test_fn fn;
-    int line;                  /* where it is defined: the order they run in */
+    int line; /* where it is defined: the order they run in */
 } ct_test_entry;
 
 #define CT_TEST_MAX 256
@@ -40,13 +40,13 @@ static ct_test_entry ct_tests[CT_TEST_MAX];
 static int ct_test_count;
 static int ct_test_failed; /* the running test failed */
 
-#define CT_TEST(name)                                                         \
-    static void name(void);                                                   \
-    __attribute__((constructor)) static void ct_register_##name(void)         \
-    {                                                                         \
-        if (ct_test_count < CT_TEST_MAX)                                      \
+#define CT_TEST(name)                                                           \
+    static void name(void);                                                     \
+    __attribute__((constructor)) static void ct_register_##name(void)           \
+    {                                                                           \
+        if (ct_test_count < CT_TEST_MAX)                                        \
             ct_tests[ct_test_count++] = (ct_test_entry){#name, name, __LINE__}; \
-    }                                                                         \
+    }                                                                           \
     static void name(void)
 
 /* Records a failure of the running test as a TAP comment. */
@@ -56,18 +56,17 @@ static inline void ct_test_fail(const char *file, int line, const char *what)
     ct_test_failed = 1;
 }
 
-#define CHECK(cond)                                                        \
-    do {                                                                      \
-        if (!(cond))                                                          \
-            ct_test_fail(__FILE__, __LINE__, #cond);                          \
+#define CHECK(cond)                                           \
+    do {                                                      \
+        if (!(cond)) ct_test_fail(__FILE__, __LINE__, #cond); \
     } while (0)
 
-#define CT_ASSERT(cond)                                                       \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            ct_test_fail(__FILE__, __LINE__, #cond);                          \
-            return;                                                           \
-        }                                                                     \
+#define CT_ASSERT(cond)                              \
+    do {                                             \
+        if (!(cond)) {                               \
+            ct_test_fail(__FILE__, __LINE__, #cond); \
+            return;                                  \
+        }                                            \
     } while (0)
 
 static inline int ct_test_selected(const ct_test_entry *test, const char *filter)
@@ -92,16 +91,14 @@ static inline int ct_test_run_all(const char *filter)
 {
     int selected = 0, failed = 0;
     ct_test_sort();
-    for (int i = 0; i < ct_test_count; i++)
-        selected += ct_test_selected(&ct_tests[i], filter);
+    for (int i = 0; i < ct_test_count; i++) selected += ct_test_selected(&ct_tests[i], filter);
     printf("1..%d\n", selected);
     if (!selected) {
         printf("# no test name contains \"%s\"\n", filter);
         return 1;
     }
     for (int i = 0, number = 0; i < ct_test_count; i++) {
-        if (!ct_test_selected(&ct_tests[i], filter))
-            continue;
+        if (!ct_test_selected(&ct_tests[i], filter)) continue;
         ct_test_failed = 0;
         fflush(stdout); /* the test's own output comes after what precedes it */
         ct_tests[i].fn();
@@ -113,10 +110,7 @@ static inline int ct_test_run_all(const char *filter)
     return failed ? 1 : 0;
 }
 
-#define CT_TEST_MAIN()                                                        \
-    int main(int argc, char **argv)                                           \
-    {                                                                         \
-        return ct_test_run_all(argc > 1 ? argv[1] : NULL);                    \
-    }
+#define CT_TEST_MAIN() \
+    int main(int argc, char **argv) { return ct_test_run_all(argc > 1 ? argv[1] : NULL); }
 
 #endif

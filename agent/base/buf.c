@@ -49,7 +49,7 @@ char *ag_xstrdup(const char *s) { return ag_xstrndup(s, strlen(s)); }
 
 void ag_buf_reserve(ag_buf *b, size_t extra)
 {
-    if (b->cap - b->len > extra) return;   /* keep room for a '\0' */
+    if (b->cap - b->len > extra) return; /* keep room for a '\0' */
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len <= extra) cap *= 2;
     b->data = ag_xrealloc(b->data, cap);
@@ -141,7 +141,7 @@ void ag_arena_reset(ag_arena *a)
 {
     if (!a->head) return;
     ag_arena_chunk *c = a->head;
-    while (c->next) {           /* free all but the oldest (last) chunk */
+    while (c->next) { /* free all but the oldest (last) chunk */
         ag_arena_chunk *next = c->next;
         free(c);
         c = next;
@@ -167,8 +167,8 @@ int ag_budget_try_charge(ag_budget *b, size_t n)
     size_t used = atomic_load_explicit(b->used, memory_order_relaxed);
     do {
         if (n > b->max || used > b->max - n) return 0;
-    } while (!atomic_compare_exchange_weak_explicit(b->used, &used, used + n,
-                                                    memory_order_relaxed, memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(b->used, &used, used + n, memory_order_relaxed,
+                                                    memory_order_relaxed));
     return 1;
 }
 

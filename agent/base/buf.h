@@ -38,8 +38,7 @@ static inline void ag_buf_append(ag_buf *b, const void *p, size_t n)
 }
 void ag_buf_putc(ag_buf *b, char c);
 void ag_buf_puts(ag_buf *b, const char *s);
-void ag_buf_printf(ag_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void ag_buf_printf(ag_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Ensures data[len] == '\0' (not counted in len) and returns data. */
 char *ag_buf_cstr(ag_buf *b);
 void ag_buf_free(ag_buf *b);
@@ -49,7 +48,7 @@ void ag_buf_free(ag_buf *b);
 typedef struct ag_arena_chunk ag_arena_chunk;
 typedef struct {
     ag_arena_chunk *head;
-    size_t used;   /* bytes used in head */
+    size_t used; /* bytes used in head */
 } ag_arena;
 
 void ag_arena_init(ag_arena *a);

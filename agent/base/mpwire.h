@@ -15,25 +15,43 @@
 #include <stdint.h>
 
 enum {
-    AG_MP_POSFIXINT_MAX = 0x7f,   /* 0x00-0x7f: the integer itself */
-    AG_MP_FIXMAP = 0x80,          /* 0x80-0x8f: a map of up to 15 pairs */
-    AG_MP_FIXARRAY = 0x90,        /* 0x90-0x9f: an array of up to 15 */
-    AG_MP_FIXSTR = 0xa0,          /* 0xa0-0xbf: a str of up to 31 bytes */
+    AG_MP_POSFIXINT_MAX = 0x7f, /* 0x00-0x7f: the integer itself */
+    AG_MP_FIXMAP = 0x80,        /* 0x80-0x8f: a map of up to 15 pairs */
+    AG_MP_FIXARRAY = 0x90,      /* 0x90-0x9f: an array of up to 15 */
+    AG_MP_FIXSTR = 0xa0,        /* 0xa0-0xbf: a str of up to 31 bytes */
     AG_MP_NIL = 0xc0,
-    AG_MP_NEVER_USED = 0xc1,      /* reserved: invalid anywhere */
+    AG_MP_NEVER_USED = 0xc1, /* reserved: invalid anywhere */
     AG_MP_FALSE = 0xc2,
     AG_MP_TRUE = 0xc3,
-    AG_MP_BIN8 = 0xc4, AG_MP_BIN16 = 0xc5, AG_MP_BIN32 = 0xc6,
-    AG_MP_EXT8 = 0xc7, AG_MP_EXT16 = 0xc8, AG_MP_EXT32 = 0xc9,
-    AG_MP_FLOAT32 = 0xca, AG_MP_FLOAT64 = 0xcb,
-    AG_MP_UINT8 = 0xcc, AG_MP_UINT16 = 0xcd, AG_MP_UINT32 = 0xce, AG_MP_UINT64 = 0xcf,
-    AG_MP_INT8 = 0xd0, AG_MP_INT16 = 0xd1, AG_MP_INT32 = 0xd2, AG_MP_INT64 = 0xd3,
-    AG_MP_FIXEXT1 = 0xd4, AG_MP_FIXEXT2 = 0xd5, AG_MP_FIXEXT4 = 0xd6, AG_MP_FIXEXT8 = 0xd7,
+    AG_MP_BIN8 = 0xc4,
+    AG_MP_BIN16 = 0xc5,
+    AG_MP_BIN32 = 0xc6,
+    AG_MP_EXT8 = 0xc7,
+    AG_MP_EXT16 = 0xc8,
+    AG_MP_EXT32 = 0xc9,
+    AG_MP_FLOAT32 = 0xca,
+    AG_MP_FLOAT64 = 0xcb,
+    AG_MP_UINT8 = 0xcc,
+    AG_MP_UINT16 = 0xcd,
+    AG_MP_UINT32 = 0xce,
+    AG_MP_UINT64 = 0xcf,
+    AG_MP_INT8 = 0xd0,
+    AG_MP_INT16 = 0xd1,
+    AG_MP_INT32 = 0xd2,
+    AG_MP_INT64 = 0xd3,
+    AG_MP_FIXEXT1 = 0xd4,
+    AG_MP_FIXEXT2 = 0xd5,
+    AG_MP_FIXEXT4 = 0xd6,
+    AG_MP_FIXEXT8 = 0xd7,
     AG_MP_FIXEXT16 = 0xd8,
-    AG_MP_STR8 = 0xd9, AG_MP_STR16 = 0xda, AG_MP_STR32 = 0xdb,
-    AG_MP_ARRAY16 = 0xdc, AG_MP_ARRAY32 = 0xdd,
-    AG_MP_MAP16 = 0xde, AG_MP_MAP32 = 0xdf,
-    AG_MP_NEGFIXINT = 0xe0,       /* 0xe0-0xff: -32 to -1 */
+    AG_MP_STR8 = 0xd9,
+    AG_MP_STR16 = 0xda,
+    AG_MP_STR32 = 0xdb,
+    AG_MP_ARRAY16 = 0xdc,
+    AG_MP_ARRAY32 = 0xdd,
+    AG_MP_MAP16 = 0xde,
+    AG_MP_MAP32 = 0xdf,
+    AG_MP_NEGFIXINT = 0xe0, /* 0xe0-0xff: -32 to -1 */
 };
 
 /* The longest str a fixstr tag holds, and the count a fixarray or fixmap

@@ -47,7 +47,7 @@ typedef struct {
 typedef struct {
     uint64_t time_unix_nano;
     ag_str name;
-    ag_str attributes_msgpack;   /* empty when absent */
+    ag_str attributes_msgpack; /* empty when absent */
 } ag_event;
 
 typedef struct {

@@ -59,12 +59,24 @@ int ag_parse_size(const char *s, uint64_t *out)
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || errno || v < 0 || !isfinite(v)) return -1;
-    static const struct { const char *suffix; double mult; } units[] = {
-        {"", 1}, {"b", 1},
-        {"k", 1e3}, {"kb", 1e3}, {"kib", 1024.0},
-        {"m", 1e6}, {"mb", 1e6}, {"mib", 1048576.0},
-        {"g", 1e9}, {"gb", 1e9}, {"gib", 1073741824.0},
-        {"t", 1e12}, {"tb", 1e12}, {"tib", 1099511627776.0},
+    static const struct {
+        const char *suffix;
+        double mult;
+    } units[] = {
+        {"", 1},
+        {"b", 1},
+        {"k", 1e3},
+        {"kb", 1e3},
+        {"kib", 1024.0},
+        {"m", 1e6},
+        {"mb", 1e6},
+        {"mib", 1048576.0},
+        {"g", 1e9},
+        {"gb", 1e9},
+        {"gib", 1073741824.0},
+        {"t", 1e12},
+        {"tb", 1e12},
+        {"tib", 1099511627776.0},
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcasecmp(end, units[i].suffix)) continue;
@@ -127,14 +139,12 @@ static int parse_decimal(const char *s, size_t len, uint64_t *out)
     return 0;
 }
 
-int ag_parse_trace_id(const char *s, uint64_t *high, uint64_t *low,
-                      uint64_t *decimal_alt, bool *has_decimal_alt)
+int ag_parse_trace_id(const char *s, uint64_t *high, uint64_t *low, uint64_t *decimal_alt,
+                      bool *has_decimal_alt)
 {
     size_t len = strlen(s);
     *has_decimal_alt = false;
-    if (len == 32)
-        return ag_parse_hex64(s, 16, high) || ag_parse_hex64(s + 16, 16, low)
-            ? -1 : 0;
+    if (len == 32) return ag_parse_hex64(s, 16, high) || ag_parse_hex64(s + 16, 16, low) ? -1 : 0;
     if (len == 16 && ag_parse_hex64(s, 16, low) == 0) {
         *high = 0;
         *has_decimal_alt = parse_decimal(s, len, decimal_alt) == 0;

@@ -34,7 +34,7 @@ AG_MUST_CHECK int ag_parse_size(const char *s, uint64_t *out);
  * reading (the caller may retry with it); otherwise *has_decimal_alt is
  * false and *decimal_alt is left alone. */
 AG_MUST_CHECK int ag_parse_trace_id(const char *s, uint64_t *high, uint64_t *low,
-                      uint64_t *decimal_alt, bool *has_decimal_alt);
+                                    uint64_t *decimal_alt, bool *has_decimal_alt);
 /* Exactly 16 hex digits (either case) -> 0 and *out; -1 otherwise. */
 AG_MUST_CHECK int ag_parse_hex64(const char *s, size_t len, uint64_t *out);
 

@@ -40,8 +40,7 @@ void ag_batch_free(ag_batch *b)
 size_t ag_batch_bytes(const ag_batch *b)
 {
     size_t bytes = b->data.cap + b->rows_cap * sizeof(ag_row) + b->agg.cap * sizeof(ag_agg_entry) +
-                   ag_aggmap_hist_bytes(&b->agg) + b->content.cap +
-                   ag_spanidx_bytes(&b->idx) +
+                   ag_aggmap_hist_bytes(&b->agg) + b->content.cap + ag_spanidx_bytes(&b->idx) +
                    ag_svcmap_bytes(&b->svcmap);
     for (size_t i = 0; i < b->blocks_len; i++) bytes += b->blocks[i].cap;
     return bytes;
@@ -104,7 +103,7 @@ static size_t id_slot(uint64_t id, uint64_t seed, size_t mask)
  * inserting and finding duplicates quadratic. Two are enough: span i's
  * parent is the first span with the id that is not i itself. */
 typedef struct {
-    long first, second;   /* span indexes; first -1: empty slot */
+    long first, second; /* span indexes; first -1: empty slot */
 } id_slot_entry;
 
 void ag_batch_find_parents(ag_batch *b, const ag_trace *t, long *parents)
@@ -160,7 +159,8 @@ bool ag_span_is_top_level(const ag_trace *t, size_t i, long parent)
         return true;
     for (size_t k = 0; k < s->metrics_len; k++)
         if ((ag_str_eq(s->metrics[k].key, "_dd.top_level") ||
-             ag_str_eq(s->metrics[k].key, "_dd.measured")) && s->metrics[k].value == 1)
+             ag_str_eq(s->metrics[k].key, "_dd.measured")) &&
+            s->metrics[k].value == 1)
             return true;
     return false;
 }

@@ -26,30 +26,30 @@ typedef struct {
     int64_t start, duration;
     int32_t error;
     uint32_t span_count;
-    size_t service, resource, name;   /* offsets of NUL-terminated strings in data */
-    size_t block;                     /* index in blocks; rows are in block order */
-    size_t blob, blob_len;            /* offset and length of the blob in the block's content */
+    size_t service, resource, name; /* offsets of NUL-terminated strings in data */
+    size_t block;                   /* index in blocks; rows are in block order */
+    size_t blob, blob_len;          /* offset and length of the blob in the block's content */
 } ag_row;
 
 typedef struct ag_batch {
-    ag_buf data;                      /* the rows' strings */
+    ag_buf data; /* the rows' strings */
     ag_row *rows;
     size_t rows_len, rows_cap;
-    ag_buf *blocks;                   /* compressed blocks (block.h) */
+    ag_buf *blocks; /* compressed blocks (block.h) */
     size_t blocks_len, blocks_cap;
-    ag_buf content;                   /* the open block: blobs not compressed yet */
+    ag_buf content; /* the open block: blobs not compressed yet */
     ag_aggmap agg;
-    ag_spanidx idx;                   /* span-level search entries (spanidx.h) */
-    ag_svcmap svcmap;                 /* service-map edges and pending children */
+    ag_spanidx idx;   /* span-level search entries (spanidx.h) */
+    ag_svcmap svcmap; /* service-map edges and pending children */
     uint64_t spans;
     uint64_t dropped_chunks;
-    uint64_t parent_probes;           /* hash slots examined finding parents:
+    uint64_t parent_probes; /* hash slots examined finding parents:
                                          the tests check it stays linear */
     ag_blob_encoder enc;
     /* owned by the store while queued */
     struct ag_batch *next;
-    size_t queued_bytes;              /* what it counts in the store's queue */
-    void (*on_done)(void *arg, int status);   /* the submitter's (store.h) */
+    size_t queued_bytes;                    /* what it counts in the store's queue */
+    void (*on_done)(void *arg, int status); /* the submitter's (store.h) */
     void *on_done_arg;
 } ag_batch;
 

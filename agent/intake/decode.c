@@ -33,13 +33,13 @@ typedef struct {
     size_t errlen;
     /* memory: what the decoded form has charged to budget (NULL: none) */
     ag_budget *budget;
-    size_t chunk_charge;      /* the chunk arena's, released at its reset */
-    size_t table_charge;      /* the v0.5 string table's */
-    size_t zone_charge;       /* msgpack-c's zone for the last links/events */
+    size_t chunk_charge; /* the chunk arena's, released at its reset */
+    size_t table_charge; /* the v0.5 string table's */
+    size_t zone_charge;  /* msgpack-c's zone for the last links/events */
     size_t peak_charge;
-    size_t reserved, credit;  /* taken from budget; not yet charged of it */
-    bool over_limit;          /* the last failure was a span's object limit */
-    bool over_budget;         /* the last failure was the budget */
+    size_t reserved, credit; /* taken from budget; not yet charged of it */
+    bool over_limit;         /* the last failure was a span's object limit */
+    bool over_budget;        /* the last failure was the budget */
 } reader;
 
 /* Writes a one-line reason and returns -1, so "return FAIL(...)" reads well. */
@@ -86,8 +86,10 @@ static int charge(reader *r, size_t n, size_t *counter)
     if (r->budget && take_credit(r, n)) {
         r->over_budget = true;
         r->peak_charge = charged(r) + n;
-        return FAIL(r, "payload decodes to more memory than --max-inflight leaves free"
-                       " (%zu bytes needed)", charged(r) + n);
+        return FAIL(r,
+                    "payload decodes to more memory than --max-inflight leaves free"
+                    " (%zu bytes needed)",
+                    charged(r) + n);
     }
     if (r->budget) r->credit -= n;
     *counter += n;
@@ -111,10 +113,7 @@ static void *chunk_alloc(reader *r, ag_arena *a, size_t count, size_t size)
     return charge(r, n, &r->chunk_charge) ? NULL : ag_arena_alloc(a, n);
 }
 
-static int need(reader *r, size_t n)
-{
-    return r->len - r->off >= n ? 0 : -1;
-}
+static int need(reader *r, size_t n) { return r->len - r->off >= n ? 0 : -1; }
 
 /* Reads an array header (nil reads as an empty array). */
 static int read_array_header(reader *r, const char *what, uint32_t *n)
@@ -127,8 +126,7 @@ static int read_array_header(reader *r, const char *what, uint32_t *n)
     else if (c == AG_MP_ARRAY16) width = 2;
     else if (c == AG_MP_ARRAY32) width = 4;
     else return FAIL(r, "%s is not an array (byte 0x%02x at offset %zu)", what, c, r->off);
-    if (need(r, 1 + (size_t)width))
-        return FAIL(r, "truncated payload in %s header", what);
+    if (need(r, 1 + (size_t)width)) return FAIL(r, "truncated payload in %s header", what);
     if (width) *n = (uint32_t)ag_mp_load_be(r->p + r->off + 1, width);
     r->off += 1 + (size_t)width;
     if (*n > r->len - r->off)
@@ -158,6 +156,8 @@ static int check_object(reader *r, int depth, size_t *objects)
     if (ag_mp_is_fixstr(c)) skip = c & 0x1f;
     else if (ag_mp_is_fixarray(c)) items = c & 0x0f;
     else if (ag_mp_is_fixmap(c)) items = 2 * (uint64_t)(c & 0x0f);
+    /* one line per msgpack type, as the spec's table reads */
+    /* clang-format off */
     else switch (c) {
     case AG_MP_UINT8: case AG_MP_INT8: skip = 1; break;
     case AG_MP_UINT16: case AG_MP_INT16: skip = 2; break;
@@ -178,6 +178,7 @@ static int check_object(reader *r, int depth, size_t *objects)
     case AG_MP_ARRAY32: case AG_MP_MAP32: hdr = -4; break;
     default: return FAIL(r, "invalid msgpack byte 0x%02x at offset %zu", c, r->off - 1);
     }
+    /* clang-format on */
     if (hdr > 0) {
         if (need(r, (size_t)hdr)) return FAIL(r, "truncated payload at offset %zu", r->off);
         skip += ag_mp_load_be(r->p + r->off, hdr);
@@ -189,8 +190,9 @@ static int check_object(reader *r, int depth, size_t *objects)
         r->off += (size_t)-hdr;
     }
     if (skip) {
-        if (need(r, skip)) return FAIL(r, "truncated payload: %llu bytes needed at offset %zu",
-                                       (unsigned long long)skip, r->off);
+        if (need(r, skip))
+            return FAIL(r, "truncated payload: %llu bytes needed at offset %zu",
+                        (unsigned long long)skip, r->off);
         r->off += skip;
     }
     if (items > r->len - r->off)
@@ -229,8 +231,8 @@ static int key_is(const msgpack_object *k, const char *name)
            memcmp(k->via.str.ptr, name, n) == 0;
 }
 
-static int get_string_map(reader *r, const msgpack_object *o, ag_arena *a,
-                          ag_tag **out, size_t *out_len, const char *field)
+static int get_string_map(reader *r, const msgpack_object *o, ag_arena *a, ag_tag **out,
+                          size_t *out_len, const char *field)
 {
     *out = NULL;
     *out_len = 0;
@@ -270,9 +272,11 @@ static int get_links(reader *r, const msgpack_object *o, ag_arena *a, ag_span *s
             uint64_t flags = 0;
             int rc = 0;
             if (key_is(key, "trace_id")) rc = get_u64(r, val, &l->trace_id, "span link trace_id");
-            else if (key_is(key, "trace_id_high")) rc = get_u64(r, val, &l->trace_id_high, "span link trace_id_high");
+            else if (key_is(key, "trace_id_high"))
+                rc = get_u64(r, val, &l->trace_id_high, "span link trace_id_high");
             else if (key_is(key, "span_id")) rc = get_u64(r, val, &l->span_id, "span link span_id");
-            else if (key_is(key, "tracestate")) rc = get_str(r, val, &l->tracestate, "span link tracestate");
+            else if (key_is(key, "tracestate"))
+                rc = get_str(r, val, &l->tracestate, "span link tracestate");
             else if (key_is(key, "flags")) {
                 rc = get_u64(r, val, &flags, "span link flags");
                 l->flags = (uint32_t)flags;
@@ -353,10 +357,7 @@ static int count_objects(reader *r, size_t *objects, uint64_t n)
     return 0;
 }
 
-static int truncated(reader *r)
-{
-    return FAIL(r, "truncated payload at offset %zu", r->off);
-}
+static int truncated(reader *r) { return FAIL(r, "truncated payload at offset %zu", r->off); }
 
 /* The string or bin whose tag c is at r->off (the caller checked c is one
  * and that the tag byte is there). */
@@ -411,15 +412,19 @@ static int read_int_bits(reader *r, uint64_t *out, int *negative)
         return 0;
     }
     switch (c) {
-    case AG_MP_UINT8: case AG_MP_INT8: width = 1; break;
-    case AG_MP_UINT16: case AG_MP_INT16: width = 2; break;
-    case AG_MP_UINT32: case AG_MP_INT32: width = 4; break;
-    case AG_MP_UINT64: case AG_MP_INT64: width = 8; break;
-    default: return 1;   /* not an integer */
+    case AG_MP_UINT8:
+    case AG_MP_INT8: width = 1; break;
+    case AG_MP_UINT16:
+    case AG_MP_INT16: width = 2; break;
+    case AG_MP_UINT32:
+    case AG_MP_INT32: width = 4; break;
+    case AG_MP_UINT64:
+    case AG_MP_INT64: width = 8; break;
+    default: return 1; /* not an integer */
     }
     if (need(r, 1 + (size_t)width)) return truncated(r), -1;
     uint64_t v = ag_mp_load_be(r->p + r->off + 1, width);
-    if (c >= AG_MP_INT8) {   /* sign-extend */
+    if (c >= AG_MP_INT8) { /* sign-extend */
         int shift = 64 - 8 * width;
         int64_t sv = shift ? (int64_t)(v << shift) >> shift : (int64_t)v;
         v = (uint64_t)sv;
@@ -534,8 +539,8 @@ static int is_nil(reader *r)
 }
 
 /* A map of strings (meta): nil is empty; keys str or bin. */
-static int read_string_map(reader *r, ag_arena *a, size_t *objects, ag_tag **out,
-                           size_t *out_len, const char *field)
+static int read_string_map(reader *r, ag_arena *a, size_t *objects, ag_tag **out, size_t *out_len,
+                           const char *field)
 {
     *out = NULL;
     *out_len = 0;
@@ -549,8 +554,7 @@ static int read_string_map(reader *r, ag_arena *a, size_t *objects, ag_tag **out
     for (uint32_t i = 0; i < n; i++) {
         if (need(r, 1)) return truncated(r);
         if (!ag_mp_is_raw(r->p[r->off])) return FAIL(r, "%s keys must be strings", field);
-        if (read_raw_body(r, r->p[r->off], &tags[i].key) ||
-            read_str(r, &tags[i].value, field))
+        if (read_raw_body(r, r->p[r->off], &tags[i].key) || read_str(r, &tags[i].value, field))
             return -1;
     }
     *out = tags;
@@ -623,22 +627,55 @@ static int read_with_msgpack(reader *r, msgpack_unpacked *unp, ag_arena *a, ag_s
 }
 
 enum span_key {
-    K_OTHER, K_SERVICE, K_NAME, K_RESOURCE, K_TYPE, K_TRACE_ID, K_SPAN_ID, K_PARENT_ID,
-    K_START, K_DURATION, K_ERROR, K_META, K_METRICS, K_META_STRUCT, K_LINKS, K_EVENTS,
+    K_OTHER,
+    K_SERVICE,
+    K_NAME,
+    K_RESOURCE,
+    K_TYPE,
+    K_TRACE_ID,
+    K_SPAN_ID,
+    K_PARENT_ID,
+    K_START,
+    K_DURATION,
+    K_ERROR,
+    K_META,
+    K_METRICS,
+    K_META_STRUCT,
+    K_LINKS,
+    K_EVENTS,
 };
 
 /* Which span field a key names; only str keys name fields. */
 static enum span_key span_key(ag_str k)
 {
-#define KEY(lit, id) if (k.len == sizeof(lit) - 1 && !memcmp(k.ptr, lit, k.len)) return id
+#define KEY(lit, id) \
+    if (k.len == sizeof(lit) - 1 && !memcmp(k.ptr, lit, k.len)) return id
     switch (k.len) {
-    case 4: KEY("name", K_NAME); KEY("type", K_TYPE); KEY("meta", K_META); break;
-    case 5: KEY("start", K_START); KEY("error", K_ERROR); break;
-    case 7: KEY("service", K_SERVICE); KEY("span_id", K_SPAN_ID); KEY("metrics", K_METRICS); break;
-    case 8: KEY("resource", K_RESOURCE); KEY("trace_id", K_TRACE_ID); KEY("duration", K_DURATION); break;
+    case 4:
+        KEY("name", K_NAME);
+        KEY("type", K_TYPE);
+        KEY("meta", K_META);
+        break;
+    case 5:
+        KEY("start", K_START);
+        KEY("error", K_ERROR);
+        break;
+    case 7:
+        KEY("service", K_SERVICE);
+        KEY("span_id", K_SPAN_ID);
+        KEY("metrics", K_METRICS);
+        break;
+    case 8:
+        KEY("resource", K_RESOURCE);
+        KEY("trace_id", K_TRACE_ID);
+        KEY("duration", K_DURATION);
+        break;
     case 9: KEY("parent_id", K_PARENT_ID); break;
     case 10: KEY("span_links", K_LINKS); break;
-    case 11: KEY("meta_struct", K_META_STRUCT); KEY("span_events", K_EVENTS); break;
+    case 11:
+        KEY("meta_struct", K_META_STRUCT);
+        KEY("span_events", K_EVENTS);
+        break;
     }
 #undef KEY
     return K_OTHER;
@@ -728,22 +765,22 @@ static int not_nil(reader *r, int element)
 static int read_span_v05(reader *r, const string_table *t, ag_arena *a, ag_span *s)
 {
     memset(s, 0, sizeof *s);
-    size_t objects = 13;   /* counted as check_object counts a v0.4 span */
+    size_t objects = 13; /* counted as check_object counts a v0.4 span */
     uint32_t n;
     int rc = read_array_header_of(r, &n);
     if (rc > 0) return FAIL(r, "v0.5 span must be an array");
     if (rc) return -1;
     if (n != 12) return FAIL(r, "v0.5 span must have 12 elements, has %u", n);
     int64_t err;
-    if (not_nil(r, 0) || read_index(r, t, &s->service, "service") ||
-        not_nil(r, 1) || read_index(r, t, &s->name, "name") ||
-        not_nil(r, 2) || read_index(r, t, &s->resource, "resource") ||
-        not_nil(r, 3) || read_u64(r, &s->trace_id, "v0.5 trace_id") ||
-        not_nil(r, 4) || read_u64(r, &s->span_id, "v0.5 span_id") ||
-        not_nil(r, 5) || read_u64(r, &s->parent_id, "v0.5 parent_id") ||
-        not_nil(r, 6) || read_i64(r, &s->start, "v0.5 start") ||
-        not_nil(r, 7) || read_i64(r, &s->duration, "v0.5 duration") ||
-        not_nil(r, 8) || read_i64(r, &err, "v0.5 error") || not_nil(r, 9))
+    if (not_nil(r, 0) || read_index(r, t, &s->service, "service") || not_nil(r, 1) ||
+        read_index(r, t, &s->name, "name") || not_nil(r, 2) ||
+        read_index(r, t, &s->resource, "resource") || not_nil(r, 3) ||
+        read_u64(r, &s->trace_id, "v0.5 trace_id") || not_nil(r, 4) ||
+        read_u64(r, &s->span_id, "v0.5 span_id") || not_nil(r, 5) ||
+        read_u64(r, &s->parent_id, "v0.5 parent_id") || not_nil(r, 6) ||
+        read_i64(r, &s->start, "v0.5 start") || not_nil(r, 7) ||
+        read_i64(r, &s->duration, "v0.5 duration") || not_nil(r, 8) ||
+        read_i64(r, &err, "v0.5 error") || not_nil(r, 9))
         return -1;
     s->error = err != 0;
     rc = read_map_header(r, &n);
@@ -799,8 +836,8 @@ static int read_span(reader *r, ag_version version, const string_table *table,
     size_t start = r->off;
     *dropped = false;
     r->over_limit = false;
-    int bad = version == AG_V05 ? read_span_v05(r, table, scratch, s)
-                                : read_span_v04(r, unp, scratch, s);
+    int bad =
+        version == AG_V05 ? read_span_v05(r, table, scratch, s) : read_span_v04(r, unp, scratch, s);
     if (!bad || !r->over_limit) return bad;
     r->over_limit = false;
     r->off = start;
@@ -832,12 +869,13 @@ static int decode_traces(reader *r, ag_version version, const string_table *tabl
         release(r, &r->chunk_charge);
         if (cb) return cb;
     }
-    if (r->off != r->len) return FAIL(r, "%zu trailing bytes after the list of traces", r->len - r->off);
+    if (r->off != r->len)
+        return FAIL(r, "%zu trailing bytes after the list of traces", r->len - r->off);
     return 0;
 }
 
-int ag_decode(ag_version version, const char *body, size_t len, ag_arena *scratch,
-              ag_chunk_fn fn, void *ctx, ag_decode_opts *opts, char *err, size_t errlen)
+int ag_decode(ag_version version, const char *body, size_t len, ag_arena *scratch, ag_chunk_fn fn,
+              void *ctx, ag_decode_opts *opts, char *err, size_t errlen)
 {
     reader r = {(const unsigned char *)body, len, 0, err, errlen};
     r.budget = opts ? opts->budget : NULL;

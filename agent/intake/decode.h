@@ -30,7 +30,7 @@ typedef int (*ag_chunk_fn)(void *ctx, ag_trace *chunk, char *err, size_t errlen)
  * the same in every version. A span over the object limit is dropped and
  * counted (the rest of its payload is kept); nesting deeper than the depth
  * limit (v0.3/v0.4 only can nest) refuses the payload. */
-#define AG_DECODE_MAX_DEPTH 32          /* nesting levels inside a span */
+#define AG_DECODE_MAX_DEPTH 32             /* nesting levels inside a span */
 #define AG_DECODE_MAX_SPAN_OBJECTS 1000000 /* msgpack objects in one span */
 
 /* ag_decode's return when the decoded form would pass the budget. */
@@ -42,8 +42,8 @@ typedef struct {
      * unlimited. Everything charged is released before ag_decode returns. */
     ag_budget *budget;
     /* out */
-    uint64_t dropped_spans;   /* over AG_DECODE_MAX_SPAN_OBJECTS */
-    size_t decoded_bytes;     /* the most the decoded form held at once;
+    uint64_t dropped_spans; /* over AG_DECODE_MAX_SPAN_OBJECTS */
+    size_t decoded_bytes;   /* the most the decoded form held at once;
                                  on AG_DECODE_OVER_BUDGET, what it needed */
 } ag_decode_opts;
 
@@ -54,14 +54,12 @@ typedef struct {
  * the decoded form, or the callback's non-zero value. Chunks already passed
  * to the callback before an error are the caller's to discard. Never reads
  * past len. opts may be NULL (no budget, nothing reported). */
-int ag_decode(ag_version version, const char *body, size_t len,
-              ag_arena *scratch, ag_chunk_fn fn, void *ctx, ag_decode_opts *opts,
-              char *err, size_t errlen);
+int ag_decode(ag_version version, const char *body, size_t len, ag_arena *scratch, ag_chunk_fn fn,
+              void *ctx, ag_decode_opts *opts, char *err, size_t errlen);
 
 /* Converts a JSON document (an array of traces) into the equivalent msgpack
  * so it can go through ag_decode. Integers keep their 64-bit precision.
  * Appends to out (owned by the caller). Returns 0, or -1 with a reason. */
-int ag_json_to_msgpack(const char *json, size_t len, ag_buf *out,
-                       char *err, size_t errlen);
+int ag_json_to_msgpack(const char *json, size_t len, ag_buf *out, char *err, size_t errlen);
 
 #endif

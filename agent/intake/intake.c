@@ -37,17 +37,19 @@ static int convert_json(const char *body, size_t len, ag_budget *budget, ag_buf 
     if (budget && !ag_budget_try_charge(budget, out->cap)) {
         counts->over_budget = true;
         counts->decoded_bytes = out->cap;
-        snprintf(err, errlen, "payload decodes to more memory than --max-inflight leaves free"
-                              " (%zu bytes needed)", out->cap);
+        snprintf(err, errlen,
+                 "payload decodes to more memory than --max-inflight leaves free"
+                 " (%zu bytes needed)",
+                 out->cap);
         return -1;
     }
     *charged = budget ? out->cap : 0;
     return 0;
 }
 
-ag_batch *ag_intake_build(ag_version v, bool json, const char *body, size_t len,
-                          const char *lang, int64_t now_ns, ag_budget *budget,
-                          ag_intake_counts *counts, char *err, size_t errlen)
+ag_batch *ag_intake_build(ag_version v, bool json, const char *body, size_t len, const char *lang,
+                          int64_t now_ns, ag_budget *budget, ag_intake_counts *counts, char *err,
+                          size_t errlen)
 {
     ag_buf converted = {0};
     size_t json_charge = 0;

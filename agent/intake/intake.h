@@ -12,9 +12,9 @@
 
 typedef struct {
     uint64_t chunks, spans, dropped_chunks;
-    uint64_t dropped_spans;   /* over the decoder's per-span object limit */
-    bool over_budget;         /* refused: the budget could not cover it */
-    size_t decoded_bytes;     /* the most its decoded form held (or needed) */
+    uint64_t dropped_spans; /* over the decoder's per-span object limit */
+    bool over_budget;       /* refused: the budget could not cover it */
+    size_t decoded_bytes;   /* the most its decoded form held (or needed) */
 } ag_intake_counts;
 
 /* Decodes (JSON first converted when json is true), normalizes every chunk
@@ -24,8 +24,8 @@ typedef struct {
  * (NULL: unlimited) while they exist. Returns the batch, owned by the
  * caller, or NULL with a reason in err (and counts->over_budget set when
  * the budget was the reason): then nothing of the payload is kept. */
-ag_batch *ag_intake_build(ag_version v, bool json, const char *body, size_t len,
-                          const char *lang, int64_t now_ns, ag_budget *budget,
-                          ag_intake_counts *counts, char *err, size_t errlen);
+ag_batch *ag_intake_build(ag_version v, bool json, const char *body, size_t len, const char *lang,
+                          int64_t now_ns, ag_budget *budget, ag_intake_counts *counts, char *err,
+                          size_t errlen);
 
 #endif

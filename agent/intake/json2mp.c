@@ -76,7 +76,8 @@ static int parse_string(jparser *j, ag_buf *tmp)
         if (j->off >= j->len) return JFAIL(j, "JSON: unterminated string");
         unsigned char c = (unsigned char)j->p[j->off++];
         if (c == '"') break;
-        if (c < 0x20) return JFAIL(j, "JSON: control character in string at offset %zu", j->off - 1);
+        if (c < 0x20)
+            return JFAIL(j, "JSON: control character in string at offset %zu", j->off - 1);
         if (c != '\\') {
             ag_buf_putc(tmp, (char)c);
             continue;
@@ -95,15 +96,16 @@ static int parse_string(jparser *j, ag_buf *tmp)
         case 't': ag_buf_putc(tmp, '\t'); break;
         case 'u':
             if (hex4(j, &cp)) return -1;
-            if (cp >= 0xd800 && cp <= 0xdbff && j->len - j->off >= 6 &&
-                j->p[j->off] == '\\' && j->p[j->off + 1] == 'u') {
+            if (cp >= 0xd800 && cp <= 0xdbff && j->len - j->off >= 6 && j->p[j->off] == '\\' &&
+                j->p[j->off + 1] == 'u') {
                 unsigned lo;
                 j->off += 2;
                 if (hex4(j, &lo)) return -1;
-                if (lo >= 0xdc00 && lo <= 0xdfff) cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                if (lo >= 0xdc00 && lo <= 0xdfff)
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 else cp = 0xfffd;
             } else if (cp >= 0xd800 && cp <= 0xdfff) {
-                cp = 0xfffd;   /* lone surrogate: repaired like invalid UTF-8 */
+                cp = 0xfffd; /* lone surrogate: repaired like invalid UTF-8 */
             }
             ag_utf8_put(tmp, cp);
             break;
@@ -165,7 +167,8 @@ static int parse_value(jparser *j, ag_buf *tmp, int depth);
 
 static int parse_container(jparser *j, ag_buf *tmp, int depth, int is_map)
 {
-    if (depth > JSON_MAX_DEPTH) return JFAIL(j, "JSON: nesting deeper than %d levels", JSON_MAX_DEPTH);
+    if (depth > JSON_MAX_DEPTH)
+        return JFAIL(j, "JSON: nesting deeper than %d levels", JSON_MAX_DEPTH);
     char close = is_map ? '}' : ']';
     size_t header = j->out->len;
     unsigned char h[5] = {is_map ? AG_MP_MAP32 : AG_MP_ARRAY32, 0, 0, 0, 0};
@@ -194,7 +197,8 @@ static int parse_container(jparser *j, ag_buf *tmp, int depth, int is_map)
         if (j->off >= j->len) return JFAIL(j, "JSON: truncated document");
         char c = j->p[j->off++];
         if (c == close) break;
-        if (c != ',') return JFAIL(j, "JSON: expected ',' or '%c' at offset %zu", close, j->off - 1);
+        if (c != ',')
+            return JFAIL(j, "JSON: expected ',' or '%c' at offset %zu", close, j->off - 1);
     }
     patch_count(j->out, header, count);
     return 0;
@@ -209,9 +213,18 @@ static int parse_value(jparser *j, ag_buf *tmp, int depth)
     case '[': j->off++; return parse_container(j, tmp, depth, 0);
     case '{': j->off++; return parse_container(j, tmp, depth, 1);
     case '"': j->off++; return parse_string(j, tmp);
-    case 't': if (literal(j, "true")) return -1; msgpack_pack_true(&j->pk); return 0;
-    case 'f': if (literal(j, "false")) return -1; msgpack_pack_false(&j->pk); return 0;
-    case 'n': if (literal(j, "null")) return -1; msgpack_pack_nil(&j->pk); return 0;
+    case 't':
+        if (literal(j, "true")) return -1;
+        msgpack_pack_true(&j->pk);
+        return 0;
+    case 'f':
+        if (literal(j, "false")) return -1;
+        msgpack_pack_false(&j->pk);
+        return 0;
+    case 'n':
+        if (literal(j, "null")) return -1;
+        msgpack_pack_nil(&j->pk);
+        return 0;
     default:
         if (c == '-' || (c >= '0' && c <= '9')) return parse_number(j);
         return JFAIL(j, "JSON: unexpected character at offset %zu", j->off);

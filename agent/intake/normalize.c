@@ -27,8 +27,8 @@ ag_str ag_truncate_ellipsis(ag_str s, size_t limit, ag_arena *a)
 /* The bytes a normalized tag may hold: a table, since every service of
  * every span is checked byte by byte. */
 static const bool tag_chars[256] = {
-    ['a' ... 'z'] = true, ['0' ... '9'] = true,
-    [':'] = true, ['.'] = true, ['/'] = true, ['-'] = true, ['_'] = true,
+    ['a' ... 'z'] = true, ['0' ... '9'] = true, [':'] = true, ['.'] = true,
+    ['/'] = true,         ['-'] = true,         ['_'] = true,
 };
 
 static inline bool tag_char_ok(unsigned char c) { return tag_chars[c]; }
@@ -177,8 +177,7 @@ static void repair_strings(ag_span *s, ag_arena *a)
         s->meta[i].key = repair(s->meta[i].key, a);
         s->meta[i].value = repair(s->meta[i].value, a);
     }
-    for (size_t i = 0; i < s->metrics_len; i++)
-        s->metrics[i].key = repair(s->metrics[i].key, a);
+    for (size_t i = 0; i < s->metrics_len; i++) s->metrics[i].key = repair(s->metrics[i].key, a);
     for (size_t i = 0; i < s->links_len; i++) {
         ag_link *l = &s->links[i];
         l->tracestate = ag_repair_utf8(l->tracestate, a);
@@ -216,7 +215,7 @@ static void normalize_tags(ag_span *s, ag_arena *a)
         ag_str key = ag_truncate_ellipsis(s->meta[i].key, AG_MAX_META_KEY_LEN, a);
         ag_str value = ag_truncate_ellipsis(s->meta[i].value, AG_MAX_META_VALUE_LEN, a);
         if (ag_str_eq(key, "http.status_code") && !ag_valid_status_code(value))
-            continue;   /* the agent drops an impossible status code */
+            continue; /* the agent drops an impossible status code */
         if (ag_str_eq(key, "env")) value = ag_normalize_tag(value, true, a);
         ag_tag *out = &s->meta[kept++];
         out->key.ptr = key.ptr;

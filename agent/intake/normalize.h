@@ -24,15 +24,14 @@
 #define AG_YEAR_2000_NS 946684800000000000LL
 
 typedef struct {
-    const char *lang;   /* Datadog-Meta-Lang, or NULL */
-    int64_t now_ns;     /* replaces starts before 2000 */
+    const char *lang; /* Datadog-Meta-Lang, or NULL */
+    int64_t now_ns;   /* replaces starts before 2000 */
 } ag_norm_opts;
 
 /* Normalizes every span of the chunk. Returns 0 when the chunk is kept, or
  * -1 when it must be dropped, with *reason set to a static string
  * ("empty_trace", "trace_id_zero", "span_id_zero", "trace_id_mismatch"). */
-int ag_normalize_trace(ag_trace *t, const ag_norm_opts *opts, ag_arena *a,
-                       const char **reason);
+int ag_normalize_trace(ag_trace *t, const ag_norm_opts *opts, ag_arena *a, const char **reason);
 
 /* Exposed for the unit tests; all return views valid as long as the input
  * and the arena (the UTF-8 helpers they build on are utf8.h). */

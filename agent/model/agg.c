@@ -43,8 +43,8 @@ static uint64_t resource_hash(uint64_t service_hash, const char *r, size_t rl)
 }
 
 /* Lengths first: entries keep them, so no strlen on a lookup. */
-static int key_eq(const ag_agg_entry *e, int64_t minute, const char *s, size_t sl,
-                  const char *r, size_t rl)
+static int key_eq(const ag_agg_entry *e, int64_t minute, const char *s, size_t sl, const char *r,
+                  size_t rl)
 {
     if (e->minute != minute || e->service_len != sl || memcmp(e->service, s, sl)) return 0;
     if (!r || !e->resource) return !r && !e->resource;
@@ -73,19 +73,18 @@ static void reserve(ag_aggmap *m, size_t n)
 
 /* The entry last used for this kind of key (service-wide or resource), if
  * it is the key: consecutive spans often repeat it. */
-static ag_agg_entry *last_hit(ag_aggmap *m, int64_t minute, const char *s, size_t sl,
-                              const char *r, size_t rl)
+static ag_agg_entry *last_hit(ag_aggmap *m, int64_t minute, const char *s, size_t sl, const char *r,
+                              size_t rl)
 {
     size_t last = m->last[r != NULL];
-    return last < m->cap && m->slots[last].service &&
-                   key_eq(&m->slots[last], minute, s, sl, r, rl)
-               ? &m->slots[last] : NULL;
+    return last < m->cap && m->slots[last].service && key_eq(&m->slots[last], minute, s, sl, r, rl)
+               ? &m->slots[last]
+               : NULL;
 }
 
 /* Needs room for one more entry (reserve). */
 static ag_agg_entry *find_or_insert(ag_aggmap *m, uint64_t h, int64_t minute, const char *s,
-                                    size_t sl, const char *r, size_t rl, const char *n,
-                                    size_t nl)
+                                    size_t sl, const char *r, size_t rl, const char *n, size_t nl)
 {
     size_t j = h & (m->cap - 1);
     while (m->slots[j].service) {
@@ -115,8 +114,8 @@ static void count_hit(ag_agg_entry *e, int64_t duration, int bucket, int error)
     ag_hist_acc_add(&e->hist, bucket, 1);
 }
 
-void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *s, size_t sl, const char *r,
-                   size_t rl, const char *n, size_t nl, int64_t duration, int error)
+void ag_aggmap_add(ag_aggmap *m, int64_t minute, const char *s, size_t sl, const char *r, size_t rl,
+                   const char *n, size_t nl, int64_t duration, int error)
 {
     reserve(m, 2);
     ag_agg_entry *by_resource = last_hit(m, minute, s, sl, r, rl);
@@ -137,8 +136,7 @@ void ag_aggmap_merge(ag_aggmap *into, const ag_aggmap *from)
         if (!f->service) continue;
         reserve(into, 1);
         ag_agg_entry *e = find_or_insert(into, f->hash, f->minute, f->service, f->service_len,
-                                         f->resource, f->resource_len, f->name,
-                                         strlen(f->name));
+                                         f->resource, f->resource_len, f->name, strlen(f->name));
         e->hits += f->hits;
         e->errors += f->errors;
         e->duration_sum += f->duration_sum;

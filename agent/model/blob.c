@@ -21,7 +21,7 @@
  * 32 bytes, so a table for a typical chunk stays in the L1 cache. */
 struct ag_blob_slot {
     uint64_t head, tail;
-    uint32_t len;          /* saturated (slot_len): never <= 16 for a long string */
+    uint32_t len; /* saturated (slot_len): never <= 16 for a long string */
     uint32_t index;
     uint32_t generation;
 };
@@ -138,7 +138,7 @@ static inline uint64_t intern_hash(const char *s, size_t n)
         h = ag_hash_step(h, w);
     }
     uint64_t w;
-    if (n >= 8) memcpy(&w, p + n - 8, 8);   /* overlaps the last word */
+    if (n >= 8) memcpy(&w, p + n - 8, 8); /* overlaps the last word */
     else w = load_tail(p, n);
     return ag_hash_last(h, w);
 }
@@ -151,7 +151,7 @@ static void reset_table(ag_blob_encoder *e, size_t need)
     }
     e->strings_len = 0;
     if (!e->by_pointer) e->by_pointer = ag_xcalloc(AG_BLOB_PTR_CACHE, sizeof *e->by_pointer);
-    if (++e->generation == 0) {   /* wrapped: stale stamps could match again */
+    if (++e->generation == 0) { /* wrapped: stale stamps could match again */
         memset(e->slots, 0, e->cap * sizeof *e->slots);
         memset(e->by_pointer, 0, AG_BLOB_PTR_CACHE * sizeof *e->by_pointer);
         e->generation = 1;
@@ -170,9 +170,9 @@ static inline void short_key(const unsigned char *p, size_t n, uint64_t *head, u
 {
     if (n >= 8) {
         memcpy(head, p, 8);
-        memcpy(tail, p + n - 8, 8);   /* overlaps head below 16 bytes */
+        memcpy(tail, p + n - 8, 8); /* overlaps head below 16 bytes */
     } else {
-        *head = load_tail(p, n);       /* every byte, for n < 8 */
+        *head = load_tail(p, n); /* every byte, for n < 8 */
         *tail = 0;
     }
 }
@@ -235,7 +235,7 @@ static uint32_t intern_bytes(ag_blob_encoder *e, ag_str s)
     uint32_t index = (uint32_t)e->strings_len;
     e->strings[e->strings_len++] = s;
     if (e->strings_len * 2 > e->cap) {
-        grow_table(e);   /* re-inserts s too */
+        grow_table(e); /* re-inserts s too */
     } else {
         struct ag_blob_slot *sl = &e->slots[j];
         sl->head = head;
@@ -260,8 +260,7 @@ static uint32_t intern(ag_blob_encoder *e, ag_str s)
     if (e->pointer_cache_off) return intern_bytes(e, s);
     /* multiplied, not shifted: heap strings are 16-byte aligned, which
      * left a quarter of a shifted index's slots in use */
-    struct ag_blob_ptr_slot *pc =
-        &e->by_pointer[((uintptr_t)s.ptr * AG_HASH_GOLDEN) >> 56];
+    struct ag_blob_ptr_slot *pc = &e->by_pointer[((uintptr_t)s.ptr * AG_HASH_GOLDEN) >> 56];
     if (pc->generation == e->generation && pc->ptr == s.ptr && pc->len == s.len) {
         e->pointer_hits++;
         return pc->index;
@@ -387,7 +386,7 @@ typedef struct {
     const unsigned char *p;
     size_t len, off;
     int bad;
-    size_t decoded;   /* arena bytes the decoded form took so far */
+    size_t decoded; /* arena bytes the decoded form took so far */
 } cursor;
 
 /* count elements of size bytes in a, counted in c->decoded; count was
@@ -592,8 +591,8 @@ int ag_blob_decode(const void *blob, size_t len, uint64_t trace_id, ag_arena *a,
     return ag_blob_decode_prefix(blob, len, trace_id, a, t, &decoded) < 0 ? -1 : 0;
 }
 
-int ag_blob_decode_prefix(const void *blob, size_t len, uint64_t trace_id, ag_arena *a,
-                          ag_trace *t, size_t *decoded)
+int ag_blob_decode_prefix(const void *blob, size_t len, uint64_t trace_id, ag_arena *a, ag_trace *t,
+                          size_t *decoded)
 {
     cursor c = {blob, len, 0, 0, 0};
     size_t limit = *decoded;

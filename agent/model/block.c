@@ -49,7 +49,7 @@ void ag_block_compress(const void *content, size_t len, ag_buf *out)
     size_t bound = ZSTD_compressBound(len);
     ag_buf_reserve(out, bound);
     size_t n = ZSTD_compress2(thread_cctx(), out->data + out->len, bound, content, len);
-    if (ZSTD_isError(n)) {   /* only out of memory can fail with a big enough output */
+    if (ZSTD_isError(n)) { /* only out of memory can fail with a big enough output */
         fprintf(stderr, "ctrace-agent: zstd: %s\n", ZSTD_getErrorName(n));
         abort();
     }

@@ -176,7 +176,7 @@ int ag_hist_upgrade_add(ag_hist *h, const void *blob, size_t len)
     if (len % 6) return -1;
     for (size_t off = 0; off < len; off += 6) {
         unsigned b = p[off] | (unsigned)p[off + 1] << 8;
-        if (b >= 368) return -1;  /* the old mapping's bucket count */
+        if (b >= 368) return -1; /* the old mapping's bucket count */
         uint32_t c = 0;
         for (int k = 0; k < 4; k++) c |= (uint32_t)p[off + 2 + k] << (8 * k);
         h->counts[ag_hist_bucket((int64_t)old_midpoint(b))] += c;
@@ -210,8 +210,10 @@ void ag_hist_acc_add(ag_hist_acc *a, int bucket, uint32_t count)
         a->dense->counts[bucket] += count;
         return;
     }
-    memmove(&a->few_bucket[i + 1], &a->few_bucket[i], (size_t)(a->few_len - i) * sizeof a->few_bucket[0]);
-    memmove(&a->few_count[i + 1], &a->few_count[i], (size_t)(a->few_len - i) * sizeof a->few_count[0]);
+    memmove(&a->few_bucket[i + 1], &a->few_bucket[i],
+            (size_t)(a->few_len - i) * sizeof a->few_bucket[0]);
+    memmove(&a->few_count[i + 1], &a->few_count[i],
+            (size_t)(a->few_len - i) * sizeof a->few_count[0]);
     a->few_bucket[i] = (uint16_t)bucket;
     a->few_count[i] = count;
     a->few_len++;
@@ -224,7 +226,8 @@ void ag_hist_acc_merge(ag_hist_acc *into, const ag_hist_acc *from)
         ag_hist_merge(into->dense, from->dense);
         return;
     }
-    for (int i = 0; i < from->few_len; i++) ag_hist_acc_add(into, from->few_bucket[i], from->few_count[i]);
+    for (int i = 0; i < from->few_len; i++)
+        ag_hist_acc_add(into, from->few_bucket[i], from->few_count[i]);
 }
 
 uint64_t ag_hist_acc_count(const ag_hist_acc *a)

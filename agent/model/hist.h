@@ -68,9 +68,9 @@ AG_MUST_CHECK int ag_hist_upgrade_add(ag_hist *h, const void *blob, size_t len);
  * ag_hist on the heap. Zeroed memory is an empty accumulator. */
 #define AG_HIST_ACC_FEW 6
 typedef struct {
-    ag_hist *dense;                        /* owned; NULL while few */
+    ag_hist *dense; /* owned; NULL while few */
     uint32_t few_count[AG_HIST_ACC_FEW];
-    uint16_t few_bucket[AG_HIST_ACC_FEW];  /* ascending */
+    uint16_t few_bucket[AG_HIST_ACC_FEW]; /* ascending */
     uint8_t few_len;
 } ag_hist_acc;
 

@@ -44,7 +44,8 @@ static bool svc_is(const ag_spanidx *x, size_t e, int64_t block, ag_str service)
 }
 
 /* The entry of (block, service), created if need be. */
-static ag_svc_entry *svc_get(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start)
+static ag_svc_entry *svc_get(ag_spanidx *x, int64_t block, int64_t row, ag_str service,
+                             int64_t start)
 {
     if (2 * (x->svc_len + 1) > x->svc_slots_cap) svc_slots_grow(x);
     uint64_t hash = ag_hash_bytes(service.ptr, service.len, (uint64_t)block);
@@ -64,14 +65,16 @@ static ag_svc_entry *svc_get(ag_spanidx *x, int64_t block, int64_t row, ag_str s
 
 /* The entry of (block, service) for a span of the current chunk: by the
  * string's address when the chunk already hit it. */
-static ag_svc_entry *svc_get_cached(ag_spanidx *x, int64_t block, int64_t row, ag_str service, int64_t start)
+static ag_svc_entry *svc_get_cached(ag_spanidx *x, int64_t block, int64_t row, ag_str service,
+                                    int64_t start)
 {
     for (size_t i = 0; i < x->seen_svc_len; i++)
         if (x->seen_svc[i].service == service.ptr && x->seen_svc[i].len == service.len)
             return &x->svc[x->seen_svc[i].entry];
     ag_svc_entry *e = svc_get(x, block, row, service, start);
     if (x->seen_svc_len < 8)
-        x->seen_svc[x->seen_svc_len++] = (typeof(x->seen_svc[0])){service.ptr, service.len, (size_t)(e - x->svc)};
+        x->seen_svc[x->seen_svc_len++] =
+            (typeof(x->seen_svc[0])){service.ptr, service.len, (size_t)(e - x->svc)};
     return e;
 }
 
@@ -127,8 +130,9 @@ static void add_op(ag_spanidx *x, const ag_span *s)
     /* the same address and length is the same string within the chunk */
     for (size_t i = 0; i < x->seen_op_len; i++)
         if (x->seen_op[i].service.ptr == s->service.ptr && x->seen_op[i].name.ptr == s->name.ptr &&
-            x->seen_op[i].resource.ptr == s->resource.ptr && x->seen_op[i].service.len == s->service.len &&
-            x->seen_op[i].name.len == s->name.len && x->seen_op[i].resource.len == s->resource.len)
+            x->seen_op[i].resource.ptr == s->resource.ptr &&
+            x->seen_op[i].service.len == s->service.len && x->seen_op[i].name.len == s->name.len &&
+            x->seen_op[i].resource.len == s->resource.len)
             return;
     if (x->seen_op_len < 8)
         x->seen_op[x->seen_op_len++] = (typeof(x->seen_op[0])){s->service, s->name, s->resource};
@@ -142,7 +146,8 @@ static void add_op(ag_spanidx *x, const ag_span *s)
             str_is(x, e->resource, s->resource))
             return;
     }
-    x->ops[h] = (ag_op_entry){put_str(x, s->service), put_str(x, s->name), put_str(x, s->resource), hash};
+    x->ops[h] =
+        (ag_op_entry){put_str(x, s->service), put_str(x, s->name), put_str(x, s->resource), hash};
     x->ops_len++;
 }
 

@@ -24,36 +24,41 @@
 #include <stdint.h>
 
 typedef struct {
-    int64_t block;             /* the block's key (an index in the batch's blocks) */
-    size_t service;            /* offset of the NUL-terminated name in data */
-    int64_t first_row;         /* bit k of bits is the chunk first_row + k */
-    uint8_t *bits;             /* owned */
-    size_t bits_len;           /* bytes */
-    int64_t min_start, max_start;   /* of those chunks */
-    int64_t max_duration;      /* the longest span of the service among them */
-    int32_t error;             /* whether any of those spans is an error */
+    int64_t block;                /* the block's key (an index in the batch's blocks) */
+    size_t service;               /* offset of the NUL-terminated name in data */
+    int64_t first_row;            /* bit k of bits is the chunk first_row + k */
+    uint8_t *bits;                /* owned */
+    size_t bits_len;              /* bytes */
+    int64_t min_start, max_start; /* of those chunks */
+    int64_t max_duration;         /* the longest span of the service among them */
+    int32_t error;                /* whether any of those spans is an error */
     uint64_t hash;
 } ag_svc_entry;
 
 typedef struct {
-    size_t service, name, resource;   /* offsets in data */
+    size_t service, name, resource; /* offsets in data */
     uint64_t hash;
 } ag_op_entry;
 
 typedef struct {
-    ag_buf data;               /* the entries' strings */
-    ag_svc_entry *svc;         /* in order of creation */
+    ag_buf data;       /* the entries' strings */
+    ag_svc_entry *svc; /* in order of creation */
     size_t svc_len, svc_cap;
-    size_t *svc_slots;         /* open addressing over svc; SIZE_MAX: empty */
+    size_t *svc_slots; /* open addressing over svc; SIZE_MAX: empty */
     size_t svc_slots_cap;
     /* what this chunk's spans already hit, by string address (decoded
      * strings repeat their address within a chunk: one entry per distinct
      * service or triple is then hashed, not one per span); reset per chunk,
      * since an address may hold another string in the next request */
-    struct { const char *service; size_t len, entry; } seen_svc[8];
-    struct { ag_str service, name, resource; } seen_op[8];
+    struct {
+        const char *service;
+        size_t len, entry;
+    } seen_svc[8];
+    struct {
+        ag_str service, name, resource;
+    } seen_op[8];
     size_t seen_svc_len, seen_op_len;
-    ag_op_entry *ops;          /* open addressing, distinct triples; service SIZE_MAX: empty */
+    ag_op_entry *ops; /* open addressing, distinct triples; service SIZE_MAX: empty */
     size_t ops_len, ops_cap;
 } ag_spanidx;
 

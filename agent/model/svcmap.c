@@ -74,8 +74,7 @@ static void grow(ag_svcmap *m)
     forget_recent(m);
 }
 
-static ag_svcmap_edge *recent_hit(ag_svcmap *m, int64_t minute, ag_str env, ag_str from,
-                                  ag_str to)
+static ag_svcmap_edge *recent_hit(ag_svcmap *m, int64_t minute, ag_str env, ag_str from, ag_str to)
 {
     for (int i = 0; i < 4; i++) {
         size_t j = m->recent[i];
@@ -189,9 +188,9 @@ void ag_svcmap_merge(ag_svcmap *into, const ag_svcmap *from)
     for (size_t i = 0; i < from->cap; i++) {
         const ag_svcmap_edge *f = &from->slots[i];
         if (!f->from) continue;
-        ag_svcmap_edge *e = find_or_insert(into, f->minute, (ag_str){f->env, f->env_len},
-                                           (ag_str){f->from, f->from_len},
-                                           (ag_str){f->to, f->to_len});
+        ag_svcmap_edge *e =
+            find_or_insert(into, f->minute, (ag_str){f->env, f->env_len},
+                           (ag_str){f->from, f->from_len}, (ag_str){f->to, f->to_len});
         e->calls += f->calls;
         e->errors += f->errors;
         e->duration_sum += f->duration_sum;
@@ -207,8 +206,7 @@ void ag_svcmap_merge(ag_svcmap *into, const ag_svcmap *from)
 
 size_t ag_svcmap_bytes(const ag_svcmap *m)
 {
-    size_t bytes = m->cap * sizeof *m->slots + m->pending_cap * sizeof *m->pending +
-                   m->strings_cap;
+    size_t bytes = m->cap * sizeof *m->slots + m->pending_cap * sizeof *m->pending + m->strings_cap;
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].from && m->slots[i].hist.dense) bytes += sizeof(ag_hist);
     return bytes;

@@ -29,12 +29,12 @@
 #include <stdint.h>
 
 typedef struct {
-    int64_t minute;             /* unix seconds, multiple of 60 */
-    char *env, *from, *to;      /* owned, NUL-terminated */
+    int64_t minute;        /* unix seconds, multiple of 60 */
+    char *env, *from, *to; /* owned, NUL-terminated */
     uint32_t env_len, from_len, to_len;
     uint64_t calls, errors;
     int64_t duration_sum;
-    ag_hist_acc hist;           /* owns its dense part */
+    ag_hist_acc hist; /* owns its dense part */
     uint64_t hash;
 } ag_svcmap_edge;
 
@@ -43,19 +43,19 @@ typedef struct {
     uint64_t trace_id, parent_id;
     int64_t minute, duration;
     int32_t error;
-    size_t service, env;        /* offsets of NUL-terminated strings in strings */
+    size_t service, env; /* offsets of NUL-terminated strings in strings */
 } ag_svcmap_pending;
 
 typedef struct {
-    ag_svcmap_edge *slots;      /* open addressing; from == NULL is empty */
+    ag_svcmap_edge *slots; /* open addressing; from == NULL is empty */
     size_t cap, len;
-    size_t recent[4];           /* slots of the last edges counted: a chunk's
+    size_t recent[4]; /* slots of the last edges counted: a chunk's
                                    spans repeat a few edges, and comparing
                                    them is cheaper than hashing three names */
     unsigned recent_next;
     ag_svcmap_pending *pending;
     size_t pending_len, pending_cap;
-    char *strings;              /* the pending rows' strings */
+    char *strings; /* the pending rows' strings */
     size_t strings_len, strings_cap;
 } ag_svcmap;
 

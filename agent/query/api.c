@@ -51,8 +51,8 @@ enum {
     TRACE_MAX_CONCURRENT = 4,
 };
 
-static _Thread_local char read_error[256];   /* "" while every read went well */
-static _Thread_local int read_error_code;    /* its SQLite extended result code */
+static _Thread_local char read_error[256]; /* "" while every read went well */
+static _Thread_local int read_error_code;  /* its SQLite extended result code */
 
 static void read_failed(int code, const char *what)
 {
@@ -153,8 +153,8 @@ static int parse_cursor(const char *v, int64_t *start, int64_t *id)
 
 typedef struct {
     double start, end;
-    int64_t step;          /* seconds */
-    int64_t first_minute;  /* aligned start of the first bucket */
+    int64_t step;         /* seconds */
+    int64_t first_minute; /* aligned start of the first bucket */
     int nbuckets;
 } range;
 
@@ -203,8 +203,8 @@ typedef struct {
     char *key, *name;
     uint64_t hits, errors;
     ag_hist hist;
-    ag_hist current;       /* of series[current_bucket] */
-    int current_bucket;    /* -1: none yet */
+    ag_hist current;    /* of series[current_bucket] */
+    int current_bucket; /* -1: none yet */
     bucket *series;
 } group;
 
@@ -254,8 +254,8 @@ static void group_close_point(group *e)
     e->current_bucket = -1;
 }
 
-static void group_add(group *e, const range *r, int64_t minute, uint64_t hits,
-                      uint64_t errors, const void *hist, size_t hist_len)
+static void group_add(group *e, const range *r, int64_t minute, uint64_t hits, uint64_t errors,
+                      const void *hist, size_t hist_len)
 {
     int b = (int)((minute - r->first_minute) / r->step);
     if (b < 0 || b >= r->nbuckets) return;
@@ -297,8 +297,8 @@ static int by_hits_desc(const void *a, const void *b)
 
 static void put_percentile_values(ag_buf *b, const uint64_t p[3])
 {
-    ag_buf_printf(b, "\"p50_ns\":%llu,\"p95_ns\":%llu,\"p99_ns\":%llu",
-                  (unsigned long long)p[0], (unsigned long long)p[1], (unsigned long long)p[2]);
+    ag_buf_printf(b, "\"p50_ns\":%llu,\"p95_ns\":%llu,\"p99_ns\":%llu", (unsigned long long)p[0],
+                  (unsigned long long)p[1], (unsigned long long)p[2]);
 }
 
 static void put_percentiles(ag_buf *b, const ag_hist *h)
@@ -317,8 +317,8 @@ static void put_group(ag_buf *b, const group *g, const range *r, const char *key
         ag_buf_puts(b, ",\"name\":");
         ag_jw_cstr(b, g->name);
     }
-    ag_buf_printf(b, ",\"hits\":%llu,\"errors\":%llu,\"error_rate\":",
-                  (unsigned long long)g->hits, (unsigned long long)g->errors);
+    ag_buf_printf(b, ",\"hits\":%llu,\"errors\":%llu,\"error_rate\":", (unsigned long long)g->hits,
+                  (unsigned long long)g->errors);
     ag_jw_double(b, g->hits ? (double)g->errors / (double)g->hits : 0);
     ag_buf_puts(b, ",\"rps\":");
     ag_jw_double(b, round((double)g->hits / (r->end - r->start) * 1e4) / 1e4);
@@ -352,7 +352,7 @@ static int api_services(sqlite3 *db, const ag_params *q, ag_buf *out)
     if (parse_range(q, &r, out, &status)) return status;
     sqlite3_stmt *st;
     st = prepare(db, "SELECT service, minute, hits, errors, hist FROM service_minutes"
-                 " WHERE minute >= ? AND minute < ? ORDER BY service, minute");
+                     " WHERE minute >= ? AND minute < ? ORDER BY service, minute");
     sqlite3_bind_int64(st, 1, r.first_minute);
     sqlite3_bind_double(st, 2, r.end);
     group_list g = {0};
@@ -385,8 +385,8 @@ static int api_resources(sqlite3 *db, const char *service, const ag_params *q, a
     if (parse_range(q, &r, out, &status)) return status;
     sqlite3_stmt *st;
     st = prepare(db, "SELECT resource, name, minute, hits, errors, hist FROM resource_minutes"
-                 " WHERE service = ? AND minute >= ? AND minute < ?"
-                 " ORDER BY resource, minute");
+                     " WHERE service = ? AND minute >= ? AND minute < ?"
+                     " ORDER BY resource, minute");
     sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r.first_minute);
     sqlite3_bind_double(st, 3, r.end);
@@ -463,13 +463,17 @@ static int api_latency(sqlite3 *db, const ag_params *q, ag_buf *out)
 static void put_trace_fields(ag_buf *b, sqlite3_stmt *st, int c0)
 {
     ag_buf_puts(b, "{\"trace_id\":");
-    ag_jw_trace_id(b, (uint64_t)sqlite3_column_int64(st, c0 + 1), (uint64_t)sqlite3_column_int64(st, c0));
+    ag_jw_trace_id(b, (uint64_t)sqlite3_column_int64(st, c0 + 1),
+                   (uint64_t)sqlite3_column_int64(st, c0));
     ag_buf_puts(b, ",\"service\":");
-    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 4), (size_t)sqlite3_column_bytes(st, c0 + 4));
+    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 4),
+              (size_t)sqlite3_column_bytes(st, c0 + 4));
     ag_buf_puts(b, ",\"resource\":");
-    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 5), (size_t)sqlite3_column_bytes(st, c0 + 5));
+    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 5),
+              (size_t)sqlite3_column_bytes(st, c0 + 5));
     ag_buf_puts(b, ",\"name\":");
-    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 6), (size_t)sqlite3_column_bytes(st, c0 + 6));
+    ag_jw_str(b, (const char *)sqlite3_column_text(st, c0 + 6),
+              (size_t)sqlite3_column_bytes(st, c0 + 6));
     ag_buf_printf(b, ",\"start_us\":%lld,\"duration_ns\":%lld,\"error\":%d,\"span_count\":%d",
                   (long long)(sqlite3_column_int64(st, c0 + 2) / 1000),
                   (long long)sqlite3_column_int64(st, c0 + 3), sqlite3_column_int(st, c0 + 7),
@@ -482,7 +486,8 @@ static void put_trace_summary(ag_buf *b, sqlite3_stmt *st, int c0)
     ag_buf_putc(b, '}');
 }
 
-#define SUMMARY_COLUMNS "trace_id, trace_id_high, start, duration, service, resource, name, error, span_count"
+#define SUMMARY_COLUMNS \
+    "trace_id, trace_id_high, start, duration, service, resource, name, error, span_count"
 
 typedef struct {
     const char *key, *value;
@@ -553,7 +558,8 @@ static bool chunk_match(const void *blob, size_t len, const span_filter *f, ag_b
         ag_jw_span_id(out, best->span_id);
         put_span_names(out, best);
         ag_buf_printf(out, ",\"start_us\":%lld,\"duration_ns\":%lld,\"error\":%d}",
-                      (long long)(best->start / 1000), (long long)best->duration, best->error ? 1 : 0);
+                      (long long)(best->start / 1000), (long long)best->duration,
+                      best->error ? 1 : 0);
     }
     ag_arena_free(&a);
     return best != NULL;
@@ -580,12 +586,13 @@ static int parse_tags(const ag_params *q, tag_filter *tags, int *ntags)
 typedef struct {
     sqlite3_stmt *blocks, *row;
     ag_buf bits;
-    int64_t first, k;          /* the block's first chunk; next bit to test (-1: none) */
+    int64_t first, k; /* the block's first chunk; next bit to test (-1: none) */
     const ag_walk_range *wr;
     const span_filter *f;
 } service_walk;
 
-static bool service_walk_open(service_walk *w, sqlite3 *db, const ag_walk_range *wr, const span_filter *f)
+static bool service_walk_open(service_walk *w, sqlite3 *db, const ag_walk_range *wr,
+                              const span_filter *f)
 {
     *w = (service_walk){.k = -1, .wr = wr, .f = f};
     w->blocks = prepare(db, "SELECT first_chunk, chunks, min_start, max_start, max_duration, error"
@@ -610,7 +617,8 @@ static bool service_walk_block(service_walk *w)
             continue;
         w->first = sqlite3_column_int64(w->blocks, 0);
         w->bits.len = 0;
-        ag_buf_append(&w->bits, sqlite3_column_blob(w->blocks, 1), (size_t)sqlite3_column_bytes(w->blocks, 1));
+        ag_buf_append(&w->bits, sqlite3_column_blob(w->blocks, 1),
+                      (size_t)sqlite3_column_bytes(w->blocks, 1));
         w->k = (int64_t)w->bits.len * 8 - 1;
         return true;
     }
@@ -626,7 +634,7 @@ static sqlite3_stmt *service_walk_next(service_walk *w)
             int64_t id = w->first + w->k;
             if (w->wr->after && id >= w->wr->after_id) continue;
             sqlite3_bind_int64(w->row, 1, id);
-            if (!next_row(w->row)) {   /* deleted by retention since, or a read error */
+            if (!next_row(w->row)) { /* deleted by retention since, or a read error */
                 sqlite3_reset(w->row);
                 continue;
             }
@@ -670,15 +678,18 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     if (service && !*service) service = NULL;
     if (resource && !*resource) resource = NULL;
     if (name && !*name) name = NULL;
-    span_filter f = {service, resource, name, min_d, max_d,
-                     err && (!strcmp(err, "1") || !strcmp(err, "true")), tags, ntags};
-    bool span_level = service || resource || name || ntags || min_d >= 0 || max_d >= 0 || f.only_errors;
+    span_filter f = {service, resource, name,
+                     min_d,   max_d,    err && (!strcmp(err, "1") || !strcmp(err, "true")),
+                     tags,    ntags};
+    bool span_level =
+        service || resource || name || ntags || min_d >= 0 || max_d >= 0 || f.only_errors;
 
     /* Only the indexed conditions (service, time) go to SQL; the others are
      * checked here, on the index row first, then on the decoded chunk, so
      * the scan limit below bounds the work however rare a match is. */
-    ag_walk_range wr = {service, (int64_t)(r.start * 1e9), (int64_t)(r.end * 1e9),
-                        cursor && *cursor, cur_start, cur_id};
+    ag_walk_range wr = {
+        service, (int64_t)(r.start * 1e9), (int64_t)(r.end * 1e9), cursor && *cursor, cur_start,
+        cur_id};
     char walk_err[256] = "";
     ag_walk *walk = NULL;
     service_walk sw = {0};
@@ -707,7 +718,8 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
         }
         /* columns: id, start, then SUMMARY_COLUMNS from 2; the chunk's
          * length bounds its spans' durations, its error says if any is one */
-        uint64_t lo = (uint64_t)sqlite3_column_int64(st, 2), hi = (uint64_t)sqlite3_column_int64(st, 3);
+        uint64_t lo = (uint64_t)sqlite3_column_int64(st, 2),
+                 hi = (uint64_t)sqlite3_column_int64(st, 3);
         if ((min_d >= 0 && sqlite3_column_int64(st, 5) < min_d) ||
             (f.only_errors && !sqlite3_column_int(st, 9)))
             continue;
@@ -743,8 +755,9 @@ static int api_search(sqlite3 *db, const ag_params *q, ag_buf *out)
     if (*walk_err) return read_failed(sqlite3_extended_errcode(db), walk_err), 500;
     /* the cursor resumes at the row not yet returned: start/id of the row
      * we stopped at, made exclusive by pointing just after it */
-    if (more) ag_buf_printf(out, "],\"next_cursor\":\"%lld_%lld\"}", (long long)last_start,
-                            (long long)last_id + 1);
+    if (more)
+        ag_buf_printf(out, "],\"next_cursor\":\"%lld_%lld\"}", (long long)last_start,
+                      (long long)last_id + 1);
     else ag_buf_puts(out, "],\"next_cursor\":null}");
     return 200;
 }
@@ -757,7 +770,7 @@ static int api_tail(sqlite3 *db, const ag_params *q, ag_buf *out)
     if (param_int(q, "after", 0, &after) || after < 0) return error(out, 400, "bad after cursor");
     sqlite3_stmt *st;
     st = prepare(db, "SELECT id, " SUMMARY_COLUMNS " FROM traces WHERE id > ?"
-                 " ORDER BY id DESC LIMIT ?");
+                     " ORDER BY id DESC LIMIT ?");
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, limit);
     int64_t cursor = after;
@@ -796,7 +809,8 @@ static int api_operations(sqlite3 *db, const ag_params *q, ag_buf *out)
         sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
         for (int n = 0; next_row(st); n++) {
             if (n) ag_buf_putc(out, ',');
-            ag_jw_str(out, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+            ag_jw_str(out, (const char *)sqlite3_column_text(st, 0),
+                      (size_t)sqlite3_column_bytes(st, 0));
         }
         sqlite3_finalize(st);
     }
@@ -815,7 +829,8 @@ static const msgpack_object *map_get(const msgpack_object *o, const char *key)
     size_t n = strlen(key);
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, key, n))
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            !memcmp(k->via.str.ptr, key, n))
             return &o->via.map.ptr[i].val;
     }
     return NULL;
@@ -846,7 +861,8 @@ static void put_msgpack_json(ag_buf *b, const msgpack_object *o, int depth)
     case MSGPACK_OBJECT_BOOLEAN: ag_buf_puts(b, o->via.boolean ? "true" : "false"); break;
     case MSGPACK_OBJECT_POSITIVE_INTEGER: ag_jw_u64(b, o->via.u64); break;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: ag_jw_i64(b, o->via.i64); break;
-    case MSGPACK_OBJECT_FLOAT32: case MSGPACK_OBJECT_FLOAT64: ag_jw_double(b, o->via.f64); break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: ag_jw_double(b, o->via.f64); break;
     case MSGPACK_OBJECT_STR: ag_jw_str(b, o->via.str.ptr, o->via.str.size); break;
     case MSGPACK_OBJECT_BIN: ag_jw_str(b, o->via.bin.ptr, o->via.bin.size); break;
     case MSGPACK_OBJECT_ARRAY:
@@ -913,10 +929,13 @@ static void put_links(ag_buf *b, const ag_span *s)
     cJSON *arr = json ? cJSON_ParseWithLength(json->value.ptr, json->value.len) : NULL;
     int n = 0;
     cJSON *l, *list = cJSON_IsArray(arr) ? arr : NULL;
-    cJSON_ArrayForEach(l, list) {
+    cJSON_ArrayForEach(l, list)
+    {
         if (!cJSON_IsObject(l)) continue;
-        const cJSON *tid = cJSON_GetObjectItem(l, "trace_id"), *sid = cJSON_GetObjectItem(l, "span_id");
-        const cJSON *attrs = cJSON_GetObjectItem(l, "attributes"), *ts = cJSON_GetObjectItem(l, "tracestate");
+        const cJSON *tid = cJSON_GetObjectItem(l, "trace_id"),
+                    *sid = cJSON_GetObjectItem(l, "span_id");
+        const cJSON *attrs = cJSON_GetObjectItem(l, "attributes"),
+                    *ts = cJSON_GetObjectItem(l, "tracestate");
         const cJSON *flags = cJSON_GetObjectItem(l, "flags");
         if (n++) ag_buf_putc(b, ',');
         ag_buf_puts(b, "{\"trace_id\":");
@@ -928,7 +947,8 @@ static void put_links(ag_buf *b, const ag_span *s)
         else ag_buf_puts(b, "{}");
         ag_buf_puts(b, ",\"tracestate\":");
         ag_jw_cstr(b, cJSON_IsString(ts) ? ts->valuestring : "");
-        ag_buf_printf(b, ",\"flags\":%u}", cJSON_IsNumber(flags) ? (unsigned)flags->valuedouble : 0u);
+        ag_buf_printf(b, ",\"flags\":%u}",
+                      cJSON_IsNumber(flags) ? (unsigned)flags->valuedouble : 0u);
     }
     cJSON_Delete(arr);
     ag_buf_putc(b, ']');
@@ -950,10 +970,10 @@ static void put_events(ag_buf *b, const ag_span *s)
         size_t off = 0;
         if (e->attributes_msgpack.len &&
             msgpack_unpack_next(&u, e->attributes_msgpack.ptr, e->attributes_msgpack.len, &off) ==
-                MSGPACK_UNPACK_SUCCESS && u.data.type == MSGPACK_OBJECT_MAP)
+                MSGPACK_UNPACK_SUCCESS &&
+            u.data.type == MSGPACK_OBJECT_MAP)
             put_msgpack_json(b, &u.data, 0);
-        else
-            ag_buf_puts(b, "{}");
+        else ag_buf_puts(b, "{}");
         msgpack_unpacked_destroy(&u);
         ag_buf_putc(b, '}');
     }
@@ -961,9 +981,11 @@ static void put_events(ag_buf *b, const ag_span *s)
     cJSON *arr = json ? cJSON_ParseWithLength(json->value.ptr, json->value.len) : NULL;
     int n = 0;
     cJSON *e, *list = cJSON_IsArray(arr) ? arr : NULL;
-    cJSON_ArrayForEach(e, list) {
+    cJSON_ArrayForEach(e, list)
+    {
         if (!cJSON_IsObject(e)) continue;
-        const cJSON *name = cJSON_GetObjectItem(e, "name"), *t = cJSON_GetObjectItem(e, "time_unix_nano");
+        const cJSON *name = cJSON_GetObjectItem(e, "name"),
+                    *t = cJSON_GetObjectItem(e, "time_unix_nano");
         const cJSON *attrs = cJSON_GetObjectItem(e, "attributes");
         if (n++) ag_buf_putc(b, ',');
         ag_buf_puts(b, "{\"name\":");
@@ -1124,7 +1146,7 @@ static int api_trace_bounded(sqlite3 *db, const char *id, ag_buf *out)
         if (written) ag_buf_putc(out, ',');
         put_span(out, &spans[written].span, trace_high, start);
         if (out->len > TRACE_MAX_ANSWER_BYTES) {
-            out->len = before;   /* the span that went over is left out */
+            out->len = before; /* the span that went over is left out */
             truncated = true;
             break;
         }
@@ -1177,9 +1199,10 @@ static map_node *map_node_get(service_map *m, const char *service, bool create)
 /* Folds the edge rows of the range into m->edges, one histogram at a time. */
 static void map_read_edges(sqlite3 *db, const range *r, const char *env, service_map *m)
 {
-    sqlite3_stmt *st = prepare(db, "SELECT caller, callee, calls, errors, hist FROM svcmap_minutes"
-                               " WHERE minute >= ?1 AND minute < ?2 AND (?3 IS NULL OR env = ?3)"
-                               " ORDER BY caller, callee");
+    sqlite3_stmt *st =
+        prepare(db, "SELECT caller, callee, calls, errors, hist FROM svcmap_minutes"
+                    " WHERE minute >= ?1 AND minute < ?2 AND (?3 IS NULL OR env = ?3)"
+                    " ORDER BY caller, callee");
     sqlite3_bind_int64(st, 1, r->first_minute);
     sqlite3_bind_double(st, 2, r->end);
     if (env) sqlite3_bind_text(st, 3, env, -1, SQLITE_STATIC);
@@ -1221,7 +1244,7 @@ static void map_read_nodes(sqlite3 *db, const range *r, bool all, service_map *m
         map_node_get(m, m->edges[i].to, true);
     }
     sqlite3_stmt *st = prepare(db, "SELECT service, sum(hits), sum(errors) FROM service_minutes"
-                               " WHERE minute >= ? AND minute < ? GROUP BY service");
+                                   " WHERE minute >= ? AND minute < ? GROUP BY service");
     sqlite3_bind_int64(st, 1, r->first_minute);
     sqlite3_bind_double(st, 2, r->end);
     while (next_row(st)) {
@@ -1235,8 +1258,9 @@ static void map_read_nodes(sqlite3 *db, const range *r, bool all, service_map *m
 
 static uint64_t map_unresolved(sqlite3 *db, const range *r, const char *env)
 {
-    sqlite3_stmt *st = prepare(db, "SELECT coalesce(sum(count), 0) FROM svcmap_unresolved"
-                               " WHERE minute >= ?1 AND minute < ?2 AND (?3 IS NULL OR env = ?3)");
+    sqlite3_stmt *st =
+        prepare(db, "SELECT coalesce(sum(count), 0) FROM svcmap_unresolved"
+                    " WHERE minute >= ?1 AND minute < ?2 AND (?3 IS NULL OR env = ?3)");
     sqlite3_bind_int64(st, 1, r->first_minute);
     sqlite3_bind_double(st, 2, r->end);
     if (env) sqlite3_bind_text(st, 3, env, -1, SQLITE_STATIC);
@@ -1306,8 +1330,10 @@ static int answer_read_error(ag_store *store, sqlite3 *db, const char *path, ag_
     fprintf(stderr, "ctrace-agent: %s: database read failed: %s\n", path, read_error);
     ag_store_note_read_error(store, read_error_code, read_error);
     char msg[400];
-    snprintf(msg, sizeof msg, "database read failed (%s): the answer would be incomplete;"
-             " see the agent's log", read_error);
+    snprintf(msg, sizeof msg,
+             "database read failed (%s): the answer would be incomplete;"
+             " see the agent's log",
+             read_error);
     return error(out, 500, msg);
 }
 
@@ -1323,7 +1349,8 @@ int ag_api_handle(ag_store *store, const char *path, const ag_params *q, ag_buf 
     /* a read transaction so multi-statement answers see one snapshot */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) read_failed_db(db);
     if (!strcmp(path, "/api/v1/services")) status = api_services(db, q, out);
-    else if (!strncmp(path, svc_prefix, sizeof svc_prefix - 1) && plen > sizeof svc_prefix - 1 + sizeof res_suffix - 1 &&
+    else if (!strncmp(path, svc_prefix, sizeof svc_prefix - 1) &&
+             plen > sizeof svc_prefix - 1 + sizeof res_suffix - 1 &&
              !strcmp(path + plen - (sizeof res_suffix - 1), res_suffix)) {
         char *service = ag_xstrndup(path + sizeof svc_prefix - 1,
                                     plen - (sizeof svc_prefix - 1) - (sizeof res_suffix - 1));

@@ -18,8 +18,7 @@ void ag_jw_str(ag_buf *b, const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         size_t run = i;
-        while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' &&
-               p[run] != '\\')
+        while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
             run++;
         if (run > i) {
             ag_buf_append(b, p + i, run - i);

@@ -55,8 +55,8 @@ static void put_column(FILE *out, const char *text, int width)
     for (; used < width; used++) fputc(' ', out);
 }
 
-static void print_row(FILE *out, const char *indent, const char *label, int width,
-                      uint64_t hits, uint64_t errors, const ag_hist *h)
+static void print_row(FILE *out, const char *indent, const char *label, int width, uint64_t hits,
+                      uint64_t errors, const ag_hist *h)
 {
     char p50[32], p95[32], p99[32];
     fmt_duration(p50, sizeof p50, (double)ag_hist_quantile(h, 0.5));
@@ -97,7 +97,8 @@ static size_t fold(sqlite3_stmt *st, row **out)
         row *r = &rows[n - 1];
         r->hits += (uint64_t)sqlite3_column_int64(st, 1);
         r->errors += (uint64_t)sqlite3_column_int64(st, 2);
-        if (ag_hist_decode_add(&r->hist, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)))
+        if (ag_hist_decode_add(&r->hist, sqlite3_column_blob(st, 3),
+                               (size_t)sqlite3_column_bytes(st, 3)))
             fprintf(stderr, "ctrace-agent summary: a damaged latency histogram of %s skipped\n",
                     r->key);
     }
@@ -115,16 +116,19 @@ static void free_rows(row *rows, size_t n)
 static void print_services(sqlite3 *db, FILE *out)
 {
     sqlite3_stmt *st, *rs;
-    sqlite3_prepare_v2(db, "SELECT service, hits, errors, hist FROM service_minutes ORDER BY service",
+    sqlite3_prepare_v2(db,
+                       "SELECT service, hits, errors, hist FROM service_minutes ORDER BY service",
                        -1, &st, NULL);
     row *svc;
     size_t n = fold(st, &svc);
     sqlite3_finalize(st);
-    fprintf(out, "\nServices (top-level spans)\n%-44s %10s %7s %7s %9s %9s %9s\n", "service / resource",
-            "hits", "errors", "err%", "p50", "p95", "p99");
+    fprintf(out, "\nServices (top-level spans)\n%-44s %10s %7s %7s %9s %9s %9s\n",
+            "service / resource", "hits", "errors", "err%", "p50", "p95", "p99");
     if (!n) fprintf(out, "  (no data)\n");
-    sqlite3_prepare_v2(db, "SELECT resource, hits, errors, hist FROM resource_minutes"
-                           " WHERE service = ? ORDER BY resource", -1, &rs, NULL);
+    sqlite3_prepare_v2(db,
+                       "SELECT resource, hits, errors, hist FROM resource_minutes"
+                       " WHERE service = ? ORDER BY resource",
+                       -1, &rs, NULL);
     for (size_t i = 0; i < n; i++) {
         print_row(out, "", svc[i].key, 44, svc[i].hits, svc[i].errors, &svc[i].hist);
         sqlite3_bind_text(rs, 1, svc[i].key, -1, SQLITE_STATIC);
@@ -143,8 +147,9 @@ static void print_services(sqlite3 *db, FILE *out)
 static void print_slowest(sqlite3 *db, FILE *out)
 {
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT trace_id_high, trace_id, service, resource, duration, start,"
-                           " span_count, error FROM traces ORDER BY duration DESC LIMIT 10",
+    sqlite3_prepare_v2(db,
+                       "SELECT trace_id_high, trace_id, service, resource, duration, start,"
+                       " span_count, error FROM traces ORDER BY duration DESC LIMIT 10",
                        -1, &st, NULL);
     fprintf(out, "\nSlowest traces\n%-32s  %-10s %-5s %-6s %-19s %s\n", "trace id", "duration",
             "spans", "error", "start (UTC)", "service / resource");
@@ -194,7 +199,9 @@ int ag_summary_main(int argc, char **argv, FILE *out)
     snprintf(path, sizeof path, "%s/ctrace.db", dir);
     free(dir);
     if (access(path, R_OK)) {
-        fprintf(stderr, "ctrace-agent summary: no database at %s (has the agent run with this --data?)\n", path);
+        fprintf(stderr,
+                "ctrace-agent summary: no database at %s (has the agent run with this --data?)\n",
+                path);
         return 1;
     }
     sqlite3 *db = ag_store_connect(path, true, err, sizeof err);
@@ -211,7 +218,8 @@ int ag_summary_main(int argc, char **argv, FILE *out)
         sqlite3_close(db);
         return 1;
     }
-    if (sqlite3_step(st) == SQLITE_ROW) traces = sqlite3_column_int64(st, 0), spans = sqlite3_column_int64(st, 1);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        traces = sqlite3_column_int64(st, 0), spans = sqlite3_column_int64(st, 1);
     sqlite3_finalize(st);
     fprintf(out, "ctrace summary of %s: %lld chunks, %lld spans\n", path, traces, spans);
     /* names are UTF-8 whatever the user's locale: count columns in UTF-8 */

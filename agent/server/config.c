@@ -14,62 +14,61 @@
 
 void ag_config_usage(FILE *f)
 {
-    fputs(
-        "usage: ctrace-agent [options]\n"
-        "       ctrace-agent summary [--data DIR]\n"
-        "\n"
-        "A local Datadog-compatible trace agent: receives traces from any Datadog\n"
-        "tracer (v0.3/v0.4/v0.5 on /vX/traces), stores them durably in SQLite,\n"
-        "serves a query API under /api/v1/ and a web UI at /.\n"
-        "\n"
-        "options:\n"
-        "  --listen HOST:PORT      TCP address (default 127.0.0.1:8126; port 0 picks a\n"
-        "                          free one; 'off' disables TCP). Binding beyond\n"
-        "                          loopback exposes the UI: use --token.\n"
-        "  --socket PATH           also listen on a unix socket (default: none)\n"
-        "  --data DIR              data directory holding ctrace.db (default\n"
-        "                          $XDG_DATA_HOME/ctrace or ~/.local/share/ctrace)\n"
-        "  --retention DURATION    drop traces older than this: 30m, 12h, 7d, 2w\n"
-        "                          (default 7d; 0 keeps everything)\n"
-        "  --max-size SIZE         keep the database under this size by dropping the\n"
-        "                          oldest traces: 500MiB, 4GiB (default 4GiB; 0 = none)\n"
-        "  --retention-interval DURATION\n"
-        "                          how often retention runs, and resolves the service\n"
-        "                          map's calls between processes (default 30s)\n"
-        "  --servicemap-wait DURATION\n"
-        "                          how long a span waits for its parent span from\n"
-        "                          another process before it is counted as unresolved\n"
-        "                          instead of an edge of the service map (default 5m)\n"
-        "  --forward URL           also forward every accepted payload, unchanged, to\n"
-        "                          this Datadog agent (e.g. http://localhost:8127)\n"
-        "  --forward-queue SIZE    memory for payloads waiting to be forwarded; when\n"
-        "                          full the newest is dropped and counted (default 64MiB)\n"
-        "  --token TOKEN           require this token for the UI and query API\n"
-        "                          (Authorization: Bearer TOKEN, ?token=, or the cookie\n"
-        "                          the UI sets); trace intake stays open. Never printed;\n"
-        "                          hidden from ps once parsed, but prefer:\n"
-        "  --token-file PATH       read the token from the first line of this file\n"
-        "                          (or set CTRACE_AGENT_TOKEN in the environment)\n"
-        "  --max-request-bytes SIZE  largest accepted payload (default 50MiB; 413 over)\n"
-        "  --max-connections N     concurrent connections (default 4096; the descriptor\n"
-        "                          limit is raised to fit)\n"
-        "  --connection-timeout SECONDS  a connection idle this long is closed, and so\n"
-        "                          is one whose request takes longer than this to\n"
-        "                          arrive and be answered, however slowly it trickles\n"
-        "                          in (default 30)\n"
-        "  --max-inflight SIZE     memory of the requests at once: bodies and their\n"
-        "                          decoded form; beyond it 503, or 413 for a payload\n"
-        "                          that could never fit (default 1GiB)\n"
-        "  --sync full|normal      fsync every commit (full, default: a 200 survives\n"
-        "                          power loss) or only at checkpoints (normal: a 200\n"
-        "                          survives a crash of the agent, not of the machine)\n"
-        "  --env ENV               default_env reported in /info (default 'none')\n"
-        "  --help                  show this help\n"
-        "  --version               print the version\n"
-        "\n"
-        "ctrace-agent summary prints services, resources and the slowest traces of\n"
-        "the database in --data (the agent may be running or not).\n",
-        f);
+    fputs("usage: ctrace-agent [options]\n"
+          "       ctrace-agent summary [--data DIR]\n"
+          "\n"
+          "A local Datadog-compatible trace agent: receives traces from any Datadog\n"
+          "tracer (v0.3/v0.4/v0.5 on /vX/traces), stores them durably in SQLite,\n"
+          "serves a query API under /api/v1/ and a web UI at /.\n"
+          "\n"
+          "options:\n"
+          "  --listen HOST:PORT      TCP address (default 127.0.0.1:8126; port 0 picks a\n"
+          "                          free one; 'off' disables TCP). Binding beyond\n"
+          "                          loopback exposes the UI: use --token.\n"
+          "  --socket PATH           also listen on a unix socket (default: none)\n"
+          "  --data DIR              data directory holding ctrace.db (default\n"
+          "                          $XDG_DATA_HOME/ctrace or ~/.local/share/ctrace)\n"
+          "  --retention DURATION    drop traces older than this: 30m, 12h, 7d, 2w\n"
+          "                          (default 7d; 0 keeps everything)\n"
+          "  --max-size SIZE         keep the database under this size by dropping the\n"
+          "                          oldest traces: 500MiB, 4GiB (default 4GiB; 0 = none)\n"
+          "  --retention-interval DURATION\n"
+          "                          how often retention runs, and resolves the service\n"
+          "                          map's calls between processes (default 30s)\n"
+          "  --servicemap-wait DURATION\n"
+          "                          how long a span waits for its parent span from\n"
+          "                          another process before it is counted as unresolved\n"
+          "                          instead of an edge of the service map (default 5m)\n"
+          "  --forward URL           also forward every accepted payload, unchanged, to\n"
+          "                          this Datadog agent (e.g. http://localhost:8127)\n"
+          "  --forward-queue SIZE    memory for payloads waiting to be forwarded; when\n"
+          "                          full the newest is dropped and counted (default 64MiB)\n"
+          "  --token TOKEN           require this token for the UI and query API\n"
+          "                          (Authorization: Bearer TOKEN, ?token=, or the cookie\n"
+          "                          the UI sets); trace intake stays open. Never printed;\n"
+          "                          hidden from ps once parsed, but prefer:\n"
+          "  --token-file PATH       read the token from the first line of this file\n"
+          "                          (or set CTRACE_AGENT_TOKEN in the environment)\n"
+          "  --max-request-bytes SIZE  largest accepted payload (default 50MiB; 413 over)\n"
+          "  --max-connections N     concurrent connections (default 4096; the descriptor\n"
+          "                          limit is raised to fit)\n"
+          "  --connection-timeout SECONDS  a connection idle this long is closed, and so\n"
+          "                          is one whose request takes longer than this to\n"
+          "                          arrive and be answered, however slowly it trickles\n"
+          "                          in (default 30)\n"
+          "  --max-inflight SIZE     memory of the requests at once: bodies and their\n"
+          "                          decoded form; beyond it 503, or 413 for a payload\n"
+          "                          that could never fit (default 1GiB)\n"
+          "  --sync full|normal      fsync every commit (full, default: a 200 survives\n"
+          "                          power loss) or only at checkpoints (normal: a 200\n"
+          "                          survives a crash of the agent, not of the machine)\n"
+          "  --env ENV               default_env reported in /info (default 'none')\n"
+          "  --help                  show this help\n"
+          "  --version               print the version\n"
+          "\n"
+          "ctrace-agent summary prints services, resources and the slowest traces of\n"
+          "the database in --data (the agent may be running or not).\n",
+          f);
 }
 
 int ag_mkdirs(const char *path)
@@ -109,9 +108,25 @@ static int parse_listen(const char *v, ag_config *c, char *err, size_t errlen)
 }
 
 enum {
-    OPT_LISTEN = 256, OPT_SOCKET, OPT_DATA, OPT_RETENTION, OPT_MAX_SIZE, OPT_RET_INTERVAL, OPT_SVCMAP_WAIT,
-    OPT_FORWARD, OPT_FORWARD_QUEUE, OPT_TOKEN, OPT_MAX_REQUEST, OPT_MAX_CONN, OPT_CONN_TIMEOUT,
-    OPT_MAX_INFLIGHT, OPT_SYNC, OPT_ENV, OPT_HELP, OPT_VERSION, OPT_TOKEN_FILE,
+    OPT_LISTEN = 256,
+    OPT_SOCKET,
+    OPT_DATA,
+    OPT_RETENTION,
+    OPT_MAX_SIZE,
+    OPT_RET_INTERVAL,
+    OPT_SVCMAP_WAIT,
+    OPT_FORWARD,
+    OPT_FORWARD_QUEUE,
+    OPT_TOKEN,
+    OPT_MAX_REQUEST,
+    OPT_MAX_CONN,
+    OPT_CONN_TIMEOUT,
+    OPT_MAX_INFLIGHT,
+    OPT_SYNC,
+    OPT_ENV,
+    OPT_HELP,
+    OPT_VERSION,
+    OPT_TOKEN_FILE,
 };
 
 static int set_size(const char *flag, const char *v, uint64_t *out, char *err, size_t errlen)
@@ -122,7 +137,8 @@ static int set_size(const char *flag, const char *v, uint64_t *out, char *err, s
 
 static int set_duration(const char *flag, const char *v, double *out, char *err, size_t errlen)
 {
-    if (ag_parse_duration(v, out)) return snprintf(err, errlen, "%s: bad duration '%s'", flag, v), -1;
+    if (ag_parse_duration(v, out))
+        return snprintf(err, errlen, "%s: bad duration '%s'", flag, v), -1;
     return 0;
 }
 
@@ -149,15 +165,24 @@ static int apply(int opt, const char *v, ag_config *c, char *err, size_t errlen)
     char *end;
     switch (opt) {
     case OPT_LISTEN: return parse_listen(v, c, err, errlen);
-    case OPT_SOCKET: free(c->socket_path); c->socket_path = *v ? ag_xstrdup(v) : NULL; return 0;
-    case OPT_DATA: free(c->data_dir); c->data_dir = ag_xstrdup(v); return 0;
+    case OPT_SOCKET:
+        free(c->socket_path);
+        c->socket_path = *v ? ag_xstrdup(v) : NULL;
+        return 0;
+    case OPT_DATA:
+        free(c->data_dir);
+        c->data_dir = ag_xstrdup(v);
+        return 0;
     case OPT_RETENTION: return set_duration("--retention", v, &c->retention_seconds, err, errlen);
-    case OPT_RET_INTERVAL: return set_duration("--retention-interval", v, &c->retention_interval, err, errlen);
+    case OPT_RET_INTERVAL:
+        return set_duration("--retention-interval", v, &c->retention_interval, err, errlen);
     case OPT_SVCMAP_WAIT: return set_duration("--servicemap-wait", v, &c->svcmap_wait, err, errlen);
     case OPT_MAX_SIZE: return set_size("--max-size", v, &c->max_size, err, errlen);
     case OPT_FORWARD:
         if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8) && strncmp(v, "unix://", 7))
-            return snprintf(err, errlen, "--forward: URL must start with http://, https:// or unix://"), -1;
+            return snprintf(err, errlen,
+                            "--forward: URL must start with http://, https:// or unix://"),
+                   -1;
         free(c->forward_url);
         c->forward_url = ag_xstrdup(v);
         return 0;
@@ -173,15 +198,18 @@ static int apply(int opt, const char *v, ag_config *c, char *err, size_t errlen)
     case OPT_TOKEN_FILE: return read_token_file(v, c, err, errlen);
     case OPT_MAX_REQUEST:
         if (set_size("--max-request-bytes", v, &c->max_request_bytes, err, errlen)) return -1;
-        if (!c->max_request_bytes) return snprintf(err, errlen, "--max-request-bytes must be > 0"), -1;
+        if (!c->max_request_bytes)
+            return snprintf(err, errlen, "--max-request-bytes must be > 0"), -1;
         return 0;
-    case OPT_MAX_INFLIGHT: return set_size("--max-inflight", v, &c->max_inflight_bytes, err, errlen);
+    case OPT_MAX_INFLIGHT:
+        return set_size("--max-inflight", v, &c->max_inflight_bytes, err, errlen);
     case OPT_MAX_CONN:
     case OPT_CONN_TIMEOUT: {
         long x = strtol(v, &end, 10);
         if (!*v || *end || x <= 0 || x > 100000)
             return snprintf(err, errlen, "%s: bad number '%s'",
-                            opt == OPT_MAX_CONN ? "--max-connections" : "--connection-timeout", v), -1;
+                            opt == OPT_MAX_CONN ? "--max-connections" : "--connection-timeout", v),
+                   -1;
         if (opt == OPT_MAX_CONN) c->max_connections = (unsigned)x;
         else c->connection_timeout = (unsigned)x;
         return 0;
@@ -191,7 +219,10 @@ static int apply(int opt, const char *v, ag_config *c, char *err, size_t errlen)
         else if (!strcmp(v, "normal")) c->sync_full = false;
         else return snprintf(err, errlen, "--sync: expected full or normal"), -1;
         return 0;
-    case OPT_ENV: free(c->default_env); c->default_env = ag_xstrdup(v); return 0;
+    case OPT_ENV:
+        free(c->default_env);
+        c->default_env = ag_xstrdup(v);
+        return 0;
     }
     return -1;
 }
@@ -244,7 +275,8 @@ int ag_config_parse(int argc, char **argv, ag_config *c, char *err, size_t errle
         if (opt == OPT_VERSION) return printf("ctrace-agent %s\n", AG_VERSION), 1;
         if (opt == '?' || opt == ':')
             return snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
-                            argv[optind - 1]), -1;
+                            argv[optind - 1]),
+                   -1;
         if (apply(opt, optarg, c, err, errlen)) return -1;
         /* ps shows argv as it is now: overwrite the secret in place */
         if (opt == OPT_TOKEN) memset(optarg, '*', strlen(optarg));

@@ -10,12 +10,12 @@
 #include <stdio.h>
 
 #define AG_VERSION "0.1.0"
-#define AG_DD_AGENT_VERSION "7.60.0"   /* the Datadog agent we answer as */
+#define AG_DD_AGENT_VERSION "7.60.0" /* the Datadog agent we answer as */
 
 typedef struct {
-    char *listen_host;         /* NULL: no TCP listener (--listen off) */
-    int listen_port;           /* 0: any free port */
-    char *socket_path;         /* NULL: no unix socket */
+    char *listen_host; /* NULL: no TCP listener (--listen off) */
+    int listen_port;   /* 0: any free port */
+    char *socket_path; /* NULL: no unix socket */
     char *data_dir;
     char *db_path;             /* data_dir/ctrace.db */
     double retention_seconds;  /* 0: keep forever */
@@ -26,8 +26,8 @@ typedef struct {
     char *token;
     uint64_t max_request_bytes;
     unsigned max_connections;
-    unsigned connection_timeout;  /* seconds */
-    uint64_t max_inflight_bytes;  /* memory of requests at once: bodies, their
+    unsigned connection_timeout; /* seconds */
+    uint64_t max_inflight_bytes; /* memory of requests at once: bodies, their
                                      decoded form, batches awaiting commit */
     size_t forward_queue_bytes;
     bool sync_full;

@@ -35,13 +35,16 @@ int ag_datalock_acquire(const char *dir, char *err, size_t errlen)
         int e = errno;
         long pid = holder_pid(fd);
         if (e == EWOULDBLOCK && pid > 0)
-            snprintf(err, errlen, "%s is in use by another ctrace-agent (pid %ld): "
-                     "stop it or give this one another --data", dir, pid);
+            snprintf(err, errlen,
+                     "%s is in use by another ctrace-agent (pid %ld): "
+                     "stop it or give this one another --data",
+                     dir, pid);
         else if (e == EWOULDBLOCK)
-            snprintf(err, errlen, "%s is in use by another ctrace-agent: stop it or give "
-                     "this one another --data", dir);
-        else
-            snprintf(err, errlen, "cannot lock %s: %s", path.data, strerror(e));
+            snprintf(err, errlen,
+                     "%s is in use by another ctrace-agent: stop it or give "
+                     "this one another --data",
+                     dir);
+        else snprintf(err, errlen, "cannot lock %s: %s", path.data, strerror(e));
         close(fd);
         ag_buf_free(&path);
         return -1;

@@ -20,7 +20,7 @@
 
 struct ag_conn {
     int fd;
-    _Atomic int64_t deadline_ns;   /* monotonic; 0: none */
+    _Atomic int64_t deadline_ns; /* monotonic; 0: none */
     ag_conn *prev, *next;
 };
 

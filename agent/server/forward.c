@@ -29,15 +29,15 @@ typedef struct item {
 } item;
 
 struct ag_forwarder {
-    char *base_url;       /* without trailing slash */
-    char *unix_socket;    /* or NULL */
+    char *base_url;    /* without trailing slash */
+    char *unix_socket; /* or NULL */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
     item *head, *tail;
     size_t queued_bytes, max_bytes;
     bool stopping;
-    int64_t stop_deadline;  /* monotonic ns */
+    int64_t stop_deadline; /* monotonic ns */
     ag_forward_stats stats;
 };
 
@@ -78,8 +78,8 @@ static int send_once(ag_forwarder *f, CURL *curl, const item *it)
     ag_buf_free(&url);
     if (rc == CURLE_OK && status >= 200 && status < 300) return 0;
     if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408 && status != 429) {
-        fprintf(stderr, "ctrace-agent: forward: upstream refused %s with %ld, dropped\n",
-                it->path, status);
+        fprintf(stderr, "ctrace-agent: forward: upstream refused %s with %ld, dropped\n", it->path,
+                status);
         return -1;
     }
     return 1;
@@ -118,9 +118,10 @@ static void *forward_main(void *arg)
         }
         if (rc == 0) f->stats.sent++;
         else if (f->stats.failed++ % 1000 == 0)
-            fprintf(stderr, "ctrace-agent: forward: giving up on a payload for %s "
-                            "(%llu failed so far)\n", it->path,
-                    (unsigned long long)f->stats.failed);
+            fprintf(stderr,
+                    "ctrace-agent: forward: giving up on a payload for %s "
+                    "(%llu failed so far)\n",
+                    it->path, (unsigned long long)f->stats.failed);
         item_free(it);
     }
     /* whatever is left past the deadline is dropped and counted */
@@ -160,15 +161,17 @@ ag_forwarder *ag_forwarder_start(const char *url, size_t max_bytes)
     return f;
 }
 
-void ag_forwarder_enqueue(ag_forwarder *f, const char *method, const char *path,
-                          char **headers, size_t nheaders, const void *body, size_t len)
+void ag_forwarder_enqueue(ag_forwarder *f, const char *method, const char *path, char **headers,
+                          size_t nheaders, const void *body, size_t len)
 {
     pthread_mutex_lock(&f->mu);
     bool full = f->queued_bytes + len > f->max_bytes || f->stopping;
     if (full) {
         if (f->stats.dropped_full++ % 1000 == 0)
-            fprintf(stderr, "ctrace-agent: forward queue full, payload dropped "
-                            "(%llu dropped so far)\n", (unsigned long long)f->stats.dropped_full);
+            fprintf(stderr,
+                    "ctrace-agent: forward queue full, payload dropped "
+                    "(%llu dropped so far)\n",
+                    (unsigned long long)f->stats.dropped_full);
         pthread_mutex_unlock(&f->mu);
         return;
     }

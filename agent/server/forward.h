@@ -22,8 +22,8 @@ typedef struct {
 ag_forwarder *ag_forwarder_start(const char *url, size_t max_queue_bytes);
 /* Copies everything it needs; never blocks on the network. headers are
  * complete "Name: value" lines. */
-void ag_forwarder_enqueue(ag_forwarder *f, const char *method, const char *path,
-                          char **headers, size_t nheaders, const void *body, size_t len);
+void ag_forwarder_enqueue(ag_forwarder *f, const char *method, const char *path, char **headers,
+                          size_t nheaders, const void *body, size_t len);
 /* Sends what is queued for at most deadline_ms, then stops. NULL ok. */
 void ag_forwarder_stop(ag_forwarder *f, int deadline_ms);
 void ag_forwarder_get_stats(ag_forwarder *f, ag_forward_stats *out);

@@ -54,15 +54,15 @@ struct ag_server {
     listener tcp_l, unix_l;
     int port;
     int unix_fd;
-    dev_t unix_dev;           /* the socket file this agent bound */
+    dev_t unix_dev; /* the socket file this agent bound */
     ino_t unix_ino;
     bool loopback;
-    char hostname[256];       /* gethostname(), "" if unknown */
+    char hostname[256]; /* gethostname(), "" if unknown */
     ag_buf info;
     char state[17];
     atomic_size_t inflight;
-    atomic_bool ready;        /* info, port and loopback are set (release) */
-    ag_deadlines *deadlines;  /* every connection's, and the connection limit */
+    atomic_bool ready;       /* info, port and loopback are set (release) */
+    ag_deadlines *deadlines; /* every connection's, and the connection limit */
     /* requests suspended while their batch commits: stopping waits for
      * them, since libmicrohttpd cannot stop with a connection suspended */
     pthread_mutex_t wait_mu;
@@ -74,34 +74,42 @@ struct ag_server {
 };
 
 enum route {
-    R_NOT_FOUND, R_TRACES_V03, R_TRACES_V04, R_TRACES_V05, R_SERVICES, R_STATS, R_INFO,
-    R_TELEMETRY, R_API, R_UI,
+    R_NOT_FOUND,
+    R_TRACES_V03,
+    R_TRACES_V04,
+    R_TRACES_V05,
+    R_SERVICES,
+    R_STATS,
+    R_INFO,
+    R_TELEMETRY,
+    R_API,
+    R_UI,
 };
 
 enum phase {
-    P_RECEIVING,     /* headers and body arriving */
-    P_COMMITTING,    /* suspended until the store calls back */
-    P_COMMITTED,     /* resumed: commit_status is the store's answer */
+    P_RECEIVING,  /* headers and body arriving */
+    P_COMMITTING, /* suspended until the store calls back */
+    P_COMMITTED,  /* resumed: commit_status is the store's answer */
 };
 
 typedef struct {
     enum route route;
     ag_server *srv;
     struct MHD_Connection *conn;
-    ag_conn *slot;        /* the connection's deadline (deadline.h) */
-    _Atomic int phase;    /* enum phase */
+    ag_conn *slot;     /* the connection's deadline (deadline.h) */
+    _Atomic int phase; /* enum phase */
     int commit_status;
     ag_intake_counts counts;
     ag_buf body;
-    size_t accounted;     /* bytes counted in srv->inflight */
-    size_t batch_held;    /* the batch's bytes counted there until committed */
-    size_t expected;      /* the Content-Length (at most max_request_bytes), 0 if none */
-    int error_status;     /* set when the body must be refused */
+    size_t accounted;  /* bytes counted in srv->inflight */
+    size_t batch_held; /* the batch's bytes counted there until committed */
+    size_t expected;   /* the Content-Length (at most max_request_bytes), 0 if none */
+    int error_status;  /* set when the body must be refused */
     const char *error_msg;
     bool replied;
 } request;
 
-enum { DRAIN_FACTOR = 4 };   /* see early_checks */
+enum { DRAIN_FACTOR = 4 }; /* see early_checks */
 /* Pool threads: enough that one decoding a large payload or answering a
  * slow query delays few others, few enough to cost nothing idle. */
 enum { TCP_THREADS = 16, UNIX_THREADS = 4 };
@@ -143,21 +151,19 @@ static enum MHD_Result send_reply(ag_server *s, struct MHD_Connection *c, unsign
 static enum MHD_Result send_text(ag_server *s, struct MHD_Connection *c, unsigned status,
                                  const char *text)
 {
-    return send_reply(s, c, status, "text/plain; charset=utf-8", (void *)text, strlen(text),
-                      false, NULL);
+    return send_reply(s, c, status, "text/plain; charset=utf-8", (void *)text, strlen(text), false,
+                      NULL);
 }
 
 /* An API error: {"error": msg}; allow as in send_reply. */
 static enum MHD_Result send_json_error_allowing(ag_server *s, struct MHD_Connection *c,
-                                                unsigned status, const char *msg,
-                                                const char *allow)
+                                                unsigned status, const char *msg, const char *allow)
 {
     ag_buf b = {0};
     ag_buf_puts(&b, "{\"error\":");
     ag_jw_cstr(&b, msg);
     ag_buf_puts(&b, "}");
-    return send_reply(s, c, status, "application/json; charset=utf-8", b.data, b.len, true,
-                      allow);
+    return send_reply(s, c, status, "application/json; charset=utf-8", b.data, b.len, true, allow);
 }
 
 static enum MHD_Result send_json_error(ag_server *s, struct MHD_Connection *c, unsigned status,
@@ -168,9 +174,8 @@ static enum MHD_Result send_json_error(ag_server *s, struct MHD_Connection *c, u
 
 /* An intake error: one line of text, as the Datadog agent answers; allow
  * as in send_reply. */
-static enum MHD_Result send_reason_allowing(ag_server *s, struct MHD_Connection *c,
-                                            unsigned status, const char *reason,
-                                            const char *allow)
+static enum MHD_Result send_reason_allowing(ag_server *s, struct MHD_Connection *c, unsigned status,
+                                            const char *reason, const char *allow)
 {
     ag_buf b = {0};
     ag_buf_puts(&b, reason);
@@ -210,7 +215,7 @@ static bool tokens_equal(const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     unsigned char diff = la != lb;
     for (size_t i = 0; i < lb; i++) diff |= (unsigned char)(a[i % (la ? la : 1)] ^ b[i]);
-    return diff == 0;   /* time depends on the expected token's length only */
+    return diff == 0; /* time depends on the expected token's length only */
 }
 
 /* 0 ok; 1 ok and the token came in the query (set the cookie); -1 refused. */
@@ -234,7 +239,7 @@ static int check_token(ag_server *s, struct MHD_Connection *c)
  * machine's own name or the name given to --listen (not the attacker's). */
 static bool host_is_safe(const ag_server *s, const char *host)
 {
-    if (!host) return true;   /* HTTP/1.0 without Host: not a browser */
+    if (!host) return true; /* HTTP/1.0 without Host: not a browser */
     char name[256];
     size_t n = strlen(host);
     if (n >= sizeof name) return false;
@@ -249,11 +254,10 @@ static bool host_is_safe(const ag_server *s, const char *host)
     char *colon = strchr(name, ':');
     if (colon) *colon = '\0';
     n = strlen(name);
-    if (n && name[n - 1] == '.') name[--n] = '\0';   /* "localhost." is localhost */
+    if (n && name[n - 1] == '.') name[--n] = '\0'; /* "localhost." is localhost */
     struct in_addr a;
     if (inet_pton(AF_INET, name, &a) == 1) return true;
-    if (!strcasecmp(name, "localhost") ||
-        (n > 10 && !strcasecmp(name + n - 10, ".localhost")))
+    if (!strcasecmp(name, "localhost") || (n > 10 && !strcasecmp(name + n - 10, ".localhost")))
         return true;
     if (*s->hostname && !strcasecmp(name, s->hostname)) return true;
     return s->cfg->listen_host && !strcasecmp(name, s->cfg->listen_host);
@@ -276,7 +280,8 @@ static const char *media_type(struct MHD_Connection *c, char *out, size_t outlen
     while (*ct == ' ') ct++;
     size_t n = strcspn(ct, "; ");
     if (n >= outlen) n = outlen - 1;
-    for (size_t i = 0; i < n; i++) out[i] = (char)(ct[i] >= 'A' && ct[i] <= 'Z' ? ct[i] + 32 : ct[i]);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)(ct[i] >= 'A' && ct[i] <= 'Z' ? ct[i] + 32 : ct[i]);
     out[n] = '\0';
     return out;
 }
@@ -346,16 +351,17 @@ static enum MHD_Result answer_traces(ag_server *s, struct MHD_Connection *c, con
 {
     if (status) {
         count(s, 0, 0, 1, 0);
-        return status == AG_STORE_FULL
-            ? send_reason(s, c, MHD_HTTP_INSUFFICIENT_STORAGE, "disk full: payload not stored")
-            : send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage failed: payload not stored");
+        return status == AG_STORE_FULL ? send_reason(s, c, MHD_HTTP_INSUFFICIENT_STORAGE,
+                                                     "disk full: payload not stored")
+                                       : send_reason(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                                     "storage failed: payload not stored");
     }
     count(s, 1, req->counts.spans, 0, req->counts.dropped_chunks);
     if (req->counts.dropped_spans) count_dropped_spans(s, req->counts.dropped_spans);
     forward(s, c, method, url, req);
     if (req->route == R_TRACES_V03) return send_text(s, c, MHD_HTTP_OK, "OK");
-    return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1,
-                      false, NULL);
+    return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)RATES, sizeof RATES - 1, false,
+                      NULL);
 }
 
 /* The store's callback (store.h): on a store thread, with its lock held.
@@ -391,7 +397,7 @@ static enum MHD_Result wait_for_commit(ag_server *s, struct MHD_Connection *c, r
         return send_reason(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, "agent is stopping, retry");
     }
     atomic_store_explicit(&req->phase, P_COMMITTING, memory_order_relaxed);
-    ag_conn_pause(req->slot);     /* the agent's own time, not the client's */
+    ag_conn_pause(req->slot); /* the agent's own time, not the client's */
     MHD_suspend_connection(c);
     ag_store_submit(s->store, b, on_committed, req);
     return MHD_YES;
@@ -402,12 +408,14 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
 {
     char mt[64];
     const char *type = media_type(c, mt, sizeof mt);
-    ag_version v = req->route == R_TRACES_V03 ? AG_V03
-                 : req->route == R_TRACES_V04 ? AG_V04 : AG_V05;
+    ag_version v = req->route == R_TRACES_V03   ? AG_V03
+                   : req->route == R_TRACES_V04 ? AG_V04
+                                                : AG_V05;
     bool json = false;
     if (!strcmp(type, "application/msgpack")) json = false;
-    else if (v != AG_V05 && (!strcmp(type, "application/json") || !strcmp(type, "text/json") ||
-                             !*type)) json = true;
+    else if (v != AG_V05 &&
+             (!strcmp(type, "application/json") || !strcmp(type, "text/json") || !*type))
+        json = true;
     else if (v == AG_V05 && !*type) json = false;
     else {
         count(s, 0, 0, 1, 0);
@@ -425,8 +433,9 @@ static enum MHD_Result handle_traces(ag_server *s, struct MHD_Connection *c, con
         count(s, 0, 0, 1, 0);
         /* over budget: retry later, unless this payload alone cannot fit */
         unsigned status = !counts.over_budget ? MHD_HTTP_BAD_REQUEST
-            : req->accounted + counts.decoded_bytes > budget.max ? MHD_HTTP_CONTENT_TOO_LARGE
-            : MHD_HTTP_SERVICE_UNAVAILABLE;
+                          : req->accounted + counts.decoded_bytes > budget.max
+                              ? MHD_HTTP_CONTENT_TOO_LARGE
+                              : MHD_HTTP_SERVICE_UNAVAILABLE;
         return send_reason(s, c, status, err);
     }
     /* the batch waits for its commit holding memory: charged too */
@@ -454,7 +463,7 @@ static enum MHD_Result send_info(ag_server *s, struct MHD_Connection *c)
     char damage[256];
     bool damaged = ag_store_damage(s->store, damage, sizeof damage);
     ag_buf b = {0};
-    ag_buf_append(&b, s->info.data, s->info.len - 1);   /* without its closing brace */
+    ag_buf_append(&b, s->info.data, s->info.len - 1); /* without its closing brace */
     ag_buf_printf(&b, ",\"ctrace_database\":{\"damaged\":%s,\"disk_full\":%s,\"read_only\":%s",
                   damaged ? "true" : "false", ag_store_disk_full(s->store) ? "true" : "false",
                   ag_store_read_only(s->store) ? "true" : "false");
@@ -495,7 +504,8 @@ static enum MHD_Result handle_api(ag_server *s, struct MHD_Connection *c, const 
     ag_buf out = {0};
     int status = ag_api_handle(s->store, url, &q, &out);
     free(p.items);
-    struct MHD_Response *r = MHD_create_response_from_buffer(out.len, out.data, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(out.len, out.data, MHD_RESPMEM_MUST_FREE);
     if (!r) return free(out.data), MHD_NO;
     common_headers(s, r);
     MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
@@ -509,8 +519,8 @@ static enum MHD_Result handle_ui(ag_server *s, struct MHD_Connection *c, const c
                                  bool set_cookie)
 {
     const ag_ui_asset *a = ag_ui_find(url);
-    struct MHD_Response *r = MHD_create_response_from_buffer(a->len, (void *)a->data,
-                                                             MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
     if (!r) return MHD_NO;
     common_headers(s, r);
     MHD_add_response_header(r, "Content-Type", a->content_type);
@@ -555,8 +565,10 @@ static unsigned framing_error(struct MHD_Connection *c, enum route route, const 
 {
     content_lengths cl = {NULL, false};
     MHD_get_connection_values(c, MHD_HEADER_KIND, check_content_length, &cl);
-    if (cl.bad) return *reason = "Content-Length must be one number (conflicting or malformed)", 400;
-    if (cl.first && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+    if (cl.bad)
+        return *reason = "Content-Length must be one number (conflicting or malformed)", 400;
+    if (cl.first &&
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         return *reason = "Content-Length and Transfer-Encoding together", 400;
     if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
         !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
@@ -564,8 +576,8 @@ static unsigned framing_error(struct MHD_Connection *c, enum route route, const 
     if (!takes_body(route) && route != R_SERVICES) return 0;
     if (strcmp(method, "PUT") && strcmp(method, "POST"))
         return *reason = "method not allowed: intake takes PUT or POST", 405;
-    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                  MHD_HTTP_HEADER_CONTENT_ENCODING);
+    const char *enc =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
     if (enc && strcasecmp(enc, "identity"))
         return *reason = "unsupported Content-Encoding: send the payload uncompressed", 415;
     return 0;
@@ -607,8 +619,8 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
                                             "only GET is supported", "GET, HEAD");
         if (check_token(s, c) < 0)
             return req->route == R_API
-                ? send_json_error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token")
-                : send_text(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token\n");
+                       ? send_json_error(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token")
+                       : send_text(s, c, MHD_HTTP_UNAUTHORIZED, "missing or invalid token\n");
     }
     const char *reason;
     unsigned status = framing_error(c, req->route, method, version, &reason);
@@ -633,7 +645,8 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
             return MHD_YES;
         }
         count(s, 0, 0, 1, 0);
-        return send_reason(s, c, MHD_HTTP_CONTENT_TOO_LARGE, "payload larger than max_request_bytes");
+        return send_reason(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
+                           "payload larger than max_request_bytes");
     }
     req->expected = (size_t)length;
     *stop = false;
@@ -642,7 +655,7 @@ static enum MHD_Result early_checks(ag_server *s, listener *l, struct MHD_Connec
 
 static void append_body(ag_server *s, request *req, const char *data, size_t n)
 {
-    if (req->error_status || !takes_body(req->route)) return;   /* drained, not kept */
+    if (req->error_status || !takes_body(req->route)) return; /* drained, not kept */
     if (req->body.len + n > s->cfg->max_request_bytes) {
         req->error_status = MHD_HTTP_CONTENT_TOO_LARGE;
         req->error_msg = "payload larger than max_request_bytes";
@@ -668,9 +681,8 @@ static void append_body(ag_server *s, request *req, const char *data, size_t n)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     listener *l = cls;
     ag_server *s = l->srv;
@@ -694,10 +706,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return rc;
     }
     if (atomic_load_explicit(&req->phase, memory_order_acquire) == P_COMMITTED) {
-        ag_conn_restart(s->deadlines, req->slot);   /* the answer's own time */
+        ag_conn_restart(s->deadlines, req->slot); /* the answer's own time */
         return answer_traces(s, c, method, url, req, req->commit_status);
     }
-    if (req->replied) {           /* replied early: discard whatever follows */
+    if (req->replied) { /* replied early: discard whatever follows */
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -712,15 +724,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_reason(s, c, (unsigned)req->error_status, req->error_msg);
     }
     switch (req->route) {
-    case R_TRACES_V03: case R_TRACES_V04: case R_TRACES_V05:
-        return handle_traces(s, c, method, url, req);
+    case R_TRACES_V03:
+    case R_TRACES_V04:
+    case R_TRACES_V05: return handle_traces(s, c, method, url, req);
     case R_SERVICES: return send_text(s, c, MHD_HTTP_OK, "OK");
     case R_STATS:
         forward(s, c, method, url, req);
         return send_reply(s, c, MHD_HTTP_OK, NULL, (void *)"", 0, false, NULL);
     case R_INFO: return send_info(s, c);
-    case R_TELEMETRY: return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)"{}", 2,
-                                        false, NULL);
+    case R_TELEMETRY:
+        return send_reply(s, c, MHD_HTTP_OK, "application/json", (void *)"{}", 2, false, NULL);
     case R_API: return handle_api(s, c, url);
     case R_UI: return handle_ui(s, c, url, check_token(s, c) == 1);
     default: return send_text(s, c, MHD_HTTP_NOT_FOUND, "404 page not found\n");
@@ -795,8 +808,7 @@ static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags
      * for its commit is suspended, not sleeping on a pool thread. */
     return MHD_start_daemon(flags | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                                 MHD_USE_ERROR_LOG,
-                            0, on_accept, l, on_request, l, MHD_OPTION_ARRAY, opts,
-                            MHD_OPTION_END);
+                            0, on_accept, l, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
 static int start_tcp(ag_server *s, char *err, size_t errlen)
@@ -813,13 +825,13 @@ static int start_tcp(ag_server *s, char *err, size_t errlen)
     unsigned flags = res->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0;
     if (res->ai_family == AF_INET)
         s->loopback = (ntohl(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr) >> 24) == 127;
-    else
-        s->loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
+    else s->loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
     s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1, TCP_THREADS);
     freeaddrinfo(res);
     if (!s->tcp)
         return snprintf(err, errlen, "cannot listen on %s:%d (in use?)", c->listen_host,
-                        c->listen_port), -1;
+                        c->listen_port),
+               -1;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->tcp, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : c->listen_port;
     return 0;
@@ -840,21 +852,27 @@ static int claim_socket_path(const struct sockaddr_un *sa, char *err, size_t err
     }
     if (!S_ISSOCK(st.st_mode))
         return snprintf(err, errlen, "--socket %s: exists and is not a socket; not removing it",
-                        path), -1;
+                        path),
+               -1;
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (probe < 0) return snprintf(err, errlen, "--socket %s: %s", path, strerror(errno)), -1;
     int live = connect(probe, (const struct sockaddr *)sa, sizeof *sa) == 0;
     int e = errno;
     close(probe);
     if (live)
-        return snprintf(err, errlen, "--socket %s: another process is listening on it "
-                        "(another ctrace-agent?)", path), -1;
+        return snprintf(err, errlen,
+                        "--socket %s: another process is listening on it "
+                        "(another ctrace-agent?)",
+                        path),
+               -1;
     if (e != ECONNREFUSED)
         return snprintf(err, errlen, "--socket %s: cannot tell whether it is in use: %s", path,
-                        strerror(e)), -1;
+                        strerror(e)),
+               -1;
     if (unlink(path) && errno != ENOENT)
         return snprintf(err, errlen, "--socket %s: cannot remove the stale socket: %s", path,
-                        strerror(errno)), -1;
+                        strerror(errno)),
+               -1;
     return 0;
 }
 

@@ -21,7 +21,7 @@ typedef struct ag_server ag_server;
 
 /* Binds and starts serving. Returns 0 and *out, or -1 with a reason. */
 AG_MUST_CHECK int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd,
-                    ag_server **out, char *err, size_t errlen);
+                                  ag_server **out, char *err, size_t errlen);
 /* The TCP port actually bound (useful with --listen host:0), or 0. */
 int ag_server_port(const ag_server *s);
 /* Whether the TCP listener is bound to a loopback address only. */
@@ -31,7 +31,7 @@ void ag_server_stop(ag_server *s);
 
 typedef struct {
     uint64_t requests, payloads, spans, rejected, dropped_chunks;
-    uint64_t dropped_spans;   /* over the per-span object limit */
+    uint64_t dropped_spans; /* over the per-span object limit */
 } ag_server_stats;
 void ag_server_get_stats(ag_server *s, ag_server_stats *out);
 

@@ -23,13 +23,14 @@ void ag_info_build(const ag_config *c, int port, ag_buf *b, char state[17])
     ag_buf_printf(b, ",\"target_tps\":10,\"max_eps\":200,\"receiver_port\":%d,", port);
     ag_buf_puts(b, "\"receiver_socket\":");
     ag_jw_cstr(b, c->socket_path ? c->socket_path : "");
-    ag_buf_printf(b, ",\"connection_limit\":%u,\"receiver_timeout\":%u,"
-                     "\"max_request_bytes\":%llu,\"statsd_port\":0,\"max_memory\":0,"
-                     "\"max_cpu\":0,\"analyzed_spans_by_service\":{},"
-                     "\"obfuscation\":{\"elastic_search\":false,\"mongo\":false,"
-                     "\"sql_exec_plan\":false,\"sql_exec_plan_normalize\":false,"
-                     "\"http\":{\"remove_query_string\":false,\"remove_path_digits\":false},"
-                     "\"remove_stack_traces\":false,\"redis\":false,\"memcached\":false}}",
+    ag_buf_printf(b,
+                  ",\"connection_limit\":%u,\"receiver_timeout\":%u,"
+                  "\"max_request_bytes\":%llu,\"statsd_port\":0,\"max_memory\":0,"
+                  "\"max_cpu\":0,\"analyzed_spans_by_service\":{},"
+                  "\"obfuscation\":{\"elastic_search\":false,\"mongo\":false,"
+                  "\"sql_exec_plan\":false,\"sql_exec_plan_normalize\":false,"
+                  "\"http\":{\"remove_query_string\":false,\"remove_path_digits\":false},"
+                  "\"remove_stack_traces\":false,\"redis\":false,\"memcached\":false}}",
                   c->max_connections, c->connection_timeout,
                   (unsigned long long)c->max_request_bytes);
     ag_buf_puts(b, "}");

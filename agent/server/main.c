@@ -45,10 +45,12 @@ static void fit_descriptor_limit(ag_config *c)
         if (setrlimit(RLIMIT_NOFILE, &rl)) getrlimit(RLIMIT_NOFILE, &rl);
     }
     if (rl.rlim_cur >= want) return;
-    unsigned fit = rl.rlim_cur > 2 * RESERVED_FDS ? (unsigned)(rl.rlim_cur - RESERVED_FDS) : RESERVED_FDS;
-    fprintf(stderr, "ctrace-agent: the descriptor limit (%llu) allows %u connections, not %u: "
-            "serving %u (raise ulimit -n)\n", (unsigned long long)rl.rlim_cur, fit,
-            c->max_connections, fit);
+    unsigned fit =
+        rl.rlim_cur > 2 * RESERVED_FDS ? (unsigned)(rl.rlim_cur - RESERVED_FDS) : RESERVED_FDS;
+    fprintf(stderr,
+            "ctrace-agent: the descriptor limit (%llu) allows %u connections, not %u: "
+            "serving %u (raise ulimit -n)\n",
+            (unsigned long long)rl.rlim_cur, fit, c->max_connections, fit);
     c->max_connections = fit;
 }
 
@@ -72,8 +74,7 @@ static void print_startup(const ag_config *c, const ag_server *srv)
         url_host(open, sizeof open, shown);
         snprintf(ui, sizeof ui, "http://%s:%d/%s", open, ag_server_port(srv),
                  c->token ? " (token required)" : "");
-        printf("ctrace-agent %s listening on http://%s:%d", AG_VERSION, bound,
-               ag_server_port(srv));
+        printf("ctrace-agent %s listening on http://%s:%d", AG_VERSION, bound, ag_server_port(srv));
     } else {
         printf("ctrace-agent %s listening", AG_VERSION);
     }
@@ -162,8 +163,8 @@ int main(int argc, char **argv)
         ag_config_free(&cfg);
         return rc == AG_STORE_DAMAGED ? EXIT_DAMAGED : 1;
     }
-    ag_forwarder *fwd = cfg.forward_url ? ag_forwarder_start(cfg.forward_url, cfg.forward_queue_bytes)
-                                        : NULL;
+    ag_forwarder *fwd =
+        cfg.forward_url ? ag_forwarder_start(cfg.forward_url, cfg.forward_queue_bytes) : NULL;
     ag_server *srv = NULL;
     if (ag_server_start(&cfg, store, fwd, &srv, err, sizeof err)) {
         fprintf(stderr, "ctrace-agent: %s\n", err);
@@ -179,12 +180,16 @@ int main(int argc, char **argv)
                                  cfg.retention_interval, cfg.svcmap_wait);
     print_startup(&cfg, srv);
     if (ag_store_read_only(store))
-        fprintf(stderr, "ctrace-agent: WARNING: the disk holding %s is full: serving the stored "
+        fprintf(stderr,
+                "ctrace-agent: WARNING: the disk holding %s is full: serving the stored "
                 "traces read-only; payloads are refused (507) until space is freed and the "
-                "agent restarted\n", cfg.db_path);
+                "agent restarted\n",
+                cfg.db_path);
     else if (ag_store_disk_full(store))
-        fprintf(stderr, "ctrace-agent: WARNING: the disk holding %s is full (under 1 MiB "
-                "free): payloads are refused (507) until space is freed\n", cfg.db_path);
+        fprintf(stderr,
+                "ctrace-agent: WARNING: the disk holding %s is full (under 1 MiB "
+                "free): payloads are refused (507) until space is freed\n",
+                cfg.db_path);
 
     uint64_t last_spans = 0;
     int64_t last_t = ag_mono_ns();
@@ -194,7 +199,7 @@ int main(int argc, char **argv)
         if (sig > 0) break;
         print_stats(srv, fwd, &last_spans, &last_t);
     }
-    last_spans = (uint64_t)-1;   /* the counters once more, whatever changed */
+    last_spans = (uint64_t)-1; /* the counters once more, whatever changed */
     print_stats(srv, fwd, &last_spans, &last_t);
     printf("ctrace-agent: shutting down\n");
     ag_server_stop(srv);

@@ -57,7 +57,7 @@ static int64_t live_bytes(sqlite3 *db)
 }
 
 typedef struct {
-    int64_t id, block;   /* block 0: the blob was inline (no block) */
+    int64_t id, block; /* block 0: the blob was inline (no block) */
 } deleted_row;
 
 static int by_block(const void *a, const void *b)
@@ -84,24 +84,27 @@ static int64_t neighbour_block(sqlite3_stmt *st, int64_t id)
 static int delete_emptied_blocks(sqlite3 *db, deleted_row *rows, int64_t n)
 {
     sqlite3_stmt *before = NULL, *after = NULL, *del = NULL, *del_svc = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT block FROM traces WHERE id < ? ORDER BY id DESC LIMIT 1",
-                                -1, &before, NULL);
+    int rc = sqlite3_prepare_v2(
+        db, "SELECT block FROM traces WHERE id < ? ORDER BY id DESC LIMIT 1", -1, &before, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db, "SELECT block FROM traces WHERE id > ? ORDER BY id LIMIT 1", -1,
                                 &after, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db, "DELETE FROM blocks WHERE id = ?1", -1, &del, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, "DELETE FROM block_services WHERE block = ?1", -1, &del_svc, NULL);
+        rc = sqlite3_prepare_v2(db, "DELETE FROM block_services WHERE block = ?1", -1, &del_svc,
+                                NULL);
     qsort(rows, (size_t)n, sizeof *rows, by_block);
     for (int64_t i = 0; i < n && rc == SQLITE_OK; i++) {
         int64_t block = rows[i].block;
         if (!block || (i && rows[i - 1].block == block)) continue;
-        if (neighbour_block(before, rows[i].id) == block || neighbour_block(after, rows[i].id) == block)
+        if (neighbour_block(before, rows[i].id) == block ||
+            neighbour_block(after, rows[i].id) == block)
             continue;
         sqlite3_bind_int64(del, 1, block);
         sqlite3_bind_int64(del_svc, 1, block);
-        if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(del_svc) != SQLITE_DONE) rc = SQLITE_ERROR;
+        if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(del_svc) != SQLITE_DONE)
+            rc = SQLITE_ERROR;
         sqlite3_reset(del);
         sqlite3_reset(del_svc);
     }
@@ -124,7 +127,8 @@ static int64_t delete_some(sqlite3 *db, const char *select_sql, int64_t arg, int
     deleted_row rows[CHUNK];
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, select_sql, -1, &sel, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "DELETE FROM traces WHERE id = ?", -1, &d1, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "DELETE FROM traces WHERE id = ?", -1, &d1, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(sel, 1, arg);
         sqlite3_bind_int64(sel, 2, limit);
@@ -171,7 +175,8 @@ static void vacuum(sqlite3 *db, volatile int *stop)
     while (!*stop && pragma_int(db, "PRAGMA freelist_count") > 0) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
-        while (sqlite3_step(st) == SQLITE_ROW) {}
+        while (sqlite3_step(st) == SQLITE_ROW) {
+        }
         if (sqlite3_finalize(st) != SQLITE_OK) return;
     }
 }
@@ -181,11 +186,12 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
     int64_t deleted = 0, n = 0, last_report = ag_mono_ns();
     if (max_age > 0) {
         int64_t cutoff = ag_now_ns() - (int64_t)(max_age * 1e9);
-        char **services = ag_walk_services(db);   /* no index on start alone: walk.h */
+        char **services = ag_walk_services(db); /* no index on start alone: walk.h */
         if (!services) return -1;
         for (char **service = services; *service && n >= 0; service++)
-            while (!*stop && (n = delete_some(db, "SELECT id, block FROM traces"
-                                                  " WHERE service = ?3 AND start < ?1 LIMIT ?2",
+            while (!*stop && (n = delete_some(db,
+                                              "SELECT id, block FROM traces"
+                                              " WHERE service = ?3 AND start < ?1 LIMIT ?2",
                                               cutoff, CHUNK, *service)) > 0) {
                 deleted += n;
                 progress(deleted, &last_report);
@@ -193,8 +199,9 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
         ag_walk_services_free(services);
         if (n < 0) return -1;
         char sql[160];
-        snprintf(sql, sizeof sql, "DELETE FROM service_minutes WHERE minute < %lld;"
-                                  "DELETE FROM resource_minutes WHERE minute < %lld;",
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM service_minutes WHERE minute < %lld;"
+                 "DELETE FROM resource_minutes WHERE minute < %lld;",
                  (long long)(cutoff / 1000000000LL), (long long)(cutoff / 1000000000LL));
         sqlite3_exec(db, sql, NULL, NULL, NULL);
         ag_svcmap_expire(db, cutoff / 1000000000LL);
@@ -202,8 +209,8 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
     if (max_size > 0 && live_bytes(db) > (int64_t)max_size) {
         int64_t target = (int64_t)((double)max_size * 0.9), live;
         while (!*stop && (live = live_bytes(db)) > target &&
-               (n = delete_some(db, "SELECT id, block FROM traces WHERE id > ? ORDER BY id LIMIT ?", 0,
-                                rows_for(db, live - target, live), NULL)) > 0) {
+               (n = delete_some(db, "SELECT id, block FROM traces WHERE id > ? ORDER BY id LIMIT ?",
+                                0, rows_for(db, live - target, live), NULL)) > 0) {
             deleted += n;
             progress(deleted, &last_report);
         }
@@ -228,10 +235,13 @@ static void *retention_main(void *arg)
         /* resolving first: a pass that deletes chunks may take long, and the
          * map's delay is the interval, not the interval plus a deletion */
         int64_t after_id = 0;
-        while (!r->stop && ag_svcmap_resolve(db, ag_now_ns() / 1000000000LL, r->svcmap_wait,
-                                             SVCMAP_RESOLVE_ROWS, &after_id) == SVCMAP_RESOLVE_ROWS) {}
+        while (!r->stop &&
+               ag_svcmap_resolve(db, ag_now_ns() / 1000000000LL, r->svcmap_wait,
+                                 SVCMAP_RESOLVE_ROWS, &after_id) == SVCMAP_RESOLVE_ROWS) {
+        }
         int64_t n = r->max_age > 0 || r->max_size > 0
-                        ? ag_retention_pass(db, r->max_age, r->max_size, &r->stop) : 0;
+                        ? ag_retention_pass(db, r->max_age, r->max_size, &r->stop)
+                        : 0;
         if (n > 0) {
             printf("ctrace-agent: retention: deleted %lld chunks in %.1f s; database %.1f MiB\n",
                    (long long)n, (double)(ag_mono_ns() - t0) / 1e9,
@@ -261,7 +271,7 @@ ag_retention *ag_retention_start(const char *path, double max_age, uint64_t max_
     pthread_cond_init(&r->cond, NULL);
     if (pthread_create(&r->thread, NULL, retention_main, r)) {
         fprintf(stderr, "ctrace-agent: cannot start the retention thread\n");
-        abort();   /* the agent's policy (buf.h): no database growing unbounded instead */
+        abort(); /* the agent's policy (buf.h): no database growing unbounded instead */
     }
     return r;
 }

@@ -41,8 +41,8 @@
 
 enum {
     READER_POOL = 16,
-    WAL_RESTART_FRAMES = 16384,   /* 128 MiB of 8 KiB pages */
-    WAL_LOW_DISK_FRAMES = 256,    /* 2 MiB, when the disk runs low */
+    WAL_RESTART_FRAMES = 16384, /* 128 MiB of 8 KiB pages */
+    WAL_LOW_DISK_FRAMES = 256,  /* 2 MiB, when the disk runs low */
 };
 #define LOW_DISK_BYTES (256ULL << 20)
 /* Under this, a commit of one ordinary payload (its blocks, rows and WAL
@@ -52,7 +52,7 @@ enum { OPS_SEEN_SLOTS = 4096 };
 
 struct ag_store {
     char *path;
-    sqlite3 *db;               /* the writer's connection */
+    sqlite3 *db; /* the writer's connection */
     sqlite3_stmt *ins_trace, *ins_block, *up_service, *up_resource, *ins_op, *ins_svc;
     pthread_t writer, checkpointer, syncer;
     pthread_mutex_t mu;
@@ -78,29 +78,29 @@ struct ag_store {
     bool ck_stop;
     /* the first sign of a damaged database (mu), "" while none was seen */
     char damage[256];
-    bool disk_full;            /* the writer's last commit failed for want of space (mu) */
-    bool ck_truncate;          /* ck_mu: the checkpointer truncates the WAL now */
-    bool read_only;            /* opened on a full disk: no writer (store.h) */
-    bool disk_low;             /* writer: under LOW_DISK_BYTES free at the last look */
+    bool disk_full;   /* the writer's last commit failed for want of space (mu) */
+    bool ck_truncate; /* ck_mu: the checkpointer truncates the WAL now */
+    bool read_only;   /* opened on a full disk: no writer (store.h) */
+    bool disk_low;    /* writer: under LOW_DISK_BYTES free at the last look */
     /* writer: hashes of (service, name, resource) triples already in
      * operations, direct-mapped, so each batch's triples (a few dozen, the
      * same ones batch after batch) cost no INSERT once stored; emptied when
      * a commit fails, since its inserts were rolled back */
     uint64_t ops_seen[OPS_SEEN_SLOTS];
-    int64_t disk_checked_ns;   /* writer: when it looked */
+    int64_t disk_checked_ns; /* writer: when it looked */
 };
 
-#define AG_INSERT_BLOCK_SERVICE_SQL                                                     \
+#define AG_INSERT_BLOCK_SERVICE_SQL                                                         \
     "INSERT INTO block_services(service, block, first_chunk, chunks, min_start, max_start," \
     " max_duration, error) VALUES(?,?,?,?,?,?,?,?)"
 
 static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS traces("
     " id INTEGER PRIMARY KEY,"
-    " trace_id INTEGER NOT NULL,"      /* low 64 bits, stored as signed */
+    " trace_id INTEGER NOT NULL," /* low 64 bits, stored as signed */
     " trace_id_high INTEGER NOT NULL,"
-    " start INTEGER NOT NULL,"         /* ns since the epoch */
-    " duration INTEGER NOT NULL,"      /* ns */
+    " start INTEGER NOT NULL,"    /* ns since the epoch */
+    " duration INTEGER NOT NULL," /* ns */
     " service TEXT NOT NULL, resource TEXT NOT NULL, name TEXT NOT NULL,"
     " error INTEGER NOT NULL, span_count INTEGER NOT NULL,"
     /* the chunk's blob (blob.h): inline in spans before user_version 3,
@@ -111,7 +111,8 @@ static const char *SCHEMA =
      * the same index as now had another name */
     "DROP INDEX IF EXISTS traces_by_trace_id;"
     "DROP INDEX IF EXISTS traces_by_block_trace_id;"
-    "CREATE INDEX IF NOT EXISTS traces_by_range_trace_id ON traces(" AG_ID_RANGE_OF_ID ", trace_id);"
+    "CREATE INDEX IF NOT EXISTS traces_by_range_trace_id ON traces(" AG_ID_RANGE_OF_ID
+    ", trace_id);"
     /* no index on start alone any more: walk.h */
     "DROP INDEX IF EXISTS traces_by_start;"
     "CREATE INDEX IF NOT EXISTS traces_by_service ON traces(service, start);"
@@ -137,7 +138,7 @@ static const char *SCHEMA =
     " PRIMARY KEY(service, block)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS block_services_by_block ON block_services(block);"
     "PRAGMA user_version = 5;";
-enum { AG_SCHEMA_VERSION = 5 };   /* the user_version SCHEMA sets */
+enum { AG_SCHEMA_VERSION = 5 }; /* the user_version SCHEMA sets */
 
 /* ag_hist_merge(a, b): the sum of two encoded histograms (upserts). */
 static void sql_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -190,7 +191,8 @@ static sqlite3 *connect_db(const char *path, bool readonly, char *err, size_t er
                 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
         *code = db ? sqlite3_extended_errcode(db) : SQLITE_NOMEM;
-        snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        snprintf(err, errlen, "cannot open %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
     }
@@ -199,8 +201,10 @@ static sqlite3 *connect_db(const char *path, bool readonly, char *err, size_t er
                             sql_hist_merge, NULL, NULL);
     sqlite3_create_function(db, "ag_hist_upgrade", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             sql_hist_upgrade, NULL, NULL);
-    if (exec(db, "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
-                 "PRAGMA mmap_size=268435456;", err, errlen)) {
+    if (exec(db,
+             "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+             "PRAGMA mmap_size=268435456;",
+             err, errlen)) {
         *code = sqlite3_extended_errcode(db);
         sqlite3_close(db);
         return NULL;
@@ -222,8 +226,8 @@ static int prepare(ag_store *s, const char *sql, sqlite3_stmt **st, char *err, s
     return -1;
 }
 
-static int write_block_services(sqlite3_stmt *st, const ag_spanidx *x,
-                                const int64_t *block_ids, const int64_t *row_ids);
+static int write_block_services(sqlite3_stmt *st, const ag_spanidx *x, const int64_t *block_ids,
+                                const int64_t *row_ids);
 
 /* The block_services entries of the chunks stored before user_version 5,
  * from their rows (root service, start, duration, error): one pass in id
@@ -237,18 +241,21 @@ static int index_stored_roots(sqlite3 *db, char *err, size_t errlen)
     /* built anew: a database opened by this version, then by an older one, has rows */
     int rc = sqlite3_exec(db, "DELETE FROM block_services", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, "SELECT id, coalesce(block, -id), service, start, duration,"
-                                    " error FROM traces ORDER BY id", -1, &sel, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, AG_INSERT_BLOCK_SERVICE_SQL, -1, &ins, NULL);
+        rc = sqlite3_prepare_v2(db,
+                                "SELECT id, coalesce(block, -id), service, start, duration,"
+                                " error FROM traces ORDER BY id",
+                                -1, &sel, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, AG_INSERT_BLOCK_SERVICE_SQL, -1, &ins, NULL);
     while (rc == SQLITE_OK && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
-        ag_str service = {(const char *)sqlite3_column_text(sel, 2), (size_t)sqlite3_column_bytes(sel, 2)};
+        ag_str service = {(const char *)sqlite3_column_text(sel, 2),
+                          (size_t)sqlite3_column_bytes(sel, 2)};
         ag_spanidx_note(&x, sqlite3_column_int64(sel, 1), sqlite3_column_int64(sel, 0), service,
                         sqlite3_column_int64(sel, 3), sqlite3_column_int64(sel, 4),
                         sqlite3_column_int(sel, 5));
         rc = SQLITE_OK;
     }
-    if (rc == SQLITE_DONE) rc = write_block_services(ins, &x, NULL, NULL) ? SQLITE_ERROR : SQLITE_OK;
+    if (rc == SQLITE_DONE)
+        rc = write_block_services(ins, &x, NULL, NULL) ? SQLITE_ERROR : SQLITE_OK;
     if (rc != SQLITE_OK) snprintf(err, errlen, "indexing stored chunks: %s", sqlite3_errmsg(db));
     sqlite3_finalize(sel);
     sqlite3_finalize(ins);
@@ -277,15 +284,19 @@ static int create_or_upgrade(sqlite3 *db, char *err, size_t errlen)
     sqlite3_finalize(st);
     /* before 3, blobs were inline: traces gains the columns naming a block */
     int rc = version >= 1 && version < 3
-                 ? exec(db, "ALTER TABLE traces ADD COLUMN block INTEGER;"
-                            "ALTER TABLE traces ADD COLUMN block_offset INTEGER;"
-                            "ALTER TABLE traces ADD COLUMN block_len INTEGER;", err, errlen)
+                 ? exec(db,
+                        "ALTER TABLE traces ADD COLUMN block INTEGER;"
+                        "ALTER TABLE traces ADD COLUMN block_offset INTEGER;"
+                        "ALTER TABLE traces ADD COLUMN block_len INTEGER;",
+                        err, errlen)
                  : 0;
     if (!rc) rc = exec(db, SCHEMA, err, errlen);
     /* before 4, histograms had 12.5% buckets in another encoding (hist.h) */
     if (!rc && version >= 1 && version < 4)
-        rc = exec(db, "UPDATE service_minutes SET hist = ag_hist_upgrade(hist);"
-                      "UPDATE resource_minutes SET hist = ag_hist_upgrade(hist);", err, errlen);
+        rc = exec(db,
+                  "UPDATE service_minutes SET hist = ag_hist_upgrade(hist);"
+                  "UPDATE resource_minutes SET hist = ag_hist_upgrade(hist);",
+                  err, errlen);
     /* before 5, only chunk roots were indexed (by service): the stored
      * chunks are found by their root's service (docs/query-api.md) */
     if (!rc && version >= 1 && version < 5) rc = index_stored_roots(db, err, errlen);
@@ -313,31 +324,42 @@ static int open_writer(ag_store *s, char *err, size_t errlen, int *code)
         /* The WAL keeps the size it grew to (a RESTART checkpoint starts it
          * over at WAL_RESTART_FRAMES): writing over blocks the file already
          * has makes each fdatasync cheaper than extending it again. */
-        exec(s->db, "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=268435456;", err, errlen) ||
+        exec(s->db, "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=268435456;", err,
+             errlen) ||
         create_or_upgrade(s->db, err, errlen) ||
         /* the service map's tables came without a user_version of their
          * own: IF NOT EXISTS writes nothing once they are there */
         exec(s->db, AG_SVCMAP_SCHEMA, err, errlen))
         return -1;
-    return prepare(s, "INSERT INTO traces(trace_id, trace_id_high, start, duration, service,"
-                      " resource, name, error, span_count, spans, block, block_offset, block_len)"
-                      " VALUES(?,?,?,?,?,?,?,?,?,x'',?,?,?)", &s->ins_trace, err, errlen) ||
-           prepare(s, "INSERT INTO blocks(data) VALUES(?)", &s->ins_block, err, errlen) ||
-           prepare(s, "INSERT INTO service_minutes(minute, service, hits, errors, duration_sum, hist)"
-                      " VALUES(?,?,?,?,?,?) ON CONFLICT(minute, service) DO UPDATE SET"
-                      " hits=hits+excluded.hits, errors=errors+excluded.errors,"
-                      " duration_sum=duration_sum+excluded.duration_sum,"
-                      " hist=ag_hist_merge(hist, excluded.hist)", &s->up_service, err, errlen) ||
-           prepare(s, "INSERT INTO resource_minutes(service, minute, resource, name, hits, errors,"
-                      " duration_sum, hist) VALUES(?,?,?,?,?,?,?,?)"
-                      " ON CONFLICT(service, minute, resource) DO UPDATE SET"
-                      " hits=hits+excluded.hits, errors=errors+excluded.errors,"
-                      " duration_sum=duration_sum+excluded.duration_sum, name=excluded.name,"
-                      " hist=ag_hist_merge(hist, excluded.hist)", &s->up_resource, err, errlen) ||
-           prepare(s, "INSERT OR IGNORE INTO operations(service, name, resource) VALUES(?,?,?)",
-                   &s->ins_op, err, errlen) ||
-           prepare(s, AG_INSERT_BLOCK_SERVICE_SQL, &s->ins_svc, err, errlen)
-        ? -1 : 0;
+    return prepare(s,
+                   "INSERT INTO traces(trace_id, trace_id_high, start, duration, service,"
+                   " resource, name, error, span_count, spans, block, block_offset, block_len)"
+                   " VALUES(?,?,?,?,?,?,?,?,?,x'',?,?,?)",
+                   &s->ins_trace, err, errlen) ||
+                   prepare(s, "INSERT INTO blocks(data) VALUES(?)", &s->ins_block, err, errlen) ||
+                   prepare(
+                       s,
+                       "INSERT INTO service_minutes(minute, service, hits, errors, duration_sum, hist)"
+                       " VALUES(?,?,?,?,?,?) ON CONFLICT(minute, service) DO UPDATE SET"
+                       " hits=hits+excluded.hits, errors=errors+excluded.errors,"
+                       " duration_sum=duration_sum+excluded.duration_sum,"
+                       " hist=ag_hist_merge(hist, excluded.hist)",
+                       &s->up_service, err, errlen) ||
+                   prepare(
+                       s,
+                       "INSERT INTO resource_minutes(service, minute, resource, name, hits, errors,"
+                       " duration_sum, hist) VALUES(?,?,?,?,?,?,?,?)"
+                       " ON CONFLICT(service, minute, resource) DO UPDATE SET"
+                       " hits=hits+excluded.hits, errors=errors+excluded.errors,"
+                       " duration_sum=duration_sum+excluded.duration_sum, name=excluded.name,"
+                       " hist=ag_hist_merge(hist, excluded.hist)",
+                       &s->up_resource, err, errlen) ||
+                   prepare(
+                       s, "INSERT OR IGNORE INTO operations(service, name, resource) VALUES(?,?,?)",
+                       &s->ins_op, err, errlen) ||
+                   prepare(s, AG_INSERT_BLOCK_SERVICE_SQL, &s->ins_svc, err, errlen)
+               ? -1
+               : 0;
 }
 
 static int step_reset(sqlite3_stmt *st)
@@ -349,13 +371,13 @@ static int step_reset(sqlite3_stmt *st)
 
 /* Inserts x's entries; block_ids and row_ids map its keys (the batch's
  * block and row indexes) to ids, NULL when the keys are the ids. */
-static int write_block_services(sqlite3_stmt *st, const ag_spanidx *x,
-                                const int64_t *block_ids, const int64_t *row_ids)
+static int write_block_services(sqlite3_stmt *st, const ag_spanidx *x, const int64_t *block_ids,
+                                const int64_t *row_ids)
 {
     for (size_t i = 0; i < x->svc_len; i++) {
         const ag_svc_entry *e = &x->svc[i];
         size_t len = e->bits_len;
-        while (len && !e->bits[len - 1]) len--;   /* bits_len is a capacity */
+        while (len && !e->bits[len - 1]) len--; /* bits_len is a capacity */
         sqlite3_bind_text(st, 1, ag_spanidx_str(x, e->service), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, block_ids ? block_ids[e->block] : e->block);
         sqlite3_bind_int64(st, 3, row_ids ? row_ids[e->first_row] : e->first_row);
@@ -376,7 +398,7 @@ static int write_operations(ag_store *s, const ag_spanidx *x)
         const ag_op_entry *e = &x->ops[i];
         uint64_t *seen = &s->ops_seen[e->hash % OPS_SEEN_SLOTS];
         if (e->service == SIZE_MAX || *seen == (e->hash | 1)) continue;
-        *seen = e->hash | 1;   /* | 1: an empty slot (0) matches no triple */
+        *seen = e->hash | 1; /* | 1: an empty slot (0) matches no triple */
         sqlite3_bind_text(s->ins_op, 1, ag_spanidx_str(x, e->service), -1, SQLITE_STATIC);
         sqlite3_bind_text(s->ins_op, 2, ag_spanidx_str(x, e->name), -1, SQLITE_STATIC);
         sqlite3_bind_text(s->ins_op, 3, ag_spanidx_str(x, e->resource), -1, SQLITE_STATIC);
@@ -397,7 +419,7 @@ static int write_rows(ag_store *s, const ag_batch *b)
     for (size_t i = 0, next_block = 0; i < b->rows_len && !rc; i++) {
         const ag_row *r = &b->rows[i];
         const char *d = b->data.data;
-        while (next_block <= r->block) {   /* rows are in block order */
+        while (next_block <= r->block) { /* rows are in block order */
             const ag_buf *data = &b->blocks[next_block++];
             sqlite3_bind_blob(s->ins_block, 1, data->data, (int)data->len, SQLITE_STATIC);
             if (step_reset(s->ins_block)) {
@@ -724,7 +746,9 @@ static void *checkpointer_main(void *arg)
         pthread_mutex_unlock(&s->ck_mu);
         if (truncate) {
             int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-            fprintf(stderr, "ctrace-agent: disk full: %s\n", rc == SQLITE_OK
+            fprintf(
+                stderr, "ctrace-agent: disk full: %s\n",
+                rc == SQLITE_OK
                     ? "the WAL was checkpointed and truncated; payloads are refused until space is freed"
                     : "the WAL could not be truncated; payloads are refused until space is freed");
             pthread_mutex_lock(&s->ck_mu);
@@ -799,7 +823,8 @@ static int check_integrity(ag_store *s, char *err, size_t errlen)
     ag_buf problems = {0};
     while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
         const char *line = (const char *)sqlite3_column_text(st, 0);
-        if (line && strcmp(line, "ok")) ag_buf_printf(&problems, "%s%s", problems.len ? "; " : "", line);
+        if (line && strcmp(line, "ok"))
+            ag_buf_printf(&problems, "%s%s", problems.len ? "; " : "", line);
     }
     if (rc != SQLITE_OK || (sqlite3_finalize(st) != SQLITE_OK && !problems.len))
         ag_buf_printf(&problems, "%s", sqlite3_errmsg(s->db));
@@ -830,8 +855,8 @@ int ag_store_open(const ag_store_opts *o, ag_store **out, char *err, size_t errl
     /* a damaged header fails the first statement with "file is not a
      * database": say what it means and what to do, not which pragma failed */
     if (rc && is_damage(code)) {
-        snprintf(err, errlen, "the database %s is damaged (%s)\n%s", s->path,
-                 sqlite3_errstr(code), AG_STORE_RECOVERY_HINT);
+        snprintf(err, errlen, "the database %s is damaged (%s)\n%s", s->path, sqlite3_errstr(code),
+                 AG_STORE_RECOVERY_HINT);
         rc = AG_STORE_DAMAGED;
     }
     if (rc && (code & 0xff) == SQLITE_FULL && open_read_only(s, err, errlen) == 0) {
@@ -873,7 +898,7 @@ void ag_store_close(ag_store *s)
     pthread_cond_broadcast(&s->space);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->writer, NULL);
-    pthread_join(s->syncer, NULL);   /* acknowledges the last groups */
+    pthread_join(s->syncer, NULL); /* acknowledges the last groups */
     pthread_mutex_lock(&s->ck_mu);
     s->ck_stop = true;
     pthread_cond_signal(&s->ck_cond);

@@ -53,20 +53,20 @@
 /* Every chunk of trace ?1 (low 64 bits), oldest first: trace_id_high,
  * then AG_STORED_BLOB_COLUMNS. The CROSS JOIN keeps the ranges as the
  * outer loop, so each is one probe of the (id range, trace id) index. */
-#define AG_TRACE_BY_ID_SQL                                                                   \
+#define AG_TRACE_BY_ID_SQL                                                                     \
     "WITH RECURSIVE id_range(r) AS (SELECT (SELECT min(id) FROM traces) >> " AG_ID_RANGE_SHIFT \
-    " UNION ALL SELECT r + 1 FROM id_range"                                                   \
-    " WHERE r < (SELECT max(id) FROM traces) >> " AG_ID_RANGE_SHIFT ")"                       \
-    " SELECT trace_id_high, " AG_STORED_BLOB_COLUMNS " FROM id_range CROSS JOIN traces"       \
+    " UNION ALL SELECT r + 1 FROM id_range"                                                    \
+    " WHERE r < (SELECT max(id) FROM traces) >> " AG_ID_RANGE_SHIFT ")"                        \
+    " SELECT trace_id_high, " AG_STORED_BLOB_COLUMNS " FROM id_range CROSS JOIN traces"        \
     " ON " AG_ID_RANGE_OF_ID " = id_range.r AND trace_id = ?1 ORDER BY id"
 
 typedef struct ag_store ag_store;
 
 typedef struct {
-    const char *path;          /* the database file */
-    bool sync_full;            /* fsync the WAL on every commit (default) */
-    size_t max_queue_bytes;    /* submitters wait while more is queued */
-    bool check_integrity;      /* PRAGMA quick_check before serving */
+    const char *path;       /* the database file */
+    bool sync_full;         /* fsync the WAL on every commit (default) */
+    size_t max_queue_bytes; /* submitters wait while more is queued */
+    bool check_integrity;   /* PRAGMA quick_check before serving */
 } ag_store_opts;
 
 /* ag_store_open's result for a damaged database (other failures: -1). */
@@ -74,8 +74,8 @@ typedef struct {
 /* A submitted batch's status when the disk is full (other failures: -1). */
 #define AG_STORE_FULL (-3)
 /* What the agent says after it found the database damaged. */
-#define AG_STORE_RECOVERY_HINT                                                              \
-    "To recover: stop ctrace-agent, move ctrace.db (and ctrace.db-wal, ctrace.db-shm) out\n"  \
+#define AG_STORE_RECOVERY_HINT                                                               \
+    "To recover: stop ctrace-agent, move ctrace.db (and ctrace.db-wal, ctrace.db-shm) out\n" \
     "of the data directory and start it again, which creates an empty database. To rescue\n" \
     "what is readable: sqlite3 OLD.db .recover | sqlite3 DATA_DIR/ctrace.db (agent stopped).\n"
 
@@ -130,8 +130,7 @@ void ag_store_get_stats(ag_store *s, ag_store_stats *out);
 /* A new connection with the agent's pragmas and SQL functions, for a
  * thread of its own (retention) or a tool (summary). Returns NULL and a
  * reason in err on failure. The caller closes it with sqlite3_close. */
-AG_MUST_CHECK sqlite3 *ag_store_connect(const char *path, bool readonly, char *err,
-                                        size_t errlen);
+AG_MUST_CHECK sqlite3 *ag_store_connect(const char *path, bool readonly, char *err, size_t errlen);
 
 /* Where the store lives unless --data says otherwise (the server and the
  * summary command share it): $XDG_DATA_HOME/ctrace or

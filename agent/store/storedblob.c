@@ -11,8 +11,8 @@
 enum { CACHED_BLOCKS = 16 };
 
 typedef struct {
-    int64_t id;        /* 0: empty (block ids start at 1) */
-    uint64_t used;     /* tick of the last use */
+    int64_t id;    /* 0: empty (block ids start at 1) */
+    uint64_t used; /* tick of the last use */
     ag_buf content;
 } cached_block;
 
@@ -51,9 +51,8 @@ static const ag_buf *block_content(ag_stored_blobs *r, int64_t id)
         }
         if (c->used < victim->used) victim = c;
     }
-    if (!r->select_block &&
-        sqlite3_prepare_v2(r->db, "SELECT data FROM blocks WHERE id = ?", -1, &r->select_block,
-                           NULL) != SQLITE_OK)
+    if (!r->select_block && sqlite3_prepare_v2(r->db, "SELECT data FROM blocks WHERE id = ?", -1,
+                                               &r->select_block, NULL) != SQLITE_OK)
         return NULL;
     sqlite3_bind_int64(r->select_block, 1, id);
     int ok = sqlite3_step(r->select_block) == SQLITE_ROW &&
@@ -69,7 +68,7 @@ static const ag_buf *block_content(ag_stored_blobs *r, int64_t id)
 int ag_stored_blobs_get(ag_stored_blobs *r, sqlite3_stmt *st, int col, const void **blob,
                         size_t *len)
 {
-    if (sqlite3_column_type(st, col + 1) == SQLITE_NULL) {   /* inline, before blocks */
+    if (sqlite3_column_type(st, col + 1) == SQLITE_NULL) { /* inline, before blocks */
         *blob = sqlite3_column_blob(st, col);
         *len = (size_t)sqlite3_column_bytes(st, col);
         return 0;

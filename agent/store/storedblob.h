@@ -28,7 +28,7 @@ void ag_stored_blobs_free(ag_stored_blobs *r);
 /* The blob of the row st is on, whose AG_STORED_BLOB_COLUMNS start at
  * column col. Returns 0 with *blob and *len, valid until the next call on
  * this reader or until st moves; -1 if the block is missing or damaged. */
-AG_MUST_CHECK int ag_stored_blobs_get(ag_stored_blobs *r, sqlite3_stmt *st, int col, const void **blob,
-                        size_t *len);
+AG_MUST_CHECK int ag_stored_blobs_get(ag_stored_blobs *r, sqlite3_stmt *st, int col,
+                                      const void **blob, size_t *len);
 
 #endif

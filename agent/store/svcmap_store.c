@@ -123,15 +123,18 @@ typedef struct {
 static int prepare_resolve(sqlite3 *db, resolve_stmts *s)
 {
     memset(s, 0, sizeof *s);
-    return sqlite3_prepare_v2(db, "SELECT id, trace_id, parent_id, service, env, minute,"
-                                  " duration, error, added FROM svcmap_pending WHERE id > ? ORDER BY id"
-                                  " LIMIT ?",
+    return sqlite3_prepare_v2(db,
+                              "SELECT id, trace_id, parent_id, service, env, minute,"
+                              " duration, error, added FROM svcmap_pending WHERE id > ? ORDER BY id"
+                              " LIMIT ?",
                               -1, &s->pending, NULL) ||
            sqlite3_prepare_v2(db, AG_TRACE_BY_ID_SQL, -1, &s->by_id, NULL) ||
            sqlite3_prepare_v2(db, "DELETE FROM svcmap_pending WHERE id = ?", -1, &s->del, NULL) ||
-           sqlite3_prepare_v2(db, "INSERT INTO svcmap_unresolved(minute, env, service, count)"
-                                  " VALUES(?,?,?,1) ON CONFLICT(minute, env, service)"
-                                  " DO UPDATE SET count=count+1", -1, &s->unresolved, NULL);
+           sqlite3_prepare_v2(db,
+                              "INSERT INTO svcmap_unresolved(minute, env, service, count)"
+                              " VALUES(?,?,?,1) ON CONFLICT(minute, env, service)"
+                              " DO UPDATE SET count=count+1",
+                              -1, &s->unresolved, NULL);
 }
 
 static void finalize_resolve(resolve_stmts *s)
@@ -144,8 +147,8 @@ static void finalize_resolve(resolve_stmts *s)
 
 /* Resolves or gives up on the pending row st is on: 1 when it is done
  * with (deleted), 0 when it waits, -1 on a database error. */
-static int resolve_one(resolve_stmts *s, ag_stored_blobs *blobs, ag_svcmap *edges,
-                       int64_t now_s, double wait_s)
+static int resolve_one(resolve_stmts *s, ag_stored_blobs *blobs, ag_svcmap *edges, int64_t now_s,
+                       double wait_s)
 {
     sqlite3_stmt *p = s->pending;
     const char *service = (const char *)sqlite3_column_text(p, 3);
@@ -173,8 +176,7 @@ static int resolve_one(resolve_stmts *s, ag_stored_blobs *blobs, ag_svcmap *edge
     return step_reset(s->del) ? -1 : 1;
 }
 
-int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit,
-                          int64_t *after_id)
+int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit, int64_t *after_id)
 {
     resolve_stmts s;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;

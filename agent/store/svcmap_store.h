@@ -33,8 +33,7 @@ AG_MUST_CHECK int ag_svcmap_write(sqlite3 *db, const ag_svcmap *m, int64_t now_s
  * all those are deleted, the others wait for the next pass. *after_id
  * advances past the rows examined. Returns how many were examined (under
  * limit: the pass is over), -1 on a database error (message on stderr). */
-int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit,
-                          int64_t *after_id);
+int64_t ag_svcmap_resolve(sqlite3 *db, int64_t now_s, double wait_s, int limit, int64_t *after_id);
 
 /* Deletes the rows of minutes before cutoff_s (retention). */
 void ag_svcmap_expire(sqlite3 *db, int64_t cutoff_s);

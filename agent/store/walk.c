@@ -26,12 +26,12 @@ struct ag_walk {
     sqlite3 *db;
     char *columns;
     ag_walk_range range;
-    char **services;          /* owned */
-    entry *heap;              /* max-heap by (start, id) */
+    char **services; /* owned */
+    entry *heap;     /* max-heap by (start, id) */
     size_t heap_len;
-    sqlite3_stmt **done;      /* finished cursors, finalized at close */
+    sqlite3_stmt **done; /* finished cursors, finalized at close */
     size_t done_len;
-    bool handed_out;          /* heap[0]'s row was returned: step it first */
+    bool handed_out; /* heap[0]'s row was returned: step it first */
     char *err;
     size_t errlen;
 };
@@ -59,8 +59,10 @@ static sqlite3_stmt *prepare_cursor(ag_walk *w, const char *service)
 {
     const ag_walk_range *r = &w->range;
     ag_buf sql = {0};
-    ag_buf_printf(&sql, "SELECT id, start, %s FROM traces WHERE service = ?1"
-                        " AND start >= ?2 AND start < ?3", w->columns);
+    ag_buf_printf(&sql,
+                  "SELECT id, start, %s FROM traces WHERE service = ?1"
+                  " AND start >= ?2 AND start < ?3",
+                  w->columns);
     if (r->after) ag_buf_puts(&sql, " AND (start < ?4 OR (start = ?4 AND id < ?5))");
     ag_buf_puts(&sql, " ORDER BY start DESC, id DESC");
     sqlite3_stmt *st = NULL;
@@ -90,7 +92,7 @@ static int advance_top(ag_walk *w)
     if (rc == SQLITE_ROW) {
         e->id = sqlite3_column_int64(e->cursor, 0);
         e->start = sqlite3_column_int64(e->cursor, 1);
-    } else if (rc != SQLITE_DONE) {   /* a read error is not the end of the rows */
+    } else if (rc != SQLITE_DONE) { /* a read error is not the end of the rows */
         snprintf(w->err, w->errlen, "%s", sqlite3_errmsg(w->db));
         return -1;
     } else {
@@ -108,9 +110,10 @@ static void seed(ag_walk *w)
 {
     const ag_walk_range *r = &w->range;
     sqlite3_stmt *probe = NULL;
-    if (sqlite3_prepare_v2(w->db, "SELECT max(start) FROM traces WHERE service = ?1"
-                                  " AND start >= ?2 AND start < ?3 AND start <= ?4", -1, &probe,
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(w->db,
+                           "SELECT max(start) FROM traces WHERE service = ?1"
+                           " AND start >= ?2 AND start < ?3 AND start <= ?4",
+                           -1, &probe, NULL) != SQLITE_OK) {
         snprintf(w->err, w->errlen, "%s", sqlite3_errmsg(w->db));
         sqlite3_finalize(probe);
         return;
@@ -152,7 +155,7 @@ ag_walk *ag_walk_open(sqlite3 *db, const char *columns, const ag_walk_range *ran
             return NULL;
         }
     }
-    w->range.service = NULL;   /* the caller's string need not outlive the walk */
+    w->range.service = NULL; /* the caller's string need not outlive the walk */
     size_t n = 0;
     while (w->services[n]) n++;
     w->heap = ag_xcalloc(n ? n : 1, sizeof *w->heap);

@@ -24,18 +24,18 @@
 typedef struct ag_walk ag_walk;
 
 typedef struct {
-    const char *service;       /* NULL: every service */
-    int64_t start_ns, end_ns;  /* rows with start_ns <= start < end_ns */
-    bool after;                /* only rows after (before, in time) the cursor: */
-    int64_t after_start, after_id;   /* start < after_start, or equal and id < after_id */
+    const char *service;           /* NULL: every service */
+    int64_t start_ns, end_ns;      /* rows with start_ns <= start < end_ns */
+    bool after;                    /* only rows after (before, in time) the cursor: */
+    int64_t after_start, after_id; /* start < after_start, or equal and id < after_id */
 } ag_walk_range;
 
 /* Opens a walk whose rows are "id, start, " followed by columns (an SQL
  * list of columns of traces). Returns NULL only when a statement cannot be
  * prepared (a damaged database), with SQLite's message in err; err must
  * outlive the walk, whose later statements may fail the same way. */
-AG_MUST_CHECK ag_walk *ag_walk_open(sqlite3 *db, const char *columns, const ag_walk_range *range, char *err,
-                      size_t errlen);
+AG_MUST_CHECK ag_walk *ag_walk_open(sqlite3 *db, const char *columns, const ag_walk_range *range,
+                                    char *err, size_t errlen);
 /* The statement holding the next row (columns 0 and 1: id, start), or NULL
  * after the last, or when a statement could not be prepared (err is then
  * set). Valid until the next call. */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *path;          /* "/index.html" */
+    const char *path; /* "/index.html" */
     const char *content_type;
     const unsigned char *data;
     size_t len;
@@ -24,9 +24,9 @@ const ag_ui_asset *ag_ui_find(const char *path);
  * UI sets styles through the CSSOM, which a policy does not restrict), no
  * framing, and no form submits anywhere (the UI's forms are handled by its
  * scripts). */
-#define AG_UI_CSP                                                                   \
-    "default-src 'none'; script-src 'self'; style-src 'self'; "                     \
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; "                   \
+#define AG_UI_CSP                                                 \
+    "default-src 'none'; script-src 'self'; style-src 'self'; "   \
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; " \
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 #endif

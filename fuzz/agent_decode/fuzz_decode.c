@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *blob = ag_batch_row_blob(b, r, &scratch);
         if (!blob || ag_blob_decode(blob, r->blob_len, r->trace_id, &a, &t) != 0 ||
             t.len != r->span_count)
-            abort();   /* a block and a blob we wrote must read back */
+            abort(); /* a block and a blob we wrote must read back */
         ag_arena_free(&a);
     }
     ag_buf_free(&scratch);

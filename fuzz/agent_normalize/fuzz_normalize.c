@@ -24,12 +24,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); abort(); } } while (0)
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
 
 typedef struct cursor {
     const uint8_t *data;
     size_t size, at;
-    void *owned[256];   /* the strings' heap blocks, freed after the run */
+    void *owned[256]; /* the strings' heap blocks, freed after the run */
     size_t owned_count;
 } cursor;
 
@@ -114,7 +120,7 @@ static void check_span(const ag_span *s)
     check_str(s->type, AG_MAX_TYPE_LEN);
     CHECK(s->service.len && s->name.len && s->resource.len);
     CHECK(s->duration >= 0 && s->start >= 0);
-    CHECK(s->duration <= INT64_MAX - s->start);   /* start + duration is computed later */
+    CHECK(s->duration <= INT64_MAX - s->start); /* start + duration is computed later */
     for (size_t i = 0; i < s->meta_len; i++) {
         check_str(s->meta[i].key, AG_MAX_META_KEY_LEN + 3);
         check_str(s->meta[i].value, AG_MAX_META_VALUE_LEN + 3);

@@ -22,7 +22,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); abort(); } } while (0)
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
 
 /* every setting the environment can carry, plus the two the Python layer
  * sets itself */
@@ -38,9 +44,9 @@ static int same(const char *a, const char *b) { return a == b || (a && b && !str
 
 static void check_config(const ct_config *c)
 {
-    CHECK(c->agent_url && (!strncmp(c->agent_url, "http://", 7) ||
-                           !strncmp(c->agent_url, "https://", 8) ||
-                           !strncmp(c->agent_url, "unix://", 7)));
+    CHECK(c->agent_url &&
+          (!strncmp(c->agent_url, "http://", 7) || !strncmp(c->agent_url, "https://", 8) ||
+           !strncmp(c->agent_url, "unix://", 7)));
     CHECK(c->api_version == 4 || c->api_version == 5);
     CHECK(c->agent_timeout_s >= 0.001 && c->writer_interval_s >= 0.001);
     CHECK(c->writer_buffer_bytes > 0 && c->writer_payload_bytes > 0);
@@ -57,8 +63,9 @@ static void check_config(const ct_config *c)
         CHECK(c->tags[i].key[0] && !strchr(c->tags[i].key, ':'));
     }
     if (c->sampling_rules) CHECK(ct_sampling_rules_valid(c->sampling_rules));
-    for (const char *const *s = (const char *const[]){c->service, c->env, c->version, NULL}; *s; s++)
-        CHECK(**s);   /* an empty value unsets, never leaves "" */
+    for (const char *const *s = (const char *const[]){c->service, c->env, c->version, NULL}; *s;
+         s++)
+        CHECK(**s); /* an empty value unsets, never leaves "" */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -89,12 +96,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(copy != NULL);
     check_config(copy);
     CHECK(same(copy->service, config->service) && same(copy->agent_url, config->agent_url) &&
-          same(copy->sampling_rules, config->sampling_rules) && copy->tag_count == config->tag_count);
+          same(copy->sampling_rules, config->sampling_rules) &&
+          copy->tag_count == config->tag_count);
     for (size_t i = 0; i < copy->tag_count; i++)
         CHECK(same(copy->tags[i].key, config->tags[i].key) &&
               same(copy->tags[i].value, config->tags[i].value));
-    ct_sampler *sampler = ct_sampler_new(config->sampling_rules, config->sample_rate,
-                                         config->rate_limit, NULL, NULL);
+    ct_sampler *sampler =
+        ct_sampler_new(config->sampling_rules, config->sample_rate, config->rate_limit, NULL, NULL);
     CHECK(sampler != NULL);
     ct_sampler_free(sampler);
     ct_config_free(copy);

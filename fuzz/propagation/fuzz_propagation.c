@@ -19,17 +19,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); abort(); } } while (0)
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
 
 /* The pairs a parser reported, copied out (they are borrowed). */
 typedef struct pairs {
     size_t count;
-    char text[4][CT_PROP_BAGGAGE_MAX_BYTES + 16];  /* the first few, "k\0v" */
+    char text[4][CT_PROP_BAGGAGE_MAX_BYTES + 16]; /* the first few, "k\0v" */
     size_t key_len[4], value_len[4];
 } pairs;
 
-static int collect(void *arg, const char *key, size_t key_len, const char *value,
-                   size_t value_len)
+static int collect(void *arg, const char *key, size_t key_len, const char *value, size_t value_len)
 {
     pairs *p = arg;
     CHECK(key_len > 0);
@@ -52,8 +57,8 @@ static void check_traceparent(const char *text, size_t len)
     }
     CHECK((tp.trace_id_high || tp.trace_id_low) && tp.parent_id);
     char out[56];
-    CHECK(ct_prop_format_traceparent(tp.trace_id_high, tp.trace_id_low, tp.parent_id,
-                                     tp.flags & 1, out) == 55);
+    CHECK(ct_prop_format_traceparent(tp.trace_id_high, tp.trace_id_low, tp.parent_id, tp.flags & 1,
+                                     out) == 55);
     CHECK(out[55] == '\0');
     ct_traceparent again;
     CHECK(ct_prop_parse_traceparent(out, 55, &again) == CT_OK);
@@ -130,8 +135,7 @@ static void check_dd_item(const char *text, size_t len)
     static pairs found;
     memset(&found, 0, sizeof found);
     rc = ct_prop_parse_dd_member(out, out_len, &member, collect, &found);
-    if (!(key_len == 1 && key[0] == 's'))
-        CHECK(rc == CT_OK);
+    if (!(key_len == 1 && key[0] == 's')) CHECK(rc == CT_OK);
 }
 
 static void check_baggage(const char *text, size_t len)
@@ -141,8 +145,7 @@ static void check_baggage(const char *text, size_t len)
     char *scratch = malloc(len ? len : 1);
     int rc = ct_prop_parse_baggage(text, len, scratch, collect, &found);
     free(scratch);
-    if (rc != CT_OK)
-        CHECK(found.count == 0 && rc == CT_EINVAL);
+    if (rc != CT_OK) CHECK(found.count == 0 && rc == CT_EINVAL);
     CHECK(found.count <= CT_PROP_BAGGAGE_MAX_ITEMS);
 }
 
@@ -157,8 +160,7 @@ static void check_ids(const char *text, size_t len)
     } else {
         CHECK(value == 0);
     }
-    if (ct_prop_parse_hex(text, len, &high, &low) != CT_OK)
-        CHECK(high == 0 && low == 0);
+    if (ct_prop_parse_hex(text, len, &high, &low) != CT_OK) CHECK(high == 0 && low == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

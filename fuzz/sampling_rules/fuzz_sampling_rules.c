@@ -21,7 +21,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); abort(); } } while (0)
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
 
 /* The textbook dynamic-programming glob: match[i][j] says whether the
  * first i pattern bytes match the first j subject bytes. */
@@ -33,8 +39,7 @@ static int reference_glob(const char *p, size_t plen, const char *s, size_t slen
     match[0][0] = 1;
     for (size_t i = 1; i <= plen; i++) {
         for (size_t j = 0; j <= slen; j++) {
-            if (p[i - 1] == '*')
-                match[i][j] = match[i - 1][j] || (j && match[i][j - 1]);
+            if (p[i - 1] == '*') match[i][j] = match[i - 1][j] || (j && match[i][j - 1]);
             else if (j && (p[i - 1] == '?' ||
                            tolower((unsigned char)p[i - 1]) == tolower((unsigned char)s[j - 1])))
                 match[i][j] = match[i - 1][j - 1];
@@ -47,7 +52,7 @@ static int agent_rate(void *arg, const char *service, const char *env, double *r
 {
     (void)arg, (void)env;
     if (!strcmp(service, "no-rate")) return CT_EINVAL;
-    *rate = service[0] ? 0.5 : 7;   /* out of range on purpose: must be clamped */
+    *rate = service[0] ? 0.5 : 7; /* out of range on purpose: must be clamped */
     return CT_OK;
 }
 
@@ -81,8 +86,8 @@ static void decide_for_roots(ct_sampler *sampler)
         {"no-rate", "db.query", "SELECT 1"},
         {"WEB-Api", "x", "\xc3\xa9t\xc3\xa9"},
     };
-    ct_string *key_http = S("http.status_code"), *key_count = S("count"),
-              *key_ratio = S("ratio"), *value_200 = S("200");
+    ct_string *key_http = S("http.status_code"), *key_count = S("count"), *key_ratio = S("ratio"),
+              *value_200 = S("200");
     ct_tags tags = CT_TAGS_INIT;
     ct_tags_set_meta(&tags, key_http, value_200);
     ct_tags_set_metric(&tags, key_count, 23);
@@ -91,10 +96,13 @@ static void decide_for_roots(ct_sampler *sampler)
         ct_string *service = S(roots[i][0]), *name = S(roots[i][1]), *resource = S(roots[i][2]);
         ct_sampling_subject subject = {
             .trace_id_low = 0x9e3779b97f4a7c15ULL * (i + 1),
-            .service = service, .name = name, .resource = resource,
-            .tags = i % 2 ? NULL : &tags, .env = i == 3 ? NULL : "prod",
+            .service = service,
+            .name = name,
+            .resource = resource,
+            .tags = i % 2 ? NULL : &tags,
+            .env = i == 3 ? NULL : "prod",
         };
-        for (int64_t now = 0; now < 3; now++) {   /* the limiter across calls */
+        for (int64_t now = 0; now < 3; now++) { /* the limiter across calls */
             ct_sampling_decision decision;
             ct_sampler_decide(sampler, &subject, now * 400000000LL, &decision);
             check_decision(&decision);
@@ -124,8 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     int valid = ct_sampling_rules_valid(text);
-    ct_sampler *sampler = ct_sampler_new(text, size % 3 ? -1 : 0.5, size % 2 ? 100 : -1,
-                                         agent_rate, NULL);
+    ct_sampler *sampler =
+        ct_sampler_new(text, size % 3 ? -1 : 0.5, size % 2 ? 100 : -1, agent_rate, NULL);
     CHECK(sampler != NULL);
     if (!valid) CHECK(ct_sampler_rule_count(sampler) == (size % 3 ? 0u : 1u));
     decide_for_roots(sampler);

@@ -64,7 +64,7 @@
 #define FAILURE_LOG_INTERVAL_S 60.0
 
 typedef struct rate_entry {
-    char *key;                /* "service:<s>,env:<e>" */
+    char *key; /* "service:<s>,env:<e>" */
     double rate;
 } rate_entry;
 
@@ -78,7 +78,7 @@ typedef struct agent_writer {
 
     /* Settings: immutable after creation. */
     char *url;
-    ct_transport_options transport_options;  /* strings owned */
+    ct_transport_options transport_options; /* strings owned */
     ct_transport_factory factory;
     void *factory_arg;
     double interval_s;
@@ -90,47 +90,47 @@ typedef struct agent_writer {
 
     /* Shared with application threads: under lock. */
     pthread_mutex_t lock;
-    pthread_cond_t wake;          /* the writer thread waits on it */
-    pthread_cond_t round_done;    /* flushers wait on it */
+    pthread_cond_t wake;       /* the writer thread waits on it */
+    pthread_cond_t round_done; /* flushers wait on it */
     ct_buffer pending;
     uint32_t pending_chunks;
-    size_t backlog_bytes;         /* the writer's backlog, as published */
+    size_t backlog_bytes; /* the writer's backlog, as published */
     uint64_t backlog_spans;
     uint64_t pending_spans;
     int thread_started;
-    int thread_idle_wait;         /* sleeping with no timeout */
-    int thread_busy;              /* in a round, outside the lock */
+    int thread_idle_wait; /* sleeping with no timeout */
+    int thread_busy;      /* in a round, outside the lock */
     int wake_requested;
     int stopping;
-    uint64_t flush_requested;     /* generation asked by flush() */
-    uint64_t flush_done;          /* last generation a round completed */
+    uint64_t flush_requested; /* generation asked by flush() */
+    uint64_t flush_done;      /* last generation a round completed */
     int last_round_rc;
-    ct_tracer_stats stats;        /* sent, failed, dropped */
+    ct_tracer_stats stats; /* sent, failed, dropped */
     pthread_t thread;
 
     /* Written by the writer thread, read by ct_agent_writer_rate. */
     pthread_mutex_t rates_lock;
     rate_table rates;
-    int api_version;              /* atomic: read by any thread */
-    int abort_transfers;          /* atomic: set when destroy's deadline
+    int api_version;     /* atomic: read by any thread */
+    int abort_transfers; /* atomic: set when destroy's deadline
                                      passed */
 
     /* Writer thread only. */
     ct_buffer incoming;
     ct_buffer backlog;
-    size_t backlog_head;          /* offset of the first undelivered frame */
-    uint32_t batch_limit;         /* chunks per payload while splitting a
+    size_t backlog_head;   /* offset of the first undelivered frame */
+    uint32_t batch_limit;  /* chunks per payload while splitting a
                                      batch over agent_limit; 0 none */
-    size_t agent_limit;           /* largest payload to send: payload_cap,
+    size_t agent_limit;    /* largest payload to send: payload_cap,
                                      then below the smallest one refused
                                      with 413 */
-    int refused_too_large;        /* the last attempt was a single chunk
+    int refused_too_large; /* the last attempt was a single chunk
                                      refused with 413: back off */
     ct_buffer payload;
     ct_http_reply reply;
     ct_transport *transport;
-    unsigned failures;            /* consecutive failed attempts */
-    double retry_at;              /* monotonic seconds */
+    unsigned failures; /* consecutive failed attempts */
+    double retry_at;   /* monotonic seconds */
     double last_drop_log;
     uint64_t logged_traces_dropped, logged_spans_dropped;
     double last_failure_log;
@@ -150,8 +150,7 @@ static struct timespec timespec_at(double seconds)
     struct timespec ts;
     ts.tv_sec = (time_t)seconds;
     ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec >= 1000000000L)
-        ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
     return ts;
 }
 
@@ -160,13 +159,11 @@ static struct timespec timespec_at(double seconds)
 static int init_locks(agent_writer *w)
 {
     pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return CT_ENOMEM;
+    if (pthread_condattr_init(&attr) != 0) return CT_ENOMEM;
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int ok = pthread_mutex_init(&w->lock, NULL) == 0 &&
-             pthread_mutex_init(&w->rates_lock, NULL) == 0 &&
-             pthread_cond_init(&w->wake, &attr) == 0 &&
-             pthread_cond_init(&w->round_done, &attr) == 0;
+    int ok =
+        pthread_mutex_init(&w->lock, NULL) == 0 && pthread_mutex_init(&w->rates_lock, NULL) == 0 &&
+        pthread_cond_init(&w->wake, &attr) == 0 && pthread_cond_init(&w->round_done, &attr) == 0;
     pthread_condattr_destroy(&attr);
     return ok ? CT_OK : CT_ENOMEM;
 }
@@ -183,8 +180,7 @@ static void destroy_locks(agent_writer *w)
 
 static void rate_table_free(rate_table *table)
 {
-    for (size_t i = 0; i < table->count; i++)
-        ct_free(table->entries[i].key);
+    for (size_t i = 0; i < table->count; i++) ct_free(table->entries[i].key);
     ct_free(table->entries);
     table->entries = NULL;
     table->count = 0;
@@ -192,8 +188,7 @@ static void rate_table_free(rate_table *table)
 
 /* Parses {"rate_by_service": {...}} into table. CT_EINVAL when the reply
  * has no such object (the old table is then kept). */
-static int rate_table_parse(rate_table *table, const uint8_t *json,
-                            size_t len)
+static int rate_table_parse(rate_table *table, const uint8_t *json, size_t len)
 {
     cJSON *root = cJSON_ParseWithLength((const char *)json, len);
     cJSON *rates = cJSON_GetObjectItemCaseSensitive(root, "rate_by_service");
@@ -201,12 +196,9 @@ static int rate_table_parse(rate_table *table, const uint8_t *json,
     size_t n = rc == CT_OK ? (size_t)cJSON_GetArraySize(rates) : 0;
     table->entries = n ? ct_calloc(n, sizeof *table->entries) : NULL;
     table->count = 0;
-    if (n && !table->entries)
-        rc = CT_ENOMEM;
-    for (cJSON *item = rates ? rates->child : NULL; rc == CT_OK && item;
-         item = item->next) {
-        if (!cJSON_IsNumber(item) || !item->string)
-            continue;
+    if (n && !table->entries) rc = CT_ENOMEM;
+    for (cJSON *item = rates ? rates->child : NULL; rc == CT_OK && item; item = item->next) {
+        if (!cJSON_IsNumber(item) || !item->string) continue;
         rate_entry *e = &table->entries[table->count];
         if (!(e->key = ct_strdup(item->string))) {
             rc = CT_ENOMEM;
@@ -216,16 +208,14 @@ static int rate_table_parse(rate_table *table, const uint8_t *json,
         table->count++;
     }
     cJSON_Delete(root);
-    if (rc != CT_OK)
-        rate_table_free(table);
+    if (rc != CT_OK) rate_table_free(table);
     return rc;
 }
 
 static void update_rates(agent_writer *w, const ct_buffer *body)
 {
     rate_table fresh, old;
-    if (!body->len || rate_table_parse(&fresh, body->data, body->len) != CT_OK)
-        return;
+    if (!body->len || rate_table_parse(&fresh, body->data, body->len) != CT_OK) return;
     pthread_mutex_lock(&w->rates_lock);
     old = w->rates;
     w->rates = fresh;
@@ -240,20 +230,16 @@ static int rate_key_matches(const char *key, const char *service, const char *en
 {
     static const char service_prefix[] = "service:", env_prefix[] = ",env:";
     size_t service_len = strlen(service);
-    if (strncmp(key, service_prefix, sizeof service_prefix - 1) != 0)
-        return 0;
+    if (strncmp(key, service_prefix, sizeof service_prefix - 1) != 0) return 0;
     key += sizeof service_prefix - 1;
-    if (strncmp(key, service, service_len) != 0)
-        return 0;
+    if (strncmp(key, service, service_len) != 0) return 0;
     key += service_len;
-    if (strncmp(key, env_prefix, sizeof env_prefix - 1) != 0)
-        return 0;
+    if (strncmp(key, env_prefix, sizeof env_prefix - 1) != 0) return 0;
     key += sizeof env_prefix - 1;
     return strcmp(key, env) == 0;
 }
 
-static int find_rate(const rate_table *table, const char *service, const char *env,
-                     double *rate)
+static int find_rate(const rate_table *table, const char *service, const char *env, double *rate)
 {
     for (size_t i = 0; i < table->count; i++) {
         if (rate_key_matches(table->entries[i].key, service, env)) {
@@ -275,8 +261,7 @@ static void start_thread(agent_writer *w)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (pthread_create(&w->thread, NULL, writer_main, w) == 0)
-        w->thread_started = 1;
+    if (pthread_create(&w->thread, NULL, writer_main, w) == 0) w->thread_started = 1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -286,22 +271,17 @@ static void count_drop(agent_writer *w, uint64_t traces, uint64_t spans)
     w->stats.spans_dropped += spans;
 }
 
-static int agent_submit(ct_writer *writer, const uint8_t *records, size_t len,
-                        uint32_t span_count)
+static int agent_submit(ct_writer *writer, const uint8_t *records, size_t len, uint32_t span_count)
 {
     agent_writer *w = (agent_writer *)writer;
     int rc;
-    if (!w->enabled)
-        return CT_OK;
+    if (!w->enabled) return CT_OK;
     pthread_mutex_lock(&w->lock);
     size_t held = w->pending.len + w->backlog_bytes;
     size_t need = sizeof(ct_frame_header) + len;
-    if (w->stopping)
-        rc = CT_ESTATE;
-    else if (held + need > w->buffer_cap || held + need < held)
-        rc = CT_ENOSPC;
-    else
-        rc = ct_frame_append(&w->pending, records, len, span_count);
+    if (w->stopping) rc = CT_ESTATE;
+    else if (held + need > w->buffer_cap || held + need < held) rc = CT_ENOSPC;
+    else rc = ct_frame_append(&w->pending, records, len, span_count);
     if (rc != CT_OK) {
         count_drop(w, 1, span_count);
         pthread_mutex_unlock(&w->lock);
@@ -326,17 +306,17 @@ static int agent_submit(ct_writer *writer, const uint8_t *records, size_t len,
 
 /* Outcome of one attempt at the batch at the head of the backlog. */
 typedef enum attempt_result {
-    ATTEMPT_DELIVERED,   /* acknowledged: drop the batch from the backlog */
-    ATTEMPT_REJECTED,    /* refused for good: drop and count it */
-    ATTEMPT_AGAIN,       /* retry at once (fallback to v0.4, smaller batch) */
-    ATTEMPT_FAILED,      /* keep it and back off */
+    ATTEMPT_DELIVERED, /* acknowledged: drop the batch from the backlog */
+    ATTEMPT_REJECTED,  /* refused for good: drop and count it */
+    ATTEMPT_AGAIN,     /* retry at once (fallback to v0.4, smaller batch) */
+    ATTEMPT_FAILED,    /* keep it and back off */
 } attempt_result;
 
 typedef struct batch {
-    size_t bytes;            /* frames bytes from the backlog head */
+    size_t bytes; /* frames bytes from the backlog head */
     uint32_t chunks;
     uint64_t spans;
-    int sent;                /* the attempt reached the transport */
+    int sent; /* the attempt reached the transport */
 } batch;
 
 /* Picks frames from the head of the backlog: as many as fit the payload
@@ -350,8 +330,8 @@ static batch next_batch(const agent_writer *w)
         ct_frame_header h;
         memcpy(&h, p, sizeof h);
         size_t size = sizeof h + h.records_len;
-        if (b.chunks && (b.bytes + size > w->agent_limit ||
-                         (w->batch_limit && b.chunks >= w->batch_limit)))
+        if (b.chunks &&
+            (b.bytes + size > w->agent_limit || (w->batch_limit && b.chunks >= w->batch_limit)))
             break;
         b.bytes += size;
         b.chunks++;
@@ -370,15 +350,15 @@ static void consume_batch(agent_writer *w, const batch *b)
     }
 }
 
-static void log_payload(agent_writer *w, const char *path, const batch *b,
-                        size_t bytes, int rc, long status, double seconds)
+static void log_payload(agent_writer *w, const char *path, const batch *b, size_t bytes, int rc,
+                        long status, double seconds)
 {
     if (rc == CT_OK)
         fprintf(stderr,
                 "ctrace: sent %u traces (%llu spans, %zu bytes) to %s%s: "
                 "HTTP %ld in %.1f ms\n",
-                b->chunks, (unsigned long long)b->spans, bytes, w->url, path,
-                status, seconds * 1e3);
+                b->chunks, (unsigned long long)b->spans, bytes, w->url, path, status,
+                seconds * 1e3);
     else
         fprintf(stderr,
                 "ctrace: sending %u traces (%llu spans, %zu bytes) to %s%s "
@@ -392,29 +372,27 @@ static void log_payload(agent_writer *w, const char *path, const batch *b,
 }
 
 /* The agent answered, but not 2xx: say what it answered. */
-static void log_refusal(agent_writer *w, const char *path, const batch *b,
-                        size_t bytes, long status)
+static void log_refusal(agent_writer *w, const char *path, const batch *b, size_t bytes,
+                        long status)
 {
     fprintf(stderr,
             "ctrace: sending %u traces (%llu spans, %zu bytes) to %s%s "
             "failed: the agent answered HTTP %ld\n",
-            b->chunks, (unsigned long long)b->spans, bytes, w->url, path,
-            status);
+            b->chunks, (unsigned long long)b->spans, bytes, w->url, path, status);
 }
 
 /* What an HTTP reply (or its absence) means for the batch. */
-static attempt_result classify(agent_writer *w, int rc, long status,
-                               const batch *b)
+static attempt_result classify(agent_writer *w, int rc, long status, const batch *b)
 {
     int version = __atomic_load_n(&w->api_version, __ATOMIC_RELAXED);
-    if (rc != CT_OK)
-        return ATTEMPT_FAILED;
-    if (status >= 200 && status < 300)
-        return ATTEMPT_DELIVERED;
+    if (rc != CT_OK) return ATTEMPT_FAILED;
+    if (status >= 200 && status < 300) return ATTEMPT_DELIVERED;
     if ((status == 404 || status == 415) && version == CT_API_V05) {
         __atomic_store_n(&w->api_version, CT_API_V04, __ATOMIC_RELAXED);
-        fprintf(stderr, "ctrace: the agent at %s does not accept v0.5 "
-                        "(HTTP %ld): switching to v0.4\n", w->url, status);
+        fprintf(stderr,
+                "ctrace: the agent at %s does not accept v0.5 "
+                "(HTTP %ld): switching to v0.4\n",
+                w->url, status);
         return ATTEMPT_AGAIN;
     }
     if (status == 413) {
@@ -427,8 +405,7 @@ static attempt_result classify(agent_writer *w, int rc, long status,
         w->refused_too_large = 1;
         return ATTEMPT_REJECTED;
     }
-    if (status == 408 || status == 429 || status >= 500)
-        return ATTEMPT_FAILED;
+    if (status == 408 || status == 429 || status >= 500) return ATTEMPT_FAILED;
     return ATTEMPT_REJECTED;
 }
 
@@ -439,14 +416,10 @@ static attempt_result attempt_batch(agent_writer *w, batch *b)
     const char *path = version == CT_API_V04 ? "/v0.4/traces" : "/v0.5/traces";
     ct_buffer_clear(&w->payload);
     int rc = ct_encode_payload((ct_api_version)version, w->base.context,
-                               w->backlog.data + w->backlog_head, b->bytes,
-                               b->chunks, &w->payload);
-    if (rc == CT_EINVAL)
-        return ATTEMPT_REJECTED; /* a bug: never retry malformed frames */
-    if (rc != CT_OK)
-        return ATTEMPT_FAILED;   /* out of memory: maybe not next time */
-    if (w->payload.len > w->payload_cap && b->chunks == 1)
-        return ATTEMPT_REJECTED;
+                               w->backlog.data + w->backlog_head, b->bytes, b->chunks, &w->payload);
+    if (rc == CT_EINVAL) return ATTEMPT_REJECTED; /* a bug: never retry malformed frames */
+    if (rc != CT_OK) return ATTEMPT_FAILED;       /* out of memory: maybe not next time */
+    if (w->payload.len > w->payload_cap && b->chunks == 1) return ATTEMPT_REJECTED;
     /* A single chunk over agent_limit is still tried once: only the
      * agent knows whether it fits. */
     if (w->payload.len > w->agent_limit && b->chunks > 1) {
@@ -455,26 +428,20 @@ static attempt_result attempt_batch(agent_writer *w, batch *b)
     }
     if (!w->transport) {
         w->transport = w->factory(w->factory_arg, &w->transport_options, &rc);
-        if (!w->transport)
-            return ATTEMPT_FAILED;
+        if (!w->transport) return ATTEMPT_FAILED;
     }
     double start = now_s();
     b->sent = 1;
-    rc = w->transport->ops->send(w->transport, path, w->payload.data,
-                                 w->payload.len, b->chunks, &w->reply);
-    if (w->debug)
-        log_payload(w, path, b, w->payload.len, rc, w->reply.status,
-                    now_s() - start);
+    rc = w->transport->ops->send(w->transport, path, w->payload.data, w->payload.len, b->chunks,
+                                 &w->reply);
+    if (w->debug) log_payload(w, path, b, w->payload.len, rc, w->reply.status, now_s() - start);
     attempt_result result = classify(w, rc, w->reply.status, b);
-    if (result == ATTEMPT_DELIVERED)
-        update_rates(w, &w->reply.body);
+    if (result == ATTEMPT_DELIVERED) update_rates(w, &w->reply.body);
     if ((result == ATTEMPT_FAILED || result == ATTEMPT_REJECTED) && !w->debug &&
         now_s() - w->last_failure_log >= FAILURE_LOG_INTERVAL_S) {
         w->last_failure_log = now_s();
-        if (rc == CT_OK)
-            log_refusal(w, path, b, w->payload.len, w->reply.status);
-        else
-            log_payload(w, path, b, w->payload.len, rc, 0, 0);
+        if (rc == CT_OK) log_refusal(w, path, b, w->payload.len, w->reply.status);
+        else log_payload(w, path, b, w->payload.len, rc, 0, 0);
     }
     return result;
 }
@@ -494,9 +461,7 @@ static void account(agent_writer *w, attempt_result result, const batch *b)
         w->stats.payloads_failed += (uint64_t)b->sent;
         break;
     case ATTEMPT_AGAIN:
-    case ATTEMPT_FAILED:
-        w->stats.payloads_failed += (uint64_t)b->sent;
-        break;
+    case ATTEMPT_FAILED: w->stats.payloads_failed += (uint64_t)b->sent; break;
     }
     if (result == ATTEMPT_DELIVERED || result == ATTEMPT_REJECTED) {
         w->backlog_bytes -= b->bytes;
@@ -523,8 +488,7 @@ static int deliver_backlog(agent_writer *w)
         batch b = next_batch(w);
         attempt_result result = attempt_batch(w, &b);
         account(w, result, &b);
-        if (result == ATTEMPT_AGAIN)
-            continue;
+        if (result == ATTEMPT_AGAIN) continue;
         if (result == ATTEMPT_FAILED) {
             back_off(w);
             return CT_ECONNECT;
@@ -559,8 +523,7 @@ static void absorb_incoming(agent_writer *w)
             w->backlog_head = 0;
         }
         /* On failure the chunks are lost: count them (rare: ENOMEM). */
-        if (ct_buffer_append(&w->backlog, w->incoming.data,
-                             w->incoming.len) != CT_OK) {
+        if (ct_buffer_append(&w->backlog, w->incoming.data, w->incoming.len) != CT_OK) {
             ct_tracer_stats lost = {0};
             const uint8_t *p = w->incoming.data;
             const uint8_t *end = p + w->incoming.len;
@@ -586,24 +549,20 @@ static void absorb_incoming(agent_writer *w)
 static int wait_for_round(agent_writer *w, double *next_round)
 {
     for (;;) {
-        if (w->stopping)
-            return 0;
-        if (w->flush_requested != w->flush_done || w->wake_requested)
-            return 1;
+        if (w->stopping) return 0;
+        if (w->flush_requested != w->flush_done || w->wake_requested) return 1;
         int has_data = w->pending.len || w->backlog_bytes;
         if (!has_data) {
             w->thread_idle_wait = 1;
             pthread_cond_wait(&w->wake, &w->lock);
             w->thread_idle_wait = 0;
-            if (w->pending.len && *next_round < now_s())
-                *next_round = now_s() + w->interval_s;
+            if (w->pending.len && *next_round < now_s()) *next_round = now_s() + w->interval_s;
             continue;
         }
         double deadline = *next_round;
         if (!w->pending.len && w->retry_at > deadline)
-            deadline = w->retry_at;  /* only the backlog: obey the backoff */
-        if (now_s() >= deadline)
-            return 1;
+            deadline = w->retry_at; /* only the backlog: obey the backoff */
+        if (now_s() >= deadline) return 1;
         struct timespec ts = timespec_at(deadline);
         pthread_cond_timedwait(&w->wake, &w->lock, &ts);
     }
@@ -611,18 +570,14 @@ static int wait_for_round(agent_writer *w, double *next_round)
 
 /* Logs drops counted since the last report, at most once per interval;
  * called outside the lock with counters read under it (stderr may block). */
-static void report_drops(agent_writer *w, uint64_t traces, uint64_t spans,
-                         double now)
+static void report_drops(agent_writer *w, uint64_t traces, uint64_t spans, double now)
 {
-    if (traces == w->logged_traces_dropped ||
-        now - w->last_drop_log < w->interval_s)
-        return;
+    if (traces == w->logged_traces_dropped || now - w->last_drop_log < w->interval_s) return;
     fprintf(stderr,
             "ctrace: dropped %llu traces (%llu spans) since the last report "
             "(buffer of %zu bytes full, or rejected by the agent)\n",
             (unsigned long long)(traces - w->logged_traces_dropped),
-            (unsigned long long)(spans - w->logged_spans_dropped),
-            w->buffer_cap);
+            (unsigned long long)(spans - w->logged_spans_dropped), w->buffer_cap);
     w->logged_traces_dropped = traces;
     w->logged_spans_dropped = spans;
     w->last_drop_log = now;
@@ -649,10 +604,8 @@ static void run_round(agent_writer *w)
     report_drops(w, traces_dropped, spans_dropped, now_s());
     absorb_incoming(w);
     int rc = CT_OK;
-    if (forced || now_s() >= w->retry_at)
-        rc = deliver_backlog(w);
-    else if (w->backlog_head < w->backlog.len)
-        rc = CT_ECONNECT;
+    if (forced || now_s() >= w->retry_at) rc = deliver_backlog(w);
+    else if (w->backlog_head < w->backlog.len) rc = CT_ECONNECT;
     if (w->backlog_head == w->backlog.len && w->payload.capacity > (4u << 20))
         ct_buffer_release(&w->payload);
 
@@ -690,8 +643,7 @@ static int agent_flush(ct_writer *writer, int timeout_ms)
         pthread_mutex_unlock(&w->lock);
         return CT_OK;
     }
-    if (!w->thread_started)
-        start_thread(w);
+    if (!w->thread_started) start_thread(w);
     if (!w->thread_started) {
         pthread_mutex_unlock(&w->lock);
         return CT_ENOMEM;
@@ -704,13 +656,11 @@ static int agent_flush(ct_writer *writer, int timeout_ms)
             pthread_cond_wait(&w->round_done, &w->lock);
         } else {
             struct timespec ts = timespec_at(deadline);
-            if (pthread_cond_timedwait(&w->round_done, &w->lock, &ts) ==
-                ETIMEDOUT)
+            if (pthread_cond_timedwait(&w->round_done, &w->lock, &ts) == ETIMEDOUT)
                 rc = CT_ETIMEDOUT;
         }
     }
-    if (w->flush_done >= generation)
-        rc = w->last_round_rc;
+    if (w->flush_done >= generation) rc = w->last_round_rc;
     pthread_mutex_unlock(&w->lock);
     return rc;
 }
@@ -747,29 +697,20 @@ static void agent_after_fork_child(ct_writer *writer)
     int consistent = pthread_mutex_trylock(&w->lock) == 0;
     int idle = consistent && !w->thread_busy;
     int rates_consistent = pthread_mutex_trylock(&w->rates_lock) == 0;
-    if (consistent)
-        pthread_mutex_unlock(&w->lock);
-    if (rates_consistent)
-        pthread_mutex_unlock(&w->rates_lock);
+    if (consistent) pthread_mutex_unlock(&w->lock);
+    if (rates_consistent) pthread_mutex_unlock(&w->rates_lock);
     /* pending changes only under the lock; the others are the writer
      * thread's and were consistent only if it was idle. */
-    if (consistent)
-        ct_buffer_release(&w->pending);
-    else
-        abandon(&w->pending);
-    ct_buffer *owned[] = {&w->incoming, &w->backlog, &w->payload,
-                          &w->reply.body};
+    if (consistent) ct_buffer_release(&w->pending);
+    else abandon(&w->pending);
+    ct_buffer *owned[] = {&w->incoming, &w->backlog, &w->payload, &w->reply.body};
     for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) {
-        if (idle)
-            ct_buffer_release(owned[i]);
-        else
-            abandon(owned[i]);
+        if (idle) ct_buffer_release(owned[i]);
+        else abandon(owned[i]);
     }
-    if (idle && w->transport)
-        w->transport->ops->destroy(w->transport);
+    if (idle && w->transport) w->transport->ops->destroy(w->transport);
     w->transport = NULL;
-    if (!rates_consistent)
-        w->rates = (rate_table){NULL, 0};
+    if (!rates_consistent) w->rates = (rate_table){NULL, 0};
     init_locks(w);
     w->pending_chunks = 0;
     w->pending_spans = w->backlog_spans = 0;
@@ -788,8 +729,7 @@ static void agent_after_fork_child(ct_writer *writer)
 
 static void agent_free(agent_writer *w)
 {
-    if (w->transport)
-        w->transport->ops->destroy(w->transport);
+    if (w->transport) w->transport->ops->destroy(w->transport);
     ct_buffer_release(&w->pending);
     ct_buffer_release(&w->incoming);
     ct_buffer_release(&w->backlog);
@@ -806,8 +746,7 @@ static void agent_free(agent_writer *w)
 static void agent_destroy(ct_writer *writer, int timeout_ms)
 {
     agent_writer *w = (agent_writer *)writer;
-    if (!w)
-        return;
+    if (!w) return;
     agent_flush(writer, timeout_ms);
     pthread_mutex_lock(&w->lock);
     w->stopping = 1;
@@ -815,15 +754,13 @@ static void agent_destroy(ct_writer *writer, int timeout_ms)
     pthread_cond_signal(&w->wake);
     int joinable = w->thread_started;
     pthread_mutex_unlock(&w->lock);
-    if (joinable)
-        pthread_join(w->thread, NULL);
+    if (joinable) pthread_join(w->thread, NULL);
     destroy_locks(w);
     agent_free(w);
 }
 
 static const ct_writer_ops agent_ops = {
-    agent_submit, agent_flush, agent_get_stats, agent_after_fork_child,
-    agent_destroy,
+    agent_submit, agent_flush, agent_get_stats, agent_after_fork_child, agent_destroy,
 };
 
 /* -- creation ----------------------------------------------------------------- */
@@ -834,41 +771,32 @@ static int should_abort(void *arg)
     return __atomic_load_n(&w->abort_transfers, __ATOMIC_RELAXED);
 }
 
-static ct_transport *curl_factory(void *arg, const ct_transport_options *o,
-                                  int *rc)
+static ct_transport *curl_factory(void *arg, const ct_transport_options *o, int *rc)
 {
     return ct_curl_transport_new(o, rc);
 }
 
-static char *dup_or_empty(const char *s)
-{
-    return ct_strdup(s ? s : "");
-}
+static char *dup_or_empty(const char *s) { return ct_strdup(s ? s : ""); }
 
 static void apply_config(agent_writer *w, const ct_config *c)
 {
     w->interval_s = c->writer_interval_s > 0 ? c->writer_interval_s : 1.0;
-    w->buffer_cap = c->writer_buffer_bytes ? c->writer_buffer_bytes
-                                           : (size_t)20 << 20;
-    w->payload_cap = c->writer_payload_bytes ? c->writer_payload_bytes
-                                             : (size_t)20 << 20;
+    w->buffer_cap = c->writer_buffer_bytes ? c->writer_buffer_bytes : (size_t)20 << 20;
+    w->payload_cap = c->writer_payload_bytes ? c->writer_payload_bytes : (size_t)20 << 20;
     /* Early wake at half a payload: the round then sends about one full
      * payload without waiting for the interval. */
     w->agent_limit = w->payload_cap;
     w->wake_threshold = w->payload_cap / 2;
-    if (w->wake_threshold > w->buffer_cap / 2)
-        w->wake_threshold = w->buffer_cap / 2;
+    if (w->wake_threshold > w->buffer_cap / 2) w->wake_threshold = w->buffer_cap / 2;
     w->debug = c->debug;
     w->enabled = c->enabled;
     w->api_version = c->api_version == CT_API_V04 ? CT_API_V04 : CT_API_V05;
-    w->transport_options.timeout_s =
-        c->agent_timeout_s > 0 ? c->agent_timeout_s : 2.0;
+    w->transport_options.timeout_s = c->agent_timeout_s > 0 ? c->agent_timeout_s : 2.0;
     w->transport_options.should_abort = should_abort;
     w->transport_options.abort_arg = w;
 }
 
-ct_writer *ct_agent_writer_new_with(const ct_config *config,
-                                    ct_transport_factory factory,
+ct_writer *ct_agent_writer_new_with(const ct_config *config, ct_transport_factory factory,
                                     void *factory_arg, int *rc)
 {
     agent_writer *w = ct_calloc(1, sizeof *w);
@@ -883,11 +811,9 @@ ct_writer *ct_agent_writer_new_with(const ct_config *config,
     w->url = dup_or_empty(config->agent_url);
     w->transport_options.url = w->url;
     w->transport_options.lang_version = dup_or_empty(config->lang_version);
-    w->transport_options.lang_interpreter =
-        dup_or_empty(config->lang_interpreter);
+    w->transport_options.lang_interpreter = dup_or_empty(config->lang_interpreter);
     w->transport_options.tracer_version = dup_or_empty(config->tracer_version);
-    if (!w->url || !w->transport_options.lang_version ||
-        !w->transport_options.lang_interpreter ||
+    if (!w->url || !w->transport_options.lang_version || !w->transport_options.lang_interpreter ||
         !w->transport_options.tracer_version || init_locks(w) != CT_OK) {
         agent_free(w);
         *rc = CT_ENOMEM;
@@ -902,10 +828,7 @@ ct_writer *ct_agent_writer_new(const ct_config *config, int *rc)
     return ct_agent_writer_new_with(config, curl_factory, NULL, rc);
 }
 
-int ct_writer_is_agent(const ct_writer *writer)
-{
-    return writer && writer->ops == &agent_ops;
-}
+int ct_writer_is_agent(const ct_writer *writer) { return writer && writer->ops == &agent_ops; }
 
 int ct_agent_writer_api_version(ct_writer *writer)
 {
@@ -913,11 +836,9 @@ int ct_agent_writer_api_version(ct_writer *writer)
     return __atomic_load_n(&w->api_version, __ATOMIC_RELAXED);
 }
 
-int ct_agent_writer_rate(ct_writer *writer, const char *service,
-                         const char *env, double *rate)
+int ct_agent_writer_rate(ct_writer *writer, const char *service, const char *env, double *rate)
 {
-    if (!ct_writer_is_agent(writer))
-        return CT_ENODATA;
+    if (!ct_writer_is_agent(writer)) return CT_ENODATA;
     agent_writer *w = (agent_writer *)writer;
     pthread_mutex_lock(&w->rates_lock);
     /* the exact key only: ddtrace 4.x applies no rate to a service the

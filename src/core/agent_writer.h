@@ -19,8 +19,8 @@
 
 /* Makes the transport; called on the writer thread when it first needs one
  * and again after a fork. NULL and *rc on failure (the round is retried). */
-typedef ct_transport *(*ct_transport_factory)(
-    void *arg, const ct_transport_options *options, int *rc);
+typedef ct_transport *(*ct_transport_factory)(void *arg, const ct_transport_options *options,
+                                              int *rc);
 
 /* The real writer for config (copied: agent_url, agent_timeout_s,
  * api_version, writer_* sizes and interval, debug, enabled and the
@@ -30,8 +30,7 @@ ct_writer *ct_agent_writer_new(const ct_config *config, int *rc);
 
 /* The same with another transport (tests); factory_arg is passed through
  * and stays owned by the caller. */
-ct_writer *ct_agent_writer_new_with(const ct_config *config,
-                                    ct_transport_factory factory,
+ct_writer *ct_agent_writer_new_with(const ct_config *config, ct_transport_factory factory,
                                     void *factory_arg, int *rc);
 
 /* The agent's sampling rate for (service, env), either NULL meaning "":
@@ -39,8 +38,7 @@ ct_writer *ct_agent_writer_new_with(const ct_config *config,
  * rate_by_service (the default key "service:,env:" is no fallback). CT_OK with *rate set, or CT_ENODATA when the agent gave
  * none (yet) or writer is not an agent writer. Thread-safe, does not wait on
  * the writer thread beyond a short mutex; can't fail otherwise. */
-int ct_agent_writer_rate(ct_writer *writer, const char *service,
-                         const char *env, double *rate);
+int ct_agent_writer_rate(ct_writer *writer, const char *service, const char *env, double *rate);
 
 /* Is this writer an agent writer? */
 int ct_writer_is_agent(const ct_writer *writer);

@@ -17,19 +17,16 @@ int ct_set_allocator(const ct_allocator *allocator)
         ct_allocator_current = (ct_allocator){malloc, realloc, free};
         return CT_OK;
     }
-    if (!allocator->malloc || !allocator->realloc || !allocator->free)
-        return CT_EINVAL;
+    if (!allocator->malloc || !allocator->realloc || !allocator->free) return CT_EINVAL;
     ct_allocator_current = *allocator;
     return CT_OK;
 }
 
 void *ct_calloc(size_t count, size_t size)
 {
-    if (size && count > (size_t)-1 / size)
-        return NULL;
+    if (size && count > (size_t)-1 / size) return NULL;
     void *p = ct_malloc(count * size);
-    if (p)
-        memset(p, 0, count * size);
+    if (p) memset(p, 0, count * size);
     return p;
 }
 
@@ -37,7 +34,6 @@ char *ct_strdup(const char *s)
 {
     size_t len = strlen(s) + 1;
     char *copy = ct_malloc(len);
-    if (copy)
-        memcpy(copy, s, len);
+    if (copy) memcpy(copy, s, len);
     return copy;
 }

@@ -33,8 +33,7 @@ static inline void *ct_realloc(void *p, size_t size)
 }
 static inline void ct_free(void *p)
 {
-    if (p)
-        ct_allocator_current.free(p);
+    if (p) ct_allocator_current.free(p);
 }
 /* calloc through the installed malloc; NULL on failure or overflow. */
 void *ct_calloc(size_t count, size_t size);

@@ -14,20 +14,14 @@
 int ct_buffer_reserve(ct_buffer *buffer, size_t extra)
 {
     size_t needed = buffer->len + extra;
-    if (needed < buffer->len)
-        return CT_ENOMEM; /* overflow */
-    if (buffer->cap && needed > buffer->cap)
-        return CT_ENOSPC;
-    if (needed <= buffer->capacity)
-        return CT_OK;
+    if (needed < buffer->len) return CT_ENOMEM; /* overflow */
+    if (buffer->cap && needed > buffer->cap) return CT_ENOSPC;
+    if (needed <= buffer->capacity) return CT_OK;
     size_t capacity = buffer->capacity ? buffer->capacity : 256;
-    while (capacity < needed)
-        capacity *= 2;
-    if (buffer->cap && capacity > buffer->cap)
-        capacity = buffer->cap;
+    while (capacity < needed) capacity *= 2;
+    if (buffer->cap && capacity > buffer->cap) capacity = buffer->cap;
     uint8_t *data = ct_realloc(buffer->data, capacity);
-    if (!data)
-        return CT_ENOMEM;
+    if (!data) return CT_ENOMEM;
     buffer->data = data;
     buffer->capacity = capacity;
     return CT_OK;

@@ -17,14 +17,17 @@
 #include "ctrace.h"
 
 typedef struct ct_buffer {
-    uint8_t *data;      /* owned; NULL when empty and never grown */
+    uint8_t *data; /* owned; NULL when empty and never grown */
     size_t len;
     size_t capacity;
-    size_t cap;         /* maximum len; 0 = none */
+    size_t cap; /* maximum len; 0 = none */
 } ct_buffer;
 
 /* An empty buffer with no cap. Can't fail (allocates nothing). */
-#define CT_BUFFER_INIT {NULL, 0, 0, 0}
+#define CT_BUFFER_INIT \
+    {                  \
+        NULL, 0, 0, 0  \
+    }
 
 /* Makes room for extra more bytes. CT_OK, CT_ENOMEM or CT_ENOSPC (cap);
  * on failure the buffer is unchanged. */
@@ -36,31 +39,27 @@ int ct_buffer_reserve(ct_buffer *buffer, size_t extra);
 static inline void ct_copy_small(uint8_t *dst, const void *src, size_t len)
 {
     const uint8_t *s = (const uint8_t *)src;
-    if (len >= 8 && len <= 16) {            /* two overlapping 8-byte moves */
+    if (len >= 8 && len <= 16) { /* two overlapping 8-byte moves */
         memcpy(dst, s, 8);
         memcpy(dst + len - 8, s + len - 8, 8);
-    } else if (len >= 4 && len < 8) {       /* two overlapping 4-byte moves */
+    } else if (len >= 4 && len < 8) { /* two overlapping 4-byte moves */
         memcpy(dst, s, 4);
         memcpy(dst + len - 4, s + len - 4, 4);
     } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            dst[i] = s[i];
+        for (size_t i = 0; i < len; i++) dst[i] = s[i];
     } else {
         memcpy(dst, s, len);
     }
 }
 
 /* Appends len bytes. Same failures as ct_buffer_reserve. */
-static inline int ct_buffer_append(ct_buffer *buffer, const void *bytes,
-                                   size_t len)
+static inline int ct_buffer_append(ct_buffer *buffer, const void *bytes, size_t len)
 {
     if (buffer->capacity - buffer->len < len) {
         int rc = ct_buffer_reserve(buffer, len);
-        if (rc != CT_OK)
-            return rc;
+        if (rc != CT_OK) return rc;
     }
-    if (len)
-        memcpy(buffer->data + buffer->len, bytes, len);
+    if (len) memcpy(buffer->data + buffer->len, bytes, len);
     buffer->len += len;
     return CT_OK;
 }

@@ -27,8 +27,7 @@ static char *dup_or_null(const char *s) { return s ? ct_strdup(s) : NULL; }
 static int replace(char **slot, const char *value)
 {
     char *copy = NULL;
-    if (value && *value && !(copy = ct_strdup(value)))
-        return CT_ENOMEM;
+    if (value && *value && !(copy = ct_strdup(value))) return CT_ENOMEM;
     ct_free(*slot);
     *slot = copy;
     return CT_OK;
@@ -36,14 +35,13 @@ static int replace(char **slot, const char *value)
 
 static int parse_bool(const char *value, int *out)
 {
-    if (!strcasecmp(value, "1") || !strcasecmp(value, "true") ||
-        !strcasecmp(value, "yes") || !strcasecmp(value, "on"))
+    if (!strcasecmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
+        !strcasecmp(value, "on"))
         *out = 1;
-    else if (!strcasecmp(value, "0") || !strcasecmp(value, "false") ||
-             !strcasecmp(value, "no") || !strcasecmp(value, "off"))
+    else if (!strcasecmp(value, "0") || !strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+             !strcasecmp(value, "off"))
         *out = 0;
-    else
-        return CT_EINVAL;
+    else return CT_EINVAL;
     return CT_OK;
 }
 
@@ -52,8 +50,7 @@ static int parse_double(const char *value, double *out, double min)
     char *end;
     errno = 0;
     double d = strtod(value, &end);
-    if (errno || end == value || *end || !(d >= min) || d > 1e9)
-        return CT_EINVAL;
+    if (errno || end == value || *end || !(d >= min) || d > 1e9) return CT_EINVAL;
     *out = d;
     return CT_OK;
 }
@@ -63,8 +60,7 @@ static int parse_size(const char *value, size_t *out)
     char *end;
     errno = 0;
     unsigned long long n = strtoull(value, &end, 10);
-    if (errno || end == value || *end || n == 0 || value[0] == '-')
-        return CT_EINVAL;
+    if (errno || end == value || *end || n == 0 || value[0] == '-') return CT_EINVAL;
     *out = (size_t)n;
     return CT_OK;
 }
@@ -72,8 +68,7 @@ static int parse_size(const char *value, size_t *out)
 ct_config *ct_config_new(void)
 {
     ct_config *config = ct_calloc(1, sizeof *config);
-    if (!config)
-        return NULL;
+    if (!config) return NULL;
     config->enabled = 1;
     config->trace_id_128 = 1;
     config->agent_timeout_s = 2.0;
@@ -85,9 +80,8 @@ ct_config *ct_config_new(void)
     config->partial_flush_min_spans = 300;
     config->sample_rate = -1;
     config->rate_limit = 100;
-    config->agent_url = ct_strdup(access(DEFAULT_SOCKET, W_OK) == 0
-                                   ? "unix://" DEFAULT_SOCKET
-                                   : "http://localhost:8126");
+    config->agent_url = ct_strdup(access(DEFAULT_SOCKET, W_OK) == 0 ? "unix://" DEFAULT_SOCKET
+                                                                    : "http://localhost:8126");
     config->tracer_version = ct_strdup(CTRACE_VERSION);
     if (!config->agent_url || !config->tracer_version) {
         ct_config_free(config);
@@ -101,23 +95,18 @@ ct_config *ct_config_new(void)
 static int parse_pairs(const char *text, ct_config_tag **pairs, size_t *count)
 {
     char *copy = ct_strdup(text);
-    if (!copy)
-        return CT_ENOMEM;
+    if (!copy) return CT_ENOMEM;
     int comma = strchr(copy, ',') != NULL;
     char *save = NULL;
     for (char *item = strtok_r(copy, comma ? "," : " ", &save); item;
          item = strtok_r(NULL, comma ? "," : " ", &save)) {
-        while (*item == ' ')
-            item++;
+        while (*item == ' ') item++;
         char *end = item + strlen(item);
-        while (end > item && end[-1] == ' ')
-            *--end = '\0';
+        while (end > item && end[-1] == ' ') *--end = '\0';
         char *colon = strchr(item, ':');
-        if (!*item || colon == item)
-            continue;
+        if (!*item || colon == item) continue;
         const char *value = colon ? colon + 1 : "";
-        if (colon)
-            *colon = '\0';
+        if (colon) *colon = '\0';
         ct_config_tag *grown = ct_realloc(*pairs, (*count + 1) * sizeof *grown);
         if (!grown) {
             ct_free(copy);
@@ -148,8 +137,7 @@ int ct_config_parse_tags(ct_config *config, const char *text)
  * DD_TRACE_AGENT_URL was given (it wins, as in ddtrace). */
 static int set_agent_part(ct_config *config, const char *host, const char *port)
 {
-    if (getenv("DD_TRACE_AGENT_URL"))
-        return CT_OK;
+    if (getenv("DD_TRACE_AGENT_URL")) return CT_OK;
     const char *env_host = getenv("DD_AGENT_HOST");
     const char *env_port = getenv("DD_TRACE_AGENT_PORT");
     host = host ? host : (env_host && *env_host ? env_host : "localhost");
@@ -170,8 +158,7 @@ static int set_agent_url(ct_config *config, const char *value)
 
 int ct_config_set(ct_config *config, const char *name, const char *value)
 {
-    if (!config || !name || !value)
-        return CT_EINVAL;
+    if (!config || !name || !value) return CT_EINVAL;
     double d;
     if (!strcmp(name, "DD_SERVICE")) return replace(&config->service, value);
     else if (!strcmp(name, "DD_ENV")) return replace(&config->env, value);
@@ -186,8 +173,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
     else if (!strcmp(name, "DD_TRACE_AGENT_URL")) return set_agent_url(config, value);
     else if (!strcmp(name, "DD_AGENT_HOST")) return set_agent_part(config, value, NULL);
     else if (!strcmp(name, "DD_TRACE_AGENT_PORT")) {
-        if (atoi(value) <= 0 || atoi(value) > 65535)
-            return CT_EINVAL;
+        if (atoi(value) <= 0 || atoi(value) > 65535) return CT_EINVAL;
         return set_agent_part(config, NULL, value);
     } else if (!strcmp(name, "DD_TRACE_AGENT_TIMEOUT_SECONDS"))
         return parse_double(value, &config->agent_timeout_s, 0.001);
@@ -204,25 +190,22 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
     else if (!strcmp(name, "DD_TRACE_PARTIAL_FLUSH_ENABLED"))
         return parse_bool(value, &config->partial_flush_enabled);
     else if (!strcmp(name, "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS")) {
-        if (parse_double(value, &d, 1) != CT_OK)
-            return CT_EINVAL;
+        if (parse_double(value, &d, 1) != CT_OK) return CT_EINVAL;
         config->partial_flush_min_spans = (uint32_t)d;
     } else if (!strcmp(name, "DD_TRACE_SAMPLING_RULES")) {
-        if (!ct_sampling_rules_valid(value))
-            return CT_EINVAL;
+        if (!ct_sampling_rules_valid(value)) return CT_EINVAL;
         return replace(&config->sampling_rules, value);
     } else if (!strcmp(name, "DD_TRACE_SAMPLE_RATE")) {
-        if (parse_double(value, &d, 0) != CT_OK || d > 1)
-            return CT_EINVAL;
+        if (parse_double(value, &d, 0) != CT_OK || d > 1) return CT_EINVAL;
         config->sample_rate = d;
     } else if (!strcmp(name, "DD_TRACE_RATE_LIMIT")) {
-        if (parse_double(value, &d, -1e9) != CT_OK)
-            return CT_EINVAL;
+        if (parse_double(value, &d, -1e9) != CT_OK) return CT_EINVAL;
         config->rate_limit = d < 0 ? -1 : floor(d); /* ddtrace: int() */
     } else if (!strcmp(name, "_CT_IN_MEMORY_WRITER"))
         return parse_bool(value, &config->in_memory_writer);
     else if (!strcmp(name, "_CT_LANG_VERSION")) return replace(&config->lang_version, value);
-    else if (!strcmp(name, "_CT_LANG_INTERPRETER")) return replace(&config->lang_interpreter, value);
+    else if (!strcmp(name, "_CT_LANG_INTERPRETER"))
+        return replace(&config->lang_interpreter, value);
     else return CT_EINVAL;
     return CT_OK;
 }
@@ -230,17 +213,30 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
 /* In the order that makes later ones win where ddtrace says so: the URL
  * after host and port. */
 const char *const ct_config_env_names[] = {
-    "DD_SERVICE", "DD_ENV", "DD_VERSION", "DD_TAGS", "DD_SERVICE_MAPPING", "DD_TRACE_ENABLED",
-    "DD_TRACE_DEBUG", "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED",
-    "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_TRACE_AGENT_URL",
-    "DD_TRACE_AGENT_TIMEOUT_SECONDS", "DD_TRACE_API_VERSION",
-    "DD_TRACE_WRITER_INTERVAL_SECONDS", "DD_TRACE_WRITER_BUFFER_SIZE_BYTES",
-    "DD_TRACE_WRITER_MAX_PAYLOAD_SIZE_BYTES", "DD_TRACE_PARTIAL_FLUSH_ENABLED",
-    "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS", "_CT_IN_MEMORY_WRITER",
-    "DD_TRACE_SAMPLING_RULES", "DD_TRACE_SAMPLE_RATE", "DD_TRACE_RATE_LIMIT",
+    "DD_SERVICE",
+    "DD_ENV",
+    "DD_VERSION",
+    "DD_TAGS",
+    "DD_SERVICE_MAPPING",
+    "DD_TRACE_ENABLED",
+    "DD_TRACE_DEBUG",
+    "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED",
+    "DD_AGENT_HOST",
+    "DD_TRACE_AGENT_PORT",
+    "DD_TRACE_AGENT_URL",
+    "DD_TRACE_AGENT_TIMEOUT_SECONDS",
+    "DD_TRACE_API_VERSION",
+    "DD_TRACE_WRITER_INTERVAL_SECONDS",
+    "DD_TRACE_WRITER_BUFFER_SIZE_BYTES",
+    "DD_TRACE_WRITER_MAX_PAYLOAD_SIZE_BYTES",
+    "DD_TRACE_PARTIAL_FLUSH_ENABLED",
+    "DD_TRACE_PARTIAL_FLUSH_MIN_SPANS",
+    "_CT_IN_MEMORY_WRITER",
+    "DD_TRACE_SAMPLING_RULES",
+    "DD_TRACE_SAMPLE_RATE",
+    "DD_TRACE_RATE_LIMIT",
 };
-const size_t ct_config_env_name_count =
-    sizeof ct_config_env_names / sizeof *ct_config_env_names;
+const size_t ct_config_env_name_count = sizeof ct_config_env_names / sizeof *ct_config_env_names;
 
 /* What a valid value looks like, where the name alone does not say. An
  * invalid agent URL is ignored (the default is kept) rather than fatal, as
@@ -258,11 +254,9 @@ int ct_config_load_env(ct_config *config)
 {
     for (size_t i = 0; i < ct_config_env_name_count; i++) {
         const char *value = getenv(ct_config_env_names[i]);
-        if (!value || !*value)
-            continue;
+        if (!value || !*value) continue;
         int rc = ct_config_set(config, ct_config_env_names[i], value);
-        if (rc == CT_ENOMEM)
-            return rc;
+        if (rc == CT_ENOMEM) return rc;
         if (rc != CT_OK)
             fprintf(stderr, "ctrace: ignoring invalid %s=%s%s\n", ct_config_env_names[i], value,
                     invalid_hint(ct_config_env_names[i]));
@@ -284,10 +278,8 @@ static int copy_pairs(const ct_config_tag *from, size_t count, ct_config_tag **t
 {
     *to = NULL;
     *copied = 0;
-    if (!count)
-        return 1;
-    if (!(*to = ct_calloc(count, sizeof **to)))
-        return 0;
+    if (!count) return 1;
+    if (!(*to = ct_calloc(count, sizeof **to))) return 0;
     int ok = 1;
     /* counted as soon as tried, so ct_config_free frees a half copy */
     for (size_t i = 0; ok && i < count; i++) {
@@ -309,8 +301,7 @@ static void free_pairs(ct_config_tag *pairs, size_t count)
 ct_config *ct_config_copy(const ct_config *from)
 {
     ct_config *config = ct_calloc(1, sizeof *config);
-    if (!config)
-        return NULL;
+    if (!config) return NULL;
     *config = *from;
     config->tags = config->service_mapping = NULL; /* from's until copied */
     config->tag_count = config->service_mapping_count = 0;
@@ -322,8 +313,7 @@ ct_config *ct_config_copy(const ct_config *from)
     ok &= copy_string(&config->lang_interpreter, from->lang_interpreter);
     ok &= copy_string(&config->tracer_version, from->tracer_version);
     ok &= copy_string(&config->sampling_rules, from->sampling_rules);
-    if (ok)
-        ok = copy_pairs(from->tags, from->tag_count, &config->tags, &config->tag_count);
+    if (ok) ok = copy_pairs(from->tags, from->tag_count, &config->tags, &config->tag_count);
     if (ok)
         ok = copy_pairs(from->service_mapping, from->service_mapping_count,
                         &config->service_mapping, &config->service_mapping_count);
@@ -336,8 +326,7 @@ ct_config *ct_config_copy(const ct_config *from)
 
 void ct_config_free(ct_config *config)
 {
-    if (!config)
-        return;
+    if (!config) return;
     ct_free(config->service);
     ct_free(config->env);
     ct_free(config->version);

@@ -23,11 +23,9 @@ extern int ct_counters_single_lock;
 static inline void ct_count_add(atomic_uint_fast64_t *counter, uint64_t n)
 {
     if (ct_counters_single_lock)
-        atomic_store_explicit(counter,
-                              atomic_load_explicit(counter, memory_order_relaxed) + n,
+        atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
                               memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+    else atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
 /* Reference count increment / decrement; the decrement returns the count
@@ -37,8 +35,7 @@ static inline void ct_ref_increment(atomic_uint *count)
     if (ct_counters_single_lock)
         atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1,
                               memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
+    else atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
 }
 
 static inline unsigned ct_ref_decrement(atomic_uint *count)

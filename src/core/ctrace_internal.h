@@ -51,14 +51,13 @@ void ct__use_single_lock(void);
 
 /* Options of a binding's tracer, beyond the config. */
 typedef struct ct__tracer_options {
-    int lock_free;                /* every call made under one lock (the GIL) */
-    const char *language;         /* "python" */
-    const char *default_service;  /* when DD_SERVICE is unset */
+    int lock_free;               /* every call made under one lock (the GIL) */
+    const char *language;        /* "python" */
+    const char *default_service; /* when DD_SERVICE is unset */
 } ct__tracer_options;
 
 /* ct_tracer_new with options (NULL: defaults). NULL and *rc on failure. */
-ct_tracer *ct__tracer_new_with(const ct_config *config,
-                               const ct__tracer_options *options, int *rc);
+ct_tracer *ct__tracer_new_with(const ct_config *config, const ct__tracer_options *options, int *rc);
 
 /* Stops sending: spans after this are not sent. Flushes with a deadline
  * (ms, <0 forever). The tracer stays valid until ct_tracer_free. */

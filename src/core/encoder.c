@@ -91,8 +91,7 @@ static inline uint8_t *pack_id(uint8_t *p, uint64_t v)
 
 static inline uint8_t *pack_int(uint8_t *p, int64_t v)
 {
-    if (v >= 0)
-        return pack_uint(p, (uint64_t)v);
+    if (v >= 0) return pack_uint(p, (uint64_t)v);
     if (v >= -32) {
         *p++ = (uint8_t)(int8_t)v;
         return p;
@@ -134,13 +133,11 @@ static inline uint8_t *pack_str(uint8_t *p, const char *s, uint32_t len)
 }
 
 /* A string literal key: its fixstr form is known at compile time. */
-#define PACK_KEY(p, literal)                                                  \
-    ((p)[0] = (uint8_t)(0xa0 | (sizeof(literal) - 1)),                        \
-     memcpy((p) + 1, literal, sizeof(literal) - 1),                           \
-     (p) + sizeof(literal))
+#define PACK_KEY(p, literal)                           \
+    ((p)[0] = (uint8_t)(0xa0 | (sizeof(literal) - 1)), \
+     memcpy((p) + 1, literal, sizeof(literal) - 1), (p) + sizeof(literal))
 
-static inline uint8_t *pack_container(uint8_t *p, uint32_t n, uint8_t fix,
-                                      uint8_t b16, uint8_t b32)
+static inline uint8_t *pack_container(uint8_t *p, uint32_t n, uint8_t fix, uint8_t b16, uint8_t b32)
 {
     if (n < 16) {
         *p++ = (uint8_t)(fix | n);
@@ -168,8 +165,7 @@ static inline uint8_t *pack_map(uint8_t *p, uint32_t n)
 
 static inline int reserve(ct_buffer *out, size_t n)
 {
-    if (out->capacity - out->len >= n)
-        return CT_OK;
+    if (out->capacity - out->len >= n) return CT_OK;
     return ct_buffer_reserve(out, n);
 }
 
@@ -181,8 +177,7 @@ static inline size_t span_bound(const ct_record_reader *r, const ct_implied_tags
     size_t bound = 2 * (size_t)r->header.size + 512 + 128 * (size_t)r->header.link_count;
     for (uint32_t i = 0; i < implied->meta_count; i++)
         bound += 10 + implied->meta[i].key.len + implied->meta[i].value.len;
-    for (uint32_t i = 0; i < implied->metric_count; i++)
-        bound += 15 + implied->metrics[i].key.len;
+    for (uint32_t i = 0; i < implied->metric_count; i++) bound += 15 + implied->metrics[i].key.len;
     return bound;
 }
 
@@ -195,16 +190,13 @@ typedef struct frame_view {
     uint32_t span_count;
 } frame_view;
 
-static int next_frame(const uint8_t **cursor, const uint8_t *end,
-                      frame_view *frame)
+static int next_frame(const uint8_t **cursor, const uint8_t *end, frame_view *frame)
 {
     ct_frame_header header;
-    if ((size_t)(end - *cursor) < sizeof header)
-        return CT_EINVAL;
+    if ((size_t)(end - *cursor) < sizeof header) return CT_EINVAL;
     memcpy(&header, *cursor, sizeof header);
     *cursor += sizeof header;
-    if ((size_t)(end - *cursor) < header.records_len)
-        return CT_EINVAL;
+    if ((size_t)(end - *cursor) < header.records_len) return CT_EINVAL;
     frame->records = *cursor;
     frame->records_len = header.records_len;
     frame->span_count = header.span_count;
@@ -239,15 +231,12 @@ static size_t utf8_decode(const uint8_t *s, size_t avail, uint32_t *cp)
     } else {
         return 0;
     }
-    if (avail < n)
-        return 0;
+    if (avail < n) return 0;
     for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
+        if ((s[i] & 0xc0) != 0x80) return 0;
         v = (v << 6) | (s[i] & 0x3f);
     }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
     *cp = v;
     return n;
 }
@@ -266,16 +255,12 @@ static int json_string(ct_buffer *out, const char *s, size_t len)
     int rc = json_append(out, "\"", 1);
     while (rc == CT_OK && p < end) {
         const uint8_t *run = p;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
-        if (p > run)
-            rc = json_append(out, (const char *)run, (size_t)(p - run));
-        if (rc != CT_OK || p == end)
-            break;
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
+        if (p > run) rc = json_append(out, (const char *)run, (size_t)(p - run));
+        if (rc != CT_OK || p == end) break;
         uint32_t cp;
         size_t n = utf8_decode(p, (size_t)(end - p), &cp);
-        if (n == 0)
-            n = 1, cp = 0xfffd;
+        if (n == 0) n = 1, cp = 0xfffd;
         p += n;
         switch (cp) {
         case '"': rc = json_append(out, "\\\"", 2); break;
@@ -289,26 +274,22 @@ static int json_string(ct_buffer *out, const char *s, size_t len)
             if (cp >= 0x10000) {
                 cp -= 0x10000;
                 rc = json_escape_unit(out, 0xd800 | (cp >> 10));
-                if (rc == CT_OK)
-                    rc = json_escape_unit(out, 0xdc00 | (cp & 0x3ff));
+                if (rc == CT_OK) rc = json_escape_unit(out, 0xdc00 | (cp & 0x3ff));
             } else {
                 rc = json_escape_unit(out, cp);
             }
         }
     }
-    if (rc == CT_OK)
-        rc = json_append(out, "\"", 1);
+    if (rc == CT_OK) rc = json_append(out, "\"", 1);
     return rc;
 }
 
 static int json_link(ct_buffer *out, const ct_record_link *link)
 {
     char ids[96];
-    int n = snprintf(ids, sizeof ids,
-                     "{\"trace_id\": \"%016llx%016llx\", \"span_id\": \"%016llx\"",
+    int n = snprintf(ids, sizeof ids, "{\"trace_id\": \"%016llx%016llx\", \"span_id\": \"%016llx\"",
                      (unsigned long long)link->trace_id_high,
-                     (unsigned long long)link->trace_id_low,
-                     (unsigned long long)link->span_id);
+                     (unsigned long long)link->trace_id_low, (unsigned long long)link->span_id);
     int rc = json_append(out, ids, (size_t)n);
     if (rc == CT_OK && link->attribute_count) {
         const uint8_t *cursor = link->attributes;
@@ -316,30 +297,22 @@ static int json_link(ct_buffer *out, const ct_record_link *link)
         for (uint32_t i = 0; rc == CT_OK && i < link->attribute_count; i++) {
             ct_record_str key = ct_record_read_str(&cursor);
             ct_record_str value = ct_record_read_str(&cursor);
-            if (i)
-                rc = json_append(out, ", ", 2);
-            if (rc == CT_OK)
-                rc = json_string(out, key.ptr, key.len);
-            if (rc == CT_OK)
-                rc = json_append(out, ": ", 2);
-            if (rc == CT_OK)
-                rc = json_string(out, value.ptr, value.len);
+            if (i) rc = json_append(out, ", ", 2);
+            if (rc == CT_OK) rc = json_string(out, key.ptr, key.len);
+            if (rc == CT_OK) rc = json_append(out, ": ", 2);
+            if (rc == CT_OK) rc = json_string(out, value.ptr, value.len);
         }
-        if (rc == CT_OK)
-            rc = json_append(out, "}", 1);
+        if (rc == CT_OK) rc = json_append(out, "}", 1);
     }
     if (rc == CT_OK && link->tracestate.len) {
         rc = json_append(out, ", \"tracestate\": ", 16);
-        if (rc == CT_OK)
-            rc = json_string(out, link->tracestate.ptr, link->tracestate.len);
+        if (rc == CT_OK) rc = json_string(out, link->tracestate.ptr, link->tracestate.len);
     }
     if (rc == CT_OK && (link->flags & 0x80000000u)) {
-        n = snprintf(ids, sizeof ids, ", \"flags\": %u",
-                     link->flags & 0x7fffffffu);
+        n = snprintf(ids, sizeof ids, ", \"flags\": %u", link->flags & 0x7fffffffu);
         rc = json_append(out, ids, (size_t)n);
     }
-    if (rc == CT_OK)
-        rc = json_append(out, "}", 1);
+    if (rc == CT_OK) rc = json_append(out, "}", 1);
     return rc;
 }
 
@@ -352,13 +325,10 @@ static int json_links(ct_buffer *out, const ct_record_reader *r)
     for (uint32_t i = 0; rc == CT_OK && i < r->header.link_count; i++) {
         ct_record_link link;
         ct_record_read_link(&cursor, &link);
-        if (i)
-            rc = json_append(out, ", ", 2);
-        if (rc == CT_OK)
-            rc = json_link(out, &link);
+        if (i) rc = json_append(out, ", ", 2);
+        if (rc == CT_OK) rc = json_link(out, &link);
     }
-    if (rc == CT_OK)
-        rc = json_append(out, "]", 1);
+    if (rc == CT_OK) rc = json_append(out, "]", 1);
     return rc;
 }
 
@@ -372,8 +342,7 @@ static uint8_t *pack_links_v04(uint8_t *p, const ct_record_reader *r)
     for (uint32_t i = 0; i < r->header.link_count; i++) {
         ct_record_link link;
         ct_record_read_link(&cursor, &link);
-        uint32_t fields = 3 + (link.attribute_count ? 1 : 0) +
-                          (link.tracestate.len ? 1 : 0) +
+        uint32_t fields = 3 + (link.attribute_count ? 1 : 0) + (link.tracestate.len ? 1 : 0) +
                           ((link.flags & 0x80000000u) ? 1 : 0);
         p = pack_map(p, fields);
         p = PACK_KEY(p, "trace_id");
@@ -405,8 +374,7 @@ static uint8_t *pack_links_v04(uint8_t *p, const ct_record_reader *r)
     return p;
 }
 
-static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r,
-                              const ct_implied_tags *implied)
+static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r, const ct_implied_tags *implied)
 {
     const ct_record_header *h = &r->header;
     p = pack_map(p, 12 + (h->link_count ? 1 : 0));
@@ -457,15 +425,14 @@ static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r,
         p = pack_str(p, implied->metrics[i].key.ptr, implied->metrics[i].key.len);
         p = pack_double(p, implied->metrics[i].value);
     }
-    if (h->link_count)
-        p = pack_links_v04(p, r);
+    if (h->link_count) p = pack_links_v04(p, r);
     return p;
 }
 
 /* -- v0.5 string table -------------------------------------------------------- */
 
 typedef struct intern_slot {
-    const char *ptr;          /* NULL: free slot */
+    const char *ptr; /* NULL: free slot */
     uint32_t len;
     uint32_t index;
     uint64_t hash;
@@ -479,18 +446,18 @@ typedef struct memo_slot {
     uint32_t index;
 } memo_slot;
 
-#define MEMO_FIXED 4          /* service, name, resource, type */
-#define MEMO_TAGS 24          /* meta keys, meta values, metric keys */
+#define MEMO_FIXED 4                              /* service, name, resource, type */
+#define MEMO_TAGS 24                              /* meta keys, meta values, metric keys */
 #define MEMO_IMPLIED (MEMO_FIXED + 3 * MEMO_TAGS) /* implied keys and values */
 #define MEMO_SLOTS (MEMO_IMPLIED + 3 * CT_IMPLIED_MAX)
 
 typedef struct string_table {
     memo_slot memo[MEMO_SLOTS];
     intern_slot *slots;
-    size_t mask;              /* slot count - 1 (a power of two) */
-    uint32_t count;           /* strings in the table */
-    ct_buffer packed;         /* the strings, msgpack-packed, in order */
-    ct_buffer json;           /* scratch for _dd.span_links values */
+    size_t mask;      /* slot count - 1 (a power of two) */
+    uint32_t count;   /* strings in the table */
+    ct_buffer packed; /* the strings, msgpack-packed, in order */
+    ct_buffer json;   /* scratch for _dd.span_links values */
     /* Implied values computed per span (not in the frames, so not in the
      * map, which keeps pointers): the last one of each kind and its index. */
     uint64_t tid_high, dm_mechanism;
@@ -517,15 +484,12 @@ static inline uint32_t load32(const char *p)
 static inline int str_equal(const char *a, const char *b, uint32_t len)
 {
     if (len >= 8 && len <= 16)
-        return load64(a) == load64(b) &&
-               load64(a + len - 8) == load64(b + len - 8);
+        return load64(a) == load64(b) && load64(a + len - 8) == load64(b + len - 8);
     if (len >= 4 && len < 8)
-        return load32(a) == load32(b) &&
-               load32(a + len - 4) == load32(b + len - 4);
+        return load32(a) == load32(b) && load32(a + len - 4) == load32(b + len - 4);
     if (len < 4) {
         for (uint32_t i = 0; i < len; i++)
-            if (a[i] != b[i])
-                return 0;
+            if (a[i] != b[i]) return 0;
         return 1;
     }
     return memcmp(a, b, len) == 0;
@@ -563,8 +527,7 @@ static inline uint64_t hash_bytes(const char *s, uint32_t len)
 static int table_init(string_table *t)
 {
     memset(t, 0, sizeof *t);
-    for (size_t i = 0; i < MEMO_SLOTS; i++)
-        t->memo[i].len = UINT32_MAX; /* matches no string */
+    for (size_t i = 0; i < MEMO_SLOTS; i++) t->memo[i].len = UINT32_MAX; /* matches no string */
     t->tid_index = t->dm_index = UINT32_MAX;
     t->mask = 1023;
     t->slots = ct_calloc(t->mask + 1, sizeof *t->slots);
@@ -582,14 +545,11 @@ static int table_grow(string_table *t)
 {
     size_t new_mask = t->mask * 2 + 1;
     intern_slot *slots = ct_calloc(new_mask + 1, sizeof *slots);
-    if (!slots)
-        return CT_ENOMEM;
+    if (!slots) return CT_ENOMEM;
     for (size_t i = 0; i <= t->mask; i++) {
-        if (!t->slots[i].ptr)
-            continue;
+        if (!t->slots[i].ptr) continue;
         size_t j = t->slots[i].hash & new_mask;
-        while (slots[j].ptr)
-            j = (j + 1) & new_mask;
+        while (slots[j].ptr) j = (j + 1) & new_mask;
         slots[j] = t->slots[i];
     }
     ct_free(t->slots);
@@ -599,74 +559,63 @@ static int table_grow(string_table *t)
 }
 
 /* Appends a string to the packed table; returns its index. */
-static int table_add(string_table *t, const char *s, uint32_t len,
-                     uint32_t *index)
+static int table_add(string_table *t, const char *s, uint32_t len, uint32_t *index)
 {
     int rc = reserve(&t->packed, (size_t)len + 5);
-    if (rc != CT_OK)
-        return rc;
-    t->packed.len = (size_t)(pack_str(t->packed.data + t->packed.len, s,
-                                      len) - t->packed.data);
+    if (rc != CT_OK) return rc;
+    t->packed.len = (size_t)(pack_str(t->packed.data + t->packed.len, s, len) - t->packed.data);
     *index = t->count++;
     return CT_OK;
 }
 
 /* The index of s in the table, adding it if new. s must stay valid (it
  * points into the frames) until the table is released. */
-static inline int table_intern(string_table *t, const char *s, uint32_t len,
-                               uint32_t *index)
+static inline int table_intern(string_table *t, const char *s, uint32_t len, uint32_t *index)
 {
     uint64_t hash = hash_bytes(s, len);
     size_t i = hash & t->mask;
     for (;;) {
         intern_slot *slot = &t->slots[i];
-        if (!slot->ptr)
-            break;
-        if (slot->hash == hash && slot->len == len &&
-            str_equal(slot->ptr, s, len)) {
+        if (!slot->ptr) break;
+        if (slot->hash == hash && slot->len == len && str_equal(slot->ptr, s, len)) {
             *index = slot->index;
             return CT_OK;
         }
         i = (i + 1) & t->mask;
     }
     int rc = table_add(t, s, len, index);
-    if (rc != CT_OK)
-        return rc;
+    if (rc != CT_OK) return rc;
     /* An empty string has no bytes to point at: use a static one. */
     t->slots[i] = (intern_slot){len ? s : "", len, *index, hash};
-    if ((size_t)t->count * 2 > t->mask)
-        return table_grow(t);
+    if ((size_t)t->count * 2 > t->mask) return table_grow(t);
     return CT_OK;
 }
 
 /* table_intern behind the memo of position `at` (MEMO_SLOTS: none). The
  * memo costs a length test and a memcmp where the map costs a hash, a probe
  * and the same memcmp: it makes v0.5 about twice as fast on real traces. */
-static inline int intern_at(string_table *t, size_t at, const char *s,
-                            uint32_t len, uint32_t *index)
+static inline int intern_at(string_table *t, size_t at, const char *s, uint32_t len,
+                            uint32_t *index)
 {
-    if (at >= MEMO_SLOTS)
-        return table_intern(t, s, len, index);
+    if (at >= MEMO_SLOTS) return table_intern(t, s, len, index);
     memo_slot *m = &t->memo[at];
     if (m->len == len && str_equal(m->ptr, s, len)) {
         *index = m->index;
         return CT_OK;
     }
     int rc = table_intern(t, s, len, index);
-    if (rc == CT_OK)
-        *m = (memo_slot){len ? s : "", len, *index};
+    if (rc == CT_OK) *m = (memo_slot){len ? s : "", len, *index};
     return rc;
 }
 
 /* Interning inside the unchecked span packer: p is only advanced on
  * success. */
-#define PACK_INTERNED(p, t, at, str, rc)                                      \
-    do {                                                                      \
-        uint32_t index_;                                                      \
-        (rc) = intern_at((t), (at), (str).ptr, (str).len, &index_);           \
-        if ((rc) != CT_OK)                                                    \
-            return (rc);                                                      \
-        (p) = pack_uint((p), index_);                                         \
+#define PACK_INTERNED(p, t, at, str, rc)                            \
+    do {                                                            \
+        uint32_t index_;                                            \
+        (rc) = intern_at((t), (at), (str).ptr, (str).len, &index_); \
+        if ((rc) != CT_OK) return (rc);                             \
+        (p) = pack_uint((p), index_);                               \
     } while (0)
 
 #define MEMO_META_KEY(i) (MEMO_FIXED + 3 * (size_t)(i))
@@ -683,8 +632,7 @@ static int add_per_change(string_table *t, ct_record_str value, uint64_t source,
 {
     if (*last_index == UINT32_MAX || *last_source != source) {
         int rc = table_add(t, value.ptr, value.len, last_index);
-        if (rc != CT_OK)
-            return rc;
+        if (rc != CT_OK) return rc;
         *last_source = source;
     }
     *index = *last_index;
@@ -697,18 +645,16 @@ static int intern_implied_value(string_table *t, const ct_implied_tags *implied,
     ct_record_str value = implied->meta[i].value;
     switch (implied->meta[i].kind) {
     case CT_IMPLIED_TID:
-        return add_per_change(t, value, r->header.trace_id_high, &t->tid_high,
-                              &t->tid_index, index);
+        return add_per_change(t, value, r->header.trace_id_high, &t->tid_high, &t->tid_index,
+                              index);
     case CT_IMPLIED_DM:
-        return add_per_change(t, value, r->chunk.mechanism, &t->dm_mechanism,
-                              &t->dm_index, index);
-    default:
-        return intern_at(t, MEMO_IMPLIED + 3 * (size_t)i + 1, value.ptr, value.len, index);
+        return add_per_change(t, value, r->chunk.mechanism, &t->dm_mechanism, &t->dm_index, index);
+    default: return intern_at(t, MEMO_IMPLIED + 3 * (size_t)i + 1, value.ptr, value.len, index);
     }
 }
 
-static int pack_implied_v05(uint8_t **pp, const ct_record_reader *r,
-                            const ct_implied_tags *implied, string_table *t, int meta)
+static int pack_implied_v05(uint8_t **pp, const ct_record_reader *r, const ct_implied_tags *implied,
+                            string_table *t, int meta)
 {
     uint8_t *p = *pp;
     int rc;
@@ -718,8 +664,7 @@ static int pack_implied_v05(uint8_t **pp, const ct_record_reader *r,
             uint32_t index;
             PACK_INTERNED(p, t, MEMO_IMPLIED + 3 * (size_t)i, implied->meta[i].key, rc);
             rc = intern_implied_value(t, implied, r, i, &index);
-            if (rc != CT_OK)
-                return rc;
+            if (rc != CT_OK) return rc;
             p = pack_uint(p, index);
         } else {
             PACK_INTERNED(p, t, MEMO_IMPLIED + 3 * (size_t)i + 2, implied->metrics[i].key, rc);
@@ -730,8 +675,8 @@ static int pack_implied_v05(uint8_t **pp, const ct_record_reader *r,
     return CT_OK;
 }
 
-static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
-                         const ct_implied_tags *implied, string_table *t)
+static int pack_span_v05(uint8_t **pp, const ct_record_reader *r, const ct_implied_tags *implied,
+                         string_table *t)
 {
     const ct_record_header *h = &r->header;
     uint8_t *p = *pp;
@@ -755,18 +700,15 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
         PACK_INTERNED(p, t, MEMO_META_KEY(i), key, rc);
         PACK_INTERNED(p, t, MEMO_META_VALUE(i), value, rc);
     }
-    if (implied->meta_count && (rc = pack_implied_v05(&p, r, implied, t, 1)) != CT_OK)
-        return rc;
+    if (implied->meta_count && (rc = pack_implied_v05(&p, r, implied, t, 1)) != CT_OK) return rc;
     if (h->link_count) {
         static const ct_record_str links_key = {"_dd.span_links", 14};
         uint32_t index;
         PACK_INTERNED(p, t, MEMO_SLOTS, links_key, rc);
         rc = json_links(&t->json, r);
         if (rc == CT_OK)
-            rc = table_add(t, (const char *)t->json.data,
-                           (uint32_t)t->json.len, &index);
-        if (rc != CT_OK)
-            return rc;
+            rc = table_add(t, (const char *)t->json.data, (uint32_t)t->json.len, &index);
+        if (rc != CT_OK) return rc;
         p = pack_uint(p, index);
     }
     cursor = r->metrics;
@@ -777,8 +719,7 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
         PACK_INTERNED(p, t, MEMO_METRIC_KEY(i), key, rc);
         p = pack_double(p, value);
     }
-    if (implied->metric_count && (rc = pack_implied_v05(&p, r, implied, t, 0)) != CT_OK)
-        return rc;
+    if (implied->metric_count && (rc = pack_implied_v05(&p, r, implied, t, 0)) != CT_OK) return rc;
     PACK_INTERNED(p, t, 3, r->type, rc);
     *pp = p;
     return CT_OK;
@@ -788,11 +729,11 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r,
 
 /* Packs one span at *p, where span_bound(r) bytes are reserved, and moves
  * *p past it. t is the v0.5 string table (NULL for v0.4). */
-typedef int (*span_packer)(uint8_t **p, const ct_record_reader *r,
-                           const ct_implied_tags *implied, string_table *t);
+typedef int (*span_packer)(uint8_t **p, const ct_record_reader *r, const ct_implied_tags *implied,
+                           string_table *t);
 
-static int pack_span_v04_at(uint8_t **p, const ct_record_reader *r,
-                            const ct_implied_tags *implied, string_table *unused)
+static int pack_span_v04_at(uint8_t **p, const ct_record_reader *r, const ct_implied_tags *implied,
+                            string_table *unused)
 {
     *p = pack_span_v04(*p, r, implied);
     return CT_OK;
@@ -801,7 +742,7 @@ static int pack_span_v04_at(uint8_t **p, const ct_record_reader *r,
 /* What one encoding call carries through its loops. */
 typedef struct encoding {
     span_packer pack;
-    string_table *table;                /* v0.5 only */
+    string_table *table; /* v0.5 only */
     const ct_record_context *context;
 } encoding;
 
@@ -810,25 +751,20 @@ static int encode_trace(const frame_view *frame, const encoding *e, ct_buffer *o
 {
     const uint8_t *data = frame->records, *end = data + frame->records_len;
     int rc = reserve(out, 5);
-    if (rc != CT_OK)
-        return rc;
-    out->len = (size_t)(pack_array(out->data + out->len, frame->span_count) -
-                        out->data);
+    if (rc != CT_OK) return rc;
+    out->len = (size_t)(pack_array(out->data + out->len, frame->span_count) - out->data);
     for (uint32_t i = 0; i < frame->span_count; i++) {
         ct_record_reader r;
         size_t size = ct_record_open(&r, data, (size_t)(end - data));
-        if (size == 0)
-            return CT_EINVAL;
+        if (size == 0) return CT_EINVAL;
         data += size;
         ct_implied_tags implied;
         ct_record_implied(&r, e->context, &implied);
         rc = reserve(out, span_bound(&r, &implied));
-        if (rc != CT_OK)
-            return rc;
+        if (rc != CT_OK) return rc;
         uint8_t *p = out->data + out->len;
         rc = e->pack(&p, &r, &implied, e->table);
-        if (rc != CT_OK)
-            return rc;
+        if (rc != CT_OK) return rc;
         out->len = (size_t)(p - out->data);
     }
     return data == end ? CT_OK : CT_EINVAL;
@@ -840,23 +776,19 @@ static int encode_traces(const uint8_t *frames, size_t frames_len, uint32_t chun
 {
     const uint8_t *cursor = frames, *end = frames + frames_len;
     int rc = reserve(out, 5);
-    if (rc != CT_OK)
-        return rc;
-    out->len = (size_t)(pack_array(out->data + out->len, chunk_count) -
-                        out->data);
+    if (rc != CT_OK) return rc;
+    out->len = (size_t)(pack_array(out->data + out->len, chunk_count) - out->data);
     for (uint32_t i = 0; i < chunk_count; i++) {
         frame_view frame;
         rc = next_frame(&cursor, end, &frame);
-        if (rc == CT_OK)
-            rc = encode_trace(&frame, e, out);
-        if (rc != CT_OK)
-            return rc;
+        if (rc == CT_OK) rc = encode_trace(&frame, e, out);
+        if (rc != CT_OK) return rc;
     }
     return cursor == end ? CT_OK : CT_EINVAL;
 }
 
-static int encode_v04(const ct_record_context *context, const uint8_t *frames,
-                      size_t frames_len, uint32_t chunk_count, ct_buffer *out)
+static int encode_v04(const ct_record_context *context, const uint8_t *frames, size_t frames_len,
+                      uint32_t chunk_count, ct_buffer *out)
 {
     encoding e = {pack_span_v04_at, NULL, context};
     return encode_traces(frames, frames_len, chunk_count, &e, out);
@@ -868,24 +800,20 @@ static int encode_v05_body(const ct_record_context *context, const uint8_t *fram
 {
     uint32_t empty;
     int rc = table_intern(t, "", 0, &empty); /* index 0, as ddtrace */
-    if (rc == CT_OK)
-        rc = reserve(body, 5 + frames_len);
-    if (rc != CT_OK)
-        return rc;
+    if (rc == CT_OK) rc = reserve(body, 5 + frames_len);
+    if (rc != CT_OK) return rc;
     encoding e = {pack_span_v05, t, context};
     return encode_traces(frames, frames_len, chunk_count, &e, body);
 }
 
-static int encode_v05(const ct_record_context *context, const uint8_t *frames,
-                      size_t frames_len, uint32_t chunk_count, ct_buffer *out)
+static int encode_v05(const ct_record_context *context, const uint8_t *frames, size_t frames_len,
+                      uint32_t chunk_count, ct_buffer *out)
 {
     string_table table;
     ct_buffer body = CT_BUFFER_INIT;
     int rc = table_init(&table);
-    if (rc == CT_OK)
-        rc = encode_v05_body(context, frames, frames_len, chunk_count, &table, &body);
-    if (rc == CT_OK)
-        rc = reserve(out, 6 + table.packed.len + body.len);
+    if (rc == CT_OK) rc = encode_v05_body(context, frames, frames_len, chunk_count, &table, &body);
+    if (rc == CT_OK) rc = reserve(out, 6 + table.packed.len + body.len);
     if (rc == CT_OK) {
         uint8_t *p = out->data + out->len;
         *p++ = 0x92;
@@ -906,9 +834,7 @@ int ct_encode_payload(ct_api_version version, const ct_record_context *context,
                       const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
                       ct_buffer *out)
 {
-    if (version == CT_API_V04)
-        return encode_v04(context, frames, frames_len, chunk_count, out);
-    if (version == CT_API_V05)
-        return encode_v05(context, frames, frames_len, chunk_count, out);
+    if (version == CT_API_V04) return encode_v04(context, frames, frames_len, chunk_count, out);
+    if (version == CT_API_V05) return encode_v05(context, frames, frames_len, chunk_count, out);
     return CT_EINVAL;
 }

@@ -14,7 +14,7 @@ static atomic_uint fork_generation = 1;
 
 typedef struct generator {
     uint64_t s[4];
-    unsigned generation;   /* 0 = never seeded */
+    unsigned generation; /* 0 = never seeded */
 } generator;
 
 /* initial-exec: the default model for a shared object calls __tls_get_addr
@@ -40,8 +40,7 @@ static void seed(generator *g, unsigned generation)
         entropy[0] = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
     }
     uint64_t mix = entropy[0] ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)g;
-    for (int i = 0; i < 4; i++)
-        g->s[i] = splitmix64(&mix) ^ entropy[i];
+    for (int i = 0; i < 4; i++) g->s[i] = splitmix64(&mix) ^ entropy[i];
     g->generation = generation;
 }
 
@@ -63,11 +62,9 @@ uint64_t ct_ids_random64(void)
 {
     generator *g = &thread_generator;
     unsigned generation = atomic_load_explicit(&fork_generation, memory_order_relaxed);
-    if (g->generation != generation)
-        seed(g, generation);
+    if (g->generation != generation) seed(g, generation);
     uint64_t id;
-    do
-        id = next(g);
+    do id = next(g);
     while (id == 0);
     return id;
 }

@@ -16,43 +16,34 @@
 
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
 static int is_lower_hex(const char *text, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
-            return 0;
+        if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f'))) return 0;
     return 1;
 }
 
 static void trim(const char **text, size_t *len)
 {
-    while (*len && (**text == ' ' || **text == '\t'))
-        (*text)++, (*len)--;
-    while (*len && ((*text)[*len - 1] == ' ' || (*text)[*len - 1] == '\t'))
-        (*len)--;
+    while (*len && (**text == ' ' || **text == '\t')) (*text)++, (*len)--;
+    while (*len && ((*text)[*len - 1] == ' ' || (*text)[*len - 1] == '\t')) (*len)--;
 }
 
 int ct_prop_parse_decimal(const char *text, size_t len, uint64_t *out)
 {
     uint64_t value = 0;
     *out = 0;
-    if (len == 0 || len > 20)
-        return CT_EINVAL;
+    if (len == 0 || len > 20) return CT_EINVAL;
     for (size_t i = 0; i < len; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return CT_EINVAL;
+        if (text[i] < '0' || text[i] > '9') return CT_EINVAL;
         uint64_t digit = (uint64_t)(text[i] - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            return CT_EINVAL;
+        if (value > (UINT64_MAX - digit) / 10) return CT_EINVAL;
         value = value * 10 + digit;
     }
     *out = value;
@@ -63,12 +54,10 @@ int ct_prop_parse_hex(const char *text, size_t len, uint64_t *high, uint64_t *lo
 {
     uint64_t h = 0, l = 0;
     *high = *low = 0;
-    if (len == 0 || len > 32)
-        return CT_EINVAL;
+    if (len == 0 || len > 32) return CT_EINVAL;
     for (size_t i = 0; i < len; i++) {
         int v = hex_value(text[i]);
-        if (v < 0)
-            return CT_EINVAL;
+        if (v < 0) return CT_EINVAL;
         h = (h << 4) | (l >> 60);
         l = (l << 4) | (uint64_t)v;
     }
@@ -84,11 +73,10 @@ int ct_prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out)
     memset(out, 0, sizeof *out);
     trim(&text, &len);
     if (len < 55 || text[2] != '-' || text[35] != '-' || text[52] != '-' ||
-        !is_lower_hex(text, 2) || !is_lower_hex(text + 3, 32) ||
-        !is_lower_hex(text + 36, 16) || !is_lower_hex(text + 53, 2))
+        !is_lower_hex(text, 2) || !is_lower_hex(text + 3, 32) || !is_lower_hex(text + 36, 16) ||
+        !is_lower_hex(text + 53, 2))
         return CT_EINVAL;
-    if (!memcmp(text, "ff", 2))
-        return CT_EINVAL;
+    if (!memcmp(text, "ff", 2)) return CT_EINVAL;
     if (!memcmp(text, "00", 2) ? len != 55 : (len > 55 && (text[55] != '-' || len == 56)))
         return CT_EINVAL;
     ct_traceparent tp;
@@ -97,8 +85,7 @@ int ct_prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out)
     ct_prop_parse_hex(text + 19, 16, &ignored, &tp.trace_id_low);
     ct_prop_parse_hex(text + 36, 16, &ignored, &tp.parent_id);
     ct_prop_parse_hex(text + 53, 2, &ignored, &flags);
-    if ((!tp.trace_id_high && !tp.trace_id_low) || !tp.parent_id)
-        return CT_EINVAL;
+    if ((!tp.trace_id_high && !tp.trace_id_low) || !tp.parent_id) return CT_EINVAL;
     tp.flags = (uint8_t)flags;
     *out = tp;
     return CT_OK;
@@ -107,12 +94,11 @@ int ct_prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out)
 static void hex16(uint64_t value, char *out)
 {
     static const char digits[] = "0123456789abcdef";
-    for (int i = 15; i >= 0; i--, value >>= 4)
-        out[i] = digits[value & 15];
+    for (int i = 15; i >= 0; i--, value >>= 4) out[i] = digits[value & 15];
 }
 
-size_t ct_prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low,
-                                  uint64_t parent_id, int sampled, char *out)
+size_t ct_prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low, uint64_t parent_id,
+                                  int sampled, char *out)
 {
     memcpy(out, "00-", 3);
     hex16(trace_id_high, out + 3);
@@ -139,21 +125,16 @@ static int datadog_tags_pass(const char *text, size_t len, ct_prop_pair_fn fn, v
         size_t item_len = end - start;
         trim(&item, &item_len);
         const char *equals = memchr(item, '=', item_len);
-        if (!equals || equals == item)
-            return CT_EINVAL;
+        if (!equals || equals == item) return CT_EINVAL;
         size_t key_len = (size_t)(equals - item), value_len = item_len - key_len - 1;
-        if (value_len == 0)
-            return CT_EINVAL;
+        if (value_len == 0) return CT_EINVAL;
         for (size_t i = 0; i < key_len; i++)
-            if (!tag_key_char((unsigned char)item[i]))
-                return CT_EINVAL;
+            if (!tag_key_char((unsigned char)item[i])) return CT_EINVAL;
         for (size_t i = 0; i < value_len; i++)
-            if (!tag_value_char((unsigned char)equals[1 + i]))
-                return CT_EINVAL;
+            if (!tag_value_char((unsigned char)equals[1 + i])) return CT_EINVAL;
         if (fn) {
             int stop = fn(arg, item, key_len, equals + 1, value_len);
-            if (stop)
-                return stop;
+            if (stop) return stop;
         }
         start = end + 1;
     }
@@ -162,34 +143,26 @@ static int datadog_tags_pass(const char *text, size_t len, ct_prop_pair_fn fn, v
 
 int ct_prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn, void *arg)
 {
-    if (len > CT_PROP_DATADOG_TAGS_MAX)
-        return CT_ENOSPC;
+    if (len > CT_PROP_DATADOG_TAGS_MAX) return CT_ENOSPC;
     trim(&text, &len);
-    if (len == 0)
-        return CT_OK;
+    if (len == 0) return CT_OK;
     int rc = datadog_tags_pass(text, len, NULL, NULL);
     return rc == CT_OK ? datadog_tags_pass(text, len, fn, arg) : rc;
 }
 
 int ct_prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size_t max_len,
-                               const char *key, size_t key_len,
-                               const char *value, size_t value_len)
+                               const char *key, size_t key_len, const char *value, size_t value_len)
 {
-    if (key_len == 0 || value_len == 0)
-        return CT_EINVAL;
+    if (key_len == 0 || value_len == 0) return CT_EINVAL;
     for (size_t i = 0; i < key_len; i++)
-        if (!tag_key_char((unsigned char)key[i]))
-            return CT_EINVAL;
+        if (!tag_key_char((unsigned char)key[i])) return CT_EINVAL;
     for (size_t i = 0; i < value_len; i++)
-        if (!tag_value_char((unsigned char)value[i]))
-            return CT_EINVAL;
+        if (!tag_value_char((unsigned char)value[i])) return CT_EINVAL;
     size_t comma = *out_len ? 1 : 0;
     size_t needed = *out_len + comma + key_len + 1 + value_len;
-    if (needed > max_len || needed + 1 > capacity)
-        return CT_ENOSPC;
+    if (needed > max_len || needed + 1 > capacity) return CT_ENOSPC;
     char *p = out + *out_len;
-    if (comma)
-        *p++ = ',';
+    if (comma) *p++ = ',';
     memcpy(p, key, key_len);
     p[key_len] = '=';
     memcpy(p + key_len + 1, value, value_len);
@@ -204,10 +177,8 @@ static int parse_int(const char *text, size_t len, int *out)
 {
     int negative = len && text[0] == '-';
     uint64_t magnitude;
-    if (negative)
-        text++, len--;
-    if (len > 9 || ct_prop_parse_decimal(text, len, &magnitude) != CT_OK)
-        return CT_EINVAL;
+    if (negative) text++, len--;
+    if (len > 9 || ct_prop_parse_decimal(text, len, &magnitude) != CT_OK) return CT_EINVAL;
     *out = negative ? -(int)magnitude : (int)magnitude;
     return CT_OK;
 }
@@ -228,49 +199,43 @@ static int report_dd_tag(ct_prop_pair_fn fn, void *arg, const char *key, size_t 
                          const char *value, size_t value_len)
 {
     char full_key[DD_TAG_KEY_MAX], decoded[DD_TAG_VALUE_MAX];
-    if (!dd_tag_fits(key_len, value_len))
-        return CT_EINVAL;
+    if (!dd_tag_fits(key_len, value_len)) return CT_EINVAL;
     memcpy(full_key, "_dd.p.", 6);
     memcpy(full_key + 6, key + 2, key_len - 2);
-    for (size_t i = 0; i < value_len; i++)
-        decoded[i] = value[i] == '~' ? '=' : value[i];
+    for (size_t i = 0; i < value_len; i++) decoded[i] = value[i] == '~' ? '=' : value[i];
     return fn(arg, full_key, key_len - 2 + 6, decoded, value_len);
 }
 
-static int dd_member_pass(const char *text, size_t len, ct_dd_member *out,
-                          ct_prop_pair_fn fn, void *arg)
+static int dd_member_pass(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
+                          void *arg)
 {
     size_t start = 0;
     while (start <= len) {
         const char *semicolon = memchr(text + start, ';', len - start);
         size_t end = semicolon ? (size_t)(semicolon - text) : len;
         const char *item = text + start, *colon = memchr(item, ':', end - start);
-        if (!colon)
-            return CT_EINVAL;
+        if (!colon) return CT_EINVAL;
         size_t key_len = (size_t)(colon - item), value_len = end - start - key_len - 1;
         const char *value = colon + 1;
         if (key_len == 1 && item[0] == 's') {
-            if (parse_int(value, value_len, &out->priority) != CT_OK)
-                return CT_EINVAL;
+            if (parse_int(value, value_len, &out->priority) != CT_OK) return CT_EINVAL;
             out->has_priority = 1;
         } else if (key_len == 1 && item[0] == 'o') {
             out->origin = value, out->origin_len = value_len;
         } else if (key_len == 1 && item[0] == 'p') {
             out->parent = value, out->parent_len = value_len;
         } else if (key_len > 2 && item[0] == 't' && item[1] == '.') {
-            if (!dd_tag_fits(key_len, value_len))
-                return CT_EINVAL;
+            if (!dd_tag_fits(key_len, value_len)) return CT_EINVAL;
             int stop = fn ? report_dd_tag(fn, arg, item, key_len, value, value_len) : 0;
-            if (stop)
-                return stop;
+            if (stop) return stop;
         }
         start = end + 1;
     }
     return CT_OK;
 }
 
-int ct_prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out,
-                            ct_prop_pair_fn fn, void *arg)
+int ct_prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
+                            void *arg)
 {
     memset(out, 0, sizeof *out);
     if (len > CT_PROP_DD_MEMBER_MAX * 4) /* far past what any tracer writes */
@@ -278,17 +243,14 @@ int ct_prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out,
     ct_dd_member scratch;
     memset(&scratch, 0, sizeof scratch);
     int rc = dd_member_pass(text, len, &scratch, NULL, NULL);
-    if (rc == CT_OK)
-        rc = dd_member_pass(text, len, out, fn, arg);
-    if (rc != CT_OK)
-        memset(out, 0, sizeof *out);
+    if (rc == CT_OK) rc = dd_member_pass(text, len, out, fn, arg);
+    if (rc != CT_OK) memset(out, 0, sizeof *out);
     return rc;
 }
 
 static char dd_char(unsigned char c, int in_key)
 {
-    if (c == '=')
-        return in_key ? '_' : '~';
+    if (c == '=') return in_key ? '_' : '~';
     if (c < 0x20 || c > 0x7e || c == ',' || c == ';' || c == '~' || (in_key && c == ':'))
         return '_';
     return (char)c;
@@ -299,16 +261,12 @@ int ct_prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t k
 {
     size_t separator = *out_len ? 1 : 0;
     size_t needed = *out_len + separator + key_len + 1 + value_len;
-    if (needed > CT_PROP_DD_MEMBER_MAX)
-        return CT_ENOSPC;
+    if (needed > CT_PROP_DD_MEMBER_MAX) return CT_ENOSPC;
     char *p = out + *out_len;
-    if (separator)
-        *p++ = ';';
-    for (size_t i = 0; i < key_len; i++)
-        *p++ = dd_char((unsigned char)key[i], 1);
+    if (separator) *p++ = ';';
+    for (size_t i = 0; i < key_len; i++) *p++ = dd_char((unsigned char)key[i], 1);
     *p++ = ':';
-    for (size_t i = 0; i < value_len; i++)
-        *p++ = dd_char((unsigned char)value[i], 0);
+    for (size_t i = 0; i < value_len; i++) *p++ = dd_char((unsigned char)value[i], 0);
     *p = '\0';
     *out_len = needed;
     return CT_OK;
@@ -323,8 +281,8 @@ static size_t percent_decode(const char *text, size_t len, char *out)
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         int hi, lo;
-        if (text[i] == '%' && i + 2 < len &&
-            (hi = hex_value(text[i + 1])) >= 0 && (lo = hex_value(text[i + 2])) >= 0) {
+        if (text[i] == '%' && i + 2 < len && (hi = hex_value(text[i + 1])) >= 0 &&
+            (lo = hex_value(text[i + 2])) >= 0) {
             out[n++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
@@ -334,23 +292,19 @@ static size_t percent_decode(const char *text, size_t len, char *out)
     return n;
 }
 
-static int baggage_pass(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
-                        void *arg)
+static int baggage_pass(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn, void *arg)
 {
     size_t start = 0, total = 0;
     for (int index = 0; start <= len; index++) {
         const char *comma = memchr(text + start, ',', len - start);
         size_t end = comma ? (size_t)(comma - text) : len;
-        if (index >= CT_PROP_BAGGAGE_MAX_ITEMS)
-            break;
+        if (index >= CT_PROP_BAGGAGE_MAX_ITEMS) break;
         const char *item = text + start;
         size_t item_len = end - start;
         const char *equals = memchr(item, '=', item_len);
-        if (!equals)
-            return CT_EINVAL;
+        if (!equals) return CT_EINVAL;
         size_t segment = item_len + (index ? 1 : 0);
-        if (total + segment > CT_PROP_BAGGAGE_MAX_BYTES)
-            break;
+        if (total + segment > CT_PROP_BAGGAGE_MAX_BYTES) break;
         total += segment;
         const char *key = item, *value = equals + 1;
         size_t key_len = (size_t)(equals - item), value_len = item_len - key_len - 1;
@@ -358,23 +312,20 @@ static int baggage_pass(const char *text, size_t len, char *scratch, ct_prop_pai
         trim(&value, &value_len);
         size_t decoded_key = percent_decode(key, key_len, scratch);
         size_t decoded_value = percent_decode(value, value_len, scratch + decoded_key);
-        if (!decoded_key || !decoded_value)
-            return CT_EINVAL;
+        if (!decoded_key || !decoded_value) return CT_EINVAL;
         if (fn) {
             int stop = fn(arg, scratch, decoded_key, scratch + decoded_key, decoded_value);
-            if (stop)
-                return stop;
+            if (stop) return stop;
         }
         start = end + 1;
     }
     return CT_OK;
 }
 
-int ct_prop_parse_baggage(const char *text, size_t len, char *scratch,
-                          ct_prop_pair_fn fn, void *arg)
+int ct_prop_parse_baggage(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
+                          void *arg)
 {
-    if (len == 0)
-        return CT_OK;
+    if (len == 0) return CT_OK;
     int rc = baggage_pass(text, len, scratch, NULL, NULL);
     return rc == CT_OK ? baggage_pass(text, len, scratch, fn, arg) : rc;
 }

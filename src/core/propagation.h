@@ -21,15 +21,15 @@
 #include "ctrace.h"
 
 /* Limits of ddtrace. */
-#define CT_PROP_DATADOG_TAGS_MAX 512     /* DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH */
-#define CT_PROP_DD_MEMBER_MAX 256        /* the tracestate dd= member */
+#define CT_PROP_DATADOG_TAGS_MAX 512 /* DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH */
+#define CT_PROP_DD_MEMBER_MAX 256    /* the tracestate dd= member */
 #define CT_PROP_BAGGAGE_MAX_ITEMS 64
-#define CT_PROP_BAGGAGE_MAX_BYTES 8192   /* ddtrace 4.x; the W3C spec says 8192 too */
+#define CT_PROP_BAGGAGE_MAX_BYTES 8192 /* ddtrace 4.x; the W3C spec says 8192 too */
 
 /* A key/value pair found by a parser; borrowed for the call. Return 0 to
  * go on, nonzero to stop (the parser then returns that value). */
-typedef int (*ct_prop_pair_fn)(void *arg, const char *key, size_t key_len,
-                               const char *value, size_t value_len);
+typedef int (*ct_prop_pair_fn)(void *arg, const char *key, size_t key_len, const char *value,
+                               size_t value_len);
 
 /* A decimal uint64 without sign or spaces, 1 to 20 digits, that fits.
  * CT_OK or CT_EINVAL (*out = 0). */
@@ -50,8 +50,8 @@ int ct_prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out)
 
 /* Formats "00-<trace>-<parent>-<01|00>" into out (56 bytes with the NUL).
  * Returns 55. Can't fail. */
-size_t ct_prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low,
-                                  uint64_t parent_id, int sampled, char *out);
+size_t ct_prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low, uint64_t parent_id,
+                                  int sampled, char *out);
 
 /* x-datadog-tags: "k=v,k2=v2". Keys printable ASCII without space, ',' and
  * '='; values printable ASCII without ','; spaces around pairs trimmed.
@@ -65,8 +65,8 @@ int ct_prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn,
  * cannot carry ("encoding_error"), CT_ENOSPC when the result would pass
  * max_len ("inject_max_size"); out unchanged then. */
 int ct_prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size_t max_len,
-                               const char *key, size_t key_len,
-                               const char *value, size_t value_len);
+                               const char *key, size_t key_len, const char *value,
+                               size_t value_len);
 
 /* The dd= member of tracestate, without "dd=": "s:2;o:rum;p:<hex>;t.dm:-4".
  * Items must be "k:v"; s must be an integer; '~' in o and t.* values reads
@@ -75,11 +75,13 @@ int ct_prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size
 typedef struct ct_dd_member {
     int has_priority;
     int priority;
-    const char *origin;  size_t origin_len;   /* raw, in the input; NULL: none */
-    const char *parent;  size_t parent_len;   /* the p: value; NULL: none */
+    const char *origin;
+    size_t origin_len; /* raw, in the input; NULL: none */
+    const char *parent;
+    size_t parent_len; /* the p: value; NULL: none */
 } ct_dd_member;
-int ct_prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out,
-                            ct_prop_pair_fn fn, void *arg);
+int ct_prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
+                            void *arg);
 
 /* Appends one item "key:value" of a dd= member to out, as ddtrace encodes
  * it: '=' becomes '~', characters outside 0x20-0x7E and ',', ';', '~'
@@ -95,7 +97,7 @@ int ct_prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t k
  * ddtrace does. An item without '=' or with an empty key or value makes
  * the whole header malformed: CT_EINVAL, nothing reported. scratch must
  * hold len bytes (decoding never grows). */
-int ct_prop_parse_baggage(const char *text, size_t len, char *scratch,
-                          ct_prop_pair_fn fn, void *arg);
+int ct_prop_parse_baggage(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
+                          void *arg);
 
 #endif

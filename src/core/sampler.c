@@ -36,11 +36,9 @@
 
 static uint64_t threshold_of(double rate)
 {
-    if (!(rate > 0))
-        return 0;
+    if (!(rate > 0)) return 0;
     double t = (rate > 1 ? 1.0 : rate) * 18446744073709551615.0; /* = rate * 2^64 */
-    if (t >= 18446744073709551616.0)
-        return UINT64_MAX;
+    if (t >= 18446744073709551616.0) return UINT64_MAX;
     return (uint64_t)t; /* floor: h <= t  <=>  h <= floor(t) for integers h */
 }
 
@@ -63,10 +61,8 @@ size_t ct_sampling_format_rate(double rate, char *out)
         memcpy(out, "1", 2);
         return 1;
     }
-    while (n > 1 && out[n - 1] == '0')
-        n--;
-    if (n > 1 && out[n - 1] == '.')
-        n--;
+    while (n > 1 && out[n - 1] == '0') n--;
+    if (n > 1 && out[n - 1] == '.') n--;
     out[n] = '\0';
     return (size_t)n;
 }
@@ -91,8 +87,8 @@ int ct_glob_match(const char *pattern, size_t plen, const char *subject, size_t 
                 next_sx = sx + 1;
                 px++;
                 continue;
-            } else if (sx < slen && tolower((unsigned char)subject[sx]) ==
-                                        tolower((unsigned char)c)) {
+            } else if (sx < slen &&
+                       tolower((unsigned char)subject[sx]) == tolower((unsigned char)c)) {
                 px++, sx++;
                 continue;
             }
@@ -107,10 +103,7 @@ int ct_glob_match(const char *pattern, size_t plen, const char *subject, size_t 
     return 1;
 }
 
-static int wildcards_only(const char *pattern)
-{
-    return pattern[strspn(pattern, "*?")] == '\0';
-}
+static int wildcards_only(const char *pattern) { return pattern[strspn(pattern, "*?")] == '\0'; }
 
 /* -- the rate limiter ---------------------------------------------------------- */
 
@@ -130,10 +123,8 @@ static double window_rate(const ct_rate_limiter *limiter)
 
 static int take_token(ct_rate_limiter *limiter, int64_t now_ns)
 {
-    if (limiter->rate == 0)
-        return 0;
-    if (limiter->rate < 0)
-        return 1;
+    if (limiter->rate == 0) return 0;
+    if (limiter->rate < 0) return 1;
     if (limiter->tokens != limiter->rate) {
         double elapsed = (double)(now_ns - limiter->last_update_ns) / WINDOW_NS;
         limiter->tokens = fmin(limiter->rate, limiter->tokens + elapsed * limiter->rate);
@@ -163,8 +154,7 @@ int ct_rate_limiter_allow(ct_rate_limiter *limiter, int64_t now_ns)
 
 double ct_rate_limiter_effective_rate(const ct_rate_limiter *limiter)
 {
-    if (limiter->previous_window_rate < 0)
-        return window_rate(limiter);
+    if (limiter->previous_window_rate < 0) return window_rate(limiter);
     return (window_rate(limiter) + limiter->previous_window_rate) / 2.0;
 }
 
@@ -177,7 +167,7 @@ typedef struct tag_pattern {
 
 typedef struct sampling_rule {
     double rate;
-    char *service, *name, *resource;   /* NULL: any */
+    char *service, *name, *resource; /* NULL: any */
     tag_pattern *tags;
     size_t tag_count;
 } sampling_rule;
@@ -210,55 +200,43 @@ static int pattern_of(const cJSON *item, char **out)
 {
     char buffer[64];
     *out = NULL;
-    if (!item || cJSON_IsNull(item))
-        return CT_OK;
-    if (cJSON_IsString(item))
-        *out = ct_strdup(item->valuestring);
+    if (!item || cJSON_IsNull(item)) return CT_OK;
+    if (cJSON_IsString(item)) *out = ct_strdup(item->valuestring);
     else if (cJSON_IsNumber(item) && item->valuedouble == floor(item->valuedouble) &&
              fabs(item->valuedouble) < 1e15) {
         snprintf(buffer, sizeof buffer, "%.0f", item->valuedouble);
         *out = ct_strdup(buffer);
-    } else
-        return CT_EINVAL;
+    } else return CT_EINVAL;
     return *out ? CT_OK : CT_ENOMEM;
 }
 
 static int rate_of(const cJSON *item, double *rate)
 {
     char *end;
-    if (cJSON_IsNumber(item))
-        *rate = item->valuedouble;
+    if (cJSON_IsNumber(item)) *rate = item->valuedouble;
     else if (cJSON_IsString(item) && (*rate = strtod(item->valuestring, &end), *end == '\0') &&
              end != item->valuestring)
         ;
-    else
-        return CT_EINVAL;
-    if (*rate != *rate)
-        return CT_EINVAL;
+    else return CT_EINVAL;
+    if (*rate != *rate) return CT_EINVAL;
     *rate = *rate < 0 ? 0 : *rate > 1 ? 1 : *rate;
     return CT_OK;
 }
 
 static int parse_tags(const cJSON *tags, sampling_rule *rule)
 {
-    if (!tags || cJSON_IsNull(tags))
-        return CT_OK;
-    if (!cJSON_IsObject(tags))
-        return CT_EINVAL;
+    if (!tags || cJSON_IsNull(tags)) return CT_OK;
+    if (!cJSON_IsObject(tags)) return CT_EINVAL;
     int count = cJSON_GetArraySize(tags);
     rule->tags = ct_calloc(count ? (size_t)count : 1, sizeof *rule->tags);
-    if (!rule->tags)
-        return CT_ENOMEM;
+    if (!rule->tags) return CT_ENOMEM;
     for (const cJSON *tag = tags->child; tag; tag = tag->next) {
         tag_pattern *t = &rule->tags[rule->tag_count];
         int rc = pattern_of(tag, &t->pattern);
-        if (rc == CT_OK && !t->pattern)
-            rc = CT_EINVAL;
-        if (rc != CT_OK)
-            return rc;
+        if (rc == CT_OK && !t->pattern) rc = CT_EINVAL;
+        if (rc != CT_OK) return rc;
         rule->tag_count++;
-        if (!(t->key = ct_strdup(tag->string)))
-            return CT_ENOMEM;
+        if (!(t->key = ct_strdup(tag->string))) return CT_ENOMEM;
         t->wildcards_only = wildcards_only(t->pattern);
     }
     return CT_OK;
@@ -278,18 +256,15 @@ static int parse_rule(const cJSON *object, sampling_rule *rule, const char **why
         return CT_EINVAL;
     }
     int rc = pattern_of(cJSON_GetObjectItemCaseSensitive(object, "service"), &rule->service);
-    if (rc == CT_OK)
-        rc = pattern_of(cJSON_GetObjectItemCaseSensitive(object, "name"), &rule->name);
+    if (rc == CT_OK) rc = pattern_of(cJSON_GetObjectItemCaseSensitive(object, "name"), &rule->name);
     if (rc == CT_OK)
         rc = pattern_of(cJSON_GetObjectItemCaseSensitive(object, "resource"), &rule->resource);
     if (rc == CT_OK && rule->resource && !*rule->resource) { /* ddtrace: "" = any */
         ct_free(rule->resource);
         rule->resource = NULL;
     }
-    if (rc == CT_OK)
-        rc = parse_tags(cJSON_GetObjectItemCaseSensitive(object, "tags"), rule);
-    if (rc == CT_EINVAL)
-        *why = "a pattern is not a string";
+    if (rc == CT_OK) rc = parse_tags(cJSON_GetObjectItemCaseSensitive(object, "tags"), rule);
+    if (rc == CT_EINVAL) *why = "a pattern is not a string";
     return rc;
 }
 
@@ -304,8 +279,7 @@ int ct_sampling_rules_valid(const char *text)
 static int add_rule(ct_sampler *sampler, const sampling_rule *rule)
 {
     sampling_rule *grown = ct_realloc(sampler->rules, (sampler->rule_count + 1) * sizeof *grown);
-    if (!grown)
-        return CT_ENOMEM;
+    if (!grown) return CT_ENOMEM;
     sampler->rules = grown;
     grown[sampler->rule_count++] = *rule;
     return CT_OK;
@@ -317,8 +291,10 @@ static int parse_rules(ct_sampler *sampler, const char *rules_json)
 {
     cJSON *json = cJSON_Parse(rules_json);
     if (!json || !cJSON_IsArray(json)) {
-        fprintf(stderr, "ctrace: ignoring DD_TRACE_SAMPLING_RULES: not a JSON array of "
-                        "rules: %.200s\n", rules_json);
+        fprintf(stderr,
+                "ctrace: ignoring DD_TRACE_SAMPLING_RULES: not a JSON array of "
+                "rules: %.200s\n",
+                rules_json);
         cJSON_Delete(json);
         return CT_OK;
     }
@@ -327,27 +303,20 @@ static int parse_rules(ct_sampler *sampler, const char *rules_json)
         sampling_rule rule;
         const char *why = "out of memory";
         int parsed = parse_rule(item, &rule, &why);
-        if (parsed == CT_OK)
-            rc = add_rule(sampler, &rule);
-        else
-            fprintf(stderr, "ctrace: skipping DD_TRACE_SAMPLING_RULES rule %d: %s\n",
-                    index, why);
-        if (parsed != CT_OK || rc != CT_OK)
-            rule_clear(&rule);
-        if (parsed == CT_ENOMEM)
-            rc = CT_ENOMEM;
+        if (parsed == CT_OK) rc = add_rule(sampler, &rule);
+        else fprintf(stderr, "ctrace: skipping DD_TRACE_SAMPLING_RULES rule %d: %s\n", index, why);
+        if (parsed != CT_OK || rc != CT_OK) rule_clear(&rule);
+        if (parsed == CT_ENOMEM) rc = CT_ENOMEM;
     }
     cJSON_Delete(json);
     return rc;
 }
 
-ct_sampler *ct_sampler_new(const char *rules_json, double sample_rate,
-                           double rate_limit, ct_agent_rate_fn agent_rate,
-                           void *agent_rate_arg)
+ct_sampler *ct_sampler_new(const char *rules_json, double sample_rate, double rate_limit,
+                           ct_agent_rate_fn agent_rate, void *agent_rate_arg)
 {
     ct_sampler *sampler = ct_calloc(1, sizeof *sampler);
-    if (!sampler)
-        return NULL;
+    if (!sampler) return NULL;
     sampler->agent_rate = agent_rate;
     sampler->agent_rate_arg = agent_rate_arg;
     pthread_mutex_init(&sampler->limiter_lock, NULL);
@@ -366,10 +335,8 @@ ct_sampler *ct_sampler_new(const char *rules_json, double sample_rate,
 
 void ct_sampler_free(ct_sampler *sampler)
 {
-    if (!sampler)
-        return;
-    for (size_t i = 0; i < sampler->rule_count; i++)
-        rule_clear(&sampler->rules[i]);
+    if (!sampler) return;
+    for (size_t i = 0; i < sampler->rule_count; i++) rule_clear(&sampler->rules[i]);
     ct_free(sampler->rules);
     pthread_mutex_destroy(&sampler->limiter_lock);
     ct_free(sampler);
@@ -384,8 +351,7 @@ size_t ct_sampler_rule_count(const ct_sampler *sampler)
 
 static int string_matches(const char *pattern, const ct_string *value)
 {
-    if (!pattern)
-        return 1;
+    if (!pattern) return 1;
     const char *data = value ? value->data : "";
     size_t len = value ? value->len : 0;
     return ct_glob_match(pattern, strlen(pattern), data, len);
@@ -397,8 +363,7 @@ static void python_float_repr(double value, char *out, size_t size)
 {
     for (int precision = 1; precision <= 17; precision++) {
         snprintf(out, size, "%.*g", precision, value);
-        if (strtod(out, NULL) == value)
-            return;
+        if (strtod(out, NULL) == value) return;
     }
 }
 
@@ -406,26 +371,20 @@ static int tag_matches(const tag_pattern *t, const ct_tags *tags)
 {
     size_t key_len = strlen(t->key);
     const ct_string *meta = tags ? ct_tags_get_meta(tags, t->key, key_len) : NULL;
-    if (meta)
-        return ct_glob_match(t->pattern, strlen(t->pattern), meta->data, meta->len);
+    if (meta) return ct_glob_match(t->pattern, strlen(t->pattern), meta->data, meta->len);
     double number;
-    if (!tags || !ct_tags_get_metric(tags, t->key, key_len, &number))
-        return 0;
+    if (!tags || !ct_tags_get_metric(tags, t->key, key_len, &number)) return 0;
     char text[64];
-    if (number == floor(number) && fabs(number) < 1e18)
-        snprintf(text, sizeof text, "%.0f", number);
-    else if (!t->wildcards_only)
-        return 0; /* ddtrace: no matching "23.*" against floats */
-    else
-        python_float_repr(number, text, sizeof text);
+    if (number == floor(number) && fabs(number) < 1e18) snprintf(text, sizeof text, "%.0f", number);
+    else if (!t->wildcards_only) return 0; /* ddtrace: no matching "23.*" against floats */
+    else python_float_repr(number, text, sizeof text);
     return ct_glob_match(t->pattern, strlen(t->pattern), text, strlen(text));
 }
 
 static int rule_matches(const sampling_rule *rule, const ct_sampling_subject *subject)
 {
     for (size_t i = 0; i < rule->tag_count; i++)
-        if (!tag_matches(&rule->tags[i], subject->tags))
-            return 0;
+        if (!tag_matches(&rule->tags[i], subject->tags)) return 0;
     return string_matches(rule->service, subject->service) &&
            string_matches(rule->name, subject->name) &&
            string_matches(rule->resource, subject->resource);
@@ -435,15 +394,14 @@ static void decide_by_rule(ct_sampler *sampler, const sampling_rule *rule,
                            const ct_sampling_subject *subject, int64_t now_ns,
                            ct_sampling_decision *decision)
 {
-    int keep = rule->rate >= 1 ? 1
+    int keep = rule->rate >= 1   ? 1
                : rule->rate <= 0 ? 0
                                  : ct_sampling_keeps(subject->trace_id_low, rule->rate);
     decision->mechanism = CT_SAMPLING_RULE;
     decision->rate = rule->rate;
     if (keep) {
         /* The limiter is consulted only for traces the rule keeps. */
-        if (!now_ns)
-            now_ns = ct_clock_monotonic_ns();
+        if (!now_ns) now_ns = ct_clock_monotonic_ns();
         pthread_mutex_lock(&sampler->limiter_lock);
         keep = ct_rate_limiter_allow(&sampler->limiter, now_ns);
         decision->limit_rate = ct_rate_limiter_effective_rate(&sampler->limiter);
@@ -452,15 +410,14 @@ static void decide_by_rule(ct_sampler *sampler, const sampling_rule *rule,
     decision->priority = keep ? 2 : -1;
 }
 
-static void decide(ct_sampler *sampler, const ct_sampling_subject *subject,
-                   int64_t now_ns, ct_sampling_decision *decision)
+static void decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
+                   ct_sampling_decision *decision)
 {
     decision->priority = 1;
     decision->mechanism = CT_SAMPLING_DEFAULT;
     decision->rate = 1.0;
     decision->limit_rate = -1;
-    if (!sampler)
-        return;
+    if (!sampler) return;
     for (size_t i = 0; i < sampler->rule_count; i++)
         if (rule_matches(&sampler->rules[i], subject)) {
             decide_by_rule(sampler, &sampler->rules[i], subject, now_ns, decision);
@@ -468,8 +425,7 @@ static void decide(ct_sampler *sampler, const ct_sampling_subject *subject,
         }
     double rate;
     if (sampler->agent_rate &&
-        sampler->agent_rate(sampler->agent_rate_arg,
-                            subject->service ? subject->service->data : "",
+        sampler->agent_rate(sampler->agent_rate_arg, subject->service ? subject->service->data : "",
                             subject->env ? subject->env : "", &rate) == CT_OK) {
         rate = rate < 0 ? 0 : rate > 1 ? 1 : rate;
         decision->mechanism = CT_SAMPLING_AGENT_RATE;
@@ -483,15 +439,14 @@ size_t ct_sampling_format_dm(int mechanism, char *out)
     mechanism = mechanism < 0 ? 0 : mechanism % 100;
     size_t len = 0;
     out[len++] = '-';
-    if (mechanism >= 10)
-        out[len++] = (char)('0' + mechanism / 10);
+    if (mechanism >= 10) out[len++] = (char)('0' + mechanism / 10);
     out[len++] = (char)('0' + mechanism % 10);
     out[len] = '\0';
     return len;
 }
 
-void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject,
-                       int64_t now_ns, ct_sampling_decision *decision)
+void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
+                       ct_sampling_decision *decision)
 {
     decide(sampler, subject, now_ns, decision);
     ct_sampling_format_dm(decision->mechanism, decision->decision_maker);

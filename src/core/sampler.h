@@ -42,8 +42,7 @@ int ct_sampling_keeps(uint64_t trace_id_low, double rate);
 
 /* Does subject match the glob pattern (`*` any run, `?` one byte), ASCII
  * case-insensitively, as ddtrace's GlobMatcher? Can't fail. */
-int ct_glob_match(const char *pattern, size_t pattern_len,
-                  const char *subject, size_t subject_len);
+int ct_glob_match(const char *pattern, size_t pattern_len, const char *subject, size_t subject_len);
 
 /* A rate as ddtrace writes `_dd.p.ksr`: at most 6 decimals, rounded half
  * up, trailing zeros stripped ("0.5", "1", "0.123457"). out must hold 16
@@ -63,7 +62,7 @@ typedef struct ct_rate_limiter {
     double rate, tokens;
     int64_t last_update_ns, window_start_ns;
     uint64_t window_allowed, window_seen;
-    double previous_window_rate;   /* < 0 until a window has passed */
+    double previous_window_rate; /* < 0 until a window has passed */
 } ct_rate_limiter;
 
 void ct_rate_limiter_init(ct_rate_limiter *limiter, double rate, int64_t now_ns);
@@ -74,25 +73,24 @@ double ct_rate_limiter_effective_rate(const ct_rate_limiter *limiter);
 /* The agent's rate for (service, env); CT_OK with *rate set, or nonzero
  * when there is none. Called with the segment's lock held: must not call
  * back into the tracer. */
-typedef int (*ct_agent_rate_fn)(void *arg, const char *service,
-                                const char *env, double *rate);
+typedef int (*ct_agent_rate_fn)(void *arg, const char *service, const char *env, double *rate);
 
 /* What the sampler sees of a local root. Borrowed for the call. */
 typedef struct ct_sampling_subject {
     uint64_t trace_id_low;
-    const ct_string *service, *name, *resource;  /* NULL reads as "" */
-    const ct_tags *tags;                         /* may be NULL */
-    const char *env;                             /* NUL-terminated or NULL */
+    const ct_string *service, *name, *resource; /* NULL reads as "" */
+    const ct_tags *tags;                        /* may be NULL */
+    const char *env;                            /* NUL-terminated or NULL */
 } ct_sampling_subject;
 
 /* The decision and what explains it (the tags put on the local root). */
 typedef struct ct_sampling_decision {
-    int priority;          /* -1, 0, 1 or 2 */
-    int mechanism;         /* CT_SAMPLING_* */
-    double rate;           /* the rule's or the agent's rate; 1 by default */
-    double limit_rate;     /* the limiter's effective rate, < 0 if unused */
-    char decision_maker[4];/* "-<mechanism>", the `_dd.p.dm` value */
-    char ksr[16];          /* `_dd.p.ksr` (rules and agent rates), or "" */
+    int priority;           /* -1, 0, 1 or 2 */
+    int mechanism;          /* CT_SAMPLING_* */
+    double rate;            /* the rule's or the agent's rate; 1 by default */
+    double limit_rate;      /* the limiter's effective rate, < 0 if unused */
+    char decision_maker[4]; /* "-<mechanism>", the `_dd.p.dm` value */
+    char ksr[16];           /* `_dd.p.ksr` (rules and agent rates), or "" */
 } ct_sampling_decision;
 
 typedef struct ct_sampler ct_sampler;
@@ -104,9 +102,8 @@ typedef struct ct_sampler ct_sampler;
  * < 0 for none. rate_limit: traces per second allowed by rules (< 0: no
  * limit). agent_rate may be NULL. The caller owns the result (free with
  * ct_sampler_free); NULL when out of memory. */
-ct_sampler *ct_sampler_new(const char *rules_json, double sample_rate,
-                           double rate_limit, ct_agent_rate_fn agent_rate,
-                           void *agent_rate_arg);
+ct_sampler *ct_sampler_new(const char *rules_json, double sample_rate, double rate_limit,
+                           ct_agent_rate_fn agent_rate, void *agent_rate_arg);
 
 /* Accepts NULL. */
 void ct_sampler_free(ct_sampler *sampler);
@@ -118,8 +115,8 @@ size_t ct_sampler_rule_count(const ct_sampler *sampler);
  * clock is read if a rule's limiter needs it, which spares most traces a
  * clock read). Can't fail; a NULL sampler keeps everything with
  * mechanism 0. */
-void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject,
-                       int64_t now_ns, ct_sampling_decision *decision);
+void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
+                       ct_sampling_decision *decision);
 
 /* Is text a JSON array (what DD_TRACE_SAMPLING_RULES must be)? Used by the
  * config to reject a value that cannot be rules at all. */

@@ -23,13 +23,10 @@ ct_string *ct_string_empty(void) { return (ct_string *)&empty_string; }
 
 ct_string *ct_string_new(const char *bytes, size_t len)
 {
-    if (len == 0)
-        return ct_string_empty();
-    if (len >= UINT32_MAX)
-        return NULL;
+    if (len == 0) return ct_string_empty();
+    if (len >= UINT32_MAX) return NULL;
     ct_string *s = ct_malloc(sizeof *s + len + 1);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     atomic_init(&s->refcount, 1);
     s->len = (uint32_t)len;
     memcpy(s->data, bytes, len);
@@ -37,7 +34,4 @@ ct_string *ct_string_new(const char *bytes, size_t len)
     return s;
 }
 
-void ct_string_free_(ct_string *s)
-{
-    ct_free(s);
-}
+void ct_string_free_(ct_string *s) { ct_free(s); }

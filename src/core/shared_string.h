@@ -19,9 +19,9 @@
 #include "counters.h"
 
 typedef struct ct_string {
-    atomic_uint refcount;     /* CT_STRING_STATIC: never freed */
+    atomic_uint refcount; /* CT_STRING_STATIC: never freed */
     uint32_t len;
-    char data[];              /* len bytes, then a NUL */
+    char data[]; /* len bytes, then a NUL */
 } ct_string;
 
 #define CT_STRING_STATIC 0xFFFFFFFFu
@@ -36,8 +36,7 @@ ct_string *ct_string_empty(void);
 /* Another reference to s. Accepts NULL (returns NULL). */
 static inline ct_string *ct_string_ref(ct_string *s)
 {
-    if (s && atomic_load_explicit(&s->refcount, memory_order_relaxed) !=
-                 CT_STRING_STATIC)
+    if (s && atomic_load_explicit(&s->refcount, memory_order_relaxed) != CT_STRING_STATIC)
         ct_ref_increment(&s->refcount);
     return s;
 }
@@ -49,11 +48,8 @@ void ct_string_free_(ct_string *s);
  * span drops a handful of references when it dies. */
 static inline void ct_string_unref(ct_string *s)
 {
-    if (!s || atomic_load_explicit(&s->refcount, memory_order_relaxed) ==
-                  CT_STRING_STATIC)
-        return;
-    if (ct_ref_decrement(&s->refcount) == 1)
-        ct_string_free_(s);
+    if (!s || atomic_load_explicit(&s->refcount, memory_order_relaxed) == CT_STRING_STATIC) return;
+    if (ct_ref_decrement(&s->refcount) == 1) ct_string_free_(s);
 }
 
 /* Replaces *slot by value (taking the caller's reference to value) and
@@ -66,8 +62,7 @@ static inline void ct_string_assign(ct_string **slot, ct_string *value)
 }
 
 /* Equal content? NULLs are equal only to each other. */
-static inline int ct_string_equals(const ct_string *a, const char *bytes,
-                                   size_t len)
+static inline int ct_string_equals(const ct_string *a, const char *bytes, size_t len)
 {
     return a && a->len == len && memcmp(a->data, bytes, len) == 0;
 }

@@ -25,8 +25,8 @@
 
 /* The segment a new span belongs to: its local parent's, a new one
  * continuing a remote parent, or a new trace. NULL when out of memory. */
-static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
-                             const ct_span_start_args *args, int64_t start_ns)
+static ct_trace *segment_for(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
+                             int64_t start_ns)
 {
     if (args->parent && args->parent->trace) {
         span->parent_id = args->parent->span_id;
@@ -36,8 +36,7 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
     ct_trace *trace;
     if (remote && (remote->trace_id_low || remote->trace_id_high)) {
         trace = ct_trace_new(tracer, remote->trace_id_high, remote->trace_id_low);
-        if (!trace)
-            return NULL;
+        if (!trace) return NULL;
         span->parent_id = remote->span_id;
         if (remote->sampling_priority != CT_PRIORITY_UNSET)
             trace->sampling_priority = remote->sampling_priority;
@@ -46,12 +45,9 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer,
         if (remote->tracestate && remote->tracestate[0])
             trace->tracestate = ct_string_new(remote->tracestate, strlen(remote->tracestate));
     } else {
-        uint64_t high = tracer->config->trace_id_128
-                            ? ct_ids_trace_high(start_ns / 1000000000)
-                            : 0;
+        uint64_t high = tracer->config->trace_id_128 ? ct_ids_trace_high(start_ns / 1000000000) : 0;
         trace = ct_trace_new(tracer, high, ct_ids_random64());
-        if (!trace)
-            return NULL;
+        if (!trace) return NULL;
         span->parent_id = 0;
     }
     span->local_root = 1;
@@ -69,12 +65,10 @@ static int add_start_tags(ct_span *span, ct_tracer *tracer)
 {
     const ct_tracer_keys *k = &tracer->keys;
     int rc = CT_OK;
-    if (tracer->env || tracer->global_tags.meta_count)
-        give_spares(span);
+    if (tracer->env || tracer->global_tags.meta_count) give_spares(span);
     if (tracer->global_tags.meta_count || tracer->global_tags.metric_count)
         rc |= ct_tags_merge(&span->tags, &tracer->global_tags);
-    if (tracer->env)
-        rc |= ct_tags_set_meta(&span->tags, k->env, tracer->env);
+    if (tracer->env) rc |= ct_tags_set_meta(&span->tags, k->env, tracer->env);
     if (tracer->version && span->service &&
         ct_string_equals(tracer->service, span->service->data, span->service->len))
         rc |= ct_tags_set_meta(&span->tags, k->version, tracer->version);
@@ -93,12 +87,9 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
         span->start_monotonic_ns = ct_clock_monotonic_ns();
     }
     span->trace = segment_for(span, tracer, args, span->start_ns);
-    if (!span->trace)
-        goto out_of_memory;
+    if (!span->trace) goto out_of_memory;
     const ct_span *parent = args->parent;
-    ct_string *service = args->service ? args->service
-                         : parent      ? parent->service
-                                       : tracer->service;
+    ct_string *service = args->service ? args->service : parent ? parent->service : tracer->service;
     span->name = ct_string_ref(args->name ? args->name : ct_string_empty());
     span->service = ct_string_ref(ct_tracer_map_service(tracer, service));
     span->resource = ct_string_ref(args->resource);
@@ -106,8 +97,7 @@ int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *ar
     span->parent_service = parent ? ct_string_ref(parent->service) : NULL;
     ct_trace_span_opened(span->trace);
     ct_count_add(&tracer->spans_started, 1);
-    if (add_start_tags(span, tracer) != CT_OK)
-        goto out_of_memory;
+    if (add_start_tags(span, tracer) != CT_OK) goto out_of_memory;
     return CT_OK;
 
 out_of_memory:
@@ -124,11 +114,9 @@ int ct_span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start
     ct_span_start_args own = *args;
     own.parent = NULL;
     int rc = ct_span_start(span, tracer, &own);
-    if (rc != CT_OK)
-        return rc;
+    if (rc != CT_OK) return rc;
     span->trace->detached = 1;
-    if (span_id)
-        span->span_id = span->trace->root_span_id = span_id;
+    if (span_id) span->span_id = span->trace->root_span_id = span_id;
     ct_string_assign(&span->service, ct_string_ref(args->service));
     ct_tags_clear(&span->tags);
     return CT_OK;
@@ -143,26 +131,22 @@ static inline void give_spares(ct_span *span)
     if (tracer && tracer->lock_free)
         ct_tags_give(&span->tags,
                      span->tags.meta_capacity ? NULL : ct_spare_take(&tracer->spare_meta),
-                     span->tags.metric_capacity ? NULL
-                                                : ct_spare_take(&tracer->spare_metrics));
+                     span->tags.metric_capacity ? NULL : ct_spare_take(&tracer->spare_metrics));
 }
 
 int ct_span_tag_lost(ct_span *span)
 {
     /* A span whose start failed has no segment: it is counted in
      * spans_dropped, and its tags go with it. */
-    if (span->trace)
-        ct_count_add(&span->trace->tracer->tags_dropped, 1);
+    if (span->trace) ct_count_add(&span->trace->tracer->tags_dropped, 1);
     return CT_ENOMEM;
 }
 
 int ct_span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value)
 {
-    if (!span->tags.meta_capacity)
-        give_spares(span);
-    return ct_tags_set_meta_taking(&span->tags, key, value) == CT_OK
-               ? CT_OK
-               : ct_span_tag_lost(span);
+    if (!span->tags.meta_capacity) give_spares(span);
+    return ct_tags_set_meta_taking(&span->tags, key, value) == CT_OK ? CT_OK
+                                                                     : ct_span_tag_lost(span);
 }
 
 int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
@@ -172,10 +156,8 @@ int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
 
 int ct_span_set_metric_s(ct_span *span, ct_string *key, double value)
 {
-    if (!span->tags.metric_capacity)
-        give_spares(span);
-    return ct_tags_set_metric(&span->tags, key, value) == CT_OK ? CT_OK
-                                                                  : ct_span_tag_lost(span);
+    if (!span->tags.metric_capacity) give_spares(span);
+    return ct_tags_set_metric(&span->tags, key, value) == CT_OK ? CT_OK : ct_span_tag_lost(span);
 }
 
 /* Drops the span's tags, keeping their arrays as spares when it can. */
@@ -232,24 +214,19 @@ int ct_span_add_link(ct_span *span, const ct_link *link)
 int ct_span_finish_at(ct_span *span, int64_t finish_ns)
 {
     int rc = ct_span_stop_at(span, finish_ns);
-    if (rc == CT_OK)
-        ct_trace_record_span(span->trace, span);
+    if (rc == CT_OK) ct_trace_record_span(span->trace, span);
     return rc;
 }
 
 int ct_span_stop_at(ct_span *span, int64_t finish_ns)
 {
-    if (span->finished)
-        return CT_ESTATE;
+    if (span->finished) return CT_ESTATE;
     span->finished = 1;
-    if (finish_ns)
-        span->duration_ns = finish_ns - span->start_ns;
+    if (finish_ns) span->duration_ns = finish_ns - span->start_ns;
     else if (span->start_monotonic_ns)
         span->duration_ns = ct_clock_monotonic_ns() - span->start_monotonic_ns;
-    else
-        span->duration_ns = ct_clock_wall_ns() - span->start_ns;
-    if (span->duration_ns < 0)
-        span->duration_ns = 0;
+    else span->duration_ns = ct_clock_wall_ns() - span->start_ns;
+    if (span->duration_ns < 0) span->duration_ns = 0;
     ct_tracer *tracer = span->trace->tracer;
     ct_count_add(&tracer->spans_finished, 1);
     return CT_OK;
@@ -257,10 +234,8 @@ int ct_span_stop_at(ct_span *span, int64_t finish_ns)
 
 void ct_span_release(ct_span *span)
 {
-    if (span->trace && span->local_root)
-        ct_trace_forget_root(span->trace, span);
-    if (span->trace && !span->finished)
-        ct_trace_abandon_span(span->trace);
+    if (span->trace && span->local_root) ct_trace_forget_root(span->trace, span);
+    if (span->trace && !span->finished) ct_trace_abandon_span(span->trace);
     span->finished = 1;
     ct_string_unref(span->name);
     ct_string_unref(span->service);
@@ -270,8 +245,7 @@ void ct_span_release(ct_span *span)
     span->name = span->service = span->resource = span->type = NULL;
     span->parent_service = NULL;
     release_tags(span);
-    for (uint32_t i = 0; i < span->link_count; i++)
-        link_clear(&span->links[i]);
+    for (uint32_t i = 0; i < span->link_count; i++) link_clear(&span->links[i]);
     ct_free(span->links);
     span->links = NULL;
     span->link_count = span->link_capacity = 0;
@@ -291,16 +265,14 @@ static inline int put(ct_buffer *out, ct_string *s)
 
 /* Writes meta pairs (own, then extra); returns the count or -1. Own tags
  * that extra replaces or the flags imply are left out. */
-static long put_meta(ct_buffer *out, const ct_tags *own, const ct_extra_tags *extra,
-                     uint32_t flags, uint64_t high)
+static long put_meta(ct_buffer *out, const ct_tags *own, const ct_extra_tags *extra, uint32_t flags,
+                     uint64_t high)
 {
     long count = 0;
     for (uint32_t i = 0; i < own->meta_count; i++) {
         ct_string *key = own->meta[i].key;
-        if (ct_record_drops(extra, flags, high, 1, key->data, key->len))
-            continue;
-        if (put(out, key) || put(out, own->meta[i].value))
-            return -1;
+        if (ct_record_drops(extra, flags, high, 1, key->data, key->len)) continue;
+        if (put(out, key) || put(out, own->meta[i].value)) return -1;
         count++;
     }
     for (uint32_t i = 0; i < extra->meta_count; i++, count++)
@@ -316,8 +288,7 @@ static long put_metrics(ct_buffer *out, const ct_tags *own, const ct_extra_tags 
     long count = 0;
     for (uint32_t i = 0; i < own->metric_count; i++) {
         ct_string *key = own->metrics[i].key;
-        if (ct_record_drops(extra, flags, high, 0, key->data, key->len))
-            continue;
+        if (ct_record_drops(extra, flags, high, 0, key->data, key->len)) continue;
         if (put(out, key) || ct_buffer_append(out, &own->metrics[i].value, sizeof(double)))
             return -1;
         count++;
@@ -336,13 +307,11 @@ static int put_links(ct_buffer *out, const ct_span *span)
         uint64_t ids[3] = {link->trace_id_high, link->trace_id_low, link->span_id};
         uint32_t attribute_count = link->attributes.meta_count;
         if (ct_buffer_append(out, ids, sizeof ids) ||
-            ct_buffer_append(out, &link->flags, sizeof link->flags) ||
-            put(out, link->tracestate) ||
+            ct_buffer_append(out, &link->flags, sizeof link->flags) || put(out, link->tracestate) ||
             ct_buffer_append(out, &attribute_count, sizeof attribute_count))
             return -1;
         for (uint32_t a = 0; a < attribute_count; a++)
-            if (put(out, link->attributes.meta[a].key) ||
-                put(out, link->attributes.meta[a].value))
+            if (put(out, link->attributes.meta[a].key) || put(out, link->attributes.meta[a].value))
                 return -1;
     }
     return 0;
@@ -352,27 +321,25 @@ static int put_links(ct_buffer *out, const ct_span *span)
  * ones (span_record.h), extra tags for the rare ones. Always inlined:
  * serialization runs it once per span (reads of the tracer's tags, its
  * second caller, made the compiler stop inlining it: +32 instructions). */
-static inline __attribute__((always_inline)) uint32_t
-derived_tags(const ct_span *span, ct_extra_tags *derived)
+static inline __attribute__((always_inline)) uint32_t derived_tags(const ct_span *span,
+                                                                   ct_extra_tags *derived)
 {
     ct_tracer *tracer = span->trace->tracer;
     const ct_tracer_keys *k = &tracer->keys;
     uint32_t flags = 0;
-    int top_level = span->local_root ||
-                    (span->parent_service && span->service &&
-                     !ct_string_equals(span->parent_service, span->service->data,
-                                       span->service->len));
-    if (top_level)
-        flags |= CT_RECORD_TOP_LEVEL;
-    if (span->local_root)
-        flags |= CT_RECORD_LOCAL_ROOT;
+    int top_level =
+        span->local_root ||
+        (span->parent_service && span->service &&
+         !ct_string_equals(span->parent_service, span->service->data, span->service->len));
+    if (top_level) flags |= CT_RECORD_TOP_LEVEL;
+    if (span->local_root) flags |= CT_RECORD_LOCAL_ROOT;
     if (span->service && span->service != tracer->service &&
         !ct_string_equals(tracer->service, span->service->data, span->service->len))
-        ct_extra_meta(derived, k->base_service->data, k->base_service->len,
-                      tracer->service->data, tracer->service->len);
+        ct_extra_meta(derived, k->base_service->data, k->base_service->len, tracer->service->data,
+                      tracer->service->len);
     if (span->trace->origin)
-        ct_extra_meta(derived, k->origin->data, k->origin->len,
-                      span->trace->origin->data, span->trace->origin->len);
+        ct_extra_meta(derived, k->origin->data, k->origin->len, span->trace->origin->data,
+                      span->trace->origin->len);
     return flags;
 }
 
@@ -384,19 +351,16 @@ void ct_span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_t
     extra->meta_count = extra->metric_count = 0;
     implied->meta_count = implied->metric_count = 0;
     ct_trace *trace = span->trace;
-    if (!trace || trace->detached)
-        return;
+    if (!trace || trace->detached) return;
     uint32_t flags = span->local_root ? CT_RECORD_LOCAL_ROOT : 0;
-    if (span->finished)
-        flags |= derived_tags(span, extra);
+    if (span->finished) flags |= derived_tags(span, extra);
     if (trace->open_spans) {
         /* ddtrace adds the rest when the chunk is processed */
         extra->meta_count = extra->metric_count = 0;
     } else if (span->finished && span->local_root &&
                trace->sampling_priority != CT_PRIORITY_UNSET) {
         ct_extra_tags chunk_extra;
-        flags |= CT_RECORD_CHUNK_HEAD |
-                 ct_trace_chunk_tags(trace, &chunk_extra, &reader.chunk, 0);
+        flags |= CT_RECORD_CHUNK_HEAD | ct_trace_chunk_tags(trace, &chunk_extra, &reader.chunk, 0);
         for (uint32_t i = 0; i < chunk_extra.meta_count; i++)
             ct_extra_meta(extra, chunk_extra.meta[i].key, chunk_extra.meta[i].key_len,
                           chunk_extra.meta[i].value, chunk_extra.meta[i].value_len);
@@ -404,15 +368,14 @@ void ct_span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_t
             ct_extra_metric(extra, chunk_extra.metrics[i].key, chunk_extra.metrics[i].key_len,
                             chunk_extra.metrics[i].value);
     }
-    if (!flags)
-        return;
+    if (!flags) return;
     reader.header.flags = flags;
     reader.header.trace_id_high = trace->trace_id_high;
     ct_record_implied(&reader, &trace->tracer->record_context, implied);
 }
 
-int ct_span_serialize(const ct_span *span, ct_extra_tags *extra,
-                      const ct_record_chunk *chunk, uint32_t chunk_flags, ct_buffer *out)
+int ct_span_serialize(const ct_span *span, ct_extra_tags *extra, const ct_record_chunk *chunk,
+                      uint32_t chunk_flags, ct_buffer *out)
 {
     size_t start = out->len;
     ct_record_header header;
@@ -449,8 +412,7 @@ int ct_span_serialize(const ct_span *span, ct_extra_tags *extra,
 
 static ct_string *option_string(const char *s, ptrdiff_t len)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     return ct_string_new(s, len < 0 ? strlen(s) : (size_t)len);
 }
 
@@ -489,16 +451,14 @@ ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
 
 void ct_span_free(ct_span *span)
 {
-    if (!span)
-        return;
-    if (!span->finished)
-        ct_span_finish_at(span, 0);
+    if (!span) return;
+    if (!span->finished) ct_span_finish_at(span, 0);
     ct_span_release(span);
     ct_free(span);
 }
 
-int ct_span_set_tag(ct_span *span, const char *key, size_t key_len,
-                    const char *value, size_t value_len)
+int ct_span_set_tag(ct_span *span, const char *key, size_t key_len, const char *value,
+                    size_t value_len)
 {
     ct_string *k = ct_string_new(key, key_len);
     ct_string *v = ct_string_new(value, value_len);
@@ -518,8 +478,7 @@ int ct_span_set_metric(ct_span *span, const char *key, size_t key_len, double va
     return rc;
 }
 
-int ct_span_set_error(ct_span *span, const char *type, const char *message,
-                      const char *stack)
+int ct_span_set_error(ct_span *span, const char *type, const char *message, const char *stack)
 {
     const ct_tracer_keys *k = &span->trace->tracer->keys;
     span->error = 1;
@@ -527,8 +486,8 @@ int ct_span_set_error(ct_span *span, const char *type, const char *message,
     const char *values[] = {type, message, stack};
     const ct_string *keys[] = {k->error_type, k->error_message, k->error_stack};
     for (int i = 0; i < 3; i++)
-        if (values[i] && ct_span_set_tag(span, keys[i]->data, keys[i]->len,
-                                         values[i], strlen(values[i])) != CT_OK)
+        if (values[i] && ct_span_set_tag(span, keys[i]->data, keys[i]->len, values[i],
+                                         strlen(values[i])) != CT_OK)
             rc = CT_ENOMEM;
     return rc;
 }

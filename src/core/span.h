@@ -22,19 +22,19 @@ typedef struct ct_trace ct_trace;
 
 typedef struct ct_link {
     uint64_t trace_id_high, trace_id_low, span_id;
-    uint32_t flags;                 /* bit 31 set when given */
-    ct_string *tracestate;          /* may be NULL */
-    ct_tags attributes;             /* meta only */
+    uint32_t flags;        /* bit 31 set when given */
+    ct_string *tracestate; /* may be NULL */
+    ct_tags attributes;    /* meta only */
 } ct_link;
 
 struct ct_span {
-    ct_trace *trace;                /* owned reference; NULL before start */
+    ct_trace *trace; /* owned reference; NULL before start */
     uint64_t span_id, parent_id;
-    int64_t start_ns;               /* wall clock, epoch ns */
-    int64_t start_monotonic_ns;     /* 0: measure the duration on wall time */
-    int64_t duration_ns;            /* -1 until finished */
-    ct_string *name, *service, *resource, *type;  /* owned; resource NULL = name */
-    ct_string *parent_service;      /* owned; NULL for a local root */
+    int64_t start_ns;                            /* wall clock, epoch ns */
+    int64_t start_monotonic_ns;                  /* 0: measure the duration on wall time */
+    int64_t duration_ns;                         /* -1 until finished */
+    ct_string *name, *service, *resource, *type; /* owned; resource NULL = name */
+    ct_string *parent_service;                   /* owned; NULL for a local root */
     ct_tags tags;
     ct_link *links;
     uint32_t link_count, link_capacity;
@@ -108,8 +108,7 @@ int ct_span_add_link(ct_span *span, const ct_link *link);
 struct ct_extra_tags;
 struct ct_record_chunk;
 int ct_span_serialize(const ct_span *span, struct ct_extra_tags *extra,
-                      const struct ct_record_chunk *chunk, uint32_t chunk_flags,
-                      ct_buffer *out);
+                      const struct ct_record_chunk *chunk, uint32_t chunk_flags, ct_buffer *out);
 
 /* The tags the tracer adds to this span as of now, for readers (ddtrace's
  * get_tag/get_metrics show them): what its record will imply (into

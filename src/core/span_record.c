@@ -55,85 +55,68 @@ void ct_record_read_link(const uint8_t **cursor, ct_record_link *link)
     link->tracestate = ct_record_read_str(cursor);
     link->attribute_count = ct_record_read_u32(cursor);
     link->attributes = *cursor;
-    for (uint32_t i = 0; i < 2 * link->attribute_count; i++)
-        ct_record_read_str(cursor);
+    for (uint32_t i = 0; i < 2 * link->attribute_count; i++) ct_record_read_str(cursor);
 }
 
 /* Checked walk: skips one str, failing if it would pass end. */
 static int skip_str(const uint8_t **cursor, const uint8_t *end)
 {
     uint32_t len;
-    if ((size_t)(end - *cursor) < sizeof len)
-        return 0;
+    if ((size_t)(end - *cursor) < sizeof len) return 0;
     memcpy(&len, *cursor, sizeof len);
-    if ((size_t)(end - *cursor) - sizeof len < len)
-        return 0;
+    if ((size_t)(end - *cursor) - sizeof len < len) return 0;
     *cursor += sizeof len + len;
     return 1;
 }
 
 static int skip_bytes(const uint8_t **cursor, const uint8_t *end, size_t n)
 {
-    if ((size_t)(end - *cursor) < n)
-        return 0;
+    if ((size_t)(end - *cursor) < n) return 0;
     *cursor += n;
     return 1;
 }
 
-static int skip_links(const uint8_t **cursor, const uint8_t *end,
-                      uint32_t count)
+static int skip_links(const uint8_t **cursor, const uint8_t *end, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
-        if (!skip_bytes(cursor, end, 3 * 8 + 4) || !skip_str(cursor, end))
-            return 0;
+        if (!skip_bytes(cursor, end, 3 * 8 + 4) || !skip_str(cursor, end)) return 0;
         uint32_t attributes;
-        if ((size_t)(end - *cursor) < sizeof attributes)
-            return 0;
+        if ((size_t)(end - *cursor) < sizeof attributes) return 0;
         attributes = ct_record_read_u32(cursor);
         for (uint32_t a = 0; a < 2 * attributes; a++)
-            if (!skip_str(cursor, end))
-                return 0;
+            if (!skip_str(cursor, end)) return 0;
     }
     return 1;
 }
 
-size_t ct_record_open(ct_record_reader *reader, const uint8_t *data,
-                      size_t available)
+size_t ct_record_open(ct_record_reader *reader, const uint8_t *data, size_t available)
 {
-    if (available < sizeof reader->header)
-        return 0;
+    if (available < sizeof reader->header) return 0;
     memcpy(&reader->header, data, sizeof reader->header);
     size_t size = reader->header.size;
-    if (size < sizeof reader->header || size > available)
-        return 0;
+    if (size < sizeof reader->header || size > available) return 0;
     const uint8_t *end = data + size;
     const uint8_t *cursor = data + sizeof reader->header;
     if (reader->header.flags & CT_RECORD_CHUNK_HEAD) {
-        if (!skip_bytes(&cursor, end, sizeof reader->chunk))
-            return 0;
+        if (!skip_bytes(&cursor, end, sizeof reader->chunk)) return 0;
         memcpy(&reader->chunk, cursor - sizeof reader->chunk, sizeof reader->chunk);
     } else {
         memset(&reader->chunk, 0, sizeof reader->chunk);
     }
-    ct_record_str *names[] = {&reader->name, &reader->service,
-                              &reader->resource, &reader->type};
+    ct_record_str *names[] = {&reader->name, &reader->service, &reader->resource, &reader->type};
     for (int i = 0; i < 4; i++) {
         const uint8_t *at = cursor;
-        if (!skip_str(&cursor, end))
-            return 0;
+        if (!skip_str(&cursor, end)) return 0;
         *names[i] = ct_record_read_str(&at);
     }
     reader->meta = cursor;
     for (uint32_t i = 0; i < 2 * reader->header.meta_count; i++)
-        if (!skip_str(&cursor, end))
-            return 0;
+        if (!skip_str(&cursor, end)) return 0;
     reader->metrics = cursor;
     for (uint32_t i = 0; i < reader->header.metric_count; i++)
-        if (!skip_str(&cursor, end) || !skip_bytes(&cursor, end, 8))
-            return 0;
+        if (!skip_str(&cursor, end) || !skip_bytes(&cursor, end, 8)) return 0;
     reader->links = cursor;
-    if (!skip_links(&cursor, end, reader->header.link_count))
-        return 0;
+    if (!skip_links(&cursor, end, reader->header.link_count)) return 0;
     reader->end = end;
     return cursor == end ? size : 0;
 }
@@ -157,15 +140,13 @@ static void tid_hex(uint64_t high, char *out)
     hex_cache *cache = &thread_tid_hex;
     if (cache->value != high) { /* high is never 0 here: a fresh cache misses */
         uint64_t v = high;
-        for (int i = 15; i >= 0; i--, v >>= 4)
-            cache->hex[i] = digits[v & 15];
+        for (int i = 15; i >= 0; i--, v >>= 4) cache->hex[i] = digits[v & 15];
         cache->value = high;
     }
     memcpy(out, cache->hex, 16);
 }
 
-static void implied_meta(ct_implied_tags *out, ct_record_str key, ct_record_str value,
-                         int kind)
+static void implied_meta(ct_implied_tags *out, ct_record_str key, ct_record_str value, int kind)
 {
     out->meta[out->meta_count].key = key;
     out->meta[out->meta_count].value = value;
@@ -185,27 +166,21 @@ void ct_record_implied(const ct_record_reader *r, const ct_record_context *conte
 {
     uint32_t flags = r->header.flags;
     out->meta_count = out->metric_count = 0;
-    if (!flags)
-        return;
+    if (!flags) return;
     if (flags & CT_RECORD_CHUNK_HEAD) {
-        if (context)
-            implied_meta(out, STR("language"), context->language, CT_IMPLIED_PLAIN);
+        if (context) implied_meta(out, STR("language"), context->language, CT_IMPLIED_PLAIN);
         if (r->header.trace_id_high) {
             tid_hex(r->header.trace_id_high, out->tid_hex);
-            implied_meta(out, STR("_dd.p.tid"), (ct_record_str){out->tid_hex, 16},
-                         CT_IMPLIED_TID);
+            implied_meta(out, STR("_dd.p.tid"), (ct_record_str){out->tid_hex, 16}, CT_IMPLIED_TID);
         }
         if (flags & CT_RECORD_AUTO_DM) {
             uint32_t len = (uint32_t)ct_sampling_format_dm((int)r->chunk.mechanism, out->dm);
-            implied_meta(out, STR("_dd.p.dm"), (ct_record_str){out->dm, len},
-                         CT_IMPLIED_DM);
+            implied_meta(out, STR("_dd.p.dm"), (ct_record_str){out->dm, len}, CT_IMPLIED_DM);
         }
-        if (flags & CT_RECORD_AGENT_PSR)
-            implied_metric(out, STR("_dd.agent_psr"), r->chunk.rate);
+        if (flags & CT_RECORD_AGENT_PSR) implied_metric(out, STR("_dd.agent_psr"), r->chunk.rate);
         implied_metric(out, STR("_sampling_priority_v1"), r->chunk.priority);
     }
-    if (flags & CT_RECORD_TOP_LEVEL)
-        implied_metric(out, STR("_dd.top_level"), 1);
+    if (flags & CT_RECORD_TOP_LEVEL) implied_metric(out, STR("_dd.top_level"), 1);
     if ((flags & CT_RECORD_LOCAL_ROOT) && context) {
         implied_meta(out, STR("runtime-id"), context->runtime_id, CT_IMPLIED_PLAIN);
         implied_metric(out, STR("process_id"), context->process_id);
@@ -219,11 +194,10 @@ static int key_is(const char *key, size_t len, const char *literal, size_t liter
 
 #define KEY_IS(key, len, literal) key_is(key, len, literal, sizeof(literal) - 1)
 
-int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta,
-                       const char *key, size_t len)
+int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const char *key,
+                       size_t len)
 {
-    if (!flags)
-        return 0;
+    if (!flags) return 0;
     uint32_t head = flags & CT_RECORD_CHUNK_HEAD;
     if (meta)
         return (head && KEY_IS(key, len, "language")) ||
@@ -240,30 +214,27 @@ int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta,
 
 int ct_extra_has_(const ct_extra_tags *extra, int meta, const char *key, size_t len)
 {
-    if (!extra)
-        return 0;
+    if (!extra) return 0;
     uint32_t count = meta ? extra->meta_count : extra->metric_count;
     for (uint32_t i = 0; i < count; i++) {
         const char *k = meta ? extra->meta[i].key : extra->metrics[i].key;
         uint32_t k_len = meta ? extra->meta[i].key_len : extra->metrics[i].key_len;
-        if (k_len == len && memcmp(k, key, len) == 0)
-            return 1;
+        if (k_len == len && memcmp(k, key, len) == 0) return 1;
     }
     return 0;
 }
 
 /* Copies the record's meta pairs that extra does not replace and flags do
  * not imply, then extra's. */
-static int rewrite_meta(const ct_record_reader *reader, const ct_extra_tags *extra,
-                        uint32_t flags, ct_buffer *out, uint32_t *count)
+static int rewrite_meta(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
+                        ct_buffer *out, uint32_t *count)
 {
     const uint8_t *cursor = reader->meta;
     uint64_t high = reader->header.trace_id_high;
     for (uint32_t i = 0; i < reader->header.meta_count; i++) {
         ct_record_str key = ct_record_read_str(&cursor);
         ct_record_str value = ct_record_read_str(&cursor);
-        if (ct_record_drops(extra, flags, high, 1, key.ptr, key.len))
-            continue;
+        if (ct_record_drops(extra, flags, high, 1, key.ptr, key.len)) continue;
         if (ct_record_put_str(out, key.ptr, key.len) ||
             ct_record_put_str(out, value.ptr, value.len))
             return CT_ENOMEM;
@@ -284,10 +255,8 @@ static int rewrite_metrics(const ct_record_reader *reader, const ct_extra_tags *
     for (uint32_t i = 0; i < reader->header.metric_count; i++) {
         ct_record_str key = ct_record_read_str(&cursor);
         double value = ct_record_read_double(&cursor);
-        if (ct_record_drops(extra, flags, high, 0, key.ptr, key.len))
-            continue;
-        if (ct_record_put_str(out, key.ptr, key.len) ||
-            ct_buffer_append(out, &value, sizeof value))
+        if (ct_record_drops(extra, flags, high, 0, key.ptr, key.len)) continue;
+        if (ct_record_put_str(out, key.ptr, key.len) || ct_buffer_append(out, &value, sizeof value))
             return CT_ENOMEM;
         (*count)++;
     }
@@ -298,8 +267,8 @@ static int rewrite_metrics(const ct_record_reader *reader, const ct_extra_tags *
     return CT_OK;
 }
 
-int ct_record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra,
-                      uint32_t flags, const ct_record_chunk *chunk, ct_buffer *out)
+int ct_record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
+                      const ct_record_chunk *chunk, ct_buffer *out)
 {
     size_t start = out->len;
     ct_record_header header = reader->header;

@@ -43,7 +43,7 @@
 #include "buffer.h"
 
 typedef struct ct_record_header {
-    uint32_t size;            /* bytes of the whole record, header included */
+    uint32_t size; /* bytes of the whole record, header included */
     uint32_t meta_count;
     uint32_t metric_count;
     uint32_t link_count;
@@ -51,16 +51,17 @@ typedef struct ct_record_header {
     uint64_t span_id, parent_id;
     int64_t start_ns, duration_ns;
     int32_t error;
-    uint32_t flags;           /* CT_RECORD_*: the tags the record implies */
+    uint32_t flags; /* CT_RECORD_*: the tags the record implies */
 } ct_record_header;
 
-#define CT_RECORD_LOCAL_ROOT 1u  /* runtime-id, process_id */
-#define CT_RECORD_TOP_LEVEL 2u   /* _dd.top_level = 1 */
-#define CT_RECORD_CHUNK_HEAD 4u  /* a chunk's first span: language, _dd.p.tid
+#define CT_RECORD_LOCAL_ROOT 1u /* runtime-id, process_id */
+#define CT_RECORD_TOP_LEVEL 2u  /* _dd.top_level = 1 */
+#define CT_RECORD_CHUNK_HEAD \
+    4u                          /* a chunk's first span: language, _dd.p.tid
                                     (when the high bits are set),
                                     _sampling_priority_v1 */
-#define CT_RECORD_AUTO_DM 8u     /* _dd.p.dm = "-<mechanism>" (chunk head) */
-#define CT_RECORD_AGENT_PSR 16u  /* _dd.agent_psr = rate (chunk head) */
+#define CT_RECORD_AUTO_DM 8u    /* _dd.p.dm = "-<mechanism>" (chunk head) */
+#define CT_RECORD_AGENT_PSR 16u /* _dd.agent_psr = rate (chunk head) */
 
 /* The sampling decision a chunk's first record carries. */
 typedef struct ct_record_chunk {
@@ -77,7 +78,7 @@ typedef struct ct_record_str {
 
 typedef struct ct_record_link {
     uint64_t trace_id_high, trace_id_low, span_id;
-    uint32_t flags;           /* bit 31 set when flags were given */
+    uint32_t flags; /* bit 31 set when flags were given */
     ct_record_str tracestate;
     uint32_t attribute_count;
     const uint8_t *attributes; /* attribute_count x (str, str), read with
@@ -88,19 +89,18 @@ typedef struct ct_record_link {
  * which must outlive the reader. */
 typedef struct ct_record_reader {
     ct_record_header header;
-    ct_record_chunk chunk;    /* zeros unless flags has CHUNK_HEAD */
+    ct_record_chunk chunk; /* zeros unless flags has CHUNK_HEAD */
     ct_record_str name, service, resource, type;
-    const uint8_t *meta;      /* first meta pair */
-    const uint8_t *metrics;   /* first metric pair */
-    const uint8_t *links;     /* first link */
-    const uint8_t *end;       /* one past the record */
+    const uint8_t *meta;    /* first meta pair */
+    const uint8_t *metrics; /* first metric pair */
+    const uint8_t *links;   /* first link */
+    const uint8_t *end;     /* one past the record */
 } ct_record_reader;
 
 /* Parses the record starting at data (at most available bytes). Returns the
  * record's size, or 0 when the bytes do not hold a whole valid record (a
  * bug, never expected: records are written by this process). */
-size_t ct_record_open(ct_record_reader *reader, const uint8_t *data,
-                      size_t available);
+size_t ct_record_open(ct_record_reader *reader, const uint8_t *data, size_t available);
 
 /* Reads a str at *cursor and advances the cursor. Can't fail on records
  * accepted by ct_record_open. */
@@ -126,8 +126,14 @@ typedef struct ct_record_context {
 enum { CT_IMPLIED_PLAIN, CT_IMPLIED_TID, CT_IMPLIED_DM };
 #define CT_IMPLIED_MAX 4
 typedef struct ct_implied_tags {
-    struct { ct_record_str key, value; int kind; } meta[CT_IMPLIED_MAX];
-    struct { ct_record_str key; double value; } metrics[CT_IMPLIED_MAX];
+    struct {
+        ct_record_str key, value;
+        int kind;
+    } meta[CT_IMPLIED_MAX];
+    struct {
+        ct_record_str key;
+        double value;
+    } metrics[CT_IMPLIED_MAX];
     uint32_t meta_count, metric_count;
     char tid_hex[16];
     char dm[12];
@@ -140,8 +146,8 @@ void ct_record_implied(const ct_record_reader *r, const ct_record_context *conte
 /* Would a record with these flags (and trace_id_high) imply key, as a meta
  * (meta=1) or a metric (meta=0)? Writers drop such own tags. Inline for
  * the common answer (no flags: no), asked once per own tag. */
-int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta,
-                       const char *key, size_t len);
+int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const char *key,
+                       size_t len);
 
 /* The lengths of the keys implied as meta (language, _dd.p.dm: 8,
  * _dd.p.tid: 9, runtime-id: 10) and as metrics (process_id: 10,
@@ -164,18 +170,24 @@ static inline int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int 
  * a tag of the same key in the record. */
 #define CT_EXTRA_TAGS_MAX 24
 typedef struct ct_extra_tags {
-    struct { const char *key, *value; uint32_t key_len, value_len; } meta[CT_EXTRA_TAGS_MAX];
-    struct { const char *key; uint32_t key_len; double value; } metrics[CT_EXTRA_TAGS_MAX];
+    struct {
+        const char *key, *value;
+        uint32_t key_len, value_len;
+    } meta[CT_EXTRA_TAGS_MAX];
+    struct {
+        const char *key;
+        uint32_t key_len;
+        double value;
+    } metrics[CT_EXTRA_TAGS_MAX];
     uint32_t meta_count, metric_count;
 } ct_extra_tags;
 
 /* Adds to extra (silently ignored past CT_EXTRA_TAGS_MAX, a bug). Inline:
  * a root span gets a dozen of them. */
 static inline void ct_extra_meta(ct_extra_tags *extra, const char *key, size_t key_len,
-                   const char *value, size_t value_len)
+                                 const char *value, size_t value_len)
 {
-    if (extra->meta_count == CT_EXTRA_TAGS_MAX)
-        return;
+    if (extra->meta_count == CT_EXTRA_TAGS_MAX) return;
     extra->meta[extra->meta_count].key = key;
     extra->meta[extra->meta_count].key_len = (uint32_t)key_len;
     extra->meta[extra->meta_count].value = value;
@@ -184,10 +196,9 @@ static inline void ct_extra_meta(ct_extra_tags *extra, const char *key, size_t k
 }
 
 static inline void ct_extra_metric(ct_extra_tags *extra, const char *key, size_t key_len,
-                     double value)
+                                   double value)
 {
-    if (extra->metric_count == CT_EXTRA_TAGS_MAX)
-        return;
+    if (extra->metric_count == CT_EXTRA_TAGS_MAX) return;
     extra->metrics[extra->metric_count].key = key;
     extra->metrics[extra->metric_count].key_len = (uint32_t)key_len;
     extra->metrics[extra->metric_count].value = value;
@@ -198,8 +209,7 @@ static inline void ct_extra_metric(ct_extra_tags *extra, const char *key, size_t
  * common answer (no extra tags: no), asked once per own tag. */
 int ct_extra_has_(const ct_extra_tags *extra, int meta, const char *key, size_t len);
 
-static inline int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key,
-                               size_t len)
+static inline int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t len)
 {
     return extra && (meta ? extra->meta_count : extra->metric_count) &&
            ct_extra_has_(extra, meta, key, len);
@@ -209,8 +219,7 @@ static inline int ct_extra_has(const ct_extra_tags *extra, int meta, const char 
  * extra's (NULL: none) or implied by the record's flags? Writers of
  * records ask it once per own tag. */
 static inline int ct_record_drops(const ct_extra_tags *extra, uint32_t flags,
-                                  uint64_t trace_id_high, int meta, const char *key,
-                                  size_t len)
+                                  uint64_t trace_id_high, int meta, const char *key, size_t len)
 {
     return ct_extra_has(extra, meta, key, len) ||
            ct_record_implies(flags, trace_id_high, meta, key, len);
@@ -221,8 +230,8 @@ static inline int ct_record_drops(const ct_extra_tags *extra, uint32_t flags,
  * decision, and extra tags added (own tags of the same keys, or of keys the
  * new flags imply, are dropped). CT_OK, or CT_ENOMEM / CT_ENOSPC with out
  * unchanged. */
-int ct_record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra,
-                      uint32_t flags, const ct_record_chunk *chunk, ct_buffer *out);
+int ct_record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
+                      const ct_record_chunk *chunk, ct_buffer *out);
 
 /* Inline forms of ct_record_read_str / ct_record_read_double for hot loops
  * (the encoders): same contract. */
@@ -251,8 +260,7 @@ static inline int ct_record_put_str(ct_buffer *buffer, const char *ptr, size_t l
     uint32_t len32 = (uint32_t)len;
     if (buffer->capacity - buffer->len < sizeof len32 + len) {
         int rc = ct_buffer_reserve(buffer, sizeof len32 + len);
-        if (rc != CT_OK)
-            return rc;
+        if (rc != CT_OK) return rc;
     }
     memcpy(buffer->data + buffer->len, &len32, sizeof len32);
     ct_copy_small(buffer->data + buffer->len + sizeof len32, ptr, len);

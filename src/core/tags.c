@@ -26,11 +26,9 @@ static _Atomic uint64_t hash_seed; /* 0 until the first index is built */
 static uint64_t seed(void)
 {
     uint64_t current = atomic_load_explicit(&hash_seed, memory_order_relaxed);
-    if (current)
-        return current;
+    if (current) return current;
     uint64_t drawn = ct_ids_random64() | 1;
-    if (atomic_compare_exchange_strong(&hash_seed, &current, drawn))
-        return drawn;
+    if (atomic_compare_exchange_strong(&hash_seed, &current, drawn)) return drawn;
     return current;
 }
 
@@ -52,7 +50,8 @@ static inline uint64_t mix(uint64_t h)
 /* A seeded hash of len bytes, 8 at a time. */
 static uint64_t hash_bytes(const char *data, size_t len)
 {
-    uint64_t h = atomic_load_explicit(&hash_seed, memory_order_relaxed) ^ (len * 0x9e3779b97f4a7c15ull);
+    uint64_t h =
+        atomic_load_explicit(&hash_seed, memory_order_relaxed) ^ (len * 0x9e3779b97f4a7c15ull);
     while (len >= 8) {
         uint64_t word;
         memcpy(&word, data, 8);
@@ -85,8 +84,7 @@ static uint32_t index_slot_of(const ct_tag_index *index, const void *entries, si
     for (;; slot = (slot + 1) & index->mask) {
         uint32_t held = index->slots[slot];
         probes++;
-        if (!held || ct_string_equals(key_at(entries, size, held - 1), key, len))
-            break;
+        if (!held || ct_string_equals(key_at(entries, size, held - 1), key, len)) break;
     }
     ct_tags_probes += probes;
     return slot;
@@ -97,11 +95,9 @@ static uint32_t index_slot_of(const ct_tag_index *index, const void *entries, si
 static int index_build(ct_tag_index *index, const void *entries, size_t size, uint32_t count)
 {
     uint32_t capacity = 64;
-    while (capacity < 4 * (uint64_t)count)
-        capacity *= 2;
+    while (capacity < 4 * (uint64_t)count) capacity *= 2;
     uint32_t *slots = ct_calloc(capacity, sizeof *slots);
-    if (!slots)
-        return CT_ENOMEM;
+    if (!slots) return CT_ENOMEM;
     seed();
     ct_free(index->slots);
     index->slots = slots;
@@ -143,8 +139,8 @@ typedef struct map {
 
 static map meta_map(ct_tags *tags)
 {
-    return (map){(void **)&tags->meta, &tags->meta_count, &tags->meta_capacity,
-                 &tags->meta_index, sizeof(ct_meta_entry)};
+    return (map){(void **)&tags->meta, &tags->meta_count, &tags->meta_capacity, &tags->meta_index,
+                 sizeof(ct_meta_entry)};
 }
 
 static map metric_map(ct_tags *tags)
@@ -162,8 +158,7 @@ static long map_find(const map *m, const char *key, size_t len)
     }
     uint32_t count = *m->count;
     for (uint32_t i = 0; i < count; i++)
-        if (ct_string_equals(key_at(*m->entries, m->size, i), key, len))
-            return i;
+        if (ct_string_equals(key_at(*m->entries, m->size, i), key, len)) return i;
     return -1;
 }
 
@@ -176,8 +171,7 @@ static inline long find_meta(const ct_tags *tags, const ct_string *key)
         return map_find(&m, key->data, key->len);
     }
     for (uint32_t i = 0; i < tags->meta_count; i++)
-        if (key_matches(tags->meta[i].key, key))
-            return i;
+        if (key_matches(tags->meta[i].key, key)) return i;
     return -1;
 }
 
@@ -188,8 +182,7 @@ static inline long find_metric(const ct_tags *tags, const ct_string *key)
         return map_find(&m, key->data, key->len);
     }
     for (uint32_t i = 0; i < tags->metric_count; i++)
-        if (key_matches(tags->metrics[i].key, key))
-            return i;
+        if (key_matches(tags->metrics[i].key, key)) return i;
     return -1;
 }
 
@@ -200,8 +193,7 @@ static int map_grow(const map *m)
     if (count == *m->capacity) {
         uint32_t wanted = count ? count * 2 : CT_TAGS_FIRST_CAPACITY;
         void *grown = ct_realloc(*m->entries, (size_t)wanted * m->size);
-        if (!grown)
-            return CT_ENOMEM;
+        if (!grown) return CT_ENOMEM;
         *m->entries = grown;
         *m->capacity = wanted;
     }
@@ -218,8 +210,7 @@ static int map_grow(const map *m)
 static inline int map_reserve(const map *m)
 {
     uint32_t count = *m->count;
-    if (count < *m->capacity && count < CT_TAGS_LINEAR_MAX)
-        return CT_OK;
+    if (count < *m->capacity && count < CT_TAGS_LINEAR_MAX) return CT_OK;
     return map_grow(m);
 }
 
@@ -229,8 +220,7 @@ static inline void map_added(const map *m)
     uint32_t i = (*m->count)++;
     if (m->index->slots) {
         ct_string *key = key_at(*m->entries, m->size, i);
-        m->index->slots[index_slot_of(m->index, *m->entries, m->size, key->data, key->len)] =
-            i + 1;
+        m->index->slots[index_slot_of(m->index, *m->entries, m->size, key->data, key->len)] = i + 1;
     }
 }
 
@@ -246,12 +236,11 @@ static void map_remove_at(const map *m, uint32_t i)
                      index_slot_of(m->index, entries, m->size, key->data, key->len));
         if (i != last) {
             ct_string *moved = key_at(entries, m->size, last);
-            m->index->slots[index_slot_of(m->index, entries, m->size, moved->data,
-                                          moved->len)] = i + 1;
+            m->index->slots[index_slot_of(m->index, entries, m->size, moved->data, moved->len)] =
+                i + 1;
         }
     }
-    if (i != last)
-        memcpy(entries + (size_t)i * m->size, entries + (size_t)last * m->size, m->size);
+    if (i != last) memcpy(entries + (size_t)i * m->size, entries + (size_t)last * m->size, m->size);
     *m->count = last;
 }
 
@@ -293,8 +282,7 @@ int ct_tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value)
     if (value->len > CT_TAG_VALUE_MAX) {
         ct_string *cut = truncated(value);
         ct_string_unref(value);
-        if (!cut)
-            return CT_ENOMEM;
+        if (!cut) return CT_ENOMEM;
         value = cut;
     }
     long i = find_meta(tags, key);
@@ -308,8 +296,7 @@ int ct_tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value)
         return CT_ENOMEM;
     }
     long stale = tags->metric_count ? find_metric(tags, key) : -1;
-    if (stale >= 0)
-        remove_metric_at(tags, (uint32_t)stale);
+    if (stale >= 0) remove_metric_at(tags, (uint32_t)stale);
     tags->meta[tags->meta_count].key = ct_string_ref(key);
     tags->meta[tags->meta_count].value = value;
     map_added(&m);
@@ -329,11 +316,9 @@ int ct_tags_set_metric(ct_tags *tags, ct_string *key, double value)
         return CT_OK;
     }
     map m = metric_map(tags);
-    if (map_reserve(&m) != CT_OK)
-        return CT_ENOMEM;
+    if (map_reserve(&m) != CT_OK) return CT_ENOMEM;
     long stale = tags->meta_count ? find_meta(tags, key) : -1;
-    if (stale >= 0)
-        remove_meta_at(tags, (uint32_t)stale);
+    if (stale >= 0) remove_meta_at(tags, (uint32_t)stale);
     tags->metrics[tags->metric_count].key = ct_string_ref(key);
     tags->metrics[tags->metric_count].value = value;
     map_added(&m);
@@ -347,13 +332,11 @@ ct_string *ct_tags_get_meta(const ct_tags *tags, const char *key, size_t len)
     return i >= 0 ? tags->meta[i].value : NULL;
 }
 
-int ct_tags_get_metric(const ct_tags *tags, const char *key, size_t len,
-                       double *value)
+int ct_tags_get_metric(const ct_tags *tags, const char *key, size_t len, double *value)
 {
     map m = metric_map((ct_tags *)tags);
     long i = map_find(&m, key, len);
-    if (i < 0)
-        return 0;
+    if (i < 0) return 0;
     *value = tags->metrics[i].value;
     return 1;
 }
@@ -377,8 +360,7 @@ int ct_tags_remove(ct_tags *tags, const char *key, size_t len)
 int ct_tags_merge(ct_tags *to, const ct_tags *from)
 {
     for (uint32_t i = 0; i < from->meta_count; i++)
-        if (ct_tags_set_meta(to, from->meta[i].key, from->meta[i].value) != CT_OK)
-            return CT_ENOMEM;
+        if (ct_tags_set_meta(to, from->meta[i].key, from->meta[i].value) != CT_OK) return CT_ENOMEM;
     for (uint32_t i = 0; i < from->metric_count; i++)
         if (ct_tags_set_metric(to, from->metrics[i].key, from->metrics[i].value) != CT_OK)
             return CT_ENOMEM;
@@ -391,8 +373,7 @@ static void drop_entries(ct_tags *tags)
         ct_string_unref(tags->meta[i].key);
         ct_string_unref(tags->meta[i].value);
     }
-    for (uint32_t i = 0; i < tags->metric_count; i++)
-        ct_string_unref(tags->metrics[i].key);
+    for (uint32_t i = 0; i < tags->metric_count; i++) ct_string_unref(tags->metrics[i].key);
     ct_free(tags->meta_index.slots);
     ct_free(tags->metric_index.slots);
 }
@@ -409,13 +390,9 @@ void ct_tags_clear_keeping(ct_tags *tags, void **meta, void **metrics)
 {
     drop_entries(tags);
     *meta = *metrics = NULL;
-    if (tags->meta_capacity == CT_TAGS_FIRST_CAPACITY)
-        *meta = tags->meta;
-    else
-        ct_free(tags->meta);
-    if (tags->metric_capacity == CT_TAGS_FIRST_CAPACITY)
-        *metrics = tags->metrics;
-    else
-        ct_free(tags->metrics);
+    if (tags->meta_capacity == CT_TAGS_FIRST_CAPACITY) *meta = tags->meta;
+    else ct_free(tags->meta);
+    if (tags->metric_capacity == CT_TAGS_FIRST_CAPACITY) *metrics = tags->metrics;
+    else ct_free(tags->metrics);
     *tags = (ct_tags)CT_TAGS_INIT;
 }

@@ -48,7 +48,7 @@ typedef struct ct_metric_entry {
 /* A hash index over one map's entries: slots hold entry index + 1 (0 is
  * empty). mask + 1 slots, a power of two, kept at most half full. */
 typedef struct ct_tag_index {
-    uint32_t *slots;          /* owned; NULL while the map is small */
+    uint32_t *slots; /* owned; NULL while the map is small */
     uint32_t mask;
 } ct_tag_index;
 
@@ -60,7 +60,10 @@ typedef struct ct_tags {
     ct_tag_index meta_index, metric_index;
 } ct_tags;
 
-#define CT_TAGS_INIT {NULL, NULL, 0, 0, 0, 0, {NULL, 0}, {NULL, 0}}
+#define CT_TAGS_INIT                                   \
+    {                                                  \
+        NULL, NULL, 0, 0, 0, 0, {NULL, 0}, { NULL, 0 } \
+    }
 
 /* Sets meta key to value, taking a new reference to both (the caller keeps
  * its own); a value over CT_TAG_VALUE_MAX is stored truncated. Removes a
@@ -75,8 +78,7 @@ int ct_tags_set_metric(ct_tags *tags, ct_string *key, double value);
 
 /* Lookups by content; NULL / 0 when absent. */
 ct_string *ct_tags_get_meta(const ct_tags *tags, const char *key, size_t len);
-int ct_tags_get_metric(const ct_tags *tags, const char *key, size_t len,
-                       double *value);
+int ct_tags_get_metric(const ct_tags *tags, const char *key, size_t len, double *value);
 
 /* Removes a key from both maps; returns 1 if something was removed. The
  * last entry of the map takes the removed one's place. */

@@ -34,8 +34,7 @@
 static ct_trace *take_spare(ct_tracer *tracer)
 {
     ct_trace *trace = tracer->spare_traces;
-    if (!trace)
-        return ct_calloc(1, sizeof *trace);
+    if (!trace) return ct_calloc(1, sizeof *trace);
     tracer->spare_traces = trace->spare;
     tracer->spare_count--;
     ct_buffer records = trace->records; /* keeps its capacity, len is 0 */
@@ -53,8 +52,7 @@ static void give_back(ct_trace *trace)
         ct_free(trace);
         return;
     }
-    if (trace->records.capacity > SPARE_RECORDS_MAX)
-        ct_buffer_release(&trace->records);
+    if (trace->records.capacity > SPARE_RECORDS_MAX) ct_buffer_release(&trace->records);
     ct_buffer_clear(&trace->records);
     trace->spare = tracer->spare_traces;
     tracer->spare_traces = trace;
@@ -72,49 +70,40 @@ void ct_trace_free_spares(ct_tracer *tracer)
     tracer->spare_count = 0;
 }
 
-ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
-                       uint64_t trace_id_low)
+ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high, uint64_t trace_id_low)
 {
     ct_trace *trace = tracer->lock_free ? take_spare(tracer) : ct_calloc(1, sizeof *trace);
-    if (!trace)
-        return NULL;
+    if (!trace) return NULL;
     atomic_init(&trace->refcount, 1);
     trace->tracer = tracer;
     trace->trace_id_high = trace_id_high;
     trace->trace_id_low = trace_id_low;
     trace->sampling_priority = CT_PRIORITY_UNSET;
     trace->fork_generation = ct_tracer_fork_generation();
-    if (!tracer->lock_free)
-        pthread_mutex_init(&trace->lock, NULL);
+    if (!tracer->lock_free) pthread_mutex_init(&trace->lock, NULL);
     return trace;
 }
 
 static void lock(ct_trace *trace)
 {
-    if (!trace->tracer->lock_free)
-        pthread_mutex_lock(&trace->lock);
+    if (!trace->tracer->lock_free) pthread_mutex_lock(&trace->lock);
 }
 
 static void unlock(ct_trace *trace)
 {
-    if (!trace->tracer->lock_free)
-        pthread_mutex_unlock(&trace->lock);
+    if (!trace->tracer->lock_free) pthread_mutex_unlock(&trace->lock);
 }
 
 void ct_trace_unref(ct_trace *trace)
 {
-    if (!trace)
-        return;
-    if (ct_ref_decrement(&trace->refcount) != 1)
-        return;
-    if (trace->record_count)
-        ct_tracer_count_drop(trace->tracer, trace->record_count);
+    if (!trace) return;
+    if (ct_ref_decrement(&trace->refcount) != 1) return;
+    if (trace->record_count) ct_tracer_count_drop(trace->tracer, trace->record_count);
     ct_string_unref(trace->decision_maker);
     ct_string_unref(trace->origin);
     ct_string_unref(trace->tracestate);
     ct_tags_clear(&trace->propagated);
-    if (!trace->tracer->lock_free)
-        pthread_mutex_destroy(&trace->lock);
+    if (!trace->tracer->lock_free) pthread_mutex_destroy(&trace->lock);
     give_back(trace);
 }
 
@@ -139,8 +128,7 @@ void ct__trace_set_priority(ct_trace *trace, int priority, const char *decision_
 
 static void decide_sampling(ct_trace *trace, const ct_span *root)
 {
-    if (trace->sampling_priority != CT_PRIORITY_UNSET)
-        return;
+    if (trace->sampling_priority != CT_PRIORITY_UNSET) return;
     ct_sampling_subject subject = {.trace_id_low = trace->trace_id_low};
     if (root) {
         subject.service = root->service;
@@ -150,8 +138,7 @@ static void decide_sampling(ct_trace *trace, const ct_span *root)
         const ct_string *env = ct_tags_get_meta(&root->tags, "env", 3);
         subject.env = env ? env->data : NULL;
     }
-    ct_sampler_decide(trace->tracer->sampler, &subject, 0,
-                      &trace->sampling);
+    ct_sampler_decide(trace->tracer->sampler, &subject, 0, &trace->sampling);
     trace->sampling_priority = trace->sampling.priority;
     trace->sampled_locally = 1;
 }
@@ -166,8 +153,7 @@ void ct__trace_decide_sampling(ct_trace *trace)
 void ct_trace_forget_root(ct_trace *trace, const ct_span *span)
 {
     lock(trace);
-    if (trace->root == span)
-        trace->root = NULL;
+    if (trace->root == span) trace->root = NULL;
     unlock(trace);
 }
 
@@ -184,13 +170,11 @@ static uint32_t sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
     uint32_t flags = CT_RECORD_AUTO_DM;
     if (d->mechanism == CT_SAMPLING_RULE) {
         ct_extra_metric(extra, "_dd.rule_psr", 12, d->rate);
-        if (d->limit_rate >= 0)
-            ct_extra_metric(extra, "_dd.limit_psr", 13, d->limit_rate);
+        if (d->limit_rate >= 0) ct_extra_metric(extra, "_dd.limit_psr", 13, d->limit_rate);
     } else {
         flags |= CT_RECORD_AGENT_PSR;
     }
-    if (d->ksr[0])
-        ct_extra_meta(extra, "_dd.p.ksr", 9, d->ksr, strlen(d->ksr));
+    if (d->ksr[0]) ct_extra_meta(extra, "_dd.p.ksr", 9, d->ksr, strlen(d->ksr));
     return flags;
 }
 
@@ -213,17 +197,14 @@ uint32_t ct_trace_chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_ch
     int own_decision = trace->decision_maker || trace->sampled_locally;
     for (uint32_t i = 0; i < trace->propagated.meta_count; i++) {
         const ct_meta_entry *e = &trace->propagated.meta[i];
-        if (own_decision && ct_string_equals(e->key, "_dd.p.dm", 8))
-            continue;
+        if (own_decision && ct_string_equals(e->key, "_dd.p.dm", 8)) continue;
         ct_extra_meta(extra, e->key->data, e->key->len, e->value->data, e->value->len);
     }
     if (trace->decision_maker)
         ct_extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
                       trace->decision_maker->data, trace->decision_maker->len);
-    else if (trace->sampled_locally)
-        flags |= sampling_tags(trace, extra);
-    if (partial_flushes)
-        ct_extra_metric(extra, "_dd.py.partial_flush", 20, partial_flushes);
+    else if (trace->sampled_locally) flags |= sampling_tags(trace, extra);
+    if (partial_flushes) ct_extra_metric(extra, "_dd.py.partial_flush", 20, partial_flushes);
     return flags;
 }
 
@@ -235,8 +216,7 @@ static size_t root_offset(const ct_trace *trace)
     while (offset + sizeof(ct_record_header) <= records->len) {
         ct_record_header header;
         memcpy(&header, records->data + offset, sizeof header);
-        if (header.span_id == trace->root_span_id)
-            return offset;
+        if (header.span_id == trace->root_span_id) return offset;
         offset += header.size;
     }
     return 0;
@@ -249,16 +229,13 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
     size_t root = root_offset(trace);
     ct_record_reader reader;
     size_t root_size = ct_record_open(&reader, records->data + root, records->len - root);
-    if (!root_size)
-        return CT_EINVAL;
+    if (!root_size) return CT_EINVAL;
     ct_extra_tags extra;
     ct_record_chunk chunk;
     uint32_t flags = ct_trace_chunk_tags(trace, &extra, &chunk, partial_flushes);
     int rc = ct_buffer_reserve(out, records->len + 256);
-    if (rc == CT_OK)
-        rc = ct_record_rewrite(&reader, &extra, flags, &chunk, out);
-    if (rc == CT_OK)
-        rc = ct_buffer_append(out, records->data, root);
+    if (rc == CT_OK) rc = ct_record_rewrite(&reader, &extra, flags, &chunk, out);
+    if (rc == CT_OK) rc = ct_buffer_append(out, records->data, root);
     if (rc == CT_OK)
         rc = ct_buffer_append(out, records->data + root + root_size,
                               records->len - root - root_size);
@@ -288,12 +265,9 @@ static void submit_chunk(ct_trace *trace, ct_buffer *chunk, int rc, uint32_t cou
     ct_tracer *tracer = trace->tracer;
     if (rc == CT_OK)
         rc = tracer->writer->ops->submit(tracer->writer, chunk->data, chunk->len, count);
-    else
-        ct_tracer_count_drop(tracer, count);
-    if (rc == CT_OK)
-        ct_count_add(&tracer->traces_completed, 1);
-    if (chunk != &tracer->frame)
-        ct_buffer_release(chunk);
+    else ct_tracer_count_drop(tracer, count);
+    if (rc == CT_OK) ct_count_add(&tracer->traces_completed, 1);
+    if (chunk != &tracer->frame) ct_buffer_release(chunk);
     else if (chunk->capacity > (1u << 20))
         ct_buffer_release(chunk); /* don't keep a huge scratch forever */
 }
@@ -302,8 +276,7 @@ static void forget_records(ct_trace *trace)
 {
     trace->record_count = 0;
     ct_buffer_clear(&trace->records);
-    if (trace->records.capacity > (1u << 16))
-        ct_buffer_release(&trace->records);
+    if (trace->records.capacity > (1u << 16)) ct_buffer_release(&trace->records);
 }
 
 /* Hands the records gathered so far to the writer, as one chunk. */
@@ -342,12 +315,10 @@ static void after_close(ct_trace *trace)
 {
     const ct_config *config = trace->tracer->config;
     if (trace->open_spans == 0) {
-        if (trace->record_count)
-            submit_records(trace, 0);
+        if (trace->record_count) submit_records(trace, 0);
         return;
     }
-    if (config->partial_flush_enabled &&
-        trace->record_count >= config->partial_flush_min_spans) {
+    if (config->partial_flush_enabled && trace->record_count >= config->partial_flush_min_spans) {
         trace->partial_flushes++;
         submit_records(trace, trace->record_count);
     }
@@ -368,8 +339,7 @@ void ct_trace_record_span(ct_trace *trace, const ct_span *span)
         extra.meta_count = extra.metric_count = 0;
         if (ct_span_serialize(span, &extra, NULL, 0, &trace->records) == CT_OK)
             trace->record_count++;
-        else
-            ct_tracer_count_drop(trace->tracer, 1);
+        else ct_tracer_count_drop(trace->tracer, 1);
         after_close(trace);
     }
     unlock(trace);
@@ -400,8 +370,7 @@ int ct__trace_set_propagated(ct_trace *trace, ct_string *key, ct_string *value)
 
 const char *ct__trace_decision_maker(const ct_trace *trace)
 {
-    if (trace->decision_maker)
-        return trace->decision_maker->data;
+    if (trace->decision_maker) return trace->decision_maker->data;
     return trace->sampled_locally ? trace->sampling.decision_maker : NULL;
 }
 

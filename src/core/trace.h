@@ -31,35 +31,34 @@
 
 typedef struct ct_trace {
     atomic_uint refcount;
-    ct_tracer *tracer;              /* not owned; outlives its segments */
+    ct_tracer *tracer; /* not owned; outlives its segments */
     uint64_t trace_id_high, trace_id_low;
-    uint64_t root_span_id;          /* the local root's id */
-    const struct ct_span *root;     /* the live local root until it finishes
+    uint64_t root_span_id;      /* the local root's id */
+    const struct ct_span *root; /* the live local root until it finishes
                                        or is released: what the sampler reads */
-    pthread_mutex_t lock;           /* used unless the tracer is lock-free */
+    pthread_mutex_t lock;       /* used unless the tracer is lock-free */
     uint32_t open_spans;
     uint32_t record_count;
     uint32_t partial_flushes;
-    int32_t sampling_priority;      /* CT_PRIORITY_UNSET until decided */
-    ct_string *decision_maker;      /* "_dd.p.dm" value; NULL: default */
-    ct_string *origin;              /* "_dd.origin"; NULL when none */
-    ct_string *tracestate;          /* the remote parent's W3C tracestate;
+    int32_t sampling_priority;     /* CT_PRIORITY_UNSET until decided */
+    ct_string *decision_maker;     /* "_dd.p.dm" value; NULL: default */
+    ct_string *origin;             /* "_dd.origin"; NULL when none */
+    ct_string *tracestate;         /* the remote parent's W3C tracestate;
                                        NULL when none */
-    ct_sampling_decision sampling;  /* valid when sampled_locally */
-    uint8_t sampled_locally;        /* the sampler decided the priority */
-    uint8_t detached;               /* never sent: a span built by hand
+    ct_sampling_decision sampling; /* valid when sampled_locally */
+    uint8_t sampled_locally;       /* the sampler decided the priority */
+    uint8_t detached;              /* never sent: a span built by hand
                                        (ct_span_start_args.detached) */
-    ct_tags propagated;             /* trace-level "_dd.p.*" tags */
-    ct_buffer records;              /* records of finished, unsent spans */
-    unsigned fork_generation;       /* dropped when it is not the current one */
-    struct ct_trace *spare;         /* next in the tracer's spare list */
+    ct_tags propagated;            /* trace-level "_dd.p.*" tags */
+    ct_buffer records;             /* records of finished, unsent spans */
+    unsigned fork_generation;      /* dropped when it is not the current one */
+    struct ct_trace *spare;        /* next in the tracer's spare list */
 } ct_trace;
 
 /* A new segment with one reference (the caller's). NULL when out of memory.
  * A lock-free tracer recycles freed segments (and their record buffers):
  * a single-span trace then costs no malloc at all. */
-ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high,
-                       uint64_t trace_id_low);
+ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high, uint64_t trace_id_low);
 
 static inline ct_trace *ct_trace_ref(ct_trace *trace)
 {
@@ -99,6 +98,5 @@ struct ct_extra_tags;
 struct ct_record_chunk;
 uint32_t ct_trace_chunk_tags(ct_trace *trace, struct ct_extra_tags *extra,
                              struct ct_record_chunk *chunk, uint32_t partial_flushes);
-
 
 #endif

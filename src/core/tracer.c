@@ -25,7 +25,6 @@
 #include "sampler.h"
 #include "transport.h"
 
-
 /* -- fork ------------------------------------------------------------------- */
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -42,8 +41,7 @@ static ct_string *new_runtime_id(void)
 {
     uint64_t a = ct_ids_random64(), b = ct_ids_random64();
     char hex[33];
-    snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)a,
-             (unsigned long long)b);
+    snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
     hex[12] = '4'; /* a version-4 UUID, as ddtrace's uuid4().hex */
     return ct_string_new(hex, 32);
 }
@@ -69,8 +67,7 @@ static void after_fork_child(void)
     for (ct_tracer *t = registered; t; t = t->next_registered) {
         t->writer->ops->after_fork_child(t->writer);
         ct_string *runtime_id = new_runtime_id();
-        if (runtime_id)
-            ct_string_assign(&t->runtime_id, runtime_id);
+        if (runtime_id) ct_string_assign(&t->runtime_id, runtime_id);
         t->process_id = (double)getpid();
         refresh_record_context(t);
     }
@@ -103,31 +100,32 @@ static void unregister_tracer(ct_tracer *tracer)
 
 /* -- construction ------------------------------------------------------------ */
 
-static ct_string *string_or_null(const char *s)
-{
-    return s ? ct_string_new(s, strlen(s)) : NULL;
-}
+static ct_string *string_or_null(const char *s) { return s ? ct_string_new(s, strlen(s)) : NULL; }
 
 static int make_keys(ct_tracer_keys *k)
 {
-    struct { ct_string **slot; const char *text; } keys[] = {
-        {&k->env, "env"}, {&k->version, "version"},
-        {&k->decision_maker, "_dd.p.dm"}, {&k->base_service, "_dd.base_service"},
+    struct {
+        ct_string **slot;
+        const char *text;
+    } keys[] = {
+        {&k->env, "env"},
+        {&k->version, "version"},
+        {&k->decision_maker, "_dd.p.dm"},
+        {&k->base_service, "_dd.base_service"},
         {&k->origin, "_dd.origin"},
-        {&k->error_type, "error.type"}, {&k->error_message, "error.message"},
+        {&k->error_type, "error.type"},
+        {&k->error_message, "error.message"},
         {&k->error_stack, "error.stack"},
     };
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        if (!(*keys[i].slot = string_or_null(keys[i].text)))
-            return CT_ENOMEM;
+        if (!(*keys[i].slot = string_or_null(keys[i].text))) return CT_ENOMEM;
     return CT_OK;
 }
 
 static void free_keys(ct_tracer_keys *k)
 {
     ct_string **slots = (ct_string **)k;
-    for (size_t i = 0; i < sizeof *k / sizeof(ct_string *); i++)
-        ct_string_unref(slots[i]);
+    for (size_t i = 0; i < sizeof *k / sizeof(ct_string *); i++) ct_string_unref(slots[i]);
 }
 
 /* A DD_TAGS entry's value, or NULL (the last entry of the key wins). */
@@ -135,8 +133,7 @@ static const char *config_tag(const ct_config *config, const char *key)
 {
     const char *value = NULL;
     for (size_t i = 0; i < config->tag_count; i++)
-        if (!strcmp(config->tags[i].key, key))
-            value = config->tags[i].value;
+        if (!strcmp(config->tags[i].key, key)) value = config->tags[i].value;
     return value;
 }
 
@@ -146,10 +143,9 @@ static int global_tags_from_config(ct_tracer *tracer)
 {
     for (size_t i = 0; i < tracer->config->tag_count; i++) {
         const ct_config_tag *tag = &tracer->config->tags[i];
-        if (!strcmp(tag->key, "service") || !strcmp(tag->key, "version"))
-            continue;
-        if (ct_tracer_set_tag(tracer, tag->key, strlen(tag->key), tag->value,
-                              strlen(tag->value)) != CT_OK)
+        if (!strcmp(tag->key, "service") || !strcmp(tag->key, "version")) continue;
+        if (ct_tracer_set_tag(tracer, tag->key, strlen(tag->key), tag->value, strlen(tag->value)) !=
+            CT_OK)
             return CT_ENOMEM;
     }
     return CT_OK;
@@ -170,7 +166,7 @@ static int service_mapping_from_config(ct_tracer *tracer)
     const ct_config *config = tracer->config;
     for (size_t i = 0; i < config->service_mapping_count; i++)
         if (ct__tracer_map_service_to(tracer, config->service_mapping[i].key,
-                                     config->service_mapping[i].value) != CT_OK)
+                                      config->service_mapping[i].value) != CT_OK)
             return CT_ENOMEM;
     return CT_OK;
 }
@@ -183,11 +179,9 @@ ct_string *ct_tracer_map_service_(const ct_tracer *tracer, ct_string *service)
 
 static ct_writer *make_writer(const ct_config *config, int *rc)
 {
-    if (!config->in_memory_writer)
-        return ct_agent_writer_new(config, rc);
+    if (!config->in_memory_writer) return ct_agent_writer_new(config, rc);
     ct_writer *writer = ct_memory_writer_new(config->writer_buffer_bytes);
-    if (!writer)
-        *rc = CT_ENOMEM;
+    if (!writer) *rc = CT_ENOMEM;
     return writer;
 }
 
@@ -196,8 +190,7 @@ static ct_writer *make_writer(const ct_config *config, int *rc)
 static int agent_rate(void *arg, const char *service, const char *env, double *rate)
 {
     ct_tracer *tracer = arg;
-    if (!ct_writer_is_agent(tracer->writer))
-        return CT_ENODATA;
+    if (!ct_writer_is_agent(tracer->writer)) return CT_ENODATA;
     return ct_agent_writer_rate(tracer->writer, service, env, rate);
 }
 
@@ -211,25 +204,23 @@ static ct_sampler *make_sampler(ct_tracer *tracer)
 static int init_strings(ct_tracer *tracer, const ct__tracer_options *options)
 {
     const ct_config *config = tracer->config;
-    const char *service = config->service ? config->service
+    const char *service = config->service                 ? config->service
                           : config_tag(config, "service") ? config_tag(config, "service")
-                          : options->default_service ? options->default_service
-                                                     : "unnamed-c-service";
+                          : options->default_service      ? options->default_service
+                                                          : "unnamed-c-service";
     const char *version = config->version ? config->version : config_tag(config, "version");
     tracer->service = string_or_null(service);
     tracer->env = string_or_null(config->env);
     tracer->version = string_or_null(version);
     tracer->language = string_or_null(options->language ? options->language : "c");
     tracer->runtime_id = new_runtime_id();
-    if (!tracer->service || (config->env && !tracer->env) ||
-        (version && !tracer->version) || !tracer->language ||
-        !tracer->runtime_id)
+    if (!tracer->service || (config->env && !tracer->env) || (version && !tracer->version) ||
+        !tracer->language || !tracer->runtime_id)
         return CT_ENOMEM;
     return make_keys(&tracer->keys);
 }
 
-ct_tracer *ct__tracer_new_with(const ct_config *config,
-                              const ct__tracer_options *options, int *rc)
+ct_tracer *ct__tracer_new_with(const ct_config *config, const ct__tracer_options *options, int *rc)
 {
     static const ct__tracer_options defaults = {0};
     int ignored;
@@ -249,8 +240,7 @@ ct_tracer *ct__tracer_new_with(const ct_config *config,
         service_mapping_from_config(tracer) != CT_OK ||
         !(tracer->writer = make_writer(tracer->config, rc)) ||
         !(tracer->sampler = make_sampler(tracer))) {
-        if (*rc == CT_OK)
-            *rc = CT_ENOMEM;
+        if (*rc == CT_OK) *rc = CT_ENOMEM;
         ct_tracer_free(tracer, 0);
         return NULL;
     }
@@ -262,12 +252,9 @@ ct_tracer *ct__tracer_new_with(const ct_config *config,
 
 void ct_spare_put(ct_spare_arrays *spares, void *array)
 {
-    if (!array)
-        return;
-    if (spares->count == CT_SPARE_ARRAYS_MAX)
-        ct_free(array);
-    else
-        spares->arrays[spares->count++] = array;
+    if (!array) return;
+    if (spares->count == CT_SPARE_ARRAYS_MAX) ct_free(array);
+    else spares->arrays[spares->count++] = array;
 }
 
 ct_tracer *ct_tracer_new(const ct_config *config, int *rc)
@@ -277,15 +264,13 @@ ct_tracer *ct_tracer_new(const ct_config *config, int *rc)
 
 void ct__tracer_shutdown(ct_tracer *tracer, int timeout_ms)
 {
-    if (atomic_exchange(&tracer->shut_down, 1))
-        return;
+    if (atomic_exchange(&tracer->shut_down, 1)) return;
     tracer->writer->ops->flush(tracer->writer, timeout_ms);
 }
 
 void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
 {
-    if (!tracer)
-        return;
+    if (!tracer) return;
     if (tracer->writer) {
         unregister_tracer(tracer);
         tracer->writer->ops->destroy(tracer->writer, timeout_ms);
@@ -301,10 +286,8 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
     ct_tags_clear(&tracer->service_mapping);
     ct_buffer_release(&tracer->frame);
     ct_trace_free_spares(tracer);
-    while (tracer->spare_meta.count)
-        ct_free(ct_spare_take(&tracer->spare_meta));
-    while (tracer->spare_metrics.count)
-        ct_free(ct_spare_take(&tracer->spare_metrics));
+    while (tracer->spare_meta.count) ct_free(ct_spare_take(&tracer->spare_meta));
+    while (tracer->spare_metrics.count) ct_free(ct_spare_take(&tracer->spare_metrics));
     ct_config_free(tracer->config);
     ct_free(tracer);
 }
@@ -314,8 +297,8 @@ int ct_tracer_flush(ct_tracer *tracer, int timeout_ms)
     return tracer->writer->ops->flush(tracer->writer, timeout_ms);
 }
 
-int ct_tracer_set_tag(ct_tracer *tracer, const char *key, size_t key_len,
-                      const char *value, size_t value_len)
+int ct_tracer_set_tag(ct_tracer *tracer, const char *key, size_t key_len, const char *value,
+                      size_t value_len)
 {
     ct_string *k = ct_string_new(key, key_len);
     ct_string *v = ct_string_new(value, value_len);
@@ -386,14 +369,12 @@ ct__error_keys ct__tracer_error_keys(const ct_tracer *tracer)
 int ct__tracer_take_payload(ct_tracer *tracer, int api_version, ct_buffer *payload,
                             uint32_t *chunks)
 {
-    if (!ct_writer_is_memory(tracer->writer))
-        return CT_ESTATE;
+    if (!ct_writer_is_memory(tracer->writer)) return CT_ESTATE;
     ct_buffer frames = CT_BUFFER_INIT;
     uint64_t spans;
     ct_memory_writer_take(tracer->writer, &frames, chunks, &spans);
-    int rc = ct_encode_payload(api_version == 5 ? CT_API_V05 : CT_API_V04,
-                               &tracer->record_context, frames.data, frames.len, *chunks,
-                               payload);
+    int rc = ct_encode_payload(api_version == 5 ? CT_API_V05 : CT_API_V04, &tracer->record_context,
+                               frames.data, frames.len, *chunks, payload);
     ct_buffer_release(&frames);
     return rc;
 }

@@ -25,8 +25,8 @@
 
 /* Keys the tracer writes itself, made once per tracer. */
 typedef struct ct_tracer_keys {
-    ct_string *env, *version, *decision_maker, *base_service, *origin,
-        *error_type, *error_message, *error_stack;
+    ct_string *env, *version, *decision_maker, *base_service, *origin, *error_type, *error_message,
+        *error_stack;
 } ct_tracer_keys;
 
 /* A few spare tag arrays (tags.h, CT_TAGS_FIRST_CAPACITY entries each). */
@@ -40,28 +40,28 @@ struct ct_tracer {
     ct_config *config;
     ct_writer *writer;
     ct_tracer_keys keys;
-    ct_string *service;           /* default service; never NULL */
-    ct_string *env, *version;     /* NULL when unset */
-    ct_string *runtime_id;        /* a new one in a forked child */
-    ct_string *language;          /* "python" from the Python layer, else "c" */
-    ct_tags global_tags;          /* DD_TAGS, then set_tag */
-    ct_tags service_mapping;      /* DD_SERVICE_MAPPING: service -> service */
+    ct_string *service;       /* default service; never NULL */
+    ct_string *env, *version; /* NULL when unset */
+    ct_string *runtime_id;    /* a new one in a forked child */
+    ct_string *language;      /* "python" from the Python layer, else "c" */
+    ct_tags global_tags;      /* DD_TAGS, then set_tag */
+    ct_tags service_mapping;  /* DD_SERVICE_MAPPING: service -> service */
     double process_id;
     ct_record_context record_context; /* language, runtime_id, process_id for
                                          the encoder (writer->context) */
-    int lock_free;                /* the caller serializes every call */
-    atomic_int enabled;           /* sending on */
+    int lock_free;                    /* the caller serializes every call */
+    atomic_int enabled;               /* sending on */
     atomic_int shut_down;
     unsigned fork_generation;
-    ct_buffer frame;              /* scratch for building chunks (lock-free) */
+    ct_buffer frame;               /* scratch for building chunks (lock-free) */
     struct ct_trace *spare_traces; /* freed segments kept for reuse (lock-free
                                       only; trace.c), linked through .spare */
     uint32_t spare_count;
     ct_spare_arrays spare_meta, spare_metrics; /* tag arrays of released
                                       spans, for the next ones (lock-free only) */
-    struct ct_sampler *sampler;   /* decides priorities (sampler.h) */
-    atomic_uint_fast64_t spans_started, spans_finished, traces_completed,
-        traces_dropped, spans_dropped, tags_dropped;
+    struct ct_sampler *sampler;                /* decides priorities (sampler.h) */
+    atomic_uint_fast64_t spans_started, spans_finished, traces_completed, traces_dropped,
+        spans_dropped, tags_dropped;
     struct ct_tracer *next_registered;
 };
 
@@ -93,9 +93,8 @@ static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)
 ct_string *ct_tracer_map_service_(const ct_tracer *tracer, ct_string *service);
 static inline ct_string *ct_tracer_map_service(const ct_tracer *tracer, ct_string *service)
 {
-    return service && tracer->service_mapping.meta_count
-               ? ct_tracer_map_service_(tracer, service)
-               : service;
+    return service && tracer->service_mapping.meta_count ? ct_tracer_map_service_(tracer, service)
+                                                         : service;
 }
 
 #endif

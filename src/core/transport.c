@@ -27,9 +27,9 @@
 typedef struct curl_transport {
     ct_transport base;
     CURL *curl;
-    struct curl_slist *headers;     /* the fixed headers */
-    char *base_url;                 /* http://host:port, no trailing / */
-    char *socket_path;              /* unix socket, or NULL */
+    struct curl_slist *headers; /* the fixed headers */
+    char *base_url;             /* http://host:port, no trailing / */
+    char *socket_path;          /* unix socket, or NULL */
     long timeout_ms;
     ct_transport_abort_fn should_abort;
     void *abort_arg;
@@ -39,10 +39,7 @@ typedef struct curl_transport {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 
-static void curl_init_once(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
-}
+static void curl_init_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_ALL); }
 
 static size_t on_body(char *data, size_t size, size_t count, void *arg)
 {
@@ -51,15 +48,13 @@ static size_t on_body(char *data, size_t size, size_t count, void *arg)
     /* A reply beyond the cap is cut, not failed: only rate_by_service is
      * read from it, and a truncated JSON is just ignored. */
     size_t room = body->len < REPLY_BODY_CAP ? REPLY_BODY_CAP - body->len : 0;
-    if (len > room)
-        len = room;
-    if (len && ct_buffer_append(body, data, len) != CT_OK)
-        return 0;
+    if (len > room) len = room;
+    if (len && ct_buffer_append(body, data, len) != CT_OK) return 0;
     return size * count;
 }
 
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-                       curl_off_t ultotal, curl_off_t ulnow)
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
 {
     curl_transport *t = arg;
     return t->should_abort && t->should_abort(t->abort_arg) ? 1 : 0;
@@ -72,35 +67,26 @@ static int error_of(CURLcode code)
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-        return CT_ECONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-        return CT_ETIMEDOUT;
-    case CURLE_ABORTED_BY_CALLBACK:
-        return CT_ECANCELED;
-    case CURLE_OUT_OF_MEMORY:
-        return CT_ENOMEM;
-    default:
-        return CT_EIO;
+    case CURLE_GOT_NOTHING: return CT_ECONNECT;
+    case CURLE_OPERATION_TIMEDOUT: return CT_ETIMEDOUT;
+    case CURLE_ABORTED_BY_CALLBACK: return CT_ECANCELED;
+    case CURLE_OUT_OF_MEMORY: return CT_ENOMEM;
+    default: return CT_EIO;
     }
 }
 
-static int curl_send(ct_transport *base, const char *path,
-                     const uint8_t *body, size_t len, uint32_t trace_count,
-                     ct_http_reply *reply)
+static int curl_send(ct_transport *base, const char *path, const uint8_t *body, size_t len,
+                     uint32_t trace_count, ct_http_reply *reply)
 {
     curl_transport *t = (curl_transport *)base;
     char url[1024], count_header[64];
     reply->status = 0;
     ct_buffer_clear(&reply->body);
-    if ((size_t)snprintf(url, sizeof url, "%s%s", t->base_url, path) >=
-        sizeof url)
+    if ((size_t)snprintf(url, sizeof url, "%s%s", t->base_url, path) >= sizeof url)
         return CT_EINVAL;
-    snprintf(count_header, sizeof count_header, "X-Datadog-Trace-Count: %u",
-             trace_count);
+    snprintf(count_header, sizeof count_header, "X-Datadog-Trace-Count: %u", trace_count);
     struct curl_slist *count = curl_slist_append(NULL, count_header);
-    if (!count)
-        return CT_ENOMEM;
+    if (!count) return CT_ENOMEM;
     count->next = t->headers; /* borrowed: unlinked again below */
 
     curl_easy_setopt(t->curl, CURLOPT_URL, url);
@@ -112,8 +98,7 @@ static int curl_send(ct_transport *base, const char *path,
 
     count->next = NULL;
     curl_slist_free_all(count);
-    if (code != CURLE_OK)
-        return error_of(code);
+    if (code != CURLE_OK) return error_of(code);
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &reply->status);
     return CT_OK;
 }
@@ -121,10 +106,8 @@ static int curl_send(ct_transport *base, const char *path,
 static void curl_destroy(ct_transport *base)
 {
     curl_transport *t = (curl_transport *)base;
-    if (!t)
-        return;
-    if (t->curl)
-        curl_easy_cleanup(t->curl);
+    if (!t) return;
+    if (t->curl) curl_easy_cleanup(t->curl);
     curl_slist_free_all(t->headers);
     ct_free(t->base_url);
     ct_free(t->socket_path);
@@ -136,18 +119,14 @@ static const ct_transport_ops curl_ops = {curl_send, curl_destroy};
 /* Splits the agent url into base_url and socket_path. */
 static int parse_url(curl_transport *t, const char *url)
 {
-    if (!url || !*url)
-        return CT_EINVAL;
+    if (!url || !*url) return CT_EINVAL;
     if (strncmp(url, "unix://", 7) == 0) {
-        if (url[7] != '/')
-            return CT_EINVAL;
+        if (url[7] != '/') return CT_EINVAL;
         t->socket_path = ct_strdup(url + 7);
         t->base_url = ct_strdup("http://localhost");
-    } else if (strncmp(url, "http://", 7) == 0 ||
-               strncmp(url, "https://", 8) == 0) {
+    } else if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
         size_t len = strlen(url);
-        while (len && url[len - 1] == '/')
-            len--;
+        while (len && url[len - 1] == '/') len--;
         t->base_url = ct_malloc(len + 1);
         if (t->base_url) {
             memcpy(t->base_url, url, len);
@@ -156,8 +135,7 @@ static int parse_url(curl_transport *t, const char *url)
     } else {
         return CT_EINVAL;
     }
-    if (!t->base_url || (strncmp(url, "unix://", 7) == 0 && !t->socket_path))
-        return CT_ENOMEM;
+    if (!t->base_url || (strncmp(url, "unix://", 7) == 0 && !t->socket_path)) return CT_ENOMEM;
     return CT_OK;
 }
 
@@ -166,8 +144,7 @@ static int add_header(curl_transport *t, const char *name, const char *value)
     char line[512];
     snprintf(line, sizeof line, "%s: %s", name, value ? value : "");
     struct curl_slist *next = curl_slist_append(t->headers, line);
-    if (!next)
-        return CT_ENOMEM;
+    if (!next) return CT_ENOMEM;
     t->headers = next;
     return CT_OK;
 }
@@ -175,17 +152,11 @@ static int add_header(curl_transport *t, const char *name, const char *value)
 static int build_headers(curl_transport *t, const ct_transport_options *o)
 {
     int rc = add_header(t, "Content-Type", "application/msgpack");
-    if (rc == CT_OK)
-        rc = add_header(t, "Datadog-Meta-Lang", "python");
-    if (rc == CT_OK)
-        rc = add_header(t, "Datadog-Meta-Lang-Version", o->lang_version);
-    if (rc == CT_OK)
-        rc = add_header(t, "Datadog-Meta-Lang-Interpreter",
-                        o->lang_interpreter);
-    if (rc == CT_OK)
-        rc = add_header(t, "Datadog-Meta-Tracer-Version", o->tracer_version);
-    if (rc == CT_OK)
-        rc = add_header(t, "Datadog-Client-Computed-Top-Level", "yes");
+    if (rc == CT_OK) rc = add_header(t, "Datadog-Meta-Lang", "python");
+    if (rc == CT_OK) rc = add_header(t, "Datadog-Meta-Lang-Version", o->lang_version);
+    if (rc == CT_OK) rc = add_header(t, "Datadog-Meta-Lang-Interpreter", o->lang_interpreter);
+    if (rc == CT_OK) rc = add_header(t, "Datadog-Meta-Tracer-Version", o->tracer_version);
+    if (rc == CT_OK) rc = add_header(t, "Datadog-Client-Computed-Top-Level", "yes");
     if (rc == CT_OK) {
         struct curl_slist *next = curl_slist_append(t->headers, "Expect:");
         rc = next ? (t->headers = next, CT_OK) : CT_ENOMEM;
@@ -207,12 +178,10 @@ static void set_fixed_options(curl_transport *t)
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->error);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "ctrace");
-    if (t->socket_path)
-        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->socket_path);
+    if (t->socket_path) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->socket_path);
 }
 
-ct_transport *ct_curl_transport_new(const ct_transport_options *options,
-                                    int *rc)
+ct_transport *ct_curl_transport_new(const ct_transport_options *options, int *rc)
 {
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_rc != CURLE_OK) {
@@ -230,10 +199,8 @@ ct_transport *ct_curl_transport_new(const ct_transport_options *options,
     t->should_abort = options->should_abort;
     t->abort_arg = options->abort_arg;
     *rc = parse_url(t, options->url);
-    if (*rc == CT_OK)
-        *rc = build_headers(t, options);
-    if (*rc == CT_OK && !(t->curl = curl_easy_init()))
-        *rc = CT_ENOMEM;
+    if (*rc == CT_OK) *rc = build_headers(t, options);
+    if (*rc == CT_OK && !(t->curl = curl_easy_init())) *rc = CT_ENOMEM;
     if (*rc != CT_OK) {
         curl_destroy(&t->base);
         return NULL;

@@ -26,8 +26,8 @@ typedef struct ct_transport ct_transport;
 
 /* What the agent answered. body is owned by the caller, who releases it. */
 typedef struct ct_http_reply {
-    long status;              /* HTTP status, 0 when none */
-    ct_buffer body;           /* the reply's body, capped at 1 MiB */
+    long status;    /* HTTP status, 0 when none */
+    ct_buffer body; /* the reply's body, capped at 1 MiB */
 } ct_http_reply;
 
 /* Called now and then during a request; returning nonzero aborts it with
@@ -39,9 +39,8 @@ typedef struct ct_transport_ops {
      * trace_count in X-Datadog-Trace-Count. CT_OK when the agent replied,
      * whatever the status (in reply->status); else one of the errors above,
      * or CT_ENOMEM, with reply->status 0. */
-    int (*send)(ct_transport *transport, const char *path,
-                const uint8_t *body, size_t len, uint32_t trace_count,
-                ct_http_reply *reply);
+    int (*send)(ct_transport *transport, const char *path, const uint8_t *body, size_t len,
+                uint32_t trace_count, ct_http_reply *reply);
     /* Frees the transport and closes its connection. Accepts NULL. */
     void (*destroy)(ct_transport *transport);
 } ct_transport_ops;
@@ -52,18 +51,17 @@ struct ct_transport {
 
 /* Identity sent in Datadog-Meta-* headers; NULL fields are sent as "". */
 typedef struct ct_transport_options {
-    const char *url;              /* http://host:port or unix:///path */
-    double timeout_s;             /* whole request, connect included */
+    const char *url;  /* http://host:port or unix:///path */
+    double timeout_s; /* whole request, connect included */
     const char *lang_version;
     const char *lang_interpreter;
     const char *tracer_version;
-    ct_transport_abort_fn should_abort;  /* may be NULL */
+    ct_transport_abort_fn should_abort; /* may be NULL */
     void *abort_arg;
 } ct_transport_options;
 
 /* A libcurl transport. Strings are copied. NULL and *rc = CT_ENOMEM or
  * CT_EINVAL (bad url) on failure. */
-ct_transport *ct_curl_transport_new(const ct_transport_options *options,
-                                    int *rc);
+ct_transport *ct_curl_transport_new(const ct_transport_options *options, int *rc);
 
 #endif

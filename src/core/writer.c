@@ -13,13 +13,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-int ct_frame_append(ct_buffer *buffer, const uint8_t *records, size_t len,
-                    uint32_t span_count)
+int ct_frame_append(ct_buffer *buffer, const uint8_t *records, size_t len, uint32_t span_count)
 {
     ct_frame_header header = {(uint32_t)len, span_count};
     int rc = ct_buffer_reserve(buffer, sizeof header + len);
-    if (rc != CT_OK)
-        return rc;
+    if (rc != CT_OK) return rc;
     ct_buffer_append(buffer, &header, sizeof header);
     ct_buffer_append(buffer, records, len);
     return CT_OK;
@@ -34,8 +32,7 @@ typedef struct memory_writer {
     uint64_t traces_dropped, spans_dropped;
 } memory_writer;
 
-static int memory_submit(ct_writer *writer, const uint8_t *records, size_t len,
-                         uint32_t span_count)
+static int memory_submit(ct_writer *writer, const uint8_t *records, size_t len, uint32_t span_count)
 {
     memory_writer *w = (memory_writer *)writer;
     pthread_mutex_lock(&w->lock);
@@ -82,28 +79,23 @@ static void memory_destroy(ct_writer *writer, int timeout_ms)
 }
 
 static const ct_writer_ops memory_ops = {
-    memory_submit, memory_flush, memory_get_stats, memory_after_fork_child,
-    memory_destroy,
+    memory_submit, memory_flush, memory_get_stats, memory_after_fork_child, memory_destroy,
 };
 
 ct_writer *ct_memory_writer_new(size_t cap_bytes)
 {
     memory_writer *w = ct_calloc(1, sizeof *w);
-    if (!w)
-        return NULL;
+    if (!w) return NULL;
     w->base.ops = &memory_ops;
     w->frames.cap = cap_bytes;
     pthread_mutex_init(&w->lock, NULL);
     return &w->base;
 }
 
-int ct_writer_is_memory(const ct_writer *writer)
-{
-    return writer && writer->ops == &memory_ops;
-}
+int ct_writer_is_memory(const ct_writer *writer) { return writer && writer->ops == &memory_ops; }
 
-void ct_memory_writer_take(ct_writer *writer, ct_buffer *out,
-                           uint32_t *chunk_count, uint64_t *span_count)
+void ct_memory_writer_take(ct_writer *writer, ct_buffer *out, uint32_t *chunk_count,
+                           uint64_t *span_count)
 {
     memory_writer *w = (memory_writer *)writer;
     pthread_mutex_lock(&w->lock);

@@ -36,20 +36,18 @@ typedef struct ct_writer ct_writer;
  * A frame is a ct_frame_header followed by the chunk's records. Encoders
  * (encoder.h) read a run of frames. */
 typedef struct ct_frame_header {
-    uint32_t records_len;     /* bytes of records after this header */
+    uint32_t records_len; /* bytes of records after this header */
     uint32_t span_count;
 } ct_frame_header;
 
 /* Appends one frame (header + records) to a buffer, all or nothing.
  * CT_OK, CT_ENOMEM, CT_ENOSPC (the buffer's cap). */
-int ct_frame_append(ct_buffer *buffer, const uint8_t *records, size_t len,
-                    uint32_t span_count);
+int ct_frame_append(ct_buffer *buffer, const uint8_t *records, size_t len, uint32_t span_count);
 
 typedef struct ct_writer_ops {
     /* Takes a copy of one chunk: span_count records, len bytes. CT_OK, or
      * CT_ENOSPC / CT_ENOMEM when dropped (the writer counted it). */
-    int (*submit)(ct_writer *writer, const uint8_t *records, size_t len,
-                  uint32_t span_count);
+    int (*submit)(ct_writer *writer, const uint8_t *records, size_t len, uint32_t span_count);
     /* Delivers what is buffered, waiting at most timeout_ms (<0: forever). */
     int (*flush)(ct_writer *writer, int timeout_ms);
     /* Adds the writer's counters into stats (sent, failed, dropped,
@@ -78,8 +76,8 @@ ct_writer *ct_memory_writer_new(size_t cap_bytes);
 /* Takes everything kept so far (one frame per chunk, in order) into out,
  * which the caller then owns, and the number of chunks and spans. The
  * writer is left empty. */
-void ct_memory_writer_take(ct_writer *writer, ct_buffer *out,
-                           uint32_t *chunk_count, uint64_t *span_count);
+void ct_memory_writer_take(ct_writer *writer, ct_buffer *out, uint32_t *chunk_count,
+                           uint64_t *span_count);
 
 /* Is this writer the in-memory one? */
 int ct_writer_is_memory(const ct_writer *writer);

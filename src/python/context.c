@@ -19,16 +19,14 @@
 
 static PyObject *dict_or_new(PyObject **slot)
 {
-    if (!*slot)
-        *slot = PyDict_New();
+    if (!*slot) *slot = PyDict_New();
     return *slot;
 }
 
 static int parse_u128(PyObject *value, uint64_t *high, uint64_t *low)
 {
     *high = *low = 0;
-    if (!value || value == Py_None)
-        return 0;
+    if (!value || value == Py_None) return 0;
     if (!PyLong_Check(value)) {
         PyErr_SetString(PyExc_TypeError, "trace_id must be an int");
         return -1;
@@ -37,8 +35,7 @@ static int parse_u128(PyObject *value, uint64_t *high, uint64_t *low)
     PyObject *shift = PyLong_FromLong(64);
     PyObject *upper = shift ? PyNumber_Rshift(value, shift) : NULL;
     Py_XDECREF(shift);
-    if (!upper)
-        return -1;
+    if (!upper) return -1;
     *high = PyLong_AsUnsignedLongLongMask(upper);
     Py_DECREF(upper);
     return PyErr_Occurred() ? -1 : 0;
@@ -50,17 +47,14 @@ static int set_priority_value(PyTraceContext *self, PyObject *priority)
         int p = CT_PRIORITY_UNSET;
         if (priority && priority != Py_None) {
             long v = PyLong_AsLong(priority);
-            if (v == -1 && PyErr_Occurred())
-                return -1;
+            if (v == -1 && PyErr_Occurred()) return -1;
             p = (int)v;
         }
         ct__trace_set_priority(self->trace, p, NULL);
     }
-    if (!dict_or_new(&self->metrics))
-        return -1;
+    if (!dict_or_new(&self->metrics)) return -1;
     if (!priority || priority == Py_None) {
-        if (PyDict_DelItemString(self->metrics, PRIORITY_KEY) < 0)
-            PyErr_Clear();
+        if (PyDict_DelItemString(self->metrics, PRIORITY_KEY) < 0) PyErr_Clear();
         return 0;
     }
     return PyDict_SetItemString(self->metrics, PRIORITY_KEY, priority);
@@ -68,11 +62,9 @@ static int set_priority_value(PyTraceContext *self, PyObject *priority)
 
 static int set_origin_value(PyTraceContext *self, PyObject *origin)
 {
-    if (!dict_or_new(&self->meta))
-        return -1;
+    if (!dict_or_new(&self->meta)) return -1;
     if (!origin || origin == Py_None) {
-        if (PyDict_DelItemString(self->meta, ORIGIN_KEY) < 0)
-            PyErr_Clear();
+        if (PyDict_DelItemString(self->meta, ORIGIN_KEY) < 0) PyErr_Clear();
         return 0;
     }
     return PyDict_SetItemString(self->meta, ORIGIN_KEY, origin);
@@ -85,32 +77,27 @@ static PyObject *copy_dict(PyObject *from)
 
 static int Context_init(PyTraceContext *self, PyObject *args, PyObject *kwargs)
 {
-    static char *names[] = {"trace_id", "span_id", "dd_origin", "sampling_priority",
-                            "meta", "metrics", "span_links", "baggage", "is_remote", NULL};
-    PyObject *trace_id = NULL, *span_id = NULL, *origin = NULL, *priority = NULL,
-             *meta = NULL, *metrics = NULL, *links = NULL, *baggage = NULL;
+    static char *names[] = {"trace_id", "span_id",    "dd_origin", "sampling_priority", "meta",
+                            "metrics",  "span_links", "baggage",   "is_remote",         NULL};
+    PyObject *trace_id = NULL, *span_id = NULL, *origin = NULL, *priority = NULL, *meta = NULL,
+             *metrics = NULL, *links = NULL, *baggage = NULL;
     int is_remote = 1;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OOOOOOOOp", names, &trace_id, &span_id,
                                      &origin, &priority, &meta, &metrics, &links, &baggage,
                                      &is_remote))
         return -1;
-    if (parse_u128(trace_id, &self->trace_id_high, &self->trace_id_low) < 0)
-        return -1;
+    if (parse_u128(trace_id, &self->trace_id_high, &self->trace_id_low) < 0) return -1;
     self->span_id = (span_id && span_id != Py_None) ? PyLong_AsUnsignedLongLongMask(span_id) : 0;
-    if (PyErr_Occurred())
-        return -1;
+    if (PyErr_Occurred()) return -1;
     Py_XSETREF(self->meta, copy_dict(meta));
     Py_XSETREF(self->metrics, copy_dict(metrics));
     Py_XSETREF(self->baggage, copy_dict(baggage));
-    Py_XSETREF(self->span_links, (links && PyList_Check(links)) ? PySequence_List(links)
-                                                                 : PyList_New(0));
+    Py_XSETREF(self->span_links,
+               (links && PyList_Check(links)) ? PySequence_List(links) : PyList_New(0));
     self->is_remote = is_remote;
-    if (!self->meta || !self->metrics || !self->baggage || !self->span_links)
-        return -1;
-    if (origin && origin != Py_None && set_origin_value(self, origin) < 0)
-        return -1;
-    if (priority && priority != Py_None && set_priority_value(self, priority) < 0)
-        return -1;
+    if (!self->meta || !self->metrics || !self->baggage || !self->span_links) return -1;
+    if (origin && origin != Py_None && set_origin_value(self, origin) < 0) return -1;
+    if (priority && priority != Py_None && set_priority_value(self, priority) < 0) return -1;
     return 0;
 }
 
@@ -133,8 +120,7 @@ PyObject *ct_ext_context_for_span(PySpan *span)
         return span->context;
     }
     PyTraceContext *context = PyObject_GC_New(PyTraceContext, &PyTraceContext_Type);
-    if (!context)
-        return NULL;
+    if (!context) return NULL;
     ct_trace *trace = ct__span_trace(&span->span);
     context->trace_id_high = ct_span_trace_id_high(&span->span);
     context->trace_id_low = ct_span_trace_id_low(&span->span);
@@ -152,16 +138,14 @@ PyObject *ct_ext_context_for_span(PySpan *span)
     }
     if (trace && ct__trace_origin(trace)) {
         PyObject *origin = ct_ext_to_str(ct__trace_origin(trace));
-        if (origin)
-            PyDict_SetItemString(context->meta, ORIGIN_KEY, origin);
+        if (origin) PyDict_SetItemString(context->meta, ORIGIN_KEY, origin);
         Py_XDECREF(origin);
     }
     /* The upstream tracestate, so that injection re-sends the other
      * vendors' entries (ddtrace's spans share the extracted context). */
     if (trace && ct__trace_tracestate(trace)) {
         PyObject *tracestate = ct_ext_to_str(ct__trace_tracestate(trace));
-        if (tracestate)
-            PyDict_SetItemString(context->meta, TRACESTATE_KEY, tracestate);
+        if (tracestate) PyDict_SetItemString(context->meta, TRACESTATE_KEY, tracestate);
         Py_XDECREF(tracestate);
     }
     span->context = (PyObject *)context;
@@ -198,8 +182,7 @@ static void Context_dealloc(PyTraceContext *self)
 static PyObject *Context_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyTraceContext *self = (PyTraceContext *)type->tp_alloc(type, 0);
-    if (self)
-        self->is_remote = 1;
+    if (self) self->is_remote = 1;
     return (PyObject *)self;
 }
 
@@ -207,8 +190,7 @@ static PyObject *Context_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
 
 static PyObject *Context_get_trace_id(PyTraceContext *self, void *c)
 {
-    if (!self->trace_id_low && !self->trace_id_high)
-        Py_RETURN_NONE;
+    if (!self->trace_id_low && !self->trace_id_high) Py_RETURN_NONE;
     return ct_ext_u128(self->trace_id_high, self->trace_id_low);
 }
 
@@ -219,8 +201,7 @@ static int Context_set_trace_id(PyTraceContext *self, PyObject *v, void *c)
 
 static PyObject *Context_get_span_id(PyTraceContext *self, void *c)
 {
-    if (!self->span_id)
-        Py_RETURN_NONE;
+    if (!self->span_id) Py_RETURN_NONE;
     return PyLong_FromUnsignedLongLong(self->span_id);
 }
 
@@ -234,8 +215,7 @@ static PyObject *Context_get_priority(PyTraceContext *self, void *c)
 {
     if (self->trace) {
         int priority = ct__trace_sampling_priority(self->trace);
-        if (priority == CT_PRIORITY_UNSET)
-            Py_RETURN_NONE;
+        if (priority == CT_PRIORITY_UNSET) Py_RETURN_NONE;
         return PyLong_FromLong(priority);
     }
     PyObject *p = self->metrics ? PyDict_GetItemString(self->metrics, PRIORITY_KEY) : NULL;
@@ -270,12 +250,17 @@ static PyObject *get_dict(PyObject **slot)
 }
 
 static PyObject *Context_get_meta(PyTraceContext *self, void *c) { return get_dict(&self->meta); }
-static PyObject *Context_get_metrics(PyTraceContext *self, void *c) { return get_dict(&self->metrics); }
-static PyObject *Context_get_baggage(PyTraceContext *self, void *c) { return get_dict(&self->baggage); }
+static PyObject *Context_get_metrics(PyTraceContext *self, void *c)
+{
+    return get_dict(&self->metrics);
+}
+static PyObject *Context_get_baggage(PyTraceContext *self, void *c)
+{
+    return get_dict(&self->baggage);
+}
 static PyObject *Context_get_links(PyTraceContext *self, void *c)
 {
-    if (!self->span_links)
-        self->span_links = PyList_New(0);
+    if (!self->span_links) self->span_links = PyList_New(0);
     Py_XINCREF(self->span_links);
     return self->span_links;
 }
@@ -286,7 +271,8 @@ static PyObject *Context_get_is_remote(PyTraceContext *self, void *c)
 
 /* -- baggage ------------------------------------------------------------------------ */
 
-static PyObject *Context_set_baggage_item(PyTraceContext *self, PyObject *const *args, Py_ssize_t nargs)
+static PyObject *Context_set_baggage_item(PyTraceContext *self, PyObject *const *args,
+                                          Py_ssize_t nargs)
 {
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "set_baggage_item(key, value)");
@@ -300,8 +286,7 @@ static PyObject *Context_set_baggage_item(PyTraceContext *self, PyObject *const 
 static PyObject *Context_get_baggage_item(PyTraceContext *self, PyObject *key)
 {
     PyObject *v = self->baggage ? PyDict_GetItemWithError(self->baggage, key) : NULL;
-    if (!v && PyErr_Occurred())
-        return NULL;
+    if (!v && PyErr_Occurred()) return NULL;
     v = v ? v : Py_None;
     Py_INCREF(v);
     return v;
@@ -314,15 +299,13 @@ static PyObject *Context_get_all_baggage_items(PyTraceContext *self, PyObject *u
 
 static PyObject *Context_remove_baggage_item(PyTraceContext *self, PyObject *key)
 {
-    if (self->baggage && PyDict_DelItem(self->baggage, key) < 0)
-        PyErr_Clear();
+    if (self->baggage && PyDict_DelItem(self->baggage, key) < 0) PyErr_Clear();
     Py_RETURN_NONE;
 }
 
 static PyObject *Context_remove_all_baggage_items(PyTraceContext *self, PyObject *unused)
 {
-    if (self->baggage)
-        PyDict_Clear(self->baggage);
+    if (self->baggage) PyDict_Clear(self->baggage);
     Py_RETURN_NONE;
 }
 
@@ -369,7 +352,8 @@ static PyGetSetDef Context_getset[] = {
 };
 
 static PyMethodDef Context_methods[] = {
-    {"set_baggage_item", (PyCFunction)(void (*)(void))Context_set_baggage_item, METH_FASTCALL, NULL},
+    {"set_baggage_item", (PyCFunction)(void (*)(void))Context_set_baggage_item, METH_FASTCALL,
+     NULL},
     {"get_baggage_item", (PyCFunction)Context_get_baggage_item, METH_O, NULL},
     {"get_all_baggage_items", (PyCFunction)Context_get_all_baggage_items, METH_NOARGS, NULL},
     {"remove_baggage_item", (PyCFunction)Context_remove_baggage_item, METH_O, NULL},
@@ -378,8 +362,7 @@ static PyMethodDef Context_methods[] = {
 };
 
 PyTypeObject PyTraceContext_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "ddtrace.trace.Context",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ddtrace.trace.Context",
     .tp_basicsize = sizeof(PyTraceContext),
     .tp_dealloc = (destructor)Context_dealloc,
     .tp_repr = (reprfunc)Context_repr,
@@ -396,8 +379,7 @@ PyTypeObject PyTraceContext_Type = {
 
 int ct_ext_context_type_init(PyObject *module)
 {
-    if (PyType_Ready(&PyTraceContext_Type) < 0)
-        return -1;
+    if (PyType_Ready(&PyTraceContext_Type) < 0) return -1;
     Py_INCREF(&PyTraceContext_Type);
     return PyModule_AddObject(module, "Context", (PyObject *)&PyTraceContext_Type);
 }

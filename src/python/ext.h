@@ -29,37 +29,34 @@ typedef struct PySpan PySpan;
 
 /* ddtrace.trace.Tracer */
 typedef struct PyTracer {
-    PyObject_HEAD
-    ct_tracer *tracer;
+    PyObject_HEAD ct_tracer *tracer;
     PyObject *weakrefs;
-    PyObject *finish_hook;    /* strong or NULL: set while trace processors
+    PyObject *finish_hook; /* strong or NULL: set while trace processors
                                  are configured (ddtrace/_processors.py) */
 } PyTracer;
 
 /* ddtrace.trace.Span: a ct_span embedded in the Python object. */
 struct PySpan {
-    PyObject_HEAD
-    ct_span span;
-    PyTracer *tracer;         /* strong */
-    PyObject *parent;         /* strong: the local parent Span, or NULL */
-    PyObject *context;        /* strong, lazily created Context */
-    PyObject *events;         /* list of span events (dicts) or NULL */
-    PyObject *on_finish;      /* list of callables or NULL: Span(on_finish=) */
+    PyObject_HEAD ct_span span;
+    PyTracer *tracer;    /* strong */
+    PyObject *parent;    /* strong: the local parent Span, or NULL */
+    PyObject *context;   /* strong, lazily created Context */
+    PyObject *events;    /* list of span events (dicts) or NULL */
+    PyObject *on_finish; /* list of callables or NULL: Span(on_finish=) */
     PyObject *weakrefs;
-    uint8_t started;          /* the embedded span was started */
-    uint8_t deferred;         /* finished, not yet recorded: held by the
+    uint8_t started;  /* the embedded span was started */
+    uint8_t deferred; /* finished, not yet recorded: held by the
                                  tracer's finish_hook for trace processors */
 };
 
 /* ddtrace.trace.Context */
 typedef struct PyTraceContext {
-    PyObject_HEAD
-    uint64_t trace_id_high, trace_id_low, span_id;
-    PyObject *meta;           /* dict str -> str (trace-level, incl. _dd.origin) */
-    PyObject *metrics;        /* dict str -> number (incl. _sampling_priority_v1) */
-    PyObject *baggage;        /* dict */
-    PyObject *span_links;     /* list */
-    ct_trace *trace;          /* the local segment it describes (a core
+    PyObject_HEAD uint64_t trace_id_high, trace_id_low, span_id;
+    PyObject *meta;       /* dict str -> str (trace-level, incl. _dd.origin) */
+    PyObject *metrics;    /* dict str -> number (incl. _sampling_priority_v1) */
+    PyObject *baggage;    /* dict */
+    PyObject *span_links; /* list */
+    ct_trace *trace;      /* the local segment it describes (a core
                                  reference, so no cycle with the span), or NULL */
     int is_remote;
 } PyTraceContext;
@@ -70,9 +67,9 @@ extern PyTypeObject PyTraceContext_Type;
 
 /* The module's process-wide state. */
 typedef struct ct_ext_state {
-    PyObject *active;         /* the ContextVar holding the active Span/Context */
-    PyObject *log_warning;    /* callable(msg) logging on "ddtrace" logger */
-    PyObject *format_exception;  /* traceback.format_exception */
+    PyObject *active;           /* the ContextVar holding the active Span/Context */
+    PyObject *log_warning;      /* callable(msg) logging on "ddtrace" logger */
+    PyObject *format_exception; /* traceback.format_exception */
 } ct_ext_state;
 extern ct_ext_state ct_ext;
 
@@ -100,14 +97,12 @@ void ct_ext_string_cache_clear(void);
 /* -- span.c ------------------------------------------------------------------- */
 
 /* Starts a new Python span. parent: a Span, a Context or None. */
-PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
-                          PyObject *resource, PyObject *span_type,
-                          PyObject *parent, int activate);
+PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service, PyObject *resource,
+                          PyObject *span_type, PyObject *parent, int activate);
 /* Finishes the span (once); its first unfinished ancestor is active again. */
 int ct_ext_span_finish(PySpan *span, int64_t finish_ns);
 /* set_exc_info(type, value, tb) as ddtrace; never raises. */
-void ct_ext_span_set_exc_info(PySpan *span, PyObject *type, PyObject *value,
-                              PyObject *tb);
+void ct_ext_span_set_exc_info(PySpan *span, PyObject *type, PyObject *value, PyObject *tb);
 
 /* (high << 64) | low as a Python int (new reference, NULL on error). */
 PyObject *ct_ext_u128(uint64_t high, uint64_t low);

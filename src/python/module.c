@@ -29,8 +29,7 @@ ct_ext_state ct_ext;
 PyObject *ct_ext_active(void)
 {
     PyObject *active;
-    if (PyContextVar_Get(ct_ext.active, Py_None, &active) < 0)
-        return NULL;
+    if (PyContextVar_Get(ct_ext.active, Py_None, &active) < 0) return NULL;
     while (Py_IS_TYPE(active, &PySpan_Type) && ct__span_finished(&((PySpan *)active)->span)) {
         PyObject *parent = ((PySpan *)active)->parent;
         Py_DECREF(active);
@@ -43,8 +42,7 @@ PyObject *ct_ext_active(void)
 int ct_ext_activate(PyObject *obj)
 {
     PyObject *token = PyContextVar_Set(ct_ext.active, obj ? obj : Py_None);
-    if (!token)
-        return -1;
+    if (!token) return -1;
     Py_DECREF(token);
     return 0;
 }
@@ -73,15 +71,11 @@ static PyObject *module_activate(PyObject *module, PyObject *obj)
         PyErr_SetString(PyExc_TypeError, "activate() expects a Span, a Context or None");
         return NULL;
     }
-    if (ct_ext_activate(obj) < 0)
-        return NULL;
+    if (ct_ext_activate(obj) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
-static PyObject *module_active(PyObject *module, PyObject *unused)
-{
-    return ct_ext_active();
-}
+static PyObject *module_active(PyObject *module, PyObject *unused) { return ct_ext_active(); }
 
 /* Trace processors ran on a local trace: the ContextVar may still hold its
  * finished spans (finish does not reset it: that would cost a ContextVar
@@ -90,17 +84,15 @@ static PyObject *module_active(PyObject *module, PyObject *unused)
 static PyObject *module_release_finished_active(PyObject *module, PyObject *unused)
 {
     PyObject *current;
-    if (PyContextVar_Get(ct_ext.active, Py_None, &current) < 0)
-        return NULL;
-    int finished = Py_IS_TYPE(current, &PySpan_Type) && ct__span_finished(&((PySpan *)current)->span);
+    if (PyContextVar_Get(ct_ext.active, Py_None, &current) < 0) return NULL;
+    int finished =
+        Py_IS_TYPE(current, &PySpan_Type) && ct__span_finished(&((PySpan *)current)->span);
     Py_DECREF(current);
-    if (!finished)
-        Py_RETURN_NONE;
+    if (!finished) Py_RETURN_NONE;
     PyObject *active = ct_ext_active();
     int rc = active ? ct_ext_activate(active) : -1;
     Py_XDECREF(active);
-    if (rc < 0)
-        return NULL;
+    if (rc < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -115,8 +107,7 @@ static PyObject *module_after_fork_child(PyObject *module, PyObject *unused)
 {
     /* The parent's spans are not ours to finish or send any more: new spans
      * of the child start new traces (the core drops inherited segments). */
-    if (ct_ext_activate(Py_None) < 0)
-        return NULL;
+    if (ct_ext_activate(Py_None) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -126,7 +117,8 @@ static PyMethodDef module_methods[] = {
     {"_release_finished_active", (PyCFunction)module_release_finished_active, METH_NOARGS,
      "Activate the first unfinished ancestor of a finished active span."},
     {"_set_logger", (PyCFunction)module_set_logger, METH_O, "The callable warnings go to."},
-    {"_after_fork_child", (PyCFunction)module_after_fork_child, METH_NOARGS, "Reset the active span in a forked child."},
+    {"_after_fork_child", (PyCFunction)module_after_fork_child, METH_NOARGS,
+     "Reset the active span in a forked child."},
     {NULL},
 };
 
@@ -154,8 +146,7 @@ static int init_state(void)
 PyMODINIT_FUNC PyInit__ctrace(void)
 {
     PyObject *module = PyModule_Create(&module_def);
-    if (!module)
-        return NULL;
+    if (!module) return NULL;
     if (init_state() < 0 || ct_ext_span_type_init(module) < 0 ||
         ct_ext_context_type_init(module) < 0 || ct_ext_tracer_type_init(module) < 0 ||
         ct_ext_wrap_init(module) < 0 || ct_ext_traced_call_init(module) < 0 ||

@@ -19,11 +19,9 @@ static PyObject *new_ref(PyObject *obj)
 /* The UTF-8 bytes of a str, or NULL (no exception) when it has none. */
 static const char *utf8_of(PyObject *obj, Py_ssize_t *len)
 {
-    if (!PyUnicode_Check(obj))
-        return NULL;
+    if (!PyUnicode_Check(obj)) return NULL;
     const char *text = PyUnicode_AsUTF8AndSize(obj, len);
-    if (!text)
-        PyErr_Clear();
+    if (!text) PyErr_Clear();
     return text;
 }
 
@@ -32,8 +30,7 @@ static PyObject *prop_decimal(PyObject *module, PyObject *arg)
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
     uint64_t value;
-    if (!text || ct_prop_parse_decimal(text, (size_t)len, &value) != CT_OK)
-        Py_RETURN_NONE;
+    if (!text || ct_prop_parse_decimal(text, (size_t)len, &value) != CT_OK) Py_RETURN_NONE;
     return PyLong_FromUnsignedLongLong(value);
 }
 
@@ -42,8 +39,7 @@ static PyObject *prop_hex(PyObject *module, PyObject *arg)
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
     uint64_t high, low;
-    if (!text || ct_prop_parse_hex(text, (size_t)len, &high, &low) != CT_OK)
-        Py_RETURN_NONE;
+    if (!text || ct_prop_parse_hex(text, (size_t)len, &high, &low) != CT_OK) Py_RETURN_NONE;
     return ct_ext_u128(high, low);
 }
 
@@ -52,11 +48,9 @@ static PyObject *prop_traceparent(PyObject *module, PyObject *arg)
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
     ct_traceparent tp;
-    if (!text || ct_prop_parse_traceparent(text, (size_t)len, &tp) != CT_OK)
-        Py_RETURN_NONE;
+    if (!text || ct_prop_parse_traceparent(text, (size_t)len, &tp) != CT_OK) Py_RETURN_NONE;
     PyObject *trace_id = ct_ext_u128(tp.trace_id_high, tp.trace_id_low);
-    if (!trace_id)
-        return NULL;
+    if (!trace_id) return NULL;
     return Py_BuildValue("(NKi)", trace_id, (unsigned long long)tp.parent_id, tp.flags);
 }
 
@@ -65,16 +59,14 @@ static PyObject *prop_format_traceparent(PyObject *module, PyObject *args)
 {
     unsigned long long high, low, span;
     int sampled;
-    if (!PyArg_ParseTuple(args, "KKKp", &high, &low, &span, &sampled))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "KKKp", &high, &low, &span, &sampled)) return NULL;
     char out[56];
     size_t n = ct_prop_format_traceparent(high, low, span, sampled, out);
     return PyUnicode_FromStringAndSize(out, (Py_ssize_t)n);
 }
 
 /* Puts a pair into the dict passed as arg; stops (returns 1) on error. */
-static int put_pair(void *arg, const char *key, size_t key_len, const char *value,
-                    size_t value_len)
+static int put_pair(void *arg, const char *key, size_t key_len, const char *value, size_t value_len)
 {
     PyObject *k = PyUnicode_DecodeUTF8(key, (Py_ssize_t)key_len, "replace");
     PyObject *v = PyUnicode_DecodeUTF8(value, (Py_ssize_t)value_len, "replace");
@@ -89,16 +81,16 @@ static PyObject *prop_datadog_tags(PyObject *module, PyObject *arg)
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
     PyObject *tags = PyDict_New();
-    if (!tags)
-        return NULL;
+    if (!tags) return NULL;
     int rc = text ? ct_prop_parse_datadog_tags(text, (size_t)len, put_pair, tags) : CT_EINVAL;
     if (rc == 1) {
         Py_DECREF(tags);
         return NULL;
     }
-    if (rc != CT_OK)
-        PyDict_Clear(tags);
-    const char *error = rc == CT_OK ? NULL : rc == CT_ENOSPC ? "extract_max_size" : "decoding_error";
+    if (rc != CT_OK) PyDict_Clear(tags);
+    const char *error = rc == CT_OK       ? NULL
+                        : rc == CT_ENOSPC ? "extract_max_size"
+                                          : "decoding_error";
     return Py_BuildValue("(Nz)", tags, error);
 }
 
@@ -107,11 +99,9 @@ static PyObject *prop_format_datadog_tags(PyObject *module, PyObject *args)
 {
     PyObject *items;
     Py_ssize_t max_len;
-    if (!PyArg_ParseTuple(args, "On", &items, &max_len))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "On", &items, &max_len)) return NULL;
     PyObject *seq = PySequence_Fast(items, "a sequence of pairs");
-    if (!seq)
-        return NULL;
+    if (!seq) return NULL;
     char out[4096];
     size_t out_len = 0;
     out[0] = '\0';
@@ -133,8 +123,7 @@ static PyObject *prop_format_datadog_tags(PyObject *module, PyObject *args)
     if (rc != CT_OK)
         return Py_BuildValue("(Os)", Py_None,
                              rc == CT_ENOSPC ? "inject_max_size" : "encoding_error");
-    if (!out_len)
-        return Py_BuildValue("(OO)", Py_None, Py_None);
+    if (!out_len) return Py_BuildValue("(OO)", Py_None, Py_None);
     return Py_BuildValue("(s#O)", out, (Py_ssize_t)out_len, Py_None);
 }
 
@@ -143,11 +132,9 @@ static PyObject *prop_dd_member(PyObject *module, PyObject *arg)
 {
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
-    if (!text)
-        Py_RETURN_NONE;
+    if (!text) Py_RETURN_NONE;
     PyObject *tags = PyDict_New();
-    if (!tags)
-        return NULL;
+    if (!tags) return NULL;
     ct_dd_member member;
     int rc = ct_prop_parse_dd_member(text, (size_t)len, &member, put_pair, tags);
     if (rc == 1) {
@@ -158,8 +145,7 @@ static PyObject *prop_dd_member(PyObject *module, PyObject *arg)
         Py_DECREF(tags);
         Py_RETURN_NONE;
     }
-    PyObject *priority = member.has_priority ? PyLong_FromLong(member.priority)
-                                             : new_ref(Py_None);
+    PyObject *priority = member.has_priority ? PyLong_FromLong(member.priority) : new_ref(Py_None);
     PyObject *origin = new_ref(Py_None), *parent = new_ref(Py_None);
     if (member.origin && member.origin_len) {
         char decoded[CT_PROP_DD_MEMBER_MAX * 4];
@@ -169,8 +155,8 @@ static PyObject *prop_dd_member(PyObject *module, PyObject *arg)
         Py_SETREF(origin, PyUnicode_DecodeUTF8(decoded, (Py_ssize_t)n, "replace"));
     }
     if (member.parent)
-        Py_SETREF(parent, PyUnicode_DecodeUTF8(member.parent, (Py_ssize_t)member.parent_len,
-                                               "replace"));
+        Py_SETREF(parent,
+                  PyUnicode_DecodeUTF8(member.parent, (Py_ssize_t)member.parent_len, "replace"));
     if (!priority || !origin || !parent) {
         Py_XDECREF(priority);
         Py_XDECREF(origin);
@@ -186,16 +172,14 @@ static PyObject *prop_dd_member(PyObject *module, PyObject *arg)
 static PyObject *prop_format_dd_member(PyObject *module, PyObject *items)
 {
     PyObject *seq = PySequence_Fast(items, "a sequence of pairs");
-    if (!seq)
-        return NULL;
+    if (!seq) return NULL;
     char out[CT_PROP_DD_MEMBER_MAX + 1];
     size_t out_len = 0;
     out[0] = '\0';
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
         PyObject *pair = PySequence_Fast_GET_ITEM(seq, i);
         Py_ssize_t key_len, value_len;
-        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2)
-            continue;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) continue;
         const char *key = utf8_of(PyTuple_GET_ITEM(pair, 0), &key_len);
         const char *value = utf8_of(PyTuple_GET_ITEM(pair, 1), &value_len);
         if (key && value)
@@ -210,8 +194,7 @@ static PyObject *prop_baggage(PyObject *module, PyObject *arg)
 {
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
-    if (!text)
-        Py_RETURN_NONE;
+    if (!text) Py_RETURN_NONE;
     char *scratch = PyMem_Malloc((size_t)len + 1);
     PyObject *baggage = PyDict_New();
     if (!scratch || !baggage) {
@@ -247,12 +230,9 @@ static PyObject *decide_sampling(PyObject *module, PyObject *arg)
 static PyObject *trace_tags(PyObject *module, PyObject *arg)
 {
     ct_trace *trace = NULL;
-    if (PyObject_TypeCheck(arg, &PySpan_Type))
-        trace = ct__span_trace(&((PySpan *)arg)->span);
-    else if (PyObject_TypeCheck(arg, &PyTraceContext_Type))
-        trace = ((PyTraceContext *)arg)->trace;
-    if (!trace)
-        Py_RETURN_NONE;
+    if (PyObject_TypeCheck(arg, &PySpan_Type)) trace = ct__span_trace(&((PySpan *)arg)->span);
+    else if (PyObject_TypeCheck(arg, &PyTraceContext_Type)) trace = ((PyTraceContext *)arg)->trace;
+    if (!trace) Py_RETURN_NONE;
     PyObject *tags = PyDict_New();
     const ct_tags *propagated = ct__trace_propagated(trace);
     for (uint32_t i = 0; tags && i < propagated->meta_count; i++) {
@@ -262,23 +242,26 @@ static PyObject *trace_tags(PyObject *module, PyObject *arg)
         }
     }
     const char *dm = ct__trace_decision_maker(trace);
-    if (tags && dm && put_pair(tags, "_dd.p.dm", 8, dm, strlen(dm)))
-        Py_CLEAR(tags);
+    if (tags && dm && put_pair(tags, "_dd.p.dm", 8, dm, strlen(dm))) Py_CLEAR(tags);
     return tags;
 }
 
 static PyMethodDef propagation_methods[] = {
-    {"_trace_tags", trace_tags, METH_O, "The _dd.p.* tags of the local trace behind a Span or Context."},
+    {"_trace_tags", trace_tags, METH_O,
+     "The _dd.p.* tags of the local trace behind a Span or Context."},
     {"_prop_decimal", prop_decimal, METH_O, "A decimal uint64 header value, or None."},
     {"_prop_hex", prop_hex, METH_O, "A 1-32 digit hex id, or None."},
     {"_prop_traceparent", prop_traceparent, METH_O, "(trace_id, parent_id, flags) or None."},
-    {"_prop_format_traceparent", prop_format_traceparent, METH_VARARGS, "A version-00 traceparent."},
+    {"_prop_format_traceparent", prop_format_traceparent, METH_VARARGS,
+     "A version-00 traceparent."},
     {"_prop_datadog_tags", prop_datadog_tags, METH_O, "(tags, error) of x-datadog-tags."},
     {"_prop_format_datadog_tags", prop_format_datadog_tags, METH_VARARGS, "(header, error)."},
-    {"_prop_dd_member", prop_dd_member, METH_O, "(priority, origin, p, tags) of tracestate dd=, or None."},
+    {"_prop_dd_member", prop_dd_member, METH_O,
+     "(priority, origin, p, tags) of tracestate dd=, or None."},
     {"_prop_format_dd_member", prop_format_dd_member, METH_O, "The tracestate dd= value."},
     {"_prop_baggage", prop_baggage, METH_O, "The W3C baggage as a dict, or None when malformed."},
-    {"_decide_sampling", decide_sampling, METH_O, "Decide the sampling priority of a span's trace now."},
+    {"_decide_sampling", decide_sampling, METH_O,
+     "Decide the sampling priority of a span's trace now."},
     {NULL},
 };
 

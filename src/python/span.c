@@ -35,15 +35,13 @@ static int remote_parent_from(PyObject *parent, ct_remote_parent *remote)
         PyObject *priority = PyDict_GetItemString(context->metrics, "_sampling_priority_v1");
         if (priority && PyNumber_Check(priority)) {
             long p = PyLong_AsLong(priority);
-            if (!PyErr_Occurred())
-                remote->sampling_priority = (int)p;
+            if (!PyErr_Occurred()) remote->sampling_priority = (int)p;
             PyErr_Clear();
         }
     }
     if (context->meta) {
         PyObject *origin = PyDict_GetItemString(context->meta, "_dd.origin");
-        if (origin && PyUnicode_Check(origin))
-            remote->origin = PyUnicode_AsUTF8(origin);
+        if (origin && PyUnicode_Check(origin)) remote->origin = PyUnicode_AsUTF8(origin);
         PyErr_Clear();
         PyObject *tracestate = PyDict_GetItemString(context->meta, "tracestate");
         if (tracestate && PyUnicode_Check(tracestate))
@@ -61,13 +59,11 @@ static int remote_parent_from(PyObject *parent, ct_remote_parent *remote)
 static void inherit_remote_meta(PySpan *self, PyObject *parent)
 {
     PyTraceContext *context = (PyTraceContext *)parent;
-    if (!context->meta)
-        return;
+    if (!context->meta) return;
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     while (PyDict_Next(context->meta, &pos, &key, &value)) {
-        if (!PyUnicode_Check(key) || !PyUnicode_Check(value))
-            continue;
+        if (!PyUnicode_Check(key) || !PyUnicode_Check(value)) continue;
         const char *text = PyUnicode_AsUTF8(key);
         if (!text) {
             PyErr_Clear();
@@ -75,13 +71,11 @@ static void inherit_remote_meta(PySpan *self, PyObject *parent)
         }
         int trace_level = !strncmp(text, "_dd.p.", 6) || !strcmp(text, "_dd.propagation_error");
         int root_level = !strcmp(text, "_dd.parent_id");
-        if (!trace_level && !root_level)
-            continue;
+        if (!trace_level && !root_level) continue;
         ct_string *k = ct_ext_string(key), *v = ct_ext_string(value);
         if (k && v && trace_level && !ct_string_equals(k, "_dd.p.tid", 9))
             ct__trace_set_propagated(ct__span_trace(&self->span), k, v);
-        else if (k && v && root_level)
-            ct_span_set_meta(&self->span, k, v);
+        else if (k && v && root_level) ct_span_set_meta(&self->span, k, v);
         ct_string_unref(k);
         ct_string_unref(v);
     }
@@ -104,8 +98,7 @@ static PyObject *link_arguments(PyObject *item)
             PyErr_Clear();
             continue;
         }
-        if (PyDict_SetItemString(kwargs, fields[i], value) < 0)
-            Py_CLEAR(kwargs);
+        if (PyDict_SetItemString(kwargs, fields[i], value) < 0) Py_CLEAR(kwargs);
         Py_DECREF(value);
     }
     return kwargs;
@@ -117,8 +110,7 @@ static PyObject *link_arguments(PyObject *item)
  * ddtrace. Bad items are skipped, never raised. */
 static void add_links(PySpan *self, PyObject *links)
 {
-    if (!links || !PyList_Check(links) || PyList_GET_SIZE(links) == 0)
-        return;
+    if (!links || !PyList_Check(links) || PyList_GET_SIZE(links) == 0) return;
     PyObject *items = PySequence_List(links); /* a copy: str() may run user code */
     PyObject *set_link = PyObject_GetAttrString((PyObject *)self, "set_link");
     PyObject *empty = PyTuple_New(0);
@@ -140,8 +132,7 @@ static void add_links(PySpan *self, PyObject *links)
 static void inherit_baggage(PySpan *self, PyObject *parent)
 {
     PyObject *baggage = ((PyTraceContext *)parent)->baggage;
-    if (!baggage || !PyDict_Check(baggage) || PyDict_GET_SIZE(baggage) == 0)
-        return;
+    if (!baggage || !PyDict_Check(baggage) || PyDict_GET_SIZE(baggage) == 0) return;
     PyObject *context = ct_ext_context_for_span(self);
     if (context) {
         Py_INCREF(baggage);
@@ -161,8 +152,7 @@ static ct_string *optional_string(PyObject *obj)
 static PySpan *span_alloc(PyTypeObject *type, PyTracer *tracer)
 {
     PySpan *self = PyObject_GC_New(PySpan, type);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->tracer = tracer;
     Py_INCREF(tracer);
     self->parent = NULL;
@@ -175,13 +165,11 @@ static PySpan *span_alloc(PyTypeObject *type, PyTracer *tracer)
     return self;
 }
 
-PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service,
-                          PyObject *resource, PyObject *span_type,
-                          PyObject *parent, int activate)
+PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service, PyObject *resource,
+                          PyObject *span_type, PyObject *parent, int activate)
 {
     PySpan *self = span_alloc(&PySpan_Type, tracer);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
 
     ct_remote_parent remote;
     ct_span_start_args args = {0};
@@ -257,8 +245,7 @@ static int Span_clear(PySpan *self)
  * kept in self->events; NULL with an exception when out of memory). */
 static PyObject *new_events(PySpan *self)
 {
-    if (!self->events && (self->events = PyList_New(0)) &&
-        !PyObject_GC_IsTracked((PyObject *)self))
+    if (!self->events && (self->events = PyList_New(0)) && !PyObject_GC_IsTracked((PyObject *)self))
         PyObject_GC_Track((PyObject *)self);
     return self->events;
 }
@@ -266,12 +253,9 @@ static PyObject *new_events(PySpan *self)
 static void Span_dealloc(PySpan *self)
 {
     PyObject_GC_UnTrack((PyObject *)self);
-    if (self->weakrefs)
-        PyObject_ClearWeakRefs((PyObject *)self);
-    if (self->deferred)
-        ct__span_abandon_stopped(&self->span);
-    if (self->started)
-        ct_span_release(&self->span);
+    if (self->weakrefs) PyObject_ClearWeakRefs((PyObject *)self);
+    if (self->deferred) ct__span_abandon_stopped(&self->span);
+    if (self->started) ct_span_release(&self->span);
     Py_XDECREF(self->parent);
     Py_XDECREF(self->context);
     Py_XDECREF(self->events);
@@ -322,15 +306,11 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
         d = PyFloat_AS_DOUBLE(number);
         Py_DECREF(number);
     }
-    if (isnan(d) || isinf(d))
-        return;
+    if (isnan(d) || isinf(d)) return;
     ct_span_set_metric_s(&self->span, key, d);
 }
 
-static int is_integer(PyObject *value)
-{
-    return PyLong_Check(value) && !PyBool_Check(value);
-}
+static int is_integer(PyObject *value) { return PyLong_Check(value) && !PyBool_Check(value); }
 
 /* An int ddtrace 4 routes to metrics: any that fits in 64 signed bits
  * (metrics travel as doubles, so beyond 2**53 the value is rounded). */
@@ -384,8 +364,7 @@ static int set_special_tag(PySpan *self, ct_string *key, PyObject *value)
         ct__span_set_service(&self->span, service);
     } else if (ct_string_equals(key, "service.version", 15)) {
         ct_string *version_key = ct_string_new("version", 7);
-        if (version_key)
-            set_meta_str(self, version_key, value);
+        if (version_key) set_meta_str(self, version_key, value);
         ct_string_unref(version_key);
     }
     return 0;
@@ -402,12 +381,9 @@ static void set_tag_routed(PySpan *self, ct_string *k, PyObject *value)
         set_metric(self, k, value);
     } else if (ct_string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
         PyObject *as_int = PyNumber_Long(value);
-        if (!as_int && ct_ext_swallow_error() < 0)
-            return;
-        if (as_int && small_integer(as_int))
-            set_metric(self, k, as_int);
-        else
-            set_meta_str(self, k, value);
+        if (!as_int && ct_ext_swallow_error() < 0) return;
+        if (as_int && small_integer(as_int)) set_metric(self, k, as_int);
+        else set_meta_str(self, k, value);
         Py_XDECREF(as_int);
     } else if (!set_special_tag(self, k, value)) {
         set_meta_str(self, k, value);
@@ -418,8 +394,8 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
 {
     ct_string *k;
     if (PyBytes_Check(key)) { /* ddtrace decodes bytes keys */
-        PyObject *text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key),
-                                              "replace");
+        PyObject *text =
+            PyUnicode_DecodeUTF8(PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), "replace");
         k = text ? ct_ext_string(text) : NULL;
         Py_XDECREF(text);
         PyErr_Clear();
@@ -427,8 +403,7 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
         k = ct_ext_string(key);
     }
     if (!k) {
-        if (!PyUnicode_Check(key))
-            ct_ext_warn("Ignoring tag pair: key must be a string");
+        if (!PyUnicode_Check(key)) ct_ext_warn("Ignoring tag pair: key must be a string");
         return;
     }
     if (PyUnicode_CheckExact(value)) {
@@ -437,8 +412,7 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
          * below cost a subtype walk each for a str). */
         if (ct_string_equals(k, "network.destination.port", 24))
             set_tag_routed(self, k, value); /* "8080" becomes a metric */
-        else if (!set_special_tag(self, k, value))
-            set_meta_str(self, k, value);
+        else if (!set_special_tag(self, k, value)) set_meta_str(self, k, value);
     } else {
         set_tag_routed(self, k, value);
     }
@@ -473,34 +447,28 @@ static PyObject *Span_set_tag_str(PySpan *self, PyObject *const *args, Py_ssize_
         return NULL;
     }
     ct_string *k = ct_ext_string(args[0]);
-    if (k)
-        set_meta_str(self, k, args[1]);
+    if (k) set_meta_str(self, k, args[1]);
     ct_string_unref(k);
-    if (PyErr_Occurred())
-        return NULL;
+    if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
 
 static PyObject *Span_set_tags(PySpan *self, PyObject *tags)
 {
-    if (tags == Py_None)
-        Py_RETURN_NONE;
+    if (tags == Py_None) Py_RETURN_NONE;
     if (!PyDict_Check(tags)) {
         ct_ext_warn("set_tags() expects a dict");
         Py_RETURN_NONE;
     }
     PyObject *items = PyDict_Items(tags); /* owned: callbacks may mutate tags */
-    if (!items)
-        return NULL;
+    if (!items) return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *pair = PyList_GET_ITEM(items, i);
         set_tag(self, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1));
-        if (PyErr_Occurred())
-            break;
+        if (PyErr_Occurred()) break;
     }
     Py_DECREF(items);
-    if (PyErr_Occurred())
-        return NULL;
+    if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -511,43 +479,34 @@ static PyObject *Span_set_metric(PySpan *self, PyObject *const *args, Py_ssize_t
         return NULL;
     }
     ct_string *k = ct_ext_string(args[0]);
-    if (k)
-        set_metric(self, k, args[1]);
+    if (k) set_metric(self, k, args[1]);
     ct_string_unref(k);
-    if (PyErr_Occurred())
-        return NULL;
+    if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
 
 static PyObject *Span_set_metrics(PySpan *self, PyObject *metrics)
 {
-    if (!PyDict_Check(metrics))
-        Py_RETURN_NONE;
+    if (!PyDict_Check(metrics)) Py_RETURN_NONE;
     PyObject *items = PyDict_Items(metrics);
-    if (!items)
-        return NULL;
+    if (!items) return NULL;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *pair = PyList_GET_ITEM(items, i);
         ct_string *k = ct_ext_string(PyTuple_GET_ITEM(pair, 0));
-        if (k)
-            set_metric(self, k, PyTuple_GET_ITEM(pair, 1));
+        if (k) set_metric(self, k, PyTuple_GET_ITEM(pair, 1));
         ct_string_unref(k);
-        if (PyErr_Occurred())
-            break;
+        if (PyErr_Occurred()) break;
     }
     Py_DECREF(items);
-    if (PyErr_Occurred())
-        return NULL;
+    if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
 
 static int key_of(PyObject *key, const char **data, Py_ssize_t *len)
 {
-    if (!PyUnicode_Check(key))
-        return 0;
+    if (!PyUnicode_Check(key)) return 0;
     *data = PyUnicode_AsUTF8AndSize(key, len);
-    if (!*data)
-        PyErr_Clear();
+    if (!*data) PyErr_Clear();
     return *data != NULL;
 }
 
@@ -561,8 +520,7 @@ typedef struct tracer_tags {
 
 static void tracer_tags_of(PySpan *self, tracer_tags *t)
 {
-    if (self->started)
-        ct_span_tracer_tags(&self->span, &t->extra, &t->implied);
+    if (self->started) ct_span_tracer_tags(&self->span, &t->extra, &t->implied);
     else
         t->extra.meta_count = t->extra.metric_count = t->implied.meta_count =
             t->implied.metric_count = 0;
@@ -578,8 +536,8 @@ static PyObject *tracer_meta(const tracer_tags *t, const char *key, size_t len)
 {
     for (uint32_t i = 0; i < t->implied.meta_count; i++)
         if (same_key(t->implied.meta[i].key.ptr, t->implied.meta[i].key.len, key, len))
-            return PyUnicode_DecodeUTF8(t->implied.meta[i].value.ptr,
-                                        t->implied.meta[i].value.len, "replace");
+            return PyUnicode_DecodeUTF8(t->implied.meta[i].value.ptr, t->implied.meta[i].value.len,
+                                        "replace");
     for (uint32_t i = 0; i < t->extra.meta_count; i++)
         if (same_key(t->extra.meta[i].key, t->extra.meta[i].key_len, key, len))
             return PyUnicode_DecodeUTF8(t->extra.meta[i].value, t->extra.meta[i].value_len,
@@ -606,13 +564,11 @@ static PyObject *Span_get_tag(PySpan *self, PyObject *key)
 {
     const char *data;
     Py_ssize_t len;
-    if (!key_of(key, &data, &len))
-        Py_RETURN_NONE;
+    if (!key_of(key, &data, &len)) Py_RETURN_NONE;
     tracer_tags t;
     tracer_tags_of(self, &t);
     PyObject *theirs = tracer_meta(&t, data, (size_t)len);
-    if (theirs)
-        return theirs;
+    if (theirs) return theirs;
     ct_string *value = ct_tags_get_meta(ct__span_tags(&self->span), data, (size_t)len);
     return ct_ext_to_str(value);
 }
@@ -630,8 +586,7 @@ static PyObject *Span_get_metric(PySpan *self, PyObject *key)
     const char *data;
     Py_ssize_t len;
     double value;
-    if (!key_of(key, &data, &len))
-        Py_RETURN_NONE;
+    if (!key_of(key, &data, &len)) Py_RETURN_NONE;
     tracer_tags t;
     tracer_tags_of(self, &t);
     if (!tracer_metric(&t, data, (size_t)len, &value) &&
@@ -653,22 +608,23 @@ static PyObject *Span_get_tags(PySpan *self, PyObject *unused)
     PyObject *dict = PyDict_New();
     const ct_tags *tags = ct__span_tags(&self->span);
     for (uint32_t i = 0; dict && i < tags->meta_count; i++)
-        if (put_item(dict, ct_ext_to_str(tags->meta[i].key),
-                     ct_ext_to_str(tags->meta[i].value)) < 0)
+        if (put_item(dict, ct_ext_to_str(tags->meta[i].key), ct_ext_to_str(tags->meta[i].value)) <
+            0)
             Py_CLEAR(dict);
     tracer_tags t;
     tracer_tags_of(self, &t);
     for (uint32_t i = 0; dict && i < t.extra.meta_count; i++)
-        if (put_item(dict, PyUnicode_DecodeUTF8(t.extra.meta[i].key, t.extra.meta[i].key_len,
-                                                "replace"),
+        if (put_item(dict,
+                     PyUnicode_DecodeUTF8(t.extra.meta[i].key, t.extra.meta[i].key_len, "replace"),
                      PyUnicode_DecodeUTF8(t.extra.meta[i].value, t.extra.meta[i].value_len,
                                           "replace")) < 0)
             Py_CLEAR(dict);
     for (uint32_t i = 0; dict && i < t.implied.meta_count; i++)
-        if (put_item(dict, PyUnicode_DecodeUTF8(t.implied.meta[i].key.ptr,
-                                                t.implied.meta[i].key.len, "replace"),
-                     PyUnicode_DecodeUTF8(t.implied.meta[i].value.ptr,
-                                          t.implied.meta[i].value.len, "replace")) < 0)
+        if (put_item(dict,
+                     PyUnicode_DecodeUTF8(t.implied.meta[i].key.ptr, t.implied.meta[i].key.len,
+                                          "replace"),
+                     PyUnicode_DecodeUTF8(t.implied.meta[i].value.ptr, t.implied.meta[i].value.len,
+                                          "replace")) < 0)
             Py_CLEAR(dict);
     return dict;
 }
@@ -684,13 +640,15 @@ static PyObject *Span_get_metrics(PySpan *self, PyObject *unused)
     tracer_tags t;
     tracer_tags_of(self, &t);
     for (uint32_t i = 0; dict && i < t.extra.metric_count; i++)
-        if (put_item(dict, PyUnicode_DecodeUTF8(t.extra.metrics[i].key,
-                                                t.extra.metrics[i].key_len, "replace"),
-                     metric_value(t.extra.metrics[i].value)) < 0)
+        if (put_item(
+                dict,
+                PyUnicode_DecodeUTF8(t.extra.metrics[i].key, t.extra.metrics[i].key_len, "replace"),
+                metric_value(t.extra.metrics[i].value)) < 0)
             Py_CLEAR(dict);
     for (uint32_t i = 0; dict && i < t.implied.metric_count; i++)
-        if (put_item(dict, PyUnicode_DecodeUTF8(t.implied.metrics[i].key.ptr,
-                                                t.implied.metrics[i].key.len, "replace"),
+        if (put_item(dict,
+                     PyUnicode_DecodeUTF8(t.implied.metrics[i].key.ptr,
+                                          t.implied.metrics[i].key.len, "replace"),
                      metric_value(t.implied.metrics[i].value)) < 0)
             Py_CLEAR(dict);
     return dict;
@@ -705,16 +663,14 @@ static PyObject *format_traceback(PyObject *type, PyObject *value, PyObject *tb)
 {
     long limit = TRACEBACK_FRAMES;
     for (;;) {
-        PyObject *lines = PyObject_CallFunction(ct_ext.format_exception, "OOOl",
-                                                type, value, tb, -limit);
-        if (!lines)
-            return NULL;
+        PyObject *lines =
+            PyObject_CallFunction(ct_ext.format_exception, "OOOl", type, value, tb, -limit);
+        if (!lines) return NULL;
         PyObject *empty = PyUnicode_FromString("");
         PyObject *text = empty ? PyUnicode_Join(empty, lines) : NULL;
         Py_XDECREF(empty);
         Py_DECREF(lines);
-        if (!text || PyUnicode_GET_LENGTH(text) <= MAX_META_VALUE || limit <= 1)
-            return text;
+        if (!text || PyUnicode_GET_LENGTH(text) <= MAX_META_VALUE || limit <= 1) return text;
         Py_DECREF(text);
         limit /= 2; /* keep the most recent frames, as ddtrace does */
     }
@@ -722,14 +678,13 @@ static PyObject *format_traceback(PyObject *type, PyObject *value, PyObject *tb)
 
 static void set_meta_cstr(PySpan *self, ct_string *key, PyObject *value)
 {
-    if (value)
-        set_meta_str(self, key, value);
+    if (value) set_meta_str(self, key, value);
 }
 
 static int is_clean_exit(PyObject *type, PyObject *value)
 {
-    if (!PyType_Check(type) || !PyType_IsSubtype((PyTypeObject *)type,
-                                                 (PyTypeObject *)PyExc_SystemExit))
+    if (!PyType_Check(type) ||
+        !PyType_IsSubtype((PyTypeObject *)type, (PyTypeObject *)PyExc_SystemExit))
         return 0;
     PyObject *code = PyObject_GetAttrString(value, "code");
     if (!code) {
@@ -749,8 +704,7 @@ static PyObject *exception_type_name(PyObject *type)
     PyObject *module = PyObject_GetAttrString(type, "__module__");
     PyObject *name = PyObject_GetAttrString(type, "__name__");
     PyObject *result = NULL;
-    if (module && name)
-        result = PyUnicode_FromFormat("%S.%S", module, name);
+    if (module && name) result = PyUnicode_FromFormat("%S.%S", module, name);
     Py_XDECREF(module);
     Py_XDECREF(name);
     return result;
@@ -759,18 +713,15 @@ static PyObject *exception_type_name(PyObject *type)
 static PyObject *exception_message(PyObject *value)
 {
     PyObject *message = PyObject_Str(value);
-    if (message)
-        return message;
+    if (message) return message;
     PyErr_Clear(); /* a __str__ that raises: the class name, as ddtrace */
     return PyUnicode_FromString(Py_TYPE(value)->tp_name);
 }
 
 void ct_ext_span_set_exc_info(PySpan *self, PyObject *type, PyObject *value, PyObject *tb)
 {
-    if (!type || !value || !tb || type == Py_None || value == Py_None || tb == Py_None)
-        return;
-    if (is_clean_exit(type, value))
-        return;
+    if (!type || !value || !tb || type == Py_None || value == Py_None || tb == Py_None) return;
+    if (is_clean_exit(type, value)) return;
     PyObject *saved_type, *saved_value, *saved_tb;
     PyErr_Fetch(&saved_type, &saved_value, &saved_tb);
     ct__error_keys k = ct__tracer_error_keys(core_tracer(self));
@@ -794,8 +745,7 @@ static PyObject *Span_set_exc_info(PySpan *self, PyObject *const *args, Py_ssize
 {
     static const char *const names[] = {"exc_type", "exc_val", "exc_tb", "limit"};
     PyObject *a[4];
-    if (ct_parse_args("set_exc_info", args, nargs, kwnames, names, a, 4) < 0)
-        return NULL;
+    if (ct_parse_args("set_exc_info", args, nargs, kwnames, names, a, 4) < 0) return NULL;
     ct_ext_span_set_exc_info(self, a[0], a[1], a[2]);
     Py_RETURN_NONE;
 }
@@ -806,8 +756,7 @@ static PyObject *Span_record_exception(PySpan *self, PyObject *const *args, Py_s
 {
     static const char *const names[] = {"exception", "attributes"};
     PyObject *a[2];
-    if (ct_parse_args("record_exception", args, nargs, kwnames, names, a, 2) < 0)
-        return NULL;
+    if (ct_parse_args("record_exception", args, nargs, kwnames, names, a, 2) < 0) return NULL;
     if (!a[0] || !PyExceptionInstance_Check(a[0])) {
         ct_ext_warn("record_exception() expects an exception");
         Py_RETURN_NONE;
@@ -819,22 +768,19 @@ static PyObject *Span_record_exception(PySpan *self, PyObject *const *args, Py_s
     PyObject *stack = format_traceback(type, exc, tb ? tb : Py_None);
     Py_XDECREF(tb);
     PyErr_Clear();
-    PyObject *attributes = Py_BuildValue("{s:O,s:O,s:O}",
-        "exception.type", type_name ? type_name : Py_None,
-        "exception.message", message ? message : Py_None,
-        "exception.stacktrace", stack ? stack : Py_None);
+    PyObject *attributes = Py_BuildValue(
+        "{s:O,s:O,s:O}", "exception.type", type_name ? type_name : Py_None, "exception.message",
+        message ? message : Py_None, "exception.stacktrace", stack ? stack : Py_None);
     Py_XDECREF(type_name);
     Py_XDECREF(message);
     Py_XDECREF(stack);
-    if (attributes && a[1] && PyDict_Check(a[1]))
-        PyDict_Update(attributes, a[1]);
-    PyObject *event = attributes ? Py_BuildValue("{s:s,s:L,s:O}", "name", "exception",
-                                                 "time_unix_nano", (long long)ct_clock_wall_ns(),
-                                                 "attributes", attributes)
-                                 : NULL;
+    if (attributes && a[1] && PyDict_Check(a[1])) PyDict_Update(attributes, a[1]);
+    PyObject *event = attributes
+                          ? Py_BuildValue("{s:s,s:L,s:O}", "name", "exception", "time_unix_nano",
+                                          (long long)ct_clock_wall_ns(), "attributes", attributes)
+                          : NULL;
     Py_XDECREF(attributes);
-    if (event && new_events(self))
-        PyList_Append(self->events, event);
+    if (event && new_events(self)) PyList_Append(self->events, event);
     Py_XDECREF(event);
     PyErr_Clear();
     Py_RETURN_NONE;
@@ -864,8 +810,7 @@ static int split_trace_id(PyObject *id, uint64_t *high, uint64_t *low)
 
 static void link_attributes(ct_link *link, PyObject *attributes)
 {
-    if (!attributes || !PyDict_Check(attributes))
-        return;
+    if (!attributes || !PyDict_Check(attributes)) return;
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     while (PyDict_Next(attributes, &pos, &key, &value)) {
@@ -873,10 +818,8 @@ static void link_attributes(ct_link *link, PyObject *attributes)
         ct_string *v = NULL;
         if (PyBool_Check(value))
             v = ct_string_new(value == Py_True ? "true" : "false", value == Py_True ? 4 : 5);
-        else
-            v = ct_ext_string_of(value);
-        if (k && v)
-            ct_tags_set_meta(&link->attributes, k, v);
+        else v = ct_ext_string_of(value);
+        if (k && v) ct_tags_set_meta(&link->attributes, k, v);
         ct_string_unref(k);
         ct_string_unref(v);
         if (PyErr_Occurred()) /* KeyboardInterrupt & co: the caller raises */
@@ -887,11 +830,9 @@ static void link_attributes(ct_link *link, PyObject *attributes)
 static PyObject *Span_set_link(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
                                PyObject *kwnames)
 {
-    static const char *const names[] = {"trace_id", "span_id", "tracestate", "flags",
-                                        "attributes"};
+    static const char *const names[] = {"trace_id", "span_id", "tracestate", "flags", "attributes"};
     PyObject *a[5];
-    if (ct_parse_args("set_link", args, nargs, kwnames, names, a, 5) < 0)
-        return NULL;
+    if (ct_parse_args("set_link", args, nargs, kwnames, names, a, 5) < 0) return NULL;
     ct_link link = {0};
     if (!a[0] || !a[1] || !PyLong_Check(a[0]) || !PyLong_Check(a[1]) ||
         !split_trace_id(a[0], &link.trace_id_high, &link.trace_id_low)) {
@@ -902,15 +843,12 @@ static PyObject *Span_set_link(PySpan *self, PyObject *const *args, Py_ssize_t n
     if (ct_arg_or_null(a[3]) && PyLong_Check(a[3]))
         link.flags = (uint32_t)PyLong_AsUnsignedLongMask(a[3]) | 0x80000000u;
     link.tracestate = ct_arg_or_null(a[2]) ? ct_ext_string_of(a[2]) : NULL;
-    if (!PyErr_Occurred())
-        link_attributes(&link, a[4]);
+    if (!PyErr_Occurred()) link_attributes(&link, a[4]);
     int interrupted = PyErr_Occurred() && ct_ext_swallow_error() < 0;
-    if (!interrupted)
-        ct_span_add_link(&self->span, &link);
+    if (!interrupted) ct_span_add_link(&self->span, &link);
     ct_string_unref(link.tracestate);
     ct_tags_clear(&link.attributes);
-    if (interrupted)
-        return NULL;
+    if (interrupted) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -919,8 +857,7 @@ static PyObject *Span_link_span(PySpan *self, PyObject *const *args, Py_ssize_t 
 {
     static const char *const names[] = {"context", "attributes"};
     PyObject *a[2];
-    if (ct_parse_args("link_span", args, nargs, kwnames, names, a, 2) < 0)
-        return NULL;
+    if (ct_parse_args("link_span", args, nargs, kwnames, names, a, 2) < 0) return NULL;
     if (!a[0] || !PyObject_TypeCheck(a[0], &PyTraceContext_Type)) {
         ct_ext_warn("link_span() expects a Context");
         Py_RETURN_NONE;
@@ -930,14 +867,12 @@ static PyObject *Span_link_span(PySpan *self, PyObject *const *args, Py_ssize_t 
         ct_ext_warn("Invalid span or trace id in link_span()");
         Py_RETURN_NONE;
     }
-    ct_link link = {context->trace_id_high, context->trace_id_low, context->span_id, 0,
-                    NULL, CT_TAGS_INIT};
+    ct_link link = {
+        context->trace_id_high, context->trace_id_low, context->span_id, 0, NULL, CT_TAGS_INIT};
     link_attributes(&link, a[1]);
-    if (!PyErr_Occurred())
-        ct_span_add_link(&self->span, &link);
+    if (!PyErr_Occurred()) ct_span_add_link(&self->span, &link);
     ct_tags_clear(&link.attributes);
-    if (PyErr_Occurred())
-        return NULL;
+    if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -947,14 +882,12 @@ static PyObject *Span_link_span(PySpan *self, PyObject *const *args, Py_ssize_t 
  * without native span events). */
 static void store_events(PySpan *self)
 {
-    if (!self->events || PyList_GET_SIZE(self->events) == 0)
-        return;
+    if (!self->events || PyList_GET_SIZE(self->events) == 0) return;
     PyObject *json = PyImport_ImportModule("json");
     PyObject *text = json ? PyObject_CallMethod(json, "dumps", "O", self->events) : NULL;
     Py_XDECREF(json);
     ct_string *key = ct_string_new("events", 6);
-    if (text && key)
-        set_meta_str(self, key, text);
+    if (text && key) set_meta_str(self, key, text);
     ct_string_unref(key);
     Py_XDECREF(text);
     PyErr_Clear();
@@ -964,8 +897,7 @@ static void store_events(PySpan *self)
  * complete its segment. No-op for any other span. */
 static void record_deferred(PySpan *self)
 {
-    if (!self->deferred)
-        return;
+    if (!self->deferred) return;
     self->deferred = 0;
     ct__span_record_stopped(&self->span);
 }
@@ -1009,10 +941,8 @@ static void call_on_finish(PySpan *self, int64_t finish_ns)
     PyObject *callbacks = PySequence_List(given);
     Py_DECREF(given);
     for (Py_ssize_t i = 0; callbacks && i < PyList_GET_SIZE(callbacks); i++) {
-        PyObject *result = PyObject_CallOneArg(PyList_GET_ITEM(callbacks, i),
-                                               (PyObject *)self);
-        if (!result)
-            ct_ext_warn("error in a Span on_finish callback, ignoring it");
+        PyObject *result = PyObject_CallOneArg(PyList_GET_ITEM(callbacks, i), (PyObject *)self);
+        if (!result) ct_ext_warn("error in a Span on_finish callback, ignoring it");
         Py_XDECREF(result);
         PyErr_Clear();
     }
@@ -1023,15 +953,12 @@ static void call_on_finish(PySpan *self, int64_t finish_ns)
 
 int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
 {
-    if (!self->started || ct__span_finished(&self->span))
-        return 0;
+    if (!self->started || ct__span_finished(&self->span)) return 0;
     store_events(self);
     if (__builtin_expect(!self->on_finish && !self->tracer->finish_hook, 1))
         ct_span_finish_at(&self->span, finish_ns);
-    else if (self->on_finish)
-        call_on_finish(self, finish_ns);
-    else
-        defer_finish(self, finish_ns);
+    else if (self->on_finish) call_on_finish(self, finish_ns);
+    else defer_finish(self, finish_ns);
     return 0; /* its parent is active again: see ct_ext_active */
 }
 
@@ -1056,10 +983,8 @@ static PyObject *Span_drop_deferred(PySpan *self, PyObject *unused)
 static PyObject *Span_segment_state(PySpan *self, PyObject *unused)
 {
     ct_trace *trace = self->started ? ct__span_trace(&self->span) : NULL;
-    if (!trace)
-        return Py_BuildValue("(KI)", 0ULL, 0u);
-    return Py_BuildValue("(KI)", (unsigned long long)(uintptr_t)trace,
-                         ct__trace_open_spans(trace));
+    if (!trace) return Py_BuildValue("(KI)", 0ULL, 0u);
+    return Py_BuildValue("(KI)", (unsigned long long)(uintptr_t)trace, ct__trace_open_spans(trace));
 }
 
 static PyObject *Span_finish(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
@@ -1067,17 +992,14 @@ static PyObject *Span_finish(PySpan *self, PyObject *const *args, Py_ssize_t nar
 {
     static const char *const names[] = {"finish_time"};
     PyObject *finish_time;
-    if (ct_parse_args("finish", args, nargs, kwnames, names, &finish_time, 1) < 0)
-        return NULL;
+    if (ct_parse_args("finish", args, nargs, kwnames, names, &finish_time, 1) < 0) return NULL;
     int64_t finish_ns = 0;
     if (ct_arg_or_null(finish_time)) {
         double seconds = PyFloat_AsDouble(finish_time);
-        if (seconds == -1.0 && PyErr_Occurred())
-            return NULL;
+        if (seconds == -1.0 && PyErr_Occurred()) return NULL;
         finish_ns = (int64_t)(seconds * 1e9);
     }
-    if (ct_ext_span_finish(self, finish_ns) < 0)
-        return NULL;
+    if (ct_ext_span_finish(self, finish_ns) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1089,18 +1011,15 @@ static PyObject *Span_enter(PyObject *self, PyObject *unused)
 
 static PyObject *Span_exit(PySpan *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs == 3 && args[0] != Py_None)
-        ct_ext_span_set_exc_info(self, args[0], args[1], args[2]);
-    if (ct_ext_span_finish(self, 0) < 0)
-        PyErr_Clear(); /* never replace the user's exception */
+    if (nargs == 3 && args[0] != Py_None) ct_ext_span_set_exc_info(self, args[0], args[1], args[2]);
+    if (ct_ext_span_finish(self, 0) < 0) PyErr_Clear(); /* never replace the user's exception */
     Py_RETURN_NONE;
 }
 
 static PyObject *Span_finish_with_ancestors(PySpan *self, PyObject *unused)
 {
     for (PySpan *span = self; span; span = (PySpan *)span->parent)
-        if (ct_ext_span_finish(span, 0) < 0)
-            return NULL;
+        if (ct_ext_span_finish(span, 0) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -1108,8 +1027,8 @@ static PyObject *Span_finish_with_ancestors(PySpan *self, PyObject *unused)
 
 static PyObject *get_string_attr(ct_string *s) { return ct_ext_to_str(s); }
 
-static int set_string_attr(ct_span *span, void (*set)(ct_span *, ct_string *),
-                           PyObject *value, int nullable)
+static int set_string_attr(ct_span *span, void (*set)(ct_span *, ct_string *), PyObject *value,
+                           int nullable)
 {
     if (!value) {
         PyErr_SetString(PyExc_AttributeError, "cannot delete span attribute");
@@ -1120,18 +1039,23 @@ static int set_string_attr(ct_span *span, void (*set)(ct_span *, ct_string *),
         return 0;
     }
     ct_string *s = ct_ext_string_of(value);
-    if (!s)
-        return PyErr_Occurred() ? -1 : (PyErr_NoMemory(), -1);
+    if (!s) return PyErr_Occurred() ? -1 : (PyErr_NoMemory(), -1);
     set(span, s);
     return 0;
 }
 
-static PyObject *Span_get_name(PySpan *self, void *c) { return get_string_attr(ct__span_name(&self->span)); }
+static PyObject *Span_get_name(PySpan *self, void *c)
+{
+    return get_string_attr(ct__span_name(&self->span));
+}
 static int Span_set_name(PySpan *self, PyObject *v, void *c)
 {
     return set_string_attr(&self->span, ct__span_set_name, v, 0);
 }
-static PyObject *Span_get_service(PySpan *self, void *c) { return get_string_attr(ct__span_service(&self->span)); }
+static PyObject *Span_get_service(PySpan *self, void *c)
+{
+    return get_string_attr(ct__span_service(&self->span));
+}
 static int Span_set_service(PySpan *self, PyObject *v, void *c)
 {
     return set_string_attr(&self->span, ct__span_set_service, v, 1);
@@ -1144,7 +1068,10 @@ static int Span_set_resource(PySpan *self, PyObject *v, void *c)
 {
     return set_string_attr(&self->span, ct__span_set_resource, v, 1);
 }
-static PyObject *Span_get_type(PySpan *self, void *c) { return get_string_attr(ct__span_type(&self->span)); }
+static PyObject *Span_get_type(PySpan *self, void *c)
+{
+    return get_string_attr(ct__span_type(&self->span));
+}
 static int Span_set_type(PySpan *self, PyObject *v, void *c)
 {
     return set_string_attr(&self->span, ct__span_set_type, v, 1);
@@ -1165,8 +1092,7 @@ PyObject *ct_ext_u128(uint64_t high, uint64_t low)
 
 static PyObject *Span_get_trace_id(PySpan *self, void *c)
 {
-    if (!ct__span_trace(&self->span))
-        Py_RETURN_NONE;
+    if (!ct__span_trace(&self->span)) Py_RETURN_NONE;
     return ct_ext_u128(ct_span_trace_id_high(&self->span), ct_span_trace_id_low(&self->span));
 }
 static PyObject *Span_get_trace_id_64(PySpan *self, void *c)
@@ -1179,8 +1105,7 @@ static PyObject *Span_get_span_id(PySpan *self, void *c)
 }
 static PyObject *Span_get_parent_id(PySpan *self, void *c)
 {
-    if (!ct__span_parent_id(&self->span))
-        Py_RETURN_NONE;
+    if (!ct__span_parent_id(&self->span)) Py_RETURN_NONE;
     return PyLong_FromUnsignedLongLong(ct__span_parent_id(&self->span));
 }
 static int Span_set_parent_id(PySpan *self, PyObject *v, void *c)
@@ -1190,8 +1115,7 @@ static int Span_set_parent_id(PySpan *self, PyObject *v, void *c)
         return -1;
     }
     uint64_t id = v == Py_None ? 0 : PyLong_AsUnsignedLongLongMask(v);
-    if (PyErr_Occurred())
-        return -1;
+    if (PyErr_Occurred()) return -1;
     ct__span_set_parent_id(&self->span, id);
     return 0;
 }
@@ -1207,8 +1131,7 @@ static int set_start_ns(PySpan *self, int64_t ns)
 static int Span_set_start_ns(PySpan *self, PyObject *v, void *c)
 {
     long long ns = v ? PyLong_AsLongLong(v) : -1;
-    if (ns == -1 && (!v || PyErr_Occurred()))
-        return -1;
+    if (ns == -1 && (!v || PyErr_Occurred())) return -1;
     return set_start_ns(self, ns);
 }
 static PyObject *Span_get_start(PySpan *self, void *c)
@@ -1218,44 +1141,41 @@ static PyObject *Span_get_start(PySpan *self, void *c)
 static int Span_set_start(PySpan *self, PyObject *v, void *c)
 {
     double s = v ? PyFloat_AsDouble(v) : -1.0;
-    if (s == -1.0 && (!v || PyErr_Occurred()))
-        return -1;
+    if (s == -1.0 && (!v || PyErr_Occurred())) return -1;
     return set_start_ns(self, (int64_t)(s * 1e9));
 }
 static PyObject *Span_get_duration_ns(PySpan *self, void *c)
 {
-    if (ct__span_duration_ns(&self->span) < 0)
-        Py_RETURN_NONE;
+    if (ct__span_duration_ns(&self->span) < 0) Py_RETURN_NONE;
     return PyLong_FromLongLong(ct__span_duration_ns(&self->span));
 }
 static int Span_set_duration_ns(PySpan *self, PyObject *v, void *c)
 {
     long long ns = v ? PyLong_AsLongLong(v) : -1;
-    if (ns == -1 && (!v || PyErr_Occurred()))
-        return -1;
+    if (ns == -1 && (!v || PyErr_Occurred())) return -1;
     ct__span_set_duration_ns(&self->span, ns);
     return 0;
 }
 static PyObject *Span_get_duration(PySpan *self, void *c)
 {
-    if (ct__span_duration_ns(&self->span) < 0)
-        Py_RETURN_NONE;
+    if (ct__span_duration_ns(&self->span) < 0) Py_RETURN_NONE;
     return PyFloat_FromDouble((double)ct__span_duration_ns(&self->span) / 1e9);
 }
 static int Span_set_duration(PySpan *self, PyObject *v, void *c)
 {
     double s = v ? PyFloat_AsDouble(v) : -1.0;
-    if (s == -1.0 && (!v || PyErr_Occurred()))
-        return -1;
+    if (s == -1.0 && (!v || PyErr_Occurred())) return -1;
     ct__span_set_duration_ns(&self->span, (int64_t)(s * 1e9));
     return 0;
 }
-static PyObject *Span_get_error(PySpan *self, void *c) { return PyLong_FromLong(ct__span_error(&self->span)); }
+static PyObject *Span_get_error(PySpan *self, void *c)
+{
+    return PyLong_FromLong(ct__span_error(&self->span));
+}
 static int Span_set_error(PySpan *self, PyObject *v, void *c)
 {
     int truth = v ? PyObject_IsTrue(v) : -1;
-    if (truth < 0)
-        return -1;
+    if (truth < 0) return -1;
     ct__span_set_error(&self->span, truth);
     return 0;
 }
@@ -1266,16 +1186,11 @@ static PyObject *Span_get_finished(PySpan *self, void *c)
 static int Span_set_finished(PySpan *self, PyObject *v, void *c)
 {
     int truth = v ? PyObject_IsTrue(v) : -1;
-    if (truth < 0)
-        return -1;
-    if (truth && !ct__span_finished(&self->span))
-        return ct_ext_span_finish(self, 0);
+    if (truth < 0) return -1;
+    if (truth && !ct__span_finished(&self->span)) return ct_ext_span_finish(self, 0);
     return 0;
 }
-static PyObject *Span_get_context(PySpan *self, void *c)
-{
-    return ct_ext_context_for_span(self);
-}
+static PyObject *Span_get_context(PySpan *self, void *c) { return ct_ext_context_for_span(self); }
 static PyObject *Span_get_parent(PySpan *self, void *c)
 {
     PyObject *parent = self->parent ? self->parent : Py_None;
@@ -1285,8 +1200,7 @@ static PyObject *Span_get_parent(PySpan *self, void *c)
 static PyObject *Span_get_local_root(PySpan *self, void *c)
 {
     PySpan *span = self;
-    while (span->parent && !ct__span_local_root(&span->span))
-        span = (PySpan *)span->parent;
+    while (span->parent && !ct__span_local_root(&span->span)) span = (PySpan *)span->parent;
     Py_INCREF(span);
     return (PyObject *)span;
 }
@@ -1294,8 +1208,7 @@ static PyObject *Span_get_local_root(PySpan *self, void *c)
  * for bridges that add events other than exceptions (OpenTelemetry). */
 static PyObject *Span_get_events(PySpan *self, void *c)
 {
-    if (!new_events(self))
-        return NULL;
+    if (!new_events(self)) return NULL;
     Py_INCREF(self->events);
     return self->events;
 }
@@ -1306,11 +1219,10 @@ static PyObject *Span_get_links(PySpan *self, void *c)
     for (uint32_t i = 0; list && i < ct__span_link_count(&self->span); i++) {
         const ct_link *link = ct__span_link(&self->span, i);
         PyObject *trace_id = ct_ext_u128(link->trace_id_high, link->trace_id_low);
-        PyObject *item = trace_id ? Py_BuildValue("{s:N,s:K}", "trace_id", trace_id,
-                                                  "span_id", (unsigned long long)link->span_id)
+        PyObject *item = trace_id ? Py_BuildValue("{s:N,s:K}", "trace_id", trace_id, "span_id",
+                                                  (unsigned long long)link->span_id)
                                   : NULL;
-        if (!item || PyList_Append(list, item) < 0)
-            Py_CLEAR(list);
+        if (!item || PyList_Append(list, item) < 0) Py_CLEAR(list);
         Py_XDECREF(item);
     }
     return list;
@@ -1331,18 +1243,26 @@ static PyObject *Span_repr(PySpan *self)
 static PyGetSetDef Span_getset[] = {
     {"name", (getter)Span_get_name, (setter)Span_set_name, "the operation name", NULL},
     {"service", (getter)Span_get_service, (setter)Span_set_service, "the service", NULL},
-    {"resource", (getter)Span_get_resource, (setter)Span_set_resource, "the resource (defaults to the name)", NULL},
+    {"resource", (getter)Span_get_resource, (setter)Span_set_resource,
+     "the resource (defaults to the name)", NULL},
     {"span_type", (getter)Span_get_type, (setter)Span_set_type, "the span type", NULL},
     {"trace_id", (getter)Span_get_trace_id, NULL, "the trace id (128-bit by default)", NULL},
-    {"_trace_id_64bits", (getter)Span_get_trace_id_64, NULL, "the low 64 bits of the trace id", NULL},
+    {"_trace_id_64bits", (getter)Span_get_trace_id_64, NULL, "the low 64 bits of the trace id",
+     NULL},
     {"span_id", (getter)Span_get_span_id, NULL, "the span id", NULL},
-    {"parent_id", (getter)Span_get_parent_id, (setter)Span_set_parent_id, "the parent's span id, None for a root", NULL},
-    {"start_ns", (getter)Span_get_start_ns, (setter)Span_set_start_ns, "start, ns since the epoch", NULL},
-    {"start", (getter)Span_get_start, (setter)Span_set_start, "start, seconds since the epoch", NULL},
-    {"duration_ns", (getter)Span_get_duration_ns, (setter)Span_set_duration_ns, "duration in ns, None until finished", NULL},
-    {"duration", (getter)Span_get_duration, (setter)Span_set_duration, "duration in seconds, None until finished", NULL},
+    {"parent_id", (getter)Span_get_parent_id, (setter)Span_set_parent_id,
+     "the parent's span id, None for a root", NULL},
+    {"start_ns", (getter)Span_get_start_ns, (setter)Span_set_start_ns, "start, ns since the epoch",
+     NULL},
+    {"start", (getter)Span_get_start, (setter)Span_set_start, "start, seconds since the epoch",
+     NULL},
+    {"duration_ns", (getter)Span_get_duration_ns, (setter)Span_set_duration_ns,
+     "duration in ns, None until finished", NULL},
+    {"duration", (getter)Span_get_duration, (setter)Span_set_duration,
+     "duration in seconds, None until finished", NULL},
     {"error", (getter)Span_get_error, (setter)Span_set_error, "1 when the span is an error", NULL},
-    {"finished", (getter)Span_get_finished, (setter)Span_set_finished, "whether finish() was called", NULL},
+    {"finished", (getter)Span_get_finished, (setter)Span_set_finished,
+     "whether finish() was called", NULL},
     {"context", (getter)Span_get_context, NULL, "the span's Context", NULL},
     {"_parent", (getter)Span_get_parent, NULL, "the local parent span", NULL},
     {"_local_root", (getter)Span_get_local_root, NULL, "the local root span", NULL},
@@ -1352,8 +1272,10 @@ static PyGetSetDef Span_getset[] = {
 };
 
 static PyMethodDef Span_methods[] = {
-    {"set_tag", (PyCFunction)(void (*)(void))Span_set_tag, METH_FASTCALL | METH_KEYWORDS, "Set a tag."},
-    {"_set_tag_str", (PyCFunction)(void (*)(void))Span_set_tag_str, METH_FASTCALL, "Set a str tag."},
+    {"set_tag", (PyCFunction)(void (*)(void))Span_set_tag, METH_FASTCALL | METH_KEYWORDS,
+     "Set a tag."},
+    {"_set_tag_str", (PyCFunction)(void (*)(void))Span_set_tag_str, METH_FASTCALL,
+     "Set a str tag."},
     {"set_tags", (PyCFunction)Span_set_tags, METH_O, "Set tags from a dict."},
     {"get_tag", (PyCFunction)Span_get_tag, METH_O, "A tag's value or None."},
     {"get_tags", (PyCFunction)Span_get_tags, METH_NOARGS, "All tags (a copy)."},
@@ -1361,15 +1283,24 @@ static PyMethodDef Span_methods[] = {
     {"set_metrics", (PyCFunction)Span_set_metrics, METH_O, "Set metrics from a dict."},
     {"get_metric", (PyCFunction)Span_get_metric, METH_O, "A metric's value or None."},
     {"get_metrics", (PyCFunction)Span_get_metrics, METH_NOARGS, "All metrics (a copy)."},
-    {"set_exc_info", (PyCFunction)(void (*)(void))Span_set_exc_info, METH_FASTCALL | METH_KEYWORDS, "Tag the span with an exception."},
-    {"record_exception", (PyCFunction)(void (*)(void))Span_record_exception, METH_FASTCALL | METH_KEYWORDS, "Record an exception event."},
-    {"set_link", (PyCFunction)(void (*)(void))Span_set_link, METH_FASTCALL | METH_KEYWORDS, "Link to another span."},
-    {"link_span", (PyCFunction)(void (*)(void))Span_link_span, METH_FASTCALL | METH_KEYWORDS, "Link to a Context."},
-    {"finish", (PyCFunction)(void (*)(void))Span_finish, METH_FASTCALL | METH_KEYWORDS, "Finish the span (idempotent)."},
-    {"_finish_with_ancestors", (PyCFunction)Span_finish_with_ancestors, METH_NOARGS, "Finish with all ancestors."},
-    {"_record_deferred", (PyCFunction)Span_record_deferred, METH_NOARGS, "Trace processors: send this finished span."},
-    {"_drop_deferred", (PyCFunction)Span_drop_deferred, METH_NOARGS, "Trace processors: never send this finished span."},
-    {"_segment_state", (PyCFunction)Span_segment_state, METH_NOARGS, "Trace processors: (segment id, spans not yet recorded)."},
+    {"set_exc_info", (PyCFunction)(void (*)(void))Span_set_exc_info, METH_FASTCALL | METH_KEYWORDS,
+     "Tag the span with an exception."},
+    {"record_exception", (PyCFunction)(void (*)(void))Span_record_exception,
+     METH_FASTCALL | METH_KEYWORDS, "Record an exception event."},
+    {"set_link", (PyCFunction)(void (*)(void))Span_set_link, METH_FASTCALL | METH_KEYWORDS,
+     "Link to another span."},
+    {"link_span", (PyCFunction)(void (*)(void))Span_link_span, METH_FASTCALL | METH_KEYWORDS,
+     "Link to a Context."},
+    {"finish", (PyCFunction)(void (*)(void))Span_finish, METH_FASTCALL | METH_KEYWORDS,
+     "Finish the span (idempotent)."},
+    {"_finish_with_ancestors", (PyCFunction)Span_finish_with_ancestors, METH_NOARGS,
+     "Finish with all ancestors."},
+    {"_record_deferred", (PyCFunction)Span_record_deferred, METH_NOARGS,
+     "Trace processors: send this finished span."},
+    {"_drop_deferred", (PyCFunction)Span_drop_deferred, METH_NOARGS,
+     "Trace processors: never send this finished span."},
+    {"_segment_state", (PyCFunction)Span_segment_state, METH_NOARGS,
+     "Trace processors: (segment id, spans not yet recorded)."},
     {"__enter__", (PyCFunction)Span_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))Span_exit, METH_FASTCALL, NULL},
     {NULL},
@@ -1393,8 +1324,7 @@ static PyTracer *global_tracer(void)
 static int id_arg(PyObject *value, uint64_t *id)
 {
     *id = 0;
-    if (!ct_arg_or_null(value))
-        return 0;
+    if (!ct_arg_or_null(value)) return 0;
     if (!PyLong_Check(value)) {
         PyErr_SetString(PyExc_TypeError, "span ids must be ints");
         return -1;
@@ -1435,13 +1365,13 @@ static int detached_args(const ct_tracer *tracer, PyObject *trace_id, PyObject *
  * arguments. */
 static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *names[] = {"name", "service", "resource", "span_type", "trace_id",
-                            "span_id", "parent_id", "start", "context", "on_finish",
-                            "span_api", "links", NULL};
+    static char *names[] = {"name",     "service",   "resource", "span_type", "trace_id",
+                            "span_id",  "parent_id", "start",    "context",   "on_finish",
+                            "span_api", "links",     NULL};
     PyObject *a[12] = {NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOOOOOOOO", names, &a[0], &a[1],
-                                     &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9],
-                                     &a[10], &a[11]))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOOOOOOOO", names, &a[0], &a[1], &a[2],
+                                     &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
+                                     &a[11]))
         return NULL;
     if (ct_arg_or_null(a[9]) && !PyList_Check(a[9])) {
         PyErr_SetString(PyExc_TypeError, "on_finish must be a list of callables");
@@ -1451,8 +1381,7 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     ct_span_start_args start = {.remote = &remote};
     uint64_t span_id;
     PyTracer *tracer = global_tracer();
-    if (!tracer)
-        return NULL;
+    if (!tracer) return NULL;
     if (detached_args(tracer->tracer, a[4], a[6], a[8], &remote) < 0 ||
         id_arg(a[5], &span_id) < 0) {
         Py_DECREF(tracer);
@@ -1468,8 +1397,7 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     PySpan *self = span_alloc(type, tracer);
     Py_DECREF(tracer);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     start.name = ct_ext_string_of(a[0]);
     start.service = optional_string(a[1]);
     start.resource = optional_string(a[2]);
@@ -1490,15 +1418,13 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         Py_INCREF(a[9]);
         self->on_finish = a[9];
         /* a callback may close over the span: a cycle the GC must see */
-        if (!PyObject_GC_IsTracked((PyObject *)self))
-            PyObject_GC_Track((PyObject *)self);
+        if (!PyObject_GC_IsTracked((PyObject *)self)) PyObject_GC_Track((PyObject *)self);
     }
     return (PyObject *)self;
 }
 
 PyTypeObject PySpan_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "ddtrace.trace.Span",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ddtrace.trace.Span",
     .tp_basicsize = sizeof(PySpan),
     .tp_dealloc = (destructor)Span_dealloc,
     .tp_repr = (reprfunc)Span_repr,
@@ -1515,8 +1441,7 @@ PyTypeObject PySpan_Type = {
 
 int ct_ext_span_type_init(PyObject *module)
 {
-    if (PyType_Ready(&PySpan_Type) < 0)
-        return -1;
+    if (PyType_Ready(&PySpan_Type) < 0) return -1;
     Py_INCREF(&PySpan_Type);
     return PyModule_AddObject(module, "Span", (PyObject *)&PySpan_Type);
 }

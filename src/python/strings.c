@@ -20,8 +20,8 @@
 #define CACHE_SIZE 1024
 
 typedef struct cache_entry {
-    PyObject *key;      /* strong reference to the str, or NULL */
-    ct_string *value;   /* one reference */
+    PyObject *key;    /* strong reference to the str, or NULL */
+    ct_string *value; /* one reference */
 } cache_entry;
 
 static cache_entry cache[CACHE_SIZE];
@@ -38,8 +38,7 @@ static ct_string *convert(PyObject *str)
 {
     Py_ssize_t len;
     const char *utf8 = PyUnicode_AsUTF8AndSize(str, &len);
-    if (utf8)
-        return ct_string_new(utf8, (size_t)len);
+    if (utf8) return ct_string_new(utf8, (size_t)len);
     PyErr_Clear();
     PyObject *bytes = PyUnicode_AsEncodedString(str, "utf-8", "replace");
     if (!bytes) {
@@ -54,13 +53,11 @@ static ct_string *convert(PyObject *str)
 ct_string *ct_ext_string(PyObject *str)
 {
     if (!PyUnicode_CheckExact(str)) {
-        if (!PyUnicode_Check(str))
-            return NULL;
+        if (!PyUnicode_Check(str)) return NULL;
         return convert(str);
     }
     cache_entry *entry = &cache[slot_of(str)];
-    if (entry->key == str)
-        return ct_string_ref(entry->value);
+    if (entry->key == str) return ct_string_ref(entry->value);
     ct_string *s = convert(str);
     if (!s || PyUnicode_GET_LENGTH(str) > 256)
         return s; /* big strings are values, not worth keeping */
@@ -82,8 +79,7 @@ static ct_string *small_ints[SMALL_INTS];
 static ct_string *int_text(long long v)
 {
     int small = v >= 0 && v < SMALL_INTS;
-    if (small && small_ints[v])
-        return ct_string_ref(small_ints[v]);
+    if (small && small_ints[v]) return ct_string_ref(small_ints[v]);
     char digits[24];
     size_t n = sizeof digits;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
@@ -91,23 +87,19 @@ static ct_string *int_text(long long v)
         digits[--n] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0)
-        digits[--n] = '-';
+    if (v < 0) digits[--n] = '-';
     ct_string *s = ct_string_new(digits + n, sizeof digits - n);
-    if (s && small)
-        small_ints[v] = ct_string_ref(s);
+    if (s && small) small_ints[v] = ct_string_ref(s);
     return s;
 }
 
 ct_string *ct_ext_string_of(PyObject *value)
 {
-    if (PyUnicode_Check(value))
-        return ct_ext_string(value);
+    if (PyUnicode_Check(value)) return ct_ext_string(value);
     if (PyLong_CheckExact(value)) {
         int overflow;
         long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
-        if (!overflow && !(v == -1 && PyErr_Occurred()))
-            return int_text(v);
+        if (!overflow && !(v == -1 && PyErr_Occurred())) return int_text(v);
         PyErr_Clear(); /* huge: str() below */
     }
     PyObject *str = PyObject_Str(value);
@@ -131,8 +123,7 @@ int ct_ext_swallow_error(void)
 
 PyObject *ct_ext_to_str(const ct_string *s)
 {
-    if (!s)
-        Py_RETURN_NONE;
+    if (!s) Py_RETURN_NONE;
     return PyUnicode_DecodeUTF8(s->data, (Py_ssize_t)s->len, "replace");
 }
 

@@ -36,24 +36,22 @@
  */
 #include "traced_call.h"
 
-
 typedef struct TracedCall {
-    PyObject_HEAD
-    PyTracer *tracer;
-    PyObject *int_config;      /* an IntegrationConfig (a dict subclass) */
-    PyObject *global_dict;     /* ddtrace.config's __dict__ */
-    PyObject *resolve;         /* callable(int_config) -> (service, mapped, tags) */
-    PyObject *failed;          /* callable(integration name, exc_info) */
-    PyObject *integration;     /* the integration's name */
-    PyObject *name, *resource, *span_type;  /* resource, span_type: NULL for none */
-    PyObject *tags;            /* tuple of (key, value) set on every span, or NULL */
-    PyObject *origin;          /* code origin pairs of an entry point, or NULL */
-    PyObject *ignored;         /* exception types not recorded, or NULL */
+    PyObject_HEAD PyTracer *tracer;
+    PyObject *int_config;                  /* an IntegrationConfig (a dict subclass) */
+    PyObject *global_dict;                 /* ddtrace.config's __dict__ */
+    PyObject *resolve;                     /* callable(int_config) -> (service, mapped, tags) */
+    PyObject *failed;                      /* callable(integration name, exc_info) */
+    PyObject *integration;                 /* the integration's name */
+    PyObject *name, *resource, *span_type; /* resource, span_type: NULL for none */
+    PyObject *tags;                        /* tuple of (key, value) set on every span, or NULL */
+    PyObject *origin;                      /* code origin pairs of an entry point, or NULL */
+    PyObject *ignored;                     /* exception types not recorded, or NULL */
     /* the service cache: strong references, NULL until resolved */
-    PyObject *seen[4];         /* service, service_name, _user_service, service_mapping */
+    PyObject *seen[4]; /* service, service_name, _user_service, service_mapping */
     Py_ssize_t seen_mapping_size;
-    PyObject *mapped;          /* the spans' service (None for the default) */
-    PyObject *service_tags;    /* tuple of (key, value): component, _dd.svc_src */
+    PyObject *mapped;       /* the spans' service (None for the default) */
+    PyObject *service_tags; /* tuple of (key, value): component, _dd.svc_src */
     vectorcallfunc vectorcall;
 } TracedCall;
 
@@ -74,8 +72,7 @@ static int current_settings(TracedCall *self, PyObject **values, Py_ssize_t *map
                                str_service_mapping};
     for (int i = 0; i < 4; i++) {
         PyObject *value = PyDict_GetItemWithError(sources[i], keys[i]);
-        if (!value && PyErr_Occurred())
-            return -1;
+        if (!value && PyErr_Occurred()) return -1;
         values[i] = value ? value : Py_None;
     }
     *mapping_size = PyDict_Check(values[3]) ? PyDict_GET_SIZE(values[3]) : -1;
@@ -84,19 +81,16 @@ static int current_settings(TracedCall *self, PyObject **values, Py_ssize_t *map
 
 static int settings_seen(const TracedCall *self, PyObject *const *values, Py_ssize_t mapping_size)
 {
-    if (!self->mapped || mapping_size != self->seen_mapping_size)
-        return 0;
+    if (!self->mapped || mapping_size != self->seen_mapping_size) return 0;
     for (int i = 0; i < 4; i++)
-        if (values[i] != self->seen[i])
-            return 0;
+        if (values[i] != self->seen[i]) return 0;
     return 1;
 }
 
 /* A dict's items as a tuple of pairs (new reference), NULL with an error. */
 static PyObject *pairs_of(PyObject *dict)
 {
-    if (!dict || dict == Py_None)
-        return PyTuple_New(0);
+    if (!dict || dict == Py_None) return PyTuple_New(0);
     if (!PyDict_Check(dict)) {
         PyErr_SetString(PyExc_TypeError, "TracedCall: tags must be a dict");
         return NULL;
@@ -112,8 +106,7 @@ static PyObject *pairs_of(PyObject *dict)
 static int resolve_service(TracedCall *self, PyObject *const *values, Py_ssize_t mapping_size)
 {
     PyObject *resolved = PyObject_CallOneArg(self->resolve, self->int_config);
-    if (!resolved)
-        return -1;
+    if (!resolved) return -1;
     if (!PyTuple_Check(resolved) || PyTuple_GET_SIZE(resolved) != 3) {
         Py_DECREF(resolved);
         PyErr_SetString(PyExc_TypeError, "TracedCall: resolve() must return a 3-tuple");
@@ -127,8 +120,7 @@ static int resolve_service(TracedCall *self, PyObject *const *values, Py_ssize_t
     Py_XSETREF(self->service_tags, tags);
     Py_XSETREF(self->mapped, Py_NewRef(PyTuple_GET_ITEM(resolved, 1)));
     Py_DECREF(resolved);
-    for (int i = 0; i < 4; i++)
-        Py_XSETREF(self->seen[i], Py_NewRef(values[i]));
+    for (int i = 0; i < 4; i++) Py_XSETREF(self->seen[i], Py_NewRef(values[i]));
     self->seen_mapping_size = mapping_size;
     return 0;
 }
@@ -137,10 +129,8 @@ static int ensure_service(TracedCall *self)
 {
     PyObject *values[4];
     Py_ssize_t mapping_size;
-    if (current_settings(self, values, &mapping_size) < 0)
-        return -1;
-    if (settings_seen(self, values, mapping_size))
-        return 0;
+    if (current_settings(self, values, &mapping_size) < 0) return -1;
+    if (settings_seen(self, values, mapping_size)) return 0;
     return resolve_service(self, values, mapping_size);
 }
 
@@ -156,16 +146,14 @@ static int set_tag(PySpan *span, PyObject *key, PyObject *value)
 
 static int set_pairs(PySpan *span, PyObject *pairs)
 {
-    if (!pairs)
-        return 0;
+    if (!pairs) return 0;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(pairs); i++) {
         PyObject *pair = PyTuple_GET_ITEM(pairs, i);
         if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
             PyErr_SetString(PyExc_TypeError, "TracedCall: tags must be (key, value) pairs");
             return -1;
         }
-        if (set_tag(span, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1)) < 0)
-            return -1;
+        if (set_tag(span, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1)) < 0) return -1;
     }
     return 0;
 }
@@ -175,25 +163,20 @@ static int set_pairs(PySpan *span, PyObject *pairs)
 static int tag_origin(PySpan *span, PyObject *origin)
 {
     PySpan *root = span;
-    while (root->parent && !ct__span_local_root(&root->span))
-        root = (PySpan *)root->parent;
+    while (root->parent && !ct__span_local_root(&root->span)) root = (PySpan *)root->parent;
     PyObject *args[2] = {(PyObject *)root, str_origin_type};
     PyObject *current = PyObject_Vectorcall(span_get_tag, args, 2, NULL);
-    if (!current)
-        return -1;
+    if (!current) return -1;
     int already = PyUnicode_Check(current) && PyUnicode_Compare(current, str_entry) == 0;
     Py_DECREF(current);
-    if (already)
-        return 0;
-    if (set_pairs(root, origin) < 0 || set_pairs(span, origin) < 0)
-        return -1;
+    if (already) return 0;
+    if (set_pairs(root, origin) < 0 || set_pairs(span, origin) < 0) return -1;
     return 0;
 }
 
 static int set_span_tags(TracedCall *self, PySpan *span)
 {
-    if (set_pairs(span, self->service_tags) < 0 || set_pairs(span, self->tags) < 0)
-        return -1;
+    if (set_pairs(span, self->service_tags) < 0 || set_pairs(span, self->tags) < 0) return -1;
     return self->origin ? tag_origin(span, self->origin) : 0;
 }
 
@@ -201,8 +184,7 @@ static int set_span_tags(TracedCall *self, PySpan *span)
  * counter and is cleared (0); anything else stays set (-1). */
 static int report_failure(TracedCall *self)
 {
-    if (!PyErr_ExceptionMatches(PyExc_Exception))
-        return -1;
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
@@ -210,13 +192,12 @@ static int report_failure(TracedCall *self)
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(tb);
-    PyObject *result = exc_info ? PyObject_CallFunctionObjArgs(self->failed, self->integration,
-                                                               exc_info, NULL)
-                                : NULL;
+    PyObject *result =
+        exc_info ? PyObject_CallFunctionObjArgs(self->failed, self->integration, exc_info, NULL)
+                 : NULL;
     Py_XDECREF(exc_info);
     Py_XDECREF(result);
-    if (!result && !PyErr_ExceptionMatches(PyExc_Exception))
-        return -1;
+    if (!result && !PyErr_ExceptionMatches(PyExc_Exception)) return -1;
     PyErr_Clear();
     return 0;
 }
@@ -266,12 +247,10 @@ static void finish_with_error(TracedCall *self, PySpan *span)
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
-    if (tb && value)
-        PyException_SetTraceback(value, tb);
+    if (tb && value) PyException_SetTraceback(value, tb);
     if (!self->ignored || !PyErr_GivenExceptionMatches(type, self->ignored))
         ct_ext_span_set_exc_info(span, type, value, tb ? tb : Py_None);
-    if (ct_ext_span_finish(span, 0) < 0)
-        PyErr_Clear();
+    if (ct_ext_span_finish(span, 0) < 0) PyErr_Clear();
     PyErr_Restore(type, value, tb);
 }
 
@@ -286,26 +265,19 @@ static PyObject *TracedCall_vectorcall(TracedCall *self, PyObject *const *args, 
     }
     PyObject *wrapped = args[0], *call_args = args[2], *call_kwargs = args[3];
     ct_tracer *core = self->tracer->tracer;
-    if (!core || !ct__tracer_enabled(core))
-        return call_wrapped(wrapped, call_args, call_kwargs);
+    if (!core || !ct__tracer_enabled(core)) return call_wrapped(wrapped, call_args, call_kwargs);
     PySpan *span = start_span(self);
-    if (!span)
-        return PyErr_Occurred() ? NULL : call_wrapped(wrapped, call_args, call_kwargs);
+    if (!span) return PyErr_Occurred() ? NULL : call_wrapped(wrapped, call_args, call_kwargs);
     PyObject *result = call_wrapped(wrapped, call_args, call_kwargs);
-    if (!result)
-        finish_with_error(self, span);
-    else if (ct_ext_span_finish(span, 0) < 0)
-        PyErr_Clear();
+    if (!result) finish_with_error(self, span);
+    else if (ct_ext_span_finish(span, 0) < 0) PyErr_Clear();
     Py_DECREF(span);
     return result;
 }
 
 /* -- the type ------------------------------------------------------------------------- */
 
-static PyObject *none_to_null(PyObject *obj)
-{
-    return obj == Py_None ? NULL : Py_NewRef(obj);
-}
+static PyObject *none_to_null(PyObject *obj) { return obj == Py_None ? NULL : Py_NewRef(obj); }
 
 static PyObject *global_dict_of(PyObject *int_config)
 {
@@ -321,14 +293,14 @@ static PyObject *global_dict_of(PyObject *int_config)
 
 static PyObject *TracedCall_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *names[] = {"tracer", "int_config", "resolve", "failed", "name", "resource",
-                            "span_type", "tags", "origin", "ignored", NULL};
+    static char *names[] = {"tracer",    "int_config", "resolve", "failed",  "name", "resource",
+                            "span_type", "tags",       "origin",  "ignored", NULL};
     PyObject *tracer, *int_config, *resolve, *failed, *name;
     PyObject *resource = Py_None, *span_type = Py_None, *tags = Py_None, *origin = Py_None;
     PyObject *ignored = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOU|OOOOO", names, &PyTracer_Type,
-                                     &tracer, &PyDict_Type, &int_config, &resolve, &failed,
-                                     &name, &resource, &span_type, &tags, &origin, &ignored))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOU|OOOOO", names, &PyTracer_Type, &tracer,
+                                     &PyDict_Type, &int_config, &resolve, &failed, &name, &resource,
+                                     &span_type, &tags, &origin, &ignored))
         return NULL;
     if (!PyCallable_Check(resolve) || !PyCallable_Check(failed) ||
         (origin != Py_None && !PyTuple_Check(origin)) ||
@@ -339,8 +311,7 @@ static PyObject *TracedCall_new(PyTypeObject *type, PyObject *args, PyObject *kw
         return NULL;
     }
     TracedCall *self = (TracedCall *)type->tp_alloc(type, 0);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->vectorcall = (vectorcallfunc)TracedCall_vectorcall;
     self->tracer = (PyTracer *)Py_NewRef(tracer);
     self->int_config = Py_NewRef(int_config);
@@ -361,10 +332,12 @@ static PyObject *TracedCall_new(PyTypeObject *type, PyObject *args, PyObject *kw
     return (PyObject *)self;
 }
 
-#define TRACED_CALL_FIELDS(X)                                                                   \
-    X(tracer) X(int_config) X(global_dict) X(resolve) X(failed) X(integration) X(name)         \
-    X(resource) X(span_type) X(tags) X(origin) X(ignored) X(seen[0]) X(seen[1]) X(seen[2])      \
-    X(seen[3]) X(mapped) X(service_tags)
+/* clang-format off */
+#define TRACED_CALL_FIELDS(X)                                                   \
+    X(tracer) X(int_config) X(global_dict) X(resolve) X(failed) X(integration)  \
+    X(name) X(resource) X(span_type) X(tags) X(origin) X(ignored)               \
+    X(seen[0]) X(seen[1]) X(seen[2]) X(seen[3]) X(mapped) X(service_tags)
+/* clang-format on */
 
 static int TracedCall_traverse(TracedCall *self, visitproc visit, void *arg)
 {
@@ -395,10 +368,7 @@ static PyObject *TracedCall_repr(TracedCall *self)
                                 self->integration ? self->integration : Py_None);
 }
 
-static PyObject *TracedCall_get_name(TracedCall *self, void *c)
-{
-    return Py_NewRef(self->name);
-}
+static PyObject *TracedCall_get_name(TracedCall *self, void *c) { return Py_NewRef(self->name); }
 
 static PyGetSetDef TracedCall_getset[] = {
     {"name", (getter)TracedCall_get_name, NULL, "The span's name.", NULL},
@@ -406,8 +376,7 @@ static PyGetSetDef TracedCall_getset[] = {
 };
 
 static PyTypeObject TracedCall_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "ddtrace._ctrace.TracedCall",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ddtrace._ctrace.TracedCall",
     .tp_basicsize = sizeof(TracedCall),
     .tp_dealloc = (destructor)TracedCall_dealloc,
     .tp_vectorcall_offset = offsetof(TracedCall, vectorcall),
@@ -424,13 +393,12 @@ static PyTypeObject TracedCall_Type = {
 /* -- MappedResult ---------------------------------------------------------------------- */
 
 typedef struct MappedResult {
-    PyObject_HEAD
-    PyObject *func;
+    PyObject_HEAD PyObject *func;
     vectorcallfunc vectorcall;
 } MappedResult;
 
-static PyObject *MappedResult_vectorcall(MappedResult *self, PyObject *const *args,
-                                         size_t nargsf, PyObject *kwnames)
+static PyObject *MappedResult_vectorcall(MappedResult *self, PyObject *const *args, size_t nargsf,
+                                         PyObject *kwnames)
 {
     if (PyVectorcall_NARGS(nargsf) != 4 || kwnames || !PyTuple_Check(args[2]) ||
         !PyDict_Check(args[3])) {
@@ -439,10 +407,9 @@ static PyObject *MappedResult_vectorcall(MappedResult *self, PyObject *const *ar
         return NULL;
     }
     PyObject *result = call_wrapped(args[0], args[2], args[3]);
-    if (!result)
-        return NULL;
-    PyObject *mapped = PyObject_CallFunctionObjArgs((PyObject *)&PyMap_Type, self->func, result,
-                                                    NULL);
+    if (!result) return NULL;
+    PyObject *mapped =
+        PyObject_CallFunctionObjArgs((PyObject *)&PyMap_Type, self->func, result, NULL);
     Py_DECREF(result);
     return mapped;
 }
@@ -450,15 +417,13 @@ static PyObject *MappedResult_vectorcall(MappedResult *self, PyObject *const *ar
 static PyObject *MappedResult_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *func;
-    if (!PyArg_ParseTuple(args, "O:MappedResult", &func))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "O:MappedResult", &func)) return NULL;
     if (!PyCallable_Check(func)) {
         PyErr_SetString(PyExc_TypeError, "MappedResult(func): func must be callable");
         return NULL;
     }
     MappedResult *self = (MappedResult *)type->tp_alloc(type, 0);
-    if (!self)
-        return NULL;
+    if (!self) return NULL;
     self->func = Py_NewRef(func);
     self->vectorcall = (vectorcallfunc)MappedResult_vectorcall;
     return (PyObject *)self;
@@ -484,8 +449,7 @@ static void MappedResult_dealloc(MappedResult *self)
 }
 
 static PyTypeObject MappedResult_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "ddtrace._ctrace.MappedResult",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ddtrace._ctrace.MappedResult",
     .tp_basicsize = sizeof(MappedResult),
     .tp_dealloc = (destructor)MappedResult_dealloc,
     .tp_vectorcall_offset = offsetof(MappedResult, vectorcall),
@@ -497,10 +461,7 @@ static PyTypeObject MappedResult_Type = {
     .tp_new = MappedResult_new,
 };
 
-static PyObject *intern(const char *text)
-{
-    return PyUnicode_InternFromString(text);
-}
+static PyObject *intern(const char *text) { return PyUnicode_InternFromString(text); }
 
 int ct_ext_traced_call_init(PyObject *module)
 {
@@ -511,14 +472,14 @@ int ct_ext_traced_call_init(PyObject *module)
     str_origin_type = intern("_dd.code_origin.type");
     str_entry = intern("entry");
     span_set_tag = PyObject_GetAttrString((PyObject *)&PySpan_Type, "set_tag");
-    span_get_tag = span_set_tag ? PyObject_GetAttrString((PyObject *)&PySpan_Type, "get_tag") : NULL;
+    span_get_tag =
+        span_set_tag ? PyObject_GetAttrString((PyObject *)&PySpan_Type, "get_tag") : NULL;
     if (!str_service || !str_service_name || !str_user_service || !str_service_mapping ||
         !str_origin_type || !str_entry || !span_get_tag || PyType_Ready(&TracedCall_Type) < 0 ||
         PyType_Ready(&MappedResult_Type) < 0)
         return -1;
     Py_INCREF(&TracedCall_Type);
     Py_INCREF(&MappedResult_Type);
-    if (PyModule_AddObject(module, "TracedCall", (PyObject *)&TracedCall_Type) < 0)
-        return -1;
+    if (PyModule_AddObject(module, "TracedCall", (PyObject *)&TracedCall_Type) < 0) return -1;
     return PyModule_AddObject(module, "MappedResult", (PyObject *)&MappedResult_Type);
 }

@@ -12,10 +12,8 @@
  */
 #include "ext.h"
 
-
 typedef struct PyWrapper {
-    PyObject_HEAD
-    PyObject *func;
+    PyObject_HEAD PyObject *func;
     PyObject *tracer;
     PyObject *name, *service, *resource, *span_type;
     PyObject *dict;
@@ -27,24 +25,20 @@ static PyObject *Wrapper_vectorcall(PyWrapper *self, PyObject *const *args, size
                                     PyObject *kwnames)
 {
     PyObject *parent = ct_ext_active();
-    if (!parent)
-        return NULL;
-    PySpan *span = ct_ext_span_start((PyTracer *)self->tracer, self->name, self->service,
-                                     self->resource, self->span_type,
-                                     parent == Py_None ? NULL : parent, 1);
+    if (!parent) return NULL;
+    PySpan *span =
+        ct_ext_span_start((PyTracer *)self->tracer, self->name, self->service, self->resource,
+                          self->span_type, parent == Py_None ? NULL : parent, 1);
     Py_DECREF(parent);
-    if (!span)
-        return NULL;
+    if (!span) return NULL;
     PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
     if (!result) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
         PyErr_NormalizeException(&type, &value, &tb);
-        if (tb && value)
-            PyException_SetTraceback(value, tb);
+        if (tb && value) PyException_SetTraceback(value, tb);
         ct_ext_span_set_exc_info(span, type, value, tb ? tb : Py_None);
-        if (ct_ext_span_finish(span, 0) < 0)
-            PyErr_Clear();
+        if (ct_ext_span_finish(span, 0) < 0) PyErr_Clear();
         PyErr_Restore(type, value, tb);
     } else if (ct_ext_span_finish(span, 0) < 0) {
         Py_CLEAR(result);
@@ -65,10 +59,9 @@ static PyObject *Wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         return NULL;
     }
     PyWrapper *self = (PyWrapper *)type->tp_alloc(type, 0);
-    if (!self)
-        return NULL;
-    PyObject **slots[] = {&self->func, &self->tracer, &self->name, &self->service,
-                          &self->resource, &self->span_type};
+    if (!self) return NULL;
+    PyObject **slots[] = {&self->func,    &self->tracer,   &self->name,
+                          &self->service, &self->resource, &self->span_type};
     PyObject *values[] = {func, tracer, name, service, resource, span_type};
     for (int i = 0; i < 6; i++) {
         Py_INCREF(values[i]);
@@ -105,8 +98,7 @@ static int Wrapper_clear(PyWrapper *self)
 static void Wrapper_dealloc(PyWrapper *self)
 {
     PyObject_GC_UnTrack(self);
-    if (self->weakrefs)
-        PyObject_ClearWeakRefs((PyObject *)self);
+    if (self->weakrefs) PyObject_ClearWeakRefs((PyObject *)self);
     Wrapper_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -132,8 +124,7 @@ static PyGetSetDef Wrapper_getset[] = {
 };
 
 static PyTypeObject PyWrapper_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "ddtrace._ctrace.FunctionWrapper",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ddtrace._ctrace.FunctionWrapper",
     .tp_basicsize = sizeof(PyWrapper),
     .tp_dealloc = (destructor)Wrapper_dealloc,
     .tp_vectorcall_offset = offsetof(PyWrapper, vectorcall),
@@ -153,8 +144,7 @@ static PyTypeObject PyWrapper_Type = {
 
 int ct_ext_wrap_init(PyObject *module)
 {
-    if (PyType_Ready(&PyWrapper_Type) < 0)
-        return -1;
+    if (PyType_Ready(&PyWrapper_Type) < 0) return -1;
     Py_INCREF(&PyWrapper_Type);
     return PyModule_AddObject(module, "FunctionWrapper", (PyObject *)&PyWrapper_Type);
 }

@@ -58,11 +58,11 @@ CT_TEST(test_near_keys_stay_apart)
     ag_aggmap m;
     ag_aggmap_init(&m);
     add(&m, 60, "svc", "GET /a", 1, 0);
-    add(&m, 120, "svc", "GET /a", 2, 0);     /* another minute */
-    add(&m, 60, "svc2", "GET /a", 4, 0);     /* a longer service */
-    add(&m, 60, "svd", "GET /a", 8, 0);      /* one byte */
-    add(&m, 60, "svc", "GET /a/", 16, 0);    /* a longer resource */
-    add(&m, 60, "svc", "", 32, 0);           /* empty resource: not the service entry */
+    add(&m, 120, "svc", "GET /a", 2, 0);  /* another minute */
+    add(&m, 60, "svc2", "GET /a", 4, 0);  /* a longer service */
+    add(&m, 60, "svd", "GET /a", 8, 0);   /* one byte */
+    add(&m, 60, "svc", "GET /a/", 16, 0); /* a longer resource */
+    add(&m, 60, "svc", "", 32, 0);        /* empty resource: not the service entry */
     /* service "sv" + resource "cGET /a" hashes the same bytes as "svc" + "GET /a" */
     add(&m, 60, "sv", "cGET /a", 64, 0);
     CHECK(has(&m, 60, "svc", "GET /a", 1, 0, 1));
@@ -105,7 +105,7 @@ CT_TEST(test_growth_and_merge_lose_nothing)
      * 350), 10 in b; durations i in a and 2i in b */
     CHECK(has(&into, 60, "svc-0", NULL, 20, 2, 3 * 2250));
     CHECK(into.len == 2 * (500 + 50));
-    CHECK(a.len == 550 && b.len == 2 * 550);   /* merging left the sources as they were */
+    CHECK(a.len == 550 && b.len == 2 * 550); /* merging left the sources as they were */
     ag_aggmap_free(&a);
     ag_aggmap_free(&b);
     ag_aggmap_free(&into);

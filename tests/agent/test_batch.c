@@ -53,10 +53,10 @@ CT_TEST(test_duplicates_and_self_parents_match_the_definition)
 {
     ag_trace t = make_trace(3000);
     for (size_t i = 0; i < t.len; i++) {
-        t.spans[i].span_id = 1 + next_random() % 200;     /* many duplicates */
-        t.spans[i].parent_id = next_random() % 250;       /* some absent, some 0 */
+        t.spans[i].span_id = 1 + next_random() % 200; /* many duplicates */
+        t.spans[i].parent_id = next_random() % 250;   /* some absent, some 0 */
     }
-    t.spans[5].parent_id = t.spans[5].span_id;            /* names itself */
+    t.spans[5].parent_id = t.spans[5].span_id; /* names itself */
     probes_per_span(&t, 1);
     free(t.spans);
 }
@@ -83,8 +83,8 @@ CT_TEST(test_hostile_ids_stay_linear)
     }
     double high_bits = probes_per_span(&t, 0);
     CHECK(high_bits <= 8);
-    printf("# probes per span: same id %.2f, shared low bits %.2f, shared high bits %.2f\n",
-           same, low_bits, high_bits);
+    printf("# probes per span: same id %.2f, shared low bits %.2f, shared high bits %.2f\n", same,
+           low_bits, high_bits);
     free(t.spans);
 }
 
@@ -97,7 +97,7 @@ CT_TEST(test_parents_in_a_small_chunk)
     long parents[4];
     ag_batch_find_parents(b, &t, parents);
     CHECK(parents[0] == -1 && parents[1] == 0 && parents[2] == 1);
-    CHECK(parents[3] == 2);   /* id 3 names itself: the other span with id 3 */
+    CHECK(parents[3] == 2); /* id 3 names itself: the other span with id 3 */
     ag_batch_free(b);
     free(t.spans);
 }

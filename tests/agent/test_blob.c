@@ -26,7 +26,8 @@ static int spans_equal(const ag_trace *a, const ag_trace *b)
             x->metrics_len != y->metrics_len)
             return 0;
         for (size_t k = 0; k < x->meta_len; k++)
-            if (!str_eq(x->meta[k].key, y->meta[k].key) || !str_eq(x->meta[k].value, y->meta[k].value))
+            if (!str_eq(x->meta[k].key, y->meta[k].key) ||
+                !str_eq(x->meta[k].value, y->meta[k].value))
                 return 0;
         for (size_t k = 0; k < x->metrics_len; k++)
             if (!str_eq(x->metrics[k].key, y->metrics[k].key) ||
@@ -101,9 +102,9 @@ static void make_chunk(chunk *c, size_t spans, size_t tags, int long_values, int
             char key[32], value[128];
             snprintf(key, sizeof key, "key.%zu", k);
             size_t v = shared_values ? k : i * 1000 + k;
-            if (long_values)   /* 40 bytes, same first and last 16 */
+            if (long_values) /* 40 bytes, same first and last 16 */
                 snprintf(value, sizeof value, "aaaaaaaaaaaaaaaa%08zubbbbbbbbbbbbbbbb", v);
-            else {   /* lengths 0..16: many of one length, told apart by one byte */
+            else { /* lengths 0..16: many of one length, told apart by one byte */
                 size_t len = v % 17;
                 memset(value, 'x', len);
                 value[len] = 0;
@@ -141,10 +142,10 @@ CT_TEST(test_many_distinct_strings_grow_the_table)
 {
     static chunk c;
     ag_blob_encoder e = {0};
-    make_chunk(&c, 4, 250, 1, 0);   /* 1000 distinct long values */
+    make_chunk(&c, 4, 250, 1, 0); /* 1000 distinct long values */
     CHECK(round_trips(&e, &c.t, distinct_of(4, 250, 1000)));
     free_chunk(&c);
-    make_chunk(&c, 4, 250, 1, 1);   /* the same 250 values in every span */
+    make_chunk(&c, 4, 250, 1, 1); /* the same 250 values in every span */
     CHECK(round_trips(&e, &c.t, distinct_of(4, 250, 250)));
     free_chunk(&c);
     ag_blob_encoder_free(&e);
@@ -181,11 +182,11 @@ CT_TEST(test_a_reused_encoder_keeps_chunks_apart)
     ag_blob_encoder e = {0};
     make_chunk(&a, 2, 40, 1, 0);
     make_chunk(&b, 2, 40, 0, 1);
-    for (int round = 0; round < 600; round++) {   /* past the pointer cache's switch */
+    for (int round = 0; round < 600; round++) { /* past the pointer cache's switch */
         CHECK(round_trips(&e, &a.t, distinct_of(2, 40, 80)));
         CHECK(round_trips(&e, &b.t, 0));
     }
-    CHECK(e.pointer_cache_off);   /* every string had its own pointer */
+    CHECK(e.pointer_cache_off); /* every string had its own pointer */
     free_chunk(&a);
     free_chunk(&b);
     ag_blob_encoder_free(&e);
@@ -204,7 +205,7 @@ CT_TEST(test_shared_pointers_keep_the_pointer_cache)
         }
     for (int round = 0; round < 50; round++) CHECK(round_trips(&e, &c.t, distinct_of(8, 60, 60)));
     CHECK(!e.pointer_cache_off);
-    c.t.len = 1;   /* the others' tags were span 0's */
+    c.t.len = 1; /* the others' tags were span 0's */
     free_chunk(&c);
     for (size_t i = 1; i < 8; i++) free_fixed_strings(&c.spans[i]);
     ag_blob_encoder_free(&e);

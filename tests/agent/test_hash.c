@@ -14,7 +14,7 @@ CT_TEST(test_values_follow_the_definition)
 {
     CHECK(h("") == 0x0dc0080b671218d9ULL);
     CHECK(h("web") == 0x3ae588286ca54598ULL);
-    CHECK(h("postgres.query") == 0x70eb4f05a43fbe70ULL);            /* one word and a tail */
+    CHECK(h("postgres.query") == 0x70eb4f05a43fbe70ULL);              /* one word and a tail */
     CHECK(h("GET /api/v1/traces/{id} 200") == 0x031a3420de2e1fb0ULL); /* three words and a tail */
 }
 

@@ -118,7 +118,7 @@ CT_TEST(test_accumulator_matches_a_dense_histogram)
         ag_hist_acc small = {0}, merged = {0};
         memset(&dense, 0, sizeof dense);
         for (int i = 0; i < sizes[k]; i++) {
-            int64_t ns = 1000 + 37 * (int64_t)((i * 7919) % 101) * 1000;  /* repeats */
+            int64_t ns = 1000 + 37 * (int64_t)((i * 7919) % 101) * 1000; /* repeats */
             ag_hist_acc_add(&small, ag_hist_bucket(ns), 1);
             ag_hist_add(&dense, ns);
         }

@@ -32,7 +32,8 @@ CT_TEST(test_strings)
     CHECK(eq(ag_normalize_name(S("a..b__c"), a), "a..b_c"));
     CHECK(eq(ag_normalize_name(S("123"), a), "unnamed_operation"));
     CHECK(ag_valid_status_code(S("200")) && ag_valid_status_code(S("599")));
-    CHECK(!ag_valid_status_code(S("99")) && !ag_valid_status_code(S("600")) && !ag_valid_status_code(S("2x0")));
+    CHECK(!ag_valid_status_code(S("99")) && !ag_valid_status_code(S("600")) &&
+          !ag_valid_status_code(S("2x0")));
     ag_arena_free(&arena);
 }
 
@@ -61,7 +62,7 @@ CT_TEST(test_traces)
     ag_span spans[2] = {make_span(5, 1), make_span(5, 2)};
     ag_trace t = {spans, 2};
     CHECK(ag_normalize_trace(&t, &o, a, &why) == 0);
-    CHECK(eq(spans[0].resource, "req"));                     /* empty resource -> name */
+    CHECK(eq(spans[0].resource, "req")); /* empty resource -> name */
 
     t.len = 0;
     CHECK(ag_normalize_trace(&t, &o, a, &why) != 0 && !strcmp(why, "empty_trace"));
@@ -87,7 +88,8 @@ CT_TEST(test_traces)
     CHECK(ag_normalize_trace(&one, &o, a, &why) == 0 && s.duration == 0);
 
     /* tags */
-    ag_tag meta[3] = {{S("http.status_code"), S("700")}, {S("env"), S("Prod Env")}, {S("k"), S("v")}};
+    ag_tag meta[3] = {
+        {S("http.status_code"), S("700")}, {S("env"), S("Prod Env")}, {S("k"), S("v")}};
     s = make_span(9, 9);
     s.meta = meta;
     s.meta_len = 3;

@@ -19,13 +19,13 @@ CT_TEST(test_sequence_lengths)
     CHECK(seq("\xc3\xa9", 2) == 2);
     CHECK(seq("\xe2\x82\xac", 3) == 3);
     CHECK(seq("\xf0\x9f\x98\x80", 4) == 4);
-    CHECK(seq("\xc0\xaf", 2) == 0);             /* overlong '/' */
-    CHECK(seq("\xe0\x80\xaf", 3) == 0);         /* overlong, three bytes */
-    CHECK(seq("\xed\xa0\x80", 3) == 0);         /* a surrogate */
-    CHECK(seq("\xf4\x90\x80\x80", 4) == 0);     /* above U+10FFFF */
-    CHECK(seq("\xe2\x82\xac", 2) == 0);         /* cut short */
-    CHECK(seq("\xe2\x28\xac", 3) == 0);         /* not a continuation byte */
-    CHECK(seq("\x80", 1) == 0);                 /* a lone continuation byte */
+    CHECK(seq("\xc0\xaf", 2) == 0);         /* overlong '/' */
+    CHECK(seq("\xe0\x80\xaf", 3) == 0);     /* overlong, three bytes */
+    CHECK(seq("\xed\xa0\x80", 3) == 0);     /* a surrogate */
+    CHECK(seq("\xf4\x90\x80\x80", 4) == 0); /* above U+10FFFF */
+    CHECK(seq("\xe2\x82\xac", 2) == 0);     /* cut short */
+    CHECK(seq("\xe2\x28\xac", 3) == 0);     /* not a continuation byte */
+    CHECK(seq("\x80", 1) == 0);             /* a lone continuation byte */
 }
 
 CT_TEST(test_valid_and_repair)
@@ -36,15 +36,19 @@ CT_TEST(test_valid_and_repair)
     CHECK(ag_utf8_valid("plain ascii text", 16) && !ag_utf8_valid("\xed\xa0\x80", 3));
     /* the eight-byte ASCII fast path must not skip a bad byte after it */
     CHECK(!ag_utf8_valid("abcdefgh\xff", 9) && ag_utf8_valid("abcdefgh\xc3\xa9", 10));
-    CHECK(eq(ag_repair_utf8(S("a\xff\xfe" "b\xc3"), a), "a\xef\xbf\xbd" "b\xef\xbf\xbd"));
+    CHECK(eq(ag_repair_utf8(S("a\xff\xfe"
+                              "b\xc3"),
+                            a),
+             "a\xef\xbf\xbd"
+             "b\xef\xbf\xbd"));
     ag_str ok = S("caf\xc3\xa9");
-    CHECK(ag_repair_utf8(ok, a).ptr == ok.ptr);  /* valid: the same view, nothing copied */
+    CHECK(ag_repair_utf8(ok, a).ptr == ok.ptr); /* valid: the same view, nothing copied */
     ag_arena_free(&arena);
 }
 
 CT_TEST(test_truncate)
 {
-    CHECK(eq(ag_truncate_utf8(S("h\xc3\xa9llo"), 2), "h"));   /* never cuts a rune */
+    CHECK(eq(ag_truncate_utf8(S("h\xc3\xa9llo"), 2), "h")); /* never cuts a rune */
     CHECK(eq(ag_truncate_utf8(S("h\xc3\xa9llo"), 3), "h\xc3\xa9"));
     CHECK(eq(ag_truncate_utf8(S("abc"), 5), "abc"));
 }

@@ -19,8 +19,7 @@ typedef struct record_builder {
 
 static inline void rb_check(int rc)
 {
-    if (rc != CT_OK)
-        abort();
+    if (rc != CT_OK) abort();
 }
 
 static inline void rb_str(record_builder *b, const char *s)
@@ -31,12 +30,10 @@ static inline void rb_str(record_builder *b, const char *s)
 /* Starts a record with its ids, implied-tag flags (span_record.h; with
  * CT_RECORD_CHUNK_HEAD, chunk is its decision) and strings; tags follow in
  * order: all meta, then all metrics, then links. */
-static inline void rb_begin_flags(record_builder *b, ct_buffer *out,
-                                  uint64_t trace_high, uint64_t trace_low,
-                                  uint64_t span_id, uint64_t parent_id,
-                                  const char *name, const char *service,
-                                  const char *resource, const char *type,
-                                  uint32_t flags, const ct_record_chunk *chunk)
+static inline void rb_begin_flags(record_builder *b, ct_buffer *out, uint64_t trace_high,
+                                  uint64_t trace_low, uint64_t span_id, uint64_t parent_id,
+                                  const char *name, const char *service, const char *resource,
+                                  const char *type, uint32_t flags, const ct_record_chunk *chunk)
 {
     memset(b, 0, sizeof *b);
     b->out = out;
@@ -49,8 +46,7 @@ static inline void rb_begin_flags(record_builder *b, ct_buffer *out,
     b->header.duration_ns = 12345;
     b->header.flags = flags;
     rb_check(ct_buffer_append(out, &b->header, sizeof b->header));
-    if (flags & CT_RECORD_CHUNK_HEAD)
-        rb_check(ct_buffer_append(out, chunk, sizeof *chunk));
+    if (flags & CT_RECORD_CHUNK_HEAD) rb_check(ct_buffer_append(out, chunk, sizeof *chunk));
     rb_str(b, name);
     rb_str(b, service);
     rb_str(b, resource);
@@ -58,26 +54,24 @@ static inline void rb_begin_flags(record_builder *b, ct_buffer *out,
 }
 
 /* rb_begin_flags without implied tags. */
-static inline void rb_begin(record_builder *b, ct_buffer *out,
-                            uint64_t trace_high, uint64_t trace_low,
-                            uint64_t span_id, uint64_t parent_id,
-                            const char *name, const char *service,
-                            const char *resource, const char *type)
+static inline void rb_begin(record_builder *b, ct_buffer *out, uint64_t trace_high,
+                            uint64_t trace_low, uint64_t span_id, uint64_t parent_id,
+                            const char *name, const char *service, const char *resource,
+                            const char *type)
 {
-    rb_begin_flags(b, out, trace_high, trace_low, span_id, parent_id, name, service,
-                   resource, type, 0, NULL);
+    rb_begin_flags(b, out, trace_high, trace_low, span_id, parent_id, name, service, resource, type,
+                   0, NULL);
 }
 
-static inline void rb_meta_len(record_builder *b, const char *key,
-                               const char *value, size_t value_len)
+static inline void rb_meta_len(record_builder *b, const char *key, const char *value,
+                               size_t value_len)
 {
     rb_str(b, key);
     rb_check(ct_record_put_str(b->out, value, value_len));
     b->header.meta_count++;
 }
 
-static inline void rb_meta(record_builder *b, const char *key,
-                           const char *value)
+static inline void rb_meta(record_builder *b, const char *key, const char *value)
 {
     rb_meta_len(b, key, value, strlen(value));
 }
@@ -90,22 +84,19 @@ static inline void rb_metric(record_builder *b, const char *key, double v)
 }
 
 /* attributes: NULL-terminated key, value, key, value, ... */
-static inline void rb_link(record_builder *b, uint64_t trace_high,
-                           uint64_t trace_low, uint64_t span_id,
-                           uint32_t flags, const char *tracestate,
+static inline void rb_link(record_builder *b, uint64_t trace_high, uint64_t trace_low,
+                           uint64_t span_id, uint32_t flags, const char *tracestate,
                            const char **attributes)
 {
     uint32_t count = 0;
-    while (attributes && attributes[2 * count])
-        count++;
+    while (attributes && attributes[2 * count]) count++;
     rb_check(ct_buffer_append(b->out, &trace_high, 8));
     rb_check(ct_buffer_append(b->out, &trace_low, 8));
     rb_check(ct_buffer_append(b->out, &span_id, 8));
     rb_check(ct_buffer_append(b->out, &flags, 4));
     rb_str(b, tracestate ? tracestate : "");
     rb_check(ct_buffer_append(b->out, &count, 4));
-    for (uint32_t i = 0; i < 2 * count; i++)
-        rb_str(b, attributes[i]);
+    for (uint32_t i = 0; i < 2 * count; i++) rb_str(b, attributes[i]);
     b->header.link_count++;
 }
 

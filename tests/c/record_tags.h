@@ -81,8 +81,7 @@ static inline int rt_meta_count(const ct_record_reader *r, const ct_record_conte
     }
     ct_implied_tags implied;
     ct_record_implied(r, context, &implied);
-    for (uint32_t i = 0; i < implied.meta_count; i++)
-        count += rt_str_is(implied.meta[i].key, key);
+    for (uint32_t i = 0; i < implied.meta_count; i++) count += rt_str_is(implied.meta[i].key, key);
     return count;
 }
 

@@ -22,19 +22,19 @@
 
 typedef struct fake_agent {
     pthread_mutex_t lock;
-    long status;              /* answered to every request */
-    long status_v05;          /* answered to /v0.5 instead, when nonzero */
-    int fail_rc;              /* no reply: return this error */
-    int hang;                 /* wait until the writer aborts */
-    int hanging;              /* sends inside the hang right now */
-    size_t max_body;          /* bigger bodies get 413 (0: no limit) */
+    long status;     /* answered to every request */
+    long status_v05; /* answered to /v0.5 instead, when nonzero */
+    int fail_rc;     /* no reply: return this error */
+    int hang;        /* wait until the writer aborts */
+    int hanging;     /* sends inside the hang right now */
+    size_t max_body; /* bigger bodies get 413 (0: no limit) */
     int requests;
-    int refused_413;          /* requests answered 413 */
-    size_t bytes_received;    /* bodies of every request, answered or not */
+    int refused_413;       /* requests answered 413 */
+    size_t bytes_received; /* bodies of every request, answered or not */
     size_t largest_body;
     char last_path[32];
-    uint64_t traces, spans;   /* acknowledged */
-    uint64_t *span_ids;       /* acknowledged, in order */
+    uint64_t traces, spans; /* acknowledged */
+    uint64_t *span_ids;     /* acknowledged, in order */
     size_t span_id_count, span_id_capacity;
 } fake_agent;
 
@@ -48,23 +48,19 @@ typedef struct fake_transport {
 static void record_span_id(fake_agent *a, uint64_t id)
 {
     if (a->span_id_count == a->span_id_capacity) {
-        a->span_id_capacity = a->span_id_capacity ? 2 * a->span_id_capacity
-                                                  : 1024;
-        a->span_ids = realloc(a->span_ids,
-                              a->span_id_capacity * sizeof *a->span_ids);
+        a->span_id_capacity = a->span_id_capacity ? 2 * a->span_id_capacity : 1024;
+        a->span_ids = realloc(a->span_ids, a->span_id_capacity * sizeof *a->span_ids);
     }
     a->span_ids[a->span_id_count++] = id;
 }
 
 /* Counts traces and spans of a payload and records span ids. */
-static void take_payload(fake_agent *a, int v05, const uint8_t *body,
-                         size_t len)
+static void take_payload(fake_agent *a, int v05, const uint8_t *body, size_t len)
 {
     msgpack_unpacked u;
     size_t offset = 0;
     msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, (const char *)body, len, &offset) !=
-        MSGPACK_UNPACK_SUCCESS)
+    if (msgpack_unpack_next(&u, (const char *)body, len, &offset) != MSGPACK_UNPACK_SUCCESS)
         abort();
     msgpack_object traces = v05 ? u.data.via.array.ptr[1] : u.data;
     for (uint32_t t = 0; t < traces.via.array.size; t++) {
@@ -78,8 +74,7 @@ static void take_payload(fake_agent *a, int v05, const uint8_t *body,
             } else {
                 for (uint32_t k = 0; k < span.via.map.size; k++)
                     if (span.via.map.ptr[k].key.via.str.size == 7 &&
-                        !memcmp(span.via.map.ptr[k].key.via.str.ptr,
-                                "span_id", 7))
+                        !memcmp(span.via.map.ptr[k].key.via.str.ptr, "span_id", 7))
                         record_span_id(a, span.via.map.ptr[k].val.via.u64);
             }
         }
@@ -87,13 +82,11 @@ static void take_payload(fake_agent *a, int v05, const uint8_t *body,
     msgpack_unpacked_destroy(&u);
 }
 
-static const char rates_json[] =
-    "{\"rate_by_service\": {\"service:svc,env:prod\": 0.5, "
-    "\"service:,env:\": 0.25}}";
+static const char rates_json[] = "{\"rate_by_service\": {\"service:svc,env:prod\": 0.5, "
+                                 "\"service:,env:\": 0.25}}";
 
-static int fake_send(ct_transport *base, const char *path,
-                     const uint8_t *body, size_t len, uint32_t trace_count,
-                     ct_http_reply *reply)
+static int fake_send(ct_transport *base, const char *path, const uint8_t *body, size_t len,
+                     uint32_t trace_count, ct_http_reply *reply)
 {
     fake_transport *t = (fake_transport *)base;
     fake_agent *a = t->agent;
@@ -119,13 +112,11 @@ static int fake_send(ct_transport *base, const char *path,
     reply->status = 0;
     if (rc == CT_OK) {
         reply->status = v05 && a->status_v05 ? a->status_v05 : a->status;
-        if (a->max_body && len > a->max_body)
-            reply->status = 413;
+        if (a->max_body && len > a->max_body) reply->status = 413;
         a->refused_413 += reply->status == 413;
     }
     if (rc == CT_OK && reply->status == 200) {
-        if (len > a->largest_body)
-            a->largest_body = len;
+        if (len > a->largest_body) a->largest_body = len;
         take_payload(a, v05, body, len);
         ct_buffer_clear(&reply->body);
         ct_buffer_append(&reply->body, rates_json, sizeof rates_json - 1);
@@ -138,8 +129,7 @@ static void fake_destroy(ct_transport *t) { free(t); }
 
 static const ct_transport_ops fake_ops = {fake_send, fake_destroy};
 
-static ct_transport *fake_factory(void *arg, const ct_transport_options *o,
-                                  int *rc)
+static ct_transport *fake_factory(void *arg, const ct_transport_options *o, int *rc)
 {
     fake_transport *t = calloc(1, sizeof *t);
     t->base.ops = &fake_ops;
@@ -183,15 +173,13 @@ static int no_duplicates(const fake_agent *a)
 {
     qsort(a->span_ids, a->span_id_count, sizeof *a->span_ids, compare_ids);
     for (size_t i = 1; i < a->span_id_count; i++)
-        if (a->span_ids[i] == a->span_ids[i - 1])
-            return 0;
+        if (a->span_ids[i] == a->span_ids[i - 1]) return 0;
     return 1;
 }
 
 /* -- writer helpers -------------------------------------------------------------- */
 
-static ct_config test_config(double interval_s, size_t buffer_bytes,
-                             size_t payload_bytes)
+static ct_config test_config(double interval_s, size_t buffer_bytes, size_t payload_bytes)
 {
     ct_config c;
     memset(&c, 0, sizeof c);
@@ -210,8 +198,7 @@ static ct_writer *new_writer(const ct_config *c, fake_agent *a)
 {
     int rc;
     ct_writer *w = ct_agent_writer_new_with(c, fake_factory, a, &rc);
-    if (!w || rc != CT_OK)
-        abort();
+    if (!w || rc != CT_OK) abort();
     return w;
 }
 
@@ -225,14 +212,12 @@ static int submit_chunk(ct_writer *w, uint32_t spans, size_t *frame_size)
     for (uint32_t i = 0; i < spans; i++) {
         record_builder b;
         uint64_t id = next_id++;
-        rb_begin(&b, &records, 0, trace, id, i ? trace : 0, "op", "svc",
-                 "res", "");
+        rb_begin(&b, &records, 0, trace, id, i ? trace : 0, "op", "svc", "res", "");
         rb_meta(&b, "k", "value");
         rb_metric(&b, "m", 1.5);
         rb_end(&b);
     }
-    if (frame_size)
-        *frame_size = sizeof(ct_frame_header) + records.len;
+    if (frame_size) *frame_size = sizeof(ct_frame_header) + records.len;
     int rc = w->ops->submit(w, records.data, records.len, spans);
     ct_buffer_release(&records);
     return rc;
@@ -261,8 +246,7 @@ CT_TEST(flush_delivers_everything_and_counts_it)
     fake_init(&a);
     ct_config c = test_config(10, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
-    for (int i = 0; i < 10; i++)
-        CT_ASSERT(submit_chunk(w, 3, NULL) == CT_OK);
+    for (int i = 0; i < 10; i++) CT_ASSERT(submit_chunk(w, 3, NULL) == CT_OK);
     CT_ASSERT(w->ops->flush(w, 5000) == CT_OK);
     CT_ASSERT(a.traces == 10 && a.spans == 30);
     ct_tracer_stats s = stats_of(w);
@@ -283,14 +267,12 @@ CT_TEST(the_interval_delivers_without_flush)
     ct_config c = test_config(0.05, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
     CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
-    for (int i = 0; i < 100 && stats_of(w).traces_sent < 1; i++)
-        usleep(10000);
+    for (int i = 0; i < 100 && stats_of(w).traces_sent < 1; i++) usleep(10000);
     CT_ASSERT(stats_of(w).traces_sent == 1 && a.spans == 2);
     /* idle, then new data: delivered again by the interval */
     usleep(100000);
     CT_ASSERT(submit_chunk(w, 1, NULL) == CT_OK);
-    for (int i = 0; i < 100 && stats_of(w).traces_sent < 2; i++)
-        usleep(10000);
+    for (int i = 0; i < 100 && stats_of(w).traces_sent < 2; i++) usleep(10000);
     CT_ASSERT(stats_of(w).traces_sent == 2);
     w->ops->destroy(w, 1000);
     fake_release(&a);
@@ -306,8 +288,7 @@ CT_TEST(failed_payloads_are_kept_and_retried_without_loss)
     long statuses[] = {200, 200, 500, 503};
     for (int round = 0; round < 4; round++) {
         fake_set(&a, statuses[round], failures[round], 0);
-        for (int i = 0; i < 5; i++)
-            CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
+        for (int i = 0; i < 5; i++) CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
         CT_ASSERT(w->ops->flush(w, 2000) != CT_OK);
         CT_ASSERT(stats_of(w).spans_buffered == 10 * (uint64_t)(round + 1));
     }
@@ -330,8 +311,7 @@ CT_TEST(a_404_on_v05_switches_to_v04_and_loses_nothing)
     a.status_v05 = 404;
     ct_config c = test_config(10, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
-    for (int i = 0; i < 4; i++)
-        CT_ASSERT(submit_chunk(w, 3, NULL) == CT_OK);
+    for (int i = 0; i < 4; i++) CT_ASSERT(submit_chunk(w, 3, NULL) == CT_OK);
     CT_ASSERT(w->ops->flush(w, 2000) == CT_OK);
     CT_ASSERT(strcmp(a.last_path, "/v0.4/traces") == 0);
     CT_ASSERT(a.traces == 4 && a.spans == 12);
@@ -351,15 +331,13 @@ CT_TEST(a_413_splits_the_payload_and_teaches_the_size_the_agent_takes)
     a.max_body = 1500;
     ct_config c = test_config(10, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
-    for (int i = 0; i < 40; i++)
-        CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
+    for (int i = 0; i < 40; i++) CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
     CT_ASSERT(w->ops->flush(w, 2000) == CT_OK);
     CT_ASSERT(a.traces == 40 && a.spans == 80 && a.largest_body <= 1500);
     int learning = a.refused_413;
     CT_ASSERT(learning >= 1 && learning <= 8); /* log2(40 chunks) halvings */
     for (int round = 0; round < 5; round++) {
-        for (int i = 0; i < 40; i++)
-            CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
+        for (int i = 0; i < 40; i++) CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
         CT_ASSERT(w->ops->flush(w, 2000) == CT_OK);
     }
     CT_ASSERT(a.refused_413 == learning);
@@ -381,8 +359,7 @@ CT_TEST(an_agent_refusing_everything_with_413_is_not_hammered)
     ct_config c = test_config(0.05, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
     size_t frame = 0;
-    for (int i = 0; i < 100; i++)
-        CT_ASSERT(submit_chunk(w, 2, &frame) == CT_OK);
+    for (int i = 0; i < 100; i++) CT_ASSERT(submit_chunk(w, 2, &frame) == CT_OK);
     usleep(1000000); /* rounds every 50 ms, backoff 50 ms doubling */
     pthread_mutex_lock(&a.lock);
     int requests = a.requests;
@@ -406,8 +383,7 @@ CT_TEST(payload_cap_splits_and_oversized_chunks_are_dropped)
     fake_init(&a);
     ct_config c = test_config(10, 1 << 20, 4096);
     ct_writer *w = new_writer(&c, &a);
-    for (int i = 0; i < 50; i++)
-        CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
+    for (int i = 0; i < 50; i++) CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
     CT_ASSERT(submit_chunk(w, 200, NULL) == CT_OK); /* never fits 4 KiB */
     CT_ASSERT(w->ops->flush(w, 2000) == CT_OK);
     CT_ASSERT(a.traces == 50 && a.largest_body <= 4096 && a.requests > 3);
@@ -424,8 +400,7 @@ CT_TEST(a_400_drops_the_payload_and_counts_it)
     a.status = 400;
     ct_config c = test_config(10, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
-    for (int i = 0; i < 3; i++)
-        CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
+    for (int i = 0; i < 3; i++) CT_ASSERT(submit_chunk(w, 2, NULL) == CT_OK);
     w->ops->flush(w, 2000);
     ct_tracer_stats s = stats_of(w);
     CT_ASSERT(s.traces_dropped == 3 && s.spans_dropped == 6);
@@ -479,8 +454,7 @@ CT_TEST(rate_by_service_is_read_from_replies)
     CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod", &rate) == CT_ENODATA);
     CT_ASSERT(submit_chunk(w, 1, NULL) == CT_OK);
     CT_ASSERT(w->ops->flush(w, 2000) == CT_OK);
-    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod", &rate) == CT_OK &&
-              rate == 0.5);
+    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod", &rate) == CT_OK && rate == 0.5);
     /* only the exact key, as ddtrace 4.x: near misses and other services
      * have no rate (the default key "service:,env:" is the exact key of
      * no service and no env) */
@@ -514,13 +488,11 @@ CT_TEST(submit_never_waits_for_a_hanging_agent)
     ct_config c = test_config(0.01, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
     CT_ASSERT(submit_chunk(w, 1, NULL) == CT_OK);
-    for (int i = 0; i < 5000 && hanging_sends(&a) == 0; i++)
-        usleep(1000);
+    for (int i = 0; i < 5000 && hanging_sends(&a) == 0; i++) usleep(1000);
     int stuck = hanging_sends(&a) == 1;
     alarm(30);
     int ok = 0;
-    for (int i = 0; stuck && i < 2000; i++)
-        ok += submit_chunk(w, 1, NULL) == CT_OK;
+    for (int i = 0; stuck && i < 2000; i++) ok += submit_chunk(w, 1, NULL) == CT_OK;
     alarm(0);
     int still_stuck = hanging_sends(&a) == 1;
     double t0 = now_s();
@@ -537,8 +509,7 @@ CT_TEST(submit_never_waits_for_a_hanging_agent)
 static void *hammer(void *arg)
 {
     ct_writer *w = arg;
-    for (int i = 0; i < 20000; i++)
-        submit_chunk(w, 1, NULL);
+    for (int i = 0; i < 20000; i++) submit_chunk(w, 1, NULL);
     return NULL;
 }
 
@@ -550,18 +521,15 @@ static int child_after_fork(ct_writer *w, fake_agent *a)
     w->ops->after_fork_child(w);
     fake_set(a, 200, 0, 0);
     a->traces = 0;
-    if (stats_of(w).spans_buffered != 0)
-        return 2;
+    if (stats_of(w).spans_buffered != 0) return 2;
     for (int i = 0; i < 5; i++)
-        if (submit_chunk(w, 2, NULL) != CT_OK)
-            return 3;
+        if (submit_chunk(w, 2, NULL) != CT_OK) return 3;
     int rc = w->ops->flush(w, 3000);
     if (rc != CT_OK) {
         fprintf(stderr, "  child flush: %d pid %d\n", rc, (int)getpid());
         return 4;
     }
-    if (a->traces != 5)
-        return 5;
+    if (a->traces != 5) return 5;
     w->ops->destroy(w, 1000);
     return 0;
 }
@@ -594,8 +562,7 @@ CT_TEST(fork_in_a_loop_with_a_busy_writer_never_deadlocks)
         fake_set(&a, 200, 0, i % 3 == 0); /* sometimes stuck in send */
         usleep(2000);
         pid_t pid = fork();
-        if (pid == 0)
-            _exit(child_after_fork(w, &a));
+        if (pid == 0) _exit(child_after_fork(w, &a));
         int status = 0;
         waitpid(pid, &status, 0);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -621,8 +588,8 @@ CT_TEST(curl_transport_reports_a_refused_connection)
     ct_transport *t = ct_curl_transport_new(&o, &rc);
     CT_ASSERT(t && rc == CT_OK);
     ct_http_reply reply = {0, CT_BUFFER_INIT};
-    CT_ASSERT(t->ops->send(t, "/v0.5/traces", (const uint8_t *)"\x92\x90\x90",
-                           3, 0, &reply) == CT_ECONNECT);
+    CT_ASSERT(t->ops->send(t, "/v0.5/traces", (const uint8_t *)"\x92\x90\x90", 3, 0, &reply) ==
+              CT_ECONNECT);
     t->ops->destroy(t);
     ct_buffer_release(&reply.body);
     o.url = "ftp://nope";

@@ -28,10 +28,10 @@
 
 /* -- the failing allocator ----------------------------------------------------- */
 
-static long calls;       /* allocations so far in this run */
-static long fail_at;     /* the call that fails (1-based); 0 never */
-static int fail_after;   /* every call from fail_at on fails */
-static long failures;    /* calls failed in this run */
+static long calls;     /* allocations so far in this run */
+static long fail_at;   /* the call that fails (1-based); 0 never */
+static int fail_after; /* every call from fail_at on fails */
+static long failures;  /* calls failed in this run */
 
 static int should_fail(void)
 {
@@ -56,13 +56,13 @@ static const ct_allocator failing = {failing_malloc, failing_realloc, free};
 
 typedef struct outcome {
     int tracer_made;
-    uint64_t requested;            /* ct_span_new calls */
-    uint64_t dropped;              /* the tracer's counter at the end */
-    uint64_t received;             /* spans the writer handed over */
-    int tags_refused;              /* set_tag/set_metric that answered CT_ENOMEM */
-    int error_refused;             /* set_error answered CT_ENOMEM (1 to 3 tags lost) */
-    uint64_t tags_dropped;         /* the tracer's counter at the end */
-    int bad_span;                  /* a received span is not what was set */
+    uint64_t requested;    /* ct_span_new calls */
+    uint64_t dropped;      /* the tracer's counter at the end */
+    uint64_t received;     /* spans the writer handed over */
+    int tags_refused;      /* set_tag/set_metric that answered CT_ENOMEM */
+    int error_refused;     /* set_error answered CT_ENOMEM (1 to 3 tags lost) */
+    uint64_t tags_dropped; /* the tracer's counter at the end */
+    int bad_span;          /* a received span is not what was set */
 } outcome;
 
 #define TAGS 20 /* past CT_TAGS_LINEAR_MAX: the index is built */
@@ -91,8 +91,7 @@ static int record_is_whole(const ct_record_reader *r)
         if (key.len > 4 && !memcmp(key.ptr, "key.", 4)) {
             char expected[32];
             snprintf(expected, sizeof expected, "value.%.*s", (int)key.len - 4, key.ptr + 4);
-            if (value.len != strlen(expected) || memcmp(value.ptr, expected, value.len))
-                return 0;
+            if (value.len != strlen(expected) || memcmp(value.ptr, expected, value.len)) return 0;
         }
     }
     return named;
@@ -126,10 +125,9 @@ static void encode(ct_tracer *tracer, const ct_buffer *frames, uint32_t chunks)
     ct_api_version versions[] = {CT_API_V05, CT_API_V04};
     for (int v = 0; v < 2; v++) {
         ct_buffer out = CT_BUFFER_INIT;
-        int rc = ct_encode_payload(versions[v], &tracer->record_context, frames->data,
-                                   frames->len, chunks, &out);
-        if (rc != CT_OK && rc != CT_ENOMEM)
-            abort();
+        int rc = ct_encode_payload(versions[v], &tracer->record_context, frames->data, frames->len,
+                                   chunks, &out);
+        if (rc != CT_OK && rc != CT_ENOMEM) abort();
         ct_buffer_release(&out);
     }
 }
@@ -138,11 +136,10 @@ static outcome round_trip(void)
 {
     outcome o = {0};
     ct_config *config = ct_config_new();
-    if (!config)
-        return o;
-    static const char *const settings[] = {"_CT_IN_MEMORY_WRITER", "1", "DD_SERVICE",
-                                           "alloc-test", "DD_ENV", "prod", "DD_TAGS",
-                                           "team:core,tier:1"};
+    if (!config) return o;
+    static const char *const settings[] = {
+        "_CT_IN_MEMORY_WRITER", "1", "DD_SERVICE", "alloc-test", "DD_ENV", "prod", "DD_TAGS",
+        "team:core,tier:1"};
     for (size_t i = 0; i < sizeof settings / sizeof *settings; i += 2)
         if (ct_config_set(config, settings[i], settings[i + 1]) != CT_OK) {
             ct_config_free(config); /* CT_ENOMEM: said, nothing made */
@@ -150,20 +147,17 @@ static outcome round_trip(void)
         }
     ct_tracer *tracer = ct_tracer_new(config, NULL);
     ct_config_free(config);
-    if (!tracer)
-        return o;
+    if (!tracer) return o;
     o.tracer_made = 1;
-    ct_span_options root_options = {.name = "root", .name_len = -1,
-                                    .resource = "GET /", .resource_len = -1};
+    ct_span_options root_options = {
+        .name = "root", .name_len = -1, .resource = "GET /", .resource_len = -1};
     ct_span *root = ct_span_new(tracer, &root_options);
     ct_span_options child_options = {.name = "child", .name_len = -1, .parent = root};
     ct_span *child = root ? ct_span_new(tracer, &child_options) : NULL;
     o.requested = root ? 2 : 1;
     for (int i = 0; i < TAGS; i++) {
-        if (root && !tag(root, i, &o))
-            abort();
-        if (child && !tag(child, i, &o))
-            abort();
+        if (root && !tag(root, i, &o)) abort();
+        if (child && !tag(child, i, &o)) abort();
     }
     if (child) {
         char *stack = malloc(CT_TAG_VALUE_MAX * 2);
@@ -199,8 +193,7 @@ static outcome run(long n, int after)
     calls = failures = 0;
     fail_at = n;
     fail_after = after;
-    if (ct_set_allocator(&failing) != CT_OK)
-        abort();
+    if (ct_set_allocator(&failing) != CT_OK) abort();
     outcome o = round_trip();
     ct_set_allocator(NULL);
     return o;
@@ -209,22 +202,20 @@ static outcome run(long n, int after)
 /* Every span asked for is received whole or counted as dropped. */
 static int accounted(const outcome *o)
 {
-    if (!o->tracer_made)
-        return 1;
+    if (!o->tracer_made) return 1;
     if (o->bad_span)
         fprintf(stderr, "  fail at %ld: a received span is not what was set\n", fail_at);
     if (o->requested != o->received + o->dropped)
-        fprintf(stderr, "  fail at %ld: %llu asked for, %llu received, %llu dropped\n",
-                fail_at, (unsigned long long)o->requested, (unsigned long long)o->received,
+        fprintf(stderr, "  fail at %ld: %llu asked for, %llu received, %llu dropped\n", fail_at,
+                (unsigned long long)o->requested, (unsigned long long)o->received,
                 (unsigned long long)o->dropped);
     /* set_error sets three tags and answers CT_ENOMEM once for any of them */
     uint64_t least = (uint64_t)o->tags_refused + (uint64_t)o->error_refused;
     uint64_t most = (uint64_t)o->tags_refused + 3 * (uint64_t)o->error_refused;
     int tags_counted = o->tags_dropped >= least && o->tags_dropped <= most;
     if (!tags_counted)
-        fprintf(stderr, "  fail at %ld: %d tags refused (+%d set_error), %llu counted\n",
-                fail_at, o->tags_refused, o->error_refused,
-                (unsigned long long)o->tags_dropped);
+        fprintf(stderr, "  fail at %ld: %d tags refused (+%d set_error), %llu counted\n", fail_at,
+                o->tags_refused, o->error_refused, (unsigned long long)o->tags_dropped);
     return !o->bad_span && o->requested == o->received + o->dropped && tags_counted;
 }
 

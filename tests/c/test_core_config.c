@@ -11,8 +11,7 @@
 static const char *tag(const ct_config *c, const char *key)
 {
     for (size_t i = 0; i < c->tag_count; i++)
-        if (!strcmp(c->tags[i].key, key))
-            return c->tags[i].value;
+        if (!strcmp(c->tags[i].key, key)) return c->tags[i].value;
     return NULL;
 }
 
@@ -34,8 +33,8 @@ CT_TEST(defaults)
     CT_ASSERT(c->service == NULL && c->env == NULL && c->version == NULL);
     CT_ASSERT(c->partial_flush_enabled == 1 && c->partial_flush_min_spans == 300);
     CT_ASSERT(c->writer_buffer_bytes == 20u * 1024 * 1024);
-    CT_ASSERT(c->agent_url && (!strncmp(c->agent_url, "http://", 7) ||
-                               !strncmp(c->agent_url, "unix://", 7)));
+    CT_ASSERT(c->agent_url &&
+              (!strncmp(c->agent_url, "http://", 7) || !strncmp(c->agent_url, "unix://", 7)));
     ct_config_free(c);
 }
 
@@ -75,8 +74,7 @@ CT_TEST(dd_tags_skips_malformed_items)
     ct_config *c = tags_of(",,:nokey,  ,ok:1,:");
     CT_ASSERT(c);
     CT_ASSERT(tag(c, "ok") && !strcmp(tag(c, "ok"), "1"));
-    for (size_t i = 0; i < c->tag_count; i++)
-        CT_ASSERT(c->tags[i].key[0] != '\0');
+    for (size_t i = 0; i < c->tag_count; i++) CT_ASSERT(c->tags[i].key[0] != '\0');
     ct_config_free(c);
 }
 
@@ -186,8 +184,7 @@ CT_TEST(copy_is_deep)
     ct_config_free(c);
     CT_ASSERT(copy && !strcmp(copy->service, "svc"));
     CT_ASSERT(copy->tag_count == 1 && !strcmp(copy->tags[0].value, "v"));
-    CT_ASSERT(copy->service_mapping_count == 1 &&
-              !strcmp(copy->service_mapping[0].value, "db"));
+    CT_ASSERT(copy->service_mapping_count == 1 && !strcmp(copy->service_mapping[0].value, "db"));
     ct_config_free(copy);
     ct_config_free(NULL);
 }

@@ -26,12 +26,10 @@ CT_TEST(ids_are_nonzero_and_distinct)
 {
     uint64_t *ids = malloc(MANY * sizeof *ids);
     CT_ASSERT(ids);
-    for (int i = 0; i < MANY; i++)
-        ids[i] = ct_ids_random64();
+    for (int i = 0; i < MANY; i++) ids[i] = ct_ids_random64();
     qsort(ids, MANY, sizeof *ids, compare_u64);
     int ok = ids[0] != 0;
-    for (int i = 1; i < MANY && ok; i++)
-        ok = ids[i] != ids[i - 1];
+    for (int i = 1; i < MANY && ok; i++) ok = ids[i] != ids[i - 1];
     free(ids);
     CT_ASSERT(ok);
 }
@@ -44,8 +42,8 @@ CT_TEST(ids_use_all_64_bits)
         any_high |= id;
         all_and &= id;
     }
-    CT_ASSERT(any_high >> 63);          /* the top bit is used */
-    CT_ASSERT(all_and == 0);            /* no bit is stuck at one */
+    CT_ASSERT(any_high >> 63); /* the top bit is used */
+    CT_ASSERT(all_and == 0);   /* no bit is stuck at one */
 }
 
 CT_TEST(trace_high_is_unix_seconds_shifted_left_32)
@@ -59,8 +57,7 @@ CT_TEST(trace_high_is_unix_seconds_shifted_left_32)
 static void *thread_ids(void *out)
 {
     uint64_t *ids = out;
-    for (int i = 0; i < 1000; i++)
-        ids[i] = ct_ids_random64();
+    for (int i = 0; i < 1000; i++) ids[i] = ct_ids_random64();
     return NULL;
 }
 
@@ -73,8 +70,7 @@ CT_TEST(threads_get_different_ids)
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
     int same = 0;
-    for (int i = 0; i < 1000; i++)
-        same += a[i] == b[i];
+    for (int i = 0; i < 1000; i++) same += a[i] == b[i];
     CT_ASSERT(same == 0);
 }
 
@@ -93,14 +89,12 @@ CT_TEST(ids_are_reseeded_in_a_forked_child)
     CT_ASSERT(pid >= 0);
     if (pid == 0) {
         uint64_t ids[8];
-        for (int i = 0; i < 8; i++)
-            ids[i] = ct_ids_random64();
+        for (int i = 0; i < 8; i++) ids[i] = ct_ids_random64();
         ssize_t n = write(fds[1], ids, sizeof ids);
         _exit(n == sizeof ids ? 0 : 1);
     }
     uint64_t mine[8], theirs[8];
-    for (int i = 0; i < 8; i++)
-        mine[i] = ct_ids_random64();
+    for (int i = 0; i < 8; i++) mine[i] = ct_ids_random64();
     ssize_t got = read(fds[0], theirs, sizeof theirs);
     int status;
     waitpid(pid, &status, 0);
@@ -109,8 +103,7 @@ CT_TEST(ids_are_reseeded_in_a_forked_child)
     ct_tracer_free(tracer, 0);
     CT_ASSERT(got == sizeof theirs);
     int same = 0;
-    for (int i = 0; i < 8; i++)
-        same += mine[i] == theirs[i];
+    for (int i = 0; i < 8; i++) same += mine[i] == theirs[i];
     CT_ASSERT(same == 0);
 }
 

@@ -26,16 +26,13 @@ static const ct_record_context *lifecycle_context;
 static ct_tracer *new_tracer(const char *const *settings)
 {
     ct_config *config = ct_config_new();
-    if (!config)
-        return NULL;
+    if (!config) return NULL;
     ct_config_set(config, "_CT_IN_MEMORY_WRITER", "1");
     ct_config_set(config, "DD_SERVICE", "c-test");
-    for (; settings && settings[0]; settings += 2)
-        ct_config_set(config, settings[0], settings[1]);
+    for (; settings && settings[0]; settings += 2) ct_config_set(config, settings[0], settings[1]);
     ct_tracer *tracer = ct_tracer_new(config, NULL);
     ct_config_free(config);
-    if (tracer)
-        lifecycle_context = &tracer->record_context;
+    if (tracer) lifecycle_context = &tracer->record_context;
     return tracer;
 }
 
@@ -61,15 +58,13 @@ static captured *capture(ct_tracer *tracer)
         ct_frame_header header;
         memcpy(&header, c->frames.data + offset, sizeof header);
         offset += sizeof header;
-        if (chunk < 64)
-            c->chunk_sizes[chunk] = header.span_count;
+        if (chunk < 64) c->chunk_sizes[chunk] = header.span_count;
         chunk++;
         size_t end = offset + header.records_len;
         while (offset < end && c->record_count < MAX_SPANS) {
-            size_t size = ct_record_open(&c->records[c->record_count], c->frames.data + offset,
-                                         end - offset);
-            if (!size)
-                break;
+            size_t size =
+                ct_record_open(&c->records[c->record_count], c->frames.data + offset, end - offset);
+            if (!size) break;
             c->record_count++;
             offset += size;
         }
@@ -92,8 +87,7 @@ static int str_is(ct_record_str s, const char *text)
 static const ct_record_reader *find(const captured *c, const char *name)
 {
     for (uint32_t i = 0; i < c->record_count; i++)
-        if (str_is(c->records[i].name, name))
-            return &c->records[i];
+        if (str_is(c->records[i].name, name)) return &c->records[i];
     return NULL;
 }
 
@@ -111,8 +105,12 @@ static int metric_of(const ct_record_reader *r, const char *key, double *out)
 
 static ct_span *start(ct_tracer *tracer, const char *name, const ct_span *parent)
 {
-    ct_span_options options = {.name = name, .name_len = -1, .service_len = -1,
-                               .resource_len = -1, .type_len = -1, .parent = parent};
+    ct_span_options options = {.name = name,
+                               .name_len = -1,
+                               .service_len = -1,
+                               .resource_len = -1,
+                               .type_len = -1,
+                               .parent = parent};
     return ct_span_new(tracer, &options);
 }
 
@@ -149,7 +147,7 @@ CT_TEST(segment_completes_only_when_the_last_span_finishes)
     ct_span *root = start(tracer, "root", NULL);
     ct_span *a = start(tracer, "a", root);
     ct_span *b = start(tracer, "b", a);
-    ct_span_finish(root, 0);           /* out of order: root first */
+    ct_span_finish(root, 0); /* out of order: root first */
     ct_span_finish(b, 0);
     ct_tracer_stats stats;
     ct_tracer_get_stats(tracer, &stats);
@@ -179,7 +177,7 @@ CT_TEST(finish_is_idempotent)
     CT_ASSERT(ct_span_finish(span, 0) == CT_ESTATE);
     CT_ASSERT(ct_span_finish(span, span->start_ns + 999999999) == CT_ESTATE);
     CT_ASSERT(span->duration_ns == duration);
-    ct_span_free(span);              /* free after finish: no second record */
+    ct_span_free(span); /* free after finish: no second record */
     captured *c = capture(tracer);
     CT_ASSERT(c->chunks == 1 && c->record_count == 1);
     release(c);
@@ -214,8 +212,8 @@ CT_TEST(abandoned_span_is_dropped_and_the_rest_is_sent)
     child_args.name = ct_string_new("lost", 4);
     child_args.parent = &root_storage;
     CT_ASSERT(ct_span_start(&lost_storage, tracer, &child_args) == CT_OK);
-    ct_span_release(&lost_storage);  /* never finished */
-    ct_span_release(&lost_storage);  /* idempotent */
+    ct_span_release(&lost_storage); /* never finished */
+    ct_span_release(&lost_storage); /* idempotent */
     ct_span_finish_at(&root_storage, 0);
     captured *c = capture(tracer);
     CT_ASSERT(c->chunks == 1 && c->record_count == 1 && find(c, "root"));
@@ -261,10 +259,17 @@ CT_TEST(ct_span_free_finishes_an_open_span)
 CT_TEST(remote_parent_continues_its_trace)
 {
     ct_tracer *tracer = new_tracer(NULL);
-    ct_remote_parent remote = {.trace_id_high = 0x1234, .trace_id_low = 0x5678, .span_id = 99,
-                               .sampling_priority = 2, .origin = "synthetics"};
-    ct_span_options options = {.name = "server", .name_len = -1, .service_len = -1,
-                               .resource_len = -1, .type_len = -1, .remote = &remote};
+    ct_remote_parent remote = {.trace_id_high = 0x1234,
+                               .trace_id_low = 0x5678,
+                               .span_id = 99,
+                               .sampling_priority = 2,
+                               .origin = "synthetics"};
+    ct_span_options options = {.name = "server",
+                               .name_len = -1,
+                               .service_len = -1,
+                               .resource_len = -1,
+                               .type_len = -1,
+                               .remote = &remote};
     ct_span *span = ct_span_new(tracer, &options);
     CT_ASSERT(ct_span_trace_id_low(span) == 0x5678 && ct_span_trace_id_high(span) == 0x1234);
     ct_span_finish(span, 0);
@@ -287,10 +292,16 @@ CT_TEST(remote_parent_continues_its_trace)
 CT_TEST(remote_tracestate_is_kept_on_the_segment_not_tagged)
 {
     ct_tracer *tracer = new_tracer(NULL);
-    ct_remote_parent remote = {.trace_id_low = 0x5678, .span_id = 99, .sampling_priority = 1,
+    ct_remote_parent remote = {.trace_id_low = 0x5678,
+                               .span_id = 99,
+                               .sampling_priority = 1,
                                .tracestate = "dd=s:1,other=v1"};
-    ct_span_options options = {.name = "server", .name_len = -1, .service_len = -1,
-                               .resource_len = -1, .type_len = -1, .remote = &remote};
+    ct_span_options options = {.name = "server",
+                               .name_len = -1,
+                               .service_len = -1,
+                               .resource_len = -1,
+                               .type_len = -1,
+                               .remote = &remote};
     ct_span *span = ct_span_new(tracer, &options);
     ct_span *child = start(tracer, "child", span);
     CT_ASSERT(child->trace->tracestate &&
@@ -316,10 +327,17 @@ CT_TEST(recycled_segments_start_clean)
     ct_config_free(config);
     CT_ASSERT(tracer && tracer->lock_free);
     lifecycle_context = &tracer->record_context;
-    ct_remote_parent remote = {.trace_id_high = 0x1234, .trace_id_low = 0x5678, .span_id = 99,
-                               .sampling_priority = 2, .origin = "synthetics"};
-    ct_span_options first = {.name = "first", .name_len = -1, .service_len = -1,
-                             .resource_len = -1, .type_len = -1, .remote = &remote};
+    ct_remote_parent remote = {.trace_id_high = 0x1234,
+                               .trace_id_low = 0x5678,
+                               .span_id = 99,
+                               .sampling_priority = 2,
+                               .origin = "synthetics"};
+    ct_span_options first = {.name = "first",
+                             .name_len = -1,
+                             .service_len = -1,
+                             .resource_len = -1,
+                             .type_len = -1,
+                             .remote = &remote};
     ct_span *span = ct_span_new(tracer, &first);
     ct_span *child = start(tracer, "first-child", span);
     ct_span_free(child);
@@ -368,8 +386,7 @@ CT_TEST(partial_flush_sends_finished_spans_of_an_open_trace)
     const char *const settings[] = {"DD_TRACE_PARTIAL_FLUSH_MIN_SPANS", "10", NULL};
     ct_tracer *tracer = new_tracer(settings);
     ct_span *root = start(tracer, "root", NULL);
-    for (int i = 0; i < 25; i++)
-        ct_span_free(start(tracer, "child", root));
+    for (int i = 0; i < 25; i++) ct_span_free(start(tracer, "child", root));
     captured *c = capture(tracer);
     CT_ASSERT(c->chunks == 2 && c->record_count == 20);
     double flushed;
@@ -413,7 +430,8 @@ CT_TEST(after_shutdown_nothing_is_sent)
 
 CT_TEST(tags_metrics_and_errors_reach_the_record)
 {
-    const char *const settings[] = {"DD_ENV", "prod", "DD_VERSION", "2.0", "DD_TAGS", "team:core", NULL};
+    const char *const settings[] = {"DD_ENV",  "prod",      "DD_VERSION", "2.0",
+                                    "DD_TAGS", "team:core", NULL};
     ct_tracer *tracer = new_tracer(settings);
     ct_tracer_set_tag(tracer, "global", 6, "yes", 3);
     ct_span *span = start(tracer, "op", NULL);
@@ -449,9 +467,14 @@ CT_TEST(tags_metrics_and_errors_reach_the_record)
 CT_TEST(service_resource_and_type_options)
 {
     ct_tracer *tracer = new_tracer(NULL);
-    ct_span_options options = {.name = "op", .name_len = -1, .service = "db", .service_len = -1,
-                               .resource = "SELECT 1xx", .resource_len = 8,
-                               .type = "sql", .type_len = -1};
+    ct_span_options options = {.name = "op",
+                               .name_len = -1,
+                               .service = "db",
+                               .service_len = -1,
+                               .resource = "SELECT 1xx",
+                               .resource_len = 8,
+                               .type = "sql",
+                               .type_len = -1};
     ct_span *parent = ct_span_new(tracer, &options);
     ct_span *child = start(tracer, "child", parent);
     ct_span_finish(child, 0);
@@ -473,8 +496,12 @@ CT_TEST(service_mapping_renames_services_at_span_start)
 {
     const char *settings[] = {"DD_SERVICE_MAPPING", "db:mapped-db,c-test:renamed", NULL};
     ct_tracer *tracer = new_tracer(settings);
-    ct_span_options options = {.name = "op", .name_len = -1, .service = "db", .service_len = -1,
-                               .resource_len = -1, .type_len = -1};
+    ct_span_options options = {.name = "op",
+                               .name_len = -1,
+                               .service = "db",
+                               .service_len = -1,
+                               .resource_len = -1,
+                               .type_len = -1};
     ct_span *explicit = ct_span_new(tracer, &options);
     ct_span *inherited = start(tracer, "inherited", explicit);
     ct_span *fallback = start(tracer, "fallback", NULL);
@@ -537,8 +564,7 @@ CT_TEST(a_detached_span_is_never_sent_and_has_no_tracer_tags)
 static int implied_metric_is(const ct_implied_tags *t, const char *key, double value)
 {
     for (uint32_t i = 0; i < t->metric_count; i++)
-        if (str_is(t->metrics[i].key, key))
-            return t->metrics[i].value == value;
+        if (str_is(t->metrics[i].key, key)) return t->metrics[i].value == value;
     return 0;
 }
 
@@ -551,12 +577,12 @@ CT_TEST(tracer_tags_on_read_follow_what_the_record_will_imply)
     ct_implied_tags implied;
     ct_span_tracer_tags(child, &extra, &implied);
     CT_ASSERT(implied.meta_count == 0 && implied.metric_count == 0);
-    ct_span_tracer_tags(root, &extra, &implied);  /* open root: runtime-id, process_id */
+    ct_span_tracer_tags(root, &extra, &implied); /* open root: runtime-id, process_id */
     CT_ASSERT(implied.meta_count == 1 && str_is(implied.meta[0].key, "runtime-id"));
     CT_ASSERT(implied.metric_count == 1 && str_is(implied.metrics[0].key, "process_id"));
     ct_span_finish(child, 0);
     ct_span_finish(root, 0);
-    ct_span_tracer_tags(root, &extra, &implied);  /* finished root: the chunk's tags */
+    ct_span_tracer_tags(root, &extra, &implied); /* finished root: the chunk's tags */
     CT_ASSERT(implied_metric_is(&implied, "_sampling_priority_v1", 1));
     CT_ASSERT(implied_metric_is(&implied, "_dd.top_level", 1));
     ct_span_tracer_tags(child, &extra, &implied);
@@ -577,8 +603,7 @@ typedef struct finish_job {
 static void *finish_all(void *arg)
 {
     finish_job *job = arg;
-    for (int i = 0; i < job->count; i++)
-        ct_span_finish(job->spans[i], 0);
+    for (int i = 0; i < job->count; i++) ct_span_finish(job->spans[i], 0);
     return NULL;
 }
 
@@ -588,22 +613,19 @@ CT_TEST(spans_of_one_trace_finished_from_many_threads)
     ct_tracer *tracer = new_tracer(settings);
     ct_span *root = start(tracer, "root", NULL);
     static ct_span *spans[THREADS * PER_THREAD];
-    for (int i = 0; i < THREADS * PER_THREAD; i++)
-        spans[i] = start(tracer, "child", root);
+    for (int i = 0; i < THREADS * PER_THREAD; i++) spans[i] = start(tracer, "child", root);
     pthread_t threads[THREADS];
     finish_job jobs[THREADS];
     for (int t = 0; t < THREADS; t++) {
         jobs[t] = (finish_job){spans + t * PER_THREAD, PER_THREAD};
         pthread_create(&threads[t], NULL, finish_all, &jobs[t]);
     }
-    for (int t = 0; t < THREADS; t++)
-        pthread_join(threads[t], NULL);
+    for (int t = 0; t < THREADS; t++) pthread_join(threads[t], NULL);
     ct_span_finish(root, 0);
     captured *c = capture(tracer);
     CT_ASSERT(c->chunks == 1 && c->spans == THREADS * PER_THREAD + 1);
     release(c);
-    for (int i = 0; i < THREADS * PER_THREAD; i++)
-        ct_span_free(spans[i]);
+    for (int i = 0; i < THREADS * PER_THREAD; i++) ct_span_free(spans[i]);
     ct_span_free(root);
     ct_tracer_free(tracer, 0);
 }
@@ -631,8 +653,8 @@ CT_TEST(strerror_names_every_code)
     CT_ASSERT(!strcmp(ct_strerror(CT_OK), "ok"));
     CT_ASSERT(strlen(ct_strerror(CT_ENOMEM)) > 0 && strlen(ct_strerror(-9999)) > 0);
     /* each code of ctrace.h has a message of its own, none the fallback */
-    const int codes[] = {CT_OK, CT_EIO, CT_ENOMEM, CT_EINVAL, CT_ENOSPC, CT_ENODATA,
-                         CT_ESTATE, CT_ETIMEDOUT, CT_ECONNECT, CT_ECANCELED};
+    const int codes[] = {CT_OK,      CT_EIO,    CT_ENOMEM,    CT_EINVAL,   CT_ENOSPC,
+                         CT_ENODATA, CT_ESTATE, CT_ETIMEDOUT, CT_ECONNECT, CT_ECANCELED};
     const size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
         CT_ASSERT(strcmp(ct_strerror(codes[i]), ct_strerror(-9999)) != 0);

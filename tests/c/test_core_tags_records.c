@@ -116,8 +116,7 @@ CT_TEST(set_and_get_compare_a_bounded_number_of_entries_at_any_size)
         uint64_t before = ct_tags_probes;
         CT_ASSERT(ct_tags_set_meta(&tags, k, v) == CT_OK);
         CT_ASSERT(i % 2 || ct_tags_set_metric(&tags, k, i) == CT_OK); /* moves it */
-        if (i >= 99000)
-            last_probes += ct_tags_probes - before;
+        if (i >= 99000) last_probes += ct_tags_probes - before;
         ct_string_unref(k);
     }
     CT_ASSERT(tags.meta_index.slots && tags.metric_index.slots); /* indexed */
@@ -181,10 +180,8 @@ CT_TEST(indexed_maps_agree_with_a_model_under_random_changes)
     CT_ASSERT(tags.meta_count == metas && tags.metric_count == metrics);
     CT_ASSERT(tags.meta_index.slots != NULL); /* the index was exercised */
     ct_tags_clear(&tags);
-    for (int i = 0; i < KEYS; i++)
-        ct_string_unref(keys[i]);
-    for (int i = 0; i < 10; i++)
-        ct_string_unref(values[i]);
+    for (int i = 0; i < KEYS; i++) ct_string_unref(keys[i]);
+    for (int i = 0; i < 10; i++) ct_string_unref(values[i]);
 }
 
 /* One huge value costs a truncated tag, not the trace: cut at a character
@@ -195,8 +192,7 @@ CT_TEST(an_over_long_meta_value_is_truncated_at_a_character_boundary)
     char *big = malloc(len);
     CT_ASSERT(big != NULL);
     big[0] = 'x';
-    for (size_t i = 1; i + 1 < len; i += 2)
-        big[i] = '\xc3', big[i + 1] = '\xa9';
+    for (size_t i = 1; i + 1 < len; i += 2) big[i] = '\xc3', big[i + 1] = '\xa9';
     ct_tags tags = CT_TAGS_INIT;
     ct_string *k = s("error.stack"), *v = ct_string_new(big, len);
     free(big);
@@ -270,15 +266,21 @@ CT_TEST(span_record_round_trip)
     ct_tracer *tracer = memory_tracer();
     CT_ASSERT(tracer);
     ct_span span;
-    ct_span_start_args args = {.name = s("op"), .service = s("db"), .resource = s("SELECT"),
-                               .type = s("sql"), .start_ns = 1700000000123456789LL};
+    ct_span_start_args args = {.name = s("op"),
+                               .service = s("db"),
+                               .resource = s("SELECT"),
+                               .type = s("sql"),
+                               .start_ns = 1700000000123456789LL};
     CT_ASSERT(ct_span_start(&span, tracer, &args) == CT_OK);
     ct_string *k = s("k"), *v = s("v"), *m = s("m");
     ct_span_set_meta(&span, k, v);
     ct_span_set_metric_s(&span, m, 2.5);
     span.error = 1;
-    ct_link link = {.trace_id_high = 1, .trace_id_low = 2, .span_id = 3,
-                    .flags = 0x80000001u, .tracestate = s("dd=s:1"),
+    ct_link link = {.trace_id_high = 1,
+                    .trace_id_low = 2,
+                    .span_id = 3,
+                    .flags = 0x80000001u,
+                    .tracestate = s("dd=s:1"),
                     .attributes = CT_TAGS_INIT};
     ct_tags_set_meta(&link.attributes, k, v);
     CT_ASSERT(ct_span_add_link(&span, &link) == CT_OK);
@@ -309,8 +311,8 @@ CT_TEST(span_record_round_trip)
      * dropped), runtime-id, _dd.p.tid, _dd.p.dm implied; _dd.base_service
      * (db != svc) */
     char value[64];
-    CT_ASSERT(r.header.flags == (CT_RECORD_LOCAL_ROOT | CT_RECORD_TOP_LEVEL |
-                                 CT_RECORD_CHUNK_HEAD | chunk_flags));
+    CT_ASSERT(r.header.flags ==
+              (CT_RECORD_LOCAL_ROOT | CT_RECORD_TOP_LEVEL | CT_RECORD_CHUNK_HEAD | chunk_flags));
     CT_ASSERT(r.chunk.priority == 2 && r.chunk.mechanism == 3 && r.chunk.rate == 0.5);
     CT_ASSERT(rt_meta_count(&r, context, "k") == 1 && rt_meta(&r, context, "k", value, 64) &&
               !strcmp(value, "overridden"));

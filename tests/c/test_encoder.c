@@ -35,17 +35,14 @@ static void decode(decoded *d, const ct_buffer *payload)
 {
     size_t offset = 0;
     msgpack_unpacked_init(&d->unpacked);
-    d->ok = msgpack_unpack_next(&d->unpacked, (const char *)payload->data,
-                                payload->len, &offset) ==
+    d->ok = msgpack_unpack_next(&d->unpacked, (const char *)payload->data, payload->len, &offset) ==
                 MSGPACK_UNPACK_SUCCESS &&
             offset == payload->len;
 }
 
-static const msgpack_object *map_get(const msgpack_object *map,
-                                     const char *key)
+static const msgpack_object *map_get(const msgpack_object *map, const char *key)
 {
-    if (map->type != MSGPACK_OBJECT_MAP)
-        return NULL;
+    if (map->type != MSGPACK_OBJECT_MAP) return NULL;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key;
         if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
@@ -65,16 +62,13 @@ static int str_is(const msgpack_object *o, const char *s, size_t len)
 
 static uint64_t as_u64(const msgpack_object *o)
 {
-    return o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64
-                                                            : 0xdeadbeef;
+    return o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64 : 0xdeadbeef;
 }
 
 /* v0.5: the string at index o of the table. */
-static const msgpack_object *table_str(const msgpack_object *table,
-                                       const msgpack_object *o)
+static const msgpack_object *table_str(const msgpack_object *table, const msgpack_object *o)
 {
-    if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        o->via.u64 >= table->via.array.size)
+    if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 >= table->via.array.size)
         return NULL;
     return &table->via.array.ptr[o->via.u64];
 }
@@ -82,15 +76,13 @@ static const msgpack_object *table_str(const msgpack_object *table,
 static void root_span(ct_buffer *records, const char *big)
 {
     record_builder b;
-    rb_begin(&b, records, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull,
-             0xa535dceec0cf628cull, 0, "web.request", "svc", "GET /",
-             "web");
+    rb_begin(&b, records, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull, 0xa535dceec0cf628cull, 0,
+             "web.request", "svc", "GET /", "web");
     rb_meta(&b, "_dd.p.tid", "6b05ba3b00000000");
     rb_meta(&b, "language", "python");
     rb_meta(&b, "unicode", "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80");
     rb_meta(&b, "empty", "");
-    if (big)
-        rb_meta(&b, "big", big);
+    if (big) rb_meta(&b, "big", big);
     rb_metric(&b, "_sampling_priority_v1", 1);
     rb_metric(&b, "_dd.top_level", 1);
     rb_metric(&b, "ratio", 0.25);
@@ -100,8 +92,8 @@ static void root_span(ct_buffer *records, const char *big)
 static void child_span(ct_buffer *records, uint64_t id)
 {
     record_builder b;
-    rb_begin(&b, records, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull, id,
-             0xa535dceec0cf628cull, "db.query", "svc", "SELECT 1", "");
+    rb_begin(&b, records, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull, id, 0xa535dceec0cf628cull,
+             "db.query", "svc", "SELECT 1", "");
     rb_meta(&b, "language", "python");
     rb_end(&b);
 }
@@ -115,8 +107,8 @@ CT_TEST(v04_round_trip_of_every_field)
     root_span(&records, NULL);
     child_span(&records, 7);
     add_chunk(&f, &records, 2);
-    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len,
-                                f.chunks, &payload) == CT_OK);
+    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
+              CT_OK);
     decoded d;
     decode(&d, &payload);
     CT_ASSERT(d.ok);
@@ -132,15 +124,14 @@ CT_TEST(v04_round_trip_of_every_field)
     CT_ASSERT(STR_IS(map_get(root, "service"), "svc"));
     CT_ASSERT(STR_IS(map_get(root, "resource"), "GET /"));
     CT_ASSERT(STR_IS(map_get(root, "type"), "web"));
-    CT_ASSERT(as_u64(map_get(root, "start")) == 1700000000000000000ull +
-                                                  0xa535dceec0cf628cull % 1000);
+    CT_ASSERT(as_u64(map_get(root, "start")) ==
+              1700000000000000000ull + 0xa535dceec0cf628cull % 1000);
     CT_ASSERT(as_u64(map_get(root, "duration")) == 12345);
     CT_ASSERT(as_u64(map_get(root, "error")) == 0);
     const msgpack_object *meta = map_get(root, "meta");
     CT_ASSERT(meta && meta->via.map.size == 4);
     CT_ASSERT(STR_IS(map_get(meta, "_dd.p.tid"), "6b05ba3b00000000"));
-    CT_ASSERT(STR_IS(map_get(meta, "unicode"),
-                     "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"));
+    CT_ASSERT(STR_IS(map_get(meta, "unicode"), "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"));
     CT_ASSERT(STR_IS(map_get(meta, "empty"), ""));
     const msgpack_object *metrics = map_get(root, "metrics");
     const msgpack_object *prio = map_get(metrics, "_sampling_priority_v1");
@@ -158,13 +149,12 @@ CT_TEST(v04_round_trip_of_every_field)
 
 static void linked_span(ct_buffer *records)
 {
-    static const char *attributes[] = {"link.name", "a\"b", "k", "\xc3\xa9",
-                                       "ctl", "\x01\n", NULL};
+    static const char *attributes[] = {"link.name", "a\"b", "k", "\xc3\xa9", "ctl", "\x01\n", NULL};
     static const char *x[] = {"x", "y", NULL};
     record_builder b;
     rb_begin(&b, records, 0, 5, 9, 0, "linked", "svc", "linked", "");
-    rb_link(&b, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull,
-            0x6a90a308584af4b8ull, 0x80000000u, NULL, attributes);
+    rb_link(&b, 0x6b05ba3b00000000ull, 0x401cbcceb7561784ull, 0x6a90a308584af4b8ull, 0x80000000u,
+            NULL, attributes);
     rb_link(&b, 1, 5, 7, 0x80000001u, "dd=s:1", x);
     rb_link(&b, 0, 5, 8, 0, NULL, NULL);
     rb_end(&b);
@@ -176,15 +166,14 @@ CT_TEST(v04_span_links_as_ddtrace_sends_them)
     frames f = {CT_BUFFER_INIT, 0};
     linked_span(&records);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len,
-                                f.chunks, &payload) == CT_OK);
+    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
+              CT_OK);
     decoded d;
     decode(&d, &payload);
     CT_ASSERT(d.ok);
     msgpack_object *span = &d.unpacked.data.via.array.ptr[0].via.array.ptr[0];
     const msgpack_object *links = map_get(span, "span_links");
-    CT_ASSERT(links && links->type == MSGPACK_OBJECT_ARRAY &&
-              links->via.array.size == 3);
+    CT_ASSERT(links && links->type == MSGPACK_OBJECT_ARRAY && links->via.array.size == 3);
     const msgpack_object *l0 = &links->via.array.ptr[0];
     CT_ASSERT(as_u64(map_get(l0, "trace_id")) == 0x401cbcceb7561784ull);
     CT_ASSERT(as_u64(map_get(l0, "trace_id_high")) == 0x6b05ba3b00000000ull);
@@ -215,8 +204,8 @@ CT_TEST(v05_spans_have_12_elements_and_valid_indexes)
     add_chunk(&f, &records, 3);
     child_span(&records, 9);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len,
-                                f.chunks, &payload) == CT_OK);
+    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
+              CT_OK);
     decoded d;
     decode(&d, &payload);
     CT_ASSERT(d.ok);
@@ -229,8 +218,7 @@ CT_TEST(v05_spans_have_12_elements_and_valid_indexes)
     /* every string appears once */
     for (uint32_t i = 0; i < table->via.array.size; i++)
         for (uint32_t j = i + 1; j < table->via.array.size; j++)
-            CT_ASSERT(!str_is(&table->via.array.ptr[j],
-                              table->via.array.ptr[i].via.str.ptr,
+            CT_ASSERT(!str_is(&table->via.array.ptr[j], table->via.array.ptr[i].via.str.ptr,
                               table->via.array.ptr[i].via.str.size));
     msgpack_object *root = &traces->via.array.ptr[0].via.array.ptr[0];
     CT_ASSERT(root->type == MSGPACK_OBJECT_ARRAY && root->via.array.size == 12);
@@ -282,23 +270,20 @@ CT_TEST(v05_span_links_as_json_in_meta)
     frames f = {CT_BUFFER_INIT, 0};
     linked_span(&records);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len,
-                                f.chunks, &payload) == CT_OK);
+    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
+              CT_OK);
     decoded d;
     decode(&d, &payload);
     CT_ASSERT(d.ok);
     msgpack_object *table = &d.unpacked.data.via.array.ptr[0];
-    msgpack_object *span =
-        &d.unpacked.data.via.array.ptr[1].via.array.ptr[0].via.array.ptr[0];
+    msgpack_object *span = &d.unpacked.data.via.array.ptr[1].via.array.ptr[0].via.array.ptr[0];
     msgpack_object *meta = &span->via.array.ptr[9];
     CT_ASSERT(meta->via.map.size == 1);
-    CT_ASSERT(STR_IS(table_str(table, &meta->via.map.ptr[0].key),
-                     "_dd.span_links"));
+    CT_ASSERT(STR_IS(table_str(table, &meta->via.map.ptr[0].key), "_dd.span_links"));
     const msgpack_object *json = table_str(table, &meta->via.map.ptr[0].val);
     CT_ASSERT(json && json->type == MSGPACK_OBJECT_STR);
     if (!STR_IS(json, expected_links_json))
-        fprintf(stderr, "  got %.*s\n", (int)json->via.str.size,
-                json->via.str.ptr);
+        fprintf(stderr, "  got %.*s\n", (int)json->via.str.size, json->via.str.ptr);
     CT_ASSERT(STR_IS(json, expected_links_json));
     msgpack_unpacked_destroy(&d.unpacked);
     ct_buffer_release(&payload);
@@ -327,14 +312,14 @@ CT_TEST(huge_tags_and_many_distinct_strings)
     add_chunk(&f, &records, 3001);
     for (int version = CT_API_V04; version <= CT_API_V05; version++) {
         ct_buffer payload = CT_BUFFER_INIT;
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data,
-                                    f.bytes.len, f.chunks, &payload) == CT_OK);
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len,
+                                    f.chunks, &payload) == CT_OK);
         decoded d;
         decode(&d, &payload);
         CT_ASSERT(d.ok);
         msgpack_object *trace = version == CT_API_V04
-            ? &d.unpacked.data.via.array.ptr[0]
-            : &d.unpacked.data.via.array.ptr[1].via.array.ptr[0];
+                                    ? &d.unpacked.data.via.array.ptr[0]
+                                    : &d.unpacked.data.via.array.ptr[1].via.array.ptr[0];
         CT_ASSERT(trace->via.array.size == 3001);
         if (version == CT_API_V05) /* 3000 resources, + fixed strings */
             CT_ASSERT(d.unpacked.data.via.array.ptr[0].via.array.size < 3030);
@@ -348,8 +333,7 @@ CT_TEST(huge_tags_and_many_distinct_strings)
 
 /* A chunk head implying its tags (span_record.h), as the tracer writes
  * roots: the high id and the decision vary per chunk. */
-static void implying_root(ct_buffer *records, uint64_t high, uint32_t mechanism,
-                          int32_t priority)
+static void implying_root(ct_buffer *records, uint64_t high, uint32_t mechanism, int32_t priority)
 {
     record_builder b;
     ct_record_chunk decision = {priority, mechanism, 0.75};
@@ -379,8 +363,7 @@ static int has_meta(int version, const msgpack_object *top, uint32_t t, const ch
             k = table_str(&top->via.array.ptr[0], k);
             v = table_str(&top->via.array.ptr[0], v);
         }
-        if (str_is(k, key, strlen(key)))
-            return str_is(v, value, strlen(value));
+        if (str_is(k, key, strlen(key))) return str_is(v, value, strlen(value));
     }
     return 0;
 }
@@ -393,10 +376,8 @@ static double metric(int version, const msgpack_object *top, uint32_t t, const c
         version == 5 ? &span->via.array.ptr[10] : map_get(span, "metrics");
     for (uint32_t i = 0; metrics && i < metrics->via.map.size; i++) {
         const msgpack_object *k = &metrics->via.map.ptr[i].key;
-        if (version == 5)
-            k = table_str(&top->via.array.ptr[0], k);
-        if (str_is(k, key, strlen(key)))
-            return metrics->via.map.ptr[i].val.via.f64;
+        if (version == 5) k = table_str(&top->via.array.ptr[0], k);
+        if (str_is(k, key, strlen(key))) return metrics->via.map.ptr[i].val.via.f64;
     }
     return -999;
 }
@@ -439,8 +420,8 @@ CT_TEST(implied_tags_are_written_by_both_encoders)
         msgpack_unpacked_destroy(&d.unpacked);
         ct_buffer_release(&payload);
         /* without a context: no process tags, the rest is there */
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data,
-                                    f.bytes.len, f.chunks, &payload) == CT_OK);
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len,
+                                    f.chunks, &payload) == CT_OK);
         decode(&d, &payload);
         CT_ASSERT(d.ok);
         CT_ASSERT(!has_meta(version, &d.unpacked.data, 0, "runtime-id", "rt-id"));
@@ -460,11 +441,11 @@ CT_TEST(malformed_frames_are_rejected)
     add_chunk(&f, &records, 1);
     for (int version = CT_API_V04; version <= CT_API_V05; version++) {
         ct_buffer_clear(&payload);
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data,
-                                    f.bytes.len - 3, 1, &payload) == CT_EINVAL);
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len - 3, 1,
+                                    &payload) == CT_EINVAL);
         ct_buffer_clear(&payload);
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data,
-                                    f.bytes.len, 2, &payload) == CT_EINVAL);
+        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len, 2,
+                                    &payload) == CT_EINVAL);
     }
     /* a frame claiming more spans than it holds */
     ct_frame_header h;
@@ -472,8 +453,8 @@ CT_TEST(malformed_frames_are_rejected)
     h.span_count = 2;
     memcpy(f.bytes.data, &h, sizeof h);
     ct_buffer_clear(&payload);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, 1,
-                                &payload) == CT_EINVAL);
+    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, 1, &payload) ==
+              CT_EINVAL);
     ct_buffer_release(&payload);
     ct_buffer_release(&f.bytes);
     ct_buffer_release(&records);

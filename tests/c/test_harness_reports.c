@@ -33,8 +33,7 @@ static int run_captured(const char *filter, char *out, size_t size)
     fflush(stdout);
     int saved = dup(1);
     FILE *capture = tmpfile();
-    if (saved < 0 || !capture)
-        return -1;
+    if (saved < 0 || !capture) return -1;
     dup2(fileno(capture), 1);
     int rc = ct_test_run_all(filter);
     fflush(stdout);

@@ -93,14 +93,12 @@ CT_TEST(rate_limiter_is_a_token_bucket_with_effective_rate)
     ct_rate_limiter_init(&limiter, 0, t);
     CT_ASSERT(!ct_rate_limiter_allow(&limiter, t));
     ct_rate_limiter_init(&limiter, -1, t);
-    for (int i = 0; i < 1000; i++)
-        CT_ASSERT(ct_rate_limiter_allow(&limiter, t));
+    for (int i = 0; i < 1000; i++) CT_ASSERT(ct_rate_limiter_allow(&limiter, t));
 }
 
 static int fake_agent(void *arg, const char *service, const char *env, double *rate)
 {
-    if (strcmp(service, "agent-svc") || strcmp(env, "prod"))
-        return -2;
+    if (strcmp(service, "agent-svc") || strcmp(env, "prod")) return -2;
     *rate = *(double *)arg;
     return CT_OK;
 }
@@ -119,16 +117,18 @@ static void fixture_init(subject_fixture *f, const char *service, const char *na
     f->key = S("http.status_code"), f->value = S("200"), f->number_key = S("retries");
     ct_tags_set_meta(&f->tags, f->key, f->value);
     ct_tags_set_metric(&f->tags, f->number_key, 3.0);
-    f->subject = (ct_sampling_subject){.trace_id_low = trace_id, .service = f->service,
-                                       .name = f->name, .resource = f->resource,
-                                       .tags = &f->tags, .env = "prod"};
+    f->subject = (ct_sampling_subject){.trace_id_low = trace_id,
+                                       .service = f->service,
+                                       .name = f->name,
+                                       .resource = f->resource,
+                                       .tags = &f->tags,
+                                       .env = "prod"};
 }
 
 static void fixture_clear(subject_fixture *f)
 {
     ct_string *all[] = {f->service, f->name, f->resource, f->key, f->value, f->number_key};
-    for (size_t i = 0; i < 6; i++)
-        ct_string_unref(all[i]);
+    for (size_t i = 0; i < 6; i++) ct_string_unref(all[i]);
     ct_tags_clear(&f->tags);
 }
 
@@ -145,13 +145,13 @@ CT_TEST(first_matching_rule_wins_then_agent_then_default)
     ct_sampling_decision d;
 
     fixture_init(&f, "web-front", "db.query", "select 1", 42);
-    ct_sampler_decide(sampler, &f.subject, 0, &d);   /* rule 0 fails on tags */
+    ct_sampler_decide(sampler, &f.subject, 0, &d); /* rule 0 fails on tags */
     CT_ASSERT(d.mechanism == CT_SAMPLING_RULE && d.priority == -1 && d.rate == 0);
     CT_ASSERT(!strcmp(d.decision_maker, "-3") && !strcmp(d.ksr, "0"));
     fixture_clear(&f);
 
     fixture_init(&f, "other", "x", "y", 42);
-    ct_sampler_decide(sampler, &f.subject, 0, &d);   /* rule 2: integral metric */
+    ct_sampler_decide(sampler, &f.subject, 0, &d); /* rule 2: integral metric */
     CT_ASSERT(d.mechanism == CT_SAMPLING_RULE && d.priority == 2 && d.limit_rate == 1.0);
     fixture_clear(&f);
 
@@ -176,8 +176,8 @@ CT_TEST(first_matching_rule_wins_then_agent_then_default)
 
 CT_TEST(sample_rate_is_a_catch_all_rule_after_the_others)
 {
-    ct_sampler *sampler = ct_sampler_new("[{\"sample_rate\": 1, \"service\": \"keep\"}]",
-                                         0.0, -1, NULL, NULL);
+    ct_sampler *sampler =
+        ct_sampler_new("[{\"sample_rate\": 1, \"service\": \"keep\"}]", 0.0, -1, NULL, NULL);
     CT_ASSERT(ct_sampler_rule_count(sampler) == 2);
     subject_fixture f;
     ct_sampling_decision d;
@@ -211,7 +211,12 @@ CT_TEST(rate_limiter_applies_only_to_kept_rule_decisions)
 
 CT_TEST(bad_rules_are_skipped_or_rejected_without_crashing)
 {
-    const char *bad[] = {"", "[", "{}", "null", "[1, \"x\", {}]", "[{\"sample_rate\": \"abc\"}]",
+    const char *bad[] = {"",
+                         "[",
+                         "{}",
+                         "null",
+                         "[1, \"x\", {}]",
+                         "[{\"sample_rate\": \"abc\"}]",
                          "[{\"sample_rate\": 0.5, \"service\": {\"a\": 1}}]",
                          "[{\"sample_rate\": 0.5, \"tags\": [1]}]",
                          "[{\"sample_rate\": 0.5, \"tags\": {\"a\": null}}]"};

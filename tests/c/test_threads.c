@@ -51,10 +51,8 @@ CT_TEST(spans_of_one_trace_finish_on_many_threads)
     ct_span_options options = {.name = "root", .name_len = -1};
     shared_root shared = {tracer, ct_span_new(tracer, &options)};
     pthread_t threads[THREADS];
-    for (int i = 0; i < THREADS; i++)
-        pthread_create(&threads[i], NULL, add_children, &shared);
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(threads[i], NULL);
+    for (int i = 0; i < THREADS; i++) pthread_create(&threads[i], NULL, add_children, &shared);
+    for (int i = 0; i < THREADS; i++) pthread_join(threads[i], NULL);
     ct_span_free(shared.root);
     ct_tracer_stats stats;
     ct_tracer_get_stats(tracer, &stats);
@@ -76,8 +74,7 @@ static void *make_traces(void *arg)
         ct_span_set_metric(child, "rows", 4, i);
         ct_span_free(child);
         ct_span_free(root);
-        if (i % 500 == 0)
-            ct_tracer_flush(tracer, 0);
+        if (i % 500 == 0) ct_tracer_flush(tracer, 0);
     }
     return NULL;
 }
@@ -87,10 +84,8 @@ CT_TEST(many_threads_make_traces_while_flushing)
     ct_tracer *tracer = memory_tracer();
     CT_ASSERT(tracer);
     pthread_t threads[THREADS];
-    for (int i = 0; i < THREADS; i++)
-        pthread_create(&threads[i], NULL, make_traces, tracer);
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(threads[i], NULL);
+    for (int i = 0; i < THREADS; i++) pthread_create(&threads[i], NULL, make_traces, tracer);
+    for (int i = 0; i < THREADS; i++) pthread_join(threads[i], NULL);
     ct_tracer_stats stats;
     ct_tracer_get_stats(tracer, &stats);
     CT_ASSERT(stats.traces_completed == THREADS * TRACES_PER_THREAD);
