@@ -20,15 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
+#include "../fuzz_target.h"
 
 /* every setting the environment can carry, plus the two the Python layer
  * sets itself */

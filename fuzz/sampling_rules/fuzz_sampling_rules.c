@@ -19,15 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
+#include "../fuzz_target.h"
 
 /* The textbook dynamic-programming glob: match[i][j] says whether the
  * first i pattern bytes match the first j subject bytes. */

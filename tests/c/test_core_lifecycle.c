@@ -114,6 +114,18 @@ static ct_span *start(ct_tracer *tracer, const char *name, const ct_span *parent
     return ct_span_new(tracer, &options);
 }
 
+/* A span continuing the trace of a remote parent (extracted headers). */
+static ct_span *start_remote(ct_tracer *tracer, const char *name, const ct_remote_parent *remote)
+{
+    ct_span_options options = {.name = name,
+                               .name_len = -1,
+                               .service_len = -1,
+                               .resource_len = -1,
+                               .type_len = -1,
+                               .remote = remote};
+    return ct_span_new(tracer, &options);
+}
+
 /* -- tests ---------------------------------------------------------------------- */
 
 CT_TEST(child_shares_the_trace_and_points_to_its_parent)
@@ -264,13 +276,7 @@ CT_TEST(remote_parent_continues_its_trace)
                                .span_id = 99,
                                .sampling_priority = 2,
                                .origin = "synthetics"};
-    ct_span_options options = {.name = "server",
-                               .name_len = -1,
-                               .service_len = -1,
-                               .resource_len = -1,
-                               .type_len = -1,
-                               .remote = &remote};
-    ct_span *span = ct_span_new(tracer, &options);
+    ct_span *span = start_remote(tracer, "server", &remote);
     CT_ASSERT(ct_span_trace_id_low(span) == 0x5678 && ct_span_trace_id_high(span) == 0x1234);
     ct_span_finish(span, 0);
     captured *c = capture(tracer);
@@ -296,13 +302,7 @@ CT_TEST(remote_tracestate_is_kept_on_the_segment_not_tagged)
                                .span_id = 99,
                                .sampling_priority = 1,
                                .tracestate = "dd=s:1,other=v1"};
-    ct_span_options options = {.name = "server",
-                               .name_len = -1,
-                               .service_len = -1,
-                               .resource_len = -1,
-                               .type_len = -1,
-                               .remote = &remote};
-    ct_span *span = ct_span_new(tracer, &options);
+    ct_span *span = start_remote(tracer, "server", &remote);
     ct_span *child = start(tracer, "child", span);
     CT_ASSERT(child->trace->tracestate &&
               ct_string_equals(child->trace->tracestate, "dd=s:1,other=v1", 15));
@@ -332,13 +332,7 @@ CT_TEST(recycled_segments_start_clean)
                                .span_id = 99,
                                .sampling_priority = 2,
                                .origin = "synthetics"};
-    ct_span_options first = {.name = "first",
-                             .name_len = -1,
-                             .service_len = -1,
-                             .resource_len = -1,
-                             .type_len = -1,
-                             .remote = &remote};
-    ct_span *span = ct_span_new(tracer, &first);
+    ct_span *span = start_remote(tracer, "first", &remote);
     ct_span *child = start(tracer, "first-child", span);
     ct_span_free(child);
     ct_span_free(span);
