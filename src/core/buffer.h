@@ -5,7 +5,8 @@
  * pending payload and the encoders' output. Growth doubles the capacity, so
  * appends are amortized O(1). A buffer may have a cap: an append that would
  * pass it fails with CT_ENOSPC and leaves the buffer as it was, which is how
- * the writer bounds its memory.
+ * the writer bounds its memory. The type and ct_buffer_release, which a
+ * binding uses, are declared in ctrace_internal.h.
  */
 #ifndef CT_BUFFER_H
 #define CT_BUFFER_H
@@ -15,19 +16,7 @@
 #include <string.h>
 
 #include "ctrace.h"
-
-typedef struct ct_buffer {
-    uint8_t *data; /* owned; NULL when empty and never grown */
-    size_t len;
-    size_t capacity;
-    size_t cap; /* maximum len; 0 = none */
-} ct_buffer;
-
-/* An empty buffer with no cap. Can't fail (allocates nothing). */
-#define CT_BUFFER_INIT \
-    {                  \
-        NULL, 0, 0, 0  \
-    }
+#include "ctrace_internal.h" /* ct_buffer, CT_BUFFER_INIT, ct_buffer_release */
 
 /* Makes room for extra more bytes. CT_OK, CT_ENOMEM or CT_ENOSPC (cap);
  * on failure the buffer is unchanged. */
@@ -66,10 +55,6 @@ static inline int ct_buffer_append(ct_buffer *buffer, const void *bytes, size_t 
 
 /* Forgets the content, keeps the memory. */
 static inline void ct_buffer_clear(ct_buffer *buffer) { buffer->len = 0; }
-
-/* Frees the memory; the buffer is empty and reusable (its cap is kept).
- * Accepts an already released buffer. */
-void ct_buffer_release(ct_buffer *buffer);
 
 /* Moves the content of from into to (to's old content is freed); from is
  * left empty. Used to swap out a buffer under a lock in O(1). */

@@ -20,6 +20,8 @@
  * some 800 instructions and ~100 bytes off every trace on the application
  * thread. A record never holds an own tag of an implied key (the writer of
  * the record drops it: the tracer's value wins, as ddtrace's does).
+ * The types of the implied and extra tags are declared in
+ * ctrace_internal.h: a binding reads them (ct_span_tracer_tags).
  *
  * Layout of one record (all integers native-endian, unaligned access is done
  * with memcpy by the reader):
@@ -41,6 +43,7 @@
 #include <string.h>
 
 #include "buffer.h"
+#include "ctrace_internal.h" /* ct_record_str, ct_extra_tags, ct_implied_tags */
 
 typedef struct ct_record_header {
     uint32_t size; /* bytes of the whole record, header included */
@@ -69,12 +72,6 @@ typedef struct ct_record_chunk {
     uint32_t mechanism;
     double rate;
 } ct_record_chunk;
-
-/* A string inside a record: points into the record's bytes. */
-typedef struct ct_record_str {
-    const char *ptr;
-    uint32_t len;
-} ct_record_str;
 
 typedef struct ct_record_link {
     uint64_t trace_id_high, trace_id_low, span_id;
@@ -120,25 +117,6 @@ typedef struct ct_record_context {
     double process_id;
 } ct_record_context;
 
-/* The tags a record implies, keys and values ready to pack. Values point
- * into the context, into this struct (kind TID and DM: the v0.5 encoder
- * interns those by value, not by pointer) or are static. */
-enum { CT_IMPLIED_PLAIN, CT_IMPLIED_TID, CT_IMPLIED_DM };
-#define CT_IMPLIED_MAX 4
-typedef struct ct_implied_tags {
-    struct {
-        ct_record_str key, value;
-        int kind;
-    } meta[CT_IMPLIED_MAX];
-    struct {
-        ct_record_str key;
-        double value;
-    } metrics[CT_IMPLIED_MAX];
-    uint32_t meta_count, metric_count;
-    char tid_hex[16];
-    char dm[12];
-} ct_implied_tags;
-
 /* Fills out with the tags r implies. Can't fail. */
 void ct_record_implied(const ct_record_reader *r, const ct_record_context *context,
                        ct_implied_tags *out);
@@ -163,24 +141,6 @@ static inline int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int 
     return flags && len < 32 && ((lengths >> len) & 1) &&
            ct_record_implies_(flags, trace_id_high, meta, key, len);
 }
-
-/* A few tags added to a record as it is written, without allocating: the
- * tags a span's place in its trace implies, or the chunk-level tags put on
- * a chunk's first span. Keys and values are borrowed. An extra tag replaces
- * a tag of the same key in the record. */
-#define CT_EXTRA_TAGS_MAX 24
-typedef struct ct_extra_tags {
-    struct {
-        const char *key, *value;
-        uint32_t key_len, value_len;
-    } meta[CT_EXTRA_TAGS_MAX];
-    struct {
-        const char *key;
-        uint32_t key_len;
-        double value;
-    } metrics[CT_EXTRA_TAGS_MAX];
-    uint32_t meta_count, metric_count;
-} ct_extra_tags;
 
 /* Adds to extra (silently ignored past CT_EXTRA_TAGS_MAX, a bug). Inline:
  * a root span gets a dozen of them. */

@@ -356,8 +356,11 @@ void ct_trace_abandon_span(ct_trace *trace)
 
 /* -- the bindings' view (ctrace_internal.h) ------------------------------------ */
 
-ct_trace *ct__trace_ref(ct_trace *trace) { return ct_trace_ref(trace); }
-void ct__trace_unref(ct_trace *trace) { ct_trace_unref(trace); }
+ct_trace *ct_trace_ref(ct_trace *trace)
+{
+    ct_ref_increment(&trace->refcount);
+    return trace;
+}
 
 int ct__trace_sampling_priority(const ct_trace *trace) { return trace->sampling_priority; }
 

@@ -60,16 +60,6 @@ typedef struct ct_trace {
  * a single-span trace then costs no malloc at all. */
 ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high, uint64_t trace_id_low);
 
-static inline ct_trace *ct_trace_ref(ct_trace *trace)
-{
-    ct_ref_increment(&trace->refcount);
-    return trace;
-}
-
-/* Drops a reference; the last one frees the segment (unsent records of a
- * segment that never completed are counted as dropped). Accepts NULL. */
-void ct_trace_unref(ct_trace *trace);
-
 /* Frees the tracer's spare segments (at tracer teardown). */
 void ct_trace_free_spares(ct_tracer *tracer);
 
