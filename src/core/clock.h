@@ -13,10 +13,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "ctrace_internal.h" /* ct_clock_wall_ns */
+#include "ctrace_internal.h" /* ct__clock_wall_ns */
 
 /* Nanoseconds on a clock that never goes back. Can't fail. */
-static inline int64_t ct_clock_monotonic_ns(void)
+static inline int64_t ct__clock_monotonic_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

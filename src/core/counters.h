@@ -5,7 +5,7 @@
  * A C program may use the core from many threads, so counts are atomics.
  * The Python extension calls the core only under the GIL, where a locked
  * read-modify-write (~20 cycles each, a dozen per span) buys nothing: it
- * sets ct_counters_single_lock once, before creating a tracer, and counts
+ * sets ct__counters_single_lock once, before creating a tracer, and counts
  * then use a relaxed load and store (still atomic objects, so no data race
  * in the C11 sense; the GIL orders them). The writer thread never touches
  * these counts: it works on bytes and its own counters. The flag and the
@@ -18,11 +18,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "ctrace_internal.h" /* ct_counters_single_lock, reference counts */
+#include "ctrace_internal.h" /* ct__counters_single_lock, reference counts */
 
-static inline void ct_count_add(atomic_uint_fast64_t *counter, uint64_t n)
+static inline void ct__count_add(atomic_uint_fast64_t *counter, uint64_t n)
 {
-    if (ct_counters_single_lock)
+    if (ct__counters_single_lock)
         atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
                               memory_order_relaxed);
     else atomic_fetch_add_explicit(counter, n, memory_order_relaxed);

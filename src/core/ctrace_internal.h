@@ -53,26 +53,26 @@
 /* 1 when every call into the core holds one lock (the GIL): counts and
  * references then skip locked instructions (counters.h says why). Never
  * changes after the first tracer exists. */
-extern int ct_counters_single_lock;
+extern int ct__counters_single_lock;
 
 /* Declares that every call into the core holds one lock: sets
- * ct_counters_single_lock. Call once, before the first tracer exists.
+ * ct__counters_single_lock. Call once, before the first tracer exists.
  * Can't fail. */
 void ct__use_single_lock(void);
 
 /* Reference count increment / decrement; the decrement returns the count
  * before it (1 means the caller dropped the last reference). */
-static inline void ct_ref_increment(atomic_uint *count)
+static inline void ct__ref_increment(atomic_uint *count)
 {
-    if (ct_counters_single_lock)
+    if (ct__counters_single_lock)
         atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1,
                               memory_order_relaxed);
     else atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
 }
 
-static inline unsigned ct_ref_decrement(atomic_uint *count)
+static inline unsigned ct__ref_decrement(atomic_uint *count)
 {
-    if (ct_counters_single_lock) {
+    if (ct__counters_single_lock) {
         unsigned before = atomic_load_explicit(count, memory_order_relaxed);
         atomic_store_explicit(count, before - 1, memory_order_relaxed);
         return before;
@@ -92,38 +92,38 @@ typedef struct ct_string {
 
 /* A new string holding a copy of len bytes (plus a NUL), refcount 1.
  * NULL when out of memory or len > UINT32_MAX. */
-ct_string *ct_string_new(const char *bytes, size_t len);
+ct_string *ct__string_new(const char *bytes, size_t len);
 
 /* Another reference to s. Accepts NULL (returns NULL). */
-static inline ct_string *ct_string_ref(ct_string *s)
+static inline ct_string *ct__string_ref(ct_string *s)
 {
     if (s && atomic_load_explicit(&s->refcount, memory_order_relaxed) != CT_STRING_STATIC)
-        ct_ref_increment(&s->refcount);
+        ct__ref_increment(&s->refcount);
     return s;
 }
 
-/* Frees a string whose last reference was dropped (ct_string_unref). */
-void ct_string_free_(ct_string *s);
+/* Frees a string whose last reference was dropped (ct__string_unref). */
+void ct__string_free_(ct_string *s);
 
 /* Drops a reference; frees the string at zero. Accepts NULL. Inline: a
  * span drops a handful of references when it dies. */
-static inline void ct_string_unref(ct_string *s)
+static inline void ct__string_unref(ct_string *s)
 {
     if (!s || atomic_load_explicit(&s->refcount, memory_order_relaxed) == CT_STRING_STATIC) return;
-    if (ct_ref_decrement(&s->refcount) == 1) ct_string_free_(s);
+    if (ct__ref_decrement(&s->refcount) == 1) ct__string_free_(s);
 }
 
 /* Replaces *slot by value (taking the caller's reference to value) and
  * drops the old one. */
-static inline void ct_string_assign(ct_string **slot, ct_string *value)
+static inline void ct__string_assign(ct_string **slot, ct_string *value)
 {
     ct_string *old = *slot;
     *slot = value;
-    ct_string_unref(old);
+    ct__string_unref(old);
 }
 
 /* Equal content? NULLs are equal only to each other. */
-static inline int ct_string_equals(const ct_string *a, const char *bytes, size_t len)
+static inline int ct__string_equals(const ct_string *a, const char *bytes, size_t len)
 {
     return a && a->len == len && memcmp(a->data, bytes, len) == 0;
 }
@@ -145,7 +145,7 @@ typedef struct ct_buffer {
 
 /* Frees the memory; the buffer is empty and reusable (its cap is kept).
  * Accepts an already released buffer. */
-void ct_buffer_release(ct_buffer *buffer);
+void ct__buffer_release(ct_buffer *buffer);
 
 /* -- tag maps (tags.h) ---------------------------------------------------- */
 
@@ -182,19 +182,19 @@ typedef struct ct_tags {
 /* Sets meta key to value, taking a new reference to both (the caller keeps
  * its own); a value over CT_TAG_VALUE_MAX (tags.h) is stored truncated.
  * Removes a metric of the same key. CT_OK or CT_ENOMEM (nothing changed). */
-int ct_tags_set_meta(ct_tags *tags, ct_string *key, ct_string *value);
+int ct__tags_set_meta(ct_tags *tags, ct_string *key, ct_string *value);
 
 /* Lookups by content; NULL / 0 when absent. */
-ct_string *ct_tags_get_meta(const ct_tags *tags, const char *key, size_t len);
-int ct_tags_get_metric(const ct_tags *tags, const char *key, size_t len, double *value);
+ct_string *ct__tags_get_meta(const ct_tags *tags, const char *key, size_t len);
+int ct__tags_get_metric(const ct_tags *tags, const char *key, size_t len, double *value);
 
 /* Drops every reference and frees the arrays; tags is empty afterwards. */
-void ct_tags_clear(ct_tags *tags);
+void ct__tags_clear(ct_tags *tags);
 
 /* -- clock (clock.h) ------------------------------------------------------ */
 
 /* Nanoseconds since the epoch. Can't fail. */
-static inline int64_t ct_clock_wall_ns(void)
+static inline int64_t ct__clock_wall_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -204,10 +204,10 @@ static inline int64_t ct_clock_wall_ns(void)
 /* -- ids (ids.h) ---------------------------------------------------------- */
 
 /* A random non-zero 64-bit id. Can't fail. */
-uint64_t ct_ids_random64(void);
+uint64_t ct__ids_random64(void);
 
 /* The upper half of a new 128-bit trace id for the given epoch seconds. */
-static inline uint64_t ct_ids_trace_high(int64_t unix_seconds)
+static inline uint64_t ct__ids_trace_high(int64_t unix_seconds)
 {
     return (uint64_t)(uint32_t)unix_seconds << 32;
 }
@@ -226,11 +226,11 @@ typedef int (*ct_prop_pair_fn)(void *arg, const char *key, size_t key_len, const
 
 /* A decimal uint64 without sign or spaces, 1 to 20 digits, that fits.
  * CT_OK or CT_EINVAL (*out = 0). */
-int ct_prop_parse_decimal(const char *text, size_t len, uint64_t *out);
+int ct__prop_parse_decimal(const char *text, size_t len, uint64_t *out);
 
 /* 1 to 32 hex digits (either case) as a 128-bit id. CT_OK or CT_EINVAL
  * (*high = *low = 0). */
-int ct_prop_parse_hex(const char *text, size_t len, uint64_t *high, uint64_t *low);
+int ct__prop_parse_hex(const char *text, size_t len, uint64_t *high, uint64_t *low);
 
 /* A traceparent: "vv-<32 hex>-<16 hex>-<2 hex>" in lowercase, version 00
  * exactly 55 characters, other versions (not ff) may carry "-..." after;
@@ -239,11 +239,11 @@ typedef struct ct_traceparent {
     uint64_t trace_id_high, trace_id_low, parent_id;
     uint8_t flags;
 } ct_traceparent;
-int ct_prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out);
+int ct__prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out);
 
 /* Formats "00-<trace>-<parent>-<01|00>" into out (56 bytes with the NUL).
  * Returns 55. Can't fail. */
-size_t ct_prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low, uint64_t parent_id,
+size_t ct__prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low, uint64_t parent_id,
                                   int sampled, char *out);
 
 /* x-datadog-tags: "k=v,k2=v2". Keys printable ASCII without space, ',' and
@@ -251,13 +251,13 @@ size_t ct_prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low,
  * Longer than CT_PROP_DATADOG_TAGS_MAX: CT_ENOSPC ("extract_max_size");
  * malformed: CT_EINVAL ("decoding_error"); in both cases no pair is
  * reported. Otherwise each pair goes to fn, in order. */
-int ct_prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn, void *arg);
+int ct__prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn, void *arg);
 
 /* Appends "k=v" (with a comma when out_len > 0) to out (capacity bytes,
  * NUL kept). CT_EINVAL when the key or value has characters the header
  * cannot carry ("encoding_error"), CT_ENOSPC when the result would pass
  * max_len ("inject_max_size"); out unchanged then. */
-int ct_prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size_t max_len,
+int ct__prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size_t max_len,
                                const char *key, size_t key_len, const char *value,
                                size_t value_len);
 
@@ -273,14 +273,14 @@ typedef struct ct_dd_member {
     const char *parent;
     size_t parent_len; /* the p: value; NULL: none */
 } ct_dd_member;
-int ct_prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
+int ct__prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
                             void *arg);
 
 /* Appends one item "key:value" of a dd= member to out, as ddtrace encodes
  * it: '=' becomes '~', characters outside 0x20-0x7E and ',', ';', '~'
  * become '_' (in keys also ':' and '='). The member stops growing at
  * CT_PROP_DD_MEMBER_MAX: CT_ENOSPC and out unchanged. */
-int ct_prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t key_len,
+int ct__prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t key_len,
                            const char *value, size_t value_len);
 
 /* W3C baggage "k=v,k2=v2" (percent-encoded, spaces around trimmed). Each
@@ -290,7 +290,7 @@ int ct_prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t k
  * ddtrace does. An item without '=' or with an empty key or value makes
  * the whole header malformed: CT_EINVAL, nothing reported. scratch must
  * hold len bytes (decoding never grows). */
-int ct_prop_parse_baggage(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
+int ct__prop_parse_baggage(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
                           void *arg);
 
 /* -- the span (span.h) ---------------------------------------------------- */
@@ -332,50 +332,50 @@ typedef struct ct_span_start_args {
 } ct_span_start_args;
 
 /* Starts span (caller-owned memory, contents ignored) in tracer. CT_OK, or
- * CT_ENOMEM with span left released (safe to ct_span_release again) and
+ * CT_ENOMEM with span left released (safe to ct__span_release again) and
  * counted in spans_dropped. */
-int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args);
+int ct__span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args);
 
 /* Starts a detached span: ddtrace's `Span(...)` built by hand, outside the
  * tracer. It starts a segment of its own (args->parent is ignored; remote
- * as for ct_span_start), with span_id (0: a random one), exactly
+ * as for ct__span_start), with span_id (0: a random one), exactly
  * args->service (no default, no mapping), none of the tracer's tags, and
- * the segment is never sent. Kept apart from ct_span_start so that the
- * hot path does not test for it. Same results as ct_span_start. */
-int ct_span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
+ * the segment is never sent. Kept apart from ct__span_start so that the
+ * hot path does not test for it. Same results as ct__span_start. */
+int ct__span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
                            uint64_t span_id);
 
 /* Finishes at finish_ns (0: now) and records the span in its segment, which
  * may complete the trace and hand it to the writer. CT_ESTATE if already
  * finished; the span is finished whatever else fails (drops are counted). */
-int ct_span_finish_at(ct_span *span, int64_t finish_ns);
+int ct__span_finish_at(ct_span *span, int64_t finish_ns);
 
-/* The first half of ct_span_finish_at: finished, with its duration, but not
+/* The first half of ct__span_finish_at: finished, with its duration, but not
  * yet recorded; the segment still counts it open. The caller records it
  * later with ct__span_record_stopped, or gives it up with
  * ct__span_abandon_stopped (trace processors need the finished spans of a
  * segment before any is serialized). CT_ESTATE if already finished. */
-int ct_span_stop_at(ct_span *span, int64_t finish_ns);
+int ct__span_stop_at(ct_span *span, int64_t finish_ns);
 
 /* Frees what the span owns; abandons it if unfinished. Idempotent. */
-void ct_span_release(ct_span *span);
+void ct__span_release(ct_span *span);
 
 /* Tag setters on shared strings (the span takes its own references).
  * CT_OK, or CT_ENOMEM when the tag could not be stored: the span keeps its
  * other tags and the loss is counted (ct_tracer_stats.tags_dropped). */
-int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value);
-int ct_span_set_metric_s(ct_span *span, ct_string *key, double value);
-/* ct_span_set_meta taking the caller's reference to value (released on
+int ct__span_set_meta(ct_span *span, ct_string *key, ct_string *value);
+int ct__span_set_metric_s(ct_span *span, ct_string *key, double value);
+/* ct__span_set_meta taking the caller's reference to value (released on
  * CT_ENOMEM too): a setter that made value for this call saves a
  * reference and a release per tag. */
-int ct_span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value);
+int ct__span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value);
 
 /* Adds a link (copied). CT_OK or CT_ENOMEM. A link to the same span id
  * replaces the earlier one, as in ddtrace. */
-int ct_span_add_link(ct_span *span, const ct_link *link);
+int ct__span_add_link(ct_span *span, const ct_link *link);
 
 /* The resource as seen by users: the resource, or the name when unset. */
-static inline ct_string *ct_span_resource(const ct_span *span)
+static inline ct_string *ct__span_resource(const ct_span *span)
 {
     return span->resource ? span->resource : span->name;
 }
@@ -434,7 +434,7 @@ typedef struct ct_extra_tags {
  * `_dd.origin`, and a finished local root the chunk's sampling tags, as in
  * ddtrace. A detached span has none. Reads the segment without its lock:
  * for callers that serialize every call (the Python layer). Can't fail. */
-void ct_span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_tags *implied);
+void ct__span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_tags *implied);
 
 /* -- tracer -------------------------------------------------------------- */
 
@@ -492,13 +492,13 @@ int ct__tracer_take_payload(ct_tracer *tracer, int api_version, ct_buffer *paylo
 /* -- trace segment ------------------------------------------------------- */
 
 /* Another reference to the segment (the caller's to drop with
- * ct_trace_unref): a span holds one, and so can a binding's object that
+ * ct__trace_unref): a span holds one, and so can a binding's object that
  * describes the segment after its spans are gone. Out of line because the
  * segment is opaque here; a child span's start pays the call. */
-ct_trace *ct_trace_ref(ct_trace *trace);
+ct_trace *ct__trace_ref(ct_trace *trace);
 /* Drops a reference; the last one frees the segment (unsent records of a
  * segment that never completed are counted as dropped). Accepts NULL. */
-void ct_trace_unref(ct_trace *trace);
+void ct__trace_unref(ct_trace *trace);
 
 /* The sampling priority, CT_PRIORITY_UNSET until decided. */
 int ct__trace_sampling_priority(const ct_trace *trace);
@@ -557,39 +557,39 @@ static inline int ct__span_error(const ct_span *span) { return span->error; }
 static inline void ct__span_set_error(ct_span *span, int error) { span->error = error; }
 
 /* The strings (borrowed; service, resource and type may be NULL, and
- * ct_span_resource falls back to the name). The setters take the caller's
+ * ct__span_resource falls back to the name). The setters take the caller's
  * reference to value (NULL clears) and drop the old one. */
 static inline ct_string *ct__span_name(const ct_span *span) { return span->name; }
 static inline ct_string *ct__span_service(const ct_span *span) { return span->service; }
 static inline ct_string *ct__span_type(const ct_span *span) { return span->type; }
 static inline void ct__span_set_name(ct_span *span, ct_string *value)
 {
-    ct_string_assign(&span->name, value);
+    ct__string_assign(&span->name, value);
 }
 static inline void ct__span_set_service(ct_span *span, ct_string *value)
 {
-    ct_string_assign(&span->service, value);
+    ct__string_assign(&span->service, value);
 }
 static inline void ct__span_set_resource(ct_span *span, ct_string *value)
 {
-    ct_string_assign(&span->resource, value);
+    ct__string_assign(&span->resource, value);
 }
 static inline void ct__span_set_type(ct_span *span, ct_string *value)
 {
-    ct_string_assign(&span->type, value);
+    ct__string_assign(&span->type, value);
 }
 
-/* The span's own tags, for reading (set them with ct_span_set_meta & co). */
+/* The span's own tags, for reading (set them with ct__span_set_meta & co). */
 static inline const ct_tags *ct__span_tags(const ct_span *span) { return &span->tags; }
 
-/* The span's links, in order (ct_span_add_link adds them). */
+/* The span's links, in order (ct__span_add_link adds them). */
 static inline uint32_t ct__span_link_count(const ct_span *span) { return span->link_count; }
 static inline const ct_link *ct__span_link(const ct_span *span, uint32_t i)
 {
     return &span->links[i];
 }
 
-/* A span stopped with ct_span_stop_at is recorded in its segment (which
+/* A span stopped with ct__span_stop_at is recorded in its segment (which
  * may complete it) or abandoned (never sent, counted as dropped). */
 void ct__span_record_stopped(ct_span *span);
 void ct__span_abandon_stopped(ct_span *span);

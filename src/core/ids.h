@@ -6,7 +6,7 @@
  * ids follow Datadog's layout: the upper 64 bits are the unix seconds
  * shifted left by 32, the lower 64 random. After fork() the child must not
  * repeat its parent's ids, so every generator checks a process-wide fork
- * generation, bumped by ct_ids_after_fork_child, and reseeds when it moved.
+ * generation, bumped by ct__ids_after_fork_child, and reseeds when it moved.
  * What a binding uses is declared in ctrace_internal.h.
  */
 #ifndef CT_IDS_H
@@ -14,9 +14,9 @@
 
 #include <stdint.h>
 
-#include "ctrace_internal.h" /* ct_ids_random64, ct_ids_trace_high */
+#include "ctrace_internal.h" /* ct__ids_random64, ct__ids_trace_high */
 
 /* Makes every thread's generator reseed; call in a forked child. */
-void ct_ids_after_fork_child(void);
+void ct__ids_after_fork_child(void);
 
 #endif

@@ -17,6 +17,6 @@
 #include "ctrace_internal.h" /* ct_string and its functions */
 
 /* The empty string, shared and never freed. Can't fail. */
-ct_string *ct_string_empty(void);
+ct_string *ct__string_empty(void);
 
 #endif

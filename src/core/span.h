@@ -6,7 +6,7 @@
  * strings. ct_span_finish stamps the duration and serializes the span into
  * a flat record appended to its segment (span_record.h), so everything the
  * agent will see is fixed at finish; the live span stays readable until
- * ct_span_release. Releasing a span that was never finished abandons it:
+ * ct__span_release. Releasing a span that was never finished abandons it:
  * the rest of its trace is still sent, and the span is counted as dropped.
  *
  * The struct, what it contains and the functions a binding calls are
@@ -24,7 +24,7 @@
 
 /* Counts one tag of span lost to an allocation failure before it reached a
  * setter (its key or value could not be copied); returns CT_ENOMEM. */
-int ct_span_tag_lost(ct_span *span);
+int ct__span_tag_lost(ct_span *span);
 
 /* Appends the span's record (span_record.h) to out, with the tags its
  * place in the trace implies and the tags already in extra. When the span
@@ -35,7 +35,7 @@ int ct_span_tag_lost(ct_span *span);
  * CT_ENOMEM/CT_ENOSPC (out unchanged). */
 struct ct_extra_tags;
 struct ct_record_chunk;
-int ct_span_serialize(const ct_span *span, struct ct_extra_tags *extra,
+int ct__span_serialize(const ct_span *span, struct ct_extra_tags *extra,
                       const struct ct_record_chunk *chunk, uint32_t chunk_flags, ct_buffer *out);
 
 #endif

@@ -39,34 +39,34 @@
  * boundary and ends with "...". */
 #define CT_TAG_VALUE_MAX 25000
 
-/* ct_tags_set_meta (ctrace_internal.h), taking the caller's reference to
+/* ct__tags_set_meta (ctrace_internal.h), taking the caller's reference to
  * value (released on CT_ENOMEM too): a setter that made value for this
  * call saves a reference and a release per tag. */
-int ct_tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value);
+int ct__tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value);
 /* Same for a metric. */
-int ct_tags_set_metric(ct_tags *tags, ct_string *key, double value);
+int ct__tags_set_metric(ct_tags *tags, ct_string *key, double value);
 
 /* Removes a key from both maps; returns 1 if something was removed. The
  * last entry of the map takes the removed one's place. */
-int ct_tags_remove(ct_tags *tags, const char *key, size_t len);
+int ct__tags_remove(ct_tags *tags, const char *key, size_t len);
 
 /* Copies every entry of from into to (overwriting same keys). CT_OK or
  * CT_ENOMEM (to holds the entries copied so far). */
-int ct_tags_merge(ct_tags *to, const ct_tags *from);
+int ct__tags_merge(ct_tags *to, const ct_tags *from);
 
 /* Arrays a map starts with (4 entries): a tracer that serializes its calls
  * keeps a few spare ones, so a span's first tag does not cost a malloc and
  * its release a free (spare_arrays in tracer.h). */
 #define CT_TAGS_FIRST_CAPACITY 4
 
-/* ct_tags_clear, except that arrays of CT_TAGS_FIRST_CAPACITY entries are
+/* ct__tags_clear, except that arrays of CT_TAGS_FIRST_CAPACITY entries are
  * handed back in *meta and *metrics (else NULL) instead of being freed; the
- * caller owns them (ct_free, or ct_tags_give). */
-void ct_tags_clear_keeping(ct_tags *tags, void **meta, void **metrics);
+ * caller owns them (ct__free, or ct__tags_give). */
+void ct__tags_clear_keeping(ct_tags *tags, void **meta, void **metrics);
 
-/* Gives an empty map arrays from ct_tags_clear_keeping (either NULL: that
+/* Gives an empty map arrays from ct__tags_clear_keeping (either NULL: that
  * map keeps what it has). Only for a map that has no array of that kind. */
-static inline void ct_tags_give(ct_tags *tags, void *meta, void *metrics)
+static inline void ct__tags_give(ct_tags *tags, void *meta, void *metrics)
 {
     if (meta && !tags->meta_capacity) {
         tags->meta = meta;
@@ -81,6 +81,6 @@ static inline void ct_tags_give(ct_tags *tags, void *meta, void *metrics)
 /* Slots probed by this thread's indexed lookups so far: tests prove set
  * and get constant time by counting, not by timing (maps of up to
  * CT_TAGS_LINEAR_MAX entries are not counted). */
-extern _Thread_local uint64_t ct_tags_probes __attribute__((tls_model("initial-exec")));
+extern _Thread_local uint64_t ct__tags_probes __attribute__((tls_model("initial-exec")));
 
 #endif

@@ -125,7 +125,7 @@ PyObject *ct_ext_context_for_span(PySpan *span)
     context->trace_id_high = ct_span_trace_id_high(&span->span);
     context->trace_id_low = ct_span_trace_id_low(&span->span);
     context->span_id = ct__span_id(&span->span);
-    context->trace = trace ? ct_trace_ref(trace) : NULL;
+    context->trace = trace ? ct__trace_ref(trace) : NULL;
     context->is_remote = 0;
     context->meta = PyDict_New();
     context->metrics = PyDict_New();
@@ -175,7 +175,7 @@ static void Context_dealloc(PyTraceContext *self)
 {
     PyObject_GC_UnTrack(self);
     Context_clear(self);
-    ct_trace_unref(self->trace);
+    ct__trace_unref(self->trace);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
