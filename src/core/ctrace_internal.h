@@ -26,16 +26,21 @@
  * - the trace segment and the tracer as opaque types, through the ct__trace_*
  *   and ct__tracer_* functions (defined in trace.c and tracer.c).
  *
- * Names. Functions and globals follow the rule above (tests check the
- * library's symbols against it). Types and macros keep ct_ / CT_ when a
+ * Names. Functions and globals follow the rule above, whether they are
+ * symbols of the library (the meson test binding_boundary checks nm's list
+ * against ctrace.h) or static inline functions of a core header, so that
+ * a name alone says whether a C program may call it. Types and macros
+ * keep ct_ / CT_ when a
  * core module is built on them (they are the layout of the span a binding
  * embeds and of the modules' own APIs; they are no symbols of the library,
  * so no program that links it can collide with them); the two types that
  * exist only for a binding's calls (ct__tracer_options, ct__error_keys)
  * carry the ct__ of their functions.
  *
- * Every ct__ function expects what the binding guarantees: one caller at a
- * time (the GIL); none of them blocks.
+ * The functions of the trace segment and tracer sections below exist for
+ * the binding and expect what it guarantees: one caller at a time (the
+ * GIL); none of them blocks. The others are the core's own and keep the
+ * threading rules of their module (its header says them).
  */
 #ifndef CT_INTERNAL_H
 #define CT_INTERNAL_H
@@ -243,8 +248,8 @@ int ct__prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out
 
 /* Formats "00-<trace>-<parent>-<01|00>" into out (56 bytes with the NUL).
  * Returns 55. Can't fail. */
-size_t ct__prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low, uint64_t parent_id,
-                                  int sampled, char *out);
+size_t ct__prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low,
+                                   uint64_t parent_id, int sampled, char *out);
 
 /* x-datadog-tags: "k=v,k2=v2". Keys printable ASCII without space, ',' and
  * '='; values printable ASCII without ','; spaces around pairs trimmed.
@@ -258,8 +263,8 @@ int ct__prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn
  * cannot carry ("encoding_error"), CT_ENOSPC when the result would pass
  * max_len ("inject_max_size"); out unchanged then. */
 int ct__prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size_t max_len,
-                               const char *key, size_t key_len, const char *value,
-                               size_t value_len);
+                                const char *key, size_t key_len, const char *value,
+                                size_t value_len);
 
 /* The dd= member of tracestate, without "dd=": "s:2;o:rum;p:<hex>;t.dm:-4".
  * Items must be "k:v"; s must be an integer; '~' in o and t.* values reads
@@ -274,14 +279,14 @@ typedef struct ct_dd_member {
     size_t parent_len; /* the p: value; NULL: none */
 } ct_dd_member;
 int ct__prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
-                            void *arg);
+                             void *arg);
 
 /* Appends one item "key:value" of a dd= member to out, as ddtrace encodes
  * it: '=' becomes '~', characters outside 0x20-0x7E and ',', ';', '~'
  * become '_' (in keys also ':' and '='). The member stops growing at
  * CT_PROP_DD_MEMBER_MAX: CT_ENOSPC and out unchanged. */
 int ct__prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t key_len,
-                           const char *value, size_t value_len);
+                            const char *value, size_t value_len);
 
 /* W3C baggage "k=v,k2=v2" (percent-encoded, spaces around trimmed). Each
  * decoded pair goes to fn (decoded bytes, possibly invalid UTF-8 for the
@@ -291,7 +296,7 @@ int ct__prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t 
  * the whole header malformed: CT_EINVAL, nothing reported. scratch must
  * hold len bytes (decoding never grows). */
 int ct__prop_parse_baggage(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
-                          void *arg);
+                           void *arg);
 
 /* -- the span (span.h) ---------------------------------------------------- */
 
@@ -343,7 +348,7 @@ int ct__span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *a
  * the segment is never sent. Kept apart from ct__span_start so that the
  * hot path does not test for it. Same results as ct__span_start. */
 int ct__span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
-                           uint64_t span_id);
+                            uint64_t span_id);
 
 /* Finishes at finish_ns (0: now) and records the span in its segment, which
  * may complete the trace and hand it to the writer. CT_ESTATE if already

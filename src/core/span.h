@@ -36,6 +36,6 @@ int ct__span_tag_lost(ct_span *span);
 struct ct_extra_tags;
 struct ct_record_chunk;
 int ct__span_serialize(const ct_span *span, struct ct_extra_tags *extra,
-                      const struct ct_record_chunk *chunk, uint32_t chunk_flags, ct_buffer *out);
+                       const struct ct_record_chunk *chunk, uint32_t chunk_flags, ct_buffer *out);
 
 #endif

@@ -119,13 +119,13 @@ typedef struct ct_record_context {
 
 /* Fills out with the tags r implies. Can't fail. */
 void ct__record_implied(const ct_record_reader *r, const ct_record_context *context,
-                       ct_implied_tags *out);
+                        ct_implied_tags *out);
 
 /* Would a record with these flags (and trace_id_high) imply key, as a meta
  * (meta=1) or a metric (meta=0)? Writers drop such own tags. Inline for
  * the common answer (no flags: no), asked once per own tag. */
 int ct__record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const char *key,
-                       size_t len);
+                        size_t len);
 
 /* The lengths of the keys implied as meta (language, _dd.p.dm: 8,
  * _dd.p.tid: 9, runtime-id: 10) and as metrics (process_id: 10,
@@ -135,7 +135,7 @@ int ct__record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const 
 #define CT_IMPLIED_METRIC_LENGTHS ((1u << 10) | (1u << 13) | (1u << 21))
 
 static inline int ct__record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
-                                    const char *key, size_t len)
+                                     const char *key, size_t len)
 {
     uint32_t lengths = meta ? CT_IMPLIED_META_LENGTHS : CT_IMPLIED_METRIC_LENGTHS;
     return flags && len < 32 && ((lengths >> len) & 1) &&
@@ -145,7 +145,7 @@ static inline int ct__record_implies(uint32_t flags, uint64_t trace_id_high, int
 /* Adds to extra (silently ignored past CT_EXTRA_TAGS_MAX, a bug). Inline:
  * a root span gets a dozen of them. */
 static inline void ct__extra_meta(ct_extra_tags *extra, const char *key, size_t key_len,
-                                 const char *value, size_t value_len)
+                                  const char *value, size_t value_len)
 {
     if (extra->meta_count == CT_EXTRA_TAGS_MAX) return;
     extra->meta[extra->meta_count].key = key;
@@ -156,7 +156,7 @@ static inline void ct__extra_meta(ct_extra_tags *extra, const char *key, size_t 
 }
 
 static inline void ct__extra_metric(ct_extra_tags *extra, const char *key, size_t key_len,
-                                   double value)
+                                    double value)
 {
     if (extra->metric_count == CT_EXTRA_TAGS_MAX) return;
     extra->metrics[extra->metric_count].key = key;
@@ -179,7 +179,7 @@ static inline int ct__extra_has(const ct_extra_tags *extra, int meta, const char
  * extra's (NULL: none) or implied by the record's flags? Writers of
  * records ask it once per own tag. */
 static inline int ct__record_drops(const ct_extra_tags *extra, uint32_t flags,
-                                  uint64_t trace_id_high, int meta, const char *key, size_t len)
+                                   uint64_t trace_id_high, int meta, const char *key, size_t len)
 {
     return ct__extra_has(extra, meta, key, len) ||
            ct__record_implies(flags, trace_id_high, meta, key, len);
@@ -191,7 +191,7 @@ static inline int ct__record_drops(const ct_extra_tags *extra, uint32_t flags,
  * new flags imply, are dropped). CT_OK, or CT_ENOMEM / CT_ENOSPC with out
  * unchanged. */
 int ct__record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
-                      const ct_record_chunk *chunk, ct_buffer *out);
+                       const ct_record_chunk *chunk, ct_buffer *out);
 
 /* Inline forms of ct__record_read_str / ct__record_read_double for hot loops
  * (the encoders): same contract. */

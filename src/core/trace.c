@@ -120,7 +120,7 @@ void ct__trace_set_priority(ct_trace *trace, int priority, const char *decision_
     trace->sampling_priority = priority;
     if (decision_maker)
         ct__string_assign(&trace->decision_maker,
-                         ct__string_new(decision_maker, strlen(decision_maker)));
+                          ct__string_new(decision_maker, strlen(decision_maker)));
     unlock(trace);
 }
 
@@ -184,7 +184,7 @@ static uint32_t sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
  * (decide_sampling); a decision made here (manual, local) replaces a
  * propagated `_dd.p.dm`. */
 uint32_t ct__trace_chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_chunk *chunk,
-                             uint32_t partial_flushes)
+                              uint32_t partial_flushes)
 {
     const ct_tracer_keys *k = &trace->tracer->keys;
     uint32_t flags = 0;
@@ -202,7 +202,7 @@ uint32_t ct__trace_chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_c
     }
     if (trace->decision_maker)
         ct__extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
-                      trace->decision_maker->data, trace->decision_maker->len);
+                       trace->decision_maker->data, trace->decision_maker->len);
     else if (trace->sampled_locally) flags |= sampling_tags(trace, extra);
     if (partial_flushes) ct__extra_metric(extra, "_dd.py.partial_flush", 20, partial_flushes);
     return flags;
@@ -238,7 +238,7 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
     if (rc == CT_OK) rc = ct__buffer_append(out, records->data, root);
     if (rc == CT_OK)
         rc = ct__buffer_append(out, records->data + root + root_size,
-                              records->len - root - root_size);
+                               records->len - root - root_size);
     return rc;
 }
 

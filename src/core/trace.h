@@ -87,6 +87,6 @@ void ct__trace_forget_root(ct_trace *trace, const struct ct_span *span);
 struct ct_extra_tags;
 struct ct_record_chunk;
 uint32_t ct__trace_chunk_tags(ct_trace *trace, struct ct_extra_tags *extra,
-                             struct ct_record_chunk *chunk, uint32_t partial_flushes);
+                              struct ct_record_chunk *chunk, uint32_t partial_flushes);
 
 #endif
