@@ -29,7 +29,7 @@ static const char *const internal_names[] = {"_CT_LANG_VERSION", "_CT_LANG_INTER
 static const char *name_at(size_t i)
 {
     return i < ct__config_env_name_count ? ct__config_env_names[i]
-                                        : internal_names[i - ct__config_env_name_count];
+                                         : internal_names[i - ct__config_env_name_count];
 }
 
 static int same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
@@ -93,8 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < copy->tag_count; i++)
         CHECK(same(copy->tags[i].key, config->tags[i].key) &&
               same(copy->tags[i].value, config->tags[i].value));
-    ct_sampler *sampler =
-        ct__sampler_new(config->sampling_rules, config->sample_rate, config->rate_limit, NULL, NULL);
+    ct_sampler *sampler = ct__sampler_new(config->sampling_rules, config->sample_rate,
+                                          config->rate_limit, NULL, NULL);
     CHECK(sampler != NULL);
     ct__sampler_free(sampler);
     ct_config_free(copy);

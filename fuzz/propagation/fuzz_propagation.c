@@ -50,7 +50,7 @@ static void check_traceparent(const char *text, size_t len)
     CHECK((tp.trace_id_high || tp.trace_id_low) && tp.parent_id);
     char out[56];
     CHECK(ct__prop_format_traceparent(tp.trace_id_high, tp.trace_id_low, tp.parent_id, tp.flags & 1,
-                                     out) == 55);
+                                      out) == 55);
     CHECK(out[55] == '\0');
     ct_traceparent again;
     CHECK(ct__prop_parse_traceparent(out, 55, &again) == CT_OK);
@@ -74,9 +74,9 @@ static void check_datadog_tags(const char *text, size_t len)
     out[0] = '\0';
     for (size_t i = 0; i < first.count && i < 4; i++)
         CHECK(ct__prop_append_datadog_tag(out, &out_len, sizeof out, CT_PROP_DATADOG_TAGS_MAX,
-                                         first.text[i], first.key_len[i],
-                                         first.text[i] + first.key_len[i] + 1,
-                                         first.value_len[i]) == CT_OK);
+                                          first.text[i], first.key_len[i],
+                                          first.text[i] + first.key_len[i] + 1,
+                                          first.value_len[i]) == CT_OK);
     CHECK(strlen(out) == out_len);
     memset(&second, 0, sizeof second);
     CHECK(ct__prop_parse_datadog_tags(out, out_len, collect, &second) == CT_OK);

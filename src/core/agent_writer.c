@@ -415,8 +415,9 @@ static attempt_result attempt_batch(agent_writer *w, batch *b)
     int version = __atomic_load_n(&w->api_version, __ATOMIC_RELAXED);
     const char *path = version == CT_API_V04 ? "/v0.4/traces" : "/v0.5/traces";
     ct__buffer_clear(&w->payload);
-    int rc = ct__encode_payload((ct_api_version)version, w->base.context,
-                               w->backlog.data + w->backlog_head, b->bytes, b->chunks, &w->payload);
+    int rc =
+        ct__encode_payload((ct_api_version)version, w->base.context,
+                           w->backlog.data + w->backlog_head, b->bytes, b->chunks, &w->payload);
     if (rc == CT_EINVAL) return ATTEMPT_REJECTED; /* a bug: never retry malformed frames */
     if (rc != CT_OK) return ATTEMPT_FAILED;       /* out of memory: maybe not next time */
     if (w->payload.len > w->payload_cap && b->chunks == 1) return ATTEMPT_REJECTED;
@@ -797,7 +798,7 @@ static void apply_config(agent_writer *w, const ct_config *c)
 }
 
 ct_writer *ct__agent_writer_new_with(const ct_config *config, ct_transport_factory factory,
-                                    void *factory_arg, int *rc)
+                                     void *factory_arg, int *rc)
 {
     agent_writer *w = ct__calloc(1, sizeof *w);
     if (!w) {

@@ -31,7 +31,7 @@ ct_writer *ct__agent_writer_new(const ct_config *config, int *rc);
 /* The same with another transport (tests); factory_arg is passed through
  * and stays owned by the caller. */
 ct_writer *ct__agent_writer_new_with(const ct_config *config, ct_transport_factory factory,
-                                    void *factory_arg, int *rc);
+                                     void *factory_arg, int *rc);
 
 /* The agent's sampling rate for (service, env), either NULL meaning "":
  * the rate of exactly "service:<service>,env:<env>", as ddtrace 4.x reads

@@ -81,7 +81,7 @@ ct_config *ct_config_new(void)
     config->sample_rate = -1;
     config->rate_limit = 100;
     config->agent_url = ct__strdup(access(DEFAULT_SOCKET, W_OK) == 0 ? "unix://" DEFAULT_SOCKET
-                                                                    : "http://localhost:8126");
+                                                                     : "http://localhost:8126");
     config->tracer_version = ct__strdup(CTRACE_VERSION);
     if (!config->agent_url || !config->tracer_version) {
         ct_config_free(config);

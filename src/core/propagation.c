@@ -97,8 +97,8 @@ static void hex16(uint64_t value, char *out)
     for (int i = 15; i >= 0; i--, value >>= 4) out[i] = digits[value & 15];
 }
 
-size_t ct__prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low, uint64_t parent_id,
-                                  int sampled, char *out)
+size_t ct__prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low,
+                                   uint64_t parent_id, int sampled, char *out)
 {
     memcpy(out, "00-", 3);
     hex16(trace_id_high, out + 3);
@@ -151,7 +151,8 @@ int ct__prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn
 }
 
 int ct__prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size_t max_len,
-                               const char *key, size_t key_len, const char *value, size_t value_len)
+                                const char *key, size_t key_len, const char *value,
+                                size_t value_len)
 {
     if (key_len == 0 || value_len == 0) return CT_EINVAL;
     for (size_t i = 0; i < key_len; i++)
@@ -235,7 +236,7 @@ static int dd_member_pass(const char *text, size_t len, ct_dd_member *out, ct_pr
 }
 
 int ct__prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
-                            void *arg)
+                             void *arg)
 {
     memset(out, 0, sizeof *out);
     if (len > CT_PROP_DD_MEMBER_MAX * 4) /* far past what any tracer writes */
@@ -257,7 +258,7 @@ static char dd_char(unsigned char c, int in_key)
 }
 
 int ct__prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t key_len,
-                           const char *value, size_t value_len)
+                            const char *value, size_t value_len)
 {
     size_t separator = *out_len ? 1 : 0;
     size_t needed = *out_len + separator + key_len + 1 + value_len;
@@ -323,7 +324,7 @@ static int baggage_pass(const char *text, size_t len, char *scratch, ct_prop_pai
 }
 
 int ct__prop_parse_baggage(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
-                          void *arg)
+                           void *arg)
 {
     if (len == 0) return CT_OK;
     int rc = baggage_pass(text, len, scratch, NULL, NULL);

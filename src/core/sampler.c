@@ -313,7 +313,7 @@ static int parse_rules(ct_sampler *sampler, const char *rules_json)
 }
 
 ct_sampler *ct__sampler_new(const char *rules_json, double sample_rate, double rate_limit,
-                           ct_agent_rate_fn agent_rate, void *agent_rate_arg)
+                            ct_agent_rate_fn agent_rate, void *agent_rate_arg)
 {
     ct_sampler *sampler = ct__calloc(1, sizeof *sampler);
     if (!sampler) return NULL;
@@ -446,7 +446,7 @@ size_t ct__sampling_format_dm(int mechanism, char *out)
 }
 
 void ct__sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
-                       ct_sampling_decision *decision)
+                        ct_sampling_decision *decision)
 {
     decide(sampler, subject, now_ns, decision);
     ct__sampling_format_dm(decision->mechanism, decision->decision_maker);

@@ -42,7 +42,8 @@ int ct__sampling_keeps(uint64_t trace_id_low, double rate);
 
 /* Does subject match the glob pattern (`*` any run, `?` one byte), ASCII
  * case-insensitively, as ddtrace's GlobMatcher? Can't fail. */
-int ct__glob_match(const char *pattern, size_t pattern_len, const char *subject, size_t subject_len);
+int ct__glob_match(const char *pattern, size_t pattern_len, const char *subject,
+                   size_t subject_len);
 
 /* A rate as ddtrace writes `_dd.p.ksr`: at most 6 decimals, rounded half
  * up, trailing zeros stripped ("0.5", "1", "0.123457"). out must hold 16
@@ -103,7 +104,7 @@ typedef struct ct_sampler ct_sampler;
  * limit). agent_rate may be NULL. The caller owns the result (free with
  * ct__sampler_free); NULL when out of memory. */
 ct_sampler *ct__sampler_new(const char *rules_json, double sample_rate, double rate_limit,
-                           ct_agent_rate_fn agent_rate, void *agent_rate_arg);
+                            ct_agent_rate_fn agent_rate, void *agent_rate_arg);
 
 /* Accepts NULL. */
 void ct__sampler_free(ct_sampler *sampler);
@@ -116,7 +117,7 @@ size_t ct__sampler_rule_count(const ct_sampler *sampler);
  * clock read). Can't fail; a NULL sampler keeps everything with
  * mechanism 0. */
 void ct__sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
-                       ct_sampling_decision *decision);
+                        ct_sampling_decision *decision);
 
 /* Is text a JSON array (what DD_TRACE_SAMPLING_RULES must be)? Used by the
  * config to reject a value that cannot be rules at all. */

@@ -162,7 +162,7 @@ static void implied_metric(ct_implied_tags *out, ct_record_str key, double value
 }
 
 void ct__record_implied(const ct_record_reader *r, const ct_record_context *context,
-                       ct_implied_tags *out)
+                        ct_implied_tags *out)
 {
     uint32_t flags = r->header.flags;
     out->meta_count = out->metric_count = 0;
@@ -195,7 +195,7 @@ static int key_is(const char *key, size_t len, const char *literal, size_t liter
 #define KEY_IS(key, len, literal) key_is(key, len, literal, sizeof(literal) - 1)
 
 int ct__record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const char *key,
-                       size_t len)
+                        size_t len)
 {
     if (!flags) return 0;
     uint32_t head = flags & CT_RECORD_CHUNK_HEAD;
@@ -256,7 +256,8 @@ static int rewrite_metrics(const ct_record_reader *reader, const ct_extra_tags *
         ct_record_str key = ct__record_read_str(&cursor);
         double value = ct__record_read_double(&cursor);
         if (ct__record_drops(extra, flags, high, 0, key.ptr, key.len)) continue;
-        if (ct__record_put_str(out, key.ptr, key.len) || ct__buffer_append(out, &value, sizeof value))
+        if (ct__record_put_str(out, key.ptr, key.len) ||
+            ct__buffer_append(out, &value, sizeof value))
             return CT_ENOMEM;
         (*count)++;
     }
@@ -268,7 +269,7 @@ static int rewrite_metrics(const ct_record_reader *reader, const ct_extra_tags *
 }
 
 int ct__record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
-                      const ct_record_chunk *chunk, ct_buffer *out)
+                       const ct_record_chunk *chunk, ct_buffer *out)
 {
     size_t start = out->len;
     ct_record_header header = reader->header;

@@ -198,7 +198,7 @@ static ct_sampler *make_sampler(ct_tracer *tracer)
 {
     const ct_config *config = tracer->config;
     return ct__sampler_new(config->sampling_rules, config->sample_rate, config->rate_limit,
-                          agent_rate, tracer);
+                           agent_rate, tracer);
 }
 
 static int init_strings(ct_tracer *tracer, const ct__tracer_options *options)
@@ -374,7 +374,7 @@ int ct__tracer_take_payload(ct_tracer *tracer, int api_version, ct_buffer *paylo
     uint64_t spans;
     ct__memory_writer_take(tracer->writer, &frames, chunks, &spans);
     int rc = ct__encode_payload(api_version == 5 ? CT_API_V05 : CT_API_V04, &tracer->record_context,
-                               frames.data, frames.len, *chunks, payload);
+                                frames.data, frames.len, *chunks, payload);
     ct__buffer_release(&frames);
     return rc;
 }

@@ -95,7 +95,7 @@ ct_writer *ct__memory_writer_new(size_t cap_bytes)
 int ct__writer_is_memory(const ct_writer *writer) { return writer && writer->ops == &memory_ops; }
 
 void ct__memory_writer_take(ct_writer *writer, ct_buffer *out, uint32_t *chunk_count,
-                           uint64_t *span_count)
+                            uint64_t *span_count)
 {
     memory_writer *w = (memory_writer *)writer;
     pthread_mutex_lock(&w->lock);

@@ -77,7 +77,7 @@ ct_writer *ct__memory_writer_new(size_t cap_bytes);
  * which the caller then owns, and the number of chunks and spans. The
  * writer is left empty. */
 void ct__memory_writer_take(ct_writer *writer, ct_buffer *out, uint32_t *chunk_count,
-                           uint64_t *span_count);
+                            uint64_t *span_count);
 
 /* Is this writer the in-memory one? */
 int ct__writer_is_memory(const ct_writer *writer);

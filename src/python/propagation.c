@@ -116,7 +116,7 @@ static PyObject *prop_format_datadog_tags(PyObject *module, PyObject *args)
             value = utf8_of(PyTuple_GET_ITEM(pair, 1), &value_len);
         }
         rc = (key && value) ? ct__prop_append_datadog_tag(out, &out_len, sizeof out, limit, key,
-                                                         (size_t)key_len, value, (size_t)value_len)
+                                                          (size_t)key_len, value, (size_t)value_len)
                             : CT_EINVAL;
     }
     Py_DECREF(seq);

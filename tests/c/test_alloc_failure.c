@@ -126,7 +126,7 @@ static void encode(ct_tracer *tracer, const ct_buffer *frames, uint32_t chunks)
     for (int v = 0; v < 2; v++) {
         ct_buffer out = CT_BUFFER_INIT;
         int rc = ct__encode_payload(versions[v], &tracer->record_context, frames->data, frames->len,
-                                   chunks, &out);
+                                    chunks, &out);
         if (rc != CT_OK && rc != CT_ENOMEM) abort();
         ct__buffer_release(&out);
     }

@@ -62,8 +62,8 @@ static captured *capture(ct_tracer *tracer)
         chunk++;
         size_t end = offset + header.records_len;
         while (offset < end && c->record_count < MAX_SPANS) {
-            size_t size =
-                ct__record_open(&c->records[c->record_count], c->frames.data + offset, end - offset);
+            size_t size = ct__record_open(&c->records[c->record_count], c->frames.data + offset,
+                                          end - offset);
             if (!size) break;
             c->record_count++;
             offset += size;

@@ -313,7 +313,7 @@ CT_TEST(huge_tags_and_many_distinct_strings)
     for (int version = CT_API_V04; version <= CT_API_V05; version++) {
         ct_buffer payload = CT_BUFFER_INIT;
         CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len,
-                                    f.chunks, &payload) == CT_OK);
+                                     f.chunks, &payload) == CT_OK);
         decoded d;
         decode(&d, &payload);
         CT_ASSERT(d.ok);
@@ -396,7 +396,7 @@ CT_TEST(implied_tags_are_written_by_both_encoders)
         implying_root(&records, 0x6b05ba3b00000000ull, 0, 2);
         add_chunk(&f, &records, 1);
         CT_ASSERT(ct__encode_payload((ct_api_version)version, &test_context, f.bytes.data,
-                                    f.bytes.len, f.chunks, &payload) == CT_OK);
+                                     f.bytes.len, f.chunks, &payload) == CT_OK);
         decoded d;
         decode(&d, &payload);
         CT_ASSERT(d.ok);
@@ -421,7 +421,7 @@ CT_TEST(implied_tags_are_written_by_both_encoders)
         ct__buffer_release(&payload);
         /* without a context: no process tags, the rest is there */
         CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len,
-                                    f.chunks, &payload) == CT_OK);
+                                     f.chunks, &payload) == CT_OK);
         decode(&d, &payload);
         CT_ASSERT(d.ok);
         CT_ASSERT(!has_meta(version, &d.unpacked.data, 0, "runtime-id", "rt-id"));
@@ -441,11 +441,11 @@ CT_TEST(malformed_frames_are_rejected)
     add_chunk(&f, &records, 1);
     for (int version = CT_API_V04; version <= CT_API_V05; version++) {
         ct__buffer_clear(&payload);
-        CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len - 3, 1,
-                                    &payload) == CT_EINVAL);
+        CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len - 3,
+                                     1, &payload) == CT_EINVAL);
         ct__buffer_clear(&payload);
         CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len, 2,
-                                    &payload) == CT_EINVAL);
+                                     &payload) == CT_EINVAL);
     }
     /* a frame claiming more spans than it holds */
     ct_frame_header h;

@@ -68,7 +68,8 @@ CT_TEST(datadog_tags_whole_or_nothing)
     size_t len = 0;
     CT_ASSERT(ct__prop_append_datadog_tag(out, &len, sizeof out, 512, L("_dd.p.a"), L("1")) ==
               CT_OK);
-    CT_ASSERT(ct__prop_append_datadog_tag(out, &len, sizeof out, 19, L("_dd.p.b"), L("2")) == CT_OK);
+    CT_ASSERT(ct__prop_append_datadog_tag(out, &len, sizeof out, 19, L("_dd.p.b"), L("2")) ==
+              CT_OK);
     CT_ASSERT(len == 19);
     CT_ASSERT(ct__prop_append_datadog_tag(out, &len, sizeof out, 20, L("_dd.p.c"), L("3")) ==
               CT_ENOSPC);
@@ -82,7 +83,7 @@ CT_TEST(dd_member_parse_and_encode)
     ct_dd_member m;
     int n = 0;
     CT_ASSERT(ct__prop_parse_dd_member(L("s:2;o:rum~x;p:00000000000000aa;t.dm:-4"), &m, count_pairs,
-                                      &n) == CT_OK);
+                                       &n) == CT_OK);
     CT_ASSERT(m.has_priority && m.priority == 2 && m.origin_len == 5 && m.parent_len == 16 &&
               n == 1);
     n = 0;
@@ -103,7 +104,8 @@ CT_TEST(baggage_limits_and_malformed)
 {
     char scratch[256];
     int n = 0;
-    CT_ASSERT(ct__prop_parse_baggage(L("a=1, b = %41%zz ,c=%"), scratch, count_pairs, &n) == CT_OK &&
+    CT_ASSERT(ct__prop_parse_baggage(L("a=1, b = %41%zz ,c=%"), scratch, count_pairs, &n) ==
+                  CT_OK &&
               n == 3);
     n = 0;
     CT_ASSERT(ct__prop_parse_baggage(L("a=1,b"), scratch, count_pairs, &n) == CT_EINVAL && n == 0);
