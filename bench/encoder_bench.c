@@ -1,5 +1,5 @@
 /*
- * encoder_bench — encoding throughput of ct_encode_payload, in spans/s.
+ * encoder_bench — encoding throughput of ct__encode_payload, in spans/s.
  *
  * Builds chunk frames of a typical shape (traces of 10 spans; the root as
  * the tracer writes it, implying _dd.p.tid, _dd.p.dm, language, runtime-id
@@ -57,7 +57,7 @@ static void build_trace(ct_buffer *records, uint64_t trace_id)
 
 static int write_buffer(void *data, const char *buf, size_t len)
 {
-    return ct_buffer_append(data, buf, len) == CT_OK ? 0 : -1;
+    return ct__buffer_append(data, buf, len) == CT_OK ? 0 : -1;
 }
 
 static void pack_key(msgpack_packer *pk, const char *key)
@@ -80,7 +80,7 @@ static void msgpackc_span(msgpack_packer *pk, const ct_record_reader *r)
 {
     const ct_record_header *h = &r->header;
     ct_implied_tags implied;
-    ct_record_implied(r, &bench_context, &implied);
+    ct__record_implied(r, &bench_context, &implied);
     msgpack_pack_map(pk, 12);
     pack_key(pk, "trace_id"), msgpack_pack_uint64(pk, h->trace_id_low);
     pack_key(pk, "span_id"), msgpack_pack_uint64(pk, h->span_id);
@@ -96,8 +96,8 @@ static void msgpackc_span(msgpack_packer *pk, const ct_record_reader *r)
     pack_key(pk, "meta");
     msgpack_pack_map(pk, h->meta_count + implied.meta_count);
     for (uint32_t i = 0; i < h->meta_count; i++) {
-        pack_rstr(pk, ct_record_read_str(&cursor));
-        pack_rstr(pk, ct_record_read_str(&cursor));
+        pack_rstr(pk, ct__record_read_str(&cursor));
+        pack_rstr(pk, ct__record_read_str(&cursor));
     }
     for (uint32_t i = 0; i < implied.meta_count; i++) {
         pack_rstr(pk, implied.meta[i].key);
@@ -107,8 +107,8 @@ static void msgpackc_span(msgpack_packer *pk, const ct_record_reader *r)
     pack_key(pk, "metrics");
     msgpack_pack_map(pk, h->metric_count + implied.metric_count);
     for (uint32_t i = 0; i < h->metric_count; i++) {
-        pack_rstr(pk, ct_record_read_str(&cursor));
-        msgpack_pack_double(pk, ct_record_read_double(&cursor));
+        pack_rstr(pk, ct__record_read_str(&cursor));
+        msgpack_pack_double(pk, ct__record_read_double(&cursor));
     }
     for (uint32_t i = 0; i < implied.metric_count; i++) {
         pack_rstr(pk, implied.metrics[i].key);
@@ -130,7 +130,7 @@ static int msgpackc_v04(const uint8_t *frames, size_t len, uint32_t chunks, ct_b
         msgpack_pack_array(&pk, fh.span_count);
         while (p < rend) {
             ct_record_reader r;
-            p += ct_record_open(&r, p, (size_t)(rend - p));
+            p += ct__record_open(&r, p, (size_t)(rend - p));
             msgpackc_span(&pk, &r);
         }
     }
@@ -145,7 +145,7 @@ typedef int (*encode_fn)(int version, const uint8_t *frames, size_t len, uint32_
 static int encode_ct(int version, const uint8_t *frames, size_t len, uint32_t chunks,
                      ct_buffer *out)
 {
-    return ct_encode_payload((ct_api_version)version, &bench_context, frames, len, chunks, out);
+    return ct__encode_payload((ct_api_version)version, &bench_context, frames, len, chunks, out);
 }
 
 static int encode_msgpackc(int version, const uint8_t *frames, size_t len, uint32_t chunks,
@@ -170,7 +170,7 @@ static void measure(const char *name, encode_fn fn, int version, const ct_buffer
     for (int run = 0; run < runs; run++) {
         double start = now_s();
         for (int i = 0; i < reps; i++) {
-            ct_buffer_clear(&out);
+            ct__buffer_clear(&out);
             if (fn(version, frames->data, frames->len, chunks, &out) != CT_OK) abort();
         }
         double seconds = now_s() - start;
@@ -180,7 +180,7 @@ static void measure(const char *name, encode_fn fn, int version, const ct_buffer
     qsort(rates, (size_t)runs, sizeof *rates, compare_double);
     printf("%s %.0f %.1f %.0f\n", name, rates[runs / 2],
            (double)bytes / ((double)chunks * SPANS_PER_TRACE), rates[runs - 1]);
-    ct_buffer_release(&out);
+    ct__buffer_release(&out);
 }
 
 int main(int argc, char **argv)
@@ -190,13 +190,13 @@ int main(int argc, char **argv)
     ct_buffer frames = CT_BUFFER_INIT, records = CT_BUFFER_INIT;
     for (uint32_t t = 0; t < traces; t++) {
         build_trace(&records, 0x401cbcceb7561784ull + t * 100);
-        rb_check(ct_frame_append(&frames, records.data, records.len, SPANS_PER_TRACE));
-        ct_buffer_clear(&records);
+        rb_check(ct__frame_append(&frames, records.data, records.len, SPANS_PER_TRACE));
+        ct__buffer_clear(&records);
     }
     measure("v05", encode_ct, CT_API_V05, &frames, traces, reps);
     measure("v04", encode_ct, CT_API_V04, &frames, traces, reps);
     measure("v04_msgpackc", encode_msgpackc, CT_API_V04, &frames, traces, reps);
-    ct_buffer_release(&frames);
-    ct_buffer_release(&records);
+    ct__buffer_release(&frames);
+    ct__buffer_release(&records);
     return 0;
 }

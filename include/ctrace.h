@@ -19,8 +19,9 @@
  * - Spans: ct_span is opaque here; a C program makes one with ct_span_new
  *   and frees it with ct_span_free. A span keeps its segment alive. (The
  *   language bindings embed a span in their own objects instead, through
- *   the core's internal API, src/core/ctrace_internal.h: the ct__ names
- *   there are not part of this API and may change.)
+ *   the core's internal API, src/core/ctrace_internal.h. Every function
+ *   and global of the core that this header does not declare is named
+ *   ct__: not part of this API, and may change.)
  * - Threads: a tracer may be used from any number of threads. One span must
  *   not be mutated from two threads at once (like a FILE*); finishing spans
  *   of one segment from different threads is safe (the segment locks).

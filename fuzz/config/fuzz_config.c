@@ -25,11 +25,11 @@
 /* every setting the environment can carry, plus the two the Python layer
  * sets itself */
 static const char *const internal_names[] = {"_CT_LANG_VERSION", "_CT_LANG_INTERPRETER"};
-#define NAME_COUNT (ct_config_env_name_count + 2)
+#define NAME_COUNT (ct__config_env_name_count + 2)
 static const char *name_at(size_t i)
 {
-    return i < ct_config_env_name_count ? ct_config_env_names[i]
-                                        : internal_names[i - ct_config_env_name_count];
+    return i < ct__config_env_name_count ? ct__config_env_names[i]
+                                         : internal_names[i - ct__config_env_name_count];
 }
 
 static int same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
@@ -54,7 +54,7 @@ static void check_config(const ct_config *c)
         CHECK(c->tags[i].key && c->tags[i].value);
         CHECK(c->tags[i].key[0] && !strchr(c->tags[i].key, ':'));
     }
-    if (c->sampling_rules) CHECK(ct_sampling_rules_valid(c->sampling_rules));
+    if (c->sampling_rules) CHECK(ct__sampling_rules_valid(c->sampling_rules));
     for (const char *const *s = (const char *const[]){c->service, c->env, c->version, NULL}; *s;
          s++)
         CHECK(**s); /* an empty value unsets, never leaves "" */
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rc == CT_OK || rc == CT_EINVAL);
         check_config(config);
     }
-    ct_config *copy = ct_config_copy(config);
+    ct_config *copy = ct__config_copy(config);
     CHECK(copy != NULL);
     check_config(copy);
     CHECK(same(copy->service, config->service) && same(copy->agent_url, config->agent_url) &&
@@ -93,10 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < copy->tag_count; i++)
         CHECK(same(copy->tags[i].key, config->tags[i].key) &&
               same(copy->tags[i].value, config->tags[i].value));
-    ct_sampler *sampler =
-        ct_sampler_new(config->sampling_rules, config->sample_rate, config->rate_limit, NULL, NULL);
+    ct_sampler *sampler = ct__sampler_new(config->sampling_rules, config->sample_rate,
+                                          config->rate_limit, NULL, NULL);
     CHECK(sampler != NULL);
-    ct_sampler_free(sampler);
+    ct__sampler_free(sampler);
     ct_config_free(copy);
     ct_config_free(config);
     free(text);

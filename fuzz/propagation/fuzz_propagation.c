@@ -43,17 +43,17 @@ static int collect(void *arg, const char *key, size_t key_len, const char *value
 static void check_traceparent(const char *text, size_t len)
 {
     ct_traceparent tp;
-    if (ct_prop_parse_traceparent(text, len, &tp) != CT_OK) {
+    if (ct__prop_parse_traceparent(text, len, &tp) != CT_OK) {
         CHECK(!tp.trace_id_high && !tp.trace_id_low && !tp.parent_id && !tp.flags);
         return;
     }
     CHECK((tp.trace_id_high || tp.trace_id_low) && tp.parent_id);
     char out[56];
-    CHECK(ct_prop_format_traceparent(tp.trace_id_high, tp.trace_id_low, tp.parent_id, tp.flags & 1,
-                                     out) == 55);
+    CHECK(ct__prop_format_traceparent(tp.trace_id_high, tp.trace_id_low, tp.parent_id, tp.flags & 1,
+                                      out) == 55);
     CHECK(out[55] == '\0');
     ct_traceparent again;
-    CHECK(ct_prop_parse_traceparent(out, 55, &again) == CT_OK);
+    CHECK(ct__prop_parse_traceparent(out, 55, &again) == CT_OK);
     CHECK(again.trace_id_high == tp.trace_id_high && again.trace_id_low == tp.trace_id_low &&
           again.parent_id == tp.parent_id && again.flags == (tp.flags & 1));
 }
@@ -62,7 +62,7 @@ static void check_datadog_tags(const char *text, size_t len)
 {
     static pairs first, second;
     memset(&first, 0, sizeof first);
-    int rc = ct_prop_parse_datadog_tags(text, len, collect, &first);
+    int rc = ct__prop_parse_datadog_tags(text, len, collect, &first);
     if (rc != CT_OK) {
         CHECK(first.count == 0);
         CHECK(rc == CT_EINVAL || rc == CT_ENOSPC);
@@ -73,13 +73,13 @@ static void check_datadog_tags(const char *text, size_t len)
     size_t out_len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < first.count && i < 4; i++)
-        CHECK(ct_prop_append_datadog_tag(out, &out_len, sizeof out, CT_PROP_DATADOG_TAGS_MAX,
-                                         first.text[i], first.key_len[i],
-                                         first.text[i] + first.key_len[i] + 1,
-                                         first.value_len[i]) == CT_OK);
+        CHECK(ct__prop_append_datadog_tag(out, &out_len, sizeof out, CT_PROP_DATADOG_TAGS_MAX,
+                                          first.text[i], first.key_len[i],
+                                          first.text[i] + first.key_len[i] + 1,
+                                          first.value_len[i]) == CT_OK);
     CHECK(strlen(out) == out_len);
     memset(&second, 0, sizeof second);
-    CHECK(ct_prop_parse_datadog_tags(out, out_len, collect, &second) == CT_OK);
+    CHECK(ct__prop_parse_datadog_tags(out, out_len, collect, &second) == CT_OK);
     CHECK(second.count == (first.count < 4 ? first.count : 4));
     for (size_t i = 0; i < second.count; i++)
         CHECK(second.key_len[i] == first.key_len[i] && second.value_len[i] == first.value_len[i] &&
@@ -91,7 +91,7 @@ static void check_dd_member(const char *text, size_t len)
     static pairs found;
     memset(&found, 0, sizeof found);
     ct_dd_member member;
-    int rc = ct_prop_parse_dd_member(text, len, &member, collect, &found);
+    int rc = ct__prop_parse_dd_member(text, len, &member, collect, &found);
     if (rc != CT_OK) {
         CHECK(found.count == 0);
         CHECK(!member.has_priority && !member.origin && !member.parent);
@@ -117,7 +117,7 @@ static void check_dd_item(const char *text, size_t len)
     size_t value_len = len ? len - 1 - key_len : 0;
     char out[CT_PROP_DD_MEMBER_MAX + 1];
     size_t out_len = 0;
-    int rc = ct_prop_append_dd_item(out, &out_len, key, key_len, value, value_len);
+    int rc = ct__prop_append_dd_item(out, &out_len, key, key_len, value, value_len);
     if (rc != CT_OK) {
         CHECK(rc == CT_ENOSPC && out_len == 0);
         return;
@@ -126,7 +126,7 @@ static void check_dd_item(const char *text, size_t len)
     ct_dd_member member;
     static pairs found;
     memset(&found, 0, sizeof found);
-    rc = ct_prop_parse_dd_member(out, out_len, &member, collect, &found);
+    rc = ct__prop_parse_dd_member(out, out_len, &member, collect, &found);
     if (!(key_len == 1 && key[0] == 's')) CHECK(rc == CT_OK);
 }
 
@@ -135,7 +135,7 @@ static void check_baggage(const char *text, size_t len)
     static pairs found;
     memset(&found, 0, sizeof found);
     char *scratch = malloc(len ? len : 1);
-    int rc = ct_prop_parse_baggage(text, len, scratch, collect, &found);
+    int rc = ct__prop_parse_baggage(text, len, scratch, collect, &found);
     free(scratch);
     if (rc != CT_OK) CHECK(found.count == 0 && rc == CT_EINVAL);
     CHECK(found.count <= CT_PROP_BAGGAGE_MAX_ITEMS);
@@ -144,15 +144,15 @@ static void check_baggage(const char *text, size_t len)
 static void check_ids(const char *text, size_t len)
 {
     uint64_t value, high, low;
-    if (ct_prop_parse_decimal(text, len, &value) == CT_OK) {
+    if (ct__prop_parse_decimal(text, len, &value) == CT_OK) {
         char out[24];
         int n = snprintf(out, sizeof out, "%llu", (unsigned long long)value);
         uint64_t again;
-        CHECK(ct_prop_parse_decimal(out, (size_t)n, &again) == CT_OK && again == value);
+        CHECK(ct__prop_parse_decimal(out, (size_t)n, &again) == CT_OK && again == value);
     } else {
         CHECK(value == 0);
     }
-    if (ct_prop_parse_hex(text, len, &high, &low) != CT_OK) CHECK(high == 0 && low == 0);
+    if (ct__prop_parse_hex(text, len, &high, &low) != CT_OK) CHECK(high == 0 && low == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -48,7 +48,7 @@ static int agent_rate(void *arg, const char *service, const char *env, double *r
     return CT_OK;
 }
 
-static ct_string *S(const char *text) { return ct_string_new(text, strlen(text)); }
+static ct_string *S(const char *text) { return ct__string_new(text, strlen(text)); }
 
 static void check_decision(const ct_sampling_decision *d)
 {
@@ -81,9 +81,9 @@ static void decide_for_roots(ct_sampler *sampler)
     ct_string *key_http = S("http.status_code"), *key_count = S("count"), *key_ratio = S("ratio"),
               *value_200 = S("200");
     ct_tags tags = CT_TAGS_INIT;
-    ct_tags_set_meta(&tags, key_http, value_200);
-    ct_tags_set_metric(&tags, key_count, 23);
-    ct_tags_set_metric(&tags, key_ratio, 0.25);
+    ct__tags_set_meta(&tags, key_http, value_200);
+    ct__tags_set_metric(&tags, key_count, 23);
+    ct__tags_set_metric(&tags, key_ratio, 0.25);
     for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
         ct_string *service = S(roots[i][0]), *name = S(roots[i][1]), *resource = S(roots[i][2]);
         ct_sampling_subject subject = {
@@ -96,25 +96,25 @@ static void decide_for_roots(ct_sampler *sampler)
         };
         for (int64_t now = 0; now < 3; now++) { /* the limiter across calls */
             ct_sampling_decision decision;
-            ct_sampler_decide(sampler, &subject, now * 400000000LL, &decision);
+            ct__sampler_decide(sampler, &subject, now * 400000000LL, &decision);
             check_decision(&decision);
         }
-        ct_string_unref(service);
-        ct_string_unref(name);
-        ct_string_unref(resource);
+        ct__string_unref(service);
+        ct__string_unref(name);
+        ct__string_unref(resource);
     }
-    ct_tags_clear(&tags);
-    ct_string_unref(key_http);
-    ct_string_unref(key_count);
-    ct_string_unref(key_ratio);
-    ct_string_unref(value_200);
+    ct__tags_clear(&tags);
+    ct__string_unref(key_http);
+    ct__string_unref(key_count);
+    ct__string_unref(key_ratio);
+    ct__string_unref(value_200);
 }
 
 static void check_glob(const char *text, size_t size)
 {
     size_t half = size / 2;
     if (size - half > GLOB_MAX) return;
-    CHECK(ct_glob_match(text, half, text + half, size - half) ==
+    CHECK(ct__glob_match(text, half, text + half, size - half) ==
           reference_glob(text, half, text + half, size - half));
 }
 
@@ -123,13 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    int valid = ct_sampling_rules_valid(text);
+    int valid = ct__sampling_rules_valid(text);
     ct_sampler *sampler =
-        ct_sampler_new(text, size % 3 ? -1 : 0.5, size % 2 ? 100 : -1, agent_rate, NULL);
+        ct__sampler_new(text, size % 3 ? -1 : 0.5, size % 2 ? 100 : -1, agent_rate, NULL);
     CHECK(sampler != NULL);
-    if (!valid) CHECK(ct_sampler_rule_count(sampler) == (size % 3 ? 0u : 1u));
+    if (!valid) CHECK(ct__sampler_rule_count(sampler) == (size % 3 ? 0u : 1u));
     decide_for_roots(sampler);
-    ct_sampler_free(sampler);
+    ct__sampler_free(sampler);
     check_glob(text, size);
     free(text);
     return 0;

@@ -108,7 +108,7 @@ typedef struct agent_writer {
     ct_tracer_stats stats; /* sent, failed, dropped */
     pthread_t thread;
 
-    /* Written by the writer thread, read by ct_agent_writer_rate. */
+    /* Written by the writer thread, read by ct__agent_writer_rate. */
     pthread_mutex_t rates_lock;
     rate_table rates;
     int api_version;     /* atomic: read by any thread */
@@ -180,8 +180,8 @@ static void destroy_locks(agent_writer *w)
 
 static void rate_table_free(rate_table *table)
 {
-    for (size_t i = 0; i < table->count; i++) ct_free(table->entries[i].key);
-    ct_free(table->entries);
+    for (size_t i = 0; i < table->count; i++) ct__free(table->entries[i].key);
+    ct__free(table->entries);
     table->entries = NULL;
     table->count = 0;
 }
@@ -194,13 +194,13 @@ static int rate_table_parse(rate_table *table, const uint8_t *json, size_t len)
     cJSON *rates = cJSON_GetObjectItemCaseSensitive(root, "rate_by_service");
     int rc = cJSON_IsObject(rates) ? CT_OK : CT_EINVAL;
     size_t n = rc == CT_OK ? (size_t)cJSON_GetArraySize(rates) : 0;
-    table->entries = n ? ct_calloc(n, sizeof *table->entries) : NULL;
+    table->entries = n ? ct__calloc(n, sizeof *table->entries) : NULL;
     table->count = 0;
     if (n && !table->entries) rc = CT_ENOMEM;
     for (cJSON *item = rates ? rates->child : NULL; rc == CT_OK && item; item = item->next) {
         if (!cJSON_IsNumber(item) || !item->string) continue;
         rate_entry *e = &table->entries[table->count];
-        if (!(e->key = ct_strdup(item->string))) {
+        if (!(e->key = ct__strdup(item->string))) {
             rc = CT_ENOMEM;
             break;
         }
@@ -281,7 +281,7 @@ static int agent_submit(ct_writer *writer, const uint8_t *records, size_t len, u
     size_t need = sizeof(ct_frame_header) + len;
     if (w->stopping) rc = CT_ESTATE;
     else if (held + need > w->buffer_cap || held + need < held) rc = CT_ENOSPC;
-    else rc = ct_frame_append(&w->pending, records, len, span_count);
+    else rc = ct__frame_append(&w->pending, records, len, span_count);
     if (rc != CT_OK) {
         count_drop(w, 1, span_count);
         pthread_mutex_unlock(&w->lock);
@@ -346,7 +346,7 @@ static void consume_batch(agent_writer *w, const batch *b)
     w->backlog_head += b->bytes;
     if (w->backlog_head == w->backlog.len) {
         w->backlog_head = 0;
-        ct_buffer_clear(&w->backlog);
+        ct__buffer_clear(&w->backlog);
     }
 }
 
@@ -414,9 +414,10 @@ static attempt_result attempt_batch(agent_writer *w, batch *b)
 {
     int version = __atomic_load_n(&w->api_version, __ATOMIC_RELAXED);
     const char *path = version == CT_API_V04 ? "/v0.4/traces" : "/v0.5/traces";
-    ct_buffer_clear(&w->payload);
-    int rc = ct_encode_payload((ct_api_version)version, w->base.context,
-                               w->backlog.data + w->backlog_head, b->bytes, b->chunks, &w->payload);
+    ct__buffer_clear(&w->payload);
+    int rc =
+        ct__encode_payload((ct_api_version)version, w->base.context,
+                           w->backlog.data + w->backlog_head, b->bytes, b->chunks, &w->payload);
     if (rc == CT_EINVAL) return ATTEMPT_REJECTED; /* a bug: never retry malformed frames */
     if (rc != CT_OK) return ATTEMPT_FAILED;       /* out of memory: maybe not next time */
     if (w->payload.len > w->payload_cap && b->chunks == 1) return ATTEMPT_REJECTED;
@@ -523,7 +524,7 @@ static void absorb_incoming(agent_writer *w)
             w->backlog_head = 0;
         }
         /* On failure the chunks are lost: count them (rare: ENOMEM). */
-        if (ct_buffer_append(&w->backlog, w->incoming.data, w->incoming.len) != CT_OK) {
+        if (ct__buffer_append(&w->backlog, w->incoming.data, w->incoming.len) != CT_OK) {
             ct_tracer_stats lost = {0};
             const uint8_t *p = w->incoming.data;
             const uint8_t *end = p + w->incoming.len;
@@ -541,7 +542,7 @@ static void absorb_incoming(agent_writer *w)
             pthread_mutex_unlock(&w->lock);
         }
     }
-    ct_buffer_clear(&w->incoming);
+    ct__buffer_clear(&w->incoming);
 }
 
 /* Waits, under lock, until there is a reason for a round. Returns 0 when
@@ -607,7 +608,7 @@ static void run_round(agent_writer *w)
     if (forced || now_s() >= w->retry_at) rc = deliver_backlog(w);
     else if (w->backlog_head < w->backlog.len) rc = CT_ECONNECT;
     if (w->backlog_head == w->backlog.len && w->payload.capacity > (4u << 20))
-        ct_buffer_release(&w->payload);
+        ct__buffer_release(&w->payload);
 
     pthread_mutex_lock(&w->lock);
     w->thread_busy = 0;
@@ -701,11 +702,11 @@ static void agent_after_fork_child(ct_writer *writer)
     if (rates_consistent) pthread_mutex_unlock(&w->rates_lock);
     /* pending changes only under the lock; the others are the writer
      * thread's and were consistent only if it was idle. */
-    if (consistent) ct_buffer_release(&w->pending);
+    if (consistent) ct__buffer_release(&w->pending);
     else abandon(&w->pending);
     ct_buffer *owned[] = {&w->incoming, &w->backlog, &w->payload, &w->reply.body};
     for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) {
-        if (idle) ct_buffer_release(owned[i]);
+        if (idle) ct__buffer_release(owned[i]);
         else abandon(owned[i]);
     }
     if (idle && w->transport) w->transport->ops->destroy(w->transport);
@@ -730,17 +731,17 @@ static void agent_after_fork_child(ct_writer *writer)
 static void agent_free(agent_writer *w)
 {
     if (w->transport) w->transport->ops->destroy(w->transport);
-    ct_buffer_release(&w->pending);
-    ct_buffer_release(&w->incoming);
-    ct_buffer_release(&w->backlog);
-    ct_buffer_release(&w->payload);
-    ct_buffer_release(&w->reply.body);
+    ct__buffer_release(&w->pending);
+    ct__buffer_release(&w->incoming);
+    ct__buffer_release(&w->backlog);
+    ct__buffer_release(&w->payload);
+    ct__buffer_release(&w->reply.body);
     rate_table_free(&w->rates);
-    ct_free(w->url);
-    ct_free((char *)w->transport_options.lang_version);
-    ct_free((char *)w->transport_options.lang_interpreter);
-    ct_free((char *)w->transport_options.tracer_version);
-    ct_free(w);
+    ct__free(w->url);
+    ct__free((char *)w->transport_options.lang_version);
+    ct__free((char *)w->transport_options.lang_interpreter);
+    ct__free((char *)w->transport_options.tracer_version);
+    ct__free(w);
 }
 
 static void agent_destroy(ct_writer *writer, int timeout_ms)
@@ -773,10 +774,10 @@ static int should_abort(void *arg)
 
 static ct_transport *curl_factory(void *arg, const ct_transport_options *o, int *rc)
 {
-    return ct_curl_transport_new(o, rc);
+    return ct__curl_transport_new(o, rc);
 }
 
-static char *dup_or_empty(const char *s) { return ct_strdup(s ? s : ""); }
+static char *dup_or_empty(const char *s) { return ct__strdup(s ? s : ""); }
 
 static void apply_config(agent_writer *w, const ct_config *c)
 {
@@ -796,10 +797,10 @@ static void apply_config(agent_writer *w, const ct_config *c)
     w->transport_options.abort_arg = w;
 }
 
-ct_writer *ct_agent_writer_new_with(const ct_config *config, ct_transport_factory factory,
-                                    void *factory_arg, int *rc)
+ct_writer *ct__agent_writer_new_with(const ct_config *config, ct_transport_factory factory,
+                                     void *factory_arg, int *rc)
 {
-    agent_writer *w = ct_calloc(1, sizeof *w);
+    agent_writer *w = ct__calloc(1, sizeof *w);
     if (!w) {
         *rc = CT_ENOMEM;
         return NULL;
@@ -823,22 +824,22 @@ ct_writer *ct_agent_writer_new_with(const ct_config *config, ct_transport_factor
     return &w->base;
 }
 
-ct_writer *ct_agent_writer_new(const ct_config *config, int *rc)
+ct_writer *ct__agent_writer_new(const ct_config *config, int *rc)
 {
-    return ct_agent_writer_new_with(config, curl_factory, NULL, rc);
+    return ct__agent_writer_new_with(config, curl_factory, NULL, rc);
 }
 
-int ct_writer_is_agent(const ct_writer *writer) { return writer && writer->ops == &agent_ops; }
+int ct__writer_is_agent(const ct_writer *writer) { return writer && writer->ops == &agent_ops; }
 
-int ct_agent_writer_api_version(ct_writer *writer)
+int ct__agent_writer_api_version(ct_writer *writer)
 {
     agent_writer *w = (agent_writer *)writer;
     return __atomic_load_n(&w->api_version, __ATOMIC_RELAXED);
 }
 
-int ct_agent_writer_rate(ct_writer *writer, const char *service, const char *env, double *rate)
+int ct__agent_writer_rate(ct_writer *writer, const char *service, const char *env, double *rate)
 {
-    if (!ct_writer_is_agent(writer)) return CT_ENODATA;
+    if (!ct__writer_is_agent(writer)) return CT_ENODATA;
     agent_writer *w = (agent_writer *)writer;
     pthread_mutex_lock(&w->rates_lock);
     /* the exact key only: ddtrace 4.x applies no rate to a service the

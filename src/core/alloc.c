@@ -9,31 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-ct_allocator ct_allocator_current = {malloc, realloc, free};
+ct_allocator ct__allocator_current = {malloc, realloc, free};
 
 int ct_set_allocator(const ct_allocator *allocator)
 {
     if (!allocator) {
-        ct_allocator_current = (ct_allocator){malloc, realloc, free};
+        ct__allocator_current = (ct_allocator){malloc, realloc, free};
         return CT_OK;
     }
     if (!allocator->malloc || !allocator->realloc || !allocator->free) return CT_EINVAL;
-    ct_allocator_current = *allocator;
+    ct__allocator_current = *allocator;
     return CT_OK;
 }
 
-void *ct_calloc(size_t count, size_t size)
+void *ct__calloc(size_t count, size_t size)
 {
     if (size && count > (size_t)-1 / size) return NULL;
-    void *p = ct_malloc(count * size);
+    void *p = ct__malloc(count * size);
     if (p) memset(p, 0, count * size);
     return p;
 }
 
-char *ct_strdup(const char *s)
+char *ct__strdup(const char *s)
 {
     size_t len = strlen(s) + 1;
-    char *copy = ct_malloc(len);
+    char *copy = ct__malloc(len);
     if (copy) memcpy(copy, s, len);
     return copy;
 }

@@ -1,8 +1,8 @@
 /*
  * alloc — the core's one door to the heap.
  *
- * Every allocation the core makes goes through ct_malloc / ct_calloc /
- * ct_realloc / ct_strdup and is given back with ct_free, which call the
+ * Every allocation the core makes goes through ct__malloc / ct__calloc /
+ * ct__realloc / ct__strdup and is given back with ct__free, which call the
  * allocator installed with ct_set_allocator (ctrace.h), or libc's by
  * default. As in SQLite (SQLITE_CONFIG_MALLOC), the point is less to let
  * an application bring its own heap than to let tests make the Nth
@@ -22,22 +22,22 @@
 
 /* The installed allocator; read on every call (an atomic-free load: it is
  * only changed while no core object exists). */
-extern ct_allocator ct_allocator_current;
+extern ct_allocator ct__allocator_current;
 
 /* Same contracts as malloc, calloc, realloc and free (NULL on failure;
- * ct_free accepts NULL; ct_realloc leaves the block unchanged on failure). */
-static inline void *ct_malloc(size_t size) { return ct_allocator_current.malloc(size); }
-static inline void *ct_realloc(void *p, size_t size)
+ * ct__free accepts NULL; ct__realloc leaves the block unchanged on failure). */
+static inline void *ct__malloc(size_t size) { return ct__allocator_current.malloc(size); }
+static inline void *ct__realloc(void *p, size_t size)
 {
-    return ct_allocator_current.realloc(p, size);
+    return ct__allocator_current.realloc(p, size);
 }
-static inline void ct_free(void *p)
+static inline void ct__free(void *p)
 {
-    if (p) ct_allocator_current.free(p);
+    if (p) ct__allocator_current.free(p);
 }
 /* calloc through the installed malloc; NULL on failure or overflow. */
-void *ct_calloc(size_t count, size_t size);
+void *ct__calloc(size_t count, size_t size);
 /* A copy of a NUL-terminated string; NULL on failure. */
-char *ct_strdup(const char *s);
+char *ct__strdup(const char *s);
 
 #endif

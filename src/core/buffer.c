@@ -11,7 +11,7 @@
 
 #include <stdlib.h>
 
-int ct_buffer_reserve(ct_buffer *buffer, size_t extra)
+int ct__buffer_reserve(ct_buffer *buffer, size_t extra)
 {
     size_t needed = buffer->len + extra;
     if (needed < buffer->len) return CT_ENOMEM; /* overflow */
@@ -20,24 +20,24 @@ int ct_buffer_reserve(ct_buffer *buffer, size_t extra)
     size_t capacity = buffer->capacity ? buffer->capacity : 256;
     while (capacity < needed) capacity *= 2;
     if (buffer->cap && capacity > buffer->cap) capacity = buffer->cap;
-    uint8_t *data = ct_realloc(buffer->data, capacity);
+    uint8_t *data = ct__realloc(buffer->data, capacity);
     if (!data) return CT_ENOMEM;
     buffer->data = data;
     buffer->capacity = capacity;
     return CT_OK;
 }
 
-void ct_buffer_release(ct_buffer *buffer)
+void ct__buffer_release(ct_buffer *buffer)
 {
-    ct_free(buffer->data);
+    ct__free(buffer->data);
     buffer->data = NULL;
     buffer->len = 0;
     buffer->capacity = 0;
 }
 
-void ct_buffer_move(ct_buffer *to, ct_buffer *from)
+void ct__buffer_move(ct_buffer *to, ct_buffer *from)
 {
-    ct_free(to->data);
+    ct__free(to->data);
     to->data = from->data;
     to->len = from->len;
     to->capacity = from->capacity;

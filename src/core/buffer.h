@@ -5,7 +5,8 @@
  * pending payload and the encoders' output. Growth doubles the capacity, so
  * appends are amortized O(1). A buffer may have a cap: an append that would
  * pass it fails with CT_ENOSPC and leaves the buffer as it was, which is how
- * the writer bounds its memory.
+ * the writer bounds its memory. The type and ct__buffer_release, which a
+ * binding uses, are declared in ctrace_internal.h.
  */
 #ifndef CT_BUFFER_H
 #define CT_BUFFER_H
@@ -15,28 +16,16 @@
 #include <string.h>
 
 #include "ctrace.h"
-
-typedef struct ct_buffer {
-    uint8_t *data; /* owned; NULL when empty and never grown */
-    size_t len;
-    size_t capacity;
-    size_t cap; /* maximum len; 0 = none */
-} ct_buffer;
-
-/* An empty buffer with no cap. Can't fail (allocates nothing). */
-#define CT_BUFFER_INIT \
-    {                  \
-        NULL, 0, 0, 0  \
-    }
+#include "ctrace_internal.h" /* ct_buffer, CT_BUFFER_INIT, ct__buffer_release */
 
 /* Makes room for extra more bytes. CT_OK, CT_ENOMEM or CT_ENOSPC (cap);
  * on failure the buffer is unchanged. */
-int ct_buffer_reserve(ct_buffer *buffer, size_t extra);
+int ct__buffer_reserve(ct_buffer *buffer, size_t extra);
 
 /* memcpy for the short strings of span records (names, tag keys, ids):
  * fixed-size moves the compiler inlines, instead of a call into libc's
  * general memcpy for every few bytes. Same contract as memcpy. */
-static inline void ct_copy_small(uint8_t *dst, const void *src, size_t len)
+static inline void ct__copy_small(uint8_t *dst, const void *src, size_t len)
 {
     const uint8_t *s = (const uint8_t *)src;
     if (len >= 8 && len <= 16) { /* two overlapping 8-byte moves */
@@ -52,11 +41,11 @@ static inline void ct_copy_small(uint8_t *dst, const void *src, size_t len)
     }
 }
 
-/* Appends len bytes. Same failures as ct_buffer_reserve. */
-static inline int ct_buffer_append(ct_buffer *buffer, const void *bytes, size_t len)
+/* Appends len bytes. Same failures as ct__buffer_reserve. */
+static inline int ct__buffer_append(ct_buffer *buffer, const void *bytes, size_t len)
 {
     if (buffer->capacity - buffer->len < len) {
-        int rc = ct_buffer_reserve(buffer, len);
+        int rc = ct__buffer_reserve(buffer, len);
         if (rc != CT_OK) return rc;
     }
     if (len) memcpy(buffer->data + buffer->len, bytes, len);
@@ -65,14 +54,10 @@ static inline int ct_buffer_append(ct_buffer *buffer, const void *bytes, size_t 
 }
 
 /* Forgets the content, keeps the memory. */
-static inline void ct_buffer_clear(ct_buffer *buffer) { buffer->len = 0; }
-
-/* Frees the memory; the buffer is empty and reusable (its cap is kept).
- * Accepts an already released buffer. */
-void ct_buffer_release(ct_buffer *buffer);
+static inline void ct__buffer_clear(ct_buffer *buffer) { buffer->len = 0; }
 
 /* Moves the content of from into to (to's old content is freed); from is
  * left empty. Used to swap out a buffer under a lock in O(1). */
-void ct_buffer_move(ct_buffer *to, ct_buffer *from);
+void ct__buffer_move(ct_buffer *to, ct_buffer *from);
 
 #endif

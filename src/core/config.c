@@ -20,15 +20,15 @@
 #define MiB (1024u * 1024u)
 #define DEFAULT_SOCKET "/var/run/datadog/apm.socket"
 
-static char *dup_or_null(const char *s) { return s ? ct_strdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? ct__strdup(s) : NULL; }
 
 /* Sets *slot to a copy of value (NULL for an empty one). CT_OK, or
  * CT_ENOMEM with *slot unchanged. */
 static int replace(char **slot, const char *value)
 {
     char *copy = NULL;
-    if (value && *value && !(copy = ct_strdup(value))) return CT_ENOMEM;
-    ct_free(*slot);
+    if (value && *value && !(copy = ct__strdup(value))) return CT_ENOMEM;
+    ct__free(*slot);
     *slot = copy;
     return CT_OK;
 }
@@ -67,7 +67,7 @@ static int parse_size(const char *value, size_t *out)
 
 ct_config *ct_config_new(void)
 {
-    ct_config *config = ct_calloc(1, sizeof *config);
+    ct_config *config = ct__calloc(1, sizeof *config);
     if (!config) return NULL;
     config->enabled = 1;
     config->trace_id_128 = 1;
@@ -80,9 +80,9 @@ ct_config *ct_config_new(void)
     config->partial_flush_min_spans = 300;
     config->sample_rate = -1;
     config->rate_limit = 100;
-    config->agent_url = ct_strdup(access(DEFAULT_SOCKET, W_OK) == 0 ? "unix://" DEFAULT_SOCKET
-                                                                    : "http://localhost:8126");
-    config->tracer_version = ct_strdup(CTRACE_VERSION);
+    config->agent_url = ct__strdup(access(DEFAULT_SOCKET, W_OK) == 0 ? "unix://" DEFAULT_SOCKET
+                                                                     : "http://localhost:8126");
+    config->tracer_version = ct__strdup(CTRACE_VERSION);
     if (!config->agent_url || !config->tracer_version) {
         ct_config_free(config);
         return NULL;
@@ -94,7 +94,7 @@ ct_config *ct_config_new(void)
  * *pairs. Malformed items are skipped. CT_OK or CT_ENOMEM. */
 static int parse_pairs(const char *text, ct_config_tag **pairs, size_t *count)
 {
-    char *copy = ct_strdup(text);
+    char *copy = ct__strdup(text);
     if (!copy) return CT_ENOMEM;
     int comma = strchr(copy, ',') != NULL;
     char *save = NULL;
@@ -107,28 +107,28 @@ static int parse_pairs(const char *text, ct_config_tag **pairs, size_t *count)
         if (!*item || colon == item) continue;
         const char *value = colon ? colon + 1 : "";
         if (colon) *colon = '\0';
-        ct_config_tag *grown = ct_realloc(*pairs, (*count + 1) * sizeof *grown);
+        ct_config_tag *grown = ct__realloc(*pairs, (*count + 1) * sizeof *grown);
         if (!grown) {
-            ct_free(copy);
+            ct__free(copy);
             return CT_ENOMEM;
         }
         *pairs = grown;
-        char *key = ct_strdup(item), *value_copy = ct_strdup(value);
+        char *key = ct__strdup(item), *value_copy = ct__strdup(value);
         if (!key || !value_copy) {
-            ct_free(key);
-            ct_free(value_copy);
-            ct_free(copy);
+            ct__free(key);
+            ct__free(value_copy);
+            ct__free(copy);
             return CT_ENOMEM;
         }
         grown[*count].key = key;
         grown[*count].value = value_copy;
         (*count)++;
     }
-    ct_free(copy);
+    ct__free(copy);
     return CT_OK;
 }
 
-int ct_config_parse_tags(ct_config *config, const char *text)
+int ct__config_parse_tags(ct_config *config, const char *text)
 {
     return parse_pairs(text, &config->tags, &config->tag_count);
 }
@@ -163,7 +163,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
     if (!strcmp(name, "DD_SERVICE")) return replace(&config->service, value);
     else if (!strcmp(name, "DD_ENV")) return replace(&config->env, value);
     else if (!strcmp(name, "DD_VERSION")) return replace(&config->version, value);
-    else if (!strcmp(name, "DD_TAGS")) return ct_config_parse_tags(config, value);
+    else if (!strcmp(name, "DD_TAGS")) return ct__config_parse_tags(config, value);
     else if (!strcmp(name, "DD_SERVICE_MAPPING"))
         return parse_pairs(value, &config->service_mapping, &config->service_mapping_count);
     else if (!strcmp(name, "DD_TRACE_ENABLED")) return parse_bool(value, &config->enabled);
@@ -193,7 +193,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
         if (parse_double(value, &d, 1) != CT_OK) return CT_EINVAL;
         config->partial_flush_min_spans = (uint32_t)d;
     } else if (!strcmp(name, "DD_TRACE_SAMPLING_RULES")) {
-        if (!ct_sampling_rules_valid(value)) return CT_EINVAL;
+        if (!ct__sampling_rules_valid(value)) return CT_EINVAL;
         return replace(&config->sampling_rules, value);
     } else if (!strcmp(name, "DD_TRACE_SAMPLE_RATE")) {
         if (parse_double(value, &d, 0) != CT_OK || d > 1) return CT_EINVAL;
@@ -212,7 +212,7 @@ int ct_config_set(ct_config *config, const char *name, const char *value)
 
 /* In the order that makes later ones win where ddtrace says so: the URL
  * after host and port. */
-const char *const ct_config_env_names[] = {
+const char *const ct__config_env_names[] = {
     "DD_SERVICE",
     "DD_ENV",
     "DD_VERSION",
@@ -236,7 +236,7 @@ const char *const ct_config_env_names[] = {
     "DD_TRACE_SAMPLE_RATE",
     "DD_TRACE_RATE_LIMIT",
 };
-const size_t ct_config_env_name_count = sizeof ct_config_env_names / sizeof *ct_config_env_names;
+const size_t ct__config_env_name_count = sizeof ct__config_env_names / sizeof *ct__config_env_names;
 
 /* What a valid value looks like, where the name alone does not say. An
  * invalid agent URL is ignored (the default is kept) rather than fatal, as
@@ -252,14 +252,14 @@ static const char *invalid_hint(const char *name)
 
 int ct_config_load_env(ct_config *config)
 {
-    for (size_t i = 0; i < ct_config_env_name_count; i++) {
-        const char *value = getenv(ct_config_env_names[i]);
+    for (size_t i = 0; i < ct__config_env_name_count; i++) {
+        const char *value = getenv(ct__config_env_names[i]);
         if (!value || !*value) continue;
-        int rc = ct_config_set(config, ct_config_env_names[i], value);
+        int rc = ct_config_set(config, ct__config_env_names[i], value);
         if (rc == CT_ENOMEM) return rc;
         if (rc != CT_OK)
-            fprintf(stderr, "ctrace: ignoring invalid %s=%s%s\n", ct_config_env_names[i], value,
-                    invalid_hint(ct_config_env_names[i]));
+            fprintf(stderr, "ctrace: ignoring invalid %s=%s%s\n", ct__config_env_names[i], value,
+                    invalid_hint(ct__config_env_names[i]));
     }
     return CT_OK;
 }
@@ -279,7 +279,7 @@ static int copy_pairs(const ct_config_tag *from, size_t count, ct_config_tag **t
     *to = NULL;
     *copied = 0;
     if (!count) return 1;
-    if (!(*to = ct_calloc(count, sizeof **to))) return 0;
+    if (!(*to = ct__calloc(count, sizeof **to))) return 0;
     int ok = 1;
     /* counted as soon as tried, so ct_config_free frees a half copy */
     for (size_t i = 0; ok && i < count; i++) {
@@ -292,15 +292,15 @@ static int copy_pairs(const ct_config_tag *from, size_t count, ct_config_tag **t
 static void free_pairs(ct_config_tag *pairs, size_t count)
 {
     for (size_t i = 0; pairs && i < count; i++) {
-        ct_free(pairs[i].key);
-        ct_free(pairs[i].value);
+        ct__free(pairs[i].key);
+        ct__free(pairs[i].value);
     }
-    ct_free(pairs);
+    ct__free(pairs);
 }
 
-ct_config *ct_config_copy(const ct_config *from)
+ct_config *ct__config_copy(const ct_config *from)
 {
-    ct_config *config = ct_calloc(1, sizeof *config);
+    ct_config *config = ct__calloc(1, sizeof *config);
     if (!config) return NULL;
     *config = *from;
     config->tags = config->service_mapping = NULL; /* from's until copied */
@@ -327,15 +327,15 @@ ct_config *ct_config_copy(const ct_config *from)
 void ct_config_free(ct_config *config)
 {
     if (!config) return;
-    ct_free(config->service);
-    ct_free(config->env);
-    ct_free(config->version);
-    ct_free(config->agent_url);
-    ct_free(config->lang_version);
-    ct_free(config->lang_interpreter);
-    ct_free(config->tracer_version);
-    ct_free(config->sampling_rules);
+    ct__free(config->service);
+    ct__free(config->env);
+    ct__free(config->version);
+    ct__free(config->agent_url);
+    ct__free(config->lang_version);
+    ct__free(config->lang_interpreter);
+    ct__free(config->tracer_version);
+    ct__free(config->sampling_rules);
     free_pairs(config->tags, config->tag_count);
     free_pairs(config->service_mapping, config->service_mapping_count);
-    ct_free(config);
+    ct__free(config);
 }

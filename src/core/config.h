@@ -55,14 +55,14 @@ struct ct_config {
 
 /* The environment variables ct_config_load_env reads, in the order it
  * reads them (later ones win: the agent URL after host and port). */
-extern const char *const ct_config_env_names[];
-extern const size_t ct_config_env_name_count;
+extern const char *const ct__config_env_names[];
+extern const size_t ct__config_env_name_count;
 
 /* Copies a config (deep). NULL when out of memory. */
-ct_config *ct_config_copy(const ct_config *config);
+ct_config *ct__config_copy(const ct_config *config);
 
 /* Parses a DD_TAGS-style list ("k:v,k2:v2" or "k:v k2:v2") and appends each
  * pair to config->tags. Malformed items are skipped. CT_OK or CT_ENOMEM. */
-int ct_config_parse_tags(ct_config *config, const char *text);
+int ct__config_parse_tags(ct_config *config, const char *text);
 
 #endif

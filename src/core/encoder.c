@@ -166,7 +166,7 @@ static inline uint8_t *pack_map(uint8_t *p, uint32_t n)
 static inline int reserve(ct_buffer *out, size_t n)
 {
     if (out->capacity - out->len >= n) return CT_OK;
-    return ct_buffer_reserve(out, n);
+    return ct__buffer_reserve(out, n);
 }
 
 /* Upper bound of a span's packed size, v0.4 or v0.5 (see the design
@@ -208,7 +208,7 @@ static int next_frame(const uint8_t **cursor, const uint8_t *end, frame_view *fr
 
 static int json_append(ct_buffer *out, const char *s, size_t len)
 {
-    return ct_buffer_append(out, s, len);
+    return ct__buffer_append(out, s, len);
 }
 
 /* Length of the UTF-8 sequence at s (at most avail bytes) and its code
@@ -295,8 +295,8 @@ static int json_link(ct_buffer *out, const ct_record_link *link)
         const uint8_t *cursor = link->attributes;
         rc = json_append(out, ", \"attributes\": {", 17);
         for (uint32_t i = 0; rc == CT_OK && i < link->attribute_count; i++) {
-            ct_record_str key = ct_record_read_str(&cursor);
-            ct_record_str value = ct_record_read_str(&cursor);
+            ct_record_str key = ct__record_read_str(&cursor);
+            ct_record_str value = ct__record_read_str(&cursor);
             if (i) rc = json_append(out, ", ", 2);
             if (rc == CT_OK) rc = json_string(out, key.ptr, key.len);
             if (rc == CT_OK) rc = json_append(out, ": ", 2);
@@ -320,11 +320,11 @@ static int json_link(ct_buffer *out, const ct_record_link *link)
 static int json_links(ct_buffer *out, const ct_record_reader *r)
 {
     const uint8_t *cursor = r->links;
-    ct_buffer_clear(out);
+    ct__buffer_clear(out);
     int rc = json_append(out, "[", 1);
     for (uint32_t i = 0; rc == CT_OK && i < r->header.link_count; i++) {
         ct_record_link link;
-        ct_record_read_link(&cursor, &link);
+        ct__record_read_link(&cursor, &link);
         if (i) rc = json_append(out, ", ", 2);
         if (rc == CT_OK) rc = json_link(out, &link);
     }
@@ -341,7 +341,7 @@ static uint8_t *pack_links_v04(uint8_t *p, const ct_record_reader *r)
     p = pack_array(p, r->header.link_count);
     for (uint32_t i = 0; i < r->header.link_count; i++) {
         ct_record_link link;
-        ct_record_read_link(&cursor, &link);
+        ct__record_read_link(&cursor, &link);
         uint32_t fields = 3 + (link.attribute_count ? 1 : 0) + (link.tracestate.len ? 1 : 0) +
                           ((link.flags & 0x80000000u) ? 1 : 0);
         p = pack_map(p, fields);
@@ -356,8 +356,8 @@ static uint8_t *pack_links_v04(uint8_t *p, const ct_record_reader *r)
             p = PACK_KEY(p, "attributes");
             p = pack_map(p, link.attribute_count);
             for (uint32_t a = 0; a < link.attribute_count; a++) {
-                ct_record_str key = ct_record_read_str(&attr);
-                ct_record_str value = ct_record_read_str(&attr);
+                ct_record_str key = ct__record_read_str(&attr);
+                ct_record_str value = ct__record_read_str(&attr);
                 p = pack_str(p, key.ptr, key.len);
                 p = pack_str(p, value.ptr, value.len);
             }
@@ -403,8 +403,8 @@ static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r, const ct_im
     p = PACK_KEY(p, "meta");
     p = pack_map(p, h->meta_count + implied->meta_count);
     for (uint32_t i = 0; i < h->meta_count; i++) {
-        ct_record_str key = ct_record_next_str(&cursor);
-        ct_record_str value = ct_record_next_str(&cursor);
+        ct_record_str key = ct__record_next_str(&cursor);
+        ct_record_str value = ct__record_next_str(&cursor);
         p = pack_str(p, key.ptr, key.len);
         p = pack_str(p, value.ptr, value.len);
     }
@@ -416,8 +416,8 @@ static uint8_t *pack_span_v04(uint8_t *p, const ct_record_reader *r, const ct_im
     p = PACK_KEY(p, "metrics");
     p = pack_map(p, h->metric_count + implied->metric_count);
     for (uint32_t i = 0; i < h->metric_count; i++) {
-        ct_record_str key = ct_record_next_str(&cursor);
-        double value = ct_record_next_double(&cursor);
+        ct_record_str key = ct__record_next_str(&cursor);
+        double value = ct__record_next_double(&cursor);
         p = pack_str(p, key.ptr, key.len);
         p = pack_double(p, value);
     }
@@ -530,21 +530,21 @@ static int table_init(string_table *t)
     for (size_t i = 0; i < MEMO_SLOTS; i++) t->memo[i].len = UINT32_MAX; /* matches no string */
     t->tid_index = t->dm_index = UINT32_MAX;
     t->mask = 1023;
-    t->slots = ct_calloc(t->mask + 1, sizeof *t->slots);
+    t->slots = ct__calloc(t->mask + 1, sizeof *t->slots);
     return t->slots ? CT_OK : CT_ENOMEM;
 }
 
 static void table_release(string_table *t)
 {
-    ct_free(t->slots);
-    ct_buffer_release(&t->packed);
-    ct_buffer_release(&t->json);
+    ct__free(t->slots);
+    ct__buffer_release(&t->packed);
+    ct__buffer_release(&t->json);
 }
 
 static int table_grow(string_table *t)
 {
     size_t new_mask = t->mask * 2 + 1;
-    intern_slot *slots = ct_calloc(new_mask + 1, sizeof *slots);
+    intern_slot *slots = ct__calloc(new_mask + 1, sizeof *slots);
     if (!slots) return CT_ENOMEM;
     for (size_t i = 0; i <= t->mask; i++) {
         if (!t->slots[i].ptr) continue;
@@ -552,7 +552,7 @@ static int table_grow(string_table *t)
         while (slots[j].ptr) j = (j + 1) & new_mask;
         slots[j] = t->slots[i];
     }
-    ct_free(t->slots);
+    ct__free(t->slots);
     t->slots = slots;
     t->mask = new_mask;
     return CT_OK;
@@ -695,8 +695,8 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r, const ct_impli
     const uint8_t *cursor = r->meta;
     p = pack_map(p, h->meta_count + implied->meta_count + (h->link_count ? 1 : 0));
     for (uint32_t i = 0; i < h->meta_count; i++) {
-        ct_record_str key = ct_record_next_str(&cursor);
-        ct_record_str value = ct_record_next_str(&cursor);
+        ct_record_str key = ct__record_next_str(&cursor);
+        ct_record_str value = ct__record_next_str(&cursor);
         PACK_INTERNED(p, t, MEMO_META_KEY(i), key, rc);
         PACK_INTERNED(p, t, MEMO_META_VALUE(i), value, rc);
     }
@@ -714,8 +714,8 @@ static int pack_span_v05(uint8_t **pp, const ct_record_reader *r, const ct_impli
     cursor = r->metrics;
     p = pack_map(p, h->metric_count + implied->metric_count);
     for (uint32_t i = 0; i < h->metric_count; i++) {
-        ct_record_str key = ct_record_next_str(&cursor);
-        double value = ct_record_next_double(&cursor);
+        ct_record_str key = ct__record_next_str(&cursor);
+        double value = ct__record_next_double(&cursor);
         PACK_INTERNED(p, t, MEMO_METRIC_KEY(i), key, rc);
         p = pack_double(p, value);
     }
@@ -755,11 +755,11 @@ static int encode_trace(const frame_view *frame, const encoding *e, ct_buffer *o
     out->len = (size_t)(pack_array(out->data + out->len, frame->span_count) - out->data);
     for (uint32_t i = 0; i < frame->span_count; i++) {
         ct_record_reader r;
-        size_t size = ct_record_open(&r, data, (size_t)(end - data));
+        size_t size = ct__record_open(&r, data, (size_t)(end - data));
         if (size == 0) return CT_EINVAL;
         data += size;
         ct_implied_tags implied;
-        ct_record_implied(&r, e->context, &implied);
+        ct__record_implied(&r, e->context, &implied);
         rc = reserve(out, span_bound(&r, &implied));
         if (rc != CT_OK) return rc;
         uint8_t *p = out->data + out->len;
@@ -825,12 +825,12 @@ static int encode_v05(const ct_record_context *context, const uint8_t *frames, s
         p += body.len;
         out->len = (size_t)(p - out->data);
     }
-    ct_buffer_release(&body);
+    ct__buffer_release(&body);
     table_release(&table);
     return rc;
 }
 
-int ct_encode_payload(ct_api_version version, const ct_record_context *context,
+int ct__encode_payload(ct_api_version version, const ct_record_context *context,
                       const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
                       ct_buffer *out)
 {

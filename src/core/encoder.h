@@ -34,8 +34,8 @@ typedef enum ct_api_version {
  * context (NULL: without language, runtime-id and process_id). CT_OK,
  * CT_ENOMEM, or CT_EINVAL for malformed frames (a bug). On failure out may
  * hold a partial payload: clear it. */
-int ct_encode_payload(ct_api_version version, const ct_record_context *context,
-                      const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
-                      ct_buffer *out);
+int ct__encode_payload(ct_api_version version, const ct_record_context *context,
+                       const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
+                       ct_buffer *out);
 
 #endif

@@ -58,7 +58,7 @@ static uint64_t next(generator *g)
     return result;
 }
 
-uint64_t ct_ids_random64(void)
+uint64_t ct__ids_random64(void)
 {
     generator *g = &thread_generator;
     unsigned generation = atomic_load_explicit(&fork_generation, memory_order_relaxed);
@@ -69,7 +69,7 @@ uint64_t ct_ids_random64(void)
     return id;
 }
 
-void ct_ids_after_fork_child(void)
+void ct__ids_after_fork_child(void)
 {
     atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
 }

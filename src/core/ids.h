@@ -6,23 +6,17 @@
  * ids follow Datadog's layout: the upper 64 bits are the unix seconds
  * shifted left by 32, the lower 64 random. After fork() the child must not
  * repeat its parent's ids, so every generator checks a process-wide fork
- * generation, bumped by ct_ids_after_fork_child, and reseeds when it moved.
+ * generation, bumped by ct__ids_after_fork_child, and reseeds when it moved.
+ * What a binding uses is declared in ctrace_internal.h.
  */
 #ifndef CT_IDS_H
 #define CT_IDS_H
 
 #include <stdint.h>
 
-/* A random non-zero 64-bit id. Can't fail. */
-uint64_t ct_ids_random64(void);
-
-/* The upper half of a new 128-bit trace id for the given epoch seconds. */
-static inline uint64_t ct_ids_trace_high(int64_t unix_seconds)
-{
-    return (uint64_t)(uint32_t)unix_seconds << 32;
-}
+#include "ctrace_internal.h" /* ct__ids_random64, ct__ids_trace_high */
 
 /* Makes every thread's generator reseed; call in a forked child. */
-void ct_ids_after_fork_child(void);
+void ct__ids_after_fork_child(void);
 
 #endif

@@ -35,7 +35,7 @@ static void trim(const char **text, size_t *len)
     while (*len && ((*text)[*len - 1] == ' ' || (*text)[*len - 1] == '\t')) (*len)--;
 }
 
-int ct_prop_parse_decimal(const char *text, size_t len, uint64_t *out)
+int ct__prop_parse_decimal(const char *text, size_t len, uint64_t *out)
 {
     uint64_t value = 0;
     *out = 0;
@@ -50,7 +50,7 @@ int ct_prop_parse_decimal(const char *text, size_t len, uint64_t *out)
     return CT_OK;
 }
 
-int ct_prop_parse_hex(const char *text, size_t len, uint64_t *high, uint64_t *low)
+int ct__prop_parse_hex(const char *text, size_t len, uint64_t *high, uint64_t *low)
 {
     uint64_t h = 0, l = 0;
     *high = *low = 0;
@@ -68,7 +68,7 @@ int ct_prop_parse_hex(const char *text, size_t len, uint64_t *high, uint64_t *lo
 
 /* -- W3C traceparent -------------------------------------------------------------- */
 
-int ct_prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out)
+int ct__prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out)
 {
     memset(out, 0, sizeof *out);
     trim(&text, &len);
@@ -81,10 +81,10 @@ int ct_prop_parse_traceparent(const char *text, size_t len, ct_traceparent *out)
         return CT_EINVAL;
     ct_traceparent tp;
     uint64_t ignored, flags;
-    ct_prop_parse_hex(text + 3, 16, &ignored, &tp.trace_id_high);
-    ct_prop_parse_hex(text + 19, 16, &ignored, &tp.trace_id_low);
-    ct_prop_parse_hex(text + 36, 16, &ignored, &tp.parent_id);
-    ct_prop_parse_hex(text + 53, 2, &ignored, &flags);
+    ct__prop_parse_hex(text + 3, 16, &ignored, &tp.trace_id_high);
+    ct__prop_parse_hex(text + 19, 16, &ignored, &tp.trace_id_low);
+    ct__prop_parse_hex(text + 36, 16, &ignored, &tp.parent_id);
+    ct__prop_parse_hex(text + 53, 2, &ignored, &flags);
     if ((!tp.trace_id_high && !tp.trace_id_low) || !tp.parent_id) return CT_EINVAL;
     tp.flags = (uint8_t)flags;
     *out = tp;
@@ -97,8 +97,8 @@ static void hex16(uint64_t value, char *out)
     for (int i = 15; i >= 0; i--, value >>= 4) out[i] = digits[value & 15];
 }
 
-size_t ct_prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low, uint64_t parent_id,
-                                  int sampled, char *out)
+size_t ct__prop_format_traceparent(uint64_t trace_id_high, uint64_t trace_id_low,
+                                   uint64_t parent_id, int sampled, char *out)
 {
     memcpy(out, "00-", 3);
     hex16(trace_id_high, out + 3);
@@ -141,7 +141,7 @@ static int datadog_tags_pass(const char *text, size_t len, ct_prop_pair_fn fn, v
     return CT_OK;
 }
 
-int ct_prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn, void *arg)
+int ct__prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn, void *arg)
 {
     if (len > CT_PROP_DATADOG_TAGS_MAX) return CT_ENOSPC;
     trim(&text, &len);
@@ -150,8 +150,9 @@ int ct_prop_parse_datadog_tags(const char *text, size_t len, ct_prop_pair_fn fn,
     return rc == CT_OK ? datadog_tags_pass(text, len, fn, arg) : rc;
 }
 
-int ct_prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size_t max_len,
-                               const char *key, size_t key_len, const char *value, size_t value_len)
+int ct__prop_append_datadog_tag(char *out, size_t *out_len, size_t capacity, size_t max_len,
+                                const char *key, size_t key_len, const char *value,
+                                size_t value_len)
 {
     if (key_len == 0 || value_len == 0) return CT_EINVAL;
     for (size_t i = 0; i < key_len; i++)
@@ -178,7 +179,7 @@ static int parse_int(const char *text, size_t len, int *out)
     int negative = len && text[0] == '-';
     uint64_t magnitude;
     if (negative) text++, len--;
-    if (len > 9 || ct_prop_parse_decimal(text, len, &magnitude) != CT_OK) return CT_EINVAL;
+    if (len > 9 || ct__prop_parse_decimal(text, len, &magnitude) != CT_OK) return CT_EINVAL;
     *out = negative ? -(int)magnitude : (int)magnitude;
     return CT_OK;
 }
@@ -234,8 +235,8 @@ static int dd_member_pass(const char *text, size_t len, ct_dd_member *out, ct_pr
     return CT_OK;
 }
 
-int ct_prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
-                            void *arg)
+int ct__prop_parse_dd_member(const char *text, size_t len, ct_dd_member *out, ct_prop_pair_fn fn,
+                             void *arg)
 {
     memset(out, 0, sizeof *out);
     if (len > CT_PROP_DD_MEMBER_MAX * 4) /* far past what any tracer writes */
@@ -256,8 +257,8 @@ static char dd_char(unsigned char c, int in_key)
     return (char)c;
 }
 
-int ct_prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t key_len,
-                           const char *value, size_t value_len)
+int ct__prop_append_dd_item(char *out, size_t *out_len, const char *key, size_t key_len,
+                            const char *value, size_t value_len)
 {
     size_t separator = *out_len ? 1 : 0;
     size_t needed = *out_len + separator + key_len + 1 + value_len;
@@ -322,8 +323,8 @@ static int baggage_pass(const char *text, size_t len, char *scratch, ct_prop_pai
     return CT_OK;
 }
 
-int ct_prop_parse_baggage(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
-                          void *arg)
+int ct__prop_parse_baggage(const char *text, size_t len, char *scratch, ct_prop_pair_fn fn,
+                           void *arg)
 {
     if (len == 0) return CT_OK;
     int rc = baggage_pass(text, len, scratch, NULL, NULL);

@@ -42,12 +42,12 @@ static uint64_t threshold_of(double rate)
     return (uint64_t)t; /* floor: h <= t  <=>  h <= floor(t) for integers h */
 }
 
-int ct_sampling_keeps(uint64_t trace_id_low, double rate)
+int ct__sampling_keeps(uint64_t trace_id_low, double rate)
 {
     return trace_id_low * KNUTH_FACTOR <= threshold_of(rate);
 }
 
-size_t ct_sampling_format_rate(double rate, char *out)
+size_t ct__sampling_format_rate(double rate, char *out)
 {
     /* the usual rates, without snprintf (it runs once per trace) */
     if (rate >= 1.0 || rate <= 0.0) {
@@ -69,7 +69,7 @@ size_t ct_sampling_format_rate(double rate, char *out)
 
 /* -- globs ------------------------------------------------------------------- */
 
-int ct_glob_match(const char *pattern, size_t plen, const char *subject, size_t slen)
+int ct__glob_match(const char *pattern, size_t plen, const char *subject, size_t slen)
 {
     /* ddtrace's GlobMatcher, step for step: on a mismatch, retry from the
      * last `*` one subject character further. */
@@ -107,7 +107,7 @@ static int wildcards_only(const char *pattern) { return pattern[strspn(pattern, 
 
 /* -- the rate limiter ---------------------------------------------------------- */
 
-void ct_rate_limiter_init(ct_rate_limiter *limiter, double rate, int64_t now_ns)
+void ct__rate_limiter_init(ct_rate_limiter *limiter, double rate, int64_t now_ns)
 {
     memset(limiter, 0, sizeof *limiter);
     limiter->rate = rate;
@@ -137,7 +137,7 @@ static int take_token(ct_rate_limiter *limiter, int64_t now_ns)
     return 0;
 }
 
-int ct_rate_limiter_allow(ct_rate_limiter *limiter, int64_t now_ns)
+int ct__rate_limiter_allow(ct_rate_limiter *limiter, int64_t now_ns)
 {
     int allowed = take_token(limiter, now_ns);
     if (!limiter->window_start_ns) {
@@ -152,7 +152,7 @@ int ct_rate_limiter_allow(ct_rate_limiter *limiter, int64_t now_ns)
     return allowed;
 }
 
-double ct_rate_limiter_effective_rate(const ct_rate_limiter *limiter)
+double ct__rate_limiter_effective_rate(const ct_rate_limiter *limiter)
 {
     if (limiter->previous_window_rate < 0) return window_rate(limiter);
     return (window_rate(limiter) + limiter->previous_window_rate) / 2.0;
@@ -183,14 +183,14 @@ struct ct_sampler {
 
 static void rule_clear(sampling_rule *rule)
 {
-    ct_free(rule->service);
-    ct_free(rule->name);
-    ct_free(rule->resource);
+    ct__free(rule->service);
+    ct__free(rule->name);
+    ct__free(rule->resource);
     for (size_t i = 0; i < rule->tag_count; i++) {
-        ct_free(rule->tags[i].key);
-        ct_free(rule->tags[i].pattern);
+        ct__free(rule->tags[i].key);
+        ct__free(rule->tags[i].pattern);
     }
-    ct_free(rule->tags);
+    ct__free(rule->tags);
 }
 
 /* A JSON pattern: strings as they are; numbers and booleans as ddtrace's
@@ -201,11 +201,11 @@ static int pattern_of(const cJSON *item, char **out)
     char buffer[64];
     *out = NULL;
     if (!item || cJSON_IsNull(item)) return CT_OK;
-    if (cJSON_IsString(item)) *out = ct_strdup(item->valuestring);
+    if (cJSON_IsString(item)) *out = ct__strdup(item->valuestring);
     else if (cJSON_IsNumber(item) && item->valuedouble == floor(item->valuedouble) &&
              fabs(item->valuedouble) < 1e15) {
         snprintf(buffer, sizeof buffer, "%.0f", item->valuedouble);
-        *out = ct_strdup(buffer);
+        *out = ct__strdup(buffer);
     } else return CT_EINVAL;
     return *out ? CT_OK : CT_ENOMEM;
 }
@@ -228,7 +228,7 @@ static int parse_tags(const cJSON *tags, sampling_rule *rule)
     if (!tags || cJSON_IsNull(tags)) return CT_OK;
     if (!cJSON_IsObject(tags)) return CT_EINVAL;
     int count = cJSON_GetArraySize(tags);
-    rule->tags = ct_calloc(count ? (size_t)count : 1, sizeof *rule->tags);
+    rule->tags = ct__calloc(count ? (size_t)count : 1, sizeof *rule->tags);
     if (!rule->tags) return CT_ENOMEM;
     for (const cJSON *tag = tags->child; tag; tag = tag->next) {
         tag_pattern *t = &rule->tags[rule->tag_count];
@@ -236,7 +236,7 @@ static int parse_tags(const cJSON *tags, sampling_rule *rule)
         if (rc == CT_OK && !t->pattern) rc = CT_EINVAL;
         if (rc != CT_OK) return rc;
         rule->tag_count++;
-        if (!(t->key = ct_strdup(tag->string))) return CT_ENOMEM;
+        if (!(t->key = ct__strdup(tag->string))) return CT_ENOMEM;
         t->wildcards_only = wildcards_only(t->pattern);
     }
     return CT_OK;
@@ -260,7 +260,7 @@ static int parse_rule(const cJSON *object, sampling_rule *rule, const char **why
     if (rc == CT_OK)
         rc = pattern_of(cJSON_GetObjectItemCaseSensitive(object, "resource"), &rule->resource);
     if (rc == CT_OK && rule->resource && !*rule->resource) { /* ddtrace: "" = any */
-        ct_free(rule->resource);
+        ct__free(rule->resource);
         rule->resource = NULL;
     }
     if (rc == CT_OK) rc = parse_tags(cJSON_GetObjectItemCaseSensitive(object, "tags"), rule);
@@ -268,7 +268,7 @@ static int parse_rule(const cJSON *object, sampling_rule *rule, const char **why
     return rc;
 }
 
-int ct_sampling_rules_valid(const char *text)
+int ct__sampling_rules_valid(const char *text)
 {
     cJSON *json = cJSON_Parse(text);
     int valid = json && cJSON_IsArray(json);
@@ -278,7 +278,7 @@ int ct_sampling_rules_valid(const char *text)
 
 static int add_rule(ct_sampler *sampler, const sampling_rule *rule)
 {
-    sampling_rule *grown = ct_realloc(sampler->rules, (sampler->rule_count + 1) * sizeof *grown);
+    sampling_rule *grown = ct__realloc(sampler->rules, (sampler->rule_count + 1) * sizeof *grown);
     if (!grown) return CT_ENOMEM;
     sampler->rules = grown;
     grown[sampler->rule_count++] = *rule;
@@ -312,37 +312,37 @@ static int parse_rules(ct_sampler *sampler, const char *rules_json)
     return rc;
 }
 
-ct_sampler *ct_sampler_new(const char *rules_json, double sample_rate, double rate_limit,
-                           ct_agent_rate_fn agent_rate, void *agent_rate_arg)
+ct_sampler *ct__sampler_new(const char *rules_json, double sample_rate, double rate_limit,
+                            ct_agent_rate_fn agent_rate, void *agent_rate_arg)
 {
-    ct_sampler *sampler = ct_calloc(1, sizeof *sampler);
+    ct_sampler *sampler = ct__calloc(1, sizeof *sampler);
     if (!sampler) return NULL;
     sampler->agent_rate = agent_rate;
     sampler->agent_rate_arg = agent_rate_arg;
     pthread_mutex_init(&sampler->limiter_lock, NULL);
-    ct_rate_limiter_init(&sampler->limiter, rate_limit, 0);
+    ct__rate_limiter_init(&sampler->limiter, rate_limit, 0);
     int rc = rules_json && *rules_json ? parse_rules(sampler, rules_json) : CT_OK;
     if (rc == CT_OK && sample_rate >= 0) {
         sampling_rule catch_all = {.rate = sample_rate > 1 ? 1 : sample_rate};
         rc = add_rule(sampler, &catch_all);
     }
     if (rc != CT_OK) {
-        ct_sampler_free(sampler);
+        ct__sampler_free(sampler);
         return NULL;
     }
     return sampler;
 }
 
-void ct_sampler_free(ct_sampler *sampler)
+void ct__sampler_free(ct_sampler *sampler)
 {
     if (!sampler) return;
     for (size_t i = 0; i < sampler->rule_count; i++) rule_clear(&sampler->rules[i]);
-    ct_free(sampler->rules);
+    ct__free(sampler->rules);
     pthread_mutex_destroy(&sampler->limiter_lock);
-    ct_free(sampler);
+    ct__free(sampler);
 }
 
-size_t ct_sampler_rule_count(const ct_sampler *sampler)
+size_t ct__sampler_rule_count(const ct_sampler *sampler)
 {
     return sampler ? sampler->rule_count : 0;
 }
@@ -354,7 +354,7 @@ static int string_matches(const char *pattern, const ct_string *value)
     if (!pattern) return 1;
     const char *data = value ? value->data : "";
     size_t len = value ? value->len : 0;
-    return ct_glob_match(pattern, strlen(pattern), data, len);
+    return ct__glob_match(pattern, strlen(pattern), data, len);
 }
 
 /* A fractional metric as Python's repr() writes it: the shortest %g that
@@ -370,15 +370,15 @@ static void python_float_repr(double value, char *out, size_t size)
 static int tag_matches(const tag_pattern *t, const ct_tags *tags)
 {
     size_t key_len = strlen(t->key);
-    const ct_string *meta = tags ? ct_tags_get_meta(tags, t->key, key_len) : NULL;
-    if (meta) return ct_glob_match(t->pattern, strlen(t->pattern), meta->data, meta->len);
+    const ct_string *meta = tags ? ct__tags_get_meta(tags, t->key, key_len) : NULL;
+    if (meta) return ct__glob_match(t->pattern, strlen(t->pattern), meta->data, meta->len);
     double number;
-    if (!tags || !ct_tags_get_metric(tags, t->key, key_len, &number)) return 0;
+    if (!tags || !ct__tags_get_metric(tags, t->key, key_len, &number)) return 0;
     char text[64];
     if (number == floor(number) && fabs(number) < 1e18) snprintf(text, sizeof text, "%.0f", number);
     else if (!t->wildcards_only) return 0; /* ddtrace: no matching "23.*" against floats */
     else python_float_repr(number, text, sizeof text);
-    return ct_glob_match(t->pattern, strlen(t->pattern), text, strlen(text));
+    return ct__glob_match(t->pattern, strlen(t->pattern), text, strlen(text));
 }
 
 static int rule_matches(const sampling_rule *rule, const ct_sampling_subject *subject)
@@ -396,15 +396,15 @@ static void decide_by_rule(ct_sampler *sampler, const sampling_rule *rule,
 {
     int keep = rule->rate >= 1   ? 1
                : rule->rate <= 0 ? 0
-                                 : ct_sampling_keeps(subject->trace_id_low, rule->rate);
+                                 : ct__sampling_keeps(subject->trace_id_low, rule->rate);
     decision->mechanism = CT_SAMPLING_RULE;
     decision->rate = rule->rate;
     if (keep) {
         /* The limiter is consulted only for traces the rule keeps. */
-        if (!now_ns) now_ns = ct_clock_monotonic_ns();
+        if (!now_ns) now_ns = ct__clock_monotonic_ns();
         pthread_mutex_lock(&sampler->limiter_lock);
-        keep = ct_rate_limiter_allow(&sampler->limiter, now_ns);
-        decision->limit_rate = ct_rate_limiter_effective_rate(&sampler->limiter);
+        keep = ct__rate_limiter_allow(&sampler->limiter, now_ns);
+        decision->limit_rate = ct__rate_limiter_effective_rate(&sampler->limiter);
         pthread_mutex_unlock(&sampler->limiter_lock);
     }
     decision->priority = keep ? 2 : -1;
@@ -430,11 +430,11 @@ static void decide(ct_sampler *sampler, const ct_sampling_subject *subject, int6
         rate = rate < 0 ? 0 : rate > 1 ? 1 : rate;
         decision->mechanism = CT_SAMPLING_AGENT_RATE;
         decision->rate = rate;
-        decision->priority = ct_sampling_keeps(subject->trace_id_low, rate) ? 1 : 0;
+        decision->priority = ct__sampling_keeps(subject->trace_id_low, rate) ? 1 : 0;
     }
 }
 
-size_t ct_sampling_format_dm(int mechanism, char *out)
+size_t ct__sampling_format_dm(int mechanism, char *out)
 {
     mechanism = mechanism < 0 ? 0 : mechanism % 100;
     size_t len = 0;
@@ -445,12 +445,12 @@ size_t ct_sampling_format_dm(int mechanism, char *out)
     return len;
 }
 
-void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
-                       ct_sampling_decision *decision)
+void ct__sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
+                        ct_sampling_decision *decision)
 {
     decide(sampler, subject, now_ns, decision);
-    ct_sampling_format_dm(decision->mechanism, decision->decision_maker);
+    ct__sampling_format_dm(decision->mechanism, decision->decision_maker);
     decision->ksr[0] = '\0';
     if (decision->mechanism != CT_SAMPLING_DEFAULT)
-        ct_sampling_format_rate(decision->rate, decision->ksr);
+        ct__sampling_format_rate(decision->rate, decision->ksr);
 }

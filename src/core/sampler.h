@@ -14,7 +14,7 @@
  *      read through a lookup function so tests can supply their own);
  *      priority 1 / 0, mechanism 1;
  *   3. else keep, priority 1, mechanism 0.
- * Rules are immutable after ct_sampler_new; only the rate limiter changes,
+ * Rules are immutable after ct__sampler_new; only the rate limiter changes,
  * under its own mutex, so one sampler serves any number of threads.
  */
 #ifndef CT_SAMPLER_H
@@ -38,21 +38,22 @@ enum {
 /* Is trace_id_low kept at rate? The deterministic test every Datadog
  * tracer agrees on: (id * 1111111111111111111) mod 2^64 <= rate * (2^64-1).
  * rate is clamped to [0, 1]; can't fail. */
-int ct_sampling_keeps(uint64_t trace_id_low, double rate);
+int ct__sampling_keeps(uint64_t trace_id_low, double rate);
 
 /* Does subject match the glob pattern (`*` any run, `?` one byte), ASCII
  * case-insensitively, as ddtrace's GlobMatcher? Can't fail. */
-int ct_glob_match(const char *pattern, size_t pattern_len, const char *subject, size_t subject_len);
+int ct__glob_match(const char *pattern, size_t pattern_len, const char *subject,
+                   size_t subject_len);
 
 /* A rate as ddtrace writes `_dd.p.ksr`: at most 6 decimals, rounded half
  * up, trailing zeros stripped ("0.5", "1", "0.123457"). out must hold 16
  * bytes; returns the length written (NUL-terminated). */
-size_t ct_sampling_format_rate(double rate, char *out);
+size_t ct__sampling_format_rate(double rate, char *out);
 
 /* `_dd.p.dm` for a mechanism: "-<mechanism % 100>" into out (at least 4
  * bytes, NUL-terminated); returns its length. Mechanisms are small numbers,
  * and snprintf would cost more than a whole sampling decision. */
-size_t ct_sampling_format_dm(int mechanism, char *out);
+size_t ct__sampling_format_dm(int mechanism, char *out);
 
 /* A token bucket of `rate` tokens per second (capacity `rate`), with
  * ddtrace's effective rate: allowed/seen over the current one-second
@@ -65,10 +66,10 @@ typedef struct ct_rate_limiter {
     double previous_window_rate; /* < 0 until a window has passed */
 } ct_rate_limiter;
 
-void ct_rate_limiter_init(ct_rate_limiter *limiter, double rate, int64_t now_ns);
+void ct__rate_limiter_init(ct_rate_limiter *limiter, double rate, int64_t now_ns);
 /* Takes a token at now_ns if there is one; 1 allowed, 0 denied. */
-int ct_rate_limiter_allow(ct_rate_limiter *limiter, int64_t now_ns);
-double ct_rate_limiter_effective_rate(const ct_rate_limiter *limiter);
+int ct__rate_limiter_allow(ct_rate_limiter *limiter, int64_t now_ns);
+double ct__rate_limiter_effective_rate(const ct_rate_limiter *limiter);
 
 /* The agent's rate for (service, env); CT_OK with *rate set, or nonzero
  * when there is none. Called with the segment's lock held: must not call
@@ -101,25 +102,25 @@ typedef struct ct_sampler ct_sampler;
  * rule and says so in one line. sample_rate: the catch-all rule's rate, or
  * < 0 for none. rate_limit: traces per second allowed by rules (< 0: no
  * limit). agent_rate may be NULL. The caller owns the result (free with
- * ct_sampler_free); NULL when out of memory. */
-ct_sampler *ct_sampler_new(const char *rules_json, double sample_rate, double rate_limit,
-                           ct_agent_rate_fn agent_rate, void *agent_rate_arg);
+ * ct__sampler_free); NULL when out of memory. */
+ct_sampler *ct__sampler_new(const char *rules_json, double sample_rate, double rate_limit,
+                            ct_agent_rate_fn agent_rate, void *agent_rate_arg);
 
 /* Accepts NULL. */
-void ct_sampler_free(ct_sampler *sampler);
+void ct__sampler_free(ct_sampler *sampler);
 
 /* Number of rules in effect (including the catch-all one). */
-size_t ct_sampler_rule_count(const ct_sampler *sampler);
+size_t ct__sampler_rule_count(const ct_sampler *sampler);
 
 /* Decides for subject at now_ns (monotonic, for the rate limiter; 0: the
  * clock is read if a rule's limiter needs it, which spares most traces a
  * clock read). Can't fail; a NULL sampler keeps everything with
  * mechanism 0. */
-void ct_sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
-                       ct_sampling_decision *decision);
+void ct__sampler_decide(ct_sampler *sampler, const ct_sampling_subject *subject, int64_t now_ns,
+                        ct_sampling_decision *decision);
 
 /* Is text a JSON array (what DD_TRACE_SAMPLING_RULES must be)? Used by the
  * config to reject a value that cannot be rules at all. */
-int ct_sampling_rules_valid(const char *text);
+int ct__sampling_rules_valid(const char *text);
 
 #endif

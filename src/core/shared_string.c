@@ -15,17 +15,17 @@ static struct {
     char data[1];
 } empty_string = {CT_STRING_STATIC, 0, {0}};
 
-int ct_counters_single_lock;
+int ct__counters_single_lock;
 
-void ct__use_single_lock(void) { ct_counters_single_lock = 1; }
+void ct__use_single_lock(void) { ct__counters_single_lock = 1; }
 
-ct_string *ct_string_empty(void) { return (ct_string *)&empty_string; }
+ct_string *ct__string_empty(void) { return (ct_string *)&empty_string; }
 
-ct_string *ct_string_new(const char *bytes, size_t len)
+ct_string *ct__string_new(const char *bytes, size_t len)
 {
-    if (len == 0) return ct_string_empty();
+    if (len == 0) return ct__string_empty();
     if (len >= UINT32_MAX) return NULL;
-    ct_string *s = ct_malloc(sizeof *s + len + 1);
+    ct_string *s = ct__malloc(sizeof *s + len + 1);
     if (!s) return NULL;
     atomic_init(&s->refcount, 1);
     s->len = (uint32_t)len;
@@ -34,4 +34,4 @@ ct_string *ct_string_new(const char *bytes, size_t len)
     return s;
 }
 
-void ct_string_free_(ct_string *s) { ct_free(s); }
+void ct__string_free_(ct_string *s) { ct__free(s); }

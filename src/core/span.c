@@ -30,23 +30,23 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer, const ct_span_sta
 {
     if (args->parent && args->parent->trace) {
         span->parent_id = args->parent->span_id;
-        return ct_trace_ref(args->parent->trace);
+        return ct__trace_ref(args->parent->trace);
     }
     const ct_remote_parent *remote = args->remote;
     ct_trace *trace;
     if (remote && (remote->trace_id_low || remote->trace_id_high)) {
-        trace = ct_trace_new(tracer, remote->trace_id_high, remote->trace_id_low);
+        trace = ct__trace_new(tracer, remote->trace_id_high, remote->trace_id_low);
         if (!trace) return NULL;
         span->parent_id = remote->span_id;
         if (remote->sampling_priority != CT_PRIORITY_UNSET)
             trace->sampling_priority = remote->sampling_priority;
         if (remote->origin && remote->origin[0])
-            trace->origin = ct_string_new(remote->origin, strlen(remote->origin));
+            trace->origin = ct__string_new(remote->origin, strlen(remote->origin));
         if (remote->tracestate && remote->tracestate[0])
-            trace->tracestate = ct_string_new(remote->tracestate, strlen(remote->tracestate));
+            trace->tracestate = ct__string_new(remote->tracestate, strlen(remote->tracestate));
     } else {
-        uint64_t high = tracer->config->trace_id_128 ? ct_ids_trace_high(start_ns / 1000000000) : 0;
-        trace = ct_trace_new(tracer, high, ct_ids_random64());
+        uint64_t high = tracer->config->trace_id_128 ? ct__ids_trace_high(start_ns / 1000000000) : 0;
+        trace = ct__trace_new(tracer, high, ct__ids_random64());
         if (!trace) return NULL;
         span->parent_id = 0;
     }
@@ -67,58 +67,58 @@ static int add_start_tags(ct_span *span, ct_tracer *tracer)
     int rc = CT_OK;
     if (tracer->env || tracer->global_tags.meta_count) give_spares(span);
     if (tracer->global_tags.meta_count || tracer->global_tags.metric_count)
-        rc |= ct_tags_merge(&span->tags, &tracer->global_tags);
-    if (tracer->env) rc |= ct_tags_set_meta(&span->tags, k->env, tracer->env);
+        rc |= ct__tags_merge(&span->tags, &tracer->global_tags);
+    if (tracer->env) rc |= ct__tags_set_meta(&span->tags, k->env, tracer->env);
     if (tracer->version && span->service &&
-        ct_string_equals(tracer->service, span->service->data, span->service->len))
-        rc |= ct_tags_set_meta(&span->tags, k->version, tracer->version);
+        ct__string_equals(tracer->service, span->service->data, span->service->len))
+        rc |= ct__tags_set_meta(&span->tags, k->version, tracer->version);
     return rc ? CT_ENOMEM : CT_OK;
 }
 
-int ct_span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args)
+int ct__span_start(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args)
 {
     memset(span, 0, sizeof *span);
     span->duration_ns = -1;
-    span->span_id = ct_ids_random64();
+    span->span_id = ct__ids_random64();
     if (args->start_ns) {
         span->start_ns = args->start_ns;
     } else {
-        span->start_ns = ct_clock_wall_ns();
-        span->start_monotonic_ns = ct_clock_monotonic_ns();
+        span->start_ns = ct__clock_wall_ns();
+        span->start_monotonic_ns = ct__clock_monotonic_ns();
     }
     span->trace = segment_for(span, tracer, args, span->start_ns);
     if (!span->trace) goto out_of_memory;
     const ct_span *parent = args->parent;
     ct_string *service = args->service ? args->service : parent ? parent->service : tracer->service;
-    span->name = ct_string_ref(args->name ? args->name : ct_string_empty());
-    span->service = ct_string_ref(ct_tracer_map_service(tracer, service));
-    span->resource = ct_string_ref(args->resource);
-    span->type = ct_string_ref(args->type);
-    span->parent_service = parent ? ct_string_ref(parent->service) : NULL;
-    ct_trace_span_opened(span->trace);
-    ct_count_add(&tracer->spans_started, 1);
+    span->name = ct__string_ref(args->name ? args->name : ct__string_empty());
+    span->service = ct__string_ref(ct__tracer_map_service(tracer, service));
+    span->resource = ct__string_ref(args->resource);
+    span->type = ct__string_ref(args->type);
+    span->parent_service = parent ? ct__string_ref(parent->service) : NULL;
+    ct__trace_span_opened(span->trace);
+    ct__count_add(&tracer->spans_started, 1);
     if (add_start_tags(span, tracer) != CT_OK) goto out_of_memory;
     return CT_OK;
 
 out_of_memory:
     if (!span->trace) /* else releasing abandons it, which counts it */
-        ct_count_add(&tracer->spans_dropped, 1);
-    ct_span_release(span);
+        ct__count_add(&tracer->spans_dropped, 1);
+    ct__span_release(span);
     span->finished = 1; /* nothing left to send */
     return CT_ENOMEM;
 }
 
-int ct_span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
+int ct__span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
                            uint64_t span_id)
 {
     ct_span_start_args own = *args;
     own.parent = NULL;
-    int rc = ct_span_start(span, tracer, &own);
+    int rc = ct__span_start(span, tracer, &own);
     if (rc != CT_OK) return rc;
     span->trace->detached = 1;
     if (span_id) span->span_id = span->trace->root_span_id = span_id;
-    ct_string_assign(&span->service, ct_string_ref(args->service));
-    ct_tags_clear(&span->tags);
+    ct__string_assign(&span->service, ct__string_ref(args->service));
+    ct__tags_clear(&span->tags);
     return CT_OK;
 }
 
@@ -129,35 +129,35 @@ static inline void give_spares(ct_span *span)
 {
     ct_tracer *tracer = span->trace ? span->trace->tracer : NULL;
     if (tracer && tracer->lock_free)
-        ct_tags_give(&span->tags,
-                     span->tags.meta_capacity ? NULL : ct_spare_take(&tracer->spare_meta),
-                     span->tags.metric_capacity ? NULL : ct_spare_take(&tracer->spare_metrics));
+        ct__tags_give(&span->tags,
+                     span->tags.meta_capacity ? NULL : ct__spare_take(&tracer->spare_meta),
+                     span->tags.metric_capacity ? NULL : ct__spare_take(&tracer->spare_metrics));
 }
 
-int ct_span_tag_lost(ct_span *span)
+int ct__span_tag_lost(ct_span *span)
 {
     /* A span whose start failed has no segment: it is counted in
      * spans_dropped, and its tags go with it. */
-    if (span->trace) ct_count_add(&span->trace->tracer->tags_dropped, 1);
+    if (span->trace) ct__count_add(&span->trace->tracer->tags_dropped, 1);
     return CT_ENOMEM;
 }
 
-int ct_span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value)
+int ct__span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value)
 {
     if (!span->tags.meta_capacity) give_spares(span);
-    return ct_tags_set_meta_taking(&span->tags, key, value) == CT_OK ? CT_OK
-                                                                     : ct_span_tag_lost(span);
+    return ct__tags_set_meta_taking(&span->tags, key, value) == CT_OK ? CT_OK
+                                                                     : ct__span_tag_lost(span);
 }
 
-int ct_span_set_meta(ct_span *span, ct_string *key, ct_string *value)
+int ct__span_set_meta(ct_span *span, ct_string *key, ct_string *value)
 {
-    return ct_span_set_meta_taking(span, key, ct_string_ref(value));
+    return ct__span_set_meta_taking(span, key, ct__string_ref(value));
 }
 
-int ct_span_set_metric_s(ct_span *span, ct_string *key, double value)
+int ct__span_set_metric_s(ct_span *span, ct_string *key, double value)
 {
     if (!span->tags.metric_capacity) give_spares(span);
-    return ct_tags_set_metric(&span->tags, key, value) == CT_OK ? CT_OK : ct_span_tag_lost(span);
+    return ct__tags_set_metric(&span->tags, key, value) == CT_OK ? CT_OK : ct__span_tag_lost(span);
 }
 
 /* Drops the span's tags, keeping their arrays as spares when it can. */
@@ -167,27 +167,27 @@ static void release_tags(ct_span *span)
         return; /* never had a tag: nothing to drop (the common span) */
     ct_tracer *tracer = span->trace ? span->trace->tracer : NULL;
     if (!tracer || !tracer->lock_free) {
-        ct_tags_clear(&span->tags);
+        ct__tags_clear(&span->tags);
         return;
     }
     void *meta, *metrics;
-    ct_tags_clear_keeping(&span->tags, &meta, &metrics);
-    ct_spare_put(&tracer->spare_meta, meta);
-    ct_spare_put(&tracer->spare_metrics, metrics);
+    ct__tags_clear_keeping(&span->tags, &meta, &metrics);
+    ct__spare_put(&tracer->spare_meta, meta);
+    ct__spare_put(&tracer->spare_metrics, metrics);
 }
 
 static void link_clear(ct_link *link)
 {
-    ct_string_unref(link->tracestate);
-    ct_tags_clear(&link->attributes);
+    ct__string_unref(link->tracestate);
+    ct__tags_clear(&link->attributes);
 }
 
-int ct_span_add_link(ct_span *span, const ct_link *link)
+int ct__span_add_link(ct_span *span, const ct_link *link)
 {
     ct_link copy = *link;
-    copy.tracestate = ct_string_ref(link->tracestate);
+    copy.tracestate = ct__string_ref(link->tracestate);
     copy.attributes = (ct_tags)CT_TAGS_INIT;
-    if (ct_tags_merge(&copy.attributes, &link->attributes) != CT_OK) {
+    if (ct__tags_merge(&copy.attributes, &link->attributes) != CT_OK) {
         link_clear(&copy);
         return CT_ENOMEM;
     }
@@ -199,7 +199,7 @@ int ct_span_add_link(ct_span *span, const ct_link *link)
         }
     if (span->link_count == span->link_capacity) {
         uint32_t wanted = span->link_capacity ? span->link_capacity * 2 : 2;
-        ct_link *grown = ct_realloc(span->links, wanted * sizeof *grown);
+        ct_link *grown = ct__realloc(span->links, wanted * sizeof *grown);
         if (!grown) {
             link_clear(&copy);
             return CT_ENOMEM;
@@ -211,56 +211,56 @@ int ct_span_add_link(ct_span *span, const ct_link *link)
     return CT_OK;
 }
 
-int ct_span_finish_at(ct_span *span, int64_t finish_ns)
+int ct__span_finish_at(ct_span *span, int64_t finish_ns)
 {
-    int rc = ct_span_stop_at(span, finish_ns);
-    if (rc == CT_OK) ct_trace_record_span(span->trace, span);
+    int rc = ct__span_stop_at(span, finish_ns);
+    if (rc == CT_OK) ct__trace_record_span(span->trace, span);
     return rc;
 }
 
-int ct_span_stop_at(ct_span *span, int64_t finish_ns)
+int ct__span_stop_at(ct_span *span, int64_t finish_ns)
 {
     if (span->finished) return CT_ESTATE;
     span->finished = 1;
     if (finish_ns) span->duration_ns = finish_ns - span->start_ns;
     else if (span->start_monotonic_ns)
-        span->duration_ns = ct_clock_monotonic_ns() - span->start_monotonic_ns;
-    else span->duration_ns = ct_clock_wall_ns() - span->start_ns;
+        span->duration_ns = ct__clock_monotonic_ns() - span->start_monotonic_ns;
+    else span->duration_ns = ct__clock_wall_ns() - span->start_ns;
     if (span->duration_ns < 0) span->duration_ns = 0;
     ct_tracer *tracer = span->trace->tracer;
-    ct_count_add(&tracer->spans_finished, 1);
+    ct__count_add(&tracer->spans_finished, 1);
     return CT_OK;
 }
 
-void ct_span_release(ct_span *span)
+void ct__span_release(ct_span *span)
 {
-    if (span->trace && span->local_root) ct_trace_forget_root(span->trace, span);
-    if (span->trace && !span->finished) ct_trace_abandon_span(span->trace);
+    if (span->trace && span->local_root) ct__trace_forget_root(span->trace, span);
+    if (span->trace && !span->finished) ct__trace_abandon_span(span->trace);
     span->finished = 1;
-    ct_string_unref(span->name);
-    ct_string_unref(span->service);
-    ct_string_unref(span->resource);
-    ct_string_unref(span->type);
-    ct_string_unref(span->parent_service);
+    ct__string_unref(span->name);
+    ct__string_unref(span->service);
+    ct__string_unref(span->resource);
+    ct__string_unref(span->type);
+    ct__string_unref(span->parent_service);
     span->name = span->service = span->resource = span->type = NULL;
     span->parent_service = NULL;
     release_tags(span);
     for (uint32_t i = 0; i < span->link_count; i++) link_clear(&span->links[i]);
-    ct_free(span->links);
+    ct__free(span->links);
     span->links = NULL;
     span->link_count = span->link_capacity = 0;
-    ct_trace_unref(span->trace);
+    ct__trace_unref(span->trace);
     span->trace = NULL;
 }
 
 /* -- serialization ----------------------------------------------------------- */
 
-static ct_string *str_or_empty(ct_string *s) { return s ? s : ct_string_empty(); }
+static ct_string *str_or_empty(ct_string *s) { return s ? s : ct__string_empty(); }
 
 static inline int put(ct_buffer *out, ct_string *s)
 {
     s = str_or_empty(s);
-    return ct_record_put_str(out, s->data, s->len);
+    return ct__record_put_str(out, s->data, s->len);
 }
 
 /* Writes meta pairs (own, then extra); returns the count or -1. Own tags
@@ -271,13 +271,13 @@ static long put_meta(ct_buffer *out, const ct_tags *own, const ct_extra_tags *ex
     long count = 0;
     for (uint32_t i = 0; i < own->meta_count; i++) {
         ct_string *key = own->meta[i].key;
-        if (ct_record_drops(extra, flags, high, 1, key->data, key->len)) continue;
+        if (ct__record_drops(extra, flags, high, 1, key->data, key->len)) continue;
         if (put(out, key) || put(out, own->meta[i].value)) return -1;
         count++;
     }
     for (uint32_t i = 0; i < extra->meta_count; i++, count++)
-        if (ct_record_put_str(out, extra->meta[i].key, extra->meta[i].key_len) ||
-            ct_record_put_str(out, extra->meta[i].value, extra->meta[i].value_len))
+        if (ct__record_put_str(out, extra->meta[i].key, extra->meta[i].key_len) ||
+            ct__record_put_str(out, extra->meta[i].value, extra->meta[i].value_len))
             return -1;
     return count;
 }
@@ -288,14 +288,14 @@ static long put_metrics(ct_buffer *out, const ct_tags *own, const ct_extra_tags 
     long count = 0;
     for (uint32_t i = 0; i < own->metric_count; i++) {
         ct_string *key = own->metrics[i].key;
-        if (ct_record_drops(extra, flags, high, 0, key->data, key->len)) continue;
-        if (put(out, key) || ct_buffer_append(out, &own->metrics[i].value, sizeof(double)))
+        if (ct__record_drops(extra, flags, high, 0, key->data, key->len)) continue;
+        if (put(out, key) || ct__buffer_append(out, &own->metrics[i].value, sizeof(double)))
             return -1;
         count++;
     }
     for (uint32_t i = 0; i < extra->metric_count; i++, count++)
-        if (ct_record_put_str(out, extra->metrics[i].key, extra->metrics[i].key_len) ||
-            ct_buffer_append(out, &extra->metrics[i].value, sizeof(double)))
+        if (ct__record_put_str(out, extra->metrics[i].key, extra->metrics[i].key_len) ||
+            ct__buffer_append(out, &extra->metrics[i].value, sizeof(double)))
             return -1;
     return count;
 }
@@ -306,9 +306,9 @@ static int put_links(ct_buffer *out, const ct_span *span)
         const ct_link *link = &span->links[i];
         uint64_t ids[3] = {link->trace_id_high, link->trace_id_low, link->span_id};
         uint32_t attribute_count = link->attributes.meta_count;
-        if (ct_buffer_append(out, ids, sizeof ids) ||
-            ct_buffer_append(out, &link->flags, sizeof link->flags) || put(out, link->tracestate) ||
-            ct_buffer_append(out, &attribute_count, sizeof attribute_count))
+        if (ct__buffer_append(out, ids, sizeof ids) ||
+            ct__buffer_append(out, &link->flags, sizeof link->flags) || put(out, link->tracestate) ||
+            ct__buffer_append(out, &attribute_count, sizeof attribute_count))
             return -1;
         for (uint32_t a = 0; a < attribute_count; a++)
             if (put(out, link->attributes.meta[a].key) || put(out, link->attributes.meta[a].value))
@@ -330,20 +330,20 @@ static inline __attribute__((always_inline)) uint32_t derived_tags(const ct_span
     int top_level =
         span->local_root ||
         (span->parent_service && span->service &&
-         !ct_string_equals(span->parent_service, span->service->data, span->service->len));
+         !ct__string_equals(span->parent_service, span->service->data, span->service->len));
     if (top_level) flags |= CT_RECORD_TOP_LEVEL;
     if (span->local_root) flags |= CT_RECORD_LOCAL_ROOT;
     if (span->service && span->service != tracer->service &&
-        !ct_string_equals(tracer->service, span->service->data, span->service->len))
-        ct_extra_meta(derived, k->base_service->data, k->base_service->len, tracer->service->data,
+        !ct__string_equals(tracer->service, span->service->data, span->service->len))
+        ct__extra_meta(derived, k->base_service->data, k->base_service->len, tracer->service->data,
                       tracer->service->len);
     if (span->trace->origin)
-        ct_extra_meta(derived, k->origin->data, k->origin->len, span->trace->origin->data,
+        ct__extra_meta(derived, k->origin->data, k->origin->len, span->trace->origin->data,
                       span->trace->origin->len);
     return flags;
 }
 
-void ct_span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_tags *implied)
+void ct__span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_tags *implied)
 {
     ct_record_reader reader;
     memset(&reader.header, 0, sizeof reader.header);
@@ -360,21 +360,21 @@ void ct_span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_t
     } else if (span->finished && span->local_root &&
                trace->sampling_priority != CT_PRIORITY_UNSET) {
         ct_extra_tags chunk_extra;
-        flags |= CT_RECORD_CHUNK_HEAD | ct_trace_chunk_tags(trace, &chunk_extra, &reader.chunk, 0);
+        flags |= CT_RECORD_CHUNK_HEAD | ct__trace_chunk_tags(trace, &chunk_extra, &reader.chunk, 0);
         for (uint32_t i = 0; i < chunk_extra.meta_count; i++)
-            ct_extra_meta(extra, chunk_extra.meta[i].key, chunk_extra.meta[i].key_len,
+            ct__extra_meta(extra, chunk_extra.meta[i].key, chunk_extra.meta[i].key_len,
                           chunk_extra.meta[i].value, chunk_extra.meta[i].value_len);
         for (uint32_t i = 0; i < chunk_extra.metric_count; i++)
-            ct_extra_metric(extra, chunk_extra.metrics[i].key, chunk_extra.metrics[i].key_len,
+            ct__extra_metric(extra, chunk_extra.metrics[i].key, chunk_extra.metrics[i].key_len,
                             chunk_extra.metrics[i].value);
     }
     if (!flags) return;
     reader.header.flags = flags;
     reader.header.trace_id_high = trace->trace_id_high;
-    ct_record_implied(&reader, &trace->tracer->record_context, implied);
+    ct__record_implied(&reader, &trace->tracer->record_context, implied);
 }
 
-int ct_span_serialize(const ct_span *span, ct_extra_tags *extra, const ct_record_chunk *chunk,
+int ct__span_serialize(const ct_span *span, ct_extra_tags *extra, const ct_record_chunk *chunk,
                       uint32_t chunk_flags, ct_buffer *out)
 {
     size_t start = out->len;
@@ -391,10 +391,10 @@ int ct_span_serialize(const ct_span *span, ct_extra_tags *extra, const ct_record
     header.link_count = span->link_count;
     long meta_count = -1, metric_count = -1;
     uint64_t high = header.trace_id_high;
-    if (ct_buffer_append(out, &header, sizeof header) == CT_OK &&
-        (!chunk || ct_buffer_append(out, chunk, sizeof *chunk) == CT_OK) &&
+    if (ct__buffer_append(out, &header, sizeof header) == CT_OK &&
+        (!chunk || ct__buffer_append(out, chunk, sizeof *chunk) == CT_OK) &&
         put(out, span->name) == CT_OK && put(out, span->service) == CT_OK &&
-        put(out, ct_span_resource(span)) == CT_OK && put(out, span->type) == CT_OK &&
+        put(out, ct__span_resource(span)) == CT_OK && put(out, span->type) == CT_OK &&
         (meta_count = put_meta(out, &span->tags, extra, header.flags, high)) >= 0 &&
         (metric_count = put_metrics(out, &span->tags, extra, header.flags, high)) >= 0 &&
         put_links(out, span) == 0) {
@@ -413,14 +413,14 @@ int ct_span_serialize(const ct_span *span, ct_extra_tags *extra, const ct_record
 static ct_string *option_string(const char *s, ptrdiff_t len)
 {
     if (!s) return NULL;
-    return ct_string_new(s, len < 0 ? strlen(s) : (size_t)len);
+    return ct__string_new(s, len < 0 ? strlen(s) : (size_t)len);
 }
 
 ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
 {
-    ct_span *span = ct_malloc(sizeof *span);
+    ct_span *span = ct__malloc(sizeof *span);
     if (!span) {
-        ct_tracer_count_drop(tracer, 1);
+        ct__tracer_count_drop(tracer, 1);
         return NULL;
     }
     ct_span_start_args args = {
@@ -435,15 +435,15 @@ ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
     /* a string that could not be copied would be a span with a wrong name */
     int copied = (!options->name || args.name) && (!options->service || args.service) &&
                  (!options->resource || args.resource) && (!options->type || args.type);
-    int rc = copied ? ct_span_start(span, tracer, &args) : CT_ENOMEM;
-    ct_string_unref(args.name);
-    ct_string_unref(args.service);
-    ct_string_unref(args.resource);
-    ct_string_unref(args.type);
+    int rc = copied ? ct__span_start(span, tracer, &args) : CT_ENOMEM;
+    ct__string_unref(args.name);
+    ct__string_unref(args.service);
+    ct__string_unref(args.resource);
+    ct__string_unref(args.type);
     if (rc != CT_OK) {
-        ct_free(span);
-        if (!copied) /* else ct_span_start counted it */
-            ct_tracer_count_drop(tracer, 1);
+        ct__free(span);
+        if (!copied) /* else ct__span_start counted it */
+            ct__tracer_count_drop(tracer, 1);
         return NULL;
     }
     return span;
@@ -452,19 +452,19 @@ ct_span *ct_span_new(ct_tracer *tracer, const ct_span_options *options)
 void ct_span_free(ct_span *span)
 {
     if (!span) return;
-    if (!span->finished) ct_span_finish_at(span, 0);
-    ct_span_release(span);
-    ct_free(span);
+    if (!span->finished) ct__span_finish_at(span, 0);
+    ct__span_release(span);
+    ct__free(span);
 }
 
 int ct_span_set_tag(ct_span *span, const char *key, size_t key_len, const char *value,
                     size_t value_len)
 {
-    ct_string *k = ct_string_new(key, key_len);
-    ct_string *v = ct_string_new(value, value_len);
-    int rc = (k && v) ? ct_span_set_meta(span, k, v) : ct_span_tag_lost(span);
-    ct_string_unref(k);
-    ct_string_unref(v);
+    ct_string *k = ct__string_new(key, key_len);
+    ct_string *v = ct__string_new(value, value_len);
+    int rc = (k && v) ? ct__span_set_meta(span, k, v) : ct__span_tag_lost(span);
+    ct__string_unref(k);
+    ct__string_unref(v);
     return rc;
 }
 
@@ -472,9 +472,9 @@ int ct_span_set_metric(ct_span *span, const char *key, size_t key_len, double va
 {
     if (value != value || value - value != 0)
         return CT_EINVAL; /* NaN or infinite: ddtrace ignores them too */
-    ct_string *k = ct_string_new(key, key_len);
-    int rc = k ? ct_span_set_metric_s(span, k, value) : ct_span_tag_lost(span);
-    ct_string_unref(k);
+    ct_string *k = ct__string_new(key, key_len);
+    int rc = k ? ct__span_set_metric_s(span, k, value) : ct__span_tag_lost(span);
+    ct__string_unref(k);
     return rc;
 }
 
@@ -494,7 +494,7 @@ int ct_span_set_error(ct_span *span, const char *type, const char *message, cons
 
 int ct_span_finish(ct_span *span, int64_t finish_ns)
 {
-    return span->trace ? ct_span_finish_at(span, finish_ns) : CT_ESTATE;
+    return span->trace ? ct__span_finish_at(span, finish_ns) : CT_ESTATE;
 }
 
 uint64_t ct_span_id(const ct_span *span) { return span->span_id; }
@@ -509,5 +509,5 @@ uint64_t ct_span_trace_id_high(const ct_span *span)
 
 /* -- the bindings' view (ctrace_internal.h) ------------------------------------ */
 
-void ct__span_record_stopped(ct_span *span) { ct_trace_record_span(span->trace, span); }
-void ct__span_abandon_stopped(ct_span *span) { ct_trace_abandon_span(span->trace); }
+void ct__span_record_stopped(ct_span *span) { ct__trace_record_span(span->trace, span); }
+void ct__span_abandon_stopped(ct_span *span) { ct__trace_abandon_span(span->trace); }

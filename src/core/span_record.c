@@ -2,8 +2,8 @@
  * span_record.c — reading and writing flat span records (see
  * span_record.h for the layout and why records exist).
  *
- * The writer side is ct_record_put_str plus whatever the span module
- * appends; the reader validates lengths once in ct_record_open so that the
+ * The writer side is ct__record_put_str plus whatever the span module
+ * appends; the reader validates lengths once in ct__record_open so that the
  * encoders can then walk a record with the unchecked ct_record_read_*
  * helpers.
  */
@@ -13,7 +13,7 @@
 
 #include "sampler.h"
 
-ct_record_str ct_record_read_str(const uint8_t **cursor)
+ct_record_str ct__record_read_str(const uint8_t **cursor)
 {
     ct_record_str s;
     memcpy(&s.len, *cursor, sizeof s.len);
@@ -22,7 +22,7 @@ ct_record_str ct_record_read_str(const uint8_t **cursor)
     return s;
 }
 
-double ct_record_read_double(const uint8_t **cursor)
+double ct__record_read_double(const uint8_t **cursor)
 {
     double value;
     memcpy(&value, *cursor, sizeof value);
@@ -30,7 +30,7 @@ double ct_record_read_double(const uint8_t **cursor)
     return value;
 }
 
-uint32_t ct_record_read_u32(const uint8_t **cursor)
+uint32_t ct__record_read_u32(const uint8_t **cursor)
 {
     uint32_t value;
     memcpy(&value, *cursor, sizeof value);
@@ -38,7 +38,7 @@ uint32_t ct_record_read_u32(const uint8_t **cursor)
     return value;
 }
 
-uint64_t ct_record_read_u64(const uint8_t **cursor)
+uint64_t ct__record_read_u64(const uint8_t **cursor)
 {
     uint64_t value;
     memcpy(&value, *cursor, sizeof value);
@@ -46,16 +46,16 @@ uint64_t ct_record_read_u64(const uint8_t **cursor)
     return value;
 }
 
-void ct_record_read_link(const uint8_t **cursor, ct_record_link *link)
+void ct__record_read_link(const uint8_t **cursor, ct_record_link *link)
 {
-    link->trace_id_high = ct_record_read_u64(cursor);
-    link->trace_id_low = ct_record_read_u64(cursor);
-    link->span_id = ct_record_read_u64(cursor);
-    link->flags = ct_record_read_u32(cursor);
-    link->tracestate = ct_record_read_str(cursor);
-    link->attribute_count = ct_record_read_u32(cursor);
+    link->trace_id_high = ct__record_read_u64(cursor);
+    link->trace_id_low = ct__record_read_u64(cursor);
+    link->span_id = ct__record_read_u64(cursor);
+    link->flags = ct__record_read_u32(cursor);
+    link->tracestate = ct__record_read_str(cursor);
+    link->attribute_count = ct__record_read_u32(cursor);
     link->attributes = *cursor;
-    for (uint32_t i = 0; i < 2 * link->attribute_count; i++) ct_record_read_str(cursor);
+    for (uint32_t i = 0; i < 2 * link->attribute_count; i++) ct__record_read_str(cursor);
 }
 
 /* Checked walk: skips one str, failing if it would pass end. */
@@ -82,14 +82,14 @@ static int skip_links(const uint8_t **cursor, const uint8_t *end, uint32_t count
         if (!skip_bytes(cursor, end, 3 * 8 + 4) || !skip_str(cursor, end)) return 0;
         uint32_t attributes;
         if ((size_t)(end - *cursor) < sizeof attributes) return 0;
-        attributes = ct_record_read_u32(cursor);
+        attributes = ct__record_read_u32(cursor);
         for (uint32_t a = 0; a < 2 * attributes; a++)
             if (!skip_str(cursor, end)) return 0;
     }
     return 1;
 }
 
-size_t ct_record_open(ct_record_reader *reader, const uint8_t *data, size_t available)
+size_t ct__record_open(ct_record_reader *reader, const uint8_t *data, size_t available)
 {
     if (available < sizeof reader->header) return 0;
     memcpy(&reader->header, data, sizeof reader->header);
@@ -107,7 +107,7 @@ size_t ct_record_open(ct_record_reader *reader, const uint8_t *data, size_t avai
     for (int i = 0; i < 4; i++) {
         const uint8_t *at = cursor;
         if (!skip_str(&cursor, end)) return 0;
-        *names[i] = ct_record_read_str(&at);
+        *names[i] = ct__record_read_str(&at);
     }
     reader->meta = cursor;
     for (uint32_t i = 0; i < 2 * reader->header.meta_count; i++)
@@ -161,8 +161,8 @@ static void implied_metric(ct_implied_tags *out, ct_record_str key, double value
     out->metric_count++;
 }
 
-void ct_record_implied(const ct_record_reader *r, const ct_record_context *context,
-                       ct_implied_tags *out)
+void ct__record_implied(const ct_record_reader *r, const ct_record_context *context,
+                        ct_implied_tags *out)
 {
     uint32_t flags = r->header.flags;
     out->meta_count = out->metric_count = 0;
@@ -174,7 +174,7 @@ void ct_record_implied(const ct_record_reader *r, const ct_record_context *conte
             implied_meta(out, STR("_dd.p.tid"), (ct_record_str){out->tid_hex, 16}, CT_IMPLIED_TID);
         }
         if (flags & CT_RECORD_AUTO_DM) {
-            uint32_t len = (uint32_t)ct_sampling_format_dm((int)r->chunk.mechanism, out->dm);
+            uint32_t len = (uint32_t)ct__sampling_format_dm((int)r->chunk.mechanism, out->dm);
             implied_meta(out, STR("_dd.p.dm"), (ct_record_str){out->dm, len}, CT_IMPLIED_DM);
         }
         if (flags & CT_RECORD_AGENT_PSR) implied_metric(out, STR("_dd.agent_psr"), r->chunk.rate);
@@ -194,8 +194,8 @@ static int key_is(const char *key, size_t len, const char *literal, size_t liter
 
 #define KEY_IS(key, len, literal) key_is(key, len, literal, sizeof(literal) - 1)
 
-int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const char *key,
-                       size_t len)
+int ct__record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const char *key,
+                        size_t len)
 {
     if (!flags) return 0;
     uint32_t head = flags & CT_RECORD_CHUNK_HEAD;
@@ -212,7 +212,7 @@ int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const c
 
 /* -- extra tags and rewriting ------------------------------------------------------ */
 
-int ct_extra_has_(const ct_extra_tags *extra, int meta, const char *key, size_t len)
+int ct__extra_has_(const ct_extra_tags *extra, int meta, const char *key, size_t len)
 {
     if (!extra) return 0;
     uint32_t count = meta ? extra->meta_count : extra->metric_count;
@@ -232,17 +232,17 @@ static int rewrite_meta(const ct_record_reader *reader, const ct_extra_tags *ext
     const uint8_t *cursor = reader->meta;
     uint64_t high = reader->header.trace_id_high;
     for (uint32_t i = 0; i < reader->header.meta_count; i++) {
-        ct_record_str key = ct_record_read_str(&cursor);
-        ct_record_str value = ct_record_read_str(&cursor);
-        if (ct_record_drops(extra, flags, high, 1, key.ptr, key.len)) continue;
-        if (ct_record_put_str(out, key.ptr, key.len) ||
-            ct_record_put_str(out, value.ptr, value.len))
+        ct_record_str key = ct__record_read_str(&cursor);
+        ct_record_str value = ct__record_read_str(&cursor);
+        if (ct__record_drops(extra, flags, high, 1, key.ptr, key.len)) continue;
+        if (ct__record_put_str(out, key.ptr, key.len) ||
+            ct__record_put_str(out, value.ptr, value.len))
             return CT_ENOMEM;
         (*count)++;
     }
     for (uint32_t i = 0; i < extra->meta_count; i++, (*count)++)
-        if (ct_record_put_str(out, extra->meta[i].key, extra->meta[i].key_len) ||
-            ct_record_put_str(out, extra->meta[i].value, extra->meta[i].value_len))
+        if (ct__record_put_str(out, extra->meta[i].key, extra->meta[i].key_len) ||
+            ct__record_put_str(out, extra->meta[i].value, extra->meta[i].value_len))
             return CT_ENOMEM;
     return CT_OK;
 }
@@ -253,22 +253,23 @@ static int rewrite_metrics(const ct_record_reader *reader, const ct_extra_tags *
     const uint8_t *cursor = reader->metrics;
     uint64_t high = reader->header.trace_id_high;
     for (uint32_t i = 0; i < reader->header.metric_count; i++) {
-        ct_record_str key = ct_record_read_str(&cursor);
-        double value = ct_record_read_double(&cursor);
-        if (ct_record_drops(extra, flags, high, 0, key.ptr, key.len)) continue;
-        if (ct_record_put_str(out, key.ptr, key.len) || ct_buffer_append(out, &value, sizeof value))
+        ct_record_str key = ct__record_read_str(&cursor);
+        double value = ct__record_read_double(&cursor);
+        if (ct__record_drops(extra, flags, high, 0, key.ptr, key.len)) continue;
+        if (ct__record_put_str(out, key.ptr, key.len) ||
+            ct__buffer_append(out, &value, sizeof value))
             return CT_ENOMEM;
         (*count)++;
     }
     for (uint32_t i = 0; i < extra->metric_count; i++, (*count)++)
-        if (ct_record_put_str(out, extra->metrics[i].key, extra->metrics[i].key_len) ||
-            ct_buffer_append(out, &extra->metrics[i].value, sizeof(double)))
+        if (ct__record_put_str(out, extra->metrics[i].key, extra->metrics[i].key_len) ||
+            ct__buffer_append(out, &extra->metrics[i].value, sizeof(double)))
             return CT_ENOMEM;
     return CT_OK;
 }
 
-int ct_record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
-                      const ct_record_chunk *chunk, ct_buffer *out)
+int ct__record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
+                       const ct_record_chunk *chunk, ct_buffer *out)
 {
     size_t start = out->len;
     ct_record_header header = reader->header;
@@ -277,12 +278,12 @@ int ct_record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra
     /* name, service, resource and type are contiguous before the meta */
     const uint8_t *strings = (const uint8_t *)reader->name.ptr - sizeof(uint32_t);
     size_t strings_len = (size_t)(reader->meta - strings);
-    if (ct_buffer_append(out, &header, sizeof header) == CT_OK &&
-        ct_buffer_append(out, chunk, sizeof *chunk) == CT_OK &&
-        ct_buffer_append(out, strings, strings_len) == CT_OK &&
+    if (ct__buffer_append(out, &header, sizeof header) == CT_OK &&
+        ct__buffer_append(out, chunk, sizeof *chunk) == CT_OK &&
+        ct__buffer_append(out, strings, strings_len) == CT_OK &&
         rewrite_meta(reader, extra, header.flags, out, &header.meta_count) == CT_OK &&
         rewrite_metrics(reader, extra, header.flags, out, &header.metric_count) == CT_OK &&
-        ct_buffer_append(out, reader->links, (size_t)(reader->end - reader->links)) == CT_OK) {
+        ct__buffer_append(out, reader->links, (size_t)(reader->end - reader->links)) == CT_OK) {
         header.size = (uint32_t)(out->len - start);
         memcpy(out->data + start, &header, sizeof header);
         return CT_OK;

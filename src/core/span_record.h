@@ -16,10 +16,12 @@
  * sampling decision, _sampling_priority_v1, _dd.top_level). A record does
  * not carry them as strings: header.flags says which ones it implies, a
  * chunk's first record carries the decision in a ct_record_chunk, and the
- * encoder writes them on the writer thread (ct_record_implied). That takes
+ * encoder writes them on the writer thread (ct__record_implied). That takes
  * some 800 instructions and ~100 bytes off every trace on the application
  * thread. A record never holds an own tag of an implied key (the writer of
  * the record drops it: the tracer's value wins, as ddtrace's does).
+ * The types of the implied and extra tags are declared in
+ * ctrace_internal.h: a binding reads them (ct__span_tracer_tags).
  *
  * Layout of one record (all integers native-endian, unaligned access is done
  * with memcpy by the reader):
@@ -41,6 +43,7 @@
 #include <string.h>
 
 #include "buffer.h"
+#include "ctrace_internal.h" /* ct_record_str, ct_extra_tags, ct_implied_tags */
 
 typedef struct ct_record_header {
     uint32_t size; /* bytes of the whole record, header included */
@@ -70,19 +73,13 @@ typedef struct ct_record_chunk {
     double rate;
 } ct_record_chunk;
 
-/* A string inside a record: points into the record's bytes. */
-typedef struct ct_record_str {
-    const char *ptr;
-    uint32_t len;
-} ct_record_str;
-
 typedef struct ct_record_link {
     uint64_t trace_id_high, trace_id_low, span_id;
     uint32_t flags; /* bit 31 set when flags were given */
     ct_record_str tracestate;
     uint32_t attribute_count;
     const uint8_t *attributes; /* attribute_count x (str, str), read with
-                                  ct_record_read_str */
+                                  ct__record_read_str */
 } ct_record_link;
 
 /* A cursor over one record. All pointers point into the record's bytes,
@@ -100,17 +97,17 @@ typedef struct ct_record_reader {
 /* Parses the record starting at data (at most available bytes). Returns the
  * record's size, or 0 when the bytes do not hold a whole valid record (a
  * bug, never expected: records are written by this process). */
-size_t ct_record_open(ct_record_reader *reader, const uint8_t *data, size_t available);
+size_t ct__record_open(ct_record_reader *reader, const uint8_t *data, size_t available);
 
 /* Reads a str at *cursor and advances the cursor. Can't fail on records
- * accepted by ct_record_open. */
-ct_record_str ct_record_read_str(const uint8_t **cursor);
+ * accepted by ct__record_open. */
+ct_record_str ct__record_read_str(const uint8_t **cursor);
 /* Reads a double / u32 / u64 at *cursor and advances it. */
-double ct_record_read_double(const uint8_t **cursor);
-uint32_t ct_record_read_u32(const uint8_t **cursor);
-uint64_t ct_record_read_u64(const uint8_t **cursor);
+double ct__record_read_double(const uint8_t **cursor);
+uint32_t ct__record_read_u32(const uint8_t **cursor);
+uint64_t ct__record_read_u64(const uint8_t **cursor);
 /* Reads the link at *cursor and advances past its attributes. */
-void ct_record_read_link(const uint8_t **cursor, ct_record_link *link);
+void ct__record_read_link(const uint8_t **cursor, ct_record_link *link);
 
 /* What implied tags take from the process, not from the record: the
  * tracer's language and runtime-id (valid while the encoder runs) and pid.
@@ -120,34 +117,15 @@ typedef struct ct_record_context {
     double process_id;
 } ct_record_context;
 
-/* The tags a record implies, keys and values ready to pack. Values point
- * into the context, into this struct (kind TID and DM: the v0.5 encoder
- * interns those by value, not by pointer) or are static. */
-enum { CT_IMPLIED_PLAIN, CT_IMPLIED_TID, CT_IMPLIED_DM };
-#define CT_IMPLIED_MAX 4
-typedef struct ct_implied_tags {
-    struct {
-        ct_record_str key, value;
-        int kind;
-    } meta[CT_IMPLIED_MAX];
-    struct {
-        ct_record_str key;
-        double value;
-    } metrics[CT_IMPLIED_MAX];
-    uint32_t meta_count, metric_count;
-    char tid_hex[16];
-    char dm[12];
-} ct_implied_tags;
-
 /* Fills out with the tags r implies. Can't fail. */
-void ct_record_implied(const ct_record_reader *r, const ct_record_context *context,
-                       ct_implied_tags *out);
+void ct__record_implied(const ct_record_reader *r, const ct_record_context *context,
+                        ct_implied_tags *out);
 
 /* Would a record with these flags (and trace_id_high) imply key, as a meta
  * (meta=1) or a metric (meta=0)? Writers drop such own tags. Inline for
  * the common answer (no flags: no), asked once per own tag. */
-int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const char *key,
-                       size_t len);
+int ct__record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const char *key,
+                        size_t len);
 
 /* The lengths of the keys implied as meta (language, _dd.p.dm: 8,
  * _dd.p.tid: 9, runtime-id: 10) and as metrics (process_id: 10,
@@ -156,36 +134,18 @@ int ct_record_implies_(uint32_t flags, uint64_t trace_id_high, int meta, const c
 #define CT_IMPLIED_META_LENGTHS ((1u << 8) | (1u << 9) | (1u << 10))
 #define CT_IMPLIED_METRIC_LENGTHS ((1u << 10) | (1u << 13) | (1u << 21))
 
-static inline int ct_record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
-                                    const char *key, size_t len)
+static inline int ct__record_implies(uint32_t flags, uint64_t trace_id_high, int meta,
+                                     const char *key, size_t len)
 {
     uint32_t lengths = meta ? CT_IMPLIED_META_LENGTHS : CT_IMPLIED_METRIC_LENGTHS;
     return flags && len < 32 && ((lengths >> len) & 1) &&
-           ct_record_implies_(flags, trace_id_high, meta, key, len);
+           ct__record_implies_(flags, trace_id_high, meta, key, len);
 }
-
-/* A few tags added to a record as it is written, without allocating: the
- * tags a span's place in its trace implies, or the chunk-level tags put on
- * a chunk's first span. Keys and values are borrowed. An extra tag replaces
- * a tag of the same key in the record. */
-#define CT_EXTRA_TAGS_MAX 24
-typedef struct ct_extra_tags {
-    struct {
-        const char *key, *value;
-        uint32_t key_len, value_len;
-    } meta[CT_EXTRA_TAGS_MAX];
-    struct {
-        const char *key;
-        uint32_t key_len;
-        double value;
-    } metrics[CT_EXTRA_TAGS_MAX];
-    uint32_t meta_count, metric_count;
-} ct_extra_tags;
 
 /* Adds to extra (silently ignored past CT_EXTRA_TAGS_MAX, a bug). Inline:
  * a root span gets a dozen of them. */
-static inline void ct_extra_meta(ct_extra_tags *extra, const char *key, size_t key_len,
-                                 const char *value, size_t value_len)
+static inline void ct__extra_meta(ct_extra_tags *extra, const char *key, size_t key_len,
+                                  const char *value, size_t value_len)
 {
     if (extra->meta_count == CT_EXTRA_TAGS_MAX) return;
     extra->meta[extra->meta_count].key = key;
@@ -195,8 +155,8 @@ static inline void ct_extra_meta(ct_extra_tags *extra, const char *key, size_t k
     extra->meta_count++;
 }
 
-static inline void ct_extra_metric(ct_extra_tags *extra, const char *key, size_t key_len,
-                                   double value)
+static inline void ct__extra_metric(ct_extra_tags *extra, const char *key, size_t key_len,
+                                    double value)
 {
     if (extra->metric_count == CT_EXTRA_TAGS_MAX) return;
     extra->metrics[extra->metric_count].key = key;
@@ -207,22 +167,22 @@ static inline void ct_extra_metric(ct_extra_tags *extra, const char *key, size_t
 
 /* Is key among extra's meta (meta=1) or metrics (meta=0)? Inline for the
  * common answer (no extra tags: no), asked once per own tag. */
-int ct_extra_has_(const ct_extra_tags *extra, int meta, const char *key, size_t len);
+int ct__extra_has_(const ct_extra_tags *extra, int meta, const char *key, size_t len);
 
-static inline int ct_extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t len)
+static inline int ct__extra_has(const ct_extra_tags *extra, int meta, const char *key, size_t len)
 {
     return extra && (meta ? extra->meta_count : extra->metric_count) &&
-           ct_extra_has_(extra, meta, key, len);
+           ct__extra_has_(extra, meta, key, len);
 }
 
 /* Is an own tag with this key left out of a record: replaced by one of
  * extra's (NULL: none) or implied by the record's flags? Writers of
  * records ask it once per own tag. */
-static inline int ct_record_drops(const ct_extra_tags *extra, uint32_t flags,
-                                  uint64_t trace_id_high, int meta, const char *key, size_t len)
+static inline int ct__record_drops(const ct_extra_tags *extra, uint32_t flags,
+                                   uint64_t trace_id_high, int meta, const char *key, size_t len)
 {
-    return ct_extra_has(extra, meta, key, len) ||
-           ct_record_implies(flags, trace_id_high, meta, key, len);
+    return ct__extra_has(extra, meta, key, len) ||
+           ct__record_implies(flags, trace_id_high, meta, key, len);
 }
 
 /* Appends to out a copy of the record opened by reader, made a
@@ -230,12 +190,12 @@ static inline int ct_record_drops(const ct_extra_tags *extra, uint32_t flags,
  * decision, and extra tags added (own tags of the same keys, or of keys the
  * new flags imply, are dropped). CT_OK, or CT_ENOMEM / CT_ENOSPC with out
  * unchanged. */
-int ct_record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
-                      const ct_record_chunk *chunk, ct_buffer *out);
+int ct__record_rewrite(const ct_record_reader *reader, const ct_extra_tags *extra, uint32_t flags,
+                       const ct_record_chunk *chunk, ct_buffer *out);
 
-/* Inline forms of ct_record_read_str / ct_record_read_double for hot loops
+/* Inline forms of ct__record_read_str / ct__record_read_double for hot loops
  * (the encoders): same contract. */
-static inline ct_record_str ct_record_next_str(const uint8_t **cursor)
+static inline ct_record_str ct__record_next_str(const uint8_t **cursor)
 {
     ct_record_str s;
     memcpy(&s.len, *cursor, sizeof s.len);
@@ -244,7 +204,7 @@ static inline ct_record_str ct_record_next_str(const uint8_t **cursor)
     return s;
 }
 
-static inline double ct_record_next_double(const uint8_t **cursor)
+static inline double ct__record_next_double(const uint8_t **cursor)
 {
     double value;
     memcpy(&value, *cursor, sizeof value);
@@ -255,15 +215,15 @@ static inline double ct_record_next_double(const uint8_t **cursor)
 /* Writing: appends a str (u32 length + bytes) to a buffer. CT_OK,
  * CT_ENOMEM or CT_ENOSPC with the buffer unchanged. Inline: it runs a dozen
  * times per span. */
-static inline int ct_record_put_str(ct_buffer *buffer, const char *ptr, size_t len)
+static inline int ct__record_put_str(ct_buffer *buffer, const char *ptr, size_t len)
 {
     uint32_t len32 = (uint32_t)len;
     if (buffer->capacity - buffer->len < sizeof len32 + len) {
-        int rc = ct_buffer_reserve(buffer, sizeof len32 + len);
+        int rc = ct__buffer_reserve(buffer, sizeof len32 + len);
         if (rc != CT_OK) return rc;
     }
     memcpy(buffer->data + buffer->len, &len32, sizeof len32);
-    ct_copy_small(buffer->data + buffer->len + sizeof len32, ptr, len);
+    ct__copy_small(buffer->data + buffer->len + sizeof len32, ptr, len);
     buffer->len += sizeof len32 + len;
     return CT_OK;
 }

@@ -17,7 +17,7 @@
 #include "alloc.h"
 #include "ids.h"
 
-_Thread_local uint64_t ct_tags_probes __attribute__((tls_model("initial-exec")));
+_Thread_local uint64_t ct__tags_probes __attribute__((tls_model("initial-exec")));
 
 static _Atomic uint64_t hash_seed; /* 0 until the first index is built */
 
@@ -27,7 +27,7 @@ static uint64_t seed(void)
 {
     uint64_t current = atomic_load_explicit(&hash_seed, memory_order_relaxed);
     if (current) return current;
-    uint64_t drawn = ct_ids_random64() | 1;
+    uint64_t drawn = ct__ids_random64() | 1;
     if (atomic_compare_exchange_strong(&hash_seed, &current, drawn)) return drawn;
     return current;
 }
@@ -84,9 +84,9 @@ static uint32_t index_slot_of(const ct_tag_index *index, const void *entries, si
     for (;; slot = (slot + 1) & index->mask) {
         uint32_t held = index->slots[slot];
         probes++;
-        if (!held || ct_string_equals(key_at(entries, size, held - 1), key, len)) break;
+        if (!held || ct__string_equals(key_at(entries, size, held - 1), key, len)) break;
     }
-    ct_tags_probes += probes;
+    ct__tags_probes += probes;
     return slot;
 }
 
@@ -96,10 +96,10 @@ static int index_build(ct_tag_index *index, const void *entries, size_t size, ui
 {
     uint32_t capacity = 64;
     while (capacity < 4 * (uint64_t)count) capacity *= 2;
-    uint32_t *slots = ct_calloc(capacity, sizeof *slots);
+    uint32_t *slots = ct__calloc(capacity, sizeof *slots);
     if (!slots) return CT_ENOMEM;
     seed();
-    ct_free(index->slots);
+    ct__free(index->slots);
     index->slots = slots;
     index->mask = capacity - 1;
     for (uint32_t i = 0; i < count; i++) {
@@ -158,7 +158,7 @@ static long map_find(const map *m, const char *key, size_t len)
     }
     uint32_t count = *m->count;
     for (uint32_t i = 0; i < count; i++)
-        if (ct_string_equals(key_at(*m->entries, m->size, i), key, len)) return i;
+        if (ct__string_equals(key_at(*m->entries, m->size, i), key, len)) return i;
     return -1;
 }
 
@@ -192,7 +192,7 @@ static int map_grow(const map *m)
     uint32_t count = *m->count;
     if (count == *m->capacity) {
         uint32_t wanted = count ? count * 2 : CT_TAGS_FIRST_CAPACITY;
-        void *grown = ct_realloc(*m->entries, (size_t)wanted * m->size);
+        void *grown = ct__realloc(*m->entries, (size_t)wanted * m->size);
         if (!grown) return CT_ENOMEM;
         *m->entries = grown;
         *m->capacity = wanted;
@@ -246,15 +246,15 @@ static void map_remove_at(const map *m, uint32_t i)
 
 static void remove_meta_at(ct_tags *tags, uint32_t i)
 {
-    ct_string_unref(tags->meta[i].key);
-    ct_string_unref(tags->meta[i].value);
+    ct__string_unref(tags->meta[i].key);
+    ct__string_unref(tags->meta[i].value);
     map m = meta_map(tags);
     map_remove_at(&m, i);
 }
 
 static void remove_metric_at(ct_tags *tags, uint32_t i)
 {
-    ct_string_unref(tags->metrics[i].key);
+    ct__string_unref(tags->metrics[i].key);
     map m = metric_map(tags);
     map_remove_at(&m, i);
 }
@@ -269,7 +269,7 @@ static ct_string *truncated(const ct_string *value)
     size_t keep = CT_TAG_VALUE_MAX - (sizeof ellipsis - 1);
     while (keep && ((unsigned char)value->data[keep] & 0xC0) == 0x80)
         keep--; /* data[keep] continues a character: cut before it */
-    ct_string *s = ct_string_new(value->data, keep + sizeof ellipsis - 1);
+    ct_string *s = ct__string_new(value->data, keep + sizeof ellipsis - 1);
     if (s) /* new, so not shared yet: its tail can still be written */
         memcpy(s->data + keep, ellipsis, sizeof ellipsis - 1);
     return s;
@@ -277,38 +277,38 @@ static ct_string *truncated(const ct_string *value)
 
 /* -- the API ----------------------------------------------------------------------- */
 
-int ct_tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value)
+int ct__tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value)
 {
     if (value->len > CT_TAG_VALUE_MAX) {
         ct_string *cut = truncated(value);
-        ct_string_unref(value);
+        ct__string_unref(value);
         if (!cut) return CT_ENOMEM;
         value = cut;
     }
     long i = find_meta(tags, key);
     if (i >= 0) {
-        ct_string_assign(&tags->meta[i].value, value);
+        ct__string_assign(&tags->meta[i].value, value);
         return CT_OK;
     }
     map m = meta_map(tags);
     if (map_reserve(&m) != CT_OK) {
-        ct_string_unref(value);
+        ct__string_unref(value);
         return CT_ENOMEM;
     }
     long stale = tags->metric_count ? find_metric(tags, key) : -1;
     if (stale >= 0) remove_metric_at(tags, (uint32_t)stale);
-    tags->meta[tags->meta_count].key = ct_string_ref(key);
+    tags->meta[tags->meta_count].key = ct__string_ref(key);
     tags->meta[tags->meta_count].value = value;
     map_added(&m);
     return CT_OK;
 }
 
-int ct_tags_set_meta(ct_tags *tags, ct_string *key, ct_string *value)
+int ct__tags_set_meta(ct_tags *tags, ct_string *key, ct_string *value)
 {
-    return ct_tags_set_meta_taking(tags, key, ct_string_ref(value));
+    return ct__tags_set_meta_taking(tags, key, ct__string_ref(value));
 }
 
-int ct_tags_set_metric(ct_tags *tags, ct_string *key, double value)
+int ct__tags_set_metric(ct_tags *tags, ct_string *key, double value)
 {
     long i = find_metric(tags, key);
     if (i >= 0) {
@@ -319,20 +319,20 @@ int ct_tags_set_metric(ct_tags *tags, ct_string *key, double value)
     if (map_reserve(&m) != CT_OK) return CT_ENOMEM;
     long stale = tags->meta_count ? find_meta(tags, key) : -1;
     if (stale >= 0) remove_meta_at(tags, (uint32_t)stale);
-    tags->metrics[tags->metric_count].key = ct_string_ref(key);
+    tags->metrics[tags->metric_count].key = ct__string_ref(key);
     tags->metrics[tags->metric_count].value = value;
     map_added(&m);
     return CT_OK;
 }
 
-ct_string *ct_tags_get_meta(const ct_tags *tags, const char *key, size_t len)
+ct_string *ct__tags_get_meta(const ct_tags *tags, const char *key, size_t len)
 {
     map m = meta_map((ct_tags *)tags);
     long i = map_find(&m, key, len);
     return i >= 0 ? tags->meta[i].value : NULL;
 }
 
-int ct_tags_get_metric(const ct_tags *tags, const char *key, size_t len, double *value)
+int ct__tags_get_metric(const ct_tags *tags, const char *key, size_t len, double *value)
 {
     map m = metric_map((ct_tags *)tags);
     long i = map_find(&m, key, len);
@@ -341,7 +341,7 @@ int ct_tags_get_metric(const ct_tags *tags, const char *key, size_t len, double 
     return 1;
 }
 
-int ct_tags_remove(ct_tags *tags, const char *key, size_t len)
+int ct__tags_remove(ct_tags *tags, const char *key, size_t len)
 {
     map meta = meta_map(tags), metrics = metric_map(tags);
     long i = map_find(&meta, key, len);
@@ -357,12 +357,12 @@ int ct_tags_remove(ct_tags *tags, const char *key, size_t len)
     return 0;
 }
 
-int ct_tags_merge(ct_tags *to, const ct_tags *from)
+int ct__tags_merge(ct_tags *to, const ct_tags *from)
 {
     for (uint32_t i = 0; i < from->meta_count; i++)
-        if (ct_tags_set_meta(to, from->meta[i].key, from->meta[i].value) != CT_OK) return CT_ENOMEM;
+        if (ct__tags_set_meta(to, from->meta[i].key, from->meta[i].value) != CT_OK) return CT_ENOMEM;
     for (uint32_t i = 0; i < from->metric_count; i++)
-        if (ct_tags_set_metric(to, from->metrics[i].key, from->metrics[i].value) != CT_OK)
+        if (ct__tags_set_metric(to, from->metrics[i].key, from->metrics[i].value) != CT_OK)
             return CT_ENOMEM;
     return CT_OK;
 }
@@ -370,29 +370,29 @@ int ct_tags_merge(ct_tags *to, const ct_tags *from)
 static void drop_entries(ct_tags *tags)
 {
     for (uint32_t i = 0; i < tags->meta_count; i++) {
-        ct_string_unref(tags->meta[i].key);
-        ct_string_unref(tags->meta[i].value);
+        ct__string_unref(tags->meta[i].key);
+        ct__string_unref(tags->meta[i].value);
     }
-    for (uint32_t i = 0; i < tags->metric_count; i++) ct_string_unref(tags->metrics[i].key);
-    ct_free(tags->meta_index.slots);
-    ct_free(tags->metric_index.slots);
+    for (uint32_t i = 0; i < tags->metric_count; i++) ct__string_unref(tags->metrics[i].key);
+    ct__free(tags->meta_index.slots);
+    ct__free(tags->metric_index.slots);
 }
 
-void ct_tags_clear(ct_tags *tags)
+void ct__tags_clear(ct_tags *tags)
 {
     drop_entries(tags);
-    ct_free(tags->meta);
-    ct_free(tags->metrics);
+    ct__free(tags->meta);
+    ct__free(tags->metrics);
     *tags = (ct_tags)CT_TAGS_INIT;
 }
 
-void ct_tags_clear_keeping(ct_tags *tags, void **meta, void **metrics)
+void ct__tags_clear_keeping(ct_tags *tags, void **meta, void **metrics)
 {
     drop_entries(tags);
     *meta = *metrics = NULL;
     if (tags->meta_capacity == CT_TAGS_FIRST_CAPACITY) *meta = tags->meta;
-    else ct_free(tags->meta);
+    else ct__free(tags->meta);
     if (tags->metric_capacity == CT_TAGS_FIRST_CAPACITY) *metrics = tags->metrics;
-    else ct_free(tags->metrics);
+    else ct__free(tags->metrics);
     *tags = (ct_tags)CT_TAGS_INIT;
 }

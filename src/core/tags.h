@@ -16,6 +16,9 @@
  * A meta value longer than CT_TAG_VALUE_MAX bytes is stored truncated (see
  * there): one huge value must cost its span a truncated tag, not its whole
  * trace the writer's buffer.
+ *
+ * The map's layout and the functions a binding uses are declared in
+ * ctrace_internal.h; this header adds the rest.
  */
 #ifndef CT_TAGS_H
 #define CT_TAGS_H
@@ -24,6 +27,7 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "ctrace_internal.h" /* ct_tags, set_meta, get_meta/metric, clear */
 #include "shared_string.h"
 
 /* Maps of at most this many entries have no index. */
@@ -35,75 +39,34 @@
  * boundary and ends with "...". */
 #define CT_TAG_VALUE_MAX 25000
 
-typedef struct ct_meta_entry {
-    ct_string *key;
-    ct_string *value;
-} ct_meta_entry;
-
-typedef struct ct_metric_entry {
-    ct_string *key;
-    double value;
-} ct_metric_entry;
-
-/* A hash index over one map's entries: slots hold entry index + 1 (0 is
- * empty). mask + 1 slots, a power of two, kept at most half full. */
-typedef struct ct_tag_index {
-    uint32_t *slots; /* owned; NULL while the map is small */
-    uint32_t mask;
-} ct_tag_index;
-
-typedef struct ct_tags {
-    ct_meta_entry *meta;
-    ct_metric_entry *metrics;
-    uint32_t meta_count, meta_capacity;
-    uint32_t metric_count, metric_capacity;
-    ct_tag_index meta_index, metric_index;
-} ct_tags;
-
-#define CT_TAGS_INIT                                   \
-    {                                                  \
-        NULL, NULL, 0, 0, 0, 0, {NULL, 0}, { NULL, 0 } \
-    }
-
-/* Sets meta key to value, taking a new reference to both (the caller keeps
- * its own); a value over CT_TAG_VALUE_MAX is stored truncated. Removes a
- * metric of the same key. CT_OK or CT_ENOMEM (nothing changed). */
-int ct_tags_set_meta(ct_tags *tags, ct_string *key, ct_string *value);
-/* The same, taking the caller's reference to value (released on
- * CT_ENOMEM too): a setter that made value for this call saves a
- * reference and a release per tag. */
-int ct_tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value);
+/* ct__tags_set_meta (ctrace_internal.h), taking the caller's reference to
+ * value (released on CT_ENOMEM too): a setter that made value for this
+ * call saves a reference and a release per tag. */
+int ct__tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value);
 /* Same for a metric. */
-int ct_tags_set_metric(ct_tags *tags, ct_string *key, double value);
-
-/* Lookups by content; NULL / 0 when absent. */
-ct_string *ct_tags_get_meta(const ct_tags *tags, const char *key, size_t len);
-int ct_tags_get_metric(const ct_tags *tags, const char *key, size_t len, double *value);
+int ct__tags_set_metric(ct_tags *tags, ct_string *key, double value);
 
 /* Removes a key from both maps; returns 1 if something was removed. The
  * last entry of the map takes the removed one's place. */
-int ct_tags_remove(ct_tags *tags, const char *key, size_t len);
+int ct__tags_remove(ct_tags *tags, const char *key, size_t len);
 
 /* Copies every entry of from into to (overwriting same keys). CT_OK or
  * CT_ENOMEM (to holds the entries copied so far). */
-int ct_tags_merge(ct_tags *to, const ct_tags *from);
-
-/* Drops every reference and frees the arrays; tags is empty afterwards. */
-void ct_tags_clear(ct_tags *tags);
+int ct__tags_merge(ct_tags *to, const ct_tags *from);
 
 /* Arrays a map starts with (4 entries): a tracer that serializes its calls
  * keeps a few spare ones, so a span's first tag does not cost a malloc and
  * its release a free (spare_arrays in tracer.h). */
 #define CT_TAGS_FIRST_CAPACITY 4
 
-/* ct_tags_clear, except that arrays of CT_TAGS_FIRST_CAPACITY entries are
+/* ct__tags_clear, except that arrays of CT_TAGS_FIRST_CAPACITY entries are
  * handed back in *meta and *metrics (else NULL) instead of being freed; the
- * caller owns them (ct_free, or ct_tags_give). */
-void ct_tags_clear_keeping(ct_tags *tags, void **meta, void **metrics);
+ * caller owns them (ct__free, or ct__tags_give). */
+void ct__tags_clear_keeping(ct_tags *tags, void **meta, void **metrics);
 
-/* Gives an empty map arrays from ct_tags_clear_keeping (either NULL: that
+/* Gives an empty map arrays from ct__tags_clear_keeping (either NULL: that
  * map keeps what it has). Only for a map that has no array of that kind. */
-static inline void ct_tags_give(ct_tags *tags, void *meta, void *metrics)
+static inline void ct__tags_give(ct_tags *tags, void *meta, void *metrics)
 {
     if (meta && !tags->meta_capacity) {
         tags->meta = meta;
@@ -118,6 +81,6 @@ static inline void ct_tags_give(ct_tags *tags, void *meta, void *metrics)
 /* Slots probed by this thread's indexed lookups so far: tests prove set
  * and get constant time by counting, not by timing (maps of up to
  * CT_TAGS_LINEAR_MAX entries are not counted). */
-extern _Thread_local uint64_t ct_tags_probes __attribute__((tls_model("initial-exec")));
+extern _Thread_local uint64_t ct__tags_probes __attribute__((tls_model("initial-exec")));
 
 #endif

@@ -34,7 +34,7 @@
 static ct_trace *take_spare(ct_tracer *tracer)
 {
     ct_trace *trace = tracer->spare_traces;
-    if (!trace) return ct_calloc(1, sizeof *trace);
+    if (!trace) return ct__calloc(1, sizeof *trace);
     tracer->spare_traces = trace->spare;
     tracer->spare_count--;
     ct_buffer records = trace->records; /* keeps its capacity, len is 0 */
@@ -48,38 +48,38 @@ static void give_back(ct_trace *trace)
 {
     ct_tracer *tracer = trace->tracer;
     if (!tracer->lock_free || tracer->spare_count >= SPARE_TRACES_MAX) {
-        ct_buffer_release(&trace->records);
-        ct_free(trace);
+        ct__buffer_release(&trace->records);
+        ct__free(trace);
         return;
     }
-    if (trace->records.capacity > SPARE_RECORDS_MAX) ct_buffer_release(&trace->records);
-    ct_buffer_clear(&trace->records);
+    if (trace->records.capacity > SPARE_RECORDS_MAX) ct__buffer_release(&trace->records);
+    ct__buffer_clear(&trace->records);
     trace->spare = tracer->spare_traces;
     tracer->spare_traces = trace;
     tracer->spare_count++;
 }
 
-void ct_trace_free_spares(ct_tracer *tracer)
+void ct__trace_free_spares(ct_tracer *tracer)
 {
     while (tracer->spare_traces) {
         ct_trace *trace = tracer->spare_traces;
         tracer->spare_traces = trace->spare;
-        ct_buffer_release(&trace->records);
-        ct_free(trace);
+        ct__buffer_release(&trace->records);
+        ct__free(trace);
     }
     tracer->spare_count = 0;
 }
 
-ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high, uint64_t trace_id_low)
+ct_trace *ct__trace_new(ct_tracer *tracer, uint64_t trace_id_high, uint64_t trace_id_low)
 {
-    ct_trace *trace = tracer->lock_free ? take_spare(tracer) : ct_calloc(1, sizeof *trace);
+    ct_trace *trace = tracer->lock_free ? take_spare(tracer) : ct__calloc(1, sizeof *trace);
     if (!trace) return NULL;
     atomic_init(&trace->refcount, 1);
     trace->tracer = tracer;
     trace->trace_id_high = trace_id_high;
     trace->trace_id_low = trace_id_low;
     trace->sampling_priority = CT_PRIORITY_UNSET;
-    trace->fork_generation = ct_tracer_fork_generation();
+    trace->fork_generation = ct__tracer_fork_generation();
     if (!tracer->lock_free) pthread_mutex_init(&trace->lock, NULL);
     return trace;
 }
@@ -94,20 +94,20 @@ static void unlock(ct_trace *trace)
     if (!trace->tracer->lock_free) pthread_mutex_unlock(&trace->lock);
 }
 
-void ct_trace_unref(ct_trace *trace)
+void ct__trace_unref(ct_trace *trace)
 {
     if (!trace) return;
-    if (ct_ref_decrement(&trace->refcount) != 1) return;
-    if (trace->record_count) ct_tracer_count_drop(trace->tracer, trace->record_count);
-    ct_string_unref(trace->decision_maker);
-    ct_string_unref(trace->origin);
-    ct_string_unref(trace->tracestate);
-    ct_tags_clear(&trace->propagated);
+    if (ct__ref_decrement(&trace->refcount) != 1) return;
+    if (trace->record_count) ct__tracer_count_drop(trace->tracer, trace->record_count);
+    ct__string_unref(trace->decision_maker);
+    ct__string_unref(trace->origin);
+    ct__string_unref(trace->tracestate);
+    ct__tags_clear(&trace->propagated);
     if (!trace->tracer->lock_free) pthread_mutex_destroy(&trace->lock);
     give_back(trace);
 }
 
-void ct_trace_span_opened(ct_trace *trace)
+void ct__trace_span_opened(ct_trace *trace)
 {
     lock(trace);
     trace->open_spans++;
@@ -119,8 +119,8 @@ void ct__trace_set_priority(ct_trace *trace, int priority, const char *decision_
     lock(trace);
     trace->sampling_priority = priority;
     if (decision_maker)
-        ct_string_assign(&trace->decision_maker,
-                         ct_string_new(decision_maker, strlen(decision_maker)));
+        ct__string_assign(&trace->decision_maker,
+                          ct__string_new(decision_maker, strlen(decision_maker)));
     unlock(trace);
 }
 
@@ -133,12 +133,12 @@ static void decide_sampling(ct_trace *trace, const ct_span *root)
     if (root) {
         subject.service = root->service;
         subject.name = root->name;
-        subject.resource = ct_span_resource(root);
+        subject.resource = ct__span_resource(root);
         subject.tags = &root->tags;
-        const ct_string *env = ct_tags_get_meta(&root->tags, "env", 3);
+        const ct_string *env = ct__tags_get_meta(&root->tags, "env", 3);
         subject.env = env ? env->data : NULL;
     }
-    ct_sampler_decide(trace->tracer->sampler, &subject, 0, &trace->sampling);
+    ct__sampler_decide(trace->tracer->sampler, &subject, 0, &trace->sampling);
     trace->sampling_priority = trace->sampling.priority;
     trace->sampled_locally = 1;
 }
@@ -150,7 +150,7 @@ void ct__trace_decide_sampling(ct_trace *trace)
     unlock(trace);
 }
 
-void ct_trace_forget_root(ct_trace *trace, const ct_span *span)
+void ct__trace_forget_root(ct_trace *trace, const ct_span *span)
 {
     lock(trace);
     if (trace->root == span) trace->root = NULL;
@@ -169,12 +169,12 @@ static uint32_t sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
     const ct_sampling_decision *d = &trace->sampling;
     uint32_t flags = CT_RECORD_AUTO_DM;
     if (d->mechanism == CT_SAMPLING_RULE) {
-        ct_extra_metric(extra, "_dd.rule_psr", 12, d->rate);
-        if (d->limit_rate >= 0) ct_extra_metric(extra, "_dd.limit_psr", 13, d->limit_rate);
+        ct__extra_metric(extra, "_dd.rule_psr", 12, d->rate);
+        if (d->limit_rate >= 0) ct__extra_metric(extra, "_dd.limit_psr", 13, d->limit_rate);
     } else {
         flags |= CT_RECORD_AGENT_PSR;
     }
-    if (d->ksr[0]) ct_extra_meta(extra, "_dd.p.ksr", 9, d->ksr, strlen(d->ksr));
+    if (d->ksr[0]) ct__extra_meta(extra, "_dd.p.ksr", 9, d->ksr, strlen(d->ksr));
     return flags;
 }
 
@@ -183,8 +183,8 @@ static uint32_t sampling_tags(const ct_trace *trace, ct_extra_tags *extra)
  * extra, borrowing the segment's strings. The priority was decided before
  * (decide_sampling); a decision made here (manual, local) replaces a
  * propagated `_dd.p.dm`. */
-uint32_t ct_trace_chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_chunk *chunk,
-                             uint32_t partial_flushes)
+uint32_t ct__trace_chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_chunk *chunk,
+                              uint32_t partial_flushes)
 {
     const ct_tracer_keys *k = &trace->tracer->keys;
     uint32_t flags = 0;
@@ -197,14 +197,14 @@ uint32_t ct_trace_chunk_tags(ct_trace *trace, ct_extra_tags *extra, ct_record_ch
     int own_decision = trace->decision_maker || trace->sampled_locally;
     for (uint32_t i = 0; i < trace->propagated.meta_count; i++) {
         const ct_meta_entry *e = &trace->propagated.meta[i];
-        if (own_decision && ct_string_equals(e->key, "_dd.p.dm", 8)) continue;
-        ct_extra_meta(extra, e->key->data, e->key->len, e->value->data, e->value->len);
+        if (own_decision && ct__string_equals(e->key, "_dd.p.dm", 8)) continue;
+        ct__extra_meta(extra, e->key->data, e->key->len, e->value->data, e->value->len);
     }
     if (trace->decision_maker)
-        ct_extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
-                      trace->decision_maker->data, trace->decision_maker->len);
+        ct__extra_meta(extra, k->decision_maker->data, k->decision_maker->len,
+                       trace->decision_maker->data, trace->decision_maker->len);
     else if (trace->sampled_locally) flags |= sampling_tags(trace, extra);
-    if (partial_flushes) ct_extra_metric(extra, "_dd.py.partial_flush", 20, partial_flushes);
+    if (partial_flushes) ct__extra_metric(extra, "_dd.py.partial_flush", 20, partial_flushes);
     return flags;
 }
 
@@ -228,17 +228,17 @@ static int build_chunk(ct_trace *trace, uint32_t partial_flushes, ct_buffer *out
     const ct_buffer *records = &trace->records;
     size_t root = root_offset(trace);
     ct_record_reader reader;
-    size_t root_size = ct_record_open(&reader, records->data + root, records->len - root);
+    size_t root_size = ct__record_open(&reader, records->data + root, records->len - root);
     if (!root_size) return CT_EINVAL;
     ct_extra_tags extra;
     ct_record_chunk chunk;
-    uint32_t flags = ct_trace_chunk_tags(trace, &extra, &chunk, partial_flushes);
-    int rc = ct_buffer_reserve(out, records->len + 256);
-    if (rc == CT_OK) rc = ct_record_rewrite(&reader, &extra, flags, &chunk, out);
-    if (rc == CT_OK) rc = ct_buffer_append(out, records->data, root);
+    uint32_t flags = ct__trace_chunk_tags(trace, &extra, &chunk, partial_flushes);
+    int rc = ct__buffer_reserve(out, records->len + 256);
+    if (rc == CT_OK) rc = ct__record_rewrite(&reader, &extra, flags, &chunk, out);
+    if (rc == CT_OK) rc = ct__buffer_append(out, records->data, root);
     if (rc == CT_OK)
-        rc = ct_buffer_append(out, records->data + root + root_size,
-                              records->len - root - root_size);
+        rc = ct__buffer_append(out, records->data + root + root_size,
+                               records->len - root - root_size);
     return rc;
 }
 
@@ -247,7 +247,7 @@ static int should_send(const ct_trace *trace)
     const ct_tracer *tracer = trace->tracer;
     return !trace->detached && atomic_load_explicit(&tracer->enabled, memory_order_relaxed) &&
            !atomic_load_explicit(&tracer->shut_down, memory_order_relaxed) &&
-           trace->fork_generation == ct_tracer_fork_generation();
+           trace->fork_generation == ct__tracer_fork_generation();
 }
 
 /* The buffer a chunk is built in: the tracer's scratch when the caller
@@ -255,7 +255,7 @@ static int should_send(const ct_trace *trace)
 static ct_buffer *chunk_buffer(ct_trace *trace, ct_buffer *local)
 {
     ct_buffer *chunk = trace->tracer->lock_free ? &trace->tracer->frame : local;
-    ct_buffer_clear(chunk);
+    ct__buffer_clear(chunk);
     return chunk;
 }
 
@@ -265,18 +265,18 @@ static void submit_chunk(ct_trace *trace, ct_buffer *chunk, int rc, uint32_t cou
     ct_tracer *tracer = trace->tracer;
     if (rc == CT_OK)
         rc = tracer->writer->ops->submit(tracer->writer, chunk->data, chunk->len, count);
-    else ct_tracer_count_drop(tracer, count);
-    if (rc == CT_OK) ct_count_add(&tracer->traces_completed, 1);
-    if (chunk != &tracer->frame) ct_buffer_release(chunk);
+    else ct__tracer_count_drop(tracer, count);
+    if (rc == CT_OK) ct__count_add(&tracer->traces_completed, 1);
+    if (chunk != &tracer->frame) ct__buffer_release(chunk);
     else if (chunk->capacity > (1u << 20))
-        ct_buffer_release(chunk); /* don't keep a huge scratch forever */
+        ct__buffer_release(chunk); /* don't keep a huge scratch forever */
 }
 
 static void forget_records(ct_trace *trace)
 {
     trace->record_count = 0;
-    ct_buffer_clear(&trace->records);
-    if (trace->records.capacity > (1u << 16)) ct_buffer_release(&trace->records);
+    ct__buffer_clear(&trace->records);
+    if (trace->records.capacity > (1u << 16)) ct__buffer_release(&trace->records);
 }
 
 /* Hands the records gathered so far to the writer, as one chunk. */
@@ -302,10 +302,10 @@ static void submit_with_root(ct_trace *trace, const ct_span *root)
         ct_buffer *chunk = chunk_buffer(trace, &local);
         ct_extra_tags extra;
         ct_record_chunk decision;
-        uint32_t flags = ct_trace_chunk_tags(trace, &extra, &decision, 0);
-        int rc = ct_span_serialize(root, &extra, &decision, flags, chunk);
+        uint32_t flags = ct__trace_chunk_tags(trace, &extra, &decision, 0);
+        int rc = ct__span_serialize(root, &extra, &decision, flags, chunk);
         if (rc == CT_OK && trace->records.len)
-            rc = ct_buffer_append(chunk, trace->records.data, trace->records.len);
+            rc = ct__buffer_append(chunk, trace->records.data, trace->records.len);
         submit_chunk(trace, chunk, rc, trace->record_count + 1);
     }
     forget_records(trace);
@@ -324,7 +324,7 @@ static void after_close(ct_trace *trace)
     }
 }
 
-void ct_trace_record_span(ct_trace *trace, const ct_span *span)
+void ct__trace_record_span(ct_trace *trace, const ct_span *span)
 {
     lock(trace);
     trace->open_spans--;
@@ -337,18 +337,18 @@ void ct_trace_record_span(ct_trace *trace, const ct_span *span)
     } else {
         ct_extra_tags extra;
         extra.meta_count = extra.metric_count = 0;
-        if (ct_span_serialize(span, &extra, NULL, 0, &trace->records) == CT_OK)
+        if (ct__span_serialize(span, &extra, NULL, 0, &trace->records) == CT_OK)
             trace->record_count++;
-        else ct_tracer_count_drop(trace->tracer, 1);
+        else ct__tracer_count_drop(trace->tracer, 1);
         after_close(trace);
     }
     unlock(trace);
 }
 
-void ct_trace_abandon_span(ct_trace *trace)
+void ct__trace_abandon_span(ct_trace *trace)
 {
     lock(trace);
-    ct_count_add(&trace->tracer->spans_dropped, 1);
+    ct__count_add(&trace->tracer->spans_dropped, 1);
     trace->open_spans--;
     after_close(trace);
     unlock(trace);
@@ -356,8 +356,11 @@ void ct_trace_abandon_span(ct_trace *trace)
 
 /* -- the bindings' view (ctrace_internal.h) ------------------------------------ */
 
-ct_trace *ct__trace_ref(ct_trace *trace) { return ct_trace_ref(trace); }
-void ct__trace_unref(ct_trace *trace) { ct_trace_unref(trace); }
+ct_trace *ct__trace_ref(ct_trace *trace)
+{
+    ct__ref_increment(&trace->refcount);
+    return trace;
+}
 
 int ct__trace_sampling_priority(const ct_trace *trace) { return trace->sampling_priority; }
 
@@ -365,7 +368,7 @@ const ct_tags *ct__trace_propagated(const ct_trace *trace) { return &trace->prop
 
 int ct__trace_set_propagated(ct_trace *trace, ct_string *key, ct_string *value)
 {
-    return ct_tags_set_meta(&trace->propagated, key, value);
+    return ct__tags_set_meta(&trace->propagated, key, value);
 }
 
 const char *ct__trace_decision_maker(const ct_trace *trace)

@@ -58,37 +58,27 @@ typedef struct ct_trace {
 /* A new segment with one reference (the caller's). NULL when out of memory.
  * A lock-free tracer recycles freed segments (and their record buffers):
  * a single-span trace then costs no malloc at all. */
-ct_trace *ct_trace_new(ct_tracer *tracer, uint64_t trace_id_high, uint64_t trace_id_low);
-
-static inline ct_trace *ct_trace_ref(ct_trace *trace)
-{
-    ct_ref_increment(&trace->refcount);
-    return trace;
-}
-
-/* Drops a reference; the last one frees the segment (unsent records of a
- * segment that never completed are counted as dropped). Accepts NULL. */
-void ct_trace_unref(ct_trace *trace);
+ct_trace *ct__trace_new(ct_tracer *tracer, uint64_t trace_id_high, uint64_t trace_id_low);
 
 /* Frees the tracer's spare segments (at tracer teardown). */
-void ct_trace_free_spares(ct_tracer *tracer);
+void ct__trace_free_spares(ct_tracer *tracer);
 
 /* A span of this segment started. */
-void ct_trace_span_opened(ct_trace *trace);
+void ct__trace_span_opened(ct_trace *trace);
 
 /* A span of this segment finished: serializes it into the segment and
  * completes the segment when no span is open any more. A span that cannot
  * be serialized (no memory) is dropped and counted. */
 struct ct_span;
-void ct_trace_record_span(ct_trace *trace, const struct ct_span *span);
+void ct__trace_record_span(ct_trace *trace, const struct ct_span *span);
 
 /* An unfinished span of this segment was released: it will never be sent
  * (counted as dropped); the segment may complete without it. */
-void ct_trace_abandon_span(ct_trace *trace);
+void ct__trace_abandon_span(ct_trace *trace);
 
 /* The local root span is going away (released): the sampler must not read
  * it any more. */
-void ct_trace_forget_root(ct_trace *trace, const struct ct_span *span);
+void ct__trace_forget_root(ct_trace *trace, const struct ct_span *span);
 
 /* The chunk-level tags a chunk of this segment starts with: the sampling
  * decision into chunk, the CT_RECORD_* flags of the implied ones
@@ -96,7 +86,7 @@ void ct_trace_forget_root(ct_trace *trace, const struct ct_span *span);
  * segment's strings). An undecided priority becomes auto-keep. Can't fail. */
 struct ct_extra_tags;
 struct ct_record_chunk;
-uint32_t ct_trace_chunk_tags(ct_trace *trace, struct ct_extra_tags *extra,
-                             struct ct_record_chunk *chunk, uint32_t partial_flushes);
+uint32_t ct__trace_chunk_tags(ct_trace *trace, struct ct_extra_tags *extra,
+                              struct ct_record_chunk *chunk, uint32_t partial_flushes);
 
 #endif

@@ -32,18 +32,18 @@ static ct_tracer *registered;
 static atomic_uint fork_generation = 1;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-unsigned ct_tracer_fork_generation(void)
+unsigned ct__tracer_fork_generation(void)
 {
     return atomic_load_explicit(&fork_generation, memory_order_relaxed);
 }
 
 static ct_string *new_runtime_id(void)
 {
-    uint64_t a = ct_ids_random64(), b = ct_ids_random64();
+    uint64_t a = ct__ids_random64(), b = ct__ids_random64();
     char hex[33];
     snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
     hex[12] = '4'; /* a version-4 UUID, as ddtrace's uuid4().hex */
-    return ct_string_new(hex, 32);
+    return ct__string_new(hex, 32);
 }
 
 static void before_fork(void) { pthread_mutex_lock(&registry_lock); }
@@ -62,12 +62,12 @@ static void refresh_record_context(ct_tracer *tracer)
 static void after_fork_child(void)
 {
     pthread_mutex_init(&registry_lock, NULL);
-    ct_ids_after_fork_child();
+    ct__ids_after_fork_child();
     atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
     for (ct_tracer *t = registered; t; t = t->next_registered) {
         t->writer->ops->after_fork_child(t->writer);
         ct_string *runtime_id = new_runtime_id();
-        if (runtime_id) ct_string_assign(&t->runtime_id, runtime_id);
+        if (runtime_id) ct__string_assign(&t->runtime_id, runtime_id);
         t->process_id = (double)getpid();
         refresh_record_context(t);
     }
@@ -100,7 +100,7 @@ static void unregister_tracer(ct_tracer *tracer)
 
 /* -- construction ------------------------------------------------------------ */
 
-static ct_string *string_or_null(const char *s) { return s ? ct_string_new(s, strlen(s)) : NULL; }
+static ct_string *string_or_null(const char *s) { return s ? ct__string_new(s, strlen(s)) : NULL; }
 
 static int make_keys(ct_tracer_keys *k)
 {
@@ -125,7 +125,7 @@ static int make_keys(ct_tracer_keys *k)
 static void free_keys(ct_tracer_keys *k)
 {
     ct_string **slots = (ct_string **)k;
-    for (size_t i = 0; i < sizeof *k / sizeof(ct_string *); i++) ct_string_unref(slots[i]);
+    for (size_t i = 0; i < sizeof *k / sizeof(ct_string *); i++) ct__string_unref(slots[i]);
 }
 
 /* A DD_TAGS entry's value, or NULL (the last entry of the key wins). */
@@ -153,11 +153,11 @@ static int global_tags_from_config(ct_tracer *tracer)
 
 int ct__tracer_map_service_to(ct_tracer *tracer, const char *from, const char *to)
 {
-    ct_string *k = ct_string_new(from, strlen(from));
-    ct_string *v = ct_string_new(to, strlen(to));
-    int rc = (k && v) ? ct_tags_set_meta(&tracer->service_mapping, k, v) : CT_ENOMEM;
-    ct_string_unref(k);
-    ct_string_unref(v);
+    ct_string *k = ct__string_new(from, strlen(from));
+    ct_string *v = ct__string_new(to, strlen(to));
+    int rc = (k && v) ? ct__tags_set_meta(&tracer->service_mapping, k, v) : CT_ENOMEM;
+    ct__string_unref(k);
+    ct__string_unref(v);
     return rc;
 }
 
@@ -171,16 +171,16 @@ static int service_mapping_from_config(ct_tracer *tracer)
     return CT_OK;
 }
 
-ct_string *ct_tracer_map_service_(const ct_tracer *tracer, ct_string *service)
+ct_string *ct__tracer_map_service_(const ct_tracer *tracer, ct_string *service)
 {
-    ct_string *mapped = ct_tags_get_meta(&tracer->service_mapping, service->data, service->len);
+    ct_string *mapped = ct__tags_get_meta(&tracer->service_mapping, service->data, service->len);
     return mapped ? mapped : service;
 }
 
 static ct_writer *make_writer(const ct_config *config, int *rc)
 {
-    if (!config->in_memory_writer) return ct_agent_writer_new(config, rc);
-    ct_writer *writer = ct_memory_writer_new(config->writer_buffer_bytes);
+    if (!config->in_memory_writer) return ct__agent_writer_new(config, rc);
+    ct_writer *writer = ct__memory_writer_new(config->writer_buffer_bytes);
     if (!writer) *rc = CT_ENOMEM;
     return writer;
 }
@@ -190,15 +190,15 @@ static ct_writer *make_writer(const ct_config *config, int *rc)
 static int agent_rate(void *arg, const char *service, const char *env, double *rate)
 {
     ct_tracer *tracer = arg;
-    if (!ct_writer_is_agent(tracer->writer)) return CT_ENODATA;
-    return ct_agent_writer_rate(tracer->writer, service, env, rate);
+    if (!ct__writer_is_agent(tracer->writer)) return CT_ENODATA;
+    return ct__agent_writer_rate(tracer->writer, service, env, rate);
 }
 
 static ct_sampler *make_sampler(ct_tracer *tracer)
 {
     const ct_config *config = tracer->config;
-    return ct_sampler_new(config->sampling_rules, config->sample_rate, config->rate_limit,
-                          agent_rate, tracer);
+    return ct__sampler_new(config->sampling_rules, config->sample_rate, config->rate_limit,
+                           agent_rate, tracer);
 }
 
 static int init_strings(ct_tracer *tracer, const ct__tracer_options *options)
@@ -227,9 +227,9 @@ ct_tracer *ct__tracer_new_with(const ct_config *config, const ct__tracer_options
     rc = rc ? rc : &ignored;
     *rc = CT_OK;
     options = options ? options : &defaults;
-    ct_tracer *tracer = ct_calloc(1, sizeof *tracer);
-    if (!tracer || !(tracer->config = ct_config_copy(config))) {
-        ct_free(tracer);
+    ct_tracer *tracer = ct__calloc(1, sizeof *tracer);
+    if (!tracer || !(tracer->config = ct__config_copy(config))) {
+        ct__free(tracer);
         *rc = CT_ENOMEM;
         return NULL;
     }
@@ -250,10 +250,10 @@ ct_tracer *ct__tracer_new_with(const ct_config *config, const ct__tracer_options
     return tracer;
 }
 
-void ct_spare_put(ct_spare_arrays *spares, void *array)
+void ct__spare_put(ct_spare_arrays *spares, void *array)
 {
     if (!array) return;
-    if (spares->count == CT_SPARE_ARRAYS_MAX) ct_free(array);
+    if (spares->count == CT_SPARE_ARRAYS_MAX) ct__free(array);
     else spares->arrays[spares->count++] = array;
 }
 
@@ -275,21 +275,21 @@ void ct_tracer_free(ct_tracer *tracer, int timeout_ms)
         unregister_tracer(tracer);
         tracer->writer->ops->destroy(tracer->writer, timeout_ms);
     }
-    ct_sampler_free(tracer->sampler);
+    ct__sampler_free(tracer->sampler);
     free_keys(&tracer->keys);
-    ct_string_unref(tracer->service);
-    ct_string_unref(tracer->env);
-    ct_string_unref(tracer->version);
-    ct_string_unref(tracer->runtime_id);
-    ct_string_unref(tracer->language);
-    ct_tags_clear(&tracer->global_tags);
-    ct_tags_clear(&tracer->service_mapping);
-    ct_buffer_release(&tracer->frame);
-    ct_trace_free_spares(tracer);
-    while (tracer->spare_meta.count) ct_free(ct_spare_take(&tracer->spare_meta));
-    while (tracer->spare_metrics.count) ct_free(ct_spare_take(&tracer->spare_metrics));
+    ct__string_unref(tracer->service);
+    ct__string_unref(tracer->env);
+    ct__string_unref(tracer->version);
+    ct__string_unref(tracer->runtime_id);
+    ct__string_unref(tracer->language);
+    ct__tags_clear(&tracer->global_tags);
+    ct__tags_clear(&tracer->service_mapping);
+    ct__buffer_release(&tracer->frame);
+    ct__trace_free_spares(tracer);
+    while (tracer->spare_meta.count) ct__free(ct__spare_take(&tracer->spare_meta));
+    while (tracer->spare_metrics.count) ct__free(ct__spare_take(&tracer->spare_metrics));
     ct_config_free(tracer->config);
-    ct_free(tracer);
+    ct__free(tracer);
 }
 
 int ct_tracer_flush(ct_tracer *tracer, int timeout_ms)
@@ -300,11 +300,11 @@ int ct_tracer_flush(ct_tracer *tracer, int timeout_ms)
 int ct_tracer_set_tag(ct_tracer *tracer, const char *key, size_t key_len, const char *value,
                       size_t value_len)
 {
-    ct_string *k = ct_string_new(key, key_len);
-    ct_string *v = ct_string_new(value, value_len);
-    int rc = (k && v) ? ct_tags_set_meta(&tracer->global_tags, k, v) : CT_ENOMEM;
-    ct_string_unref(k);
-    ct_string_unref(v);
+    ct_string *k = ct__string_new(key, key_len);
+    ct_string *v = ct__string_new(value, value_len);
+    int rc = (k && v) ? ct__tags_set_meta(&tracer->global_tags, k, v) : CT_ENOMEM;
+    ct__string_unref(k);
+    ct__string_unref(v);
     return rc;
 }
 
@@ -341,12 +341,12 @@ const char *ct_strerror(int rc)
 
 int ct__tracer_set_global_meta(ct_tracer *tracer, ct_string *key, ct_string *value)
 {
-    return ct_tags_set_meta(&tracer->global_tags, key, value);
+    return ct__tags_set_meta(&tracer->global_tags, key, value);
 }
 
 int ct__tracer_set_global_metric(ct_tracer *tracer, ct_string *key, double value)
 {
-    return ct_tags_set_metric(&tracer->global_tags, key, value);
+    return ct__tags_set_metric(&tracer->global_tags, key, value);
 }
 
 int ct__tracer_enabled(const ct_tracer *tracer) { return atomic_load(&tracer->enabled); }
@@ -369,12 +369,12 @@ ct__error_keys ct__tracer_error_keys(const ct_tracer *tracer)
 int ct__tracer_take_payload(ct_tracer *tracer, int api_version, ct_buffer *payload,
                             uint32_t *chunks)
 {
-    if (!ct_writer_is_memory(tracer->writer)) return CT_ESTATE;
+    if (!ct__writer_is_memory(tracer->writer)) return CT_ESTATE;
     ct_buffer frames = CT_BUFFER_INIT;
     uint64_t spans;
-    ct_memory_writer_take(tracer->writer, &frames, chunks, &spans);
-    int rc = ct_encode_payload(api_version == 5 ? CT_API_V05 : CT_API_V04, &tracer->record_context,
-                               frames.data, frames.len, *chunks, payload);
-    ct_buffer_release(&frames);
+    ct__memory_writer_take(tracer->writer, &frames, chunks, &spans);
+    int rc = ct__encode_payload(api_version == 5 ? CT_API_V05 : CT_API_V04, &tracer->record_context,
+                                frames.data, frames.len, *chunks, payload);
+    ct__buffer_release(&frames);
     return rc;
 }

@@ -67,22 +67,22 @@ struct ct_tracer {
 
 /* The fork generation of the process now; a segment made in another one
  * belongs to the parent and is not sent. */
-unsigned ct_tracer_fork_generation(void);
+unsigned ct__tracer_fork_generation(void);
 
 /* A spare array, or NULL when there is none. */
-static inline void *ct_spare_take(ct_spare_arrays *spares)
+static inline void *ct__spare_take(ct_spare_arrays *spares)
 {
     return spares->count ? spares->arrays[--spares->count] : NULL;
 }
 
 /* Keeps array (may be NULL) as a spare, or frees it when there are enough. */
-void ct_spare_put(ct_spare_arrays *spares, void *array);
+void ct__spare_put(ct_spare_arrays *spares, void *array);
 
 /* Counts drops (the writer counts its own). */
-static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)
+static inline void ct__tracer_count_drop(ct_tracer *tracer, uint64_t spans)
 {
-    ct_count_add(&tracer->traces_dropped, 1);
-    ct_count_add(&tracer->spans_dropped, spans);
+    ct__count_add(&tracer->traces_dropped, 1);
+    ct__count_add(&tracer->spans_dropped, spans);
 }
 
 /* DD_SERVICE_MAPPING: the service a span started with `service` gets
@@ -90,10 +90,10 @@ static inline void ct_tracer_count_drop(ct_tracer *tracer, uint64_t spans)
  * place mapping lives: ddtrace.config.service_mapping calls in through
  * ct__tracer_map_service_to. Borrowed result; inline for the common answer
  * (no mapping: service itself). Accepts NULL. */
-ct_string *ct_tracer_map_service_(const ct_tracer *tracer, ct_string *service);
-static inline ct_string *ct_tracer_map_service(const ct_tracer *tracer, ct_string *service)
+ct_string *ct__tracer_map_service_(const ct_tracer *tracer, ct_string *service);
+static inline ct_string *ct__tracer_map_service(const ct_tracer *tracer, ct_string *service)
 {
-    return service && tracer->service_mapping.meta_count ? ct_tracer_map_service_(tracer, service)
+    return service && tracer->service_mapping.meta_count ? ct__tracer_map_service_(tracer, service)
                                                          : service;
 }
 

@@ -49,7 +49,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *arg)
      * read from it, and a truncated JSON is just ignored. */
     size_t room = body->len < REPLY_BODY_CAP ? REPLY_BODY_CAP - body->len : 0;
     if (len > room) len = room;
-    if (len && ct_buffer_append(body, data, len) != CT_OK) return 0;
+    if (len && ct__buffer_append(body, data, len) != CT_OK) return 0;
     return size * count;
 }
 
@@ -81,7 +81,7 @@ static int curl_send(ct_transport *base, const char *path, const uint8_t *body, 
     curl_transport *t = (curl_transport *)base;
     char url[1024], count_header[64];
     reply->status = 0;
-    ct_buffer_clear(&reply->body);
+    ct__buffer_clear(&reply->body);
     if ((size_t)snprintf(url, sizeof url, "%s%s", t->base_url, path) >= sizeof url)
         return CT_EINVAL;
     snprintf(count_header, sizeof count_header, "X-Datadog-Trace-Count: %u", trace_count);
@@ -109,9 +109,9 @@ static void curl_destroy(ct_transport *base)
     if (!t) return;
     if (t->curl) curl_easy_cleanup(t->curl);
     curl_slist_free_all(t->headers);
-    ct_free(t->base_url);
-    ct_free(t->socket_path);
-    ct_free(t);
+    ct__free(t->base_url);
+    ct__free(t->socket_path);
+    ct__free(t);
 }
 
 static const ct_transport_ops curl_ops = {curl_send, curl_destroy};
@@ -122,12 +122,12 @@ static int parse_url(curl_transport *t, const char *url)
     if (!url || !*url) return CT_EINVAL;
     if (strncmp(url, "unix://", 7) == 0) {
         if (url[7] != '/') return CT_EINVAL;
-        t->socket_path = ct_strdup(url + 7);
-        t->base_url = ct_strdup("http://localhost");
+        t->socket_path = ct__strdup(url + 7);
+        t->base_url = ct__strdup("http://localhost");
     } else if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
         size_t len = strlen(url);
         while (len && url[len - 1] == '/') len--;
-        t->base_url = ct_malloc(len + 1);
+        t->base_url = ct__malloc(len + 1);
         if (t->base_url) {
             memcpy(t->base_url, url, len);
             t->base_url[len] = '\0';
@@ -181,14 +181,14 @@ static void set_fixed_options(curl_transport *t)
     if (t->socket_path) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->socket_path);
 }
 
-ct_transport *ct_curl_transport_new(const ct_transport_options *options, int *rc)
+ct_transport *ct__curl_transport_new(const ct_transport_options *options, int *rc)
 {
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_rc != CURLE_OK) {
         *rc = CT_ENOMEM;
         return NULL;
     }
-    curl_transport *t = ct_calloc(1, sizeof *t);
+    curl_transport *t = ct__calloc(1, sizeof *t);
     if (!t) {
         *rc = CT_ENOMEM;
         return NULL;

@@ -62,6 +62,6 @@ typedef struct ct_transport_options {
 
 /* A libcurl transport. Strings are copied. NULL and *rc = CT_ENOMEM or
  * CT_EINVAL (bad url) on failure. */
-ct_transport *ct_curl_transport_new(const ct_transport_options *options, int *rc);
+ct_transport *ct__curl_transport_new(const ct_transport_options *options, int *rc);
 
 #endif

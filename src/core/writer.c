@@ -13,13 +13,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-int ct_frame_append(ct_buffer *buffer, const uint8_t *records, size_t len, uint32_t span_count)
+int ct__frame_append(ct_buffer *buffer, const uint8_t *records, size_t len, uint32_t span_count)
 {
     ct_frame_header header = {(uint32_t)len, span_count};
-    int rc = ct_buffer_reserve(buffer, sizeof header + len);
+    int rc = ct__buffer_reserve(buffer, sizeof header + len);
     if (rc != CT_OK) return rc;
-    ct_buffer_append(buffer, &header, sizeof header);
-    ct_buffer_append(buffer, records, len);
+    ct__buffer_append(buffer, &header, sizeof header);
+    ct__buffer_append(buffer, records, len);
     return CT_OK;
 }
 
@@ -36,7 +36,7 @@ static int memory_submit(ct_writer *writer, const uint8_t *records, size_t len, 
 {
     memory_writer *w = (memory_writer *)writer;
     pthread_mutex_lock(&w->lock);
-    int rc = ct_frame_append(&w->frames, records, len, span_count);
+    int rc = ct__frame_append(&w->frames, records, len, span_count);
     if (rc == CT_OK) {
         w->chunk_count++;
         w->span_count += span_count;
@@ -65,7 +65,7 @@ static void memory_after_fork_child(ct_writer *writer)
 {
     memory_writer *w = (memory_writer *)writer;
     pthread_mutex_init(&w->lock, NULL);
-    ct_buffer_clear(&w->frames);
+    ct__buffer_clear(&w->frames);
     w->chunk_count = 0;
     w->span_count = 0;
 }
@@ -74,17 +74,17 @@ static void memory_destroy(ct_writer *writer, int timeout_ms)
 {
     memory_writer *w = (memory_writer *)writer;
     pthread_mutex_destroy(&w->lock);
-    ct_buffer_release(&w->frames);
-    ct_free(w);
+    ct__buffer_release(&w->frames);
+    ct__free(w);
 }
 
 static const ct_writer_ops memory_ops = {
     memory_submit, memory_flush, memory_get_stats, memory_after_fork_child, memory_destroy,
 };
 
-ct_writer *ct_memory_writer_new(size_t cap_bytes)
+ct_writer *ct__memory_writer_new(size_t cap_bytes)
 {
-    memory_writer *w = ct_calloc(1, sizeof *w);
+    memory_writer *w = ct__calloc(1, sizeof *w);
     if (!w) return NULL;
     w->base.ops = &memory_ops;
     w->frames.cap = cap_bytes;
@@ -92,15 +92,15 @@ ct_writer *ct_memory_writer_new(size_t cap_bytes)
     return &w->base;
 }
 
-int ct_writer_is_memory(const ct_writer *writer) { return writer && writer->ops == &memory_ops; }
+int ct__writer_is_memory(const ct_writer *writer) { return writer && writer->ops == &memory_ops; }
 
-void ct_memory_writer_take(ct_writer *writer, ct_buffer *out, uint32_t *chunk_count,
-                           uint64_t *span_count)
+void ct__memory_writer_take(ct_writer *writer, ct_buffer *out, uint32_t *chunk_count,
+                            uint64_t *span_count)
 {
     memory_writer *w = (memory_writer *)writer;
     pthread_mutex_lock(&w->lock);
     size_t cap = w->frames.cap;
-    ct_buffer_move(out, &w->frames);
+    ct__buffer_move(out, &w->frames);
     w->frames.cap = cap;
     *chunk_count = w->chunk_count;
     *span_count = w->span_count;

@@ -42,7 +42,7 @@ typedef struct ct_frame_header {
 
 /* Appends one frame (header + records) to a buffer, all or nothing.
  * CT_OK, CT_ENOMEM, CT_ENOSPC (the buffer's cap). */
-int ct_frame_append(ct_buffer *buffer, const uint8_t *records, size_t len, uint32_t span_count);
+int ct__frame_append(ct_buffer *buffer, const uint8_t *records, size_t len, uint32_t span_count);
 
 typedef struct ct_writer_ops {
     /* Takes a copy of one chunk: span_count records, len bytes. CT_OK, or
@@ -71,15 +71,15 @@ struct ct_writer {
 
 /* A writer keeping every chunk in memory, up to cap_bytes (0: no cap).
  * NULL when out of memory. */
-ct_writer *ct_memory_writer_new(size_t cap_bytes);
+ct_writer *ct__memory_writer_new(size_t cap_bytes);
 
 /* Takes everything kept so far (one frame per chunk, in order) into out,
  * which the caller then owns, and the number of chunks and spans. The
  * writer is left empty. */
-void ct_memory_writer_take(ct_writer *writer, ct_buffer *out, uint32_t *chunk_count,
-                           uint64_t *span_count);
+void ct__memory_writer_take(ct_writer *writer, ct_buffer *out, uint32_t *chunk_count,
+                            uint64_t *span_count);
 
 /* Is this writer the in-memory one? */
-int ct_writer_is_memory(const ct_writer *writer);
+int ct__writer_is_memory(const ct_writer *writer);
 
 #endif

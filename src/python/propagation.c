@@ -30,7 +30,7 @@ static PyObject *prop_decimal(PyObject *module, PyObject *arg)
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
     uint64_t value;
-    if (!text || ct_prop_parse_decimal(text, (size_t)len, &value) != CT_OK) Py_RETURN_NONE;
+    if (!text || ct__prop_parse_decimal(text, (size_t)len, &value) != CT_OK) Py_RETURN_NONE;
     return PyLong_FromUnsignedLongLong(value);
 }
 
@@ -39,7 +39,7 @@ static PyObject *prop_hex(PyObject *module, PyObject *arg)
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
     uint64_t high, low;
-    if (!text || ct_prop_parse_hex(text, (size_t)len, &high, &low) != CT_OK) Py_RETURN_NONE;
+    if (!text || ct__prop_parse_hex(text, (size_t)len, &high, &low) != CT_OK) Py_RETURN_NONE;
     return ct_ext_u128(high, low);
 }
 
@@ -48,7 +48,7 @@ static PyObject *prop_traceparent(PyObject *module, PyObject *arg)
     Py_ssize_t len;
     const char *text = utf8_of(arg, &len);
     ct_traceparent tp;
-    if (!text || ct_prop_parse_traceparent(text, (size_t)len, &tp) != CT_OK) Py_RETURN_NONE;
+    if (!text || ct__prop_parse_traceparent(text, (size_t)len, &tp) != CT_OK) Py_RETURN_NONE;
     PyObject *trace_id = ct_ext_u128(tp.trace_id_high, tp.trace_id_low);
     if (!trace_id) return NULL;
     return Py_BuildValue("(NKi)", trace_id, (unsigned long long)tp.parent_id, tp.flags);
@@ -61,7 +61,7 @@ static PyObject *prop_format_traceparent(PyObject *module, PyObject *args)
     int sampled;
     if (!PyArg_ParseTuple(args, "KKKp", &high, &low, &span, &sampled)) return NULL;
     char out[56];
-    size_t n = ct_prop_format_traceparent(high, low, span, sampled, out);
+    size_t n = ct__prop_format_traceparent(high, low, span, sampled, out);
     return PyUnicode_FromStringAndSize(out, (Py_ssize_t)n);
 }
 
@@ -82,7 +82,7 @@ static PyObject *prop_datadog_tags(PyObject *module, PyObject *arg)
     const char *text = utf8_of(arg, &len);
     PyObject *tags = PyDict_New();
     if (!tags) return NULL;
-    int rc = text ? ct_prop_parse_datadog_tags(text, (size_t)len, put_pair, tags) : CT_EINVAL;
+    int rc = text ? ct__prop_parse_datadog_tags(text, (size_t)len, put_pair, tags) : CT_EINVAL;
     if (rc == 1) {
         Py_DECREF(tags);
         return NULL;
@@ -115,8 +115,8 @@ static PyObject *prop_format_datadog_tags(PyObject *module, PyObject *args)
             key = utf8_of(PyTuple_GET_ITEM(pair, 0), &key_len);
             value = utf8_of(PyTuple_GET_ITEM(pair, 1), &value_len);
         }
-        rc = (key && value) ? ct_prop_append_datadog_tag(out, &out_len, sizeof out, limit, key,
-                                                         (size_t)key_len, value, (size_t)value_len)
+        rc = (key && value) ? ct__prop_append_datadog_tag(out, &out_len, sizeof out, limit, key,
+                                                          (size_t)key_len, value, (size_t)value_len)
                             : CT_EINVAL;
     }
     Py_DECREF(seq);
@@ -136,7 +136,7 @@ static PyObject *prop_dd_member(PyObject *module, PyObject *arg)
     PyObject *tags = PyDict_New();
     if (!tags) return NULL;
     ct_dd_member member;
-    int rc = ct_prop_parse_dd_member(text, (size_t)len, &member, put_pair, tags);
+    int rc = ct__prop_parse_dd_member(text, (size_t)len, &member, put_pair, tags);
     if (rc == 1) {
         Py_DECREF(tags);
         return NULL;
@@ -183,7 +183,7 @@ static PyObject *prop_format_dd_member(PyObject *module, PyObject *items)
         const char *key = utf8_of(PyTuple_GET_ITEM(pair, 0), &key_len);
         const char *value = utf8_of(PyTuple_GET_ITEM(pair, 1), &value_len);
         if (key && value)
-            ct_prop_append_dd_item(out, &out_len, key, (size_t)key_len, value, (size_t)value_len);
+            ct__prop_append_dd_item(out, &out_len, key, (size_t)key_len, value, (size_t)value_len);
     }
     Py_DECREF(seq);
     return PyUnicode_FromStringAndSize(out, (Py_ssize_t)out_len);
@@ -202,7 +202,7 @@ static PyObject *prop_baggage(PyObject *module, PyObject *arg)
         Py_XDECREF(baggage);
         return PyErr_NoMemory();
     }
-    int rc = ct_prop_parse_baggage(text, (size_t)len, scratch, put_pair, baggage);
+    int rc = ct__prop_parse_baggage(text, (size_t)len, scratch, put_pair, baggage);
     PyMem_Free(scratch);
     if (rc == 1) {
         Py_DECREF(baggage);

@@ -73,11 +73,11 @@ static void inherit_remote_meta(PySpan *self, PyObject *parent)
         int root_level = !strcmp(text, "_dd.parent_id");
         if (!trace_level && !root_level) continue;
         ct_string *k = ct_ext_string(key), *v = ct_ext_string(value);
-        if (k && v && trace_level && !ct_string_equals(k, "_dd.p.tid", 9))
+        if (k && v && trace_level && !ct__string_equals(k, "_dd.p.tid", 9))
             ct__trace_set_propagated(ct__span_trace(&self->span), k, v);
-        else if (k && v && root_level) ct_span_set_meta(&self->span, k, v);
-        ct_string_unref(k);
-        ct_string_unref(v);
+        else if (k && v && root_level) ct__span_set_meta(&self->span, k, v);
+        ct__string_unref(k);
+        ct__string_unref(v);
     }
 }
 
@@ -188,11 +188,11 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service, P
     args.resource = PyErr_Occurred() ? NULL : optional_string(resource);
     args.type = PyErr_Occurred() ? NULL : optional_string(span_type);
     int rc = PyErr_Occurred() ? CT_EINVAL /* str() raised KeyboardInterrupt & co */
-                              : ct_span_start(&self->span, tracer->tracer, &args);
-    ct_string_unref(args.name);
-    ct_string_unref(args.service);
-    ct_string_unref(args.resource);
-    ct_string_unref(args.type);
+                              : ct__span_start(&self->span, tracer->tracer, &args);
+    ct__string_unref(args.name);
+    ct__string_unref(args.service);
+    ct__string_unref(args.resource);
+    ct__string_unref(args.type);
     if (rc != CT_OK) {
         Py_DECREF(self);
         return rc == CT_EINVAL ? NULL : (PySpan *)PyErr_NoMemory();
@@ -255,7 +255,7 @@ static void Span_dealloc(PySpan *self)
     PyObject_GC_UnTrack((PyObject *)self);
     if (self->weakrefs) PyObject_ClearWeakRefs((PyObject *)self);
     if (self->deferred) ct__span_abandon_stopped(&self->span);
-    if (self->started) ct_span_release(&self->span);
+    if (self->started) ct__span_release(&self->span);
     Py_XDECREF(self->parent);
     Py_XDECREF(self->context);
     Py_XDECREF(self->events);
@@ -274,7 +274,7 @@ static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
             ct_ext_warn("error setting tag %s, ignoring it", key->data);
         return -1;
     }
-    return ct_span_set_meta_taking(&self->span, key, v) == CT_OK ? 0 : -1;
+    return ct__span_set_meta_taking(&self->span, key, v) == CT_OK ? 0 : -1;
 }
 
 /* ddtrace's set_metric: _dd.measured becomes 0/1, non-numbers go through
@@ -282,7 +282,7 @@ static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
 static void set_metric(PySpan *self, ct_string *key, PyObject *value)
 {
     double d;
-    if (ct_string_equals(key, "_dd.measured", 12)) {
+    if (ct__string_equals(key, "_dd.measured", 12)) {
         int truth = PyObject_IsTrue(value);
         if (truth < 0) {
             ct_ext_swallow_error();
@@ -307,7 +307,7 @@ static void set_metric(PySpan *self, ct_string *key, PyObject *value)
         Py_DECREF(number);
     }
     if (isnan(d) || isinf(d)) return;
-    ct_span_set_metric_s(&self->span, key, d);
+    ct__span_set_metric_s(&self->span, key, d);
 }
 
 static int is_integer(PyObject *value) { return PyLong_Check(value) && !PyBool_Check(value); }
@@ -347,25 +347,25 @@ static int set_special_tag(PySpan *self, ct_string *key, PyObject *value)
 {
     if (key->len != 11 && key->len != 12 && key->len != 15)
         return 0; /* none of the keys below: most tags stop here */
-    if (ct_string_equals(key, "manual.keep", 11)) {
+    if (ct__string_equals(key, "manual.keep", 11)) {
         set_priority(self, 2);
         return 1;
     }
-    if (ct_string_equals(key, "manual.drop", 11)) {
+    if (ct__string_equals(key, "manual.drop", 11)) {
         set_priority(self, -1);
         return 1;
     }
-    if (ct_string_equals(key, "_dd.measured", 12)) {
+    if (ct__string_equals(key, "_dd.measured", 12)) {
         set_metric(self, key, value == Py_None ? Py_True : value);
         return 1;
     }
-    if (ct_string_equals(key, "service.name", 12)) {
+    if (ct__string_equals(key, "service.name", 12)) {
         ct_string *service = value == Py_None ? NULL : ct_ext_string_of(value);
         ct__span_set_service(&self->span, service);
-    } else if (ct_string_equals(key, "service.version", 15)) {
-        ct_string *version_key = ct_string_new("version", 7);
+    } else if (ct__string_equals(key, "service.version", 15)) {
+        ct_string *version_key = ct__string_new("version", 7);
         if (version_key) set_meta_str(self, version_key, value);
-        ct_string_unref(version_key);
+        ct__string_unref(version_key);
     }
     return 0;
 }
@@ -373,13 +373,13 @@ static int set_special_tag(PySpan *self, ct_string *key, PyObject *value)
 /* ddtrace's routing of a tag by its value's type and its key. */
 static void set_tag_routed(PySpan *self, ct_string *k, PyObject *value)
 {
-    if (ct_string_equals(k, "http.status_code", 16)) {
+    if (ct__string_equals(k, "http.status_code", 16)) {
         set_meta_str(self, k, value);
     } else if (is_integer(value) && small_integer(value)) {
         set_metric(self, k, value);
     } else if (PyFloat_Check(value)) {
         set_metric(self, k, value);
-    } else if (ct_string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
+    } else if (ct__string_equals(k, "network.destination.port", 24) && !is_integer(value)) {
         PyObject *as_int = PyNumber_Long(value);
         if (!as_int && ct_ext_swallow_error() < 0) return;
         if (as_int && small_integer(as_int)) set_metric(self, k, as_int);
@@ -410,13 +410,13 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
         /* The common tag, a str: no number to route it by, so only the
          * keys that act on a str value are looked at (the type checks
          * below cost a subtype walk each for a str). */
-        if (ct_string_equals(k, "network.destination.port", 24))
+        if (ct__string_equals(k, "network.destination.port", 24))
             set_tag_routed(self, k, value); /* "8080" becomes a metric */
         else if (!set_special_tag(self, k, value)) set_meta_str(self, k, value);
     } else {
         set_tag_routed(self, k, value);
     }
-    ct_string_unref(k);
+    ct__string_unref(k);
 }
 
 static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
@@ -448,7 +448,7 @@ static PyObject *Span_set_tag_str(PySpan *self, PyObject *const *args, Py_ssize_
     }
     ct_string *k = ct_ext_string(args[0]);
     if (k) set_meta_str(self, k, args[1]);
-    ct_string_unref(k);
+    ct__string_unref(k);
     if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
@@ -480,7 +480,7 @@ static PyObject *Span_set_metric(PySpan *self, PyObject *const *args, Py_ssize_t
     }
     ct_string *k = ct_ext_string(args[0]);
     if (k) set_metric(self, k, args[1]);
-    ct_string_unref(k);
+    ct__string_unref(k);
     if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
@@ -494,7 +494,7 @@ static PyObject *Span_set_metrics(PySpan *self, PyObject *metrics)
         PyObject *pair = PyList_GET_ITEM(items, i);
         ct_string *k = ct_ext_string(PyTuple_GET_ITEM(pair, 0));
         if (k) set_metric(self, k, PyTuple_GET_ITEM(pair, 1));
-        ct_string_unref(k);
+        ct__string_unref(k);
         if (PyErr_Occurred()) break;
     }
     Py_DECREF(items);
@@ -511,7 +511,7 @@ static int key_of(PyObject *key, const char **data, Py_ssize_t *len)
 }
 
 /* The tags the tracer adds (runtime-id, _sampling_priority_v1, ...): not
- * stored on the span but computed on read (ct_span_tracer_tags), and they
+ * stored on the span but computed on read (ct__span_tracer_tags), and they
  * win over own tags of the same key, as in the payload. */
 typedef struct tracer_tags {
     ct_extra_tags extra;
@@ -520,7 +520,7 @@ typedef struct tracer_tags {
 
 static void tracer_tags_of(PySpan *self, tracer_tags *t)
 {
-    if (self->started) ct_span_tracer_tags(&self->span, &t->extra, &t->implied);
+    if (self->started) ct__span_tracer_tags(&self->span, &t->extra, &t->implied);
     else
         t->extra.meta_count = t->extra.metric_count = t->implied.meta_count =
             t->implied.metric_count = 0;
@@ -569,7 +569,7 @@ static PyObject *Span_get_tag(PySpan *self, PyObject *key)
     tracer_tags_of(self, &t);
     PyObject *theirs = tracer_meta(&t, data, (size_t)len);
     if (theirs) return theirs;
-    ct_string *value = ct_tags_get_meta(ct__span_tags(&self->span), data, (size_t)len);
+    ct_string *value = ct__tags_get_meta(ct__span_tags(&self->span), data, (size_t)len);
     return ct_ext_to_str(value);
 }
 
@@ -590,7 +590,7 @@ static PyObject *Span_get_metric(PySpan *self, PyObject *key)
     tracer_tags t;
     tracer_tags_of(self, &t);
     if (!tracer_metric(&t, data, (size_t)len, &value) &&
-        !ct_tags_get_metric(ct__span_tags(&self->span), data, (size_t)len, &value))
+        !ct__tags_get_metric(ct__span_tags(&self->span), data, (size_t)len, &value))
         Py_RETURN_NONE;
     return metric_value(value);
 }
@@ -777,7 +777,7 @@ static PyObject *Span_record_exception(PySpan *self, PyObject *const *args, Py_s
     if (attributes && a[1] && PyDict_Check(a[1])) PyDict_Update(attributes, a[1]);
     PyObject *event = attributes
                           ? Py_BuildValue("{s:s,s:L,s:O}", "name", "exception", "time_unix_nano",
-                                          (long long)ct_clock_wall_ns(), "attributes", attributes)
+                                          (long long)ct__clock_wall_ns(), "attributes", attributes)
                           : NULL;
     Py_XDECREF(attributes);
     if (event && new_events(self)) PyList_Append(self->events, event);
@@ -817,11 +817,11 @@ static void link_attributes(ct_link *link, PyObject *attributes)
         ct_string *k = ct_ext_string_of(key);
         ct_string *v = NULL;
         if (PyBool_Check(value))
-            v = ct_string_new(value == Py_True ? "true" : "false", value == Py_True ? 4 : 5);
+            v = ct__string_new(value == Py_True ? "true" : "false", value == Py_True ? 4 : 5);
         else v = ct_ext_string_of(value);
-        if (k && v) ct_tags_set_meta(&link->attributes, k, v);
-        ct_string_unref(k);
-        ct_string_unref(v);
+        if (k && v) ct__tags_set_meta(&link->attributes, k, v);
+        ct__string_unref(k);
+        ct__string_unref(v);
         if (PyErr_Occurred()) /* KeyboardInterrupt & co: the caller raises */
             return;
     }
@@ -845,9 +845,9 @@ static PyObject *Span_set_link(PySpan *self, PyObject *const *args, Py_ssize_t n
     link.tracestate = ct_arg_or_null(a[2]) ? ct_ext_string_of(a[2]) : NULL;
     if (!PyErr_Occurred()) link_attributes(&link, a[4]);
     int interrupted = PyErr_Occurred() && ct_ext_swallow_error() < 0;
-    if (!interrupted) ct_span_add_link(&self->span, &link);
-    ct_string_unref(link.tracestate);
-    ct_tags_clear(&link.attributes);
+    if (!interrupted) ct__span_add_link(&self->span, &link);
+    ct__string_unref(link.tracestate);
+    ct__tags_clear(&link.attributes);
     if (interrupted) return NULL;
     Py_RETURN_NONE;
 }
@@ -870,8 +870,8 @@ static PyObject *Span_link_span(PySpan *self, PyObject *const *args, Py_ssize_t 
     ct_link link = {
         context->trace_id_high, context->trace_id_low, context->span_id, 0, NULL, CT_TAGS_INIT};
     link_attributes(&link, a[1]);
-    if (!PyErr_Occurred()) ct_span_add_link(&self->span, &link);
-    ct_tags_clear(&link.attributes);
+    if (!PyErr_Occurred()) ct__span_add_link(&self->span, &link);
+    ct__tags_clear(&link.attributes);
     if (PyErr_Occurred()) return NULL;
     Py_RETURN_NONE;
 }
@@ -886,9 +886,9 @@ static void store_events(PySpan *self)
     PyObject *json = PyImport_ImportModule("json");
     PyObject *text = json ? PyObject_CallMethod(json, "dumps", "O", self->events) : NULL;
     Py_XDECREF(json);
-    ct_string *key = ct_string_new("events", 6);
+    ct_string *key = ct__string_new("events", 6);
     if (text && key) set_meta_str(self, key, text);
-    ct_string_unref(key);
+    ct__string_unref(key);
     Py_XDECREF(text);
     PyErr_Clear();
 }
@@ -909,7 +909,7 @@ static void record_deferred(PySpan *self)
  * across the hook; a hook that fails records the span at once. */
 static void defer_finish(PySpan *self, int64_t finish_ns)
 {
-    ct_span_stop_at(&self->span, finish_ns);
+    ct__span_stop_at(&self->span, finish_ns);
     self->deferred = 1;
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
@@ -930,7 +930,7 @@ static void defer_finish(PySpan *self, int64_t finish_ns)
  * raises is logged and skipped, never raised into the caller. */
 static void call_on_finish(PySpan *self, int64_t finish_ns)
 {
-    ct_span_finish_at(&self->span, finish_ns);
+    ct__span_finish_at(&self->span, finish_ns);
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     /* Taken from the span: they run once, and a callback that refers to the
@@ -956,7 +956,7 @@ int ct_ext_span_finish(PySpan *self, int64_t finish_ns)
     if (!self->started || ct__span_finished(&self->span)) return 0;
     store_events(self);
     if (__builtin_expect(!self->on_finish && !self->tracer->finish_hook, 1))
-        ct_span_finish_at(&self->span, finish_ns);
+        ct__span_finish_at(&self->span, finish_ns);
     else if (self->on_finish) call_on_finish(self, finish_ns);
     else defer_finish(self, finish_ns);
     return 0; /* its parent is active again: see ct_ext_active */
@@ -1062,7 +1062,7 @@ static int Span_set_service(PySpan *self, PyObject *v, void *c)
 }
 static PyObject *Span_get_resource(PySpan *self, void *c)
 {
-    return get_string_attr(ct_span_resource(&self->span));
+    return get_string_attr(ct__span_resource(&self->span));
 }
 static int Span_set_resource(PySpan *self, PyObject *v, void *c)
 {
@@ -1350,9 +1350,9 @@ static int detached_args(const ct_tracer *tracer, PyObject *trace_id, PyObject *
         return -1;
     }
     if (!remote->trace_id_high && !remote->trace_id_low) { /* a new trace */
-        remote->trace_id_low = ct_ids_random64();
+        remote->trace_id_low = ct__ids_random64();
         if (ct__tracer_trace_id_128(tracer))
-            remote->trace_id_high = ct_ids_trace_high(ct_clock_wall_ns() / 1000000000);
+            remote->trace_id_high = ct__ids_trace_high(ct__clock_wall_ns() / 1000000000);
     }
     return id_arg(parent_id, &remote->span_id);
 }
@@ -1402,11 +1402,11 @@ static PyObject *Span_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     start.service = optional_string(a[1]);
     start.resource = optional_string(a[2]);
     start.type = optional_string(a[3]);
-    int rc = ct_span_start_detached(&self->span, self->tracer->tracer, &start, span_id);
-    ct_string_unref(start.name);
-    ct_string_unref(start.service);
-    ct_string_unref(start.resource);
-    ct_string_unref(start.type);
+    int rc = ct__span_start_detached(&self->span, self->tracer->tracer, &start, span_id);
+    ct__string_unref(start.name);
+    ct__string_unref(start.service);
+    ct__string_unref(start.resource);
+    ct__string_unref(start.type);
     if (rc != CT_OK) {
         Py_DECREF(self);
         return PyErr_NoMemory();

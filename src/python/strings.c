@@ -38,14 +38,14 @@ static ct_string *convert(PyObject *str)
 {
     Py_ssize_t len;
     const char *utf8 = PyUnicode_AsUTF8AndSize(str, &len);
-    if (utf8) return ct_string_new(utf8, (size_t)len);
+    if (utf8) return ct__string_new(utf8, (size_t)len);
     PyErr_Clear();
     PyObject *bytes = PyUnicode_AsEncodedString(str, "utf-8", "replace");
     if (!bytes) {
         PyErr_Clear();
         return NULL;
     }
-    ct_string *s = ct_string_new(PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
+    ct_string *s = ct__string_new(PyBytes_AS_STRING(bytes), (size_t)PyBytes_GET_SIZE(bytes));
     Py_DECREF(bytes);
     return s;
 }
@@ -57,7 +57,7 @@ ct_string *ct_ext_string(PyObject *str)
         return convert(str);
     }
     cache_entry *entry = &cache[slot_of(str)];
-    if (entry->key == str) return ct_string_ref(entry->value);
+    if (entry->key == str) return ct__string_ref(entry->value);
     ct_string *s = convert(str);
     if (!s || PyUnicode_GET_LENGTH(str) > 256)
         return s; /* big strings are values, not worth keeping */
@@ -65,9 +65,9 @@ ct_string *ct_ext_string(PyObject *str)
     ct_string *old_value = entry->value;
     Py_INCREF(str);
     entry->key = str;
-    entry->value = ct_string_ref(s);
+    entry->value = ct__string_ref(s);
     Py_XDECREF(old_key);
-    ct_string_unref(old_value);
+    ct__string_unref(old_value);
     return s;
 }
 
@@ -79,7 +79,7 @@ static ct_string *small_ints[SMALL_INTS];
 static ct_string *int_text(long long v)
 {
     int small = v >= 0 && v < SMALL_INTS;
-    if (small && small_ints[v]) return ct_string_ref(small_ints[v]);
+    if (small && small_ints[v]) return ct__string_ref(small_ints[v]);
     char digits[24];
     size_t n = sizeof digits;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
@@ -88,8 +88,8 @@ static ct_string *int_text(long long v)
         u /= 10;
     } while (u);
     if (v < 0) digits[--n] = '-';
-    ct_string *s = ct_string_new(digits + n, sizeof digits - n);
-    if (s && small) small_ints[v] = ct_string_ref(s);
+    ct_string *s = ct__string_new(digits + n, sizeof digits - n);
+    if (s && small) small_ints[v] = ct__string_ref(s);
     return s;
 }
 
@@ -130,12 +130,12 @@ PyObject *ct_ext_to_str(const ct_string *s)
 void ct_ext_string_cache_clear(void)
 {
     for (size_t i = 0; i < SMALL_INTS; i++) {
-        ct_string_unref(small_ints[i]);
+        ct__string_unref(small_ints[i]);
         small_ints[i] = NULL;
     }
     for (size_t i = 0; i < CACHE_SIZE; i++) {
         Py_CLEAR(cache[i].key);
-        ct_string_unref(cache[i].value);
+        ct__string_unref(cache[i].value);
         cache[i].value = NULL;
     }
 }

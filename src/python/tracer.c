@@ -157,9 +157,9 @@ static PyObject *Tracer_set_tags(PyTracer *self, PyObject *tags)
         } else {
             ct_string *v = ct_ext_string_of(value);
             if (v) ct__tracer_set_global_meta(self->tracer, k, v);
-            ct_string_unref(v);
+            ct__string_unref(v);
         }
-        ct_string_unref(k);
+        ct__string_unref(k);
         if (PyErr_Occurred()) /* KeyboardInterrupt & co from a __str__ */
             return NULL;
     }
@@ -252,7 +252,7 @@ static PyObject *Tracer_take_payload(PyTracer *self, PyObject *const *args, Py_s
         PyErr_SetString(PyExc_RuntimeError, "the tracer does not use the in-memory writer "
                                             "(set _CT_IN_MEMORY_WRITER=1)");
     else PyErr_Format(PyExc_RuntimeError, "encoding failed: %s", ct_strerror(rc));
-    ct_buffer_release(&payload);
+    ct__buffer_release(&payload);
     return result;
 }
 

@@ -24,7 +24,7 @@ static inline void rb_check(int rc)
 
 static inline void rb_str(record_builder *b, const char *s)
 {
-    rb_check(ct_record_put_str(b->out, s, strlen(s)));
+    rb_check(ct__record_put_str(b->out, s, strlen(s)));
 }
 
 /* Starts a record with its ids, implied-tag flags (span_record.h; with
@@ -45,8 +45,8 @@ static inline void rb_begin_flags(record_builder *b, ct_buffer *out, uint64_t tr
     b->header.start_ns = 1700000000000000000LL + (int64_t)(span_id % 1000);
     b->header.duration_ns = 12345;
     b->header.flags = flags;
-    rb_check(ct_buffer_append(out, &b->header, sizeof b->header));
-    if (flags & CT_RECORD_CHUNK_HEAD) rb_check(ct_buffer_append(out, chunk, sizeof *chunk));
+    rb_check(ct__buffer_append(out, &b->header, sizeof b->header));
+    if (flags & CT_RECORD_CHUNK_HEAD) rb_check(ct__buffer_append(out, chunk, sizeof *chunk));
     rb_str(b, name);
     rb_str(b, service);
     rb_str(b, resource);
@@ -67,7 +67,7 @@ static inline void rb_meta_len(record_builder *b, const char *key, const char *v
                                size_t value_len)
 {
     rb_str(b, key);
-    rb_check(ct_record_put_str(b->out, value, value_len));
+    rb_check(ct__record_put_str(b->out, value, value_len));
     b->header.meta_count++;
 }
 
@@ -79,7 +79,7 @@ static inline void rb_meta(record_builder *b, const char *key, const char *value
 static inline void rb_metric(record_builder *b, const char *key, double v)
 {
     rb_str(b, key);
-    rb_check(ct_buffer_append(b->out, &v, sizeof v));
+    rb_check(ct__buffer_append(b->out, &v, sizeof v));
     b->header.metric_count++;
 }
 
@@ -90,12 +90,12 @@ static inline void rb_link(record_builder *b, uint64_t trace_high, uint64_t trac
 {
     uint32_t count = 0;
     while (attributes && attributes[2 * count]) count++;
-    rb_check(ct_buffer_append(b->out, &trace_high, 8));
-    rb_check(ct_buffer_append(b->out, &trace_low, 8));
-    rb_check(ct_buffer_append(b->out, &span_id, 8));
-    rb_check(ct_buffer_append(b->out, &flags, 4));
+    rb_check(ct__buffer_append(b->out, &trace_high, 8));
+    rb_check(ct__buffer_append(b->out, &trace_low, 8));
+    rb_check(ct__buffer_append(b->out, &span_id, 8));
+    rb_check(ct__buffer_append(b->out, &flags, 4));
     rb_str(b, tracestate ? tracestate : "");
-    rb_check(ct_buffer_append(b->out, &count, 4));
+    rb_check(ct__buffer_append(b->out, &count, 4));
     for (uint32_t i = 0; i < 2 * count; i++) rb_str(b, attributes[i]);
     b->header.link_count++;
 }

@@ -28,14 +28,14 @@ static inline int rt_meta(const ct_record_reader *r, const ct_record_context *co
 {
     const uint8_t *cursor = r->meta;
     for (uint32_t i = 0; i < r->header.meta_count; i++) {
-        ct_record_str k = ct_record_read_str(&cursor), v = ct_record_read_str(&cursor);
+        ct_record_str k = ct__record_read_str(&cursor), v = ct__record_read_str(&cursor);
         if (rt_str_is(k, key)) {
             rt_copy(v, out, size);
             return 1;
         }
     }
     ct_implied_tags implied;
-    ct_record_implied(r, context, &implied);
+    ct__record_implied(r, context, &implied);
     for (uint32_t i = 0; i < implied.meta_count; i++)
         if (rt_str_is(implied.meta[i].key, key)) {
             rt_copy(implied.meta[i].value, out, size);
@@ -50,15 +50,15 @@ static inline int rt_metric(const ct_record_reader *r, const ct_record_context *
 {
     const uint8_t *cursor = r->metrics;
     for (uint32_t i = 0; i < r->header.metric_count; i++) {
-        ct_record_str k = ct_record_read_str(&cursor);
-        double v = ct_record_read_double(&cursor);
+        ct_record_str k = ct__record_read_str(&cursor);
+        double v = ct__record_read_double(&cursor);
         if (rt_str_is(k, key)) {
             *out = v;
             return 1;
         }
     }
     ct_implied_tags implied;
-    ct_record_implied(r, context, &implied);
+    ct__record_implied(r, context, &implied);
     for (uint32_t i = 0; i < implied.metric_count; i++)
         if (rt_str_is(implied.metrics[i].key, key)) {
             *out = implied.metrics[i].value;
@@ -75,12 +75,12 @@ static inline int rt_meta_count(const ct_record_reader *r, const ct_record_conte
     int count = 0;
     const uint8_t *cursor = r->meta;
     for (uint32_t i = 0; i < r->header.meta_count; i++) {
-        ct_record_str k = ct_record_read_str(&cursor);
-        ct_record_read_str(&cursor);
+        ct_record_str k = ct__record_read_str(&cursor);
+        ct__record_read_str(&cursor);
         count += rt_str_is(k, key);
     }
     ct_implied_tags implied;
-    ct_record_implied(r, context, &implied);
+    ct__record_implied(r, context, &implied);
     for (uint32_t i = 0; i < implied.meta_count; i++) count += rt_str_is(implied.meta[i].key, key);
     return count;
 }

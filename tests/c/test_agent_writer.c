@@ -118,8 +118,8 @@ static int fake_send(ct_transport *base, const char *path, const uint8_t *body, 
     if (rc == CT_OK && reply->status == 200) {
         if (len > a->largest_body) a->largest_body = len;
         take_payload(a, v05, body, len);
-        ct_buffer_clear(&reply->body);
-        ct_buffer_append(&reply->body, rates_json, sizeof rates_json - 1);
+        ct__buffer_clear(&reply->body);
+        ct__buffer_append(&reply->body, rates_json, sizeof rates_json - 1);
     }
     pthread_mutex_unlock(&a->lock);
     return rc;
@@ -197,7 +197,7 @@ static ct_config test_config(double interval_s, size_t buffer_bytes, size_t payl
 static ct_writer *new_writer(const ct_config *c, fake_agent *a)
 {
     int rc;
-    ct_writer *w = ct_agent_writer_new_with(c, fake_factory, a, &rc);
+    ct_writer *w = ct__agent_writer_new_with(c, fake_factory, a, &rc);
     if (!w || rc != CT_OK) abort();
     return w;
 }
@@ -219,7 +219,7 @@ static int submit_chunk(ct_writer *w, uint32_t spans, size_t *frame_size)
     }
     if (frame_size) *frame_size = sizeof(ct_frame_header) + records.len;
     int rc = w->ops->submit(w, records.data, records.len, spans);
-    ct_buffer_release(&records);
+    ct__buffer_release(&records);
     return rc;
 }
 
@@ -315,7 +315,7 @@ CT_TEST(a_404_on_v05_switches_to_v04_and_loses_nothing)
     CT_ASSERT(w->ops->flush(w, 2000) == CT_OK);
     CT_ASSERT(strcmp(a.last_path, "/v0.4/traces") == 0);
     CT_ASSERT(a.traces == 4 && a.spans == 12);
-    CT_ASSERT(ct_agent_writer_api_version(w) == 4);
+    CT_ASSERT(ct__agent_writer_api_version(w) == 4);
     CT_ASSERT(stats_of(w).traces_dropped == 0);
     w->ops->destroy(w, 1000);
     fake_release(&a);
@@ -422,7 +422,7 @@ CT_TEST(buffer_cap_drops_are_counted_exactly)
     rb_metric(&b, "m", 1.5);
     rb_end(&b);
     frame = sizeof(ct_frame_header) + 3 * probe.len;
-    ct_buffer_release(&probe);
+    ct__buffer_release(&probe);
     ct_config c = test_config(0.02, 10 * frame, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
     int kept = 0, dropped = 0;
@@ -451,19 +451,19 @@ CT_TEST(rate_by_service_is_read_from_replies)
     ct_config c = test_config(10, 1 << 20, 1 << 20);
     ct_writer *w = new_writer(&c, &a);
     double rate = -1;
-    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod", &rate) == CT_ENODATA);
+    CT_ASSERT(ct__agent_writer_rate(w, "svc", "prod", &rate) == CT_ENODATA);
     CT_ASSERT(submit_chunk(w, 1, NULL) == CT_OK);
     CT_ASSERT(w->ops->flush(w, 2000) == CT_OK);
-    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod", &rate) == CT_OK && rate == 0.5);
+    CT_ASSERT(ct__agent_writer_rate(w, "svc", "prod", &rate) == CT_OK && rate == 0.5);
     /* only the exact key, as ddtrace 4.x: near misses and other services
      * have no rate (the default key "service:,env:" is the exact key of
      * no service and no env) */
-    CT_ASSERT(ct_agent_writer_rate(w, "other", NULL, &rate) == CT_ENODATA);
-    CT_ASSERT(ct_agent_writer_rate(w, "sv", "prod", &rate) == CT_ENODATA);
-    CT_ASSERT(ct_agent_writer_rate(w, "svc", "pro", &rate) == CT_ENODATA);
-    CT_ASSERT(ct_agent_writer_rate(w, "svc", "prod2", &rate) == CT_ENODATA);
-    CT_ASSERT(ct_agent_writer_rate(w, "svc,env:prod", "", &rate) == CT_ENODATA);
-    CT_ASSERT(ct_agent_writer_rate(w, NULL, NULL, &rate) == CT_OK && rate == 0.25);
+    CT_ASSERT(ct__agent_writer_rate(w, "other", NULL, &rate) == CT_ENODATA);
+    CT_ASSERT(ct__agent_writer_rate(w, "sv", "prod", &rate) == CT_ENODATA);
+    CT_ASSERT(ct__agent_writer_rate(w, "svc", "pro", &rate) == CT_ENODATA);
+    CT_ASSERT(ct__agent_writer_rate(w, "svc", "prod2", &rate) == CT_ENODATA);
+    CT_ASSERT(ct__agent_writer_rate(w, "svc,env:prod", "", &rate) == CT_ENODATA);
+    CT_ASSERT(ct__agent_writer_rate(w, NULL, NULL, &rate) == CT_OK && rate == 0.25);
     w->ops->destroy(w, 1000);
     fake_release(&a);
 }
@@ -585,15 +585,15 @@ CT_TEST(curl_transport_reports_a_refused_connection)
     o.url = "http://127.0.0.1:1";
     o.timeout_s = 1;
     int rc;
-    ct_transport *t = ct_curl_transport_new(&o, &rc);
+    ct_transport *t = ct__curl_transport_new(&o, &rc);
     CT_ASSERT(t && rc == CT_OK);
     ct_http_reply reply = {0, CT_BUFFER_INIT};
     CT_ASSERT(t->ops->send(t, "/v0.5/traces", (const uint8_t *)"\x92\x90\x90", 3, 0, &reply) ==
               CT_ECONNECT);
     t->ops->destroy(t);
-    ct_buffer_release(&reply.body);
+    ct__buffer_release(&reply.body);
     o.url = "ftp://nope";
-    CT_ASSERT(ct_curl_transport_new(&o, &rc) == NULL && rc == CT_EINVAL);
+    CT_ASSERT(ct__curl_transport_new(&o, &rc) == NULL && rc == CT_EINVAL);
 }
 
 CT_TEST_MAIN()

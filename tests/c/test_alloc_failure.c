@@ -86,8 +86,8 @@ static int record_is_whole(const ct_record_reader *r)
                 (r->name.len == 5 && !memcmp(r->name.ptr, "child", 5));
     const uint8_t *cursor = r->meta;
     for (uint32_t i = 0; i < r->header.meta_count; i++) {
-        ct_record_str key = ct_record_read_str(&cursor);
-        ct_record_str value = ct_record_read_str(&cursor);
+        ct_record_str key = ct__record_read_str(&cursor);
+        ct_record_str value = ct__record_read_str(&cursor);
         if (key.len > 4 && !memcmp(key.ptr, "key.", 4)) {
             char expected[32];
             snprintf(expected, sizeof expected, "value.%.*s", (int)key.len - 4, key.ptr + 4);
@@ -107,7 +107,7 @@ static void check_received(const ct_buffer *frames, outcome *o)
         const uint8_t *end = p + h.records_len;
         while (p < end) {
             ct_record_reader r;
-            size_t size = ct_record_open(&r, p, (size_t)(end - p));
+            size_t size = ct__record_open(&r, p, (size_t)(end - p));
             if (!size) {
                 o->bad_span = 1;
                 return;
@@ -125,10 +125,10 @@ static void encode(ct_tracer *tracer, const ct_buffer *frames, uint32_t chunks)
     ct_api_version versions[] = {CT_API_V05, CT_API_V04};
     for (int v = 0; v < 2; v++) {
         ct_buffer out = CT_BUFFER_INIT;
-        int rc = ct_encode_payload(versions[v], &tracer->record_context, frames->data, frames->len,
-                                   chunks, &out);
+        int rc = ct__encode_payload(versions[v], &tracer->record_context, frames->data, frames->len,
+                                    chunks, &out);
         if (rc != CT_OK && rc != CT_ENOMEM) abort();
-        ct_buffer_release(&out);
+        ct__buffer_release(&out);
     }
 }
 
@@ -172,11 +172,11 @@ static outcome round_trip(void)
     ct_buffer frames = CT_BUFFER_INIT;
     uint32_t chunks = 0;
     uint64_t spans = 0;
-    ct_memory_writer_take(tracer->writer, &frames, &chunks, &spans);
+    ct__memory_writer_take(tracer->writer, &frames, &chunks, &spans);
     o.received = spans;
     check_received(&frames, &o);
     encode(tracer, &frames, chunks);
-    ct_buffer_release(&frames);
+    ct__buffer_release(&frames);
 
     ct_tracer_stats stats;
     memset(&stats, 0, sizeof stats);

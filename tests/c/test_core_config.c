@@ -18,7 +18,7 @@ static const char *tag(const ct_config *c, const char *key)
 static ct_config *tags_of(const char *text)
 {
     ct_config *c = ct_config_new();
-    if (c && ct_config_parse_tags(c, text) != CT_OK) {
+    if (c && ct__config_parse_tags(c, text) != CT_OK) {
         ct_config_free(c);
         return NULL;
     }
@@ -178,9 +178,9 @@ CT_TEST(copy_is_deep)
 {
     ct_config *c = ct_config_new();
     ct_config_set(c, "DD_SERVICE", "svc");
-    ct_config_parse_tags(c, "k:v");
+    ct__config_parse_tags(c, "k:v");
     ct_config_set(c, "DD_SERVICE_MAPPING", "mysql:db");
-    ct_config *copy = ct_config_copy(c);
+    ct_config *copy = ct__config_copy(c);
     ct_config_free(c);
     CT_ASSERT(copy && !strcmp(copy->service, "svc"));
     CT_ASSERT(copy->tag_count == 1 && !strcmp(copy->tags[0].value, "v"));

@@ -51,7 +51,7 @@ typedef struct captured {
 static captured *capture(ct_tracer *tracer)
 {
     captured *c = calloc(1, sizeof *c);
-    ct_memory_writer_take(tracer->writer, &c->frames, &c->chunks, &c->spans);
+    ct__memory_writer_take(tracer->writer, &c->frames, &c->chunks, &c->spans);
     size_t offset = 0;
     uint32_t chunk = 0;
     while (offset + sizeof(ct_frame_header) <= c->frames.len) {
@@ -62,8 +62,8 @@ static captured *capture(ct_tracer *tracer)
         chunk++;
         size_t end = offset + header.records_len;
         while (offset < end && c->record_count < MAX_SPANS) {
-            size_t size =
-                ct_record_open(&c->records[c->record_count], c->frames.data + offset, end - offset);
+            size_t size = ct__record_open(&c->records[c->record_count], c->frames.data + offset,
+                                          end - offset);
             if (!size) break;
             c->record_count++;
             offset += size;
@@ -75,7 +75,7 @@ static captured *capture(ct_tracer *tracer)
 
 static void release(captured *c)
 {
-    ct_buffer_release(&c->frames);
+    ct__buffer_release(&c->frames);
     free(c);
 }
 
@@ -218,24 +218,24 @@ CT_TEST(abandoned_span_is_dropped_and_the_rest_is_sent)
     ct_tracer *tracer = new_tracer(NULL);
     ct_span root_storage, lost_storage;
     ct_span_start_args args = {0};
-    args.name = ct_string_new("root", 4);
-    CT_ASSERT(ct_span_start(&root_storage, tracer, &args) == CT_OK);
+    args.name = ct__string_new("root", 4);
+    CT_ASSERT(ct__span_start(&root_storage, tracer, &args) == CT_OK);
     ct_span_start_args child_args = {0};
-    child_args.name = ct_string_new("lost", 4);
+    child_args.name = ct__string_new("lost", 4);
     child_args.parent = &root_storage;
-    CT_ASSERT(ct_span_start(&lost_storage, tracer, &child_args) == CT_OK);
-    ct_span_release(&lost_storage); /* never finished */
-    ct_span_release(&lost_storage); /* idempotent */
-    ct_span_finish_at(&root_storage, 0);
+    CT_ASSERT(ct__span_start(&lost_storage, tracer, &child_args) == CT_OK);
+    ct__span_release(&lost_storage); /* never finished */
+    ct__span_release(&lost_storage); /* idempotent */
+    ct__span_finish_at(&root_storage, 0);
     captured *c = capture(tracer);
     CT_ASSERT(c->chunks == 1 && c->record_count == 1 && find(c, "root"));
     release(c);
     ct_tracer_stats stats;
     ct_tracer_get_stats(tracer, &stats);
     CT_ASSERT(stats.spans_dropped == 1);
-    ct_span_release(&root_storage);
-    ct_string_unref(args.name);
-    ct_string_unref(child_args.name);
+    ct__span_release(&root_storage);
+    ct__string_unref(args.name);
+    ct__string_unref(child_args.name);
     ct_tracer_free(tracer, 0);
 }
 
@@ -244,16 +244,16 @@ CT_TEST(abandoned_root_still_sends_finished_children)
     ct_tracer *tracer = new_tracer(NULL);
     ct_span root_storage;
     ct_span_start_args args = {0};
-    args.name = ct_string_new("root", 4);
-    ct_span_start(&root_storage, tracer, &args);
+    args.name = ct__string_new("root", 4);
+    ct__span_start(&root_storage, tracer, &args);
     ct_span *child = start(tracer, "child", &root_storage);
     ct_span_finish(child, 0);
-    ct_span_release(&root_storage);
+    ct__span_release(&root_storage);
     captured *c = capture(tracer);
     CT_ASSERT(c->chunks == 1 && c->record_count == 1 && find(c, "child"));
     release(c);
     ct_span_free(child);
-    ct_string_unref(args.name);
+    ct__string_unref(args.name);
     ct_tracer_free(tracer, 0);
 }
 
@@ -305,7 +305,7 @@ CT_TEST(remote_tracestate_is_kept_on_the_segment_not_tagged)
     ct_span *span = start_remote(tracer, "server", &remote);
     ct_span *child = start(tracer, "child", span);
     CT_ASSERT(child->trace->tracestate &&
-              ct_string_equals(child->trace->tracestate, "dd=s:1,other=v1", 15));
+              ct__string_equals(child->trace->tracestate, "dd=s:1,other=v1", 15));
     ct_span_free(child);
     ct_span_free(span);
     captured *c = capture(tracer);
@@ -539,16 +539,16 @@ CT_TEST(a_detached_span_is_never_sent_and_has_no_tracer_tags)
 {
     ct_tracer *tracer = new_tracer((const char *const[]){"DD_ENV", "prod", NULL});
     ct_span span;
-    ct_span_start_args args = {.name = ct_string_new("alone", 5)};
-    CT_ASSERT(ct_span_start_detached(&span, tracer, &args, 42) == CT_OK);
+    ct_span_start_args args = {.name = ct__string_new("alone", 5)};
+    CT_ASSERT(ct__span_start_detached(&span, tracer, &args, 42) == CT_OK);
     CT_ASSERT(span.span_id == 42 && span.service == NULL && span.tags.meta_count == 0);
     ct_extra_tags extra;
     ct_implied_tags implied;
-    CT_ASSERT(ct_span_finish_at(&span, 0) == CT_OK);
-    ct_span_tracer_tags(&span, &extra, &implied);
+    CT_ASSERT(ct__span_finish_at(&span, 0) == CT_OK);
+    ct__span_tracer_tags(&span, &extra, &implied);
     CT_ASSERT(implied.meta_count == 0 && implied.metric_count == 0 && extra.meta_count == 0);
-    ct_span_release(&span);
-    ct_string_unref(args.name);
+    ct__span_release(&span);
+    ct__string_unref(args.name);
     ct_tracer_stats stats;
     ct_tracer_get_stats(tracer, &stats);
     CT_ASSERT(stats.traces_completed == 0 && stats.spans_dropped == 0);
@@ -569,17 +569,17 @@ CT_TEST(tracer_tags_on_read_follow_what_the_record_will_imply)
     ct_span *child = start(tracer, "child", root);
     ct_extra_tags extra;
     ct_implied_tags implied;
-    ct_span_tracer_tags(child, &extra, &implied);
+    ct__span_tracer_tags(child, &extra, &implied);
     CT_ASSERT(implied.meta_count == 0 && implied.metric_count == 0);
-    ct_span_tracer_tags(root, &extra, &implied); /* open root: runtime-id, process_id */
+    ct__span_tracer_tags(root, &extra, &implied); /* open root: runtime-id, process_id */
     CT_ASSERT(implied.meta_count == 1 && str_is(implied.meta[0].key, "runtime-id"));
     CT_ASSERT(implied.metric_count == 1 && str_is(implied.metrics[0].key, "process_id"));
     ct_span_finish(child, 0);
     ct_span_finish(root, 0);
-    ct_span_tracer_tags(root, &extra, &implied); /* finished root: the chunk's tags */
+    ct__span_tracer_tags(root, &extra, &implied); /* finished root: the chunk's tags */
     CT_ASSERT(implied_metric_is(&implied, "_sampling_priority_v1", 1));
     CT_ASSERT(implied_metric_is(&implied, "_dd.top_level", 1));
-    ct_span_tracer_tags(child, &extra, &implied);
+    ct__span_tracer_tags(child, &extra, &implied);
     CT_ASSERT(!implied_metric_is(&implied, "_dd.top_level", 1));
     ct_span_free(child);
     ct_span_free(root);

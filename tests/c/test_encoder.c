@@ -21,9 +21,9 @@ typedef struct frames {
 
 static void add_chunk(frames *f, ct_buffer *records, uint32_t spans)
 {
-    rb_check(ct_frame_append(&f->bytes, records->data, records->len, spans));
+    rb_check(ct__frame_append(&f->bytes, records->data, records->len, spans));
     f->chunks++;
-    ct_buffer_clear(records);
+    ct__buffer_clear(records);
 }
 
 typedef struct decoded {
@@ -107,7 +107,7 @@ CT_TEST(v04_round_trip_of_every_field)
     root_span(&records, NULL);
     child_span(&records, 7);
     add_chunk(&f, &records, 2);
-    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
+    CT_ASSERT(ct__encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
               CT_OK);
     decoded d;
     decode(&d, &payload);
@@ -142,9 +142,9 @@ CT_TEST(v04_round_trip_of_every_field)
     CT_ASSERT(STR_IS(map_get(child, "type"), ""));
     CT_ASSERT(map_get(child, "span_links") == NULL);
     msgpack_unpacked_destroy(&d.unpacked);
-    ct_buffer_release(&payload);
-    ct_buffer_release(&records);
-    ct_buffer_release(&f.bytes);
+    ct__buffer_release(&payload);
+    ct__buffer_release(&records);
+    ct__buffer_release(&f.bytes);
 }
 
 static void linked_span(ct_buffer *records)
@@ -166,7 +166,7 @@ CT_TEST(v04_span_links_as_ddtrace_sends_them)
     frames f = {CT_BUFFER_INIT, 0};
     linked_span(&records);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
+    CT_ASSERT(ct__encode_payload(CT_API_V04, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
               CT_OK);
     decoded d;
     decode(&d, &payload);
@@ -187,9 +187,9 @@ CT_TEST(v04_span_links_as_ddtrace_sends_them)
     const msgpack_object *l2 = &links->via.array.ptr[2];
     CT_ASSERT(map_get(l2, "flags") == NULL && map_get(l2, "attributes") == NULL);
     msgpack_unpacked_destroy(&d.unpacked);
-    ct_buffer_release(&payload);
-    ct_buffer_release(&f.bytes);
-    ct_buffer_release(&records);
+    ct__buffer_release(&payload);
+    ct__buffer_release(&f.bytes);
+    ct__buffer_release(&records);
 }
 
 /* -- v0.5 ---------------------------------------------------------------------- */
@@ -204,7 +204,7 @@ CT_TEST(v05_spans_have_12_elements_and_valid_indexes)
     add_chunk(&f, &records, 3);
     child_span(&records, 9);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
+    CT_ASSERT(ct__encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
               CT_OK);
     decoded d;
     decode(&d, &payload);
@@ -249,9 +249,9 @@ CT_TEST(v05_spans_have_12_elements_and_valid_indexes)
     CT_ASSERT(child->via.array.size == 12);
     CT_ASSERT(STR_IS(table_str(table, &child->via.array.ptr[11]), ""));
     msgpack_unpacked_destroy(&d.unpacked);
-    ct_buffer_release(&payload);
-    ct_buffer_release(&f.bytes);
-    ct_buffer_release(&records);
+    ct__buffer_release(&payload);
+    ct__buffer_release(&f.bytes);
+    ct__buffer_release(&records);
 }
 
 /* Exactly what ddtrace 4.x writes for the same links (json.dumps). */
@@ -270,7 +270,7 @@ CT_TEST(v05_span_links_as_json_in_meta)
     frames f = {CT_BUFFER_INIT, 0};
     linked_span(&records);
     add_chunk(&f, &records, 1);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
+    CT_ASSERT(ct__encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, f.chunks, &payload) ==
               CT_OK);
     decoded d;
     decode(&d, &payload);
@@ -286,9 +286,9 @@ CT_TEST(v05_span_links_as_json_in_meta)
         fprintf(stderr, "  got %.*s\n", (int)json->via.str.size, json->via.str.ptr);
     CT_ASSERT(STR_IS(json, expected_links_json));
     msgpack_unpacked_destroy(&d.unpacked);
-    ct_buffer_release(&payload);
-    ct_buffer_release(&f.bytes);
-    ct_buffer_release(&records);
+    ct__buffer_release(&payload);
+    ct__buffer_release(&f.bytes);
+    ct__buffer_release(&records);
 }
 
 CT_TEST(huge_tags_and_many_distinct_strings)
@@ -312,8 +312,8 @@ CT_TEST(huge_tags_and_many_distinct_strings)
     add_chunk(&f, &records, 3001);
     for (int version = CT_API_V04; version <= CT_API_V05; version++) {
         ct_buffer payload = CT_BUFFER_INIT;
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len,
-                                    f.chunks, &payload) == CT_OK);
+        CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len,
+                                     f.chunks, &payload) == CT_OK);
         decoded d;
         decode(&d, &payload);
         CT_ASSERT(d.ok);
@@ -324,11 +324,11 @@ CT_TEST(huge_tags_and_many_distinct_strings)
         if (version == CT_API_V05) /* 3000 resources, + fixed strings */
             CT_ASSERT(d.unpacked.data.via.array.ptr[0].via.array.size < 3030);
         msgpack_unpacked_destroy(&d.unpacked);
-        ct_buffer_release(&payload);
+        ct__buffer_release(&payload);
     }
     free(big);
-    ct_buffer_release(&f.bytes);
-    ct_buffer_release(&records);
+    ct__buffer_release(&f.bytes);
+    ct__buffer_release(&records);
 }
 
 /* A chunk head implying its tags (span_record.h), as the tracer writes
@@ -395,8 +395,8 @@ CT_TEST(implied_tags_are_written_by_both_encoders)
         add_chunk(&f, &records, 1);
         implying_root(&records, 0x6b05ba3b00000000ull, 0, 2);
         add_chunk(&f, &records, 1);
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, &test_context, f.bytes.data,
-                                    f.bytes.len, f.chunks, &payload) == CT_OK);
+        CT_ASSERT(ct__encode_payload((ct_api_version)version, &test_context, f.bytes.data,
+                                     f.bytes.len, f.chunks, &payload) == CT_OK);
         decoded d;
         decode(&d, &payload);
         CT_ASSERT(d.ok);
@@ -418,18 +418,18 @@ CT_TEST(implied_tags_are_written_by_both_encoders)
         CT_ASSERT(metric(version, top, 1, "_sampling_priority_v1") == 0);
         CT_ASSERT(metric(version, top, 2, "_sampling_priority_v1") == 2);
         msgpack_unpacked_destroy(&d.unpacked);
-        ct_buffer_release(&payload);
+        ct__buffer_release(&payload);
         /* without a context: no process tags, the rest is there */
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len,
-                                    f.chunks, &payload) == CT_OK);
+        CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len,
+                                     f.chunks, &payload) == CT_OK);
         decode(&d, &payload);
         CT_ASSERT(d.ok);
         CT_ASSERT(!has_meta(version, &d.unpacked.data, 0, "runtime-id", "rt-id"));
         CT_ASSERT(has_meta(version, &d.unpacked.data, 0, "_dd.p.dm", "-0"));
         msgpack_unpacked_destroy(&d.unpacked);
-        ct_buffer_release(&payload);
-        ct_buffer_release(&f.bytes);
-        ct_buffer_release(&records);
+        ct__buffer_release(&payload);
+        ct__buffer_release(&f.bytes);
+        ct__buffer_release(&records);
     }
 }
 
@@ -440,32 +440,32 @@ CT_TEST(malformed_frames_are_rejected)
     child_span(&records, 7);
     add_chunk(&f, &records, 1);
     for (int version = CT_API_V04; version <= CT_API_V05; version++) {
-        ct_buffer_clear(&payload);
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len - 3, 1,
-                                    &payload) == CT_EINVAL);
-        ct_buffer_clear(&payload);
-        CT_ASSERT(ct_encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len, 2,
-                                    &payload) == CT_EINVAL);
+        ct__buffer_clear(&payload);
+        CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len - 3,
+                                     1, &payload) == CT_EINVAL);
+        ct__buffer_clear(&payload);
+        CT_ASSERT(ct__encode_payload((ct_api_version)version, NULL, f.bytes.data, f.bytes.len, 2,
+                                     &payload) == CT_EINVAL);
     }
     /* a frame claiming more spans than it holds */
     ct_frame_header h;
     memcpy(&h, f.bytes.data, sizeof h);
     h.span_count = 2;
     memcpy(f.bytes.data, &h, sizeof h);
-    ct_buffer_clear(&payload);
-    CT_ASSERT(ct_encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, 1, &payload) ==
+    ct__buffer_clear(&payload);
+    CT_ASSERT(ct__encode_payload(CT_API_V05, NULL, f.bytes.data, f.bytes.len, 1, &payload) ==
               CT_EINVAL);
-    ct_buffer_release(&payload);
-    ct_buffer_release(&f.bytes);
-    ct_buffer_release(&records);
+    ct__buffer_release(&payload);
+    ct__buffer_release(&f.bytes);
+    ct__buffer_release(&records);
 }
 
 CT_TEST(empty_payload_is_an_empty_array)
 {
     ct_buffer payload = CT_BUFFER_INIT;
-    CT_ASSERT(ct_encode_payload(CT_API_V04, NULL, NULL, 0, 0, &payload) == CT_OK);
+    CT_ASSERT(ct__encode_payload(CT_API_V04, NULL, NULL, 0, 0, &payload) == CT_OK);
     CT_ASSERT(payload.len == 1 && payload.data[0] == 0x90);
-    ct_buffer_release(&payload);
+    ct__buffer_release(&payload);
 }
 
 CT_TEST_MAIN()

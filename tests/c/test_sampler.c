@@ -11,7 +11,7 @@
 #include "sampler.h"
 #include "../test_harness.h"
 
-#define S(text) ct_string_new(text, strlen(text))
+#define S(text) ct__string_new(text, strlen(text))
 
 /* Python: ((tid * 1111111111111111111) % 2**64) <= rate * (2**64 - 1) */
 static int reference_keeps(uint64_t tid, double rate)
@@ -30,18 +30,18 @@ CT_TEST(keep_test_matches_the_knuth_formula)
     for (int i = 0; i < 200000; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         for (size_t r = 0; r < sizeof rates / sizeof *rates; r++)
-            disagreements += ct_sampling_keeps(x, rates[r]) != reference_keeps(x, rates[r]);
-        kept_half += ct_sampling_keeps(x, 0.5);
+            disagreements += ct__sampling_keeps(x, rates[r]) != reference_keeps(x, rates[r]);
+        kept_half += ct__sampling_keeps(x, 0.5);
     }
     CT_ASSERT(disagreements == 0);
     CT_ASSERT(kept_half > 99000 && kept_half < 101000);
-    CT_ASSERT(ct_sampling_keeps(UINT64_MAX, 1.0));
-    CT_ASSERT(!ct_sampling_keeps(1, 0.0));
+    CT_ASSERT(ct__sampling_keeps(UINT64_MAX, 1.0));
+    CT_ASSERT(!ct__sampling_keeps(1, 0.0));
 }
 
 CT_TEST(glob_follows_ddtrace_globmatcher)
 {
-#define G(p, s) ct_glob_match(p, strlen(p), s, strlen(s))
+#define G(p, s) ct__glob_match(p, strlen(p), s, strlen(s))
     CT_ASSERT(G("*", ""));
     CT_ASSERT(G("*", "anything"));
     CT_ASSERT(G("s?c", "SVC"));
@@ -61,15 +61,15 @@ CT_TEST(glob_follows_ddtrace_globmatcher)
 CT_TEST(rate_is_formatted_like_ddtrace_ksr)
 {
     char out[16];
-    ct_sampling_format_rate(0.5, out);
+    ct__sampling_format_rate(0.5, out);
     CT_ASSERT(!strcmp(out, "0.5"));
-    ct_sampling_format_rate(1.0, out);
+    ct__sampling_format_rate(1.0, out);
     CT_ASSERT(!strcmp(out, "1"));
-    ct_sampling_format_rate(0.0, out);
+    ct__sampling_format_rate(0.0, out);
     CT_ASSERT(!strcmp(out, "0"));
-    ct_sampling_format_rate(0.123456789, out);
+    ct__sampling_format_rate(0.123456789, out);
     CT_ASSERT(!strcmp(out, "0.123457"));
-    ct_sampling_format_rate(0.0000005, out);
+    ct__sampling_format_rate(0.0000005, out);
     CT_ASSERT(!strcmp(out, "0.000001"));
 }
 
@@ -77,23 +77,23 @@ CT_TEST(rate_limiter_is_a_token_bucket_with_effective_rate)
 {
     ct_rate_limiter limiter;
     int64_t t = 1000000000LL;
-    ct_rate_limiter_init(&limiter, 2, t);
-    CT_ASSERT(ct_rate_limiter_allow(&limiter, t));
-    CT_ASSERT(ct_rate_limiter_allow(&limiter, t));
-    CT_ASSERT(!ct_rate_limiter_allow(&limiter, t));
-    CT_ASSERT(!ct_rate_limiter_allow(&limiter, t));
-    CT_ASSERT(fabs(ct_rate_limiter_effective_rate(&limiter) - 0.5) < 1e-9);
+    ct__rate_limiter_init(&limiter, 2, t);
+    CT_ASSERT(ct__rate_limiter_allow(&limiter, t));
+    CT_ASSERT(ct__rate_limiter_allow(&limiter, t));
+    CT_ASSERT(!ct__rate_limiter_allow(&limiter, t));
+    CT_ASSERT(!ct__rate_limiter_allow(&limiter, t));
+    CT_ASSERT(fabs(ct__rate_limiter_effective_rate(&limiter) - 0.5) < 1e-9);
     /* Half a second later one token is back. */
-    CT_ASSERT(ct_rate_limiter_allow(&limiter, t + 500000000LL));
-    CT_ASSERT(!ct_rate_limiter_allow(&limiter, t + 500000000LL));
+    CT_ASSERT(ct__rate_limiter_allow(&limiter, t + 500000000LL));
+    CT_ASSERT(!ct__rate_limiter_allow(&limiter, t + 500000000LL));
     /* A new window averages with the previous one (2/6 allowed). */
-    CT_ASSERT(ct_rate_limiter_allow(&limiter, t + 1500000000LL));
-    CT_ASSERT(fabs(ct_rate_limiter_effective_rate(&limiter) - (1.0 + 3.0 / 6) / 2) < 1e-9);
+    CT_ASSERT(ct__rate_limiter_allow(&limiter, t + 1500000000LL));
+    CT_ASSERT(fabs(ct__rate_limiter_effective_rate(&limiter) - (1.0 + 3.0 / 6) / 2) < 1e-9);
 
-    ct_rate_limiter_init(&limiter, 0, t);
-    CT_ASSERT(!ct_rate_limiter_allow(&limiter, t));
-    ct_rate_limiter_init(&limiter, -1, t);
-    for (int i = 0; i < 1000; i++) CT_ASSERT(ct_rate_limiter_allow(&limiter, t));
+    ct__rate_limiter_init(&limiter, 0, t);
+    CT_ASSERT(!ct__rate_limiter_allow(&limiter, t));
+    ct__rate_limiter_init(&limiter, -1, t);
+    for (int i = 0; i < 1000; i++) CT_ASSERT(ct__rate_limiter_allow(&limiter, t));
 }
 
 static int fake_agent(void *arg, const char *service, const char *env, double *rate)
@@ -115,8 +115,8 @@ static void fixture_init(subject_fixture *f, const char *service, const char *na
     memset(f, 0, sizeof *f);
     f->service = S(service), f->name = S(name), f->resource = S(resource);
     f->key = S("http.status_code"), f->value = S("200"), f->number_key = S("retries");
-    ct_tags_set_meta(&f->tags, f->key, f->value);
-    ct_tags_set_metric(&f->tags, f->number_key, 3.0);
+    ct__tags_set_meta(&f->tags, f->key, f->value);
+    ct__tags_set_metric(&f->tags, f->number_key, 3.0);
     f->subject = (ct_sampling_subject){.trace_id_low = trace_id,
                                        .service = f->service,
                                        .name = f->name,
@@ -128,85 +128,85 @@ static void fixture_init(subject_fixture *f, const char *service, const char *na
 static void fixture_clear(subject_fixture *f)
 {
     ct_string *all[] = {f->service, f->name, f->resource, f->key, f->value, f->number_key};
-    for (size_t i = 0; i < 6; i++) ct_string_unref(all[i]);
-    ct_tags_clear(&f->tags);
+    for (size_t i = 0; i < 6; i++) ct__string_unref(all[i]);
+    ct__tags_clear(&f->tags);
 }
 
 CT_TEST(first_matching_rule_wins_then_agent_then_default)
 {
     double agent_rate = 0.0;
-    ct_sampler *sampler = ct_sampler_new(
+    ct_sampler *sampler = ct__sampler_new(
         "[{\"sample_rate\": 1, \"service\": \"WEB-*\", \"tags\": {\"http.status_code\": \"5??\"}},"
         " {\"sample_rate\": 0, \"name\": \"db.*\", \"resource\": \"SELECT ?\"},"
         " {\"sample_rate\": 1, \"tags\": {\"retries\": 3}}]",
         -1, -1, fake_agent, &agent_rate);
-    CT_ASSERT(sampler && ct_sampler_rule_count(sampler) == 3);
+    CT_ASSERT(sampler && ct__sampler_rule_count(sampler) == 3);
     subject_fixture f;
     ct_sampling_decision d;
 
     fixture_init(&f, "web-front", "db.query", "select 1", 42);
-    ct_sampler_decide(sampler, &f.subject, 0, &d); /* rule 0 fails on tags */
+    ct__sampler_decide(sampler, &f.subject, 0, &d); /* rule 0 fails on tags */
     CT_ASSERT(d.mechanism == CT_SAMPLING_RULE && d.priority == -1 && d.rate == 0);
     CT_ASSERT(!strcmp(d.decision_maker, "-3") && !strcmp(d.ksr, "0"));
     fixture_clear(&f);
 
     fixture_init(&f, "other", "x", "y", 42);
-    ct_sampler_decide(sampler, &f.subject, 0, &d); /* rule 2: integral metric */
+    ct__sampler_decide(sampler, &f.subject, 0, &d); /* rule 2: integral metric */
     CT_ASSERT(d.mechanism == CT_SAMPLING_RULE && d.priority == 2 && d.limit_rate == 1.0);
     fixture_clear(&f);
 
-    ct_sampler_free(sampler);
-    sampler = ct_sampler_new(NULL, -1, 100, fake_agent, &agent_rate);
+    ct__sampler_free(sampler);
+    sampler = ct__sampler_new(NULL, -1, 100, fake_agent, &agent_rate);
     fixture_init(&f, "agent-svc", "x", "y", 42);
-    ct_sampler_decide(sampler, &f.subject, 0, &d);
+    ct__sampler_decide(sampler, &f.subject, 0, &d);
     CT_ASSERT(d.mechanism == CT_SAMPLING_AGENT_RATE && d.priority == 0);
     CT_ASSERT(!strcmp(d.decision_maker, "-1") && d.limit_rate < 0);
     agent_rate = 1.0;
-    ct_sampler_decide(sampler, &f.subject, 0, &d);
+    ct__sampler_decide(sampler, &f.subject, 0, &d);
     CT_ASSERT(d.priority == 1 && !strcmp(d.ksr, "1"));
     fixture_clear(&f);
 
     fixture_init(&f, "unknown", "x", "y", 42);
-    ct_sampler_decide(sampler, &f.subject, 0, &d);
+    ct__sampler_decide(sampler, &f.subject, 0, &d);
     CT_ASSERT(d.mechanism == CT_SAMPLING_DEFAULT && d.priority == 1 && d.ksr[0] == '\0');
     CT_ASSERT(!strcmp(d.decision_maker, "-0"));
     fixture_clear(&f);
-    ct_sampler_free(sampler);
+    ct__sampler_free(sampler);
 }
 
 CT_TEST(sample_rate_is_a_catch_all_rule_after_the_others)
 {
     ct_sampler *sampler =
-        ct_sampler_new("[{\"sample_rate\": 1, \"service\": \"keep\"}]", 0.0, -1, NULL, NULL);
-    CT_ASSERT(ct_sampler_rule_count(sampler) == 2);
+        ct__sampler_new("[{\"sample_rate\": 1, \"service\": \"keep\"}]", 0.0, -1, NULL, NULL);
+    CT_ASSERT(ct__sampler_rule_count(sampler) == 2);
     subject_fixture f;
     ct_sampling_decision d;
     fixture_init(&f, "keep", "n", "r", 7);
-    ct_sampler_decide(sampler, &f.subject, 0, &d);
+    ct__sampler_decide(sampler, &f.subject, 0, &d);
     CT_ASSERT(d.priority == 2);
     fixture_clear(&f);
     fixture_init(&f, "other", "n", "r", 7);
-    ct_sampler_decide(sampler, &f.subject, 0, &d);
+    ct__sampler_decide(sampler, &f.subject, 0, &d);
     CT_ASSERT(d.priority == -1 && d.mechanism == CT_SAMPLING_RULE);
     fixture_clear(&f);
-    ct_sampler_free(sampler);
+    ct__sampler_free(sampler);
 }
 
 CT_TEST(rate_limiter_applies_only_to_kept_rule_decisions)
 {
-    ct_sampler *sampler = ct_sampler_new(NULL, 1.0, 3, NULL, NULL);
+    ct_sampler *sampler = ct__sampler_new(NULL, 1.0, 3, NULL, NULL);
     subject_fixture f;
     ct_sampling_decision d;
     fixture_init(&f, "s", "n", "r", 7);
     int kept = 0;
     for (int i = 0; i < 10; i++) {
-        ct_sampler_decide(sampler, &f.subject, 5, &d);
+        ct__sampler_decide(sampler, &f.subject, 5, &d);
         kept += d.priority == 2;
     }
     CT_ASSERT(kept == 3);
     CT_ASSERT(fabs(d.limit_rate - 0.3) < 1e-9);
     fixture_clear(&f);
-    ct_sampler_free(sampler);
+    ct__sampler_free(sampler);
 }
 
 CT_TEST(bad_rules_are_skipped_or_rejected_without_crashing)
@@ -221,17 +221,17 @@ CT_TEST(bad_rules_are_skipped_or_rejected_without_crashing)
                          "[{\"sample_rate\": 0.5, \"tags\": [1]}]",
                          "[{\"sample_rate\": 0.5, \"tags\": {\"a\": null}}]"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        ct_sampler *sampler = ct_sampler_new(bad[i], -1, 100, NULL, NULL);
-        CT_ASSERT(sampler && ct_sampler_rule_count(sampler) == 0);
-        ct_sampler_free(sampler);
+        ct_sampler *sampler = ct__sampler_new(bad[i], -1, 100, NULL, NULL);
+        CT_ASSERT(sampler && ct__sampler_rule_count(sampler) == 0);
+        ct__sampler_free(sampler);
     }
-    CT_ASSERT(!ct_sampling_rules_valid("[{"));
-    CT_ASSERT(!ct_sampling_rules_valid("{}"));
-    CT_ASSERT(ct_sampling_rules_valid("[]"));
+    CT_ASSERT(!ct__sampling_rules_valid("[{"));
+    CT_ASSERT(!ct__sampling_rules_valid("{}"));
+    CT_ASSERT(ct__sampling_rules_valid("[]"));
     /* A good rule next to bad ones survives; a string rate is read. */
-    ct_sampler *sampler = ct_sampler_new("[3, {\"sample_rate\": \"0.25\"}]", -1, 100, NULL, NULL);
-    CT_ASSERT(ct_sampler_rule_count(sampler) == 1);
-    ct_sampler_free(sampler);
+    ct_sampler *sampler = ct__sampler_new("[3, {\"sample_rate\": \"0.25\"}]", -1, 100, NULL, NULL);
+    CT_ASSERT(ct__sampler_rule_count(sampler) == 1);
+    ct__sampler_free(sampler);
 }
 
 CT_TEST_MAIN()

@@ -93,10 +93,10 @@ CT_TEST(many_threads_make_traces_while_flushing)
     ct_buffer frames = CT_BUFFER_INIT;
     uint32_t chunks;
     uint64_t spans;
-    ct_memory_writer_take(tracer->writer, &frames, &chunks, &spans);
+    ct__memory_writer_take(tracer->writer, &frames, &chunks, &spans);
     CT_ASSERT(chunks == THREADS * TRACES_PER_THREAD);
     CT_ASSERT(spans == 2 * THREADS * TRACES_PER_THREAD);
-    ct_buffer_release(&frames);
+    ct__buffer_release(&frames);
     ct_tracer_free(tracer, 0);
 }
 
