@@ -33,7 +33,6 @@ int ct__span_tag_lost(ct_span *span);
  * scratch: the derived tags are appended to it, so it is changed (it is
  * not copied: it is over a kilobyte and this runs once per span). CT_OK or
  * CT_ENOMEM/CT_ENOSPC (out unchanged). */
-struct ct_extra_tags;
 struct ct_record_chunk;
 int ct__span_serialize(const ct_span *span, struct ct_extra_tags *extra,
                        const struct ct_record_chunk *chunk, uint32_t chunk_flags, ct_buffer *out);
