@@ -831,8 +831,8 @@ static int encode_v05(const ct_record_context *context, const uint8_t *frames, s
 }
 
 int ct__encode_payload(ct_api_version version, const ct_record_context *context,
-                      const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
-                      ct_buffer *out)
+                       const uint8_t *frames, size_t frames_len, uint32_t chunk_count,
+                       ct_buffer *out)
 {
     if (version == CT_API_V04) return encode_v04(context, frames, frames_len, chunk_count, out);
     if (version == CT_API_V05) return encode_v05(context, frames, frames_len, chunk_count, out);

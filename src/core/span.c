@@ -45,7 +45,8 @@ static ct_trace *segment_for(ct_span *span, ct_tracer *tracer, const ct_span_sta
         if (remote->tracestate && remote->tracestate[0])
             trace->tracestate = ct__string_new(remote->tracestate, strlen(remote->tracestate));
     } else {
-        uint64_t high = tracer->config->trace_id_128 ? ct__ids_trace_high(start_ns / 1000000000) : 0;
+        uint64_t high =
+            tracer->config->trace_id_128 ? ct__ids_trace_high(start_ns / 1000000000) : 0;
         trace = ct__trace_new(tracer, high, ct__ids_random64());
         if (!trace) return NULL;
         span->parent_id = 0;
@@ -109,7 +110,7 @@ out_of_memory:
 }
 
 int ct__span_start_detached(ct_span *span, ct_tracer *tracer, const ct_span_start_args *args,
-                           uint64_t span_id)
+                            uint64_t span_id)
 {
     ct_span_start_args own = *args;
     own.parent = NULL;
@@ -130,8 +131,8 @@ static inline void give_spares(ct_span *span)
     ct_tracer *tracer = span->trace ? span->trace->tracer : NULL;
     if (tracer && tracer->lock_free)
         ct__tags_give(&span->tags,
-                     span->tags.meta_capacity ? NULL : ct__spare_take(&tracer->spare_meta),
-                     span->tags.metric_capacity ? NULL : ct__spare_take(&tracer->spare_metrics));
+                      span->tags.meta_capacity ? NULL : ct__spare_take(&tracer->spare_meta),
+                      span->tags.metric_capacity ? NULL : ct__spare_take(&tracer->spare_metrics));
 }
 
 int ct__span_tag_lost(ct_span *span)
@@ -146,7 +147,7 @@ int ct__span_set_meta_taking(ct_span *span, ct_string *key, ct_string *value)
 {
     if (!span->tags.meta_capacity) give_spares(span);
     return ct__tags_set_meta_taking(&span->tags, key, value) == CT_OK ? CT_OK
-                                                                     : ct__span_tag_lost(span);
+                                                                      : ct__span_tag_lost(span);
 }
 
 int ct__span_set_meta(ct_span *span, ct_string *key, ct_string *value)
@@ -307,7 +308,8 @@ static int put_links(ct_buffer *out, const ct_span *span)
         uint64_t ids[3] = {link->trace_id_high, link->trace_id_low, link->span_id};
         uint32_t attribute_count = link->attributes.meta_count;
         if (ct__buffer_append(out, ids, sizeof ids) ||
-            ct__buffer_append(out, &link->flags, sizeof link->flags) || put(out, link->tracestate) ||
+            ct__buffer_append(out, &link->flags, sizeof link->flags) ||
+            put(out, link->tracestate) ||
             ct__buffer_append(out, &attribute_count, sizeof attribute_count))
             return -1;
         for (uint32_t a = 0; a < attribute_count; a++)
@@ -336,10 +338,10 @@ static inline __attribute__((always_inline)) uint32_t derived_tags(const ct_span
     if (span->service && span->service != tracer->service &&
         !ct__string_equals(tracer->service, span->service->data, span->service->len))
         ct__extra_meta(derived, k->base_service->data, k->base_service->len, tracer->service->data,
-                      tracer->service->len);
+                       tracer->service->len);
     if (span->trace->origin)
         ct__extra_meta(derived, k->origin->data, k->origin->len, span->trace->origin->data,
-                      span->trace->origin->len);
+                       span->trace->origin->len);
     return flags;
 }
 
@@ -363,10 +365,10 @@ void ct__span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_
         flags |= CT_RECORD_CHUNK_HEAD | ct__trace_chunk_tags(trace, &chunk_extra, &reader.chunk, 0);
         for (uint32_t i = 0; i < chunk_extra.meta_count; i++)
             ct__extra_meta(extra, chunk_extra.meta[i].key, chunk_extra.meta[i].key_len,
-                          chunk_extra.meta[i].value, chunk_extra.meta[i].value_len);
+                           chunk_extra.meta[i].value, chunk_extra.meta[i].value_len);
         for (uint32_t i = 0; i < chunk_extra.metric_count; i++)
             ct__extra_metric(extra, chunk_extra.metrics[i].key, chunk_extra.metrics[i].key_len,
-                            chunk_extra.metrics[i].value);
+                             chunk_extra.metrics[i].value);
     }
     if (!flags) return;
     reader.header.flags = flags;
@@ -375,7 +377,7 @@ void ct__span_tracer_tags(const ct_span *span, ct_extra_tags *extra, ct_implied_
 }
 
 int ct__span_serialize(const ct_span *span, ct_extra_tags *extra, const ct_record_chunk *chunk,
-                      uint32_t chunk_flags, ct_buffer *out)
+                       uint32_t chunk_flags, ct_buffer *out)
 {
     size_t start = out->len;
     ct_record_header header;

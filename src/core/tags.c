@@ -360,7 +360,8 @@ int ct__tags_remove(ct_tags *tags, const char *key, size_t len)
 int ct__tags_merge(ct_tags *to, const ct_tags *from)
 {
     for (uint32_t i = 0; i < from->meta_count; i++)
-        if (ct__tags_set_meta(to, from->meta[i].key, from->meta[i].value) != CT_OK) return CT_ENOMEM;
+        if (ct__tags_set_meta(to, from->meta[i].key, from->meta[i].value) != CT_OK)
+            return CT_ENOMEM;
     for (uint32_t i = 0; i < from->metric_count; i++)
         if (ct__tags_set_metric(to, from->metrics[i].key, from->metrics[i].value) != CT_OK)
             return CT_ENOMEM;
