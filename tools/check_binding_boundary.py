@@ -59,8 +59,11 @@ def exported_symbols(nm, objects):
 
 
 def misnamed_symbols(symbols, public):
-    """Symbols that are neither declared in ctrace.h nor named ct__."""
-    return sorted(s for s in symbols if not s.startswith('ct__') and s not in public)
+    """Symbols that are neither declared in ctrace.h nor named ct__.
+    Reserved names (leading "__") are the compiler's, not ours: an ASan
+    build exports an `__odr_asan.NAME` indicator for each global."""
+    return sorted(s for s in symbols
+                  if not s.startswith(('ct__', '__')) and s not in public)
 
 
 def resolve(header, including_dir, search_dirs):

@@ -143,3 +143,9 @@ def test_the_span_fields_are_reached_only_through_accessors():
             if pattern.search(line):
                 found.append("%s:%d: %s" % (name, number, line.strip()))
     assert found == []
+
+
+def test_the_compilers_reserved_names_are_not_ours_to_rename():
+    # An ASan build exports an __odr_asan.NAME indicator beside each global.
+    symbols = {"__odr_asan.ct__config_env_names", "ct__config_env_names", "ct_planted"}
+    assert check.misnamed_symbols(symbols, set()) == ["ct_planted"]
