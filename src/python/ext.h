@@ -81,8 +81,10 @@ extern ct_ext_state ct_ext;
 ct_string *ct_ext_string(PyObject *str);
 /* The shared string of a str the cache already holds, and the kind of tag
  * key it is (ct_ext_tag_key_kind, worked out when it was cached): set_tag's
- * short path. New reference, or NULL when str is not in the cache (any
- * object but an exact str is never there). Never converts, never fails. */
+ * short path. Borrowed: valid until the cache is next written to (any
+ * ct_ext_string call may), so the caller takes its own reference before
+ * then. NULL when str is not in the cache (any object but an exact str is
+ * never there). Never converts, never fails. */
 ct_string *ct_ext_cached_string(PyObject *str, int *tag_kind);
 /* Decimal text of v, as str(int) writes it (0..1023 made once and shared).
  * New reference, or NULL when out of memory. */

@@ -445,14 +445,27 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
  * in 64 bits to metrics, or to meta as its text under http.status_code; a
  * float to metrics. Special keys go the general way. 1 when the tag is set
  * (nothing here raises: an exact int has no __index__ to call), 0 to take
- * the general path. */
-static inline int set_tag_short(PySpan *self, ct_string *k, int kind, PyObject *value)
+ * the general path.
+ *
+ * The key's string is borrowed from the cache, not referenced: the tag
+ * map takes its own reference, and nothing between the look-up and the
+ * store touches the cache (a str value is looked up before the key, as it
+ * may replace an entry, the key's included). */
+static inline int set_tag_short(PySpan *self, PyObject *key, PyObject *value)
 {
-    if (kind == CT_EXT_TAG_SPECIAL) return 0;
+    int kind;
     if (PyUnicode_CheckExact(value)) {
-        set_meta_str(self, k, value);
+        ct_string *v = ct_ext_string(value);
+        ct_string *k = v ? ct_ext_cached_string(key, &kind) : NULL;
+        if (!k || kind == CT_EXT_TAG_SPECIAL) {
+            ct__string_unref(v);
+            return 0;
+        }
+        ct__span_set_meta_taking(&self->span, k, v);
         return 1;
     }
+    ct_string *k = ct_ext_cached_string(key, &kind);
+    if (!k || kind == CT_EXT_TAG_SPECIAL) return 0;
     if (PyLong_CheckExact(value)) {
         int overflow;
         long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
@@ -495,15 +508,7 @@ __attribute__((noinline)) static PyObject *set_tag_general(PySpan *self, PyObjec
 static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames)
 {
-    if (nargs == 2 && !kwnames) {
-        int kind;
-        ct_string *k = ct_ext_cached_string(args[0], &kind);
-        if (k) {
-            int done = set_tag_short(self, k, kind, args[1]);
-            ct__string_unref(k);
-            if (done) Py_RETURN_NONE;
-        }
-    }
+    if (nargs == 2 && !kwnames && set_tag_short(self, args[0], args[1])) Py_RETURN_NONE;
     return set_tag_general(self, args, nargs, kwnames);
 }
 

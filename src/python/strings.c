@@ -81,7 +81,7 @@ ct_string *ct_ext_cached_string(PyObject *str, int *tag_kind)
     cache_entry *entry = &cache[slot_of(str)];
     if (entry->key != str) return NULL; /* only an exact str is ever cached */
     *tag_kind = entry->tag_kind;
-    return ct__string_ref(entry->value);
+    return entry->value;
 }
 
 #define SMALL_INTS 1024
