@@ -54,14 +54,10 @@ static ct_string *convert(PyObject *str)
     return s;
 }
 
-ct_string *ct_ext_string(PyObject *str)
+/* The string of an exact str that entry, its slot, does not hold: made
+ * and cached there. Out of line, so that a hit saves no registers for it. */
+__attribute__((noinline)) static ct_string *cache_miss(cache_entry *entry, PyObject *str)
 {
-    if (!PyUnicode_CheckExact(str)) {
-        if (!PyUnicode_Check(str)) return NULL;
-        return convert(str);
-    }
-    cache_entry *entry = &cache[slot_of(str)];
-    if (entry->key == str) return ct__string_ref(entry->value);
     ct_string *s = convert(str);
     if (!s || PyUnicode_GET_LENGTH(str) > 256)
         return s; /* big strings are values, not worth keeping */
@@ -74,6 +70,17 @@ ct_string *ct_ext_string(PyObject *str)
     Py_XDECREF(old_key);
     ct__string_unref(old_value);
     return s;
+}
+
+ct_string *ct_ext_string(PyObject *str)
+{
+    if (!PyUnicode_CheckExact(str)) {
+        if (!PyUnicode_Check(str)) return NULL;
+        return convert(str);
+    }
+    cache_entry *entry = &cache[slot_of(str)];
+    if (entry->key == str) return ct__string_ref(entry->value);
+    return cache_miss(entry, str);
 }
 
 ct_string *ct_ext_cached_string(PyObject *str, int *tag_kind)
