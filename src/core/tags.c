@@ -186,7 +186,7 @@ static inline long find_metric(const ct_tags *tags, const ct_string *key)
     return -1;
 }
 
-/* Grows the array and builds or grows the index (see map_reserve). */
+/* Grows the array and builds or grows the index (see grow). */
 static int map_grow(const map *m)
 {
     uint32_t count = *m->count;
@@ -204,24 +204,23 @@ static int map_grow(const map *m)
     return CT_OK;
 }
 
-/* Makes room for one more entry (array and index). CT_OK or CT_ENOMEM,
- * with the map unchanged. Inline for the common case: room already there,
- * no index to grow. */
-static inline int map_reserve(const map *m)
+/* Room for one more entry with no growing and no index to keep: the
+ * common case, tested on the fields themselves (the setters below keep the
+ * map view, which the compiler builds in memory, off their hot path). */
+static inline int has_room(uint32_t count, uint32_t capacity)
 {
-    uint32_t count = *m->count;
-    if (count < *m->capacity && count < CT_TAGS_LINEAR_MAX) return CT_OK;
-    return map_grow(m);
+    return count < capacity && count < CT_TAGS_LINEAR_MAX;
 }
 
-/* Records that the entry at *count (just written) is in the map. */
-static inline void map_added(const map *m)
+/* Makes room for one more entry (array and index) in a map without room.
+ * CT_OK or CT_ENOMEM, with the map unchanged. */
+static int grow(map m) { return map_grow(&m); }
+
+/* Puts entry i, just appended, into an index that exists. */
+static void index_add(ct_tag_index *index, const void *entries, size_t size, uint32_t i)
 {
-    uint32_t i = (*m->count)++;
-    if (m->index->slots) {
-        ct_string *key = key_at(*m->entries, m->size, i);
-        m->index->slots[index_slot_of(m->index, *m->entries, m->size, key->data, key->len)] = i + 1;
-    }
+    ct_string *key = key_at(entries, size, i);
+    index->slots[index_slot_of(index, entries, size, key->data, key->len)] = i + 1;
 }
 
 /* Takes entry i out (the caller dropped its references): the last entry
@@ -277,29 +276,32 @@ static ct_string *truncated(const ct_string *value)
 
 /* -- the API ----------------------------------------------------------------------- */
 
+/* truncated(value), taking the caller's reference to value. */
+static ct_string *truncated_taking(ct_string *value)
+{
+    ct_string *cut = truncated(value);
+    ct__string_unref(value);
+    return cut;
+}
+
 int ct__tags_set_meta_taking(ct_tags *tags, ct_string *key, ct_string *value)
 {
-    if (value->len > CT_TAG_VALUE_MAX) {
-        ct_string *cut = truncated(value);
-        ct__string_unref(value);
-        if (!cut) return CT_ENOMEM;
-        value = cut;
-    }
+    if (value->len > CT_TAG_VALUE_MAX && !(value = truncated_taking(value))) return CT_ENOMEM;
     long i = find_meta(tags, key);
     if (i >= 0) {
         ct__string_assign(&tags->meta[i].value, value);
         return CT_OK;
     }
-    map m = meta_map(tags);
-    if (map_reserve(&m) != CT_OK) {
+    if (!has_room(tags->meta_count, tags->meta_capacity) && grow(meta_map(tags)) != CT_OK) {
         ct__string_unref(value);
         return CT_ENOMEM;
     }
     long stale = tags->metric_count ? find_metric(tags, key) : -1;
     if (stale >= 0) remove_metric_at(tags, (uint32_t)stale);
-    tags->meta[tags->meta_count].key = ct__string_ref(key);
-    tags->meta[tags->meta_count].value = value;
-    map_added(&m);
+    uint32_t n = tags->meta_count++;
+    tags->meta[n].key = ct__string_ref(key);
+    tags->meta[n].value = value;
+    if (tags->meta_index.slots) index_add(&tags->meta_index, tags->meta, sizeof *tags->meta, n);
     return CT_OK;
 }
 
@@ -315,13 +317,15 @@ int ct__tags_set_metric(ct_tags *tags, ct_string *key, double value)
         tags->metrics[i].value = value;
         return CT_OK;
     }
-    map m = metric_map(tags);
-    if (map_reserve(&m) != CT_OK) return CT_ENOMEM;
+    if (!has_room(tags->metric_count, tags->metric_capacity) && grow(metric_map(tags)) != CT_OK)
+        return CT_ENOMEM;
     long stale = tags->meta_count ? find_meta(tags, key) : -1;
     if (stale >= 0) remove_meta_at(tags, (uint32_t)stale);
-    tags->metrics[tags->metric_count].key = ct__string_ref(key);
-    tags->metrics[tags->metric_count].value = value;
-    map_added(&m);
+    uint32_t n = tags->metric_count++;
+    tags->metrics[n].key = ct__string_ref(key);
+    tags->metrics[n].value = value;
+    if (tags->metric_index.slots)
+        index_add(&tags->metric_index, tags->metrics, sizeof *tags->metrics, n);
     return CT_OK;
 }
 

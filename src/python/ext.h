@@ -79,6 +79,16 @@ extern ct_ext_state ct_ext;
  * (names and keys are mostly literals). New reference, or NULL with no
  * exception set when the object is not a str or out of memory. */
 ct_string *ct_ext_string(PyObject *str);
+/* The shared string of a str the cache already holds, and the kind of tag
+ * key it is (ct_ext_tag_key_kind, worked out when it was cached): set_tag's
+ * short path. Borrowed: valid until the cache is next written to (any
+ * ct_ext_string call may), so the caller takes its own reference before
+ * then. NULL when str is not in the cache (any object but an exact str is
+ * never there). Never converts, never fails. */
+ct_string *ct_ext_cached_string(PyObject *str, int *tag_kind);
+/* Decimal text of v, as str(int) writes it (0..1023 made once and shared).
+ * New reference, or NULL when out of memory. */
+ct_string *ct_ext_int_text(long long v);
 /* str(value) as a shared string, ddtrace's way (lone surrogates replaced,
  * bytes decoded); NULL when str() itself raises: an Exception is cleared,
  * anything else (KeyboardInterrupt, SystemExit) is left set for the caller
@@ -103,6 +113,15 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service, P
 int ct_ext_span_finish(PySpan *span, int64_t finish_ns);
 /* set_exc_info(type, value, tb) as ddtrace; never raises. */
 void ct_ext_span_set_exc_info(PySpan *span, PyObject *type, PyObject *value, PyObject *tb);
+
+/* How set_tag routes a key, decided from the key alone: a plain key sends
+ * a str to meta and a number to metrics with no further look; a status key
+ * (http.status_code) sends anything to meta as text; a special key
+ * (manual.keep, service.name, network.destination.port, ...) needs ddtrace's
+ * full routing. */
+enum { CT_EXT_TAG_PLAIN, CT_EXT_TAG_STATUS, CT_EXT_TAG_SPECIAL };
+/* The kind of a tag key (a CT_EXT_TAG_ value); any string, never fails. */
+int ct_ext_tag_key_kind(const ct_string *key);
 
 /* (high << 64) | low as a Python int (new reference, NULL on error). */
 PyObject *ct_ext_u128(uint64_t high, uint64_t low);

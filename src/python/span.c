@@ -266,15 +266,22 @@ static void Span_dealloc(PySpan *self)
 
 /* -- tags ----------------------------------------------------------------------- */
 
-static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
+/* Stores the value text v under key, taking v's reference; v is NULL when
+ * making it failed (warned about, as ddtrace logs a bad tag). */
+static int set_meta_taking(PySpan *self, ct_string *key, ct_string *v)
 {
-    ct_string *v = PyUnicode_CheckExact(value) ? ct_ext_string(value) : ct_ext_string_of(value);
     if (!v) {
         if (!PyErr_Occurred()) /* else KeyboardInterrupt & co: propagated */
             ct_ext_warn("error setting tag %s, ignoring it", key->data);
         return -1;
     }
     return ct__span_set_meta_taking(&self->span, key, v) == CT_OK ? 0 : -1;
+}
+
+static int set_meta_str(PySpan *self, ct_string *key, PyObject *value)
+{
+    return set_meta_taking(
+        self, key, PyUnicode_CheckExact(value) ? ct_ext_string(value) : ct_ext_string_of(value));
 }
 
 /* ddtrace's set_metric: _dd.measured becomes 0/1, non-numbers go through
@@ -340,6 +347,19 @@ int ct_ext_number_tag(PyObject *value, double *number)
 static void set_priority(PySpan *self, int priority)
 {
     ct__trace_set_priority(ct__span_trace(&self->span), priority, "-4");
+}
+
+int ct_ext_tag_key_kind(const ct_string *key)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+    } special[] = {{"manual.keep", 11},  {"manual.drop", 11},     {"_dd.measured", 12},
+                   {"service.name", 12}, {"service.version", 15}, {"network.destination.port", 24}};
+    if (ct__string_equals(key, "http.status_code", 16)) return CT_EXT_TAG_STATUS;
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++)
+        if (ct__string_equals(key, special[i].text, special[i].len)) return CT_EXT_TAG_SPECIAL;
+    return CT_EXT_TAG_PLAIN;
 }
 
 /* The special keys of ddtrace's set_tag; 1 when handled completely. */
@@ -419,8 +439,53 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
     ct__string_unref(k);
 }
 
-static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
-                              PyObject *kwnames)
+/* set_tag's short path: a key the string cache holds (its kind known) and a
+ * value of exact type str, int or float, which is nearly every call. The
+ * routing of set_tag_routed, for these types only: a str to meta; an int
+ * in 64 bits to metrics, or to meta as its text under http.status_code; a
+ * float to metrics. Special keys go the general way. 1 when the tag is set
+ * (nothing here raises: an exact int has no __index__ to call), 0 to take
+ * the general path.
+ *
+ * The key's string is borrowed from the cache, not referenced: the tag
+ * map takes its own reference, and nothing between the look-up and the
+ * store touches the cache (a str value is looked up before the key, as it
+ * may replace an entry, the key's included). */
+static inline int set_tag_short(PySpan *self, PyObject *key, PyObject *value)
+{
+    int kind;
+    if (PyUnicode_CheckExact(value)) {
+        ct_string *v = ct_ext_string(value);
+        ct_string *k = v ? ct_ext_cached_string(key, &kind) : NULL;
+        if (!k || kind == CT_EXT_TAG_SPECIAL) {
+            ct__string_unref(v);
+            return 0;
+        }
+        ct__span_set_meta_taking(&self->span, k, v);
+        return 1;
+    }
+    ct_string *k = ct_ext_cached_string(key, &kind);
+    if (!k || kind == CT_EXT_TAG_SPECIAL) return 0;
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (overflow) return 0; /* beyond 64 bits: str() in the general path */
+        if (kind == CT_EXT_TAG_STATUS) set_meta_taking(self, k, ct_ext_int_text(v));
+        else ct__span_set_metric_s(&self->span, k, (double)v); /* as PyLong_AsDouble rounds */
+        return 1;
+    }
+    if (PyFloat_CheckExact(value) && kind == CT_EXT_TAG_PLAIN) {
+        set_metric(self, k, value); /* drops NaN and infinities */
+        return 1;
+    }
+    return 0;
+}
+
+/* set_tag with any arguments and values: ddtrace's full routing. Out of
+ * line so that Span_set_tag stays small: its prologue and epilogue are
+ * paid on every call. */
+__attribute__((noinline)) static PyObject *set_tag_general(PySpan *self, PyObject *const *args,
+                                                           Py_ssize_t nargs, PyObject *kwnames)
 {
     static const char *const names[] = {"key", "value"};
     PyObject *a[2];
@@ -438,6 +503,13 @@ static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t na
     if (PyErr_Occurred()) /* only what ct_ext_swallow_error kept */
         return NULL;
     Py_RETURN_NONE;
+}
+
+static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames)
+{
+    if (nargs == 2 && !kwnames && set_tag_short(self, args[0], args[1])) Py_RETURN_NONE;
+    return set_tag_general(self, args, nargs, kwnames);
 }
 
 static PyObject *Span_set_tag_str(PySpan *self, PyObject *const *args, Py_ssize_t nargs)

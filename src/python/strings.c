@@ -6,9 +6,12 @@
  * by the str object's address turns their conversion into a pointer
  * compare and a reference-count increment. The cache holds a reference to
  * each str it maps, so an address can never be reused by another object
- * while its entry exists. Anything else (values, computed names) is
- * converted afresh: UTF-8 of the str, with lone surrogates replaced as
- * ddtrace's ensure_text(errors="replace") does.
+ * while its entry exists. An entry also keeps the kind of tag key its
+ * string is (ct_ext_tag_key_kind), so that set_tag's short path knows how
+ * to route a cached key without comparing it to the special keys.
+ * Anything else (values, computed names) is converted afresh: UTF-8 of the
+ * str, with lone surrogates replaced as ddtrace's ensure_text(errors=
+ * "replace") does.
  *
  * Exact ints, which set_tag stores as their decimal text (http.status_code
  * above all), are formatted here rather than through str(): that built a
@@ -22,6 +25,7 @@
 typedef struct cache_entry {
     PyObject *key;    /* strong reference to the str, or NULL */
     ct_string *value; /* one reference */
+    int tag_kind;     /* ct_ext_tag_key_kind(value), worked out once */
 } cache_entry;
 
 static cache_entry cache[CACHE_SIZE];
@@ -50,14 +54,10 @@ static ct_string *convert(PyObject *str)
     return s;
 }
 
-ct_string *ct_ext_string(PyObject *str)
+/* The string of an exact str that entry, its slot, does not hold: made
+ * and cached there. Out of line, so that a hit saves no registers for it. */
+__attribute__((noinline)) static ct_string *cache_miss(cache_entry *entry, PyObject *str)
 {
-    if (!PyUnicode_CheckExact(str)) {
-        if (!PyUnicode_Check(str)) return NULL;
-        return convert(str);
-    }
-    cache_entry *entry = &cache[slot_of(str)];
-    if (entry->key == str) return ct__string_ref(entry->value);
     ct_string *s = convert(str);
     if (!s || PyUnicode_GET_LENGTH(str) > 256)
         return s; /* big strings are values, not worth keeping */
@@ -66,17 +66,36 @@ ct_string *ct_ext_string(PyObject *str)
     Py_INCREF(str);
     entry->key = str;
     entry->value = ct__string_ref(s);
+    entry->tag_kind = ct_ext_tag_key_kind(s);
     Py_XDECREF(old_key);
     ct__string_unref(old_value);
     return s;
+}
+
+ct_string *ct_ext_string(PyObject *str)
+{
+    if (!PyUnicode_CheckExact(str)) {
+        if (!PyUnicode_Check(str)) return NULL;
+        return convert(str);
+    }
+    cache_entry *entry = &cache[slot_of(str)];
+    if (entry->key == str) return ct__string_ref(entry->value);
+    return cache_miss(entry, str);
+}
+
+ct_string *ct_ext_cached_string(PyObject *str, int *tag_kind)
+{
+    cache_entry *entry = &cache[slot_of(str)];
+    if (entry->key != str) return NULL; /* only an exact str is ever cached */
+    *tag_kind = entry->tag_kind;
+    return entry->value;
 }
 
 #define SMALL_INTS 1024
 
 static ct_string *small_ints[SMALL_INTS];
 
-/* Decimal text of v, as str(int) writes it. NULL when out of memory. */
-static ct_string *int_text(long long v)
+ct_string *ct_ext_int_text(long long v)
 {
     int small = v >= 0 && v < SMALL_INTS;
     if (small && small_ints[v]) return ct__string_ref(small_ints[v]);
@@ -99,7 +118,7 @@ ct_string *ct_ext_string_of(PyObject *value)
     if (PyLong_CheckExact(value)) {
         int overflow;
         long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
-        if (!overflow && !(v == -1 && PyErr_Occurred())) return int_text(v);
+        if (!overflow && !(v == -1 && PyErr_Occurred())) return ct_ext_int_text(v);
         PyErr_Clear(); /* huge: str() below */
     }
     PyObject *str = PyObject_Str(value);

@@ -266,3 +266,83 @@ def test_trace_and_start_span_accept_keyword_arguments(tracer):
         child.finish()
     assert (span.name, span.service, span.resource, span.span_type) == ("kw", "s", "r", "t")
     assert (child.service, child.resource, child.span_type) == ("s2", "r2", "t2")
+
+
+class _Text(str):
+    pass
+
+
+# (key, value, where, stored): where the tag must land, "meta" or "metric",
+# or "neither" for the keys that act and store nothing.
+SHORT_PATH_CASES = [
+    ("short.str", "text", "meta", "text"),
+    ("short.int", 7, "metric", 7),
+    ("short.int", -(2 ** 63), "metric", float(-(2 ** 63))),
+    ("short.int", 2 ** 63 - 1, "metric", float(2 ** 63 - 1)),
+    ("short.int", 2 ** 53 + 1, "metric", float(2 ** 53 + 1)),  # rounded as float() does
+    ("short.big", 2 ** 63, "meta", str(2 ** 63)),
+    ("short.float", 0.5, "metric", 0.5),
+    ("short.nan", float("nan"), "neither", None),
+    ("short.bool", True, "meta", "True"),
+    ("short.subclass", _Text("sub"), "meta", "sub"),
+    ("short.none", None, "meta", "None"),
+    ("http.status_code", 200, "meta", "200"),
+    ("http.status_code", 99999, "meta", "99999"),
+    ("http.status_code", -5, "meta", "-5"),
+    ("http.status_code", 200.0, "meta", "200.0"),
+    ("http.status_code", "404", "meta", "404"),
+    ("network.destination.port", "8080", "metric", 8080),
+    ("network.destination.port", 443, "metric", 443),
+    ("_dd.measured", 5, "metric", 1),
+    ("_dd.measured", 0.0, "metric", 0),
+    ("_dd.measured", "x", "metric", 1),
+    ("manual.keep", "yes", "neither", None),
+    ("manual.keep", 1, "metric", 1),  # an int goes to metrics first, as in ddtrace
+    ("manual.drop", "yes", "neither", None),
+    ("service.name", "svc2", "meta", "svc2"),  # sets the service and stays a tag
+]
+
+
+@pytest.mark.parametrize("key,value,where,stored", SHORT_PATH_CASES)
+def test_set_tag_routes_the_same_on_the_short_path(tracer, key, value, where, stored):
+    # The first set_tag of a key takes the general path and caches the key;
+    # the next ones find it cached and may take the short path: every call
+    # must route alike.
+    for _ in range(3):
+        span = tracer.trace("op", service="svc1")
+        span.set_tag(key, value)
+        assert span.get_tag(key) == (stored if where == "meta" else None)
+        assert span.get_metric(key) == (stored if where == "metric" else None)
+        s = sent(tracer, span)
+        assert (key in s["meta"], key in s["metrics"]) == (where == "meta", where == "metric")
+        if where == "meta":
+            assert s["meta"][key] == stored
+        if where == "metric":
+            assert s["metrics"][key] == stored
+        if key == "service.name":
+            assert s["service"] == value
+        if key.startswith("manual.") and where == "neither":
+            assert s["metrics"]["_sampling_priority_v1"] == (2 if key == "manual.keep" else -1)
+
+
+def test_bytes_key_and_keyword_calls_route_as_the_short_path_does(tracer):
+    for _ in range(3):
+        span = tracer.trace("op")
+        span.set_tag(b"bytes.key", "v")
+        span.set_tag(key="kw.key", value=3)
+        span.set_tag("pos.key", value="w")
+        s = sent(tracer, span)
+        assert s["meta"]["bytes.key"] == "v" and s["metrics"]["kw.key"] == 3
+        assert s["meta"]["pos.key"] == "w"
+
+
+def test_short_path_replaces_a_tag_across_meta_and_metrics(tracer):
+    for _ in range(3):
+        span = tracer.trace("op")
+        span.set_tag("short.switch", "text")
+        span.set_tag("short.switch", 3)
+        assert span.get_tag("short.switch") is None and span.get_metric("short.switch") == 3
+        span.set_tag("short.switch", 1.5)
+        span.set_tag("short.switch", "again")
+        s = sent(tracer, span)
+        assert s["meta"]["short.switch"] == "again" and "short.switch" not in s["metrics"]
