@@ -10,7 +10,7 @@ import time
 
 import msgpack
 
-from agent_harness import span, trace_count
+from agent_harness import assert_refused, span, trace_count
 
 HELD = 1000
 
@@ -222,14 +222,7 @@ def test_connections_waiting_for_their_first_line_count_against_the_limit(agent_
                 assert s.recv(1) != b''
             except BlockingIOError:
                 pass
-        extra = socket.create_connection(('127.0.0.1', a.port))
-        extra.settimeout(5)
-        try:
-            extra.sendall(b'GET /info HTTP/1.1\r\nHost: x\r\n\r\n')
-            assert extra.recv(100) == b''     # refused: closed without an answer
-        except (ConnectionResetError, BrokenPipeError):
-            pass
-        extra.close()
+        assert_refused(a.port, 5)
     finally:
         for s in idle:
             s.close()
