@@ -2,8 +2,8 @@
 let through or answer with a silent close gets a status and a reason
 (conflicting Content-Length, HTTP/1.1 without Host, a method intake does
 not take, an encoded body, a huge chunk size, a malformed request line),
-nothing of it is stored,
-and a body over the limit sent without Expect can still read its 413."""
+nothing of it is stored, and a body over the limit sent without Expect
+can still read its 413."""
 import gzip
 import http.client
 import socket
