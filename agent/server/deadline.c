@@ -133,6 +133,16 @@ void ag_conn_pause(ag_conn *c)
     atomic_store_explicit(&c->deadline_ns, 0, memory_order_relaxed);
 }
 
+int64_t ag_conn_deadline(ag_conn *c)
+{
+    return atomic_load_explicit(&c->deadline_ns, memory_order_relaxed);
+}
+
+void ag_conn_set_deadline(ag_conn *c, int64_t deadline_ns)
+{
+    atomic_store_explicit(&c->deadline_ns, deadline_ns, memory_order_relaxed);
+}
+
 unsigned ag_deadlines_open(ag_deadlines *d)
 {
     pthread_mutex_lock(&d->mu);

@@ -45,6 +45,12 @@ void ag_conn_restart(ag_deadlines *d, ag_conn *c);
 /* No deadline until the next restart (the request waits on the agent).
  * c NULL: nothing. */
 void ag_conn_pause(ag_conn *c);
+/* The connection's deadline (ag_mono_ns() time), 0 when it has none: paused,
+ * or already reached and its socket shut down. */
+int64_t ag_conn_deadline(ag_conn *c);
+/* Sets the deadline to deadline_ns (ag_mono_ns() time; 0: none), for a
+ * connection that moves from one stage to another keeping its clock. */
+void ag_conn_set_deadline(ag_conn *c, int64_t deadline_ns);
 
 /* Connections open now, and connections closed at their deadline so far. */
 unsigned ag_deadlines_open(ag_deadlines *d);

@@ -1,5 +1,9 @@
 /* HTTP server (see http.h for the threading and limits).
  *
+ * The agent binds its listening sockets itself and the gate (gate.h)
+ * accepts on them; a connection whose first line is well-formed is given
+ * to the TCP or unix daemon with MHD_add_connection, keeping its deadline.
+ *
  * libmicrohttpd calls on_request several times per request: once with the
  * headers (route, auth, CSRF and size checks happen here, and an early
  * error reply stops the upload), once per chunk of body (appended to the
@@ -20,6 +24,7 @@
 #include "http.h"
 #include "api.h"
 #include "deadline.h"
+#include "gate.h"
 #include "info.h"
 #include "intake.h"
 #include "jsonw.h"
@@ -30,12 +35,15 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,6 +51,7 @@
 
 typedef struct {
     struct ag_server *srv;
+    struct MHD_Daemon *daemon;
     bool is_unix;
 } listener;
 
@@ -52,9 +61,10 @@ struct ag_server {
     ag_forwarder *fwd;
     struct MHD_Daemon *tcp, *unix_daemon;
     listener tcp_l, unix_l;
+    ag_gate *gate; /* accepts for both daemons (gate.h) */
     int port;
-    int unix_fd;
-    dev_t unix_dev; /* the socket file this agent bound */
+    int tcp_fd, unix_fd; /* the listening sockets, the gate's to accept on */
+    dev_t unix_dev;      /* the socket file this agent bound */
     ino_t unix_ino;
     bool loopback;
     char hostname[256]; /* gethostname(), "" if unknown */
@@ -63,6 +73,10 @@ struct ag_server {
     atomic_size_t inflight;
     atomic_bool ready;       /* info, port and loopback are set (release) */
     ag_deadlines *deadlines; /* every connection's, and the connection limit */
+    /* the deadline a connection had in the gate, by descriptor, from the
+     * gate's pass until libmicrohttpd's NOTIFY_STARTED takes it (0: none) */
+    _Atomic int64_t *handoff;
+    size_t handoff_len;
     /* requests suspended while their batch commits: stopping waits for
      * them, since libmicrohttpd cannot stop with a connection suspended */
     pthread_mutex_t wait_mu;
@@ -118,14 +132,26 @@ static const char RATES[] = "{\"rate_by_service\":{\"service:,env:\":1}}";
 
 /* ---- replies ---- */
 
+/* The headers every reply carries, libmicrohttpd's and the gate's. */
+enum { N_COMMON = 6 };
+static void common_header_list(const ag_server *s, const char *out[N_COMMON][2])
+{
+    const char *h[N_COMMON][2] = {
+        {"Datadog-Agent-Version", AG_DD_AGENT_VERSION},
+        {"Datadog-Agent-State", s->state},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Referrer-Policy", "no-referrer"},
+        {"X-Frame-Options", "DENY"},
+        {"Cross-Origin-Resource-Policy", "same-origin"},
+    };
+    memcpy(out, h, sizeof h);
+}
+
 static void common_headers(ag_server *s, struct MHD_Response *r)
 {
-    MHD_add_response_header(r, "Datadog-Agent-Version", AG_DD_AGENT_VERSION);
-    MHD_add_response_header(r, "Datadog-Agent-State", s->state);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+    const char *h[N_COMMON][2];
+    common_header_list(s, h);
+    for (int i = 0; i < N_COMMON; i++) MHD_add_response_header(r, h[i][0], h[i][1]);
 }
 
 /* Sends body (taking ownership of a malloc'd buffer when owned). allow is
@@ -754,7 +780,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-/* Every connection gets a deadline (deadline.h) from its start. */
+/* Every connection gets a deadline (deadline.h) from its start: the one
+ * it had in the gate. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -762,27 +789,59 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        *socket_context = ci ? ag_deadlines_add(l->srv->deadlines, ci->connect_fd) : NULL;
+        if (!ci) return;
+        ag_conn *slot = ag_deadlines_add(l->srv->deadlines, ci->connect_fd);
+        size_t fd = (size_t)ci->connect_fd;
+        int64_t due = fd < l->srv->handoff_len ? atomic_exchange(&l->srv->handoff[fd], 0) : 0;
+        if (due) ag_conn_set_deadline(slot, due); /* the clock of its first line goes on */
+        *socket_context = slot;
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         ag_deadlines_remove(l->srv->deadlines, *socket_context);
         *socket_context = NULL;
     }
 }
 
-/* Over --max-connections, a new connection is closed unanswered. */
+/* Over --max-connections, a new connection is closed unanswered. The gate
+ * refuses it first and leaves the registry before passing one on, so this
+ * only backs it up. */
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
     listener *l = cls;
     return ag_deadlines_full(l->srv->deadlines) ? MHD_NO : MHD_YES;
 }
 
+/* The gate's pass (gate.h): the deadline waits in handoff for on_connection,
+ * on a pool thread. If libmicrohttpd refuses, it has closed fd, and the
+ * stale entry is overwritten by the next connection on that descriptor. */
+static void pass_to_daemon(void *arg, int fd, const struct sockaddr *addr, socklen_t addrlen,
+                           int64_t deadline_ns)
+{
+    listener *l = arg;
+    if ((size_t)fd < l->srv->handoff_len) atomic_store(&l->srv->handoff[fd], deadline_ns);
+    (void)MHD_add_connection(l->daemon, fd, addr, addrlen);
+}
+
+/* libmicrohttpd cannot tell that a socket it was handed is a unix one, so
+ * it tries TCP_NODELAY and TCP_CORK on it and reports each failure (the
+ * accepted sockets it knew were unix). Those reports are dropped for the
+ * unix daemon; every other message goes to stderr as before. */
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    const listener *l = cls;
+    if (l->is_unix && (!strncmp(fmt, "Setting %s option to %s state failed", 36) ||
+                       !strncmp(fmt, "Failed to push the data", 23)))
+        return;
+    vfprintf(stderr, fmt, ap);
+}
+
 /* ---- startup ---- */
 
-static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags,
-                                       const struct sockaddr *addr, int fd, unsigned threads)
+/* A daemon without a listening socket: the gate accepts for it. */
+static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned threads)
 {
     l->srv = s;
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, l}, /* first: it logs the others */
         /* the real limit is on_accept's, for the whole agent; this one,
          * which libmicrohttpd splits between its threads, only backs it up */
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->cfg->max_connections + 64 * threads, NULL},
@@ -796,19 +855,35 @@ static struct MHD_Daemon *start_daemon(ag_server *s, listener *l, unsigned flags
         {MHD_OPTION_CONNECTION_MEMORY_INCREMENT, 32 * 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, l},
-        /* MHD's default: SO_REUSEADDR, so a restarted agent gets its port
-         * back at once, but not SO_REUSEPORT, which let a second agent
-         * bind the same port and silently take half the traffic into
-         * another database. */
-        {addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_LISTEN_SOCKET, addr ? 0 : fd, (void *)addr},
         {MHD_OPTION_END, 0, NULL},
     };
     /* epoll with a pool of threads: an idle or slow connection costs a
      * descriptor and a little memory, not a thread; a request waiting
      * for its commit is suspended, not sleeping on a pool thread. */
-    return MHD_start_daemon(flags | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                                MHD_USE_ERROR_LOG,
-                            0, on_accept, l, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    l->daemon =
+        MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL_INTERNAL_THREAD |
+                             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+                         0, on_accept, l, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    return l->daemon;
+}
+
+/* The TCP listening socket, as libmicrohttpd made it: SO_REUSEADDR, so a
+ * restarted agent gets its port back at once, but not SO_REUSEPORT, which
+ * let a second agent bind the same port and silently take half the
+ * traffic into another database; IPv6 only on an IPv6 address. -1 on
+ * failure. */
+static int listen_tcp(const struct addrinfo *a)
+{
+    int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (a->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) || listen(fd, SOMAXCONN)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 static int start_tcp(ag_server *s, char *err, size_t errlen)
@@ -822,18 +897,23 @@ static int start_tcp(ag_server *s, char *err, size_t errlen)
     snprintf(port, sizeof port, "%d", c->listen_port);
     int gai = getaddrinfo(c->listen_host, port, &hints, &res);
     if (gai) return snprintf(err, errlen, "--listen %s: %s", c->listen_host, gai_strerror(gai)), -1;
-    unsigned flags = res->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0;
     if (res->ai_family == AF_INET)
         s->loopback = (ntohl(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr) >> 24) == 127;
     else s->loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
-    s->tcp = start_daemon(s, &s->tcp_l, flags, res->ai_addr, -1, TCP_THREADS);
+    s->tcp_fd = listen_tcp(res);
     freeaddrinfo(res);
-    if (!s->tcp)
+    if (s->tcp_fd < 0)
         return snprintf(err, errlen, "cannot listen on %s:%d (in use?)", c->listen_host,
                         c->listen_port),
                -1;
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->tcp, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : c->listen_port;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    s->port = c->listen_port;
+    if (!getsockname(s->tcp_fd, (struct sockaddr *)&bound, &blen))
+        s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
+    s->tcp = start_daemon(s, &s->tcp_l, TCP_THREADS);
+    if (!s->tcp) return snprintf(err, errlen, "cannot serve on %s", c->listen_host), -1;
     return 0;
 }
 
@@ -885,7 +965,7 @@ static int start_unix(ag_server *s, char *err, size_t errlen)
         return snprintf(err, errlen, "--socket: path too long"), -1;
     strcpy(sa.sun_path, path);
     if (claim_socket_path(&sa, err, errlen)) return -1;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct stat st;
     if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 128) ||
         stat(path, &st)) {
@@ -897,8 +977,35 @@ static int start_unix(ag_server *s, char *err, size_t errlen)
     s->unix_dev = st.st_dev;
     s->unix_ino = st.st_ino;
     s->unix_l.is_unix = true;
-    s->unix_daemon = start_daemon(s, &s->unix_l, 0, NULL, fd, UNIX_THREADS);
+    s->unix_daemon = start_daemon(s, &s->unix_l, UNIX_THREADS);
     if (!s->unix_daemon) return snprintf(err, errlen, "--socket %s: cannot serve", path), -1;
+    return 0;
+}
+
+/* The handoff table: one deadline per descriptor the process may open. */
+static void make_handoff(ag_server *s)
+{
+    struct rlimit rl;
+    size_t n = getrlimit(RLIMIT_NOFILE, &rl) ? 0 : (size_t)rl.rlim_cur;
+    if (n > (1u << 20)) n = 1u << 20; /* beyond, a connection's deadline starts over */
+    s->handoff = ag_xcalloc(n ? n : 1, sizeof *s->handoff);
+    s->handoff_len = n;
+}
+
+/* Starts accepting, once both daemons and /info are ready. */
+static int start_gate(ag_server *s, char *err, size_t errlen)
+{
+    ag_gate_listener l[AG_GATE_MAX_LISTENERS];
+    unsigned n = 0;
+    if (s->tcp_fd >= 0) l[n++] = (ag_gate_listener){s->tcp_fd, pass_to_daemon, &s->tcp_l};
+    if (s->unix_fd >= 0) l[n++] = (ag_gate_listener){s->unix_fd, pass_to_daemon, &s->unix_l};
+    const char *h[N_COMMON][2];
+    common_header_list(s, h);
+    ag_buf headers = {0};
+    for (int i = 0; i < N_COMMON; i++) ag_buf_printf(&headers, "%s: %s\r\n", h[i][0], h[i][1]);
+    s->gate = ag_gate_start(l, n, s->deadlines, ag_buf_cstr(&headers));
+    ag_buf_free(&headers);
+    if (!s->gate) return snprintf(err, errlen, "cannot start accepting: %s", strerror(errno)), -1;
     return 0;
 }
 
@@ -909,13 +1016,14 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_s
     s->cfg = c;
     s->store = store;
     s->fwd = fwd;
-    s->unix_fd = -1;
+    s->tcp_fd = s->unix_fd = -1;
     if (gethostname(s->hostname, sizeof s->hostname)) s->hostname[0] = '\0';
     s->hostname[sizeof s->hostname - 1] = '\0';
     pthread_mutex_init(&s->stats_mu, NULL);
     pthread_mutex_init(&s->wait_mu, NULL);
     pthread_cond_init(&s->wait_done, NULL);
     s->deadlines = ag_deadlines_start(c->connection_timeout, c->max_connections);
+    make_handoff(s);
     atomic_init(&s->inflight, 0);
     atomic_init(&s->ready, false);
     if ((c->listen_host && start_tcp(s, err, errlen)) ||
@@ -925,6 +1033,10 @@ int ag_server_start(const ag_config *c, ag_store *store, ag_forwarder *fwd, ag_s
     }
     ag_info_build(c, s->port, &s->info, s->state);
     atomic_store_explicit(&s->ready, true, memory_order_release);
+    if (start_gate(s, err, errlen)) {
+        ag_server_stop(s);
+        return -1;
+    }
     *out = s;
     return 0;
 }
@@ -942,8 +1054,10 @@ void ag_server_stop(ag_server *s)
     s->stopping = true;
     while (s->waiting) pthread_cond_wait(&s->wait_done, &s->wait_mu);
     pthread_mutex_unlock(&s->wait_mu);
+    ag_gate_stop(s->gate); /* before the daemons: it passes connections to them */
     if (s->tcp) MHD_stop_daemon(s->tcp);
     if (s->unix_daemon) MHD_stop_daemon(s->unix_daemon);
+    if (s->tcp_fd >= 0) close(s->tcp_fd);
     if (s->unix_fd >= 0) {
         close(s->unix_fd);
         /* only the socket this agent made: not one that replaced it */
@@ -956,6 +1070,7 @@ void ag_server_stop(ag_server *s)
     pthread_cond_destroy(&s->wait_done);
     pthread_mutex_destroy(&s->wait_mu);
     ag_buf_free(&s->info);
+    free(s->handoff);
     free(s);
 }
 
@@ -964,4 +1079,5 @@ void ag_server_get_stats(ag_server *s, ag_server_stats *out)
     pthread_mutex_lock(&s->stats_mu);
     *out = s->stats;
     pthread_mutex_unlock(&s->stats_mu);
+    if (s->gate) ag_gate_get_stats(s->gate, &out->gate);
 }

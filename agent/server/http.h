@@ -5,7 +5,10 @@
  * descriptor, not a thread, so a thousand of them do not keep anyone else
  * out; a request that waits for its group commit is suspended and resumed
  * by the store's callback, so no pool thread sleeps on the disk (a pool
- * thread is busy only while it decodes a payload or answers a query). The
+ * thread is busy only while it decodes a payload or answers a query).
+ * Connections are accepted by the gate (gate.h), which answers a malformed
+ * first request line with a 400 and hands every other connection, bytes
+ * unread, to libmicrohttpd (started without a listening socket). The
  * number of connections, the time a request may take however slowly its
  * bytes come (deadline.h), the size of one body and the bytes of all
  * bodies held at once are bounded, so memory is too. */
@@ -14,6 +17,7 @@
 
 #include "config.h"
 #include "forward.h"
+#include "gate.h"
 #include "store.h"
 #include "util.h"
 
@@ -32,6 +36,7 @@ void ag_server_stop(ag_server *s);
 typedef struct {
     uint64_t requests, payloads, spans, rejected, dropped_chunks;
     uint64_t dropped_spans; /* over the per-span object limit */
+    ag_gate_stats gate;     /* connections before their first line (gate.h) */
 } ag_server_stats;
 void ag_server_get_stats(ag_server *s, ag_server_stats *out);
 

@@ -107,6 +107,10 @@ static void print_stats(ag_server *srv, ag_forwarder *fwd, uint64_t *last_spans,
            (unsigned long long)s.payloads, (unsigned long long)s.spans, rate,
            (unsigned long long)s.rejected, (unsigned long long)s.dropped_chunks,
            (unsigned long long)s.dropped_spans);
+    if (s.gate.bad_lines || s.gate.refused_full)
+        printf("; %llu malformed request lines answered 400/414, %llu connections refused at "
+               "the limit",
+               (unsigned long long)s.gate.bad_lines, (unsigned long long)s.gate.refused_full);
     if (fwd) {
         ag_forward_stats f;
         ag_forwarder_get_stats(fwd, &f);

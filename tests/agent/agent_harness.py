@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -167,6 +168,20 @@ def v05(traces):
              {ix(k): float(v) for k, v in s.get('metrics', {}).items()}, ix(s.get('type', ''))]
             for s in t] for t in traces]
     return msgpack.packb([table, out], use_bin_type=True)
+
+
+def assert_refused(port, timeout):
+    """A new connection to the agent is closed without an answer (the
+    connection limit)."""
+    extra = socket.create_connection(('127.0.0.1', port))
+    extra.settimeout(timeout)
+    try:
+        extra.sendall(b'GET /info HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert extra.recv(100) == b''     # refused: closed without an answer
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        extra.close()
 
 
 def read_until_closed(sock):

@@ -10,7 +10,7 @@ import time
 
 import msgpack
 
-from agent_harness import span, trace_count
+from agent_harness import assert_refused, span, trace_count
 
 HELD = 1000
 
@@ -187,3 +187,44 @@ def test_connections_are_lowered_to_what_the_hard_limit_allows(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_the_first_lines_time_counts_in_the_request_s_deadline(agent_factory):
+    """The gate (agent/server/gate.c) waits for a connection's first line,
+    then hands it to libmicrohttpd: the deadline goes with it, so a first
+    line that took most of the timeout leaves only the rest for the
+    headers, not a second full timeout."""
+    a = agent_factory('--connection-timeout', '3')
+    s = socket.create_connection(('127.0.0.1', a.port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    t0 = time.monotonic()
+    for i, piece in enumerate((b'PUT /v0.4', b'/traces HT', b'TP/1.1\r\n')):
+        time.sleep(1.2 if i else 0)  # whole after 2.4 s in the gate
+        s.sendall(piece)
+    closed_after = trickle(s, b'Host: localhost\r\nX-Slow: ' + b'a' * 100, 0.3)
+    total = time.monotonic() - t0
+    s.close()
+    assert closed_after is not None, 'never closed'
+    # the deadline is 3 s from the connection's start (reaped to 250 ms);
+    # a fresh one in libmicrohttpd would close it at 5.4 s or later
+    assert total < 4.5, total
+
+
+def test_connections_waiting_for_their_first_line_count_against_the_limit(agent_factory):
+    a = agent_factory('--max-connections', '8', '--connection-timeout', '20')
+    time.sleep(0.5)      # the readiness probe's connection closed and uncounted
+    idle = [socket.create_connection(('127.0.0.1', a.port), timeout=10) for _ in range(8)]
+    try:
+        time.sleep(0.5)              # every one accepted and waiting in the gate
+        for s in idle:               # none of them refused
+            s.setblocking(False)
+            try:
+                assert s.recv(1) != b''
+            except BlockingIOError:
+                pass
+        assert_refused(a.port, 5)
+    finally:
+        for s in idle:
+            s.close()
+    time.sleep(0.3)
+    assert a.request('GET', '/info')[0] == 200
