@@ -37,7 +37,7 @@ struct ag_retention {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    volatile int stop;
+    atomic_int stop; /* set under mu, polled without it by the pass */
 };
 
 static int64_t pragma_int(sqlite3 *db, const char *sql)
@@ -168,11 +168,17 @@ static void progress(int64_t deleted, int64_t *last_report)
     fflush(stdout);
 }
 
-static void vacuum(sqlite3 *db, volatile int *stop)
+/* Relaxed: the flag only asks the loop to end; the join orders the rest. */
+static bool stopping(atomic_int *stop)
+{
+    return atomic_load_explicit(stop, memory_order_relaxed) != 0;
+}
+
+static void vacuum(sqlite3 *db, atomic_int *stop)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", VACUUM_PAGES);
-    while (!*stop && pragma_int(db, "PRAGMA freelist_count") > 0) {
+    while (!stopping(stop) && pragma_int(db, "PRAGMA freelist_count") > 0) {
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -181,7 +187,7 @@ static void vacuum(sqlite3 *db, volatile int *stop)
     }
 }
 
-int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volatile int *stop)
+int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, atomic_int *stop)
 {
     int64_t deleted = 0, n = 0, last_report = ag_mono_ns();
     if (max_age > 0) {
@@ -189,10 +195,11 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
         char **services = ag_walk_services(db); /* no index on start alone: walk.h */
         if (!services) return -1;
         for (char **service = services; *service && n >= 0; service++)
-            while (!*stop && (n = delete_some(db,
-                                              "SELECT id, block FROM traces"
-                                              " WHERE service = ?3 AND start < ?1 LIMIT ?2",
-                                              cutoff, CHUNK, *service)) > 0) {
+            while (!stopping(stop) &&
+                   (n = delete_some(db,
+                                    "SELECT id, block FROM traces"
+                                    " WHERE service = ?3 AND start < ?1 LIMIT ?2",
+                                    cutoff, CHUNK, *service)) > 0) {
                 deleted += n;
                 progress(deleted, &last_report);
             }
@@ -208,7 +215,7 @@ int64_t ag_retention_pass(sqlite3 *db, double max_age, uint64_t max_size, volati
     }
     if (max_size > 0 && live_bytes(db) > (int64_t)max_size) {
         int64_t target = (int64_t)((double)max_size * 0.9), live;
-        while (!*stop && (live = live_bytes(db)) > target &&
+        while (!stopping(stop) && (live = live_bytes(db)) > target &&
                (n = delete_some(db, "SELECT id, block FROM traces WHERE id > ? ORDER BY id LIMIT ?",
                                 0, rows_for(db, live - target, live), NULL)) > 0) {
             deleted += n;
@@ -229,13 +236,13 @@ static void *retention_main(void *arg)
         return NULL;
     }
     pthread_mutex_lock(&r->mu);
-    while (!r->stop) {
+    while (!stopping(&r->stop)) {
         pthread_mutex_unlock(&r->mu);
         int64_t t0 = ag_mono_ns();
         /* resolving first: a pass that deletes chunks may take long, and the
          * map's delay is the interval, not the interval plus a deletion */
         int64_t after_id = 0;
-        while (!r->stop &&
+        while (!stopping(&r->stop) &&
                ag_svcmap_resolve(db, ag_now_ns() / 1000000000LL, r->svcmap_wait,
                                  SVCMAP_RESOLVE_ROWS, &after_id) == SVCMAP_RESOLVE_ROWS) {
         }
@@ -249,7 +256,7 @@ static void *retention_main(void *arg)
             fflush(stdout);
         }
         pthread_mutex_lock(&r->mu);
-        if (r->stop) break;
+        if (stopping(&r->stop)) break;
         struct timespec until = ag_realtime_in(r->interval > 0.05 ? r->interval : 0.05);
         pthread_cond_timedwait(&r->cond, &r->mu, &until);
     }
@@ -280,7 +287,7 @@ void ag_retention_stop(ag_retention *r)
 {
     if (!r) return;
     pthread_mutex_lock(&r->mu);
-    r->stop = 1;
+    atomic_store(&r->stop, 1);
     pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);

@@ -6,6 +6,7 @@
 #define AG_RETENTION_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 typedef struct ag_retention ag_retention;
@@ -20,9 +21,10 @@ ag_retention *ag_retention_start(const char *db_path, double max_age_seconds,
 /* Interrupts a pass between two transactions and joins. NULL ok. */
 void ag_retention_stop(ag_retention *r);
 
-/* One pass on db. *stop is polled between transactions. Returns the number
+/* One pass on db. *stop is polled between transactions (atomic: another
+ * thread sets it while the pass runs). Returns the number
  * of chunks deleted, or -1 on a database error (message on stderr). */
 int64_t ag_retention_pass(sqlite3 *db, double max_age_seconds, uint64_t max_size_bytes,
-                          volatile int *stop);
+                          atomic_int *stop);
 
 #endif
