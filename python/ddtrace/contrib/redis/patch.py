@@ -8,20 +8,26 @@ twin) likewise, tagged with their first startup node's address.
 
 The client's call is never inside the integration-failure guard: the
 application sees the very result or exception redis-py gives, and the span
-records the exception."""
+records the exception.
+
+The synchronous clients' commands (``execute_command``,
+``immediate_execute_command``) are traced by ``_ctrace.RedisCommand``, the
+whole per-command work in C (src/python/redis_command.h); the Python
+functions here do the same for the asyncio clients and the pipelines."""
 import os
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 import redis
 
-from ddtrace import config
+from ddtrace import _ctrace, config
 from ddtrace._config import asbool
+from ddtrace._tracer import tracer
 from ddtrace.contrib import _safety
 from ddtrace.contrib._cache_args import CMD_MAX_LEN, VALUE_MAX_LEN, stringify_cache_args
 from ddtrace.contrib.dbapi import MEASURED_KEY, call_in_span, finish_span, start_span
 from ddtrace.contrib.dbapi_async import await_in_span
-from ddtrace.contrib.trace_utils import unwrap, wrap
+from ddtrace.contrib.trace_utils import ext_service_and_source, unwrap, wrap
 from ddtrace.ext import SpanKind, SpanTypes, db, net
 from ddtrace.ext import redis as redisx
 
@@ -182,17 +188,17 @@ def _finish_command(span: Any, command: str, exc_info: Any, result: Any) -> None
     finish_span(span, _config, exc_info, count)
 
 
-def _traced_execute_command(wrapped, instance, args, kwargs):
-    span, command = _command_span(instance, args)
-    if span is None:
-        return wrapped(*args, **kwargs)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException:
-        _finish_command(span, command, sys.exc_info(), None)
-        raise
-    _finish_command(span, command, None, result)
-    return result
+def _resolved_service(cfg: Any) -> Tuple[Optional[str], Optional[str], Dict[str, str]]:
+    """What RedisCommand caches until a setting the service depends on
+    changes: (service, the same: ext_service_and_source maps it, the
+    first tags)."""
+    service, source = ext_service_and_source(cfg)
+    return service, service, ({"_dd.svc_src": source} if source else {})
+
+
+#: execute_command of the synchronous clients, traced in C
+_traced_execute_command = _ctrace.RedisCommand(tracer, _config, _resolved_service, _safety.failed, _client_tags,
+                                               row_count, ROW_RETURNING_COMMANDS, redisx.CMD, SpanTypes.REDIS)
 
 
 def _traced_execute_pipeline(wrapped, instance, args, kwargs):
