@@ -16,6 +16,7 @@ typedef struct RedisCommand {
     PyObject *row_count;                 /* callable(command, result) -> int */
     PyObject *row_commands;              /* frozenset of the commands with a db.row_count */
     PyObject *name, *span_type;
+    PyObject *wrapped; /* the method replaced */
     vectorcallfunc vectorcall;
 } RedisCommand;
 
@@ -26,12 +27,18 @@ static PyObject *str_space, *str_too_long, *str_placeholder;
 
 /* -- the command's text (contrib/_cache_args.py's stringify_cache_args) ------------------ */
 
+/* The command's arguments: the call's, after the instance. */
+typedef struct command_args {
+    PyObject *const *items;
+    Py_ssize_t count;
+} command_args;
+
 /* Every argument a str and none over a limit: the text is their join. */
-static int plain_args(PyObject *args, Py_ssize_t cmd_max)
+static int plain_args(command_args args, Py_ssize_t cmd_max)
 {
     Py_ssize_t length = 0;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
-        PyObject *arg = PyTuple_GET_ITEM(args, i);
+    for (Py_ssize_t i = 0; i < args.count; i++) {
+        PyObject *arg = args.items[i];
         if (!PyUnicode_Check(arg)) return 0;
         Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
         if (n > VALUE_MAX_LEN || length + n > cmd_max) return 0;
@@ -63,11 +70,11 @@ static PyObject *cut(PyObject *text, Py_ssize_t end)
 
 /* Appends the texts of args to out as stringify_cache_args's loop does.
  * 0, or -1 with an exception that is not an Exception. */
-static int append_texts(PyObject *out, PyObject *args, Py_ssize_t cmd_max)
+static int append_texts(PyObject *out, command_args args, Py_ssize_t cmd_max)
 {
     Py_ssize_t length = 0;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
-        PyObject *text = arg_text(PyTuple_GET_ITEM(args, i));
+    for (Py_ssize_t i = 0; i < args.count; i++) {
+        PyObject *text = arg_text(args.items[i]);
         if (text && PyUnicode_GET_LENGTH(text) > VALUE_MAX_LEN) text = cut(text, VALUE_MAX_LEN);
         int last = 0;
         if (text && length + PyUnicode_GET_LENGTH(text) > cmd_max) {
@@ -87,11 +94,33 @@ static int append_texts(PyObject *out, PyObject *args, Py_ssize_t cmd_max)
     return 0;
 }
 
-/* redis.raw_command of a command's arguments (a tuple). New reference, or
- * NULL with an exception. */
-static PyObject *raw_command(PyObject *args, Py_ssize_t cmd_max)
+/* str arguments joined by spaces (" ".join without a sequence object).
+ * New reference, NULL with an exception. */
+static PyObject *join_plain(command_args args)
 {
-    if (plain_args(args, cmd_max)) return PyUnicode_Join(str_space, args);
+    Py_ssize_t length = args.count ? args.count - 1 : 0;
+    Py_UCS4 widest = 127;
+    for (Py_ssize_t i = 0; i < args.count; i++) {
+        length += PyUnicode_GET_LENGTH(args.items[i]);
+        Py_UCS4 max = PyUnicode_MAX_CHAR_VALUE(args.items[i]);
+        if (max > widest) widest = max;
+    }
+    PyObject *text = PyUnicode_New(length, widest);
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; text && i < args.count; i++) {
+        if (i) PyUnicode_WRITE(PyUnicode_KIND(text), PyUnicode_DATA(text), at++, ' ');
+        Py_ssize_t n = PyUnicode_GET_LENGTH(args.items[i]);
+        if (PyUnicode_CopyCharacters(text, at, args.items[i], 0, n) < 0) Py_CLEAR(text);
+        at += n;
+    }
+    return text;
+}
+
+/* redis.raw_command of a command's arguments. New reference, or NULL with
+ * an exception. */
+static PyObject *raw_command(command_args args, Py_ssize_t cmd_max)
+{
+    if (plain_args(args, cmd_max)) return join_plain(args);
     PyObject *out = PyList_New(0);
     if (!out) return NULL;
     PyObject *text = append_texts(out, args, cmd_max) < 0 ? NULL : PyUnicode_Join(str_space, out);
@@ -189,7 +218,7 @@ static void parts_clear(command_parts *parts)
     Py_CLEAR(parts->client_tags);
 }
 
-static int command_parts_of(RedisCommand *self, PyObject *instance, PyObject *args,
+static int command_parts_of(RedisCommand *self, PyObject *instance, command_args args,
                             command_parts *parts)
 {
     PyObject *max_setting = setting(self, str_cmd_max_length);
@@ -212,7 +241,7 @@ static int command_parts_of(RedisCommand *self, PyObject *instance, PyObject *ar
 /* The started, active span (new reference) and the command's name in
  * *command, or NULL: with no exception set when the tracing failed and was
  * reported (the command runs untraced), with one that must propagate. */
-static PySpan *start_span(RedisCommand *self, PyObject *instance, PyObject *args,
+static PySpan *start_span(RedisCommand *self, PyObject *instance, command_args args,
                           PyObject **command)
 {
     command_parts parts = {0};
@@ -225,7 +254,7 @@ static PySpan *start_span(RedisCommand *self, PyObject *instance, PyObject *args
                              self->span_type, parent == Py_None ? NULL : parent, 1);
     Py_DECREF(parent);
     if (!span) goto failed;
-    if (set_command_tags(self, span, parts.client_tags, parts.query, PyTuple_GET_SIZE(args)) < 0 &&
+    if (set_command_tags(self, span, parts.client_tags, parts.query, args.count) < 0 &&
         ct_ext_report_failure(self->it.failed, self->it.integration) < 0) {
         ct_ext_finish_keeping_error(span); /* not left active: it would adopt what follows */
         Py_CLEAR(span);
@@ -301,22 +330,31 @@ static PyObject *finish_command(RedisCommand *self, PySpan *span, PyObject *comm
     return result;
 }
 
+/* Called as the method it replaces: args[0] the client, then the
+ * command's arguments; the same vector goes on to the wrapped method. */
 static PyObject *RedisCommand_vectorcall(RedisCommand *self, PyObject *const *args, size_t nargsf,
                                          PyObject *kwnames)
 {
-    if (!ct_ext_wrapper_args_ok("RedisCommand", args, nargsf, kwnames)) return NULL;
-    PyObject *wrapped = args[0], *instance = args[1], *call_args = args[2], *call_kwargs = args[3];
-    if (!ct_ext_integration_enabled(&self->it))
-        return ct_ext_call_wrapped(wrapped, call_args, call_kwargs);
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs < 1 || !ct_ext_integration_enabled(&self->it)) /* (no client: its TypeError) */
+        return PyObject_Vectorcall(self->wrapped, args, nargsf, kwnames);
+    command_args cmd = {args + 1, nargs - 1};
     PyObject *command = NULL;
-    PySpan *span = start_span(self, instance, call_args, &command);
+    PySpan *span = start_span(self, args[0], cmd, &command);
     if (!span)
-        return PyErr_Occurred() ? NULL : ct_ext_call_wrapped(wrapped, call_args, call_kwargs);
-    PyObject *result =
-        finish_command(self, span, command, ct_ext_call_wrapped(wrapped, call_args, call_kwargs));
+        return PyErr_Occurred() ? NULL : PyObject_Vectorcall(self->wrapped, args, nargsf, kwnames);
+    PyObject *result = PyObject_Vectorcall(self->wrapped, args, nargsf, kwnames);
+    result = finish_command(self, span, command, result);
     Py_DECREF(command);
     Py_DECREF(span);
     return result;
+}
+
+/* Bound like a function: a method of the client (itself on the class). */
+static PyObject *RedisCommand_descr_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (!obj || obj == Py_None) return Py_NewRef(self);
+    return PyMethod_New(self, obj);
 }
 
 /* -- the type ----------------------------------------------------------------------------- */
@@ -325,27 +363,29 @@ static PyObject *RedisCommand_vectorcall(RedisCommand *self, PyObject *const *ar
  * tuple of arguments, for tests to compare with _cache_args.py. */
 static PyObject *RedisCommand_raw_command(PyObject *unused, PyObject *args)
 {
-    PyObject *command_args;
+    PyObject *tuple;
     Py_ssize_t cmd_max;
-    if (!PyArg_ParseTuple(args, "O!n:raw_command", &PyTuple_Type, &command_args, &cmd_max))
-        return NULL;
-    return raw_command(command_args, cmd_max);
+    if (!PyArg_ParseTuple(args, "O!n:raw_command", &PyTuple_Type, &tuple, &cmd_max)) return NULL;
+    command_args items = {&PyTuple_GET_ITEM(tuple, 0), PyTuple_GET_SIZE(tuple)};
+    return raw_command(items, cmd_max);
 }
 
 static PyObject *RedisCommand_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *names[] = {"tracer",    "int_config",   "resolve", "failed",    "client_tags",
-                            "row_count", "row_commands", "name",    "span_type", NULL};
+                            "row_count", "row_commands", "name",    "span_type", "wrapped",
+                            NULL};
     PyObject *tracer, *int_config, *resolve, *failed, *client_tags, *row_count, *row_commands;
-    PyObject *name, *span_type;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOOOO!UU", names, &PyTracer_Type, &tracer,
+    PyObject *name, *span_type, *wrapped;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOOOO!UUO", names, &PyTracer_Type, &tracer,
                                      &PyDict_Type, &int_config, &resolve, &failed, &client_tags,
                                      &row_count, &PyFrozenSet_Type, &row_commands, &name,
-                                     &span_type))
+                                     &span_type, &wrapped))
         return NULL;
-    if (!PyCallable_Check(client_tags) || !PyCallable_Check(row_count)) {
+    if (!PyCallable_Check(client_tags) || !PyCallable_Check(row_count) ||
+        !PyCallable_Check(wrapped)) {
         PyErr_SetString(PyExc_TypeError,
-                        "RedisCommand: client_tags and row_count must be callable");
+                        "RedisCommand: client_tags, row_count and wrapped must be callable");
         return NULL;
     }
     RedisCommand *self = (RedisCommand *)type->tp_alloc(type, 0);
@@ -356,6 +396,7 @@ static PyObject *RedisCommand_new(PyTypeObject *type, PyObject *args, PyObject *
     self->row_commands = Py_NewRef(row_commands);
     self->name = Py_NewRef(name);
     self->span_type = Py_NewRef(span_type);
+    self->wrapped = Py_NewRef(wrapped);
     if (ct_ext_integration_init(&self->it, tracer, int_config, resolve, failed) < 0) {
         Py_DECREF(self);
         return NULL;
@@ -363,7 +404,8 @@ static PyObject *RedisCommand_new(PyTypeObject *type, PyObject *args, PyObject *
     return (PyObject *)self;
 }
 
-#define REDIS_COMMAND_FIELDS(X) X(client_tags) X(row_count) X(row_commands) X(name) X(span_type)
+#define REDIS_COMMAND_FIELDS(X) \
+    X(client_tags) X(row_count) X(row_commands) X(name) X(span_type) X(wrapped)
 
 static int RedisCommand_traverse(RedisCommand *self, visitproc visit, void *arg)
 {
@@ -391,8 +433,30 @@ static void RedisCommand_dealloc(RedisCommand *self)
 
 static PyObject *RedisCommand_repr(RedisCommand *self)
 {
-    return PyUnicode_FromFormat("<RedisCommand %R>", self->name ? self->name : Py_None);
+    return PyUnicode_FromFormat("<RedisCommand tracing %R>",
+                                self->wrapped ? self->wrapped : Py_None);
 }
+
+/* What makes it look like the method it replaces (inspect.signature
+ * follows __wrapped__; unpatch puts __wrapped__ back). */
+static PyObject *RedisCommand_get_wrapped(RedisCommand *self, void *c)
+{
+    return Py_NewRef(self->wrapped);
+}
+
+static PyObject *RedisCommand_get_of_wrapped(RedisCommand *self, void *name)
+{
+    return PyObject_GetAttrString(self->wrapped, (const char *)name);
+}
+
+static PyGetSetDef RedisCommand_getset[] = {
+    {"__wrapped__", (getter)RedisCommand_get_wrapped, NULL, "The method replaced.", NULL},
+    {"__name__", (getter)RedisCommand_get_of_wrapped, NULL, NULL, "__name__"},
+    {"__qualname__", (getter)RedisCommand_get_of_wrapped, NULL, NULL, "__qualname__"},
+    {"__module__", (getter)RedisCommand_get_of_wrapped, NULL, NULL, "__module__"},
+    {"__doc__", (getter)RedisCommand_get_of_wrapped, NULL, NULL, "__doc__"},
+    {NULL},
+};
 
 static PyMethodDef RedisCommand_methods[] = {
     {"raw_command", (PyCFunction)RedisCommand_raw_command, METH_VARARGS | METH_STATIC,
@@ -407,11 +471,15 @@ static PyTypeObject RedisCommand_Type = {
     .tp_vectorcall_offset = offsetof(RedisCommand, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_repr = (reprfunc)RedisCommand_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = "wrapt wrapper(wrapped, instance, args, kwargs) tracing a redis-py command.",
+    /* METHOD_DESCRIPTOR: client.execute_command(...) calls it with the
+     * client first, without a bound method object */
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_descr_get = RedisCommand_descr_get,
     .tp_traverse = (traverseproc)RedisCommand_traverse,
     .tp_clear = (inquiry)RedisCommand_clear,
     .tp_methods = RedisCommand_methods,
+    .tp_getset = RedisCommand_getset,
     .tp_new = RedisCommand_new,
 };
 

@@ -2,12 +2,17 @@
  * redis_command.h — redis-py's execute_command traced in C.
  *
  * `ddtrace._ctrace.RedisCommand(tracer, int_config, resolve, failed,
- * client_tags, row_count, row_commands, name, span_type)` is a wrapt
- * wrapper `(wrapped, instance, args, kwargs)` for the synchronous clients'
- * `Redis.execute_command`, `Pipeline.immediate_execute_command` and
- * `RedisCluster.execute_command`: per command it does what
- * contrib/redis/patch.py's `_traced_execute_command` does in Python, with
- * no Python frame on the common path:
+ * client_tags, row_count, row_commands, name, span_type, wrapped)` takes
+ * the place of a synchronous client's method `wrapped` (redis-py's
+ * `Redis.execute_command`, `Pipeline.immediate_execute_command`,
+ * `RedisCluster.execute_command`) in its class: it binds like a function
+ * (a method descriptor: `client.execute_command(...)` calls it with the
+ * client first, no bound method made), shows the method's `__wrapped__`,
+ * `__name__`, `__qualname__`, `__module__` and `__doc__` (inspect follows
+ * `__wrapped__`; unpatch puts it back), and hands the very argument vector
+ * on to the method. Per command it does what contrib/redis/patch.py's
+ * asyncio wrapper does in Python, with no Python frame and no wrapt proxy
+ * on the common path:
  *
  * - the command's text (`redis.raw_command`) as contrib/_cache_args.py
  *   makes it: each argument as text (bytes decoded, backslash escapes),
@@ -27,6 +32,9 @@
  *   after an exception, from a bytes or None result directly, otherwise
  *   `row_count(command, result)`;
  * - the finish.
+ *
+ * A call without a client, or with the tracer disabled, is the method's
+ * call alone.
  *
  * Failure policy as TracedCall's (contrib/_safety.py): an Exception of the
  * tracing before the span starts is reported to `failed(integration,

@@ -54,20 +54,46 @@ def one_span():
     return spans[0]
 
 
-def test_the_sync_methods_are_wrapped_by_the_c_wrapper_and_unwrapped_after(redis_server, tracer):
+C_TARGETS = ((redis.Redis, "execute_command"), (redis.client.Pipeline, "immediate_execute_command"),
+             (redis.cluster.RedisCluster, "execute_command"))
+
+
+def test_the_sync_methods_are_replaced_by_the_c_wrapper_and_put_back_after(redis_server, tracer):
     from ddtrace import _ctrace
-    redis_patch = importlib.import_module("ddtrace.contrib.redis.patch")
+    originals = {target: target[0].__dict__[target[1]] for target in C_TARGETS}
     signature = inspect.signature(redis.Redis.execute_command)
+    redis_patch = importlib.import_module("ddtrace.contrib.redis.patch")
     redis_patch.patch()
     try:
-        for owner, name in ((redis.Redis, "execute_command"), (redis.client.Pipeline, "immediate_execute_command"),
-                            (redis.cluster.RedisCluster, "execute_command")):
-            method = getattr(owner, name)
-            assert isinstance(method._self_wrapper, _ctrace.RedisCommand), (owner, name)
+        for (owner, name), original in originals.items():
+            replaced = owner.__dict__[name]
+            assert isinstance(replaced, _ctrace.RedisCommand), (owner, name)
+            assert replaced.__wrapped__ is original
+            assert (replaced.__name__, replaced.__qualname__, replaced.__module__, replaced.__doc__) == \
+                (original.__name__, original.__qualname__, original.__module__, original.__doc__)
         assert inspect.signature(redis.Redis.execute_command) == signature
+        client = redis.Redis(host=redis_server.host, port=redis_server.port)
+        bound = client.execute_command
+        assert bound.__self__ is client and bound.__func__ is redis.Redis.__dict__["execute_command"]
+        assert list(inspect.signature(bound).parameters) == list(signature.parameters)[1:]
+        client.close()
     finally:
         redis_patch.unpatch()
-    assert not hasattr(redis.Redis.execute_command, "_self_wrapper")
+    assert {target: target[0].__dict__[target[1]] for target in C_TARGETS} == originals
+
+
+def test_every_way_of_calling_the_method_reaches_redis_and_is_traced(client):
+    client.set("k", "v")
+    take_spans()
+    assert redis.Redis.execute_command(client, "GET", "k") == b"v"      # unbound
+    assert client.execute_command("GET", "k", keys=["k"]) == b"v"       # with options
+    bound = client.execute_command
+    assert bound("GET", "k") == b"v"                                     # a bound method object
+    spans = take_spans()
+    assert [s["meta"]["redis.raw_command"] for s in spans] == ["GET k"] * 3
+    with pytest.raises(TypeError):
+        redis.Redis.execute_command()                                    # no client: the method's error
+    assert take_spans() == []
 
 
 def test_a_get_span_has_ddtraces_fields(client, redis_server):

@@ -196,9 +196,12 @@ def _resolved_service(cfg: Any) -> Tuple[Optional[str], Optional[str], Dict[str,
     return service, service, ({"_dd.svc_src": source} if source else {})
 
 
-#: execute_command of the synchronous clients, traced in C
-_traced_execute_command = _ctrace.RedisCommand(tracer, _config, _resolved_service, _safety.failed, _client_tags,
-                                               row_count, ROW_RETURNING_COMMANDS, redisx.CMD, SpanTypes.REDIS)
+def _traced_in_c(method: Any) -> Any:
+    """A synchronous client's command method, traced in C: what takes its
+    place in the class (it binds like a function; ``__wrapped__`` is
+    ``method``)."""
+    return _ctrace.RedisCommand(tracer, _config, _resolved_service, _safety.failed, _client_tags, row_count,
+                                ROW_RETURNING_COMMANDS, redisx.CMD, SpanTypes.REDIS, method)
 
 
 def _traced_execute_pipeline(wrapped, instance, args, kwargs):
@@ -235,22 +238,31 @@ def _targets():
     import redis.asyncio.cluster
     import redis.client
     import redis.cluster
-    return [(redis.Redis, "execute_command", _traced_execute_command),
-            (redis.cluster.RedisCluster, "execute_command", _traced_execute_command),
-            (redis.cluster.ClusterPipeline, "execute", _traced_execute_cluster_pipeline),
+    return [(redis.cluster.ClusterPipeline, "execute", _traced_execute_cluster_pipeline),
             (redis.asyncio.cluster.RedisCluster, "execute_command", _traced_async_execute_command),
             (redis.asyncio.cluster.ClusterPipeline, "execute", _traced_async_execute_cluster_pipeline),
             (redis.client.Pipeline, "execute", _traced_execute_pipeline),
-            (redis.client.Pipeline, "immediate_execute_command", _traced_execute_command),
             (redis.asyncio.client.Redis, "execute_command", _traced_async_execute_command),
             (redis.asyncio.client.Pipeline, "execute", _traced_async_execute_pipeline),
             (redis.asyncio.client.Pipeline, "immediate_execute_command", _traced_async_execute_command)]
+
+
+def _c_targets():
+    """The methods RedisCommand replaces (the synchronous commands)."""
+    import redis.client
+    import redis.cluster
+    return [(redis.Redis, "execute_command"), (redis.cluster.RedisCluster, "execute_command"),
+            (redis.client.Pipeline, "immediate_execute_command")]
 
 
 def patch() -> None:
     if getattr(redis, "_datadog_patch", False):
         return
     redis._datadog_patch = True
+    for owner, name in _c_targets():
+        method = owner.__dict__[name]
+        if not isinstance(method, _ctrace.RedisCommand):
+            setattr(owner, name, _traced_in_c(method))
     for owner, name, wrapper in _targets():
         wrap(owner, name, wrapper)
 
@@ -258,5 +270,9 @@ def patch() -> None:
 def unpatch() -> None:
     if getattr(redis, "_datadog_patch", False):
         redis._datadog_patch = False
+        for owner, name in _c_targets():
+            method = owner.__dict__.get(name)
+            if isinstance(method, _ctrace.RedisCommand):
+                setattr(owner, name, method.__wrapped__)
         for owner, name, _ in _targets():
             unwrap(owner, name)
