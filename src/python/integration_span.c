@@ -48,28 +48,36 @@ static int settings_seen(const ct_ext_service_cache *cache, PyObject *const *val
     return 1;
 }
 
-static int resolve_service(ct_ext_service_cache *cache, PyObject *int_config, PyObject *resolve,
-                           PyObject *const *values, Py_ssize_t mapping_size)
+/* Keeps what the resolver returned, under the settings it resolved. 0, or
+ * -1 with an exception (the cache is left as it was). */
+static int remember(ct_ext_service_cache *cache, PyObject *resolved, PyObject *const *values,
+                    Py_ssize_t mapping_size)
 {
-    PyObject *resolved = PyObject_CallOneArg(resolve, int_config);
-    if (!resolved) return -1;
     if (!PyTuple_Check(resolved) || PyTuple_GET_SIZE(resolved) != 3) {
-        Py_DECREF(resolved);
         PyErr_SetString(PyExc_TypeError, "resolve() must return a 3-tuple");
         return -1;
     }
     PyObject *tags = ct_ext_tag_pairs(PyTuple_GET_ITEM(resolved, 2));
-    if (!tags) {
-        Py_DECREF(resolved);
-        return -1;
-    }
+    if (!tags) return -1;
     Py_XSETREF(cache->tags, tags);
     Py_XSETREF(cache->mapped, Py_NewRef(PyTuple_GET_ITEM(resolved, 1)));
-    Py_DECREF(resolved);
     for (int i = 0; i < CT_EXT_SERVICE_SETTINGS; i++)
         Py_XSETREF(cache->seen[i], Py_NewRef(values[i]));
     cache->seen_mapping_size = mapping_size;
     return 0;
+}
+
+static int resolve_service(ct_ext_service_cache *cache, PyObject *int_config, PyObject *resolve,
+                           PyObject *const *current, Py_ssize_t mapping_size)
+{
+    /* held across the resolver: Python code may replace the settings */
+    PyObject *values[CT_EXT_SERVICE_SETTINGS];
+    for (int i = 0; i < CT_EXT_SERVICE_SETTINGS; i++) values[i] = Py_NewRef(current[i]);
+    PyObject *resolved = PyObject_CallOneArg(resolve, int_config);
+    int rc = resolved ? remember(cache, resolved, values, mapping_size) : -1;
+    Py_XDECREF(resolved);
+    for (int i = 0; i < CT_EXT_SERVICE_SETTINGS; i++) Py_DECREF(values[i]);
+    return rc;
 }
 
 int ct_ext_service_cache_ensure(ct_ext_service_cache *cache, PyObject *int_config,
@@ -178,16 +186,19 @@ PyObject *ct_ext_tag_pairs(PyObject *dict)
 int ct_ext_set_tag_pairs(PySpan *span, PyObject *pairs)
 {
     if (!pairs) return 0;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(pairs); i++) {
+    Py_INCREF(pairs); /* a cache's: a value's __str__ may make it resolve again */
+    int rc = 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(pairs); i++) {
         PyObject *pair = PyTuple_GET_ITEM(pairs, i);
         if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
             PyErr_SetString(PyExc_TypeError, "tags must be (key, value) pairs");
-            return -1;
+            rc = -1;
+        } else {
+            rc = ct_ext_span_set_tag(span, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1));
         }
-        if (ct_ext_span_set_tag(span, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1)) < 0)
-            return -1;
     }
-    return 0;
+    Py_DECREF(pairs);
+    return rc;
 }
 
 /* -- the call -------------------------------------------------------------------------- */

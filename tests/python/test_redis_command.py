@@ -30,13 +30,24 @@ def redis_server():
 
 
 @pytest.fixture
-def patched(tracer):
+def unpatched(tracer):
+    """redis-py as it was before patching; patched again after the test if
+    another test left it patched."""
     redis_patch = importlib.import_module("ddtrace.contrib.redis.patch")
-    redis_patch.patch()
+    was_patched = getattr(redis, "_datadog_patch", False)
+    redis_patch.unpatch()
     try:
         yield redis_patch
     finally:
         redis_patch.unpatch()
+        if was_patched:
+            redis_patch.patch()
+
+
+@pytest.fixture
+def patched(unpatched):
+    unpatched.patch()
+    yield unpatched
 
 
 @pytest.fixture
@@ -58,11 +69,12 @@ C_TARGETS = ((redis.Redis, "execute_command"), (redis.client.Pipeline, "immediat
              (redis.cluster.RedisCluster, "execute_command"))
 
 
-def test_the_sync_methods_are_replaced_by_the_c_wrapper_and_put_back_after(redis_server, tracer):
+def test_the_sync_methods_are_replaced_by_the_c_wrapper_and_put_back_after(redis_server, unpatched):
     from ddtrace import _ctrace
     originals = {target: target[0].__dict__[target[1]] for target in C_TARGETS}
+    assert not any(isinstance(original, _ctrace.RedisCommand) for original in originals.values())
     signature = inspect.signature(redis.Redis.execute_command)
-    redis_patch = importlib.import_module("ddtrace.contrib.redis.patch")
+    redis_patch = unpatched
     redis_patch.patch()
     try:
         for (owner, name), original in originals.items():
