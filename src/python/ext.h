@@ -123,6 +123,11 @@ enum { CT_EXT_TAG_PLAIN, CT_EXT_TAG_STATUS, CT_EXT_TAG_SPECIAL };
 /* The kind of a tag key (a CT_EXT_TAG_ value); any string, never fails. */
 int ct_ext_tag_key_kind(const ct_string *key);
 
+/* Span.set_tag(key, value), as ddtrace routes it (an int to metrics): bad
+ * input is ignored; 0, or -1 with what set_tag lets propagate (a
+ * KeyboardInterrupt raised by a value's __str__). */
+int ct_ext_span_set_tag(PySpan *span, PyObject *key, PyObject *value);
+
 /* (high << 64) | low as a Python int (new reference, NULL on error). */
 PyObject *ct_ext_u128(uint64_t high, uint64_t low);
 

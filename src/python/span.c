@@ -439,6 +439,12 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
     ct__string_unref(k);
 }
 
+int ct_ext_span_set_tag(PySpan *span, PyObject *key, PyObject *value)
+{
+    set_tag(span, key, value);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 /* set_tag's short path: a key the string cache holds (its kind known) and a
  * value of exact type str, int or float, which is nearly every call. The
  * routing of set_tag_routed, for these types only: a str to meta; an int

@@ -15,11 +15,9 @@
  * every path, without a Python frame.
  *
  * The service follows the integration's settings as they change: the
- * object remembers which setting objects it resolved the service from
- * (config.<integration>["service"] and ["service_name"], config's user
- * service, the service mapping's identity and size, the same key as
- * contrib/_web.py's cache) and asks the Python resolver again only when
- * one of them is another object.
+ * object remembers which setting objects it resolved the service from and
+ * asks the Python resolver again only when one of them is another object
+ * (integration_span.h's service cache).
  *
  * `ddtrace._ctrace.MappedResult(func)` is a second such wrapper: the
  * wrapped call's result with each item passed through func (map()), for

@@ -8,20 +8,26 @@ twin) likewise, tagged with their first startup node's address.
 
 The client's call is never inside the integration-failure guard: the
 application sees the very result or exception redis-py gives, and the span
-records the exception."""
+records the exception.
+
+The synchronous clients' commands (``execute_command``,
+``immediate_execute_command``) are traced by ``_ctrace.RedisCommand``, the
+whole per-command work in C (src/python/redis_command.h); the Python
+functions here do the same for the asyncio clients and the pipelines."""
 import os
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 import redis
 
-from ddtrace import config
+from ddtrace import _ctrace, config
 from ddtrace._config import asbool
+from ddtrace._tracer import tracer
 from ddtrace.contrib import _safety
 from ddtrace.contrib._cache_args import CMD_MAX_LEN, VALUE_MAX_LEN, stringify_cache_args
 from ddtrace.contrib.dbapi import MEASURED_KEY, call_in_span, finish_span, start_span
 from ddtrace.contrib.dbapi_async import await_in_span
-from ddtrace.contrib.trace_utils import unwrap, wrap
+from ddtrace.contrib.trace_utils import ext_service_and_source, unwrap, wrap
 from ddtrace.ext import SpanKind, SpanTypes, db, net
 from ddtrace.ext import redis as redisx
 
@@ -182,17 +188,20 @@ def _finish_command(span: Any, command: str, exc_info: Any, result: Any) -> None
     finish_span(span, _config, exc_info, count)
 
 
-def _traced_execute_command(wrapped, instance, args, kwargs):
-    span, command = _command_span(instance, args)
-    if span is None:
-        return wrapped(*args, **kwargs)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException:
-        _finish_command(span, command, sys.exc_info(), None)
-        raise
-    _finish_command(span, command, None, result)
-    return result
+def _resolved_service(cfg: Any) -> Tuple[Optional[str], Optional[str], Dict[str, str]]:
+    """What RedisCommand caches until a setting the service depends on
+    changes: (service, the same: ext_service_and_source maps it, the
+    first tags)."""
+    service, source = ext_service_and_source(cfg)
+    return service, service, ({"_dd.svc_src": source} if source else {})
+
+
+def _traced_in_c(method: Any) -> Any:
+    """A synchronous client's command method, traced in C: what takes its
+    place in the class (it binds like a function; ``__wrapped__`` is
+    ``method``)."""
+    return _ctrace.RedisCommand(tracer, _config, _resolved_service, _safety.failed, _client_tags, row_count,
+                                ROW_RETURNING_COMMANDS, redisx.CMD, SpanTypes.REDIS, method)
 
 
 def _traced_execute_pipeline(wrapped, instance, args, kwargs):
@@ -229,22 +238,31 @@ def _targets():
     import redis.asyncio.cluster
     import redis.client
     import redis.cluster
-    return [(redis.Redis, "execute_command", _traced_execute_command),
-            (redis.cluster.RedisCluster, "execute_command", _traced_execute_command),
-            (redis.cluster.ClusterPipeline, "execute", _traced_execute_cluster_pipeline),
+    return [(redis.cluster.ClusterPipeline, "execute", _traced_execute_cluster_pipeline),
             (redis.asyncio.cluster.RedisCluster, "execute_command", _traced_async_execute_command),
             (redis.asyncio.cluster.ClusterPipeline, "execute", _traced_async_execute_cluster_pipeline),
             (redis.client.Pipeline, "execute", _traced_execute_pipeline),
-            (redis.client.Pipeline, "immediate_execute_command", _traced_execute_command),
             (redis.asyncio.client.Redis, "execute_command", _traced_async_execute_command),
             (redis.asyncio.client.Pipeline, "execute", _traced_async_execute_pipeline),
             (redis.asyncio.client.Pipeline, "immediate_execute_command", _traced_async_execute_command)]
+
+
+def _c_targets():
+    """The methods RedisCommand replaces (the synchronous commands)."""
+    import redis.client
+    import redis.cluster
+    return [(redis.Redis, "execute_command"), (redis.cluster.RedisCluster, "execute_command"),
+            (redis.client.Pipeline, "immediate_execute_command")]
 
 
 def patch() -> None:
     if getattr(redis, "_datadog_patch", False):
         return
     redis._datadog_patch = True
+    for owner, name in _c_targets():
+        method = owner.__dict__[name]
+        if not isinstance(method, _ctrace.RedisCommand):
+            setattr(owner, name, _traced_in_c(method))
     for owner, name, wrapper in _targets():
         wrap(owner, name, wrapper)
 
@@ -252,5 +270,9 @@ def patch() -> None:
 def unpatch() -> None:
     if getattr(redis, "_datadog_patch", False):
         redis._datadog_patch = False
+        for owner, name in _c_targets():
+            method = owner.__dict__.get(name)
+            if isinstance(method, _ctrace.RedisCommand):
+                setattr(owner, name, method.__wrapped__)
         for owner, name, _ in _targets():
             unwrap(owner, name)
