@@ -104,6 +104,10 @@ int ct_ext_span_finish(PySpan *span, int64_t finish_ns);
 /* set_exc_info(type, value, tb) as ddtrace; never raises. */
 void ct_ext_span_set_exc_info(PySpan *span, PyObject *type, PyObject *value, PyObject *tb);
 
+/* Span.set_tag(key, value) as ddtrace routes it; bad input is dropped.
+ * 0, or -1 with an exception that must propagate (KeyboardInterrupt). */
+int ct_ext_span_set_tag(PySpan *span, PyObject *key, PyObject *value);
+
 /* (high << 64) | low as a Python int (new reference, NULL on error). */
 PyObject *ct_ext_u128(uint64_t high, uint64_t low);
 

@@ -419,6 +419,12 @@ static void set_tag(PySpan *self, PyObject *key, PyObject *value)
     ct__string_unref(k);
 }
 
+int ct_ext_span_set_tag(PySpan *span, PyObject *key, PyObject *value)
+{
+    set_tag(span, key, value);
+    return PyErr_Occurred() ? -1 : 0; /* only what ct_ext_swallow_error kept */
+}
+
 static PyObject *Span_set_tag(PySpan *self, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames)
 {

@@ -13,20 +13,9 @@
  * control flow, and the span is finished. The exception is re-raised
  * unchanged: the same object, with its traceback.
  *
- * Failure policy, as contrib/_safety.py states it for every integration:
- * an Exception raised by the tracing itself (the resolver, a tag) is
- * reported to the `failed(integration, exc_info)` callable given at
- * construction and the call goes on untraced, or with a finished span of
- * fewer tags; a BaseException that is not an Exception (KeyboardInterrupt)
- * propagates. The wrapped function is always called exactly once.
- *
- * Service cache: the key is the identity of config.<integration>["service"]
- * and ["service_name"], of config._user_service and of
- * config.service_mapping, and the mapping's size: the same key, compared by
- * identity rather than equality, as contrib/_web.py's `_resolved`. A key
- * that changed makes the object call `resolve(int_config)` (Python:
- * `_web.resolved_service`) again, which returns (service, the service
- * after DD_SERVICE_MAPPING, the first tags dict).
+ * Failure policy and service cache: integration.h. A failure of the
+ * tracing leaves the call untraced, or with a finished span of fewer tags;
+ * the wrapped function is always called exactly once.
  *
  * MappedResult(func) is the other wrapper integrations need on a hot path:
  * wrapped(*args, **kwargs) with each item of its result passed through
@@ -36,127 +25,23 @@
  */
 #include "traced_call.h"
 
+#include "integration.h"
+
 typedef struct TracedCall {
     PyObject_HEAD PyTracer *tracer;
-    PyObject *int_config;                  /* an IntegrationConfig (a dict subclass) */
-    PyObject *global_dict;                 /* ddtrace.config's __dict__ */
-    PyObject *resolve;                     /* callable(int_config) -> (service, mapped, tags) */
-    PyObject *failed;                      /* callable(integration name, exc_info) */
-    PyObject *integration;                 /* the integration's name */
+    ct_ext_integration in;                 /* int_config, its service cache, failed() */
     PyObject *name, *resource, *span_type; /* resource, span_type: NULL for none */
     PyObject *tags;                        /* tuple of (key, value) set on every span, or NULL */
     PyObject *origin;                      /* code origin pairs of an entry point, or NULL */
     PyObject *ignored;                     /* exception types not recorded, or NULL */
-    /* the service cache: strong references, NULL until resolved */
-    PyObject *seen[4]; /* service, service_name, _user_service, service_mapping */
-    Py_ssize_t seen_mapping_size;
-    PyObject *mapped;       /* the spans' service (None for the default) */
-    PyObject *service_tags; /* tuple of (key, value): component, _dd.svc_src */
     vectorcallfunc vectorcall;
 } TracedCall;
 
-/* interned names and the Span methods called from here, set once */
-static PyObject *str_service, *str_service_name, *str_user_service, *str_service_mapping;
+/* interned names and the Span method called from here, set once */
 static PyObject *str_origin_type, *str_entry;
-static PyObject *span_set_tag, *span_get_tag;
-
-/* -- the integration's service ------------------------------------------------------ */
-
-/* The current setting objects (borrowed; None for a missing key) into
- * values[4], and the mapping's size. -1 with an exception. */
-static int current_settings(TracedCall *self, PyObject **values, Py_ssize_t *mapping_size)
-{
-    PyObject *const sources[4] = {self->int_config, self->int_config, self->global_dict,
-                                  self->global_dict};
-    PyObject *const keys[4] = {str_service, str_service_name, str_user_service,
-                               str_service_mapping};
-    for (int i = 0; i < 4; i++) {
-        PyObject *value = PyDict_GetItemWithError(sources[i], keys[i]);
-        if (!value && PyErr_Occurred()) return -1;
-        values[i] = value ? value : Py_None;
-    }
-    *mapping_size = PyDict_Check(values[3]) ? PyDict_GET_SIZE(values[3]) : -1;
-    return 0;
-}
-
-static int settings_seen(const TracedCall *self, PyObject *const *values, Py_ssize_t mapping_size)
-{
-    if (!self->mapped || mapping_size != self->seen_mapping_size) return 0;
-    for (int i = 0; i < 4; i++)
-        if (values[i] != self->seen[i]) return 0;
-    return 1;
-}
-
-/* A dict's items as a tuple of pairs (new reference), NULL with an error. */
-static PyObject *pairs_of(PyObject *dict)
-{
-    if (!dict || dict == Py_None) return PyTuple_New(0);
-    if (!PyDict_Check(dict)) {
-        PyErr_SetString(PyExc_TypeError, "TracedCall: tags must be a dict");
-        return NULL;
-    }
-    PyObject *items = PyDict_Items(dict);
-    PyObject *pairs = items ? PySequence_Tuple(items) : NULL;
-    Py_XDECREF(items);
-    return pairs;
-}
-
-/* Asks the resolver for the service under these settings and remembers
- * it. 0, or -1 with an exception (the cache is left as it was). */
-static int resolve_service(TracedCall *self, PyObject *const *values, Py_ssize_t mapping_size)
-{
-    PyObject *resolved = PyObject_CallOneArg(self->resolve, self->int_config);
-    if (!resolved) return -1;
-    if (!PyTuple_Check(resolved) || PyTuple_GET_SIZE(resolved) != 3) {
-        Py_DECREF(resolved);
-        PyErr_SetString(PyExc_TypeError, "TracedCall: resolve() must return a 3-tuple");
-        return -1;
-    }
-    PyObject *tags = pairs_of(PyTuple_GET_ITEM(resolved, 2));
-    if (!tags) {
-        Py_DECREF(resolved);
-        return -1;
-    }
-    Py_XSETREF(self->service_tags, tags);
-    Py_XSETREF(self->mapped, Py_NewRef(PyTuple_GET_ITEM(resolved, 1)));
-    Py_DECREF(resolved);
-    for (int i = 0; i < 4; i++) Py_XSETREF(self->seen[i], Py_NewRef(values[i]));
-    self->seen_mapping_size = mapping_size;
-    return 0;
-}
-
-static int ensure_service(TracedCall *self)
-{
-    PyObject *values[4];
-    Py_ssize_t mapping_size;
-    if (current_settings(self, values, &mapping_size) < 0) return -1;
-    if (settings_seen(self, values, mapping_size)) return 0;
-    return resolve_service(self, values, mapping_size);
-}
+static PyObject *span_get_tag;
 
 /* -- the span ------------------------------------------------------------------------ */
-
-static int set_tag(PySpan *span, PyObject *key, PyObject *value)
-{
-    PyObject *args[3] = {(PyObject *)span, key, value};
-    PyObject *result = PyObject_Vectorcall(span_set_tag, args, 3, NULL);
-    Py_XDECREF(result);
-    return result ? 0 : -1;
-}
-
-static int set_pairs(PySpan *span, PyObject *pairs)
-{
-    if (!pairs) return 0;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(pairs); i++) {
-        PyObject *pair = PyTuple_GET_ITEM(pairs, i);
-        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
-            PyErr_SetString(PyExc_TypeError, "TracedCall: tags must be (key, value) pairs");
-            return -1;
-        }
-        if (set_tag(span, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1)) < 0) return -1;
-    }
-    return 0;
-}
 
 /* The first view of a trace names its code on its span and on the local
  * root; a view called by another view leaves the outer one's. */
@@ -170,36 +55,15 @@ static int tag_origin(PySpan *span, PyObject *origin)
     int already = PyUnicode_Check(current) && PyUnicode_Compare(current, str_entry) == 0;
     Py_DECREF(current);
     if (already) return 0;
-    if (set_pairs(root, origin) < 0 || set_pairs(span, origin) < 0) return -1;
+    if (ct_ext_set_pairs(root, origin) < 0 || ct_ext_set_pairs(span, origin) < 0) return -1;
     return 0;
 }
 
 static int set_span_tags(TracedCall *self, PySpan *span)
 {
-    if (set_pairs(span, self->service_tags) < 0 || set_pairs(span, self->tags) < 0) return -1;
+    if (ct_ext_set_pairs(span, self->in.service_tags) < 0 || ct_ext_set_pairs(span, self->tags) < 0)
+        return -1;
     return self->origin ? tag_origin(span, self->origin) : 0;
-}
-
-/* An Exception of the tracing itself goes to the integration's failure
- * counter and is cleared (0); anything else stays set (-1). */
-static int report_failure(TracedCall *self)
-{
-    if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    PyObject *exc_info = PyTuple_Pack(3, type, value ? value : Py_None, tb ? tb : Py_None);
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
-    PyObject *result =
-        exc_info ? PyObject_CallFunctionObjArgs(self->failed, self->integration, exc_info, NULL)
-                 : NULL;
-    Py_XDECREF(exc_info);
-    Py_XDECREF(result);
-    if (!result && !PyErr_ExceptionMatches(PyExc_Exception)) return -1;
-    PyErr_Clear();
-    return 0;
 }
 
 /* The started, active span (new reference), or NULL: with no exception
@@ -207,16 +71,16 @@ static int report_failure(TracedCall *self)
  * untraced), with one that must propagate otherwise. */
 static PySpan *start_span(TracedCall *self)
 {
-    PyObject *parent = ensure_service(self) < 0 ? NULL : ct_ext_active();
+    PyObject *parent = ct_ext_integration_service(&self->in) < 0 ? NULL : ct_ext_active();
     if (!parent) {
-        report_failure(self);
+        ct_ext_integration_failed(&self->in);
         return NULL;
     }
-    PySpan *span = ct_ext_span_start(self->tracer, self->name, self->mapped, self->resource,
+    PySpan *span = ct_ext_span_start(self->tracer, self->name, self->in.mapped, self->resource,
                                      self->span_type, parent == Py_None ? NULL : parent, 1);
     Py_DECREF(parent);
     if (!span) {
-        report_failure(self);
+        ct_ext_integration_failed(&self->in);
         return NULL;
     }
     if (set_span_tags(self, span) < 0) {
@@ -226,7 +90,7 @@ static PySpan *start_span(TracedCall *self)
         ct_ext_span_finish(span, 0);
         Py_DECREF(span);
         PyErr_Restore(type, value, tb);
-        report_failure(self);
+        ct_ext_integration_failed(&self->in);
         return NULL;
     }
     return span;
@@ -279,18 +143,6 @@ static PyObject *TracedCall_vectorcall(TracedCall *self, PyObject *const *args, 
 
 static PyObject *none_to_null(PyObject *obj) { return obj == Py_None ? NULL : Py_NewRef(obj); }
 
-static PyObject *global_dict_of(PyObject *int_config)
-{
-    PyObject *global = PyObject_GetAttrString(int_config, "global_config");
-    PyObject *dict = global ? PyObject_GetAttrString(global, "__dict__") : NULL;
-    Py_XDECREF(global);
-    if (dict && !PyDict_Check(dict)) {
-        Py_CLEAR(dict);
-        PyErr_SetString(PyExc_TypeError, "TracedCall: config has no __dict__");
-    }
-    return dict;
-}
-
 static PyObject *TracedCall_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     static char *names[] = {"tracer",    "int_config", "resolve", "failed",  "name", "resource",
@@ -314,18 +166,13 @@ static PyObject *TracedCall_new(PyTypeObject *type, PyObject *args, PyObject *kw
     if (!self) return NULL;
     self->vectorcall = (vectorcallfunc)TracedCall_vectorcall;
     self->tracer = (PyTracer *)Py_NewRef(tracer);
-    self->int_config = Py_NewRef(int_config);
-    self->resolve = Py_NewRef(resolve);
-    self->failed = Py_NewRef(failed);
     self->name = Py_NewRef(name);
     self->resource = none_to_null(resource);
     self->span_type = none_to_null(span_type);
     self->origin = none_to_null(origin);
     self->ignored = ignored != Py_None && PyTuple_GET_SIZE(ignored) ? Py_NewRef(ignored) : NULL;
-    self->integration = PyObject_GetAttrString(int_config, "integration_name");
-    self->global_dict = self->integration ? global_dict_of(int_config) : NULL;
-    self->tags = self->global_dict && tags != Py_None ? pairs_of(tags) : NULL;
-    if (!self->integration || !self->global_dict || (tags != Py_None && !self->tags)) {
+    if (ct_ext_integration_init(&self->in, int_config, resolve, failed) < 0 ||
+        (tags != Py_None && !(self->tags = ct_ext_pairs_of(tags)))) {
         Py_DECREF(self);
         return NULL;
     }
@@ -334,9 +181,7 @@ static PyObject *TracedCall_new(PyTypeObject *type, PyObject *args, PyObject *kw
 
 /* clang-format off */
 #define TRACED_CALL_FIELDS(X)                                                   \
-    X(tracer) X(int_config) X(global_dict) X(resolve) X(failed) X(integration)  \
-    X(name) X(resource) X(span_type) X(tags) X(origin) X(ignored)               \
-    X(seen[0]) X(seen[1]) X(seen[2]) X(seen[3]) X(mapped) X(service_tags)
+    X(tracer) X(name) X(resource) X(span_type) X(tags) X(origin) X(ignored)
 /* clang-format on */
 
 static int TracedCall_traverse(TracedCall *self, visitproc visit, void *arg)
@@ -344,7 +189,7 @@ static int TracedCall_traverse(TracedCall *self, visitproc visit, void *arg)
 #define VISIT(field) Py_VISIT(self->field);
     TRACED_CALL_FIELDS(VISIT)
 #undef VISIT
-    return 0;
+    return ct_ext_integration_traverse(&self->in, visit, arg);
 }
 
 static int TracedCall_clear(TracedCall *self)
@@ -352,6 +197,7 @@ static int TracedCall_clear(TracedCall *self)
 #define CLEAR(field) Py_CLEAR(self->field);
     TRACED_CALL_FIELDS(CLEAR)
 #undef CLEAR
+    ct_ext_integration_clear(&self->in);
     return 0;
 }
 
@@ -365,7 +211,7 @@ static void TracedCall_dealloc(TracedCall *self)
 static PyObject *TracedCall_repr(TracedCall *self)
 {
     return PyUnicode_FromFormat("<TracedCall %R of %U>", self->name,
-                                self->integration ? self->integration : Py_None);
+                                self->in.name ? self->in.name : Py_None);
 }
 
 static PyObject *TracedCall_get_name(TracedCall *self, void *c) { return Py_NewRef(self->name); }
@@ -465,17 +311,10 @@ static PyObject *intern(const char *text) { return PyUnicode_InternFromString(te
 
 int ct_ext_traced_call_init(PyObject *module)
 {
-    str_service = intern("service");
-    str_service_name = intern("service_name");
-    str_user_service = intern("_user_service");
-    str_service_mapping = intern("service_mapping");
     str_origin_type = intern("_dd.code_origin.type");
     str_entry = intern("entry");
-    span_set_tag = PyObject_GetAttrString((PyObject *)&PySpan_Type, "set_tag");
-    span_get_tag =
-        span_set_tag ? PyObject_GetAttrString((PyObject *)&PySpan_Type, "get_tag") : NULL;
-    if (!str_service || !str_service_name || !str_user_service || !str_service_mapping ||
-        !str_origin_type || !str_entry || !span_get_tag || PyType_Ready(&TracedCall_Type) < 0 ||
+    span_get_tag = PyObject_GetAttrString((PyObject *)&PySpan_Type, "get_tag");
+    if (!str_origin_type || !str_entry || !span_get_tag || PyType_Ready(&TracedCall_Type) < 0 ||
         PyType_Ready(&MappedResult_Type) < 0)
         return -1;
     Py_INCREF(&TracedCall_Type);
