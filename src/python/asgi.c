@@ -1144,11 +1144,11 @@ static PyObject *Middleware_vectorcall(Middleware *self, PyObject *const *args, 
         PyErr_SetString(PyExc_TypeError, "AsgiMiddleware.__init__ was not called");
         return NULL;
     }
-    ct_tracer *core = self->tracer->tracer;
-    int http = is_http_scope(args[0]);
+    /* (a disabled tracer still gets the span, unsent: span_from_scope
+     * must keep answering inside the app) */
+    int http = self->tracer->tracer ? is_http_scope(args[0]) : 0;
     if (http < 0) PyErr_Clear(); /* a scope that cannot say: the app's business */
-    if (http <= 0 || !core || !ct__tracer_enabled(core))
-        return PyObject_Vectorcall(self->app, args, 3, NULL);
+    if (http <= 0) return PyObject_Vectorcall(self->app, args, 3, NULL);
     Request *request = request_new(self, args);
     Await *awaitable = request ? await_new(request, AWAIT_REQUEST, NULL) : NULL;
     Py_XDECREF(request);

@@ -345,3 +345,14 @@ def test_servers_see_an_asgi3_app():
     middleware = TraceMiddleware(answering())
     assert asyncio.iscoroutinefunction(middleware.__call__)
     assert middleware.app is not None and middleware.integration_config is config.asgi
+
+
+def test_a_disabled_tracer_still_gives_the_app_its_span(tracer):
+    seen = []
+    tracer.enabled = False
+    try:
+        serve(answering(before=lambda scope: seen.append(span_from_scope(scope))))
+    finally:
+        tracer.enabled = True
+    assert seen[0] is not None and seen[0].finished
+    assert take_spans() == []
