@@ -769,10 +769,22 @@ static Await *await_new(Request *request, int kind, PyObject *inner)
     return self;
 }
 
+/* A generator of a @types.coroutine function, which `await` accepts. */
+static int is_generator_coroutine(PyObject *obj)
+{
+    if (!PyGen_CheckExact(obj)) return 0;
+    PyObject *code = PyObject_GetAttrString(obj, "gi_code");
+    int yes =
+        code && PyCode_Check(code) && (((PyCodeObject *)code)->co_flags & CO_ITERABLE_COROUTINE);
+    Py_XDECREF(code);
+    PyErr_Clear();
+    return yes;
+}
+
 /* The iterator `await obj` drives (new reference), or NULL with a TypeError. */
 static PyObject *awaitable_iter(PyObject *obj)
 {
-    if (PyCoro_CheckExact(obj)) return Py_NewRef(obj);
+    if (PyCoro_CheckExact(obj) || is_generator_coroutine(obj)) return Py_NewRef(obj);
     unaryfunc getter = Py_TYPE(obj)->tp_as_async ? Py_TYPE(obj)->tp_as_async->am_await : NULL;
     PyObject *iter = getter ? getter(obj) : NULL;
     if (!getter)

@@ -6,6 +6,7 @@ path that is not UTF-8, scopes that are not HTTP) and the rare parts it
 hands to Python (propagation, header tags, query strings, odd statuses)."""
 import asyncio
 import collections.abc
+import types
 
 import pytest
 
@@ -356,3 +357,14 @@ def test_a_disabled_tracer_still_gives_the_app_its_span(tracer):
         tracer.enabled = True
     assert seen[0] is not None and seen[0].finished
     assert take_spans() == []
+
+
+def test_an_app_of_generator_based_coroutines_is_awaited(tracer):
+    @types.coroutine
+    def app(scope, receive, send):
+        yield from send({"type": "http.response.start", "status": 201, "headers": []}).__await__()
+        yield from send({"type": "http.response.body", "body": b""}).__await__()
+
+    app._asgi_single_callable = True  # (else taken for an ASGI 2 app, as ddtrace does)
+    serve(app)
+    assert only_span()["meta"]["http.status_code"] == "201"
