@@ -168,6 +168,22 @@ class MappedResult:
     def __call__(self, wrapped: Callable[..., Any], instance: Any, args: Tuple[Any, ...],
                  kwargs: Dict[str, Any]) -> Any: ...
 
+class AsgiMiddleware:
+    """An ASGI app tracing the HTTP requests of ``app`` in spans of an
+    integration (src/python/asgi.h); the base of contrib/asgi's
+    TraceMiddleware. ``helpers`` is the module of its ``_c_*`` slow paths."""
+    app: Any
+    integration_config: Dict[str, Any]
+    handle_exception_span: Optional[Callable[[BaseException, Span], Any]]
+    span_modifier: Optional[Callable[[Span, Any], Any]]
+    def __init__(self, app: Callable[..., Any], tracer: Tracer, int_config: Dict[str, Any],
+                 resolve: Callable[[Any], Tuple[Optional[str], Optional[str], Dict[str, str]]],
+                 failed: Callable[[str, Any], Any], helpers: Any,
+                 handle_exception_span: Optional[Callable[[BaseException, Span], Any]] = ...,
+                 span_modifier: Optional[Callable[[Span, Any], Any]] = ...,
+                 route_resolver: Optional[Callable[[Any, Span], Any]] = ...) -> None: ...
+    def __call__(self, scope: Any, receive: Callable[..., Any], send: Callable[..., Any]) -> Any: ...
+
 def activate(ctx: Optional[Union[Span, Context]]) -> None: ...
 def active() -> Optional[Union[Span, Context]]: ...
 def _set_logger(log: Callable[[str], Any]) -> None: ...

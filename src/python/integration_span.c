@@ -60,6 +60,7 @@ static int remember(ct_ext_service_cache *cache, PyObject *resolved, PyObject *c
     PyObject *tags = ct_ext_tag_pairs(PyTuple_GET_ITEM(resolved, 2));
     if (!tags) return -1;
     Py_XSETREF(cache->tags, tags);
+    Py_XSETREF(cache->service, Py_NewRef(PyTuple_GET_ITEM(resolved, 0)));
     Py_XSETREF(cache->mapped, Py_NewRef(PyTuple_GET_ITEM(resolved, 1)));
     for (int i = 0; i < CT_EXT_SERVICE_SETTINGS; i++)
         Py_XSETREF(cache->seen[i], Py_NewRef(values[i]));
@@ -93,6 +94,7 @@ int ct_ext_service_cache_ensure(ct_ext_service_cache *cache, PyObject *int_confi
 static int service_cache_traverse(ct_ext_service_cache *cache, visitproc visit, void *arg)
 {
     for (int i = 0; i < CT_EXT_SERVICE_SETTINGS; i++) Py_VISIT(cache->seen[i]);
+    Py_VISIT(cache->service);
     Py_VISIT(cache->mapped);
     Py_VISIT(cache->tags);
     return 0;
@@ -101,6 +103,7 @@ static int service_cache_traverse(ct_ext_service_cache *cache, visitproc visit, 
 static void service_cache_clear(ct_ext_service_cache *cache)
 {
     for (int i = 0; i < CT_EXT_SERVICE_SETTINGS; i++) Py_CLEAR(cache->seen[i]);
+    Py_CLEAR(cache->service);
     Py_CLEAR(cache->mapped);
     Py_CLEAR(cache->tags);
 }

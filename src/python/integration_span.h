@@ -4,8 +4,9 @@
  * convention; failures of the tracing reported to contrib/_safety.py; the
  * wrapped call's exception recorded on the span and re-raised unchanged.
  *
- * TracedCall (traced_call.h: a plain span around one call) and RedisCommand
- * (redis_command.h: redis-py's execute_command) are built from these.
+ * TracedCall (traced_call.h: a plain span around one call), RedisCommand
+ * (redis_command.h: redis-py's execute_command) and the ASGI middleware
+ * (asgi.h) are built from these.
  *
  * Service cache: the key is the identity of the integration's settings a
  * span's service depends on (config.<integration>["service"],
@@ -26,8 +27,9 @@
 typedef struct ct_ext_service_cache {
     PyObject *seen[CT_EXT_SERVICE_SETTINGS]; /* the settings resolved under, NULL before */
     Py_ssize_t seen_mapping_size;
-    PyObject *mapped; /* the spans' service (None for the default), NULL before */
-    PyObject *tags;   /* tuple of (key, value): the resolver's tags, NULL before */
+    PyObject *service; /* the integration's service, before the mapping, NULL before */
+    PyObject *mapped;  /* the spans' service (None for the default), NULL before */
+    PyObject *tags;    /* tuple of (key, value): the resolver's tags, NULL before */
 } ct_ext_service_cache;
 
 /* Sets up the interned names the helpers use. 0, or -1 with an exception. */

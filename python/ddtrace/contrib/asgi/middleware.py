@@ -8,22 +8,28 @@ the traceback). A Starlette ``Mount`` runs a second traced app inside the
 first: ``scope["datadog"]["request_spans"]`` holds the spans of every
 level, outermost first, so the router can name each by its route.
 
-The tracing code runs under ``_safety.guard`` (or its inline form): if making the span fails
-the request is served untraced, if tagging it fails the span goes out
-with fewer tags but still ends; the app's own exceptions pass through
+The per-request work is C (``_ctrace.AsgiMiddleware``, src/python/asgi.c):
+the common request runs no Python frame of ours. The ``_c_*`` functions
+below are what it calls for the rare parts: propagation headers, header
+tags, a query string, an odd status, a service changed mid-request.
+
+The tracing follows ``_safety``'s rule: if making the span fails the
+request is served untraced, if tagging it fails the span goes out with
+fewer tags but still ends; the app's own exceptions pass through
 unchanged.
 """
 import os
 import sys
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from ddtrace import config
+from ddtrace import _ctrace, config
 from ddtrace._config import asbool
 from ddtrace._tracer import tracer
 from ddtrace.contrib import _web, trace_utils
-from ddtrace.contrib._safety import failed, guard
+from ddtrace.contrib._safety import failed
 from ddtrace.contrib.asgi.utils import bytes_to_str, extract_headers, guarantee_single_callable
-from ddtrace.ext import SpanKind, SpanTypes, http
+from ddtrace.ext import http
+from ddtrace.propagation.http import _KEY_HEADERS
 
 config._add("asgi", dict(
     service_name=config._get_service(default="asgi"),
@@ -35,7 +41,10 @@ config._add("asgi", dict(
 #: Where a framework (Starlette) puts a callable ``(scope, span)`` that
 #: names the span by route when its router never reached a route handler.
 ROUTE_RESOURCE_RESOLVER = "route_resource_resolver"
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_TRACER = tracer  # (the middleware's `tracer` argument is ddtrace's, and unused)
+#: The header names of every propagation style: a request carrying none
+#: of them (most) is not handed to the extraction.
+_PROPAGATION_KEYS = tuple(sorted({name.encode() for names in _KEY_HEADERS.values() for name in names}))
 
 
 def get_version() -> str:
@@ -49,158 +58,73 @@ def span_from_scope(scope: Mapping[str, Any]) -> Optional[Any]:
 
 
 def _default_handle_exception_span(exc: BaseException, span: Any) -> None:
+    """What the middleware does itself when given no handler."""
     span.set_tag(http.STATUS_CODE, "500")
 
 
-def _request_url(scope: Mapping[str, Any], headers: Mapping[str, str]) -> Optional[str]:
-    """scheme://host[:port]/path?query from the Host header, else from
-    the server address (its port left out when it is the scheme's)."""
-    scheme = scope.get("scheme", "http")
-    path = scope.get("path", "")
-    host = headers.get("host")
-    server = scope.get("server")
-    if host:
-        url = "%s://%s%s" % (scheme, host, path)
-    elif server and len(server) == 2:
-        port = server[1]
-        netloc = server[0] if port is None or port == _DEFAULT_PORTS.get(scheme) else "%s:%s" % (server[0], port)
-        url = "%s://%s%s" % (scheme, netloc, path)
-    else:
-        return None
-    query = scope.get("query_string")
-    return "%s?%s" % (url, bytes_to_str(query)) if query else url
+class TraceMiddleware(_ctrace.AsgiMiddleware):
+    """ASGI middleware tracing HTTP requests (other scopes pass through).
 
-
-def _version_tags(scope: Mapping[str, Any], tags: Dict[str, str]) -> Dict[str, str]:
-    """``tags`` plus the HTTP and ASGI versions of the scope."""
-    if scope.get("http_version"):
-        tags[http.VERSION] = scope["http_version"]
-    versions = scope.get("asgi") or {}
-    for key in ("version", "spec_version"):
-        if key in versions:
-            tags["asgi." + key] = versions[key]
-    return tags
-
-
-def _resolve_route(scope: Mapping[str, Any], span: Any) -> None:
-    datadog = scope.get("datadog", {})
-    resolver = datadog.get(ROUTE_RESOURCE_RESOLVER)
-    if resolver is not None and not datadog.get("resource_paths"):
-        resolver(scope, span)
-
-
-class TraceMiddleware:
-    """ASGI middleware tracing HTTP requests (other scopes pass through)."""
+    ``span_modifier(span, scope)`` runs once the span has started;
+    ``route_resolver(scope, span)`` is what a framework's router leaves in
+    ``scope["datadog"]`` to name a span no route handler named."""
 
     def __init__(self, app: Any, tracer: Any = None, integration_config: Any = config.asgi,
-                 handle_exception_span: Callable = _default_handle_exception_span,
-                 span_modifier: Optional[Callable] = None) -> None:
-        self.app = guarantee_single_callable(app)
-        self.integration_config = integration_config
-        self.handle_exception_span = handle_exception_span
-        self.span_modifier = span_modifier
+                 handle_exception_span: Optional[Callable] = None,
+                 span_modifier: Optional[Callable] = None,
+                 route_resolver: Optional[Callable] = None) -> None:
+        if handle_exception_span is _default_handle_exception_span:
+            handle_exception_span = None  # (the C default: no call)
+        super().__init__(guarantee_single_callable(app), _TRACER, integration_config,
+                         _web.resolved_service, failed, sys.modules[__name__],
+                         handle_exception_span, span_modifier, route_resolver)
+        # Servers (uvicorn) tell ASGI 3 from ASGI 2 by asking whether
+        # ``app.__call__`` is a coroutine function, which the C slot is not:
+        # this one says so. Calling the middleware still goes to the C slot.
+        self.__call__ = self._asgi3_call
 
-    async def __call__(self, scope: Any, receive: Callable, send: Callable) -> Any:
-        # (try/except _safety.failed inline, not guard: this runs for every request)
-        started = None
-        if scope.get("type") == "http":
-            try:
-                started = self._start(scope)
-            except Exception:
-                failed(self.integration_config.integration_name, sys.exc_info())
-        if started is None:
-            return await self.app(scope, receive, send)
-        span, headers, resolved = started
-        try:
-            self._tag_request(scope, span, headers, resolved)
-        except Exception:
-            failed(self.integration_config.integration_name, sys.exc_info())
-        try:
-            return await self.app(scope, receive, self._traced_send(scope, span, send))
-        except Exception as exc:
-            with guard(self.integration_config.integration_name):
-                span.set_exc_info(*sys.exc_info())
-                self.handle_exception_span(exc, span)
-            raise
-        finally:
-            try:
-                self._end(scope, span, resolved)
-            except Exception:
-                failed(self.integration_config.integration_name, sys.exc_info())
-            span.finish()  # outside the guard: ends even if _end failed
+    async def _asgi3_call(self, scope: Any, receive: Callable, send: Callable) -> Any:
+        return await _ctrace.AsgiMiddleware.__call__(self, scope, receive, send)
 
-    def _start(self, scope: Any) -> Any:
-        integration = self.integration_config
-        is_subapp = "datadog" in scope
-        headers = extract_headers(scope)
-        if not is_subapp:
-            trace_utils._activate_lowercase_headers(tracer, integration, headers)
-        resolved = _web.resolved_service(integration)
-        method = scope["method"]
-        span = tracer.trace(integration.get("request_span_name", "asgi.request"), service=resolved[0],
-                            resource="%s %s" % (method, scope["path"]), span_type=SpanTypes.WEB)
-        scope.setdefault("datadog", {"request_spans": []})["request_spans"].append(span)
-        return span, headers, resolved
 
-    def _tag_request(self, scope: Any, span: Any, headers: Dict[str, str], resolved: tuple) -> None:
-        """The request's tags; a failure here leaves the span untagged
-        but still ended with the response."""
-        integration = self.integration_config
-        method = scope["method"]
-        # component, _dd.svc_src, span.kind and the versions in one call
-        span.set_tags(_version_tags(scope, dict(resolved[2], **{"span.kind": SpanKind.SERVER})))
-        if resolved[1]:
-            span.service = resolved[1]
-        if self.span_modifier is not None:
-            self.span_modifier(span, scope)
-        query = bytes_to_str(scope.get("query_string", b"")) or None
-        trace_utils.set_http_meta(span, integration, method=method, url=_request_url(scope, headers),
-                                  query=query if integration.trace_query_string else None,
-                                  request_headers=headers, headers_are_case_sensitive=True)
+# -- what the C middleware hands back to Python, when present ------------------------
+def _c_request_headers(integration: Any, scope: Mapping[str, Any],
+                       activate: bool) -> Tuple[Dict[str, str], Optional[str], str]:
+    """(headers, Host, user agent) of a request whose headers the C scan
+    does not read itself; the propagation headers activated first (not in
+    a mounted sub-app: the outer request did)."""
+    headers = extract_headers(scope)
+    if activate:
+        trace_utils._activate_lowercase_headers(tracer, integration, headers)
+    agent = trace_utils._get_request_header_user_agent(headers, True) if headers else ""
+    return headers, headers.get("host"), agent
 
-    def _traced_send(self, scope: Any, span: Any, send: Callable) -> Callable:
-        async def traced_send(message: Mapping[str, Any]) -> Any:
-            if message.get("type") == "http.response.start":  # (the body messages need nothing)
-                try:
-                    self._on_response_message(scope, span, message)
-                except Exception:
-                    failed(self.integration_config.integration_name, sys.exc_info())
-            try:
-                return await send(message)
-            finally:
-                if (message.get("type") == "http.response.body" and not message.get("more_body", False)
-                        and span.error == 0):
-                    try:
-                        _resolve_route(scope, span)
-                        span.finish()
-                    except Exception:
-                        failed(self.integration_config.integration_name, sys.exc_info())
-        return traced_send
 
-    def _on_response_message(self, scope: Any, span: Any, message: Mapping[str, Any]) -> None:
-        """The status of an ``http.response.start`` message."""
-        if "status" not in message:
-            return
-        integration = self.integration_config
-        status = message["status"]
-        if integration.get("obfuscate_404_resource") and status == 404:
-            span.resource = "%s 404" % scope.get("method")
-        # the response headers are read only when header tags are configured
-        headers = extract_headers(message) if integration.is_header_tracing_configured else None
-        trace_utils.set_http_meta(span, integration, status_code=status, response_headers=headers)
+def _c_store_headers(span: Any, integration: Any, headers: Mapping[str, str], which: str) -> None:
+    trace_utils._store_headers(headers, span, integration, which)
 
-    def _end(self, scope: Any, span: Any, resolved: tuple) -> None:
-        _resolve_route(scope, span)
-        spans = scope.get("datadog", {}).get("request_spans")
-        if spans and span in spans:
-            spans.remove(span)
-        # as ddtrace, the integration's service again: a change inside the app does not stick
-        now = _web.resolved_service(self.integration_config)
-        if now[0] != resolved[0]:  # the settings changed during the request
-            trace_utils.set_service_and_source(span, resolved[0], self.integration_config)
-            return
-        source = now[2].get("_dd.svc_src")
-        if source:
-            span.set_tag("_dd.svc_src", source)
-        if now[1]:
-            span.service = now[1]
+
+def _c_response_headers(span: Any, integration: Any, message: Mapping[str, Any]) -> None:
+    trace_utils._store_headers(extract_headers(message), span, integration, trace_utils.RESPONSE)
+
+
+def _c_response_start(span: Any, integration: Any, scope: Mapping[str, Any], message: Mapping[str, Any]) -> None:
+    """``http.response.start`` with a status that is not an int."""
+    status = message["status"]
+    if integration.get("obfuscate_404_resource") and status == 404:
+        span.resource = "%s 404" % scope.get("method")
+    headers = extract_headers(message) if integration.is_header_tracing_configured else None
+    trace_utils.set_http_meta(span, integration, status_code=status, response_headers=headers)
+
+
+def _c_url_tag(integration: Any, url: str, raw_query: Any, query: Optional[str]) -> str:
+    """``http.url`` of a URL with a query string, credentials or a ``?``."""
+    if raw_query:
+        url = "%s?%s" % (url, bytes_to_str(raw_query))
+    return trace_utils._url_tag(integration, trace_utils._sanitized_url(url), query)
+
+
+def _c_set_service(span: Any, service: Optional[str], integration: Any) -> None:
+    """The integration's settings changed during the request: its service
+    as it was when the request started."""
+    trace_utils.set_service_and_source(span, service, integration)

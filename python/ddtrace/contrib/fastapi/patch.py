@@ -12,7 +12,7 @@ from ddtrace import config
 from ddtrace._tracer import tracer
 from ddtrace.contrib import trace_utils
 from ddtrace.contrib.asgi.middleware import TraceMiddleware
-from ddtrace.contrib.starlette.patch import (add_config, set_route_resource_resolver, trace_background_tasks,
+from ddtrace.contrib.starlette.patch import (_resolve_route_resource, add_config, trace_background_tasks,
                                              traced_handler)
 
 add_config("fastapi")
@@ -24,7 +24,7 @@ def get_version() -> str:
 
 def _wrap_middleware_stack(wrapped, instance, args, kwargs):
     return TraceMiddleware(app=wrapped(*args, **kwargs), integration_config=config.fastapi,
-                           span_modifier=set_route_resource_resolver)
+                           route_resolver=_resolve_route_resource)
 
 
 async def _traced_serialize_response(wrapped, instance, args, kwargs):

@@ -23,7 +23,7 @@ from ddtrace import config
 from ddtrace._tracer import tracer
 from ddtrace.contrib import trace_utils
 from ddtrace.contrib._safety import failed
-from ddtrace.contrib.asgi.middleware import ROUTE_RESOURCE_RESOLVER, TraceMiddleware
+from ddtrace.contrib.asgi.middleware import TraceMiddleware
 from ddtrace.ext import http
 
 def add_config(name: str) -> None:
@@ -43,21 +43,14 @@ def get_version() -> str:
 def _traced_init(wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
     middleware = list(kwargs.pop("middleware", None) or [])
     middleware.insert(0, Middleware(TraceMiddleware, integration_config=config.starlette,
-                                    span_modifier=set_route_resource_resolver))
+                                    route_resolver=_resolve_route_resource))
     kwargs["middleware"] = middleware
     return wrapped(*args, **kwargs)
 
 
 # -- naming the request span by route ------------------------------------------------
-def set_route_resource_resolver(_span: Any, scope: Any) -> None:
-    """The ASGI middleware's span modifier: lets it name a span the router
-    did not name."""
-    datadog = scope.get("datadog")
-    if datadog is not None:
-        datadog[ROUTE_RESOURCE_RESOLVER] = _resolve_route_resource
-
-
 def _resolve_route_resource(scope: Mapping[str, Any], span: Any) -> None:
+    """The middleware's ``route_resolver``: names a span the router did not."""
     match = _matching_route_path(getattr(scope.get("app"), "routes", None), scope)
     if match is None:
         return
