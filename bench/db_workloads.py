@@ -3,7 +3,9 @@
     python db_workloads.py --pg-dsn DSN --redis-port N --iterations N --samples N
 
 Prints one JSON object on stdout: {op: {"untraced": [ns per call, ...],
-"traced": [...]}}, the two alternating sample by sample in this one
+"traced": [...], "untraced_cpu": [...], "traced_cpu": [...]}}: wall time
+and the process's CPU time (all its threads: the tracer's writer thread
+included) per call, the two alternating sample by sample in this one
 process, so both see the same machine and the same server. Imports only
 the standard library, the drivers and the ``ddtrace`` of its virtualenv,
 so the same file runs in .venv (ctrace) and .venv-ddtrace (the real
@@ -20,6 +22,7 @@ import psycopg2
 import redis
 
 perf_counter_ns = time.perf_counter_ns
+process_time_ns = time.process_time_ns
 OPS = ("sqlite3", "postgres", "redis")
 
 
@@ -42,10 +45,12 @@ def clients(pg_dsn, redis_port):
 
 
 def sample(call, iterations):
-    start = perf_counter_ns()
+    """(wall ns, CPU ns) per call over ``iterations`` calls."""
+    cpu, start = process_time_ns(), perf_counter_ns()
     for _ in range(iterations):
         call()
-    return (perf_counter_ns() - start) / iterations
+    wall = perf_counter_ns() - start
+    return wall / iterations, (process_time_ns() - cpu) / iterations
 
 
 def main():
@@ -61,10 +66,12 @@ def main():
         untraced, traced = calls[op]
         sample(untraced, max(1, a.iterations // 5))       # warm-up
         sample(traced, max(1, a.iterations // 5))
-        result[op] = {"untraced": [], "traced": []}
+        got = result[op] = {"untraced": [], "traced": [], "untraced_cpu": [], "traced_cpu": []}
         for _ in range(a.samples):
-            result[op]["untraced"].append(sample(untraced, a.iterations))
-            result[op]["traced"].append(sample(traced, a.iterations))
+            for kind, call in (("untraced", untraced), ("traced", traced)):
+                wall, cpu = sample(call, a.iterations)
+                got[kind].append(wall)
+                got[kind + "_cpu"].append(cpu)
     print(json.dumps(result))
 
 
