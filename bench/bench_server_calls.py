@@ -1,13 +1,15 @@
-"""CPU instructions per request of the Flask app under gunicorn, all of
-the worker's threads, traced minus untraced.
+"""CPU instructions per request of the Flask app under gunicorn (or the
+FastAPI app under uvicorn), all of the worker's threads, traced minus
+untraced.
 
     .venv/bin/python bench/bench_server_calls.py [--requests 200]
-        [--systems baseline,ctrace,ddtrace] [--routes /hello,/users/7]
+        [--app flask|fastapi] [--systems baseline,ctrace,ddtrace]
+        [--routes /hello,/users/7]
 
 bench_integrations_calls.py counts a WSGI call made in process; this
 counts what bench_app.py times, the real server: gunicorn's sync worker
 (its environ, its socket reads and writes, its ``close()`` of the
-response), the tracer's writer thread encoding and sending to a
+response) or uvicorn's event loop and HTTP protocol, the tracer's writer thread encoding and sending to a
 recording agent at its default interval, ``ddtrace-run``'s start-up
 patching. The worker runs under valgrind's callgrind; after a warm-up
 ``callgrind_control --zero`` resets its counters, the client makes
@@ -26,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_app import QUIET, ROOT, SYSTEMS, VENVS, request  # noqa: E402
+from bench_app import QUIET, ROOT, SYSTEMS, VENVS, app_argv, request  # noqa: E402
 from differential import RecordingAgent, free_port, stop_process_group  # noqa: E402
 
 
@@ -35,7 +37,11 @@ def _callgrind_control(*args):
                           timeout=300).stdout
 
 
-def _worker_pid(master):
+def _worker_pid(app, master):
+    """gunicorn serves from the worker it forks; uvicorn (and ddtrace-run,
+    which execs it) from the process itself."""
+    if app != "flask":
+        return master
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -66,7 +72,7 @@ def _dumped_total(outdir, pid, before):
     raise SystemExit("callgrind wrote no dump for %d" % pid)
 
 
-def instructions_per_request(system, routes, requests, warmup):
+def instructions_per_request(app, system, routes, requests, warmup):
     venv, ddtrace_run, tracing = SYSTEMS[system]
     venv_bin = os.path.join(ROOT, VENVS[venv], "bin")
     agent = RecordingAgent()
@@ -80,8 +86,8 @@ def instructions_per_request(system, routes, requests, warmup):
         argv = (["valgrind", "--tool=callgrind", "--trace-children=yes",
                  "--callgrind-out-file=" + os.path.join(outdir, "cg.%p")]
                 + ([os.path.join(venv_bin, "ddtrace-run")] if ddtrace_run else [])
-                + [os.path.join(venv_bin, "gunicorn"), "-w", "1", "-b", "127.0.0.1:%d" % port,
-                   "--timeout", "600", "--log-level", "warning", "bench_flask:app"])
+                + app_argv(app, venv_bin, port)
+                + (["--timeout", "600"] if app == "flask" else []))  # valgrind is slow: no worker restart
         proc = subprocess.Popen(argv, env=env, cwd=os.path.join(HERE, "apps"), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         try:
@@ -92,9 +98,9 @@ def instructions_per_request(system, routes, requests, warmup):
                     break
                 except OSError:
                     if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit("%s: gunicorn did not answer" % system)
+                        raise SystemExit("%s: %s did not answer" % (system, app))
                     time.sleep(0.5)
-            worker = _worker_pid(proc.pid)
+            worker = _worker_pid(app, proc.pid)
             dumps = 0
             for route in routes:
                 for _ in range(warmup):
@@ -118,13 +124,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--app", choices=("flask", "fastapi"), default="flask")
     parser.add_argument("--systems", default="baseline,ctrace,ddtrace")
     parser.add_argument("--routes", default="/hello,/users/7")
     args = parser.parse_args()
     routes = args.routes.split(",")
     counts = {}
     for system in args.systems.split(","):
-        counts[system] = instructions_per_request(system, routes, args.requests, args.warmup)
+        counts[system] = instructions_per_request(args.app, system, routes, args.requests, args.warmup)
         print("%s: %s" % (system, ", ".join("%s %.0f k" % (r, counts[system][r] / 1000) for r in routes)),
               flush=True)
     if "baseline" not in counts:
