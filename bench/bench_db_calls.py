@@ -3,7 +3,7 @@ query, in process, against real servers on loopback.
 
     .venv/bin/python bench/bench_db_calls.py [--no-callgrind]
         [--workloads redis_get,memcached_get,sqlite3_select,psycopg2_select]
-        [--python .venv-ddtrace/bin/python] [--profile redis_get]
+        [--python .venv-ddtrace/bin/python] [--profile redis_get] [--cache]
 
 Wall clock on a shared machine moves by more than ctrace's whole cost of
 a Redis command (a loopback round trip is ~90 µs, ctrace's part a few);
@@ -105,7 +105,14 @@ def child_env(ports):
     return env
 
 
-def run_child(python, env, workload, traced, mode, commands, callgrind=False):
+#: callgrind's cache simulation: the events it counts (named by its
+#: ``events:`` line, in the order of its totals)
+CACHE_EVENTS = ("Ir", "Dr", "Dw", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
+
+
+def run_child(python, env, workload, traced, mode, commands, callgrind=False, cache=False):
+    """cProfile's call count, callgrind's instruction count, or (``cache``)
+    {event: count} of callgrind's simulated caches, for one child."""
     argv = [python, os.path.abspath(__file__), "--child", workload, "--mode", mode,
             "--commands", str(commands)] + (["--traced"] if traced else [])
     if not callgrind:
@@ -115,12 +122,17 @@ def run_child(python, env, workload, traced, mode, commands, callgrind=False):
         return int(re.search(r"calls (\d+)", out).group(1))
     with tempfile.TemporaryDirectory() as tmp:
         outfile = os.path.join(tmp, "cg.out")
-        subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outfile] + argv,
+        sim = ["--cache-sim=yes"] if cache else []
+        subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outfile] + sim + argv,
                        env=env, capture_output=True, text=True, check=True)
+        events = ["Ir"]
         with open(outfile) as f:
             for line in f:
+                if line.startswith("events:"):
+                    events = line.split()[1:]
                 if line.startswith("totals:") or line.startswith("summary:"):
-                    return int(line.split()[1])
+                    counts = dict(zip(events, (int(n) for n in line.split()[1:])))
+                    return counts if cache else counts["Ir"]
     raise RuntimeError("callgrind wrote no totals")
 
 
@@ -136,12 +148,38 @@ def added_per_command(python, env, workload, callgrind, n1, n2):
     return per[True] - per[False]
 
 
+def added_cache_misses(python, env, workload, n1, n2):
+    """As added_per_command, for each of callgrind's simulated cache events
+    (its default: the host's L1 and last-level cache sizes)."""
+    per = {}
+    for traced in (True, False):
+        low = run_child(python, env, workload, traced, "loop", n1, callgrind=True, cache=True)
+        high = run_child(python, env, workload, traced, "loop", n2, callgrind=True, cache=True)
+        per[traced] = {e: (high[e] - low[e]) / (n2 - n1) for e in CACHE_EVENTS}
+    return {e: per[True][e] - per[False][e] for e in CACHE_EVENTS}
+
+
+def print_cache_misses(args, env):
+    """What tracing adds per command to the instruction and data cache
+    misses: after a blocking round trip a tracer's code and data are the
+    coldest in the process, so misses (not only instructions) set its time."""
+    print("| workload | instructions | I1 misses | D1 misses (read + write) | last-level misses |")
+    print("|---|---|---|---|---|")
+    for workload in args.workloads.split(","):
+        d = added_cache_misses(args.python, env, workload, 100, 600)
+        print("| %s | %.1f k | %.0f | %.0f | %.0f |" % (
+            workload, d["Ir"] / 1000, d["I1mr"], d["D1mr"] + d["D1mw"], d["ILmr"] + d["DLmr"] + d["DLmw"]),
+            flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--python", default=os.path.join(ROOT, ".venv", "bin", "python"))
     parser.add_argument("--no-callgrind", action="store_true")
     parser.add_argument("--profile", help="print the traced command's top functions")
+    parser.add_argument("--cache", action="store_true",
+                        help="instead: the simulated L1 / last-level cache misses tracing adds")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="profile", help=argparse.SUPPRESS)
@@ -157,6 +195,9 @@ def main():
                          "BENCH_PG_DSN": pg.dsn})
         if args.profile:
             run_child(args.python, env, args.profile, True, "top", 2000)
+            return 0
+        if args.cache:
+            print_cache_misses(args, env)
             return 0
         print("| workload | Python calls / command | instructions / command |")
         print("|---|---|---|")
