@@ -3,7 +3,7 @@ half of Tracer), so mypy and pyright check user code against ddtrace's
 API. Private names (leading underscore) are listed only where our own
 Python package uses them."""
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple, Type, Union
 
 __version__: str
 
@@ -183,6 +183,22 @@ class AsgiMiddleware:
                  span_modifier: Optional[Callable[[Span, Any], Any]] = ...,
                  route_resolver: Optional[Callable[[Any, Span], Any]] = ...) -> None: ...
     def __call__(self, scope: Any, receive: Callable[..., Any], send: Callable[..., Any]) -> Any: ...
+
+class DbCursorMethod:
+    """A DB-API cursor's ``execute``/``executemany``/``callproc`` in C, in
+    place of contrib/dbapi's Python method ``wrapped`` in the traced
+    cursor's class (src/python/db_cursor.h): it binds like a function, and
+    hands what is rare (DBM comments, a disabled tracer) to ``wrapped``."""
+    __wrapped__: Callable[..., Any]
+    __name__: str
+    __qualname__: str
+    def __init__(self, tracer: Tracer,
+                 resolve: Callable[[Any], Tuple[Optional[str], Optional[str], Dict[str, str]]],
+                 failed: Callable[[str, Any], Any], method: str, tags: str,
+                 plain_resource_of: Set[Callable[[Any, Any], Any]], returns_proxy: bool,
+                 wrapped: Callable[..., Any]) -> None: ...
+    def __get__(self, obj: Any, owner: Optional[type] = ...) -> Callable[..., Any]: ...
+    def __call__(self, cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any: ...
 
 def activate(ctx: Optional[Union[Span, Context]]) -> None: ...
 def active() -> Optional[Union[Span, Context]]: ...

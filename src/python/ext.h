@@ -113,6 +113,10 @@ PySpan *ct_ext_span_start(PyTracer *tracer, PyObject *name, PyObject *service, P
 int ct_ext_span_finish(PySpan *span, int64_t finish_ns);
 /* set_exc_info(type, value, tb) as ddtrace; never raises. */
 void ct_ext_span_set_exc_info(PySpan *span, PyObject *type, PyObject *value, PyObject *tb);
+/* The same without a traceback too (tb NULL or None): an exception a C
+ * function raised to C has none, and is still the span's error. Never
+ * raises. */
+void ct_ext_span_record_error(PySpan *span, PyObject *type, PyObject *value, PyObject *tb);
 
 /* How set_tag routes a key, decided from the key alone: a plain key sends
  * a str to meta and a number to metrics with no further look; a status key

@@ -4,6 +4,8 @@
  */
 #include "integration_span.h"
 
+#include <string.h>
+
 /* the settings of the cache key: the first four in the integration's
  * config, the last two in ddtrace.config's __dict__ */
 static PyObject *setting_keys[CT_EXT_SERVICE_SETTINGS];
@@ -204,6 +206,15 @@ int ct_ext_set_tag_pairs(PySpan *span, PyObject *pairs)
     return rc;
 }
 
+int ct_ext_set_dict_tags(PySpan *span, PyObject *tags)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(tags, &pos, &key, &value))
+        if (ct_ext_span_set_tag(span, key, value) < 0) return -1;
+    return 0;
+}
+
 /* -- the call -------------------------------------------------------------------------- */
 
 int ct_ext_wrapper_args_ok(const char *who, PyObject *const *args, size_t nargsf, PyObject *kwnames)
@@ -246,7 +257,7 @@ void ct_ext_finish_with_error(PySpan *span, PyObject *ignored)
     PyErr_NormalizeException(&type, &value, &tb);
     if (tb && value) PyException_SetTraceback(value, tb);
     if (!ignored || !PyErr_GivenExceptionMatches(type, ignored))
-        ct_ext_span_set_exc_info(span, type, value, tb ? tb : Py_None);
+        ct_ext_span_record_error(span, type, value, tb);
     if (ct_ext_span_finish(span, 0) < 0) PyErr_Clear();
     PyErr_Restore(type, value, tb);
 }
@@ -258,3 +269,39 @@ void ct_ext_finish_keeping_error(PySpan *span)
     if (ct_ext_span_finish(span, 0) < 0) PyErr_Clear();
     PyErr_Restore(type, value, tb);
 }
+
+/* -- a C method in a class ------------------------------------------------------------ */
+
+PyObject *ct_ext_method_descr_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (!obj || obj == Py_None) return Py_NewRef(self);
+    return PyMethod_New(self, obj);
+}
+
+PyObject *ct_ext_method_repr(PyObject *self)
+{
+    const char *type_name = strrchr(Py_TYPE(self)->tp_name, '.');
+    PyObject *wrapped = ((ct_ext_method *)self)->wrapped;
+    return PyUnicode_FromFormat("<%s tracing %R>",
+                                type_name ? type_name + 1 : Py_TYPE(self)->tp_name,
+                                wrapped ? wrapped : Py_None);
+}
+
+static PyObject *method_get_wrapped(ct_ext_method *self, void *c)
+{
+    return Py_NewRef(self->wrapped);
+}
+
+static PyObject *method_get_of_wrapped(ct_ext_method *self, void *name)
+{
+    return PyObject_GetAttrString(self->wrapped, (const char *)name);
+}
+
+PyGetSetDef ct_ext_method_getset[] = {
+    {"__wrapped__", (getter)method_get_wrapped, NULL, "The method replaced.", NULL},
+    {"__name__", (getter)method_get_of_wrapped, NULL, NULL, "__name__"},
+    {"__qualname__", (getter)method_get_of_wrapped, NULL, NULL, "__qualname__"},
+    {"__module__", (getter)method_get_of_wrapped, NULL, NULL, "__module__"},
+    {"__doc__", (getter)method_get_of_wrapped, NULL, NULL, "__doc__"},
+    {NULL},
+};

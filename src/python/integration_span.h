@@ -5,8 +5,9 @@
  * wrapped call's exception recorded on the span and re-raised unchanged.
  *
  * TracedCall (traced_call.h: a plain span around one call), RedisCommand
- * (redis_command.h: redis-py's execute_command) and the ASGI middleware
- * (asgi.h) are built from these.
+ * (redis_command.h: redis-py's execute_command), DbCursorMethod
+ * (db_cursor.h: a DB-API cursor's execute) and the ASGI middleware (asgi.h)
+ * are built from these.
  *
  * Service cache: the key is the identity of the integration's settings a
  * span's service depends on (config.<integration>["service"],
@@ -73,6 +74,10 @@ PyObject *ct_ext_tag_pairs(PyObject *dict);
  * exception (a malformed pair; what set_tag lets propagate). */
 int ct_ext_set_tag_pairs(PySpan *span, PyObject *pairs);
 
+/* Span.set_tag for each item of a dict the caller holds. 0, or -1 with what
+ * set_tag lets propagate. */
+int ct_ext_set_dict_tags(PySpan *span, PyObject *tags);
+
 /* Checks the wrapt convention (wrapped, instance, args tuple, kwargs dict):
  * 1, or 0 with a TypeError naming `who`. */
 int ct_ext_wrapper_args_ok(const char *who, PyObject *const *args, size_t nargsf,
@@ -94,5 +99,37 @@ void ct_ext_finish_with_error(PySpan *span, PyObject *ignored);
 /* Finishes a span that must not stay active (its setup failed), keeping
  * the exception set. */
 void ct_ext_finish_keeping_error(PySpan *span);
+
+/* -- a C method in a class, in place of a Python one ------------------------------ */
+
+/* The head of such a method object: the method it replaces first, so the
+ * pieces below serve every such type. */
+typedef struct ct_ext_method {
+    PyObject_HEAD PyObject *wrapped; /* the method replaced */
+} ct_ext_method;
+
+/* tp_descr_get binding like a function: a method of obj (itself on the
+ * class). New reference; never fails but out of memory. */
+PyObject *ct_ext_method_descr_get(PyObject *self, PyObject *obj, PyObject *type);
+
+/* __wrapped__, __name__, __qualname__, __module__, __doc__ of the method
+ * replaced (inspect follows __wrapped__; unpatch puts it back): the
+ * tp_getset of a type whose objects start as ct_ext_method. */
+extern PyGetSetDef ct_ext_method_getset[];
+
+/* "<Type tracing wrapped>": the tp_repr of such a type. New reference, NULL
+ * with an exception. */
+PyObject *ct_ext_method_repr(PyObject *self);
+
+/* The slots every such type has: called by vectorcall through `vectorcall`
+ * (a field of Type), bound like a function, looking like the method it
+ * replaces. METHOD_DESCRIPTOR: obj.method(...) calls it with obj first,
+ * without a bound method object. */
+#define CT_EXT_METHOD_TYPE_SLOTS(Type)                                                 \
+    .tp_vectorcall_offset = offsetof(Type, vectorcall), .tp_call = PyVectorcall_Call,  \
+    .tp_repr = ct_ext_method_repr,                                                     \
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | \
+                Py_TPFLAGS_METHOD_DESCRIPTOR,                                          \
+    .tp_descr_get = ct_ext_method_descr_get, .tp_getset = ct_ext_method_getset
 
 #endif

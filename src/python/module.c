@@ -8,6 +8,7 @@
  * because asyncio copies the context when it creates the task.
  */
 #include "ext.h"
+#include "db_cursor.h"
 #include "redis_command.h"
 #include "asgi.h"
 #include "traced_call.h"
@@ -152,8 +153,8 @@ PyMODINIT_FUNC PyInit__ctrace(void)
     if (init_state() < 0 || ct_ext_span_type_init(module) < 0 ||
         ct_ext_context_type_init(module) < 0 || ct_ext_tracer_type_init(module) < 0 ||
         ct_ext_wrap_init(module) < 0 || ct_ext_traced_call_init(module) < 0 ||
-        ct_ext_redis_command_init(module) < 0 || ct_ext_asgi_init(module) < 0 ||
-        ct_ext_propagation_init(module) < 0 ||
+        ct_ext_redis_command_init(module) < 0 || ct_ext_db_cursor_init(module) < 0 ||
+        ct_ext_asgi_init(module) < 0 || ct_ext_propagation_init(module) < 0 ||
         PyModule_AddStringConstant(module, "__version__", CTRACE_VERSION) < 0) {
         Py_DECREF(module);
         return NULL;

@@ -11,12 +11,12 @@
 #define VALUE_MAX_LEN 100
 
 typedef struct RedisCommand {
-    PyObject_HEAD ct_ext_integration it; /* tracer, config, service, failures */
-    PyObject *client_tags;               /* callable(pool, instance) -> the client's tags dict */
-    PyObject *row_count;                 /* callable(command, result) -> int */
-    PyObject *row_commands;              /* frozenset of the commands with a db.row_count */
+    ct_ext_method method;   /* first: the method replaced (wrapped) */
+    ct_ext_integration it;  /* tracer, config, service, failures */
+    PyObject *client_tags;  /* callable(pool, instance) -> the client's tags dict */
+    PyObject *row_count;    /* callable(command, result) -> int */
+    PyObject *row_commands; /* frozenset of the commands with a db.row_count */
     PyObject *name, *span_type;
-    PyObject *wrapped; /* the method replaced */
     vectorcallfunc vectorcall;
 } RedisCommand;
 
@@ -181,20 +181,11 @@ static PyObject *client_tags_of(RedisCommand *self, PyObject *instance)
 
 /* -- the span ----------------------------------------------------------------------------- */
 
-static int set_dict_tags(PySpan *span, PyObject *tags)
-{
-    Py_ssize_t pos = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(tags, &pos, &key, &value)) /* (the caller holds tags) */
-        if (ct_ext_span_set_tag(span, key, value) < 0) return -1;
-    return 0;
-}
-
 static int set_command_tags(RedisCommand *self, PySpan *span, PyObject *client_tags,
                             PyObject *query, Py_ssize_t nargs)
 {
     if (ct_ext_set_tag_pairs(span, self->it.service.tags) < 0 ||
-        set_dict_tags(span, client_tags) < 0 ||
+        ct_ext_set_dict_tags(span, client_tags) < 0 ||
         ct_ext_span_set_tag(span, str_raw_command, query) < 0)
         return -1;
     PyObject *length = PyLong_FromSsize_t(nargs);
@@ -337,24 +328,18 @@ static PyObject *RedisCommand_vectorcall(RedisCommand *self, PyObject *const *ar
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (nargs < 1 || !ct_ext_integration_enabled(&self->it)) /* (no client: its TypeError) */
-        return PyObject_Vectorcall(self->wrapped, args, nargsf, kwnames);
+        return PyObject_Vectorcall(self->method.wrapped, args, nargsf, kwnames);
     command_args cmd = {args + 1, nargs - 1};
     PyObject *command = NULL;
     PySpan *span = start_span(self, args[0], cmd, &command);
     if (!span)
-        return PyErr_Occurred() ? NULL : PyObject_Vectorcall(self->wrapped, args, nargsf, kwnames);
-    PyObject *result = PyObject_Vectorcall(self->wrapped, args, nargsf, kwnames);
+        return PyErr_Occurred() ? NULL
+                                : PyObject_Vectorcall(self->method.wrapped, args, nargsf, kwnames);
+    PyObject *result = PyObject_Vectorcall(self->method.wrapped, args, nargsf, kwnames);
     result = finish_command(self, span, command, result);
     Py_DECREF(command);
     Py_DECREF(span);
     return result;
-}
-
-/* Bound like a function: a method of the client (itself on the class). */
-static PyObject *RedisCommand_descr_get(PyObject *self, PyObject *obj, PyObject *type)
-{
-    if (!obj || obj == Py_None) return Py_NewRef(self);
-    return PyMethod_New(self, obj);
 }
 
 /* -- the type ----------------------------------------------------------------------------- */
@@ -396,7 +381,7 @@ static PyObject *RedisCommand_new(PyTypeObject *type, PyObject *args, PyObject *
     self->row_commands = Py_NewRef(row_commands);
     self->name = Py_NewRef(name);
     self->span_type = Py_NewRef(span_type);
-    self->wrapped = Py_NewRef(wrapped);
+    self->method.wrapped = Py_NewRef(wrapped);
     if (ct_ext_integration_init(&self->it, tracer, int_config, resolve, failed) < 0) {
         Py_DECREF(self);
         return NULL;
@@ -405,7 +390,7 @@ static PyObject *RedisCommand_new(PyTypeObject *type, PyObject *args, PyObject *
 }
 
 #define REDIS_COMMAND_FIELDS(X) \
-    X(client_tags) X(row_count) X(row_commands) X(name) X(span_type) X(wrapped)
+    X(method.wrapped) X(client_tags) X(row_count) X(row_commands) X(name) X(span_type)
 
 static int RedisCommand_traverse(RedisCommand *self, visitproc visit, void *arg)
 {
@@ -431,33 +416,6 @@ static void RedisCommand_dealloc(RedisCommand *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyObject *RedisCommand_repr(RedisCommand *self)
-{
-    return PyUnicode_FromFormat("<RedisCommand tracing %R>",
-                                self->wrapped ? self->wrapped : Py_None);
-}
-
-/* What makes it look like the method it replaces (inspect.signature
- * follows __wrapped__; unpatch puts __wrapped__ back). */
-static PyObject *RedisCommand_get_wrapped(RedisCommand *self, void *c)
-{
-    return Py_NewRef(self->wrapped);
-}
-
-static PyObject *RedisCommand_get_of_wrapped(RedisCommand *self, void *name)
-{
-    return PyObject_GetAttrString(self->wrapped, (const char *)name);
-}
-
-static PyGetSetDef RedisCommand_getset[] = {
-    {"__wrapped__", (getter)RedisCommand_get_wrapped, NULL, "The method replaced.", NULL},
-    {"__name__", (getter)RedisCommand_get_of_wrapped, NULL, NULL, "__name__"},
-    {"__qualname__", (getter)RedisCommand_get_of_wrapped, NULL, NULL, "__qualname__"},
-    {"__module__", (getter)RedisCommand_get_of_wrapped, NULL, NULL, "__module__"},
-    {"__doc__", (getter)RedisCommand_get_of_wrapped, NULL, NULL, "__doc__"},
-    {NULL},
-};
-
 static PyMethodDef RedisCommand_methods[] = {
     {"raw_command", (PyCFunction)RedisCommand_raw_command, METH_VARARGS | METH_STATIC,
      "raw_command(args, cmd_max_length): redis.raw_command of a tuple of arguments."},
@@ -468,18 +426,10 @@ static PyTypeObject RedisCommand_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ddtrace._ctrace.RedisCommand",
     .tp_basicsize = sizeof(RedisCommand),
     .tp_dealloc = (destructor)RedisCommand_dealloc,
-    .tp_vectorcall_offset = offsetof(RedisCommand, vectorcall),
-    .tp_call = PyVectorcall_Call,
-    .tp_repr = (reprfunc)RedisCommand_repr,
-    /* METHOD_DESCRIPTOR: client.execute_command(...) calls it with the
-     * client first, without a bound method object */
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
-                Py_TPFLAGS_METHOD_DESCRIPTOR,
-    .tp_descr_get = RedisCommand_descr_get,
+    CT_EXT_METHOD_TYPE_SLOTS(RedisCommand),
     .tp_traverse = (traverseproc)RedisCommand_traverse,
     .tp_clear = (inquiry)RedisCommand_clear,
     .tp_methods = RedisCommand_methods,
-    .tp_getset = RedisCommand_getset,
     .tp_new = RedisCommand_new,
 };
 

@@ -798,7 +798,13 @@ static PyObject *exception_message(PyObject *value)
 
 void ct_ext_span_set_exc_info(PySpan *self, PyObject *type, PyObject *value, PyObject *tb)
 {
-    if (!type || !value || !tb || type == Py_None || value == Py_None || tb == Py_None) return;
+    if (!tb || tb == Py_None) return;
+    ct_ext_span_record_error(self, type, value, tb);
+}
+
+void ct_ext_span_record_error(PySpan *self, PyObject *type, PyObject *value, PyObject *tb)
+{
+    if (!type || !value || type == Py_None || value == Py_None) return;
     if (is_clean_exit(type, value)) return;
     PyObject *saved_type, *saved_value, *saved_tb;
     PyErr_Fetch(&saved_type, &saved_value, &saved_tb);
@@ -807,7 +813,7 @@ void ct_ext_span_set_exc_info(PySpan *self, PyObject *type, PyObject *value, PyO
     PyObject *type_name = exception_type_name(type);
     PyErr_Clear();
     PyObject *message = exception_message(value);
-    PyObject *stack = format_traceback(type, value, tb);
+    PyObject *stack = format_traceback(type, value, tb ? tb : Py_None);
     PyErr_Clear();
     set_meta_cstr(self, k.type, type_name);
     set_meta_cstr(self, k.message, message);

@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integrations"))
 
 import servers  # noqa: E402
-from tracer_helpers import take_spans  # noqa: E402
+from tracer_helpers import one_span, settings_restored, take_spans  # noqa: E402
 
 redis = pytest.importorskip("redis")
 
@@ -57,12 +57,6 @@ def client(redis_server, patched):
     take_spans()
     yield made
     made.close()
-
-
-def one_span():
-    spans = take_spans()
-    assert len(spans) == 1, [s["name"] for s in spans]
-    return spans[0]
 
 
 C_TARGETS = ((redis.Redis, "execute_command"), (redis.client.Pipeline, "immediate_execute_command"),
@@ -186,8 +180,7 @@ def test_the_c_command_text_is_cache_args_text_for_any_arguments():
 def test_settings_changed_at_run_time_are_followed(client):
     from ddtrace import config
     from ddtrace.contrib.trace_utils import ext_service_and_source
-    saved = dict(config.redis)
-    try:
+    with settings_restored(config.redis):
         config.redis["resource_only_command"] = False
         config.redis["cmd_max_length"] = 5
         config.redis.service = "cache"
@@ -196,9 +189,6 @@ def test_settings_changed_at_run_time_are_followed(client):
         assert span["resource"] == span["meta"]["redis.raw_command"] == "GET a-..."
         assert span["service"] == "cache"
         assert span["meta"].get("_dd.svc_src", "") == ext_service_and_source(config.redis)[1]
-    finally:
-        config.redis.clear()
-        config.redis.update(saved)
     client.get("k")
     span = one_span()
     assert (span["service"], span["resource"], span["meta"]["_dd.svc_src"]) == ("redis", "GET", "redis")

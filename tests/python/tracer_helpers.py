@@ -1,6 +1,7 @@
 """Shared by the tracer tests: read what the in-memory writer holds, and run
 small scripts in a fresh interpreter (the tracer is configured from the
 environment at import time)."""
+import contextlib
 import json
 import os
 import subprocess
@@ -29,6 +30,25 @@ def take_traces(tracer=None) -> List[List[dict]]:
 def take_spans(tracer=None) -> List[dict]:
     """Every span of every trace completed since the last call."""
     return [span for trace in take_traces(tracer) for span in trace]
+
+
+def one_span(tracer=None) -> dict:
+    """The one span completed since the last call (fails on any other count)."""
+    spans = take_spans(tracer)
+    assert len(spans) == 1, [s["name"] for s in spans]
+    return spans[0]
+
+
+@contextlib.contextmanager
+def settings_restored(int_config):
+    """An integration's settings (config.<integration>, a dict) put back
+    as they were after the block, whatever it changed."""
+    saved = dict(int_config)
+    try:
+        yield int_config
+    finally:
+        int_config.clear()
+        int_config.update(saved)
 
 
 def span_named(spans: List[dict], name: str) -> dict:

@@ -221,6 +221,16 @@ def ext_service_and_source(int_config: IntegrationConfig) -> Tuple[Optional[str]
     return service, ("m" if config._user_service else "")
 
 
+def ext_resolved_service(int_config: IntegrationConfig, service_and_source: Optional[Callable] = None
+                         ) -> Tuple[Optional[str], Optional[str], Dict[str, str]]:
+    """What the C wrappers of database and cache clients (RedisCommand,
+    DbCursorMethod) cache until a setting the service depends on changes:
+    (service, the same: ext_service_and_source maps it, the first tags).
+    ``service_and_source``: the caller's ``ext_service_and_source``."""
+    service, source = (service_and_source or ext_service_and_source)(int_config)
+    return service, service, ({"_dd.svc_src": source} if source else {})
+
+
 def inherit_service_source(span: Any) -> None:
     """``_dd.svc_src`` of a span that took its service from its parent (a
     template render inside a view): the parent's, as ddtrace 4 copies it."""

@@ -19,15 +19,21 @@ the tracing around it is guarded: a failure there costs tags or the span,
 never the query. With ``DD_DBM_PROPAGATION_MODE`` the statement is sent
 behind Database Monitoring's comment (ddtrace.propagation._database_monitoring)
 by the drivers whose config names an injector.
+
+The query methods (``execute``, ``executemany``, ``callproc``) are C
+objects in the class (``_ctrace.DbCursorMethod``, src/python/db_cursor.h):
+they do what ``traced_call`` does without a Python frame, and hand what is
+rare (DBM comments, a disabled tracer) to the Python methods below, which
+stay their ``__wrapped__``.
 """
 import sys
 from typing import Any, Callable, Dict, Mapping, Optional
 
 import wrapt
 
-from ddtrace import config
+from ddtrace import _ctrace, config
 from ddtrace.contrib import _safety
-from ddtrace.contrib.trace_utils import ext_service_and_source, iswrapped
+from ddtrace.contrib.trace_utils import ext_resolved_service, ext_service_and_source, iswrapped
 from ddtrace.ext import SpanKind, SpanTypes, db, sql
 from ddtrace.propagation import _database_monitoring as _dbm
 
@@ -216,6 +222,31 @@ class TracedCursor(wrapt.ObjectProxy):
                             % type(self.__wrapped__).__name__)
         enter(self.__wrapped__)
         return self
+
+
+#: resource_of hooks that give a str query back as it is: DbCursorMethod
+#: makes the resource of a str query without calling them (psycopg adds its own)
+TEXT_KEEPING_RESOURCE_HOOKS: set = set()
+
+
+def _resolved_service(cfg: Any) -> Any:
+    # this module's ext_service_and_source: what a test may replace
+    return ext_resolved_service(cfg, ext_service_and_source)
+
+
+def in_c(owner: type, name: str, tags: str = "tags", returns_proxy: bool = False) -> None:
+    """``owner.<name>`` (a query method: the driver's method of that name
+    in ``tracing.<tags>``'s span) replaced by its C version; the Python
+    one stays its ``__wrapped__``, for what is rare."""
+    from ddtrace._tracer import tracer
+    method = owner.__dict__[name]
+    setattr(owner, name, _ctrace.DbCursorMethod(tracer, _resolved_service, _safety.failed, name, tags,
+                                                TEXT_KEEPING_RESOURCE_HOOKS, returns_proxy, method))
+
+
+in_c(TracedCursor, "execute")
+in_c(TracedCursor, "executemany", "many_tags")
+in_c(TracedCursor, "callproc")
 
 
 class FetchTracedCursor(TracedCursor):

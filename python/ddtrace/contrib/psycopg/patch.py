@@ -20,8 +20,8 @@ from ddtrace import config
 from ddtrace._config import asbool
 from ddtrace._pin import Pin
 from ddtrace.contrib import _safety
-from ddtrace.contrib.dbapi import (MEASURED_KEY, FetchTracedCursor, TracedConnection, TracedCursor, call_in_span,
-                                   finish_span, start_span)
+from ddtrace.contrib.dbapi import (MEASURED_KEY, TEXT_KEEPING_RESOURCE_HOOKS, FetchTracedCursor, TracedConnection,
+                                   TracedCursor, call_in_span, finish_span, start_span)
 from ddtrace.contrib.dbapi_async import FetchTracedAsyncCursor, TracedAsyncConnection, TracedAsyncCursor
 from ddtrace.contrib.trace_utils import iswrapped, unwrap, wrap
 from ddtrace.ext import SpanTypes, db, net, sql
@@ -60,6 +60,9 @@ def composed_text(cursor, query):
         except Exception:
             return str(query)
     return query
+
+
+TEXT_KEEPING_RESOURCE_HOOKS.add(composed_text)
 
 
 class PsycopgTracedCursor(TracedCursor):

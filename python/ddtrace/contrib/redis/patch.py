@@ -27,7 +27,7 @@ from ddtrace.contrib import _safety
 from ddtrace.contrib._cache_args import CMD_MAX_LEN, VALUE_MAX_LEN, stringify_cache_args
 from ddtrace.contrib.dbapi import MEASURED_KEY, call_in_span, finish_span, start_span
 from ddtrace.contrib.dbapi_async import await_in_span
-from ddtrace.contrib.trace_utils import ext_service_and_source, unwrap, wrap
+from ddtrace.contrib.trace_utils import ext_resolved_service, ext_service_and_source, unwrap, wrap
 from ddtrace.ext import SpanKind, SpanTypes, db, net
 from ddtrace.ext import redis as redisx
 
@@ -188,19 +188,11 @@ def _finish_command(span: Any, command: str, exc_info: Any, result: Any) -> None
     finish_span(span, _config, exc_info, count)
 
 
-def _resolved_service(cfg: Any) -> Tuple[Optional[str], Optional[str], Dict[str, str]]:
-    """What RedisCommand caches until a setting the service depends on
-    changes: (service, the same: ext_service_and_source maps it, the
-    first tags)."""
-    service, source = ext_service_and_source(cfg)
-    return service, service, ({"_dd.svc_src": source} if source else {})
-
-
 def _traced_in_c(method: Any) -> Any:
     """A synchronous client's command method, traced in C: what takes its
     place in the class (it binds like a function; ``__wrapped__`` is
     ``method``)."""
-    return _ctrace.RedisCommand(tracer, _config, _resolved_service, _safety.failed, _client_tags, row_count,
+    return _ctrace.RedisCommand(tracer, _config, ext_resolved_service, _safety.failed, _client_tags, row_count,
                                 ROW_RETURNING_COMMANDS, redisx.CMD, SpanTypes.REDIS, method)
 
 

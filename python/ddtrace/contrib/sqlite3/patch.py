@@ -7,7 +7,7 @@ import sqlite3.dbapi2
 
 from ddtrace import config
 from ddtrace._config import asbool
-from ddtrace.contrib.dbapi import FetchTracedCursor, TracedConnection, TracedCursor, traced_call
+from ddtrace.contrib.dbapi import FetchTracedCursor, TracedConnection, TracedCursor, in_c, traced_call
 from ddtrace.contrib.trace_utils import unwrap, wrap
 from ddtrace.ext import db
 
@@ -35,6 +35,10 @@ class TracedSQLiteCursor(TracedCursor):
     def executemany(self, *args, **kwargs):
         super().executemany(*args, **kwargs)
         return self
+
+
+in_c(TracedSQLiteCursor, "execute", returns_proxy=True)
+in_c(TracedSQLiteCursor, "executemany", "many_tags", returns_proxy=True)
 
 
 class TracedSQLiteFetchCursor(TracedSQLiteCursor, FetchTracedCursor):
