@@ -197,8 +197,7 @@ int ct_ext_wsgi_response_init(PyObject *module)
     str_close = PyUnicode_InternFromString("close");
     str_class = PyUnicode_InternFromString("__class__");
     str_wrapped = PyUnicode_InternFromString("__wrapped__");
-    if (!str_close || !str_class || !str_wrapped || PyType_Ready(&WsgiResponse_Type) < 0)
-        return -1;
+    if (!str_close || !str_class || !str_wrapped || PyType_Ready(&WsgiResponse_Type) < 0) return -1;
     Py_INCREF(&WsgiResponse_Type);
     return PyModule_AddObject(module, "WsgiResponse", (PyObject *)&WsgiResponse_Type);
 }
