@@ -192,9 +192,10 @@ def __getattr__(name: str) -> Any: ...  # the propagation helpers (_prop_*)
 
 class WsgiResponse:
     """A WSGI app's response iterable (src/python/wsgi_response.h):
-    iterating it iterates ``wrapped``; close(), or an exception while
-    iterating, finishes ``response_span`` then ``request_span``; any other
-    attribute is ``wrapped``'s."""
+    iterating it iterates ``wrapped``; the iteration's end (exhausted, or
+    an Exception, recorded on ``response_span``), close() (which calls
+    ``wrapped``'s close()) or collection finishes ``response_span`` then
+    ``request_span``, once; any other attribute is ``wrapped``'s."""
     def __init__(self, wrapped: Any, request_span: Span, response_span: Span,
                  failed: Callable[[str, Any], Any], integration: str) -> None: ...
     def __iter__(self) -> "WsgiResponse": ...

@@ -3,8 +3,9 @@
  * iterable, finishing the request's spans when the server is done with
  * it. See wsgi_response.h for what it does and why.
  *
- * The spans finish once (`finished`): on close(), on an exception while
- * iterating, or, for a server that never closes, in tp_finalize. The
+ * The spans finish once (`finished`): when the iteration ends (exhausted,
+ * or an Exception), on close(), or, for a server that never closes, in
+ * tp_finalize. The
  * iterator is taken from the app's iterable on the first __iter__ or
  * __next__, and again on each __iter__, as the Python proxy did.
  */
@@ -23,65 +24,60 @@ typedef struct WsgiResponse {
 static PyTypeObject WsgiResponse_Type;
 static PyObject *str_close, *str_class, *str_wrapped;
 
-/* Both spans finished, once, the pending exception (if any) kept. 0; -1
- * when finishing raised what must propagate (KeyboardInterrupt). */
-static int finish_spans(WsgiResponse *self)
+/* Both spans finished, once, the pending exception (if any) kept. */
+static void finish_spans(WsgiResponse *self)
 {
-    if (self->finished) return 0;
+    if (self->finished || !self->request_span) return;
     self->finished = 1;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    int rc = 0;
-    if ((ct_ext_span_finish(self->response_span, 0) < 0 ||
-         ct_ext_span_finish(self->request_span, 0) < 0) &&
-        ct_ext_report_failure(self->failed, self->integration) < 0)
-        rc = -1;
-    if (rc < 0) {
-        Py_XDECREF(type);
-        Py_XDECREF(value);
-        Py_XDECREF(tb);
-        return -1;
-    }
-    PyErr_Restore(type, value, tb);
-    return 0;
+    ct_ext_finish_keeping_error(self->response_span);
+    ct_ext_finish_keeping_error(self->request_span);
 }
 
-/* The app's iteration raised (not StopIteration): on both spans. */
-static void record_exception(WsgiResponse *self)
+/* The app's iterable, or NULL with a ValueError once tp_clear broke a
+ * cycle through us (an object of the cycle may still call us). */
+static PyObject *wrapped_of(WsgiResponse *self)
 {
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (tb && value) PyException_SetTraceback(value, tb);
-    ct_ext_span_set_exc_info(self->response_span, type, value, tb ? tb : Py_None);
-    ct_ext_span_set_exc_info(self->request_span, type, value, tb ? tb : Py_None);
-    PyErr_Restore(type, value, tb);
+    if (!self->wrapped) PyErr_SetString(PyExc_ValueError, "WsgiResponse already cleared");
+    return self->wrapped;
 }
 
 static PyObject *WsgiResponse_iter(WsgiResponse *self)
 {
-    PyObject *iterator = PyObject_GetIter(self->wrapped);
+    PyObject *wrapped = wrapped_of(self);
+    PyObject *iterator = wrapped ? PyObject_GetIter(wrapped) : NULL;
     if (!iterator) return NULL;
     Py_XSETREF(self->iterator, iterator);
     return Py_NewRef(self);
 }
 
+/* The app's next chunk. Exhausted (as ddtrace does) or failed with an
+ * Exception, the spans finish; a BaseException (GeneratorExit,
+ * KeyboardInterrupt) leaves them to close() or collection. */
 static PyObject *WsgiResponse_iternext(WsgiResponse *self)
 {
-    if (!self->iterator && !(self->iterator = PyObject_GetIter(self->wrapped))) return NULL;
+    if (!self->iterator) {
+        PyObject *wrapped = wrapped_of(self);
+        if (!wrapped || !(self->iterator = PyObject_GetIter(wrapped))) return NULL;
+    }
     PyObject *iterator = Py_NewRef(self->iterator); /* the app may iterate us again */
     PyObject *item = Py_TYPE(iterator)->tp_iternext(iterator);
     Py_DECREF(iterator);
-    if (item || !PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_StopIteration)) return item;
-    record_exception(self);
-    finish_spans(self); /* (a KeyboardInterrupt of ours replaces the app's) */
+    if (item) return item;
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) return NULL;
+        /* as ddtrace: on the response span; the request's status stays the app's */
+        if (!PyErr_ExceptionMatches(PyExc_StopIteration)) ct_ext_record_error(self->response_span);
+    }
+    finish_spans(self);
     return NULL;
 }
 
 /* close(): the app's close(), then the spans, whatever close() did. */
 static PyObject *WsgiResponse_close(WsgiResponse *self, PyObject *unused)
 {
-    PyObject *method = PyObject_GetAttr(self->wrapped, str_close);
+    PyObject *wrapped = wrapped_of(self);
+    if (!wrapped) return NULL;
+    PyObject *method = PyObject_GetAttr(wrapped, str_close);
     PyObject *closed = method ? PyObject_CallNoArgs(method) : NULL;
     Py_XDECREF(method);
     if (!method && PyErr_ExceptionMatches(PyExc_AttributeError)) {
@@ -89,25 +85,20 @@ static PyObject *WsgiResponse_close(WsgiResponse *self, PyObject *unused)
         closed = Py_NewRef(Py_None);
     }
     Py_XDECREF(closed);
-    if (finish_spans(self) < 0) return NULL;
+    finish_spans(self);
     return closed ? Py_NewRef(Py_None) : NULL;
 }
 
-/* Never closed (a server that forgot): the request still ends. */
-static void WsgiResponse_finalize(WsgiResponse *self)
-{
-    if (self->finished || !self->request_span) return;
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    if (finish_spans(self) < 0) PyErr_WriteUnraisable((PyObject *)self);
-    PyErr_Restore(type, value, tb);
-}
+/* Never closed nor drained (a server that forgot): the request still
+ * ends. finish_spans keeps any pending exception. */
+static void WsgiResponse_finalize(WsgiResponse *self) { finish_spans(self); }
 
 /* Our own attributes, else the app's iterable's; __class__ is the app's
  * iterable's, so isinstance() checks see through us as they did through
  * the wrapt proxy. */
 static PyObject *WsgiResponse_getattro(WsgiResponse *self, PyObject *name)
 {
+    if (!self->wrapped) return PyObject_GenericGetAttr((PyObject *)self, name);
     if (PyUnicode_Check(name) && PyUnicode_Compare(name, str_class) == 0)
         return PyObject_GetAttr(self->wrapped, name);
     if (PyUnicode_Check(name) && PyUnicode_Compare(name, str_wrapped) == 0)
@@ -118,7 +109,11 @@ static PyObject *WsgiResponse_getattro(WsgiResponse *self, PyObject *name)
     return PyObject_GetAttr(self->wrapped, name);
 }
 
-static Py_ssize_t WsgiResponse_length(WsgiResponse *self) { return PyObject_Length(self->wrapped); }
+static Py_ssize_t WsgiResponse_length(WsgiResponse *self)
+{
+    PyObject *wrapped = wrapped_of(self);
+    return wrapped ? PyObject_Length(wrapped) : -1;
+}
 
 static PyObject *WsgiResponse_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
@@ -140,21 +135,7 @@ static PyObject *WsgiResponse_new(PyTypeObject *type, PyObject *args, PyObject *
 #define RESPONSE_FIELDS(X) X(wrapped) X(iterator) X(request_span) X(response_span) X(failed) X(integration)
 /* clang-format on */
 
-static int WsgiResponse_traverse(WsgiResponse *self, visitproc visit, void *arg)
-{
-#define VISIT(field) Py_VISIT(self->field);
-    RESPONSE_FIELDS(VISIT)
-#undef VISIT
-    return 0;
-}
-
-static int WsgiResponse_clear(WsgiResponse *self)
-{
-#define CLEAR(field) Py_CLEAR(self->field);
-    RESPONSE_FIELDS(CLEAR)
-#undef CLEAR
-    return 0;
-}
+CT_EXT_DEFINE_GC_FIELDS(WsgiResponse, RESPONSE_FIELDS)
 
 static void WsgiResponse_dealloc(WsgiResponse *self)
 {

@@ -2,14 +2,16 @@
  * wsgi_response.h — the response iterable of a traced WSGI request, in C.
  *
  * A WSGI app returns an iterable the server drains and then closes; the
- * request is over only then (a body may stream long after the app
- * returned). `ddtrace._ctrace.WsgiResponse(wrapped, request_span,
+ * request is over only then, not when the app returns (a body may stream
+ * long after). `ddtrace._ctrace.WsgiResponse(wrapped, request_span,
  * response_span, failed, integration)` stands for the app's iterable:
- * iterating it iterates the app's; an exception raised while iterating
- * (not StopIteration) is recorded on both spans, which finish, and goes on
- * unchanged; close() calls the app's close() when it has one (PEP 3333:
- * always, once per call of ours) and then finishes the response span and
- * the request span; a response dropped unclosed finishes them when it is
+ * iterating it iterates the app's; the iteration's end (exhausted, or an
+ * Exception, which is recorded on the response span and goes on
+ * unchanged) finishes the response span then the request span, as ddtrace
+ * 4.16's iterable does; close() calls the app's iterable's close() when
+ * it has one (PEP 3333: the iterable's own, once per call of ours, where
+ * ddtrace closes only the iterator it took) and finishes the spans if
+ * they are not yet; a response dropped unclosed finishes them when it is
  * collected. Any other attribute, `__class__` included, is the app's
  * iterable's (as the wrapt ObjectProxy it replaces answered), so a server
  * still recognises its own file wrapper.

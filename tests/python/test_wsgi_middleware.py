@@ -53,19 +53,45 @@ def names(spans):
     return sorted(s["name"] for s in spans)
 
 
-def test_closing_the_response_finishes_response_and_request_spans(tracer):
+def test_exhausting_the_response_finishes_response_and_request_spans(tracer):
     body = Closing()
     response = DDWSGIMiddleware(app_returning(body))(environ_of(), start_response)
+    assert take_spans() == []  # the app returned: the request is not over
     assert list(response) == [b"a", b"b"]
-    assert take_spans() == []  # iterated, not closed: the request is not over
-    response.close()
-    assert body.closed == 1
-    spans = take_spans()
+    spans = take_spans()  # exhausted: over, as ddtrace finishes them
     assert names(spans) == ["wsgi.application", "wsgi.request", "wsgi.response", "wsgi.start_response"]
     request = [s for s in spans if s["name"] == "wsgi.request"][0]
     assert request["meta"]["http.status_code"] == "200" and request["error"] == 0
-    response.close()  # a second close: the app's close again, no second span
+    assert body.closed == 0
+    response.close()
+    assert body.closed == 1 and take_spans() == []  # the app's close, no second span
+    response.close()  # a second close: the app's close again, still no span
+    assert body.closed == 2 and take_spans() == []
+
+
+def test_closing_a_response_not_drained_calls_the_apps_close_and_finishes(tracer):
+    body = Closing(chunks=(b"a", b"b", b"c"))
+    response = DDWSGIMiddleware(app_returning(body))(environ_of(), start_response)
+    assert next(iter(response)) == b"a"  # the client went away after one chunk
     assert take_spans() == []
+    response.close()
+    assert body.closed == 1
+    assert names(take_spans()) == ["wsgi.application", "wsgi.request", "wsgi.response", "wsgi.start_response"]
+
+
+def test_a_base_exception_while_iterating_leaves_the_spans_to_close(tracer):
+    def body():
+        yield b"a"
+        raise KeyboardInterrupt
+    response = DDWSGIMiddleware(app_returning(body()))(environ_of(), start_response)
+    iterator = iter(response)
+    next(iterator)
+    with pytest.raises(KeyboardInterrupt):
+        next(iterator)
+    assert take_spans() == []  # as ddtrace: only an Exception ends them here
+    response.close()
+    spans = {s["name"]: s for s in take_spans()}
+    assert spans["wsgi.response"]["error"] == 0 and spans["wsgi.request"]["error"] == 0
 
 
 def test_a_list_a_generator_and_a_file_wrapper_pass_through(tracer):
@@ -102,8 +128,10 @@ def test_an_exception_while_iterating_is_recorded_and_raised_unchanged(tracer):
         next(iterator)
     assert raised.traceback  # the app's own traceback
     spans = {s["name"]: s for s in take_spans()}
-    for name in ("wsgi.request", "wsgi.response"):
-        assert spans[name]["error"] == 1 and spans[name]["meta"]["error.type"] == "builtins.ValueError"
+    # as ddtrace: on the response span; the request's status stays the app's
+    assert spans["wsgi.response"]["error"] == 1
+    assert spans["wsgi.response"]["meta"]["error.type"] == "builtins.ValueError"
+    assert spans["wsgi.request"]["error"] == 0
     response.close()  # PEP 3333: the server still closes it
     assert body.closed == 1 and take_spans() == []
 
@@ -184,3 +212,4 @@ def test_a_cycle_through_the_response_is_collected(tracer):
     del body, response
     assert gc.collect() > 0
     assert not [o for o in gc.garbage if type(o).__name__ == "WsgiResponse"]
+

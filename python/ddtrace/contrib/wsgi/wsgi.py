@@ -7,9 +7,9 @@ One request is four spans, as ddtrace makes them:
   headers; it carries the HTTP tags and the status the app answered;
 - the application span, the call of the WSGI app itself;
 - the start_response span (generic middleware only), inside the app;
-- the response span, from the app's return until the server closes the
-  response iterable (the body may be streamed long after the app
-  returned); closing it finishes the request span.
+- the response span, from the app's return until the server has drained
+  or closed the response iterable (the body may be streamed long after
+  the app returned); then the request span finishes too.
 
 The user's app is always called, and its exceptions go through
 unchanged; the tracing around it runs under ``safety.guard`` so that a
@@ -81,10 +81,11 @@ def response_headers_to_tag(int_config: Any, headers: Any) -> Any:
     return dict(headers or ()) if int_config.is_header_tracing_configured else None
 
 
-#: The app's response iterable, standing in for it: closing it (the server
-#: always does), or an exception while iterating it, finishes the response
-#: span, then the request span; one never closed finishes them when
-#: collected. In C (src/python/wsgi_response.c): a request's six frames.
+#: The app's response iterable, standing in for it: the iteration's end
+#: (exhausted, or an Exception, recorded on the response span, as ddtrace
+#: does) or close() finishes the response span, then the request span; one
+#: never drained nor closed finishes them when collected. In C
+#: (src/python/wsgi_response.c): a request's six frames.
 _TracedIterable = _ctrace.WsgiResponse
 
 
