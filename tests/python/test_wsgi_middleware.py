@@ -213,3 +213,36 @@ def test_a_cycle_through_the_response_is_collected(tracer):
     assert gc.collect() > 0
     assert not [o for o in gc.garbage if type(o).__name__ == "WsgiResponse"]
 
+
+# -- the request's headers from the environ, in C (src/python/wsgi_environ.c) ----------------
+class PythonEnviron(dict):
+    """An environ that is not exactly a dict: read by the Python loop."""
+
+
+HEADER_ENVIRONS = [
+    environ_of(),
+    {"HTTP_X_REQUEST_ID": "1", "HTTP_X_FOO2BAR_9Z": "2", "HTTP_": "empty", "HTTP_x_lower": "3",
+     "HTTP_X__DOUBLE": "4", "HTTP_ACCEPT-LANGUAGE": "5", "HTTPX": "no", "http_x": "no"},
+    {"HTTP_X_ÉTÉ_ǅX": "unicode", "HTTP_X_ΣΑΣ": "greek", "HTTP_X_\U0001f600_A": "astral", "HTTP_İ": "dot"},
+    {"CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "", "HTTP_CONTENT_TYPE": "first"},
+    {"CONTENT_TYPE": "", "CONTENT_LENGTH": "12", 7: "not a str", b"HTTP_BYTES": "no"},
+    {"HTTP_X_OBJECT": object, "CONTENT_LENGTH": 0},
+]
+
+
+@pytest.mark.parametrize("environ", HEADER_ENVIRONS)
+@pytest.mark.parametrize("spell", [str.lower, str.title])
+def test_headers_read_in_c_are_the_python_loops(environ, spell):
+    from ddtrace.contrib.wsgi import wsgi
+    python_environ = PythonEnviron({k: v for k, v in environ.items() if isinstance(k, str)})
+    expected = wsgi._request_headers(python_environ, spell)
+    got = wsgi._request_headers(dict(environ), spell)
+    assert got == expected and list(got) == list(expected)  # names, values and order
+
+
+def test_headers_in_c_check_their_arguments():
+    with pytest.raises(TypeError):
+        _ctrace.wsgi_request_headers([("HTTP_A", "b")], False)
+    with pytest.raises(TypeError):
+        _ctrace.wsgi_request_headers({})
+    assert _ctrace.wsgi_request_headers({"HTTP_A_B": "v"}, True) == {"A-B": "v"}
