@@ -691,11 +691,9 @@ static int tag_exception(Request *r)
  * exception stays set. guarded()'s result. */
 static int record_exception(Request *r)
 {
+    ct_ext_record_error(r->span);
     PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (tb && value) PyException_SetTraceback(value, tb);
-    ct_ext_span_set_exc_info(r->span, type, value, tb ? tb : Py_None);
+    PyErr_Fetch(&type, &value, &tb); /* (normalized by ct_ext_record_error) */
     PyErr_Restore(type, value, tb);
     r->raised = value ? value : Py_None; /* (borrowed: the pending exception holds it) */
     int rc = guarded(r, tag_exception);
@@ -1090,21 +1088,7 @@ static PyObject *Request_vectorcall(Request *self, PyObject *const *args, size_t
 #define REQUEST_FIELDS(X) X(mw) X(scope) X(receive) X(send) X(span) X(service)
 /* clang-format on */
 
-static int Request_traverse(Request *self, visitproc visit, void *arg)
-{
-#define VISIT(field) Py_VISIT(self->field);
-    REQUEST_FIELDS(VISIT)
-#undef VISIT
-    return 0;
-}
-
-static int Request_clear(Request *self)
-{
-#define CLEAR(field) Py_CLEAR(self->field);
-    REQUEST_FIELDS(CLEAR)
-#undef CLEAR
-    return 0;
-}
+CT_EXT_DEFINE_GC_FIELDS(Request, REQUEST_FIELDS)
 
 static void Request_dealloc(Request *self)
 {

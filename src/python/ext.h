@@ -163,4 +163,22 @@ int ct_ext_span_type_init(PyObject *module);
 int ct_ext_tracer_type_init(PyObject *module);
 int ct_ext_context_type_init(PyObject *module);
 
+/* Defines `static int Type_traverse(Type *, visitproc, void *)` and
+ * `static int Type_clear(Type *)` for a GC type whose references are all
+ * PyObject fields, listed by FIELDS(X) as X(field) X(field) ...: the two
+ * functions every such type needs, kept in step by construction. */
+#define CT_EXT_GC_FIELD_VISIT(field) Py_VISIT(self->field);
+#define CT_EXT_GC_FIELD_CLEAR(field) Py_CLEAR(self->field);
+#define CT_EXT_DEFINE_GC_FIELDS(Type, FIELDS)                          \
+    static int Type##_traverse(Type *self, visitproc visit, void *arg) \
+    {                                                                  \
+        FIELDS(CT_EXT_GC_FIELD_VISIT)                                  \
+        return 0;                                                      \
+    }                                                                  \
+    static int Type##_clear(Type *self)                                \
+    {                                                                  \
+        FIELDS(CT_EXT_GC_FIELD_CLEAR)                                  \
+        return 0;                                                      \
+    }
+
 #endif

@@ -250,16 +250,20 @@ int ct_ext_report_failure(PyObject *failed, PyObject *integration)
     return 0;
 }
 
-void ct_ext_finish_with_error(PySpan *span, PyObject *ignored)
+void ct_ext_record_error(PySpan *span)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
     if (tb && value) PyException_SetTraceback(value, tb);
-    if (!ignored || !PyErr_GivenExceptionMatches(type, ignored))
-        ct_ext_span_record_error(span, type, value, tb);
-    if (ct_ext_span_finish(span, 0) < 0) PyErr_Clear();
+    ct_ext_span_record_error(span, type, value, tb);
     PyErr_Restore(type, value, tb);
+}
+
+void ct_ext_finish_with_error(PySpan *span, PyObject *ignored)
+{
+    if (!ignored || !PyErr_ExceptionMatches(ignored)) ct_ext_record_error(span);
+    ct_ext_finish_keeping_error(span);
 }
 
 void ct_ext_finish_keeping_error(PySpan *span)

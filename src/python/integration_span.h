@@ -96,6 +96,10 @@ int ct_ext_report_failure(PyObject *failed, PyObject *integration);
  * span and leaves the same exception set, with its traceback. */
 void ct_ext_finish_with_error(PySpan *span, PyObject *ignored);
 
+/* Records the pending exception (normalized, its traceback attached) on
+ * the span, as set_exc_info; it stays set. Never fails. */
+void ct_ext_record_error(PySpan *span);
+
 /* Finishes a span that must not stay active (its setup failed), keeping
  * the exception set. */
 void ct_ext_finish_keeping_error(PySpan *span);

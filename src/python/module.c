@@ -11,6 +11,8 @@
 #include "db_cursor.h"
 #include "redis_command.h"
 #include "asgi.h"
+#include "wsgi_response.h"
+#include "wsgi_environ.h"
 #include "traced_call.h"
 
 #include <stdarg.h>
@@ -154,7 +156,8 @@ PyMODINIT_FUNC PyInit__ctrace(void)
         ct_ext_context_type_init(module) < 0 || ct_ext_tracer_type_init(module) < 0 ||
         ct_ext_wrap_init(module) < 0 || ct_ext_traced_call_init(module) < 0 ||
         ct_ext_redis_command_init(module) < 0 || ct_ext_db_cursor_init(module) < 0 ||
-        ct_ext_asgi_init(module) < 0 || ct_ext_propagation_init(module) < 0 ||
+        ct_ext_asgi_init(module) < 0 || ct_ext_wsgi_response_init(module) < 0 ||
+        ct_ext_wsgi_environ_init(module) < 0 || ct_ext_propagation_init(module) < 0 ||
         PyModule_AddStringConstant(module, "__version__", CTRACE_VERSION) < 0) {
         Py_DECREF(module);
         return NULL;

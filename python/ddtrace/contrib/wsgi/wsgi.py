@@ -7,9 +7,9 @@ One request is four spans, as ddtrace makes them:
   headers; it carries the HTTP tags and the status the app answered;
 - the application span, the call of the WSGI app itself;
 - the start_response span (generic middleware only), inside the app;
-- the response span, from the app's return until the server closes the
-  response iterable (the body may be streamed long after the app
-  returned); closing it finishes the request span.
+- the response span, from the app's return until the server has drained
+  or closed the response iterable (the body may be streamed long after
+  the app returned); then the request span finishes too.
 
 The user's app is always called, and its exceptions go through
 unchanged; the tracing around it runs under ``safety.guard`` so that a
@@ -19,9 +19,7 @@ import sys
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 from urllib.parse import quote
 
-import wrapt
-
-from ddtrace import config
+from ddtrace import _ctrace, config
 from ddtrace._tracer import tracer
 from ddtrace.contrib import _safety, _web, trace_utils
 from ddtrace.ext import SpanKind, SpanTypes
@@ -38,7 +36,11 @@ def get_request_headers(environ: Mapping[str, Any]) -> Dict[str, str]:
 
 def _request_headers(environ: Mapping[str, Any], spell: Callable[[str], str]) -> Dict[str, str]:
     """``get_request_headers`` with the names spelled by ``spell``
-    (``str.title`` as sent, ``str.lower`` for lookups)."""
+    (``str.title`` as sent, ``str.lower`` for lookups). A dict environ
+    (a server's always is) is read in C (src/python/wsgi_environ.c): this
+    loop was the largest cost of a traced request."""
+    if type(environ) is dict and (spell is str.title or spell is str.lower):
+        return _ctrace.wsgi_request_headers(environ, spell is str.title)
     headers = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -83,58 +85,12 @@ def response_headers_to_tag(int_config: Any, headers: Any) -> Any:
     return dict(headers or ()) if int_config.is_header_tracing_configured else None
 
 
-class _TracedIterable(wrapt.ObjectProxy):
-    """The app's response iterable; closing it (the server always does)
-    finishes the response span, then the request span."""
-
-    def __init__(self, wrapped: Iterable, middleware: "_DDWSGIMiddlewareBase",
-                 request_span: Any, response_span: Any) -> None:
-        super().__init__(wrapped)
-        self._self_middleware = middleware
-        self._self_request_span = request_span
-        self._self_response_span = response_span
-        self._self_iterator = None
-        self._self_finished = False
-
-    def __iter__(self):
-        self._self_iterator = iter(self.__wrapped__)
-        return self
-
-    def __next__(self):
-        if self._self_iterator is None:
-            self._self_iterator = iter(self.__wrapped__)
-        try:
-            return next(self._self_iterator)
-        except StopIteration:
-            raise
-        except BaseException:
-            with _safety.guard(self._self_middleware._config.integration_name):
-                self._self_response_span.set_exc_info(*sys.exc_info())
-                self._self_request_span.set_exc_info(*sys.exc_info())
-            self._finish()
-            raise
-
-    def close(self) -> None:
-        try:
-            if hasattr(self.__wrapped__, "close"):
-                self.__wrapped__.close()
-        finally:
-            self._finish()
-
-    def _finish(self) -> None:
-        if self._self_finished:
-            return
-        self._self_finished = True
-        try:  # (inline, not _safety.guard: this runs for every request)
-            self._self_response_span.finish()
-            self._self_request_span.finish()
-        except Exception:
-            _safety.failed(self._self_middleware._config.integration_name, sys.exc_info())
-
-    def __del__(self) -> None:
-        # a server that never closes the iterable still ends the request
-        if not self._self_finished:
-            self._finish()
+#: The app's response iterable, standing in for it: the iteration's end
+#: (exhausted, or an Exception, recorded on the response span, as ddtrace
+#: does) or close() finishes the response span, then the request span; one
+#: never drained nor closed finishes them when collected. In C
+#: (src/python/wsgi_response.c): a request's six frames.
+_TracedIterable = _ctrace.WsgiResponse
 
 
 class _DDWSGIMiddlewareBase:
@@ -179,7 +135,7 @@ class _DDWSGIMiddlewareBase:
             _safety.failed(name, sys.exc_info())
         if response_span is None:
             return result
-        return _TracedIterable(result, self, request_span, response_span)
+        return _TracedIterable(result, request_span, response_span, _safety.failed, name)
 
     #: whether ``_set_request_http_meta`` reads the headers as sent, not
     #: only the lowered ones (Flask's does not: one dict fewer per request)
