@@ -11,6 +11,7 @@
  * it binds like a function when used as a method.
  */
 #include "ext.h"
+#include "integration_span.h"
 
 typedef struct PyWrapper {
     PyObject_HEAD PyObject *func;
@@ -25,24 +26,24 @@ static PyObject *Wrapper_vectorcall(PyWrapper *self, PyObject *const *args, size
                                     PyObject *kwnames)
 {
     PyObject *parent = ct_ext_active();
-    if (!parent) return NULL;
-    PySpan *span =
-        ct_ext_span_start((PyTracer *)self->tracer, self->name, self->service, self->resource,
-                          self->span_type, parent == Py_None ? NULL : parent, 1);
-    Py_DECREF(parent);
-    if (!span) return NULL;
-    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
-    if (!result) {
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyErr_NormalizeException(&type, &value, &tb);
-        if (tb && value) PyException_SetTraceback(value, tb);
-        ct_ext_span_set_exc_info(span, type, value, tb ? tb : Py_None);
-        if (ct_ext_span_finish(span, 0) < 0) PyErr_Clear();
-        PyErr_Restore(type, value, tb);
-    } else if (ct_ext_span_finish(span, 0) < 0) {
-        Py_CLEAR(result);
+    PySpan *span = NULL;
+    if (parent) {
+        span =
+            ct_ext_span_start((PyTracer *)self->tracer, self->name, self->service, self->resource,
+                              self->span_type, parent == Py_None ? NULL : parent, 1);
+        Py_DECREF(parent);
     }
+    if (!span) {
+        /* The tracing failed (no memory): the function still runs, untraced;
+         * the user's code never sees our failure. A KeyboardInterrupt that
+         * arrived meanwhile is the user's and propagates. */
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) return NULL;
+        PyErr_Clear();
+        return PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+    }
+    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+    if (!result) ct_ext_finish_with_error(span, NULL);
+    else if (ct_ext_span_finish(span, 0) < 0) PyErr_Clear(); /* the result is the user's */
     Py_DECREF(span);
     return result;
 }

@@ -82,6 +82,22 @@ def test_wrap_positional_arguments(tracer):
     assert (s["name"], s["service"], s["resource"], s["type"]) == ("pos.op", "pos-svc", "pos-res", "http")
 
 
+def test_wrapped_builtin_exception_without_traceback_is_recorded(tracer):
+    # int("x") raised from C straight to the wrapper's C call has no
+    # traceback yet; ddtrace's wrapper (a Python frame) records it all the
+    # same (checked with .venv-ddtrace: error=1, builtins.ValueError).
+    to_int = tracer.wrap("to_int")(int)
+    with pytest.raises(ValueError) as raised:
+        to_int("x")
+    assert "invalid literal" in str(raised.value)
+    s = take_spans()[0]
+    assert s["name"] == "to_int"
+    assert s["error"] == 1
+    assert s["meta"]["error.type"] == "builtins.ValueError"
+    assert "invalid literal" in s["meta"]["error.message"]
+    assert tracer.current_span() is None
+
+
 def test_wrapped_function_is_a_child_of_the_active_span(tracer):
     @tracer.wrap()
     def inner():
